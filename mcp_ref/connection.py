@@ -1,0 +1,642 @@
+"""One end of an MCP session, without I/O: bytes in, events out; calls in, bytes out.
+
+This is the sans-I/O core (the h11 model). A :class:`Connection` never reads, writes, sleeps
+or starts a thread. The blocking shell (``client.py``, ``server.py``) owns those, and calls:
+
+* :meth:`Connection.receive_data` with whatever bytes arrived (``b""`` at end of stream); it
+  returns a list of :mod:`~mcp_ref.events`. Replies the connection makes on its own (to ``ping``,
+  to bad input, to ``initialize``) wait in :meth:`Connection.data_to_send`.
+* ``send_request``, ``send_notification``, ``send_response``, ``send_error``, ``cancel``,
+  ``send_progress``, ``send_log`` to act; each returns the bytes to write, or ``b""`` when the
+  spec says to send nothing.
+
+The connection is not thread-safe; the shell serialises calls into it with a lock.
+
+Bookkeeping (vocabulary from the official SDK's v2 dispatcher):
+
+* ``_pending``: our requests that await a response, by id. Ids are integers counted up from 1
+  and never reused in a session (BP-05).
+* ``_in_flight``: the peer's requests we are handling, by id.
+* ``_abandoned``: ids of our requests we cancelled or gave up on; a late response for one is
+  dropped silently (CN-07).
+* ``_cancelled_by_peer``: ids of the peer's requests it cancelled; we send no response for them
+  (CN-05) even if the handler finishes anyway (CN-08: the race is expected).
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+from . import events as ev
+from . import spec
+from .errors import (CapabilityNotNegotiated, ErrorCode, LocalProtocolError, MessageTooLarge,
+                     PeerError, ProtocolError, RemoteProtocolError, UnsupportedProtocolVersion)
+from .framing import (DEFAULT_MAX_LINE_BYTES, FrameError, LineBuffer, LineTooLong,
+                      TruncatedAtEOF, decode, encode)
+from .jsonrpc import (ErrorResponse, InvalidMessage, Message, Notification, Request, RequestId,
+                      Response, is_progress_token, is_request_id, parse, to_obj)
+from .lifecycle import Input, Lifecycle, Role, State
+
+#: The client's default implementation info (LC-03: clientInfo is required).
+DEFAULT_INFO = {"name": "mcp_ref", "version": "0.1.0"}
+
+
+@dataclass
+class _Outbound:
+    """A request we sent and still wait on."""
+
+    method: str
+    progress_token: Optional[Any] = None
+    last_progress: Optional[float] = None
+
+
+@dataclass
+class _Inbound:
+    """A request the peer sent that we are still handling."""
+
+    method: str
+    progress_token: Optional[Any] = None
+    last_progress: Optional[float] = None
+
+
+@dataclass
+class _Negotiated:
+    """What the handshake settled (LC-10..LC-16), filled in as it happens."""
+
+    protocol_version: Optional[str] = None
+    peer_info: Dict[str, Any] = field(default_factory=dict)
+    peer_capabilities: Dict[str, Any] = field(default_factory=dict)
+    instructions: Optional[str] = None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _implementation_for(version: str, info: Dict[str, Any]) -> Dict[str, Any]:
+    """Our ``Implementation`` object, limited to the fields the negotiated revision defines.
+
+    LC-15: respect the negotiated version. ``title`` arrived in 2025-06-18; ``icons``,
+    ``description`` and ``websiteUrl`` in 2025-11-25 (catalogue section 1.2).
+    """
+    if version >= "2025-11-25":
+        return dict(info)
+    keep = {"name", "version", "title"} if version >= "2025-06-18" else {"name", "version"}
+    return {k: v for k, v in info.items() if k in keep}
+
+
+class Connection:
+    """The protocol state of one peer of an MCP session.
+
+    ``role`` is CLIENT or SERVER. ``info`` is our ``clientInfo``/``serverInfo``;
+    ``capabilities`` the capabilities we declare; ``instructions`` (server only) the optional
+    hint for the model (LC-21). ``supported_versions`` are the revisions we can speak, newest
+    first.
+    """
+
+    def __init__(self, role: Role, *, info: Optional[Dict[str, Any]] = None,
+                 capabilities: Optional[Dict[str, Any]] = None,
+                 instructions: Optional[str] = None,
+                 supported_versions: Tuple[str, ...] = spec.SUPPORTED_VERSIONS,
+                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        self.role = role
+        self.info = dict(info or DEFAULT_INFO)
+        self.capabilities = dict(capabilities or {})
+        self.own_instructions = instructions
+        self.supported_versions = tuple(supported_versions)
+        self.lifecycle = Lifecycle(role)
+        self.negotiated = _Negotiated()
+        #: Server only: the minimum level of log messages to send (LG-02; decision D-12).
+        self.log_level = "info"
+        self._buffer = LineBuffer(max_line_bytes)
+        self._next_id = 1
+        self._initialize_id: Optional[RequestId] = None
+        self._pending: Dict[RequestId, _Outbound] = {}
+        self._abandoned: Set[RequestId] = set()
+        self._in_flight: Dict[RequestId, _Inbound] = {}
+        self._cancelled_by_peer: Set[RequestId] = set()
+        self._outbox = bytearray()
+
+    # --- Read-only views ----------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        return self.lifecycle.state
+
+    @property
+    def protocol_version(self) -> Optional[str]:
+        return self.negotiated.protocol_version
+
+    @property
+    def pending_ids(self) -> Tuple[RequestId, ...]:
+        return tuple(self._pending)
+
+    @property
+    def in_flight_ids(self) -> Tuple[RequestId, ...]:
+        return tuple(self._in_flight)
+
+    def data_to_send(self) -> bytes:
+        """Bytes the connection produced on its own (answers to ping, errors, initialize)."""
+        data = bytes(self._outbox)
+        self._outbox.clear()
+        return data
+
+    # ==========================================================================================
+    # Sending
+    # ==========================================================================================
+
+    def initialize(self) -> Tuple[RequestId, bytes]:
+        """Client: the ``initialize`` request that opens the session (LC-02, LC-03).
+
+        It offers our newest version (LC-08, LC-09), our capabilities and our clientInfo.
+        """
+        if self.role is not Role.CLIENT:
+            raise LocalProtocolError("only a client sends initialize", catalogue_id="LC-03")
+        params = {"protocolVersion": self.supported_versions[0],
+                  "capabilities": self.capabilities,
+                  "clientInfo": _implementation_for(self.supported_versions[0], self.info)}
+        self.lifecycle.process(self.role, Input.INITIALIZE_REQUEST)
+        request_id = self._allocate_id()
+        self._initialize_id = request_id
+        self._pending[request_id] = _Outbound(spec.INITIALIZE)
+        return request_id, encode(to_obj(Request(request_id, spec.INITIALIZE, params)))
+
+    def send_request(self, method: str, params: Optional[Dict[str, Any]] = None, *,
+                     progress_token: Any = None) -> Tuple[RequestId, bytes]:
+        """Start a request; returns its id and the bytes to write.
+
+        With ``progress_token``, the request asks for progress notifications (PR-01): the
+        token must be a string or an integer (PR-02) unique among our active requests (PR-03).
+        """
+        if method == spec.INITIALIZE:
+            raise LocalProtocolError("use Connection.initialize() to open the session",
+                                     catalogue_id="LC-03")
+        self.lifecycle.process(self.role, Input.PING if method == spec.PING else Input.REQUEST)
+        self._check_peer_offers(method)
+        params = dict(params) if params else {}
+        if progress_token is not None:
+            self._check_new_progress_token(progress_token)
+            meta = dict(params.get("_meta") or {})
+            meta["progressToken"] = progress_token
+            params["_meta"] = meta
+        request_id = self._allocate_id()
+        self._pending[request_id] = _Outbound(method, progress_token)
+        return request_id, encode(to_obj(Request(request_id, method, params or None)))
+
+    def send_notification(self, method: str, params: Optional[Dict[str, Any]] = None) -> bytes:
+        """Send a notification that has no dedicated method (list_changed and the like)."""
+        dedicated = {spec.INITIALIZED: "the connection sends it itself",
+                     spec.CANCELLED: "use cancel()", spec.PROGRESS: "use send_progress()",
+                     spec.LOG_MESSAGE: "use send_log()"}
+        if method in dedicated:
+            raise LocalProtocolError(f"{method}: {dedicated[method]}")
+        self.lifecycle.process(self.role, Input.NOTIFICATION)
+        self._check_we_declared(method)
+        return encode(to_obj(Notification(method, params)))
+
+    def send_response(self, request_id: RequestId, result: Dict[str, Any]) -> bytes:
+        """Answer a request of the peer's. Returns b"" if the peer cancelled it (CN-05)."""
+        if not self._finish_in_flight(request_id):
+            return b""
+        return encode(to_obj(Response(request_id, result)))
+
+    def send_error(self, request_id: RequestId, code: int, message: str,
+                   data: Any = None) -> bytes:
+        """Answer a request of the peer's with an error. b"" if the peer cancelled it."""
+        if not self._finish_in_flight(request_id):
+            return b""
+        return encode(to_obj(ErrorResponse(request_id, int(code), message, data)))
+
+    def cancel(self, request_id: RequestId, reason: Optional[str] = None) -> bytes:
+        """Give up on one of our requests and tell the peer (CN-01, TO-02).
+
+        Returns b"" when the request already completed: a cancel refers only to a request we
+        believe is still running (CN-02). ``initialize`` can never be cancelled (CN-03). From
+        now on a response for this id is dropped (CN-07).
+        """
+        if request_id == self._initialize_id:
+            raise LocalProtocolError("initialize must not be cancelled", catalogue_id="CN-03")
+        if request_id not in self._pending:
+            return b""
+        del self._pending[request_id]
+        self._abandoned.add(request_id)
+        if not self.lifecycle.permits(self.role, Input.CANCELLED):
+            return b""                    # shutting down: stop waiting, but nothing to send
+        self.lifecycle.process(self.role, Input.CANCELLED)
+        params: Dict[str, Any] = {"requestId": request_id}
+        if reason:
+            params["reason"] = reason
+        return encode(to_obj(Notification(spec.CANCELLED, params)))
+
+    def forget(self, request_id: RequestId) -> None:
+        """Stop waiting for one of our requests *without* telling the peer.
+
+        Only for ``initialize`` after a handshake timeout: it may not be cancelled (CN-03),
+        but the caller has stopped waiting, so its response, if any, is dropped.
+        """
+        if self._pending.pop(request_id, None) is not None:
+            self._abandoned.add(request_id)
+
+    def send_progress(self, request_id: RequestId, progress: float,
+                      total: Optional[float] = None, message: Optional[str] = None) -> bytes:
+        """Report progress on a request of the peer's that asked for it.
+
+        Sends nothing (b"") when the request carried no progress token (PR-08) or is no longer
+        in flight, because it completed or was cancelled (PR-13, CN-23, decision A9). A value
+        that does not increase is refused (PR-05).
+        """
+        inbound = self._in_flight.get(request_id)
+        if inbound is None or inbound.progress_token is None:
+            return b""
+        if not _is_number(progress) or (total is not None and not _is_number(total)):
+            raise LocalProtocolError("progress and total must be numbers", catalogue_id="PR-06")
+        if inbound.last_progress is not None and progress <= inbound.last_progress:
+            raise LocalProtocolError(
+                f"progress must increase with every notification: {progress!r} does not "
+                f"exceed {inbound.last_progress!r}", catalogue_id="PR-05")
+        self.lifecycle.process(self.role, Input.PROGRESS)
+        inbound.last_progress = progress
+        params: Dict[str, Any] = {"progressToken": inbound.progress_token, "progress": progress}
+        if total is not None:
+            params["total"] = total
+        if message is not None and (self.protocol_version or "") >= "2025-03-26":
+            params["message"] = message  # PR-07: ``message`` exists from 2025-03-26 on
+        return encode(to_obj(Notification(spec.PROGRESS, params)))
+
+    def send_log(self, level: str, data: Any, logger: Optional[str] = None) -> bytes:
+        """Server: a ``notifications/message`` log entry, if ``level`` passes the client's
+        threshold set by ``logging/setLevel`` (LG-02). Needs the logging capability (LG-01).
+        """
+        if "logging" not in self.capabilities:
+            raise CapabilityNotNegotiated("log messages need the logging capability",
+                                          catalogue_id="LG-01")
+        if level not in spec.LOG_LEVELS:
+            raise LocalProtocolError(f"unknown log level {level!r}", catalogue_id="LG-03")
+        if spec.LOG_LEVELS.index(level) < spec.LOG_LEVELS.index(self.log_level):
+            return b""
+        self.lifecycle.process(self.role, Input.LOG_MESSAGE)
+        params: Dict[str, Any] = {"level": level, "data": data}
+        if logger is not None:
+            params["logger"] = logger
+        return encode(to_obj(Notification(spec.LOG_MESSAGE, params)))
+
+    def close(self) -> None:
+        """We close our end: the client closes the server's stdin, or the server its stdout."""
+        self.lifecycle.process(self.role, Input.CLOSE)
+
+    def transport_closed(self) -> None:
+        """The transport is gone for good (the server process exited)."""
+        self.lifecycle.process(self.role, Input.TRANSPORT_CLOSED)
+
+    # --- Sending helpers ----------------------------------------------------------------------
+
+    def _allocate_id(self) -> int:
+        request_id = self._next_id      # BP-05: counted up, never reused in the session
+        self._next_id += 1
+        return request_id
+
+    def _requests_we_send(self) -> Dict[str, Optional[str]]:
+        return spec.CLIENT_REQUESTS if self.role is Role.CLIENT else spec.SERVER_REQUESTS
+
+    def _requests_we_receive(self) -> Dict[str, Optional[str]]:
+        return spec.SERVER_REQUESTS if self.role is Role.CLIENT else spec.CLIENT_REQUESTS
+
+    def _check_peer_offers(self, method: str) -> None:
+        # LC-16: only use capabilities that were negotiated.
+        capability = self._requests_we_send().get(method)
+        if capability and capability not in self.negotiated.peer_capabilities:
+            raise CapabilityNotNegotiated(
+                f"{method} needs the peer's {capability!r} capability, which it did not "
+                f"declare", catalogue_id="LC-16")
+
+    def _check_we_declared(self, method: str) -> None:
+        # LC-16 (c), LG-01: a notification tied to a capability needs it declared by us.
+        needed = spec.NOTIFICATION_CAPABILITY.get(method)
+        if needed is None:
+            return
+        capability, sub = needed
+        declared = self.capabilities.get(capability)
+        if declared is None or (sub and not (isinstance(declared, dict) and declared.get(sub))):
+            name = f"{capability}.{sub}" if sub else capability
+            raise CapabilityNotNegotiated(f"{method} needs our {name!r} capability declared",
+                                          catalogue_id="LC-16")
+
+    def _check_new_progress_token(self, token: Any) -> None:
+        if not is_progress_token(token):
+            raise LocalProtocolError("a progress token must be a string or an integer",
+                                     catalogue_id="PR-02")
+        if any(o.progress_token == token and type(o.progress_token) is type(token)
+               for o in self._pending.values()):
+            raise LocalProtocolError(f"progress token {token!r} is already in use",
+                                     catalogue_id="PR-03")
+
+    def _finish_in_flight(self, request_id: RequestId) -> bool:
+        """Remove a peer request we are answering; False if it was cancelled (send nothing)."""
+        if request_id in self._cancelled_by_peer:
+            self._cancelled_by_peer.discard(request_id)
+            return False                  # CN-05: no response for a cancelled request
+        if request_id not in self._in_flight:
+            raise LocalProtocolError(f"no request with id {request_id!r} awaits a response "
+                                     "(answered already, or never received)", catalogue_id="BP-07")
+        self.lifecycle.process(self.role, Input.RESPONSE)
+        del self._in_flight[request_id]
+        return True
+
+    # ==========================================================================================
+    # Receiving
+    # ==========================================================================================
+
+    def receive_data(self, data: bytes) -> List[ev.Event]:
+        """Feed bytes from the peer; ``b""`` means end of stream. Returns the events."""
+        if self.state in (State.CLOSED, State.FAILED):
+            return []                     # nothing the peer says can matter any more
+        events: List[ev.Event] = []
+        for item in self._buffer.feed(data):
+            if isinstance(item, LineTooLong):
+                events.extend(self._on_line_too_long(item.limit))
+            elif isinstance(item, TruncatedAtEOF):
+                events.append(ev.MessageDropped(
+                    f"the stream ended inside a message; {item.size} bytes were discarded"))
+            else:
+                events.extend(self._receive_line(item))
+        if not data:
+            events.extend(self._on_end_of_stream())
+        return events
+
+    def _receive_line(self, line: bytes) -> List[ev.Event]:
+        try:
+            value = decode(line)
+        except FrameError as exc:
+            # JSON-RPC 2.0: -32700, and the id is null because it could not be read (D-04).
+            self._queue(ErrorResponse(None, ErrorCode.PARSE_ERROR, f"Parse error: {exc}"))
+            return [ev.ProtocolViolation(RemoteProtocolError(str(exc), code=ErrorCode.PARSE_ERROR,
+                                                             catalogue_id="BP-01"), True)]
+        if isinstance(value, list):
+            return self._receive_batch(value)
+        return self._receive_value(value)
+
+    def _receive_batch(self, items: List[Any]) -> List[ev.Event]:
+        # BP-16: only 2025-03-26 has batches, and initialize is never in one (BP-17), so a
+        # batch is valid only in the operation phase of a 2025-03-26 session (decision D-06).
+        if self.protocol_version != spec.BATCH_VERSION or self.state is not State.OPERATING:
+            version = self.protocol_version or "an uninitialized session"
+            return self._reject(InvalidMessage(f"JSON-RPC batches are not supported in {version}"),
+                                "BP-16")
+        if not items:
+            return self._reject(InvalidMessage("an empty batch is not a valid request"), "BP-16")
+        events: List[ev.Event] = []
+        for item in items:
+            events.extend(self._receive_value(item))
+        return events
+
+    def _receive_value(self, value: Any) -> List[ev.Event]:
+        try:
+            message = parse(value)
+        except InvalidMessage as exc:
+            return self._reject(exc, "BP-01")
+        if isinstance(message, Request):
+            return self._receive_request(message)
+        if isinstance(message, Notification):
+            return self._receive_notification(message)
+        return self._receive_response(message)
+
+    # --- Requests from the peer ---------------------------------------------------------------
+
+    def _receive_request(self, request: Request) -> List[ev.Event]:
+        method = request.method
+        if request.id in self._in_flight or request.id in self._cancelled_by_peer:
+            # BP-05: the peer reused an id it is still waiting on (decision D-07).
+            return self._answer_error(request, ErrorCode.INVALID_REQUEST,
+                                      f"request id {request.id!r} is already in use", "BP-05")
+        known = self._requests_we_receive()
+        if method not in known:
+            # ER-01: an unknown method is -32601, in every state (decision D-05).
+            return self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
+                                      f"Method not found: {method}", "ER-01")
+        capability = known[method]
+        if capability and capability not in self.capabilities:
+            # ER-11: a method behind a capability we did not declare is -32601 too.
+            return self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
+                                      f"Method not found: {method} (no {capability!r} "
+                                      "capability)", "ER-11")
+        input = {spec.INITIALIZE: Input.INITIALIZE_REQUEST, spec.PING: Input.PING}.get(
+            method, Input.REQUEST)
+        try:
+            self.lifecycle.process(self.role.peer, input)
+        except RemoteProtocolError as exc:
+            # A known request the lifecycle does not allow yet: an error, never processed (D-05).
+            return self._answer_error(request, exc.code, exc.message, exc.catalogue_id)
+        if method == spec.INITIALIZE:
+            return self._answer_initialize(request)
+        if method == spec.PING:
+            self._queue(Response(request.id, {}))     # PG-02: answer promptly with {}
+            return []
+        if method == spec.SET_LOGGING_LEVEL:
+            return self._answer_set_level(request)
+        params = request.params or {}
+        meta = params.get("_meta")
+        token = meta.get("progressToken") if isinstance(meta, dict) else None
+        self._in_flight[request.id] = _Inbound(method, token if is_progress_token(token) else None)
+        return [ev.RequestReceived(request.id, method, params,
+                                   token if is_progress_token(token) else None)]
+
+    def _answer_initialize(self, request: Request) -> List[ev.Event]:
+        """Server: version negotiation (LC-10..LC-12) and the initialize result (LC-04)."""
+        params = request.params or {}
+        requested = params.get("protocolVersion")
+        if not (isinstance(requested, str) and isinstance(params.get("capabilities"), dict)
+                and isinstance(params.get("clientInfo"), dict)):
+            # LC-03: the three fields are required. The client may try again (LC-20).
+            self.lifecycle.process(self.role, Input.INITIALIZE_ERROR)
+            self._queue(ErrorResponse(request.id, ErrorCode.INVALID_PARAMS,
+                                      "initialize needs protocolVersion (a string), "
+                                      "capabilities and clientInfo (objects)"))
+            return []
+        if requested in self.supported_versions:
+            version = requested                    # LC-10: echo a version we support
+        else:
+            version = self.supported_versions[0]   # LC-11, LC-12: counter-offer our newest
+        self.negotiated = _Negotiated(version, params["clientInfo"], params["capabilities"])
+        result: Dict[str, Any] = {"protocolVersion": version,
+                                  "capabilities": self.capabilities,
+                                  "serverInfo": _implementation_for(version, self.info)}
+        if self.own_instructions:
+            result["instructions"] = self.own_instructions
+        self.lifecycle.process(self.role, Input.INITIALIZE_RESULT)
+        self._queue(Response(request.id, result))
+        return []
+
+    def _answer_set_level(self, request: Request) -> List[ev.Event]:
+        """Server: ``logging/setLevel`` (LG-02); an unknown level is -32602 (ER-13)."""
+        level = (request.params or {}).get("level")
+        if level not in spec.LOG_LEVELS:
+            return self._answer_error(request, ErrorCode.INVALID_PARAMS,
+                                      f"Invalid log level {level!r}; expected one of "
+                                      + ", ".join(spec.LOG_LEVELS), "ER-13", answer_only=True)
+        self.log_level = level
+        self._queue(Response(request.id, {}))
+        return []
+
+    def _answer_error(self, request: Request, code: int, message: str, catalogue_id: str,
+                      *, answer_only: bool = False) -> List[ev.Event]:
+        self._queue(ErrorResponse(request.id, code, message))
+        if answer_only:
+            return []
+        return [ev.ProtocolViolation(RemoteProtocolError(message, code=code,
+                                                         catalogue_id=catalogue_id), True)]
+
+    # --- Notifications from the peer ----------------------------------------------------------
+
+    def _receive_notification(self, note: Notification) -> List[ev.Event]:
+        input = {spec.INITIALIZED: Input.INITIALIZED_NOTIFICATION,
+                 spec.CANCELLED: Input.CANCELLED, spec.PROGRESS: Input.PROGRESS,
+                 spec.LOG_MESSAGE: Input.LOG_MESSAGE}.get(note.method, Input.NOTIFICATION)
+        try:
+            self.lifecycle.process(self.role.peer, input)
+        except RemoteProtocolError as exc:
+            return [ev.ProtocolViolation(exc, False)]   # BP-13: never answer a notification
+        params = note.params or {}
+        if input is Input.INITIALIZED_NOTIFICATION:
+            n = self.negotiated
+            return [ev.Initialized(n.protocol_version or "", n.peer_info, n.peer_capabilities)]
+        if input is Input.CANCELLED:
+            return self._receive_cancel(params)
+        if input is Input.PROGRESS:
+            return self._receive_progress(params)
+        return [ev.NotificationReceived(note.method, params)]
+
+    def _receive_cancel(self, params: Dict[str, Any]) -> List[ev.Event]:
+        request_id = params.get("requestId")
+        reason = params.get("reason") if isinstance(params.get("reason"), str) else None
+        if not is_request_id(request_id) or request_id not in self._in_flight:
+            # CN-06, CN-10: unknown, finished or malformed cancels are ignored silently.
+            return [ev.MessageDropped(f"cancel for unknown or finished request {request_id!r}")]
+        del self._in_flight[request_id]
+        self._cancelled_by_peer.add(request_id)    # CN-05: we will send no response
+        return [ev.CancelReceived(request_id, reason)]
+
+    def _receive_progress(self, params: Dict[str, Any]) -> List[ev.Event]:
+        token = params.get("progressToken")
+        progress = params.get("progress")
+        for request_id, outbound in self._pending.items():
+            if (outbound.progress_token is not None and outbound.progress_token == token
+                    and type(outbound.progress_token) is type(token)):
+                break
+        else:
+            # PR-11: track active tokens; progress for an unknown or finished one is dropped.
+            return [ev.MessageDropped(f"progress for unknown or finished token {token!r}")]
+        total = params.get("total")
+        message = params.get("message")
+        if not _is_number(progress) or (total is not None and not _is_number(total)):
+            return [ev.ProtocolViolation(RemoteProtocolError(
+                "progress notification without a numeric progress", catalogue_id="PR-06"), False)]
+        if outbound.last_progress is not None and progress <= outbound.last_progress:
+            return [ev.ProtocolViolation(RemoteProtocolError(
+                f"progress went from {outbound.last_progress!r} to {progress!r}; it must "
+                "increase", catalogue_id="PR-05"), False)]
+        outbound.last_progress = progress
+        return [ev.ProgressReceived(request_id, token, progress,
+                                    total if _is_number(total) else None,
+                                    message if isinstance(message, str) else None)]
+
+    # --- Responses from the peer --------------------------------------------------------------
+
+    def _receive_response(self, message: Message) -> List[ev.Event]:
+        assert isinstance(message, (Response, ErrorResponse))
+        request_id = message.id
+        if isinstance(message, ErrorResponse) and request_id is None:
+            # The peer could not read something we sent (a -32700 or -32600 with a null id).
+            return [ev.ProtocolViolation(RemoteProtocolError(
+                f"peer reported an error for an unreadable message: [{message.code}] "
+                f"{message.message}", catalogue_id="BP-12"), False)]
+        if request_id in self._abandoned:
+            self._abandoned.discard(request_id)
+            return [ev.MessageDropped(f"late response for cancelled request {request_id!r}")]
+        outbound = self._pending.pop(request_id, None)
+        if outbound is None:
+            return [ev.ProtocolViolation(RemoteProtocolError(
+                f"response for unknown request id {request_id!r}", catalogue_id="BP-07"), False)]
+        if request_id == self._initialize_id:
+            return self._receive_initialize_response(request_id, message)
+        self.lifecycle.process(self.role.peer, Input.RESPONSE)
+        if isinstance(message, ErrorResponse):
+            error = PeerError(message.code, message.message, message.data)
+            return [ev.RequestFailed(request_id, outbound.method, error)]
+        return [ev.ResponseReceived(request_id, outbound.method, message.result)]
+
+    def _receive_initialize_response(self, request_id: RequestId,
+                                     message: Message) -> List[ev.Event]:
+        """Client: check the server's answer to initialize, then confirm with initialized."""
+        if isinstance(message, ErrorResponse):
+            self.lifecycle.process(Role.SERVER, Input.INITIALIZE_ERROR)
+            error = PeerError(message.code, message.message, message.data)
+            return [ev.RequestFailed(request_id, spec.INITIALIZE, error)]
+        assert isinstance(message, Response)
+        result = message.result
+        version = result.get("protocolVersion")
+        if not (isinstance(version, str) and isinstance(result.get("capabilities"), dict)
+                and isinstance(result.get("serverInfo"), dict)):
+            bad = RemoteProtocolError("the initialize result lacks protocolVersion, "
+                                      "capabilities or serverInfo", catalogue_id="LC-04")
+            self.lifecycle.process(Role.SERVER, Input.FATAL_ERROR)
+            return [ev.RequestFailed(request_id, spec.INITIALIZE, bad)]
+        self.lifecycle.process(Role.SERVER, Input.INITIALIZE_RESULT)
+        if version not in self.supported_versions:
+            # LC-13 / A2: a version we cannot speak; disconnect, without sending initialized.
+            self.lifecycle.process(self.role, Input.CLOSE)
+            return [ev.RequestFailed(request_id, spec.INITIALIZE,
+                                     UnsupportedProtocolVersion(version, self.supported_versions))]
+        instructions = result.get("instructions")
+        self.negotiated = _Negotiated(version, result["serverInfo"], result["capabilities"],
+                                      instructions if isinstance(instructions, str) else None)
+        # LC-05: after a successful initialize response, send notifications/initialized. It is
+        # queued *before* the response event is returned, so the shell writes it before the
+        # caller can send anything else.
+        self.lifecycle.process(self.role, Input.INITIALIZED_NOTIFICATION)
+        self._queue(Notification(spec.INITIALIZED))
+        n = self.negotiated
+        return [ev.ResponseReceived(request_id, spec.INITIALIZE, result),
+                ev.Initialized(version, n.peer_info, n.peer_capabilities, n.instructions)]
+
+    # --- Bad input and the end of the stream --------------------------------------------------
+
+    def _reject(self, exc: InvalidMessage, catalogue_id: str) -> List[ev.Event]:
+        """A message that is not valid JSON-RPC: answer it if it was a request."""
+        error = RemoteProtocolError(exc.message, code=exc.code, catalogue_id=catalogue_id)
+        events: List[ev.Event] = []
+        answered = not (exc.is_response or exc.is_notification)
+        if answered:
+            self._queue(ErrorResponse(exc.id, exc.code, exc.message))
+        elif exc.is_response and exc.id is not None and exc.id in self._pending:
+            # A malformed response to one of our requests fails that request (SC-18).
+            outbound = self._pending.pop(exc.id)
+            events.append(ev.RequestFailed(exc.id, outbound.method, error))
+        events.insert(0, ev.ProtocolViolation(error, answered))
+        return events
+
+    def _on_line_too_long(self, limit: int) -> List[ev.Event]:
+        error = MessageTooLarge(limit)
+        if self.role is Role.SERVER:
+            # The request's id is unreadable, so the error goes to id null (D-03, D-04).
+            self._queue(ErrorResponse(None, ErrorCode.PARSE_ERROR, str(error)))
+            return [ev.ProtocolViolation(RemoteProtocolError(str(error), code=ErrorCode.PARSE_ERROR,
+                                                             catalogue_id="TR-02"), True)]
+        # Client: the lost line was most likely a response, and we cannot tell which request
+        # it answered, so no pending request could ever be resolved reliably: fail them all.
+        self.lifecycle.process(self.role.peer, Input.FATAL_ERROR)
+        return [ev.ConnectionFailed(error, self._drop_all_pending())]
+
+    def _on_end_of_stream(self) -> List[ev.Event]:
+        if self.state is not State.CLOSED:
+            self.lifecycle.process(self.role.peer, Input.CLOSE)
+        return [ev.EndOfStream(self._drop_all_pending())]
+
+    def _drop_all_pending(self) -> Tuple[RequestId, ...]:
+        unanswered = tuple(self._pending)
+        self._pending.clear()
+        return unanswered
+
+    def _queue(self, message: Message) -> None:
+        if (isinstance(message, (Response, ErrorResponse))
+                and not self.lifecycle.permits(self.role, Input.RESPONSE)):
+            return        # our end is closed (CLOSING as the client): nothing can be sent
+        self._outbox += encode(to_obj(message))

@@ -1,0 +1,153 @@
+"""Newline-delimited JSON framing for the stdio transport.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#stdio
+
+On stdio, messages are UTF-8 JSON (BP-02), one per line, separated by ``\\n``, and a message
+never contains an embedded newline (TR-02, TR-03). There are no headers: this is *not* the
+``Content-Length`` framing of LSP (catalogue section 5, item 3).
+
+Receiving (:class:`LineBuffer`): bytes arrive in chunks of any size; complete lines come out.
+Leniency for what the spec does not address (decision D-08, catalogue A8): a trailing ``\\r``
+is stripped and blank lines are skipped. A line longer than ``max_line_bytes`` is discarded up
+to its newline and reported once as :class:`LineTooLong`, so memory stays bounded.
+
+Sending (:func:`encode`): compact JSON, UTF-8, plus ``\\n``.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any, List, Union
+
+#: Default maximum size of one line, in bytes (decision D-03). Large enough for the 40 MiB
+#: payloads of the benchmarks (base64 images and file contents travel inside tool results),
+#: small enough that a peer that never sends a newline cannot exhaust memory.
+DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LineTooLong:
+    """A line exceeded the limit; its bytes were discarded up to the next newline."""
+
+    limit: int
+
+
+@dataclass(frozen=True)
+class TruncatedAtEOF:
+    """The stream ended in the middle of a line; the partial line was not delivered."""
+
+    size: int
+
+
+class FrameError(Exception):
+    """A complete line that is not valid UTF-8 JSON: the caller answers -32700."""
+
+
+class LineBuffer:
+    """Accumulates bytes and splits them into lines.
+
+    ``feed(data)`` returns a list whose items are complete lines (``bytes``, without the line
+    ending) or the markers :class:`LineTooLong` / :class:`TruncatedAtEOF`. Feeding ``b""``
+    means end of stream. The search for ``\\n`` resumes where the previous one stopped, so a
+    large line fed in many small chunks costs linear, not quadratic, time (h11's
+    ``_receivebuffer.py`` does the same).
+    """
+
+    def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        self.max_line_bytes = max_line_bytes
+        self._buffer = bytearray()
+        self._scanned = 0          # bytes of _buffer already known to hold no newline
+        self._discarding = False   # inside an over-long line, dropping bytes until "\n"
+        self._eof = False
+
+    def feed(self, data: bytes) -> List[Union[bytes, LineTooLong, TruncatedAtEOF]]:
+        if self._eof:
+            return []
+        if not data:
+            return self._end_of_stream()
+        self._buffer += data
+        out: List[Union[bytes, LineTooLong, TruncatedAtEOF]] = []
+        start = 0
+        while True:
+            newline = self._buffer.find(b"\n", start + self._scanned)
+            if newline < 0:
+                break
+            self._scanned = 0
+            if self._discarding:
+                self._discarding = False          # the over-long line ends here
+            else:
+                line = bytes(self._buffer[start:newline])
+                if len(line) > self.max_line_bytes:
+                    out.append(LineTooLong(self.max_line_bytes))
+                else:
+                    self._append_line(out, line)
+            start = newline + 1
+        del self._buffer[:start]
+        self._scanned = len(self._buffer)
+        if len(self._buffer) > self.max_line_bytes:
+            # No newline within the limit: drop what we hold and everything up to the next "\n".
+            if not self._discarding:
+                out.append(LineTooLong(self.max_line_bytes))
+            self._discarding = True
+            self._buffer.clear()
+            self._scanned = 0
+        return out
+
+    def _append_line(self, out: List[Any], line: bytes) -> None:
+        if line.endswith(b"\r"):
+            line = line[:-1]                      # tolerate CRLF (A8)
+        if line.strip():                          # skip blank lines (A8)
+            out.append(line)
+
+    def _end_of_stream(self) -> List[Union[bytes, LineTooLong, TruncatedAtEOF]]:
+        self._eof = True
+        leftover = bytes(self._buffer)
+        self._buffer.clear()
+        if self._discarding or not leftover.strip():
+            return []
+        return [TruncatedAtEOF(len(leftover))]
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; JSON (RFC 8259) does not.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def decode(line: bytes) -> Any:
+    """Decode one line as UTF-8 JSON, or raise :class:`FrameError` (answered with -32700).
+
+    The bytes are decoded as UTF-8 explicitly: ``json.loads`` given bytes would also guess
+    UTF-16 and UTF-32, which the wire never carries (BP-02).
+    """
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FrameError(f"line is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise FrameError(f"line is not valid JSON ({exc})") from None
+
+
+# U+2028 and U+2029 are legal, unescaped, inside JSON strings, but line readers that use
+# Unicode line boundaries (Python's str.splitlines, for one) split on them, and U+0085 too.
+# Escaping them costs nothing and keeps every reader on one line per message (decision D-09).
+_UNICODE_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"}
+
+
+def encode(obj: Any) -> bytes:
+    """One compact JSON line, UTF-8, ending in ``\\n`` (TR-02, TR-03, BP-02).
+
+    ``json.dumps`` never emits a raw newline: control characters inside strings are escaped,
+    and the compact separators put no whitespace between tokens.
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char, escaped in _UNICODE_LINE_BREAKS.items():
+        if char in text:
+            text = text.replace(char, escaped)
+    try:
+        return text.encode("utf-8") + b"\n"
+    except UnicodeEncodeError:
+        # A lone surrogate (say, echoed from a peer's "\\ud800") has no UTF-8 form; ASCII
+        # escapes keep the value and the wire valid.
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":"),
+                          allow_nan=False).encode("ascii") + b"\n"

@@ -1,0 +1,326 @@
+"""The MCP session lifecycle as one explicit state machine.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle
+
+Rules of this file (after h11's ``_state.py``):
+
+1. Everything that decides whether a lifecycle move is legal lives here, in two tables:
+   :data:`TRANSITIONS` (moves that change the state) and :data:`ALLOWED` (messages that are
+   legal in a state and leave it unchanged). Anything in neither table is illegal.
+2. The machine never asks "am I the client?". It tracks the state of the *session*, which both
+   peers share, and every input names the role that *sent* it. A client and a server that have
+   exchanged the same bytes are therefore always in the same state (tests/test_connection.py
+   checks this after every exchange).
+
+Who broke a rule decides the exception: when the sender is our own role the caller of
+mcp_ref made the mistake (:class:`~mcp_ref.errors.LocalProtocolError`); otherwise the peer did
+(:class:`~mcp_ref.errors.RemoteProtocolError`). The connection answers a remote error in a
+request with a JSON-RPC error and carries on; nothing here is fatal unless an input says so.
+
+The spec's three phases map onto the states like this:
+
+* Initialization (lifecycle#initialization): AWAITING_INITIALIZE, INITIALIZING,
+  AWAITING_INITIALIZED.
+* Operation (lifecycle#operation): OPERATING.
+* Shutdown (lifecycle#shutdown): CLOSING, CLOSED. There is no shutdown *message* (LC-19): one
+  side closes its end of the pipe, which the other sees as end of stream.
+* FAILED is ours, not the spec's: an error after which no message can be trusted (a line we
+  cannot read on the client side, for instance). It is absorbing, like h11's ERROR.
+
+The diagram below is generated from :data:`TRANSITIONS` by :func:`render` (``python3 -m
+mcp_ref states``); tests/test_lifecycle.py fails if the two disagree.
+
+.. code-block:: text
+
+    AWAITING_INITIALIZE   --client: INITIALIZE_REQUEST-->        INITIALIZING          LC-02, LC-03
+    INITIALIZING          --server: INITIALIZE_RESULT-->         AWAITING_INITIALIZED  LC-04, LC-10, LC-11
+    INITIALIZING          --server: INITIALIZE_ERROR-->          AWAITING_INITIALIZE   LC-20
+    AWAITING_INITIALIZED  --client: INITIALIZED_NOTIFICATION-->  OPERATING             LC-05
+    AWAITING_INITIALIZE   --either: CLOSE-->                     CLOSING               LC-19, TR-13
+    INITIALIZING          --either: CLOSE-->                     CLOSING               LC-19, TR-13
+    AWAITING_INITIALIZED  --either: CLOSE-->                     CLOSING               LC-19, TR-13
+    OPERATING             --either: CLOSE-->                     CLOSING               LC-19, TR-13, TR-15
+    CLOSING               --either: CLOSE-->                     CLOSING               LC-19
+    AWAITING_INITIALIZE   --either: TRANSPORT_CLOSED-->          CLOSED                TR-15
+    INITIALIZING          --either: TRANSPORT_CLOSED-->          CLOSED                TR-15
+    AWAITING_INITIALIZED  --either: TRANSPORT_CLOSED-->          CLOSED                TR-15
+    OPERATING             --either: TRANSPORT_CLOSED-->          CLOSED                TR-15
+    CLOSING               --either: TRANSPORT_CLOSED-->          CLOSED                TR-13, TR-14
+    CLOSED                --either: TRANSPORT_CLOSED-->          CLOSED                TR-13
+    AWAITING_INITIALIZE   --either: FATAL_ERROR-->               FAILED                (ours)
+    INITIALIZING          --either: FATAL_ERROR-->               FAILED                (ours)
+    AWAITING_INITIALIZED  --either: FATAL_ERROR-->               FAILED                (ours)
+    OPERATING             --either: FATAL_ERROR-->               FAILED                (ours)
+    CLOSING               --either: FATAL_ERROR-->               FAILED                (ours)
+    FAILED                --either: CLOSE-->                     FAILED                (ours)
+    FAILED                --either: TRANSPORT_CLOSED-->          FAILED                (ours)
+    FAILED                --either: FATAL_ERROR-->               FAILED                (ours)
+"""
+
+import enum
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
+
+from .errors import ErrorCode, LocalProtocolError, ProtocolError, RemoteProtocolError
+from .spec import spec_url
+
+LIFECYCLE = "basic/lifecycle"
+
+
+class Role(enum.Enum):
+    """The two parties of an MCP session (spec: architecture)."""
+
+    #: Starts the server process, sends ``initialize``, closes the session.
+    CLIENT = "client"
+    #: Answers ``initialize``; reads stdin, writes stdout.
+    SERVER = "server"
+
+    @property
+    def peer(self) -> "Role":
+        return Role.SERVER if self is Role.CLIENT else Role.CLIENT
+
+
+class State(enum.Enum):
+    """Where the session is. Both peers hold the same value after the same exchange."""
+
+    #: Nothing sent yet. ``initialize`` must come first (LC-02).
+    AWAITING_INITIALIZE = "awaiting initialize"
+    #: ``initialize`` sent, not yet answered. Only pings may flow (LC-06).
+    INITIALIZING = "initializing"
+    #: ``initialize`` answered; the client owes ``notifications/initialized`` (LC-05). The
+    #: server may send only pings and log messages (LC-07).
+    AWAITING_INITIALIZED = "awaiting initialized"
+    #: The operation phase: requests and notifications both ways, within the negotiated
+    #: capabilities (LC-15, LC-16).
+    OPERATING = "operating"
+    #: One side has closed its end (the client closed the server's stdin, or the server its
+    #: stdout). The server may still answer requests already in flight.
+    CLOSING = "closing"
+    #: The transport is gone; nothing more can be sent or received.
+    CLOSED = "closed"
+    #: An unrecoverable error ended the session (not a spec state; absorbing).
+    FAILED = "failed"
+
+
+class Input(enum.Enum):
+    """What can happen to a session: a message of some kind, or a transport event."""
+
+    INITIALIZE_REQUEST = "initialize request"
+    INITIALIZE_RESULT = "initialize result"
+    INITIALIZE_ERROR = "initialize error response"
+    INITIALIZED_NOTIFICATION = "notifications/initialized"
+    #: A ``ping`` request (PG-01). Its response is a RESPONSE.
+    PING = "ping request"
+    #: Any request other than initialize and ping.
+    REQUEST = "request"
+    #: A result or error response to any request other than initialize.
+    RESPONSE = "response"
+    #: Any notification not listed separately.
+    NOTIFICATION = "notification"
+    CANCELLED = "notifications/cancelled"
+    PROGRESS = "notifications/progress"
+    LOG_MESSAGE = "notifications/message"
+    #: The sender closed its end of the transport (stdin for the client, stdout for the server).
+    CLOSE = "close"
+    #: The transport is gone for good (the server process has exited).
+    TRANSPORT_CLOSED = "transport closed"
+    #: An error after which the session cannot continue.
+    FATAL_ERROR = "fatal error"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One row of the transition table. ``sender`` None means either role."""
+
+    state: State
+    sender: Optional[Role]
+    input: Input
+    target: State
+    ids: str
+    url: str
+
+
+_INIT = spec_url(LIFECYCLE, "initialization")
+_SHUTDOWN = spec_url(LIFECYCLE, "shutdown")
+_STDIO_SHUTDOWN = spec_url(LIFECYCLE, "stdio")
+_ERRORS = spec_url(LIFECYCLE, "error-handling")
+_OURS = spec_url(LIFECYCLE)  # FAILED is our own state; the link is to the page it extends
+
+_LIVE = (State.AWAITING_INITIALIZE, State.INITIALIZING, State.AWAITING_INITIALIZED, State.OPERATING)
+
+#: THE transition table: every move that changes (or explicitly keeps) the state.
+TRANSITIONS: Tuple[Transition, ...] = (
+    # Initialization: the client opens with initialize (LC-02, LC-03) ...
+    Transition(State.AWAITING_INITIALIZE, Role.CLIENT, Input.INITIALIZE_REQUEST,
+               State.INITIALIZING, "LC-02, LC-03", _INIT),
+    # ... the server answers with its version, capabilities and info (LC-04, LC-10, LC-11) ...
+    Transition(State.INITIALIZING, Role.SERVER, Input.INITIALIZE_RESULT,
+               State.AWAITING_INITIALIZED, "LC-04, LC-10, LC-11", _INIT),
+    # ... or refuses it (malformed params); the client may not go on, but may try again.
+    Transition(State.INITIALIZING, Role.SERVER, Input.INITIALIZE_ERROR,
+               State.AWAITING_INITIALIZE, "LC-20", _ERRORS),
+    # ... and the client confirms with notifications/initialized (LC-05).
+    Transition(State.AWAITING_INITIALIZED, Role.CLIENT, Input.INITIALIZED_NOTIFICATION,
+               State.OPERATING, "LC-05", _INIT),
+    # Shutdown: no message, one side closes its end (LC-19). The client closes stdin first
+    # (TR-13); the server may close stdout and exit (TR-15).
+    *(Transition(s, None, Input.CLOSE, State.CLOSING,
+                 "LC-19, TR-13, TR-15" if s is State.OPERATING else "LC-19, TR-13", _SHUTDOWN)
+      for s in _LIVE),
+    Transition(State.CLOSING, None, Input.CLOSE, State.CLOSING, "LC-19", _SHUTDOWN),
+    *(Transition(s, None, Input.TRANSPORT_CLOSED, State.CLOSED, "TR-15", _STDIO_SHUTDOWN)
+      for s in _LIVE),
+    Transition(State.CLOSING, None, Input.TRANSPORT_CLOSED, State.CLOSED, "TR-13, TR-14",
+               _STDIO_SHUTDOWN),
+    Transition(State.CLOSED, None, Input.TRANSPORT_CLOSED, State.CLOSED, "TR-13",
+               _STDIO_SHUTDOWN),
+    # FAILED: ours. Reachable from every state still in use, and absorbing.
+    *(Transition(s, None, Input.FATAL_ERROR, State.FAILED, "(ours)", _OURS)
+      for s in _LIVE + (State.CLOSING,)),
+    *(Transition(State.FAILED, None, i, State.FAILED, "(ours)", _OURS)
+      for i in (Input.CLOSE, Input.TRANSPORT_CLOSED, Input.FATAL_ERROR)),
+)
+
+#: The table as a lookup: (state, sender, input) -> target. Built once from TRANSITIONS.
+_TARGETS: Dict[Tuple[State, Role, Input], State] = {
+    (t.state, sender, t.input): t.target
+    for t in TRANSITIONS
+    for sender in ((t.sender,) if t.sender else tuple(Role))
+}
+
+_I = Input
+_OPERATION = frozenset({_I.PING, _I.REQUEST, _I.RESPONSE, _I.NOTIFICATION, _I.CANCELLED,
+                        _I.PROGRESS})
+
+#: What each role may send in each state without changing it (practice: ping, cancellation and
+#: progress are permissions here, not a wall of self-loops in TRANSITIONS).
+#:
+#: RESPONSE appears in every live state because every request gets exactly one response
+#: (BP-07): a request the receiver refuses is still answered, with an error.
+ALLOWED: Dict[Tuple[State, Role], FrozenSet[Input]] = {
+    # LC-02: initialize is the first interaction; before it nothing else flows.
+    (State.AWAITING_INITIALIZE, Role.CLIENT): frozenset({_I.RESPONSE}),
+    (State.AWAITING_INITIALIZE, Role.SERVER): frozenset({_I.RESPONSE}),
+    # LC-06: until initialize is answered, the client sends only pings. PG-03: ping is exempt
+    # from the limits on both sides. LC-07: the server may also log.
+    (State.INITIALIZING, Role.CLIENT): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED}),
+    (State.INITIALIZING, Role.SERVER): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED,
+                                                  _I.LOG_MESSAGE}),
+    # LC-05: the client sends notifications/initialized before any other request.
+    # LC-07: until it arrives, the server sends only pings and log messages.
+    (State.AWAITING_INITIALIZED, Role.CLIENT): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED}),
+    (State.AWAITING_INITIALIZED, Role.SERVER): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED,
+                                                          _I.LOG_MESSAGE}),
+    # lifecycle#operation: everything, within the negotiated capabilities (checked by the
+    # connection, which knows them). Log messages are server-to-client only (LG-01).
+    (State.OPERATING, Role.CLIENT): _OPERATION,
+    (State.OPERATING, Role.SERVER): _OPERATION | {_I.LOG_MESSAGE},
+    # Shutdown: the client has closed stdin, so it sends nothing more; the server may still
+    # finish work already in flight (TR-14, reliability scorecard SC-01).
+    (State.CLOSING, Role.CLIENT): frozenset(),
+    (State.CLOSING, Role.SERVER): frozenset({_I.RESPONSE, _I.NOTIFICATION, _I.PROGRESS,
+                                             _I.LOG_MESSAGE}),
+    (State.CLOSED, Role.CLIENT): frozenset(),
+    (State.CLOSED, Role.SERVER): frozenset(),
+    (State.FAILED, Role.CLIENT): frozenset(),
+    (State.FAILED, Role.SERVER): frozenset(),
+}
+
+
+def _why_illegal(state: State, sender: Role, input: Input) -> Tuple[str, str]:
+    """The rule an illegal (state, sender, input) breaks, as (explanation, catalogue IDs)."""
+    if state is State.AWAITING_INITIALIZE:
+        return "the session is not initialized: initialize must be the first request", "LC-02"
+    if input is Input.INITIALIZE_REQUEST:
+        return "the session is already initialized (initialize may be sent only once)", "LC-02"
+    if input is Input.INITIALIZED_NOTIFICATION:
+        return "notifications/initialized is sent once, after the initialize response", "LC-05"
+    if state is State.INITIALIZING and sender is Role.CLIENT:
+        return "only ping may be sent until the server answers initialize", "LC-06"
+    if state is State.INITIALIZING:
+        return "initialize must be answered before anything but ping or logging", "LC-07"
+    if state is State.AWAITING_INITIALIZED and sender is Role.CLIENT:
+        return "notifications/initialized must be sent before any other request", "LC-05"
+    if state is State.AWAITING_INITIALIZED:
+        return ("the server sends only ping and log messages until it receives "
+                "notifications/initialized", "LC-07")
+    if input is Input.LOG_MESSAGE:
+        return "only a server sends notifications/message", "LG-01"
+    if state is State.CLOSING:
+        return "the session is shutting down", "LC-19"
+    return f"the session is {state.value}", "LC-19"
+
+
+class Lifecycle:
+    """The session state of one peer, advanced by :meth:`process`.
+
+    ``our_role`` is used for one thing only: deciding whether an illegal input is our mistake
+    (LocalProtocolError) or the peer's (RemoteProtocolError).
+    """
+
+    def __init__(self, our_role: Role) -> None:
+        self.our_role = our_role
+        self.state = State.AWAITING_INITIALIZE
+
+    def permits(self, sender: Role, input: Input) -> bool:
+        """Would :meth:`process` accept this input now?"""
+        return ((self.state, sender, input) in _TARGETS
+                or input in ALLOWED[(self.state, sender)])
+
+    def process(self, sender: Role, input: Input) -> State:
+        """Apply one input sent by ``sender``; return the new state.
+
+        Raises LocalProtocolError (sender is us) or RemoteProtocolError (sender is the peer)
+        if the tables do not permit it; the state is then unchanged.
+        """
+        target = _TARGETS.get((self.state, sender, input))
+        if target is not None:
+            self.state = target
+            return target
+        if input in ALLOWED[(self.state, sender)]:
+            return self.state
+        raise self.illegal(sender, input)
+
+    def illegal(self, sender: Role, input: Input) -> ProtocolError:
+        """The exception for an input the tables do not permit in the current state."""
+        why, ids = _why_illegal(self.state, sender, input)
+        error_class = LocalProtocolError if sender is self.our_role else RemoteProtocolError
+        return error_class(f"{sender.value} may not send {input.value} now: {why} ({ids})",
+                           code=ErrorCode.INVALID_REQUEST, catalogue_id=ids)
+
+
+# --- The diagram, generated from the table --------------------------------------------------
+
+
+def _edges() -> Iterable[Tuple[str, str, str, str]]:
+    for t in TRANSITIONS:
+        who = t.sender.value if t.sender else "either"
+        yield t.state.name, f"{who}: {t.input.name}", t.target.name, t.ids
+
+
+def render(fmt: str = "text") -> str:
+    """The state diagram of :data:`TRANSITIONS` as ``text``, ``mermaid`` or ``dot``."""
+    edges = list(_edges())
+    lines: List[str] = []
+    if fmt == "text":
+        width_state = max(len(a) for a, _, _, _ in edges)
+        width_label = max(len(label) for _, label, _, _ in edges) + 5
+        width_target = max(len(b) for _, _, b, _ in edges)
+        for a, label, b, ids in edges:
+            arrow = f"--{label}-->"
+            lines.append(f"{a:<{width_state}}  {arrow:<{width_label}}  {b:<{width_target}}  {ids}"
+                         .rstrip())
+    elif fmt == "mermaid":
+        lines.append("stateDiagram-v2")
+        lines.append(f"    [*] --> {State.AWAITING_INITIALIZE.name}")
+        for a, label, b, ids in edges:
+            lines.append(f"    {a} --> {b}: {label} ({ids})")
+    elif fmt == "dot":
+        lines.append("digraph mcp_lifecycle {")
+        lines.append("    rankdir=LR;")
+        for a, label, b, ids in edges:
+            lines.append(f'    {a} -> {b} [label="{label}\\n{ids}"];')
+        lines.append("}")
+    else:
+        raise ValueError(f"unknown diagram format {fmt!r}: use text, mermaid or dot")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,95 @@
+"""The protocol's vocabulary: versions, method names, spec links. No logic lives here.
+
+mcp_ref is pinned to MCP revision 2025-11-25, the newest revision that still has the
+``initialize`` handshake and ``ping``. Every spec link in the package is built from
+:data:`SPEC_BASE`, so the revision is named in exactly one place.
+
+Catalogue IDs (LC-xx, BP-xx, ...) refer to ``shared/spec/catalogue.md``; the table in
+``spec_notes/requirements.md`` maps each ID to the code and tests that carry it out.
+"""
+
+#: The revision this implementation follows line by line.
+PROTOCOL_VERSION = "2025-11-25"
+
+#: Every revision mcp_ref can negotiate, newest first (LC-08/LC-09: a client offers its newest;
+#: LC-12: a server counter-offers its newest). Versions are ISO dates, so newest first is
+#: simply reverse lexicographic order.
+SUPPORTED_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
+
+#: The single revision in which one stdio line may carry a JSON-RPC batch (BP-16).
+BATCH_VERSION = "2025-03-26"
+
+SPEC_BASE = "https://modelcontextprotocol.io/specification/" + PROTOCOL_VERSION
+
+
+def spec_url(page: str, anchor: str = "") -> str:
+    """A versioned deep link, e.g. ``spec_url("basic/lifecycle", "initialization")``."""
+    return SPEC_BASE + "/" + page + ("#" + anchor if anchor else "")
+
+
+# --- Method names, exactly as the spec spells them (catalogue section 1.1) -------------------
+
+INITIALIZE = "initialize"
+INITIALIZED = "notifications/initialized"
+PING = "ping"
+CANCELLED = "notifications/cancelled"
+PROGRESS = "notifications/progress"
+LOG_MESSAGE = "notifications/message"
+SET_LOGGING_LEVEL = "logging/setLevel"
+
+TOOLS_LIST = "tools/list"
+TOOLS_CALL = "tools/call"
+RESOURCES_LIST = "resources/list"
+RESOURCES_TEMPLATES_LIST = "resources/templates/list"
+RESOURCES_READ = "resources/read"
+RESOURCES_SUBSCRIBE = "resources/subscribe"
+RESOURCES_UNSUBSCRIBE = "resources/unsubscribe"
+PROMPTS_LIST = "prompts/list"
+PROMPTS_GET = "prompts/get"
+COMPLETION_COMPLETE = "completion/complete"
+
+ROOTS_LIST = "roots/list"
+SAMPLING_CREATE_MESSAGE = "sampling/createMessage"
+ELICITATION_CREATE = "elicitation/create"
+
+#: Requests a client sends to a server, mapped to the server capability that must have been
+#: declared for them (None: always available). LC-16: use only negotiated capabilities;
+#: ER-11: a method behind an undeclared capability is answered -32601.
+CLIENT_REQUESTS = {
+    INITIALIZE: None,
+    PING: None,
+    SET_LOGGING_LEVEL: "logging",
+    TOOLS_LIST: "tools",
+    TOOLS_CALL: "tools",
+    RESOURCES_LIST: "resources",
+    RESOURCES_TEMPLATES_LIST: "resources",
+    RESOURCES_READ: "resources",
+    RESOURCES_SUBSCRIBE: "resources",
+    RESOURCES_UNSUBSCRIBE: "resources",
+    PROMPTS_LIST: "prompts",
+    PROMPTS_GET: "prompts",
+    COMPLETION_COMPLETE: "completions",
+}
+
+#: Requests a server sends to a client, mapped to the client capability they need.
+SERVER_REQUESTS = {
+    PING: None,
+    ROOTS_LIST: "roots",
+    SAMPLING_CREATE_MESSAGE: "sampling",
+    ELICITATION_CREATE: "elicitation",
+}
+
+#: Notifications that need a capability of their *sender* (LC-16 (c), LG-01), as
+#: (capability, sub-capability or None).
+NOTIFICATION_CAPABILITY = {
+    LOG_MESSAGE: ("logging", None),
+    "notifications/tools/list_changed": ("tools", "listChanged"),
+    "notifications/resources/list_changed": ("resources", "listChanged"),
+    "notifications/resources/updated": ("resources", "subscribe"),
+    "notifications/prompts/list_changed": ("prompts", "listChanged"),
+    "notifications/roots/list_changed": ("roots", "listChanged"),
+}
+
+#: Log levels of ``logging/setLevel`` and ``notifications/message``, least to most severe
+#: (LG-03: the RFC 5424 syslog levels).
+LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
