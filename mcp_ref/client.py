@@ -1,0 +1,391 @@
+"""A blocking MCP client over stdio: spawn a server, initialize, call it, shut it down.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle
+
+Threads (the design card's "blocking threads and select-based stdio"):
+
+* the caller's thread, which blocks in ``PendingRequest.result()`` with a deadline;
+* one reader thread, which reads the server's stdout (selectors + ``os.read`` in
+  :mod:`mcp_ref.stdio`), feeds the bytes to the connection and settles pending requests;
+* one stderr thread (inside :class:`~mcp_ref.stdio.ChildProcess`) that logs the server's stderr
+  and keeps a bounded tail of it -- stderr is logging, not an error signal (TR-04, TR-05);
+* optionally a keepalive thread that pings the server (PG-05) and a small pool for the
+  server's own requests (roots, sampling, elicitation), which may take long.
+
+Usage::
+
+    with Client.spawn([sys.executable, "-m", "mcp_ref", "serve"]) as client:
+        print(client.server_info, client.protocol_version)
+        print(client.call_tool("echo", {"text": "hi"}))
+"""
+
+import logging
+import queue
+import threading
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from . import events as ev
+from . import spec
+from .connection import DEFAULT_INFO, Connection
+from .errors import (ConnectionClosed, ErrorCode, McpRefError, PeerError, RequestTimeout,
+                     UnsupportedProtocolVersion)
+from .framing import DEFAULT_MAX_LINE_BYTES
+from .lifecycle import Role, State
+from .session import PendingRequest, ProgressCallback, Session
+from .stdio import DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport
+
+log = logging.getLogger("mcp_ref.client")
+server_log = logging.getLogger("mcp_ref.server_log")
+
+#: Default deadline of a request, in seconds (TO-01; decision D-10). The TypeScript SDK uses 60.
+DEFAULT_REQUEST_TIMEOUT = 60.0
+#: Default deadline of the initialize handshake (TO-06, LC-20).
+DEFAULT_HANDSHAKE_TIMEOUT = 30.0
+#: With reset_on_progress, no request outlives this, whatever progress says (TO-05).
+DEFAULT_MAX_TOTAL_TIMEOUT = 600.0
+
+#: RFC 5424 levels of notifications/message mapped onto Python's logging levels.
+_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "notice": logging.INFO,
+               "warning": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL,
+               "alert": logging.CRITICAL, "emergency": logging.CRITICAL}
+
+#: A callback answering one kind of server request: gets ``params``, returns the result.
+RequestHandler = Callable[[Dict[str, Any]], Dict[str, Any]]
+
+
+class Client:
+    """A connected, initialized MCP client. Create it with :meth:`spawn`."""
+
+    def __init__(self, process: ChildProcess, connection: Connection, *,
+                 request_timeout: Optional[float], max_total_timeout: Optional[float],
+                 handlers: Dict[str, RequestHandler],
+                 on_notification: Optional[Callable[[str, Dict[str, Any]], None]],
+                 stdin_grace: float, term_grace: float) -> None:
+        self._process = process
+        self._session = Session(connection, process.write, request_timeout=request_timeout,
+                                max_total_timeout=max_total_timeout)
+        self._handlers = handlers
+        self._on_notification = on_notification
+        self._stdin_grace = stdin_grace
+        self._term_grace = term_grace
+        self._close_lock = threading.Lock()
+        self._report: Optional[ShutdownReport] = None
+        self._stop = threading.Event()
+        self._keepalive: Optional[threading.Thread] = None
+        self._callbacks: "queue.Queue[Optional[ev.RequestReceived]]" = queue.Queue()
+        self._callback_thread: Optional[threading.Thread] = None
+        self._reader = threading.Thread(target=self._read_loop, daemon=True,
+                                        name=f"mcp_ref-reader-{process.pid}")
+
+    # --- Opening ------------------------------------------------------------------------------
+
+    @classmethod
+    def spawn(cls, argv: Sequence[str], *, env: Optional[Dict[str, str]] = None,
+              cwd: Optional[str] = None, inherit_env: bool = True,
+              client_info: Optional[Dict[str, Any]] = None,
+              request_timeout: Optional[float] = DEFAULT_REQUEST_TIMEOUT,
+              handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+              max_total_timeout: Optional[float] = DEFAULT_MAX_TOTAL_TIMEOUT,
+              supported_versions: Sequence[str] = spec.SUPPORTED_VERSIONS,
+              roots: Optional[Callable[[], List[Dict[str, Any]]]] = None,
+              sampling: Optional[RequestHandler] = None,
+              elicitation: Optional[RequestHandler] = None,
+              on_notification: Optional[Callable[[str, Dict[str, Any]], None]] = None,
+              keepalive_interval: Optional[float] = None,
+              keepalive_timeout: float = 10.0,
+              stdin_grace: float = DEFAULT_STDIN_GRACE, term_grace: float = DEFAULT_TERM_GRACE,
+              max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> "Client":
+        """Start the server (TR-01), run the initialize handshake, and return the client.
+
+        ``roots``, ``sampling`` and ``elicitation`` answer the server's requests of those
+        kinds; each is declared as a client capability only when given (LC-16), and the
+        server's requests for an undeclared one get -32601. On any failure the server process
+        is shut down before the error propagates.
+        """
+        capabilities: Dict[str, Any] = {}
+        handlers: Dict[str, RequestHandler] = {}
+        if roots is not None:
+            capabilities["roots"] = {}
+            handlers[spec.ROOTS_LIST] = lambda params: {"roots": roots()}
+        if sampling is not None:
+            capabilities["sampling"] = {}
+            handlers[spec.SAMPLING_CREATE_MESSAGE] = sampling
+        if elicitation is not None:
+            capabilities["elicitation"] = {}
+            handlers[spec.ELICITATION_CREATE] = elicitation
+        connection = Connection(Role.CLIENT, info=client_info or DEFAULT_INFO,
+                                capabilities=capabilities,
+                                supported_versions=tuple(supported_versions),
+                                max_line_bytes=max_line_bytes)
+        process = ChildProcess.spawn(argv, env=env, cwd=cwd, inherit_env=inherit_env)
+        client = cls(process, connection, request_timeout=request_timeout,
+                     max_total_timeout=max_total_timeout, handlers=handlers,
+                     on_notification=on_notification, stdin_grace=stdin_grace,
+                     term_grace=term_grace)
+        try:
+            client._reader.start()
+            client._handshake(handshake_timeout)
+            if keepalive_interval:
+                client._start_keepalive(keepalive_interval, keepalive_timeout)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def _handshake(self, timeout: float) -> None:
+        """initialize -> result -> notifications/initialized (lifecycle#initialization).
+
+        The connection checks the version (LC-13) and queues ``notifications/initialized``
+        itself (LC-05). A handshake timeout does not cancel initialize (CN-03).
+        """
+        pending = self._session._register_initialize(timeout)
+        try:
+            pending.result()
+        except UnsupportedProtocolVersion:
+            log.error("disconnecting: the server chose a protocol version we do not support")
+            raise
+        except RequestTimeout as exc:
+            raise RequestTimeout(spec.INITIALIZE, timeout) from exc
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    # --- What the handshake settled -----------------------------------------------------------
+
+    @property
+    def protocol_version(self) -> Optional[str]:
+        return self._session.connection.protocol_version
+
+    @property
+    def server_info(self) -> Dict[str, Any]:
+        return self._session.connection.negotiated.peer_info
+
+    @property
+    def server_capabilities(self) -> Dict[str, Any]:
+        return self._session.connection.negotiated.peer_capabilities
+
+    @property
+    def instructions(self) -> Optional[str]:
+        return self._session.connection.negotiated.instructions
+
+    @property
+    def state(self) -> State:
+        return self._session.connection.state
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def stderr_tail(self) -> str:
+        return self._process.stderr_tail()
+
+    # --- Requests -----------------------------------------------------------------------------
+
+    def send_request(self, method: str, params: Optional[Dict[str, Any]] = None,
+                     **options: Any) -> PendingRequest:
+        """Send any request without waiting; see :meth:`mcp_ref.session.Session.send_request`
+        for the options (timeout, on_progress, progress_token, reset_on_progress,
+        max_total_timeout)."""
+        return self._session.send_request(method, params, **options)
+
+    def request(self, method: str, params: Optional[Dict[str, Any]] = None,
+                **options: Any) -> Dict[str, Any]:
+        """Send any request and wait for its result."""
+        return self._session.request(method, params, **options)
+
+    def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
+        self._session.notify(method, params)
+
+    def ping(self, timeout: Any = "default") -> None:
+        """PG-01: a ping; returns when the server answers ``{}``."""
+        self._session.request(spec.PING, timeout=timeout)
+
+    def list_tools(self, **options: Any) -> List[Dict[str, Any]]:
+        """Every tool, following ``nextCursor`` until it is absent (PN-01, PN-04)."""
+        return self._list_all(spec.TOOLS_LIST, "tools", options)
+
+    def call_tool(self, name: str, arguments: Optional[Dict[str, Any]] = None, *,
+                  timeout: Any = "default", on_progress: Optional[ProgressCallback] = None,
+                  **options: Any) -> Dict[str, Any]:
+        """Call a tool and wait: returns the CallToolResult (``content``, ``isError``, ...).
+
+        A tool's own failure is a result with ``isError: true``, not an exception (ER-03);
+        an unknown tool is a PeerError with code -32602 (ER-02).
+        """
+        return self.call_tool_async(name, arguments, timeout=timeout, on_progress=on_progress,
+                                    **options).result()
+
+    def call_tool_async(self, name: str, arguments: Optional[Dict[str, Any]] = None,
+                        **options: Any) -> PendingRequest:
+        """Start a tool call; the returned handle can ``cancel()`` it from any thread."""
+        params: Dict[str, Any] = {"name": name}
+        if arguments is not None:
+            params["arguments"] = arguments
+        return self._session.send_request(spec.TOOLS_CALL, params, **options)
+
+    def list_resources(self, **options: Any) -> List[Dict[str, Any]]:
+        return self._list_all(spec.RESOURCES_LIST, "resources", options)
+
+    def read_resource(self, uri: str, **options: Any) -> Dict[str, Any]:
+        return self._session.request(spec.RESOURCES_READ, {"uri": uri}, **options)
+
+    def list_prompts(self, **options: Any) -> List[Dict[str, Any]]:
+        return self._list_all(spec.PROMPTS_LIST, "prompts", options)
+
+    def get_prompt(self, name: str, arguments: Optional[Dict[str, str]] = None,
+                   **options: Any) -> Dict[str, Any]:
+        params: Dict[str, Any] = {"name": name}
+        if arguments is not None:
+            params["arguments"] = arguments
+        return self._session.request(spec.PROMPTS_GET, params, **options)
+
+    def set_logging_level(self, level: str, **options: Any) -> None:
+        """LG-02: the server sends only log messages at ``level`` or above from now on."""
+        self._session.request(spec.SET_LOGGING_LEVEL, {"level": level}, **options)
+
+    def _list_all(self, method: str, key: str, options: Dict[str, Any]) -> List[Dict[str, Any]]:
+        items: List[Dict[str, Any]] = []
+        cursor: Optional[str] = None
+        while True:
+            # PN-05: the cursor is opaque; we send back exactly what we got.
+            result = self._session.request(method, None if cursor is None else {"cursor": cursor},
+                                           **options)
+            items.extend(result.get(key, []))
+            cursor = result.get("nextCursor")
+            if cursor is None:                  # PN-04: no nextCursor means the last page
+                return items
+
+    # --- The reader thread --------------------------------------------------------------------
+
+    def _read_loop(self) -> None:
+        try:
+            while True:
+                chunk = self._process.read()
+                for event in self._session.feed(chunk):
+                    self._handle(event)
+                if not chunk:
+                    break
+        except Exception:
+            log.exception("the reader thread failed")
+        finally:
+            reason = ("the client closed the connection" if self._stop.is_set()
+                      else "the server closed its stdout")
+            self._session.fail_all(self._closed_error(reason))
+
+    def _handle(self, event: ev.Event) -> None:
+        if isinstance(event, ev.RequestReceived):
+            self._start_callback(event)
+        elif isinstance(event, ev.NotificationReceived):
+            self._notification(event)
+        elif isinstance(event, ev.EndOfStream):
+            pass                       # _read_loop fails everything with the exit details
+        elif isinstance(event, ev.ConnectionFailed):
+            self._session.fail_all(event.error)
+            threading.Thread(target=self.close, daemon=True, name="mcp_ref-close").start()
+        elif isinstance(event, ev.CancelReceived):
+            log.info("server cancelled its request %r: %s", event.request_id, event.reason)
+        # Initialized needs no action here: the handshake's caller reads the connection.
+
+    def _closed_error(self, reason: str) -> ConnectionClosed:
+        """ConnectionClosed with the exit code or signal, once the process has exited."""
+        self._process.wait(timeout=0.5)
+        return ConnectionClosed(reason, exit_code=self._process.exit_code,
+                                signal=self._process.exit_signal,
+                                stderr_tail=self._process.stderr_tail())
+
+    def _notification(self, event: ev.NotificationReceived) -> None:
+        if event.method == spec.LOG_MESSAGE:
+            level = _LOG_LEVELS.get(str(event.params.get("level")), logging.INFO)
+            server_log.log(level, "%s: %s", event.params.get("logger", "server"),
+                           event.params.get("data"))
+        if self._on_notification is not None:
+            try:
+                self._on_notification(event.method, event.params)
+            except Exception:
+                log.exception("on_notification callback raised for %s", event.method)
+
+    # --- The server's requests (roots, sampling, elicitation) ---------------------------------
+
+    def _start_callback(self, event: ev.RequestReceived) -> None:
+        """Answer on a separate thread: a sampling or elicitation callback may wait for a
+        human, and the reader must keep reading meanwhile (pings, cancels, responses)."""
+        if self._callback_thread is None:
+            self._callback_thread = threading.Thread(target=self._callback_loop, daemon=True,
+                                                     name="mcp_ref-callbacks")
+            self._callback_thread.start()
+        self._callbacks.put(event)
+
+    def _callback_loop(self) -> None:
+        while True:
+            event = self._callbacks.get()
+            if event is None:
+                return
+            handler = self._handlers.get(event.method)
+            try:
+                if handler is None:     # the connection lets through only declared ones
+                    raise PeerError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {event.method}")
+                self._session.respond(event.id, handler(event.params))
+            except PeerError as exc:
+                self._session.respond_error(event.id, exc.code, exc.message, exc.data)
+            except Exception as exc:
+                log.exception("handler for %s raised", event.method)
+                self._session.respond_error(event.id, ErrorCode.INTERNAL_ERROR,
+                                            f"client handler failed: {type(exc).__name__}")
+
+    # --- Keepalive (PG-04..PG-11) -------------------------------------------------------------
+
+    def _start_keepalive(self, interval: float, timeout: float) -> None:
+        self._keepalive = threading.Thread(target=self._keepalive_loop, args=(interval, timeout),
+                                           daemon=True, name="mcp_ref-keepalive")
+        self._keepalive.start()
+
+    def _keepalive_loop(self, interval: float, timeout: float) -> None:
+        """Ping every ``interval`` s (PG-05, PG-06); a missed pong ends the session (PG-09)."""
+        while not self._stop.wait(interval):
+            try:
+                self.ping(timeout=timeout)
+            except PeerError:
+                pass                    # any answer, even -32601, proves the peer is alive
+            except RequestTimeout:
+                log.error("server (pid %d) did not answer ping within %g s; closing the "
+                          "session", self._process.pid, timeout)       # PG-11: log it
+                self._session.fail_all(ConnectionClosed(
+                    f"server pid {self._process.pid} did not answer a keepalive ping within "
+                    f"{timeout:g} s", stderr_tail=self._process.stderr_tail()))
+                threading.Thread(target=self.close, daemon=True, name="mcp_ref-close").start()
+                return
+            except McpRefError:
+                return                  # the session is closing anyway
+
+    # --- Closing (lifecycle#shutdown, TR-13) --------------------------------------------------
+
+    def close(self) -> ShutdownReport:
+        """Shut down: close the server's stdin, wait, SIGTERM, wait, SIGKILL (TR-13).
+
+        Requests still waiting fail with ConnectionClosed. Idempotent; returns what happened.
+        """
+        with self._close_lock:
+            if self._report is not None:
+                return self._report
+            self._stop.set()
+            with self._session._lock:
+                if self.state not in (State.CLOSED, State.FAILED, State.CLOSING):
+                    self._session.connection.close()
+            self._report = self._process.close(stdin_grace=self._stdin_grace,
+                                               term_grace=self._term_grace)
+            if threading.current_thread() is not self._reader:
+                self._reader.join(timeout=5.0)
+            self._session.fail_all(ConnectionClosed(
+                "the client closed the connection", exit_code=self._report.exit_code,
+                signal=self._report.signal, stderr_tail=self._process.stderr_tail()))
+            with self._session._lock:
+                if self.state is not State.FAILED:
+                    self._session.connection.transport_closed()
+            self._callbacks.put(None)
+            for thread in (self._keepalive, self._callback_thread):
+                if thread is not None and thread is not threading.current_thread():
+                    thread.join(timeout=5.0)
+            return self._report

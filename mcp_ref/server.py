@@ -1,0 +1,538 @@
+"""A blocking MCP server over stdio: tools, resources and prompts on a bounded worker pool.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/server
+
+Threads:
+
+* the main thread reads stdin (selectors + ``os.read`` in :mod:`mcp_ref.stdio`) and feeds the
+  connection, which answers ``initialize``, ``ping``, ``logging/setLevel`` and bad input on
+  its own. It never runs a handler, so a ping or a cancel is handled at once however busy
+  the handlers are (reliability scorecard SC-16);
+* a fixed pool of worker threads runs the handlers. Each handler gets a :class:`Context`:
+  its cancelled flag, ``progress()``, ``log()`` and ``request()`` (to ask the client for
+  roots, sampling, elicitation or a ping).
+
+Every frame goes through one locked writer, so frames never interleave. Nothing but frames
+reaches stdout: :class:`~mcp_ref.stdio.StdioServerTransport` moves fd 1 aside (TR-06).
+
+Usage::
+
+    server = Server("demo", version="1.0")
+
+    @server.tool(description="Echo the text back",
+                 input_schema={"type": "object", "properties": {"text": {"type": "string"}},
+                               "required": ["text"]})
+    def echo(arguments, context):
+        return arguments["text"]
+
+    if __name__ == "__main__":
+        raise SystemExit(server.run_stdio())
+"""
+
+import base64
+import logging
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+from . import events as ev
+from . import spec
+from .connection import Connection
+from .errors import ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError
+from .lifecycle import Role
+from .session import Session
+from .stdio import StdioServerTransport
+
+log = logging.getLogger("mcp_ref.server")
+
+
+class ToolError(Exception):
+    """Raise in a tool handler to fail the call with this message as an ``isError`` result."""
+
+
+class RequestError(McpRefError):
+    """Raise in a handler to answer with a JSON-RPC error response instead of a result."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code = int(code)
+        self.message = message
+        self.data = data
+
+
+class Context:
+    """What a handler gets besides its arguments: the request, and ways to talk back."""
+
+    def __init__(self, session: Session, event: ev.RequestReceived) -> None:
+        self.request_id = event.id
+        self.method = event.method
+        self.params = event.params
+        self.progress_token = event.progress_token
+        self._session = session
+        self._cancelled = threading.Event()
+        self.cancel_reason: Optional[str] = None
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the client cancelled this request (CN-05): stop and return."""
+        return self._cancelled.is_set()
+
+    def wait_cancelled(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds, waking at once if cancelled. True if cancelled."""
+        return self._cancelled.wait(timeout)
+
+    def progress(self, progress: float, total: Optional[float] = None,
+                 message: Optional[str] = None) -> bool:
+        """Report progress (PR-04). Returns False when nothing was sent: the client asked for
+        no progress (PR-08), or the request has completed or been cancelled (PR-13, A9).
+
+        Raises LocalProtocolError if ``progress`` does not increase (PR-05).
+        """
+        with self._session._lock:
+            data = self._session.connection.send_progress(self.request_id, progress, total,
+                                                          message)
+        if data:
+            self._session._write_quietly(data)
+        return bool(data)
+
+    def log(self, level: str, data: Any, logger: Optional[str] = None) -> None:
+        """Send a ``notifications/message`` if the client's level lets it through (LG-02)."""
+        with self._session._lock:
+            frame = self._session.connection.send_log(level, data, logger)
+        if frame:
+            self._session._write_quietly(frame)
+
+    def request(self, method: str, params: Optional[Dict[str, Any]] = None,
+                **options: Any) -> Dict[str, Any]:
+        """Ask the client something (``roots/list``, ``sampling/createMessage``,
+        ``elicitation/create``, ``ping``) and wait for the answer. Raises
+        CapabilityNotNegotiated if the client did not declare the capability (LC-16)."""
+        return self._session.request(method, params, **options)
+
+    @property
+    def client_capabilities(self) -> Dict[str, Any]:
+        return self._session.connection.negotiated.peer_capabilities
+
+    def _cancel(self, reason: Optional[str]) -> None:
+        self.cancel_reason = reason
+        self._cancelled.set()
+
+
+Handler = Callable[..., Any]
+
+
+@dataclass
+class _Tool:
+    name: str
+    fn: Handler
+    definition: Dict[str, Any]
+
+
+@dataclass
+class _Resource:
+    uri: str
+    fn: Handler
+    definition: Dict[str, Any]
+
+
+@dataclass
+class _Prompt:
+    name: str
+    fn: Handler
+    definition: Dict[str, Any]
+    required: Tuple[str, ...] = field(default_factory=tuple)
+
+
+class _WorkerPool:
+    """A fixed number of daemon threads; at most ``limit`` requests in flight at once.
+
+    Beyond the limit, :meth:`submit` refuses at once instead of queueing without bound, and
+    the server answers the request with an error (decision D-11). Daemon threads, so a
+    handler that never returns cannot keep the process alive after shutdown.
+    """
+
+    def __init__(self, workers: int, limit: int) -> None:
+        self.limit = limit
+        self._tasks: List[Callable[[], None]] = []
+        self._cond = threading.Condition()
+        self._active = 0
+        self._stopped = False
+        self._threads = [threading.Thread(target=self._work, daemon=True,
+                                          name=f"mcp_ref-worker-{i}") for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, task: Callable[[], None]) -> bool:
+        with self._cond:
+            if self._active >= self.limit or self._stopped:
+                return False
+            self._active += 1
+            self._tasks.append(task)
+            self._cond.notify_all()
+            return True
+
+    def drain(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for every task to finish. True if none is left."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._active == 0, timeout)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._tasks or self._stopped)
+                if not self._tasks:
+                    return
+                task = self._tasks.pop(0)
+            try:
+                task()
+            except Exception:
+                log.exception("a worker task raised")
+            finally:
+                with self._cond:
+                    self._active -= 1
+                    self._cond.notify_all()
+
+
+def _text(text: str) -> Dict[str, Any]:
+    return {"type": "text", "text": text}
+
+
+_JSON_TYPES: Dict[str, Any] = {
+    "string": str, "boolean": bool, "object": dict, "array": list, "null": type(None),
+    "number": (int, float), "integer": int,
+}
+
+
+def check_arguments(arguments: Dict[str, Any], schema: Dict[str, Any]) -> List[str]:
+    """Problems with ``arguments`` against the simple part of a tool's ``inputSchema``.
+
+    Checks ``required``, each property's ``type`` and ``enum``, and ``additionalProperties:
+    false``. TL-14: servers validate tool inputs. This is a deliberately small subset of JSON
+    Schema (standard library only); a tool needing more validates inside its handler.
+    """
+    problems = [f"missing required argument {name!r}" for name in schema.get("required", [])
+                if name not in arguments]
+    properties = schema.get("properties", {})
+    for name, value in arguments.items():
+        rule = properties.get(name)
+        if rule is None:
+            if schema.get("additionalProperties") is False:
+                problems.append(f"unexpected argument {name!r}")
+            continue
+        expected = rule.get("type")
+        types = expected if isinstance(expected, list) else [expected] if expected else []
+        if types and not any(_is_json_type(value, t) for t in types):
+            problems.append(f"argument {name!r} must be of type {' or '.join(types)}")
+        if "enum" in rule and value not in rule["enum"]:
+            problems.append(f"argument {name!r} must be one of {rule['enum']!r}")
+    return problems
+
+
+def _is_json_type(value: Any, json_type: str) -> bool:
+    if isinstance(value, bool) and json_type in ("number", "integer"):
+        return False                      # JSON true is not a number, though Python says so
+    if json_type == "integer" and isinstance(value, float):
+        return value.is_integer()
+    python_type = _JSON_TYPES.get(json_type)
+    return python_type is None or isinstance(value, python_type)
+
+
+class Server:
+    """An MCP server. Register handlers with the decorators, then :meth:`run_stdio`."""
+
+    def __init__(self, name: str, version: str = "0.1.0", *, title: Optional[str] = None,
+                 instructions: Optional[str] = None, max_workers: int = 4,
+                 max_in_flight: int = 64, page_size: int = 50, drain_timeout: float = 2.0,
+                 supported_versions: Tuple[str, ...] = spec.SUPPORTED_VERSIONS) -> None:
+        self.info: Dict[str, Any] = {"name": name, "version": version}
+        if title:
+            self.info["title"] = title
+        self.instructions = instructions
+        self.max_workers = max_workers
+        self.max_in_flight = max_in_flight
+        self.page_size = page_size
+        self.drain_timeout = drain_timeout
+        self.supported_versions = supported_versions
+        self._tools: Dict[str, _Tool] = {}
+        self._resources: Dict[str, _Resource] = {}
+        self._prompts: Dict[str, _Prompt] = {}
+        self._session: Optional[Session] = None
+        self._signal: Optional[int] = None
+        self._transport: Optional[StdioServerTransport] = None
+
+    # --- Registries ---------------------------------------------------------------------------
+
+    def tool(self, name: Optional[str] = None, *, description: str = "",
+             input_schema: Optional[Dict[str, Any]] = None, title: Optional[str] = None,
+             annotations: Optional[Dict[str, Any]] = None) -> Callable[[Handler], Handler]:
+        """Register ``fn(arguments, context)``. It returns a string, a list of content
+        blocks, or a whole CallToolResult dict; raising ToolError (or anything else) makes
+        an ``isError: true`` result (ER-03)."""
+        def register(fn: Handler) -> Handler:
+            tool_name = name or fn.__name__
+            # TL-06: inputSchema is required and is an object schema.
+            schema = input_schema or {"type": "object", "additionalProperties": False}
+            definition: Dict[str, Any] = {"name": tool_name, "description": description,
+                                          "inputSchema": schema}
+            if title:
+                definition["title"] = title
+            if annotations:
+                definition["annotations"] = annotations
+            self._tools[tool_name] = _Tool(tool_name, fn, definition)
+            return fn
+        return register
+
+    def resource(self, uri: str, *, name: Optional[str] = None, description: str = "",
+                 mime_type: str = "text/plain") -> Callable[[Handler], Handler]:
+        """Register ``fn(context)`` returning the resource's text (str) or bytes."""
+        def register(fn: Handler) -> Handler:
+            definition = {"uri": uri, "name": name or fn.__name__, "description": description,
+                          "mimeType": mime_type}
+            self._resources[uri] = _Resource(uri, fn, definition)
+            return fn
+        return register
+
+    def prompt(self, name: Optional[str] = None, *, description: str = "",
+               arguments: Optional[List[Dict[str, Any]]] = None) -> Callable[[Handler], Handler]:
+        """Register ``fn(arguments, context)`` returning a string (one user message) or a
+        list of PromptMessage dicts. ``arguments`` lists ``{"name", "description",
+        "required"}``."""
+        def register(fn: Handler) -> Handler:
+            prompt_name = name or fn.__name__
+            definition: Dict[str, Any] = {"name": prompt_name, "description": description}
+            if arguments:
+                definition["arguments"] = arguments
+            required = tuple(a["name"] for a in arguments or () if a.get("required"))
+            self._prompts[prompt_name] = _Prompt(prompt_name, fn, definition, required)
+            return fn
+        return register
+
+    @property
+    def capabilities(self) -> Dict[str, Any]:
+        """Derived from the registries: declare only what we serve (TL-01, LC-16).
+        ``logging`` is always declared so that handlers can log (LG-01)."""
+        capabilities: Dict[str, Any] = {"logging": {}}
+        if self._tools:
+            capabilities["tools"] = {"listChanged": False}
+        if self._resources:
+            capabilities["resources"] = {"subscribe": False, "listChanged": False}
+        if self._prompts:
+            capabilities["prompts"] = {"listChanged": False}
+        return capabilities
+
+    # --- Running ------------------------------------------------------------------------------
+
+    def run_stdio(self) -> int:
+        """Serve on this process's stdin/stdout until stdin closes or a signal arrives.
+
+        Returns the exit status: 0 after stdin EOF (TR-14), 128 + signal number after
+        SIGTERM or SIGINT (no traceback, no half-written line).
+        """
+        transport = StdioServerTransport(guard_stdout=True)
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                previous[signum] = signal.signal(signum, self._on_signal)
+        try:
+            status = self.serve(transport)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            transport.close()
+            sys.stderr.flush()
+        return status
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._signal = signum
+        if self._transport is not None:
+            self._transport.interrupt()
+
+    def serve(self, transport: StdioServerTransport) -> int:
+        """Run one session over ``transport``: read, dispatch, and drain at end of stream."""
+        connection = Connection(Role.SERVER, info=self.info, capabilities=self.capabilities,
+                                instructions=self.instructions,
+                                supported_versions=self.supported_versions)
+        session = Session(connection, transport.write, request_timeout=60.0,
+                          max_total_timeout=None)
+        self._session, self._transport = session, transport
+        pool = _WorkerPool(self.max_workers, self.max_in_flight)
+        contexts: Dict[Any, Context] = {}
+        try:
+            while self._signal is None:
+                chunk = transport.read()
+                if chunk is None:
+                    continue
+                for event in session.feed(chunk):
+                    self._handle(event, session, pool, contexts)
+                if not chunk:
+                    break
+            return self._finish(session, pool, contexts)
+        finally:
+            pool.stop()
+
+    def _finish(self, session: Session, pool: _WorkerPool, contexts: Dict[Any, Context]) -> int:
+        """After stdin EOF (TR-14) or a signal: let in-flight handlers finish for a bounded
+        time, then cancel what is left, and report the exit status."""
+        grace = 1.0 if self._signal is not None else self.drain_timeout
+        if self._signal is not None:
+            for context in list(contexts.values()):
+                context._cancel("the server is shutting down")
+        if not pool.drain(grace):
+            for context in list(contexts.values()):
+                context._cancel("the server is shutting down")
+            pool.drain(0.5)
+        session.fail_all(ConnectionClosed("the client closed the server's stdin"))
+        with session._lock:
+            session.connection.transport_closed()
+        log.info("server %s exiting", self.info["name"])
+        return 0 if self._signal is None else 128 + self._signal
+
+    def _handle(self, event: ev.Event, session: Session, pool: _WorkerPool,
+                contexts: Dict[Any, Context]) -> None:
+        if isinstance(event, ev.RequestReceived):
+            context = Context(session, event)
+            contexts[event.id] = context
+            if not pool.submit(lambda: self._run(context, contexts)):
+                del contexts[event.id]
+                session.respond_error(event.id, ErrorCode.INTERNAL_ERROR,
+                                      f"Server busy: {pool.limit} requests already in flight",
+                                      {"inFlightLimit": pool.limit})
+        elif isinstance(event, ev.CancelReceived):
+            context = contexts.get(event.request_id)
+            if context is not None:
+                log.info("request %r cancelled by the client: %s", event.request_id,
+                         event.reason)                          # CN-09: log the reason
+                context._cancel(event.reason)                   # CN-05: stop the work
+        elif isinstance(event, ev.Initialized):
+            log.info("session initialized: protocol %s, client %s", event.protocol_version,
+                     event.peer_info.get("name"))
+        elif isinstance(event, ev.NotificationReceived):
+            log.debug("notification %s", event.method)
+
+    def _run(self, context: Context, contexts: Dict[Any, Context]) -> None:
+        """Worker thread: run one handler and answer. If the request was cancelled meanwhile,
+        the connection sends nothing (CN-05)."""
+        session = context._session
+        try:
+            session.respond(context.request_id, self._dispatch(context))
+        except RequestError as exc:
+            session.respond_error(context.request_id, exc.code, exc.message, exc.data)
+        except LocalProtocolError:
+            log.exception("handler for %s broke a protocol rule", context.method)
+            session.respond_error(context.request_id, ErrorCode.INTERNAL_ERROR,
+                                  f"Internal error while handling {context.method}")
+        except Exception:
+            log.exception("handler for %s raised", context.method)
+            # -32603, with no internals in the message (LG-04 spirit); details go to stderr.
+            session.respond_error(context.request_id, ErrorCode.INTERNAL_ERROR,
+                                  f"Internal error while handling {context.method}")
+        finally:
+            contexts.pop(context.request_id, None)
+
+    # --- Method handlers ----------------------------------------------------------------------
+
+    def _dispatch(self, context: Context) -> Dict[str, Any]:
+        handlers = {
+            spec.TOOLS_LIST: lambda c: self._page(c, "tools", self._tools),
+            spec.TOOLS_CALL: self._call_tool,
+            spec.RESOURCES_LIST: lambda c: self._page(c, "resources", self._resources),
+            spec.RESOURCES_TEMPLATES_LIST: lambda c: {"resourceTemplates": []},
+            spec.RESOURCES_READ: self._read_resource,
+            spec.PROMPTS_LIST: lambda c: self._page(c, "prompts", self._prompts),
+            spec.PROMPTS_GET: self._get_prompt,
+        }
+        handler = handlers.get(context.method)
+        if handler is None:
+            raise RequestError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {context.method}")
+        return handler(context)
+
+    def _page(self, context: Context, key: str, registry: Dict[str, Any]) -> Dict[str, Any]:
+        """One page of a list (server/utilities/pagination). The cursor is the decimal offset
+        of the next item, an opaque string to the client (PN-05)."""
+        cursor = context.params.get("cursor")
+        start = 0
+        if cursor is not None:
+            if not (isinstance(cursor, str) and cursor.isdigit() and int(cursor) <= len(registry)):
+                raise RequestError(ErrorCode.INVALID_PARAMS, f"Invalid cursor {cursor!r}")  # ER-12
+            start = int(cursor)
+        entries = list(registry.values())[start:start + self.page_size]
+        result: Dict[str, Any] = {key: [entry.definition for entry in entries]}
+        if start + self.page_size < len(registry):
+            result["nextCursor"] = str(start + self.page_size)  # PN-02: only if more exist
+        return result
+
+    def _call_tool(self, context: Context) -> Dict[str, Any]:
+        """tools/call. Protocol errors (unknown tool, malformed params) are JSON-RPC errors
+        (ER-02, TL-11); failures inside the tool, bad argument values included, are results
+        with ``isError: true`` (ER-03, decision A5)."""
+        name = context.params.get("name")
+        arguments = context.params.get("arguments", {})
+        if not isinstance(name, str) or not isinstance(arguments, dict):
+            raise RequestError(ErrorCode.INVALID_PARAMS,
+                               "tools/call needs a string name and an object of arguments")
+        tool = self._tools.get(name)
+        if tool is None:
+            raise RequestError(ErrorCode.INVALID_PARAMS, f"Unknown tool: {name}")
+        problems = check_arguments(arguments, tool.definition["inputSchema"])
+        if problems:
+            return {"content": [_text("Invalid arguments: " + "; ".join(problems))],
+                    "isError": True}
+        try:
+            output = tool.fn(arguments, context)
+        except ToolError as exc:
+            return {"content": [_text(str(exc))], "isError": True}
+        except Exception as exc:
+            log.exception("tool %s raised", name)
+            return {"content": [_text(f"Tool {name} failed: {type(exc).__name__}: {exc}")],
+                    "isError": True}
+        return _tool_result(output)
+
+    def _read_resource(self, context: Context) -> Dict[str, Any]:
+        uri = context.params.get("uri")
+        resource = self._resources.get(uri) if isinstance(uri, str) else None
+        if resource is None:
+            # -32002 is "resource not found" in 2024-11-05 .. 2025-11-25 (catalogue 1.3).
+            raise RequestError(ErrorCode.RESOURCE_NOT_FOUND, "Resource not found", {"uri": uri})
+        content = resource.fn(context)
+        mime = resource.definition["mimeType"]
+        if isinstance(content, bytes):
+            item = {"uri": uri, "mimeType": mime, "blob": base64.b64encode(content).decode()}
+        else:
+            item = {"uri": uri, "mimeType": mime, "text": str(content)}
+        return {"contents": [item]}
+
+    def _get_prompt(self, context: Context) -> Dict[str, Any]:
+        name = context.params.get("name")
+        arguments = context.params.get("arguments") or {}
+        prompt = self._prompts.get(name) if isinstance(name, str) else None
+        if prompt is None:
+            raise RequestError(ErrorCode.INVALID_PARAMS, f"Unknown prompt: {name}")
+        missing = [a for a in prompt.required if a not in arguments]
+        if missing or not isinstance(arguments, dict):
+            raise RequestError(ErrorCode.INVALID_PARAMS,
+                               f"Missing required prompt arguments: {', '.join(missing)}")
+        output = prompt.fn(arguments, context)
+        if isinstance(output, str):
+            output = [{"role": "user", "content": _text(output)}]
+        result: Dict[str, Any] = {"messages": output}
+        if prompt.definition.get("description"):
+            result["description"] = prompt.definition["description"]
+        return result
+
+
+def _tool_result(output: Union[str, List[Any], Dict[str, Any], None]) -> Dict[str, Any]:
+    """Normalise what a tool handler returned into a CallToolResult (TL-08)."""
+    if isinstance(output, dict) and "content" in output:
+        return output
+    if output is None:
+        return {"content": [], "isError": False}
+    if isinstance(output, str):
+        return {"content": [_text(output)], "isError": False}
+    return {"content": list(output), "isError": False}

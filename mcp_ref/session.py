@@ -1,0 +1,339 @@
+"""The blocking glue shared by Client and Server: requests with deadlines, one writer.
+
+Both peers of MCP send requests (the server pings the client, asks it for roots, ...), so both
+need the same machinery around the sans-I/O :class:`~mcp_ref.connection.Connection`:
+
+* :class:`PendingRequest` -- one request of ours awaiting its outcome, in the style of
+  ``concurrent.futures.Future``: a ``threading.Condition``, exactly one outcome (result or
+  exception), and ``result()`` that blocks until the outcome or the deadline.
+* :class:`Session` -- owns the connection and a lock around it (the connection is not
+  thread-safe), a function that writes whole frames, and the map of pending requests. Its
+  :meth:`Session.feed` is called by the reader thread with each chunk of bytes.
+
+Timeouts (spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#timeouts):
+every request gets a deadline (TO-01), configurable per request (TO-03). When it passes, the
+request is cancelled with ``notifications/cancelled`` (TO-02) -- never ``initialize`` (CN-03) --
+and the caller gets :class:`~mcp_ref.errors.RequestTimeout`. With ``reset_on_progress``,
+progress pushes the deadline back (TO-04), but never past the maximum total time (TO-05).
+
+The clock lives here, in the waiting caller: the deadline is checked by whoever waits in
+``result()``. A request nobody waits on is not timed out.
+"""
+
+import logging
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from . import events as ev
+from . import spec
+from .connection import Connection
+from .errors import ConnectionClosed, McpRefError, RequestCancelled, RequestTimeout
+from .jsonrpc import RequestId
+
+log = logging.getLogger("mcp_ref.session")
+
+#: Called with (progress, total, message) for each progress notification of a request.
+ProgressCallback = Callable[[float, Optional[float], Optional[str]], None]
+
+#: How long a waiter whose deadline has passed still waits for a response that the reader
+#: thread already claimed (it is being delivered at that moment, so this is never reached).
+_DELIVERY_GRACE = 5.0
+
+
+class PendingRequest:
+    """One request of ours, from the moment it is written until its single outcome.
+
+    ``result()`` blocks until the response arrives, the deadline passes (the request is then
+    cancelled and RequestTimeout raised), or the request is cancelled or the connection closed.
+    """
+
+    def __init__(self, session: "Session", request_id: RequestId, method: str, *,
+                 timeout: Optional[float], max_total: Optional[float],
+                 reset_on_progress: bool, on_progress: Optional[ProgressCallback]) -> None:
+        self.id = request_id
+        self.method = method
+        self.timeout = timeout
+        self.max_total = max_total
+        self.reset_on_progress = reset_on_progress
+        self._on_progress = on_progress
+        self._session = session
+        self._cond = threading.Condition()
+        self._started = time.monotonic()
+        self._last_activity = self._started
+        self._done = False
+        self._result: Optional[Dict[str, Any]] = None
+        self._error: Optional[BaseException] = None
+
+    # --- For the caller -----------------------------------------------------------------------
+
+    def done(self) -> bool:
+        with self._cond:
+            return self._done
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Wait up to ``timeout`` seconds for an outcome without acting on the deadline."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._done, timeout)
+
+    def result(self) -> Dict[str, Any]:
+        """The result, once it arrives; raises the request's error otherwise.
+
+        Raises RequestTimeout (after sending a cancel), RequestCancelled, PeerError,
+        ConnectionClosed or another McpRefError.
+        """
+        with self._cond:
+            while not self._done:
+                deadline = self._deadline()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+        if not self._done:
+            total = self._total_deadline_passed()
+            self._session._expire(self, total=total)
+            if not self.wait(_DELIVERY_GRACE):
+                # Unreachable unless the reader died mid-delivery; never hang the caller.
+                limit = (self.max_total if total else self.timeout) or 0.0
+                self._settle(None, RequestTimeout(self.method, limit, total=total))
+        return self._outcome()
+
+    def cancel(self, reason: Optional[str] = None) -> bool:
+        """Cancel from any thread (CN-01). True if this call ended the request.
+
+        Sends ``notifications/cancelled``; the waiting caller gets RequestCancelled.
+        """
+        return self._session._abandon(self, RequestCancelled(self.method, reason),
+                                      reason or "cancelled by the caller")
+
+    # --- Deadlines (TO-01..TO-05) ------------------------------------------------------------
+
+    def _deadline(self) -> Optional[float]:
+        candidates = []
+        if self.timeout is not None:
+            since = self._last_activity if self.reset_on_progress else self._started
+            candidates.append(since + self.timeout)
+        if self.max_total is not None:
+            candidates.append(self._started + self.max_total)
+        return min(candidates) if candidates else None
+
+    def _total_deadline_passed(self) -> bool:
+        return (self.max_total is not None
+                and time.monotonic() >= self._started + self.max_total)
+
+    # --- For the session ----------------------------------------------------------------------
+
+    def _settle(self, result: Optional[Dict[str, Any]], error: Optional[BaseException]) -> bool:
+        """Record the single outcome; later calls are ignored. True if this call settled it."""
+        with self._cond:
+            if self._done:
+                return False
+            self._done, self._result, self._error = True, result, error
+            self._cond.notify_all()
+            return True
+
+    def _progress(self, event: ev.ProgressReceived) -> None:
+        if self.reset_on_progress:
+            with self._cond:
+                self._last_activity = time.monotonic()   # TO-04: progress resets the clock
+                self._cond.notify_all()
+        if self._on_progress is not None:
+            try:
+                self._on_progress(event.progress, event.total, event.message)
+            except Exception:
+                log.exception("on_progress callback for %s raised", self.method)
+
+    def _outcome(self) -> Dict[str, Any]:
+        with self._cond:
+            if self._error is not None:
+                raise self._error
+            assert self._result is not None
+            return self._result
+
+
+class Session:
+    """The connection, its lock, the writer and the pending requests of one peer.
+
+    ``write`` must write one whole frame (or several) atomically with respect to other writes.
+    """
+
+    def __init__(self, connection: Connection, write: Callable[[bytes], None], *,
+                 request_timeout: Optional[float], max_total_timeout: Optional[float]) -> None:
+        self.connection = connection
+        self.request_timeout = request_timeout
+        self.max_total_timeout = max_total_timeout
+        self._write = write
+        self._lock = threading.RLock()          # guards the connection and _requests
+        self._requests: Dict[RequestId, PendingRequest] = {}
+        self._closed_error: Optional[McpRefError] = None
+
+    # --- Sending ------------------------------------------------------------------------------
+
+    def send_request(self, method: str, params: Optional[Dict[str, Any]] = None, *,
+                     timeout: Any = "default", on_progress: Optional[ProgressCallback] = None,
+                     progress_token: Any = None, reset_on_progress: bool = False,
+                     max_total_timeout: Any = "default") -> PendingRequest:
+        """Write a request and return its PendingRequest without waiting.
+
+        ``timeout`` defaults to the session's ``request_timeout`` (None: no deadline);
+        ``on_progress`` asks for progress (the token is the request id unless
+        ``progress_token`` is given).
+        """
+        timeout = self.request_timeout if timeout == "default" else timeout
+        max_total = self.max_total_timeout if max_total_timeout == "default" else max_total_timeout
+        if not reset_on_progress and max_total == self.max_total_timeout:
+            max_total = None                    # without resets, the timeout is the maximum
+        with self._lock:
+            self._raise_if_closed()
+            request_id, data = self.connection.send_request(
+                method, params, progress_token=progress_token,
+                want_progress=on_progress is not None)
+            pending = PendingRequest(self, request_id, method, timeout=timeout,
+                                     max_total=max_total, reset_on_progress=reset_on_progress,
+                                     on_progress=on_progress)
+            self._requests[request_id] = pending
+        self._send_or_fail(pending, data)
+        return pending
+
+    def request(self, method: str, params: Optional[Dict[str, Any]] = None,
+                **options: Any) -> Dict[str, Any]:
+        """Send a request and block until its result (see :meth:`send_request`)."""
+        return self.send_request(method, params, **options).result()
+
+    def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
+        with self._lock:
+            self._raise_if_closed()
+            data = self.connection.send_notification(method, params)
+        self._write(data)
+
+    def _register_initialize(self, timeout: Optional[float]) -> PendingRequest:
+        """Client: write ``initialize``; its deadline never cancels it (CN-03)."""
+        with self._lock:
+            request_id, data = self.connection.initialize()
+            pending = PendingRequest(self, request_id, spec.INITIALIZE, timeout=timeout,
+                                     max_total=None, reset_on_progress=False, on_progress=None)
+            self._requests[request_id] = pending
+        self._send_or_fail(pending, data)
+        return pending
+
+    def _send_or_fail(self, pending: PendingRequest, data: bytes) -> None:
+        try:
+            self._write(data)
+        except ConnectionClosed as exc:
+            with self._lock:
+                self._requests.pop(pending.id, None)
+            pending._settle(None, exc)
+            raise
+
+    def _raise_if_closed(self) -> None:
+        if self._closed_error is not None:
+            raise self._closed_error          # later calls fail fast (reliability SC-04)
+
+    # --- Ending one request early -------------------------------------------------------------
+
+    def _expire(self, pending: PendingRequest, *, total: bool) -> None:
+        """The deadline passed: cancel (TO-02) and fail with RequestTimeout."""
+        limit = pending.max_total if total else pending.timeout
+        error = RequestTimeout(pending.method, limit or 0.0, total=total)
+        self._abandon(pending, error, f"timed out after {limit:g} s" if limit else "timed out")
+
+    def _abandon(self, pending: PendingRequest, error: McpRefError, reason: str) -> bool:
+        with self._lock:
+            if self._requests.get(pending.id) is not pending:
+                return False      # already settled, or its response is being delivered now
+            del self._requests[pending.id]
+            if pending.method == spec.INITIALIZE:
+                self.connection.forget(pending.id)   # CN-03: initialize is never cancelled
+                data = b""
+            else:
+                data = self.connection.cancel(pending.id, reason)
+        settled = pending._settle(None, error)
+        if data:
+            self._write_quietly(data)
+        return settled
+
+    def _write_quietly(self, data: bytes) -> None:
+        """Write a frame whose loss does not matter (a cancel, an answer to a dead peer)."""
+        try:
+            self._write(data)
+        except ConnectionClosed:
+            log.debug("could not write %d bytes: the connection is closed", len(data))
+
+    # --- Receiving ----------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> List[ev.Event]:
+        """Reader thread: feed bytes to the connection, write its replies, settle requests.
+
+        Replies the connection queued (``notifications/initialized`` above all) are written
+        *before* any waiting caller is woken, so nothing the caller sends next can overtake
+        them on the wire (LC-05). Returns the events this class did not consume.
+        """
+        with self._lock:
+            events = self.connection.receive_data(data)
+            replies = self.connection.data_to_send()
+            claimed = self._claim(events)
+        if replies:
+            self._write_quietly(replies)
+        rest: List[ev.Event] = []
+        for event in events:
+            if not self._settle_event(event, claimed):
+                rest.append(event)
+        return rest
+
+    def _claim(self, events: List[ev.Event]) -> Dict[RequestId, PendingRequest]:
+        """Under the lock: take the requests these events settle out of the pending map."""
+        claimed: Dict[RequestId, PendingRequest] = {}
+        for event in events:
+            if isinstance(event, (ev.ResponseReceived, ev.RequestFailed)):
+                pending = self._requests.pop(event.id, None)
+                if pending is not None:
+                    claimed[event.id] = pending
+        # EndOfStream and ConnectionFailed end every request still waiting; the owner calls
+        # fail_all() with the richest error it has (exit code, signal, stderr tail).
+        return claimed
+
+    def _settle_event(self, event: ev.Event, claimed: Dict[RequestId, PendingRequest]) -> bool:
+        if isinstance(event, ev.ResponseReceived) and event.id in claimed:
+            claimed[event.id]._settle(event.result, None)
+        elif isinstance(event, ev.RequestFailed) and event.id in claimed:
+            claimed[event.id]._settle(None, event.error)
+        elif isinstance(event, ev.ProgressReceived):
+            # Progress that precedes its response in the same chunk: the response's claim
+            # already took the request out of _requests, but the progress is still in order.
+            pending = self._requests.get(event.request_id) or claimed.get(event.request_id)
+            if pending is not None:
+                pending._progress(event)
+        elif isinstance(event, ev.MessageDropped):
+            log.debug("dropped: %s", event.reason)
+        elif isinstance(event, ev.ProtocolViolation):
+            log.warning("peer broke a protocol rule (%s): %s", event.error.catalogue_id,
+                        event.error.message)
+        else:
+            return False
+        return True
+
+    def fail_all(self, error: McpRefError) -> None:
+        """The connection is over: every waiting request fails with ``error`` (I1)."""
+        with self._lock:
+            if self._closed_error is None:
+                self._closed_error = error
+            waiting = list(self._requests.values())
+            self._requests.clear()
+        for pending in waiting:
+            pending._settle(None, error)
+
+    # --- Answering the peer's requests -------------------------------------------------------
+
+    def respond(self, request_id: RequestId, result: Dict[str, Any]) -> None:
+        with self._lock:
+            data = self.connection.send_response(request_id, result)
+        if data:
+            self._write_quietly(data)
+
+    def respond_error(self, request_id: RequestId, code: int, message: str,
+                      data: Any = None) -> None:
+        with self._lock:
+            frame = self.connection.send_error(request_id, code, message, data)
+        if frame:
+            self._write_quietly(frame)
+

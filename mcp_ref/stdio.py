@@ -1,0 +1,789 @@
+"""The stdio transport: the only module of mcp_ref that touches file descriptors and processes.
+
+MCP's stdio transport is plain: the client starts the server as a child process (TR-01),
+writes JSON-RPC messages to the child's stdin and reads them from its stdout, one per line.
+The child's stderr is a log, not an error channel (TR-04, TR-05). Everything above this
+module (framing, JSON-RPC, lifecycle) deals in parsed messages; this module deals only in
+*bytes*, so the tricky operating-system details live in one place:
+
+* :class:`ChildProcess` is the client's side. It spawns the server, writes bytes to its
+  stdin, reads chunks from its stdout, drains its stderr on a thread, and shuts it down with
+  the ladder the spec prescribes (TR-13): close stdin, wait, SIGTERM, wait, SIGKILL.
+* :class:`StdioServerTransport` is the server's side: read our own stdin, write frames to our
+  own stdout, and make sure nothing *else* ends up on stdout (TR-06).
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#stdio and,
+for shutdown, https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#stdio
+
+Design rules, kept on purpose:
+
+* **Raw file descriptors only.** We wait with :mod:`selectors` on the raw fd and then call
+  :func:`os.read`, never on Python's buffered file objects: a buffered reader can hold bytes
+  in its own buffer that the selector cannot see, and then a wait blocks although data is
+  already there.
+* **Every wait ends.** Each blocking call either has a deadline, or is woken by a *self-pipe*:
+  a pipe we own whose read end sits in the same selector as the fd we are waiting on. Writing
+  one byte to it wakes the waiter. (A pipe whose write end we *close* is readable for ever:
+  that makes a one-shot "stop" signal that any number of waiters can see.) Nothing here sleeps
+  to synchronise.
+* **The server runs in its own process group** (``start_new_session=True``), so shutdown can
+  signal the server *and* anything it started (a wrapper script's real server, a grandchild
+  that inherited the pipes), and a Ctrl-C in the terminal reaches the client, which then
+  shuts the server down in order, rather than hitting the server directly.
+
+POSIX only (Linux, macOS, the BSDs): it relies on process groups, signals, ``os.killpg`` and
+selecting on pipes, none of which Windows offers in this form.
+"""
+
+import logging
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+from mcp_ref.errors import ConnectionClosed, SpawnError
+
+__all__ = [
+    "DEFAULT_STDIN_GRACE",
+    "DEFAULT_TERM_GRACE",
+    "READ_CHUNK",
+    "ChildProcess",
+    "ShutdownReport",
+    "StdioServerTransport",
+]
+
+#: Seconds to wait after closing the server's stdin before sending SIGTERM. The spec says only
+#: "if the server does not exit within a reasonable time" (catalogue ambiguity A1; decision: 2 s).
+DEFAULT_STDIN_GRACE = 2.0
+#: Seconds to wait after SIGTERM before SIGKILL.
+DEFAULT_TERM_GRACE = 2.0
+#: The most bytes one ``read()`` returns.
+READ_CHUNK = 65536
+
+#: After SIGKILL the kernel ends the process; this only bounds the wait for the reap.
+_KILL_REAP_TIMEOUT = 5.0
+#: How long close() waits for stderr to reach EOF once the server has exited, and how long it
+#: waits for a helper thread to finish once told to stop.
+_JOIN_TIMEOUT = 1.0
+#: A stderr "line" longer than this is logged in pieces rather than buffered without bound.
+_MAX_LOG_LINE = 65536
+
+#: Variables passed to the server when ``inherit_env=False``: enough to find programs and
+#: decode text, nothing that is likely to be a secret.
+SAFE_ENV_VARS = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "USER", "LOGNAME",
+                 "SHELL", "TERM", "SYSTEMROOT")
+
+_log = logging.getLogger("mcp_ref.stdio")
+
+
+# --- Small fd helpers ---------------------------------------------------------------------
+
+
+class _Waker:
+    """A self-pipe: ``wake()`` makes the read end readable until ``consume()`` empties it.
+
+    ``wake()`` is a single :func:`os.write` on a non-blocking fd and takes no lock, so it is
+    safe to call from a signal handler or from any thread. A wake-up that arrives before the
+    waiter starts waiting is not lost: the byte stays in the pipe.
+    """
+
+    def __init__(self) -> None:
+        self.fd, self._w = os.pipe()          # os.pipe() fds are close-on-exec (PEP 446)
+        os.set_blocking(self.fd, False)
+        os.set_blocking(self._w, False)
+
+    def wake(self) -> None:
+        w = self._w
+        if w < 0:
+            return
+        try:
+            os.write(w, b"\0")
+        except OSError:                       # pipe full (already woken) or already closed
+            pass
+
+    def consume(self) -> None:
+        try:
+            while os.read(self.fd, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def close(self) -> None:
+        w, self._w = self._w, -1
+        if w >= 0:
+            os.close(w)
+            os.close(self.fd)
+
+
+class _StopSignal:
+    """A one-shot, level-triggered event a selector can wait on.
+
+    ``set()`` closes the pipe's write end; from then on the read end is readable (at EOF) for
+    every waiter, for ever. Unlike :class:`_Waker` nobody can consume it by accident.
+    """
+
+    def __init__(self) -> None:
+        self.fd, self._w = os.pipe()
+        self._lock = threading.Lock()
+
+    def set(self) -> None:
+        with self._lock:
+            if self._w >= 0:
+                os.close(self._w)
+                self._w = -1
+
+    def close(self) -> None:
+        self.set()
+        with self._lock:
+            if self.fd >= 0:
+                os.close(self.fd)
+                self.fd = -1
+
+
+def _selector_for(*fds: int) -> selectors.BaseSelector:
+    """A selector watching ``fds`` for reading.
+
+    epoll (Linux's default) refuses regular files, which a server's stdin can be
+    (``server < requests.jsonl``); plain select() accepts them, so fall back to it.
+    """
+    sel = selectors.DefaultSelector()
+    try:
+        for fd in fds:
+            sel.register(fd, selectors.EVENT_READ)
+    except PermissionError:
+        sel.close()
+        sel = selectors.SelectSelector()
+        for fd in fds:
+            sel.register(fd, selectors.EVENT_READ)
+    return sel
+
+
+def _remaining(deadline: Optional[float]) -> Optional[float]:
+    """Seconds left until ``deadline`` (a time.monotonic() value), or None for "no deadline"."""
+    if deadline is None:
+        return None
+    return max(0.0, deadline - time.monotonic())
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` to a *blocking* fd (os.write may write only part)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+# --- The client's side: the server as a child process ------------------------------------
+
+
+@dataclass(frozen=True)
+class ShutdownReport:
+    """What :meth:`ChildProcess.close` did, rung by rung (TR-13)."""
+
+    #: The rungs taken, in order, among ``"close_stdin"``, ``"sigterm"``, ``"sigkill"``.
+    steps: Tuple[str, ...]
+    #: The server's exit status if it exited normally, else None.
+    exit_code: Optional[int]
+    #: The signal that ended the server, else None.
+    signal: Optional[int]
+    #: For each rung: seconds from taking it until the server exited or the next rung.
+    durations: Dict[str, float] = field(default_factory=dict, hash=False)
+    #: Seconds the whole of close() took.
+    total_seconds: float = 0.0
+    #: True if members of the server's process group (grandchildren) outlived the server
+    #: and were sent SIGKILL.
+    group_killed: bool = False
+    #: Bytes of stdout read and thrown away while waiting for the server to exit.
+    stdout_bytes_discarded: int = 0
+
+
+class ChildProcess:
+    """A server process spawned by the client, with pipes on stdin/stdout/stderr.
+
+    Create one with :meth:`spawn`. Threads: any thread may :meth:`write` (writes are
+    serialised by a lock so frames never interleave); one thread at a time may :meth:`read`;
+    one internal thread drains stderr. :meth:`close` may be called from any thread, any
+    number of times.
+    """
+
+    pid: int
+    pgid: int
+
+    # -- Starting ------------------------------------------------------------------------
+
+    @classmethod
+    def spawn(cls, argv: Sequence[str], *, env: Optional[Mapping[str, str]] = None,
+              cwd: Optional[str] = None, inherit_env: bool = True,
+              stderr_tail_bytes: int = 16384,
+              stderr_logger_name: str = "mcp_ref.server_stderr") -> "ChildProcess":
+        """Start ``argv`` as the server (TR-01: the client launches the server as a child).
+
+        ``env`` is merged over ``os.environ`` (``inherit_env=True``) or over a small safe set
+        of its variables (:data:`SAFE_ENV_VARS`). Raises :class:`SpawnError` if the process
+        cannot be started.
+        """
+        if isinstance(argv, (str, bytes)):
+            raise TypeError("argv must be a sequence of arguments, not one string")
+        argv = [os.fspath(arg) for arg in argv]
+        if cwd is not None:
+            cwd = os.fspath(cwd)
+        if not argv:
+            raise SpawnError("cannot start the server: the command is empty", argv=argv, cwd=cwd)
+        child_env = _child_environment(env, inherit_env)
+        # Made before the child exists, so running out of fds cannot strand a started server.
+        waker, stdin_stop, stderr_stop = _Waker(), _StopSignal(), _StopSignal()
+        proc = None
+        try:
+            proc = _popen(argv, child_env, cwd)
+            child = cls(proc, waker, stdin_stop, stderr_stop, stderr_tail_bytes,
+                        logging.getLogger(stderr_logger_name))
+        except BaseException:                 # e.g. out of fds: leave nothing behind
+            if proc is not None:
+                _abandon(proc)
+            waker.close()
+            stdin_stop.close()
+            stderr_stop.close()
+            raise
+        _log.debug("spawned server pid %d: %r", proc.pid, argv)
+        return child
+
+    def __init__(self, proc: "subprocess.Popen[bytes]", waker: _Waker, stdin_stop: _StopSignal,
+                 stderr_stop: _StopSignal, stderr_tail_bytes: int,
+                 stderr_logger: logging.Logger) -> None:
+        """Private: use :meth:`spawn`."""
+        self._proc = proc
+        self.pid = proc.pid
+        # start_new_session=True made the child a session and process-group leader.
+        self.pgid = proc.pid
+        # The fds belong to Popen's file objects; we use the fds and close via the objects,
+        # so nothing is ever closed twice.
+        self._stdin_fd: Optional[int] = proc.stdin.fileno()
+        self._stdout_fd = proc.stdout.fileno()
+        self._stderr_fd = proc.stderr.fileno()
+        # Our end of the stdin pipe is ours alone, so making it non-blocking affects nobody
+        # else; it lets a writer stuck on a full pipe be woken by close_stdin().
+        os.set_blocking(self._stdin_fd, False)
+
+        self._write_lock = threading.Lock()
+        self._stdin_stop = stdin_stop
+
+        self._read_lock = threading.Lock()    # held by read(), or by close() while draining
+        self._waker = waker                   # wakes read() and the shutdown drain
+        self._selector = _selector_for(self._stdout_fd, waker.fd)
+        self._stdout_eof = False
+        self._torn_down = False               # close() has released (or is releasing) the fds
+        self._stop_draining = False
+        self._discarded = 0
+
+        self._tail_limit = stderr_tail_bytes
+        self._tail = bytearray()
+        self._tail_lock = threading.Lock()
+        self._stderr_logger = stderr_logger
+        self._stderr_stop = stderr_stop
+        self._stderr_thread = threading.Thread(
+            target=self._pump_stderr, name="mcp_ref-stderr-%d" % self.pid, daemon=True)
+
+        self._close_lock = threading.Lock()
+        self._report: Optional[ShutdownReport] = None
+        self._stderr_thread.start()
+
+    # -- Writing -------------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        """Write all of ``data`` to the server's stdin.
+
+        One lock around the whole loop, so two frames written by two threads never interleave.
+        Raises :class:`ConnectionClosed` if the server's stdin is closed (by us or by the server
+        exiting).
+        """
+        with self._write_lock:
+            if self._stdin_fd is None:
+                raise self._stdin_closed()
+            view = memoryview(data)
+            try:
+                while view:
+                    try:
+                        view = view[os.write(self._stdin_fd, view):]
+                    except BlockingIOError:   # pipe full: the server is not reading right now
+                        if not self._wait_writable():
+                            raise self._stdin_closed() from None
+            except BrokenPipeError:
+                # The server closed its stdin, almost always by exiting. (Python ignores
+                # SIGPIPE, so the kernel's EPIPE arrives here as an exception.)
+                raise self._stdin_closed() from None
+
+    def _wait_writable(self) -> bool:
+        """Wait until stdin has room (True) or close_stdin() was called (False).
+
+        No deadline of its own: a server that never reads is ended by close(), whose first
+        rung sets ``_stdin_stop``.
+        """
+        with selectors.DefaultSelector() as sel:
+            sel.register(self._stdin_fd, selectors.EVENT_WRITE)
+            sel.register(self._stdin_stop.fd, selectors.EVENT_READ)
+            ready = {key.fd for key, _ in sel.select()}
+        return self._stdin_stop.fd not in ready
+
+    def _stdin_closed(self) -> ConnectionClosed:
+        return ConnectionClosed("server stdin is closed", exit_code=self.exit_code,
+                                signal=self.exit_signal, stderr_tail=self.stderr_tail())
+
+    def close_stdin(self) -> None:
+        """Close the server's stdin: the polite "please exit" of the stdio transport (TR-14)."""
+        self._stdin_stop.set()                # wakes a write() blocked on a full pipe
+        with self._write_lock:
+            if self._stdin_fd is not None:
+                self._stdin_fd = None
+                self._proc.stdin.close()
+
+    # -- Reading -------------------------------------------------------------------------
+
+    def read(self, timeout: Optional[float] = None) -> Optional[bytes]:
+        """The next chunk (at most :data:`READ_CHUNK` bytes) of the server's stdout.
+
+        Returns ``b""`` at EOF (TR-15: the server may close its stdout; it also happens when
+        it exits) and after close(); ``None`` if ``timeout`` seconds pass with no data, or if
+        :meth:`interrupt_read` was called.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._read_lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            return None                       # close() is draining stdout; try again later
+        try:
+            if self._torn_down or self._stdout_eof:
+                return b""
+            return self._read_stdout(deadline)
+        finally:
+            self._read_lock.release()
+
+    def _read_stdout(self, deadline: Optional[float]) -> Optional[bytes]:
+        """Wait for stdout or the waker; the caller holds ``_read_lock``."""
+        ready = {key.fd for key, _ in self._selector.select(_remaining(deadline))}
+        if self._waker.fd in ready:
+            self._waker.consume()
+            return b"" if self._torn_down else None
+        if not ready:
+            return None
+        data = os.read(self._stdout_fd, READ_CHUNK)
+        if not data:
+            self._stdout_eof = True           # TR-15: the server closed its stdout (or exited)
+        return data
+
+    def interrupt_read(self) -> None:
+        """Wake a blocked :meth:`read`, which then returns None.
+
+        If no read is in progress, the next one returns None at once.
+        """
+        self._waker.wake()
+
+    # -- The process's state -------------------------------------------------------------
+
+    def poll(self) -> Optional[int]:
+        """The return code if the server has exited (negative: killed by that signal), else None."""
+        return self._proc.poll()
+
+    def wait(self, timeout: float) -> Optional[int]:
+        """Wait up to ``timeout`` s for the server to exit; its return code, or None.
+
+        Useful after EOF on stdout: the server is exiting, but :meth:`poll` can still say
+        None for a moment.
+        """
+        try:
+            return self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    @property
+    def exit_code(self) -> Optional[int]:
+        """The exit status if the server has exited normally, else None."""
+        code = self._proc.poll()
+        return code if code is not None and code >= 0 else None
+
+    @property
+    def exit_signal(self) -> Optional[int]:
+        """The signal number if a signal ended the server, else None."""
+        code = self._proc.poll()
+        return -code if code is not None and code < 0 else None
+
+    # -- stderr --------------------------------------------------------------------------
+
+    def stderr_tail(self) -> str:
+        """The last bytes (at most ``stderr_tail_bytes``) the server wrote to stderr."""
+        with self._tail_lock:
+            return self._tail.decode("utf-8", errors="replace")
+
+    def _pump_stderr(self) -> None:
+        """The stderr thread: log each line, keep a tail, until EOF or ``_stderr_stop``.
+
+        TR-04/TR-05: stderr is the server's log, and writing to it is not an error; so we
+        only log it. Draining it matters too: a server whose stderr pipe fills up blocks.
+        The wait has no timeout because close() ends it: by killing the server (EOF) or, if
+        something outside the process group holds the pipe, by setting ``_stderr_stop``.
+        """
+        partial = b""
+        try:
+            with selectors.DefaultSelector() as sel:
+                sel.register(self._stderr_fd, selectors.EVENT_READ)
+                sel.register(self._stderr_stop.fd, selectors.EVENT_READ)
+                while True:
+                    ready = {key.fd for key, _ in sel.select()}
+                    if self._stderr_stop.fd in ready:
+                        break
+                    chunk = os.read(self._stderr_fd, READ_CHUNK)
+                    if not chunk:
+                        break
+                    self._keep_tail(chunk)
+                    partial = self._log_lines(partial + chunk)
+        finally:
+            if partial:
+                self._log_line(partial)
+
+    def _keep_tail(self, chunk: bytes) -> None:
+        with self._tail_lock:
+            self._tail += chunk
+            excess = len(self._tail) - self._tail_limit
+            if excess > 0:
+                del self._tail[:excess]
+
+    def _log_lines(self, buffered: bytes) -> bytes:
+        """Log every complete line in ``buffered``; return the incomplete rest."""
+        *lines, rest = buffered.split(b"\n")
+        for line in lines:
+            self._log_line(line)
+        if len(rest) > _MAX_LOG_LINE:
+            self._log_line(rest)
+            rest = b""
+        return rest
+
+    def _log_line(self, line: bytes) -> None:
+        text = line.rstrip(b"\r").decode("utf-8", errors="replace")
+        # TR-04/TR-05: a line on stderr is a log line, never a sign of failure: log at INFO.
+        self._stderr_logger.info("%s", text, extra={"server_pid": self.pid})
+
+    # -- Shutting down (TR-13) -----------------------------------------------------------
+
+    def close(self, stdin_grace: float = DEFAULT_STDIN_GRACE,
+              term_grace: float = DEFAULT_TERM_GRACE) -> ShutdownReport:
+        """Shut the server down the way the spec prescribes, then release every resource.
+
+        https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#stdio
+        (TR-13): close the server's stdin; wait ``stdin_grace`` s; SIGTERM; wait
+        ``term_grace`` s; SIGKILL. Signals go to the whole process group. Idempotent; a
+        concurrent caller waits for the first and gets the same report.
+        """
+        with self._close_lock:
+            if self._report is None:
+                self._report = self._shut_down(stdin_grace, term_grace)
+            return self._report
+
+    def __enter__(self) -> "ChildProcess":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _shut_down(self, stdin_grace: float, term_grace: float) -> ShutdownReport:
+        start = time.monotonic()
+        # If no thread is inside read(), nobody would empty stdout while we wait, and a
+        # server blocked writing a large response to a full pipe could never exit. So we
+        # take the read lock and drain stdout ourselves. If a reader *is* active, it keeps
+        # reading (and sees EOF when the server exits).
+        holding_read_lock = self._read_lock.acquire(blocking=False)
+        drainer = self._start_drainer() if holding_read_lock else None
+        steps: List[str] = []
+        durations: Dict[str, float] = {}
+        group_killed = False
+        try:
+            self._climb_ladder(stdin_grace, term_grace, steps, durations)
+            group_killed = self._kill_leftovers()
+            self._finish_stderr()
+        finally:
+            drainer_stopped = self._stop_drainer(drainer)
+            self._release_fds(holding_read_lock, stdout_in_use=not drainer_stopped)
+        code = self._proc.returncode
+        report = ShutdownReport(
+            steps=tuple(steps),
+            exit_code=code if code is not None and code >= 0 else None,
+            signal=-code if code is not None and code < 0 else None,
+            durations=durations,
+            total_seconds=time.monotonic() - start,
+            group_killed=group_killed,
+            stdout_bytes_discarded=self._discarded,
+        )
+        _log.debug("server pid %d shut down: %s", self.pid, report)
+        return report
+
+    def _climb_ladder(self, stdin_grace: float, term_grace: float,
+                      steps: List[str], durations: Dict[str, float]) -> None:
+        """The three rungs of TR-13; stop at the first after which the server has exited."""
+        rungs = (
+            ("close_stdin", self.close_stdin, stdin_grace),                        # TR-13 step 1
+            ("sigterm", lambda: self._signal_group(signal.SIGTERM), term_grace),  # TR-13 step 2
+            ("sigkill", lambda: self._signal_group(signal.SIGKILL), _KILL_REAP_TIMEOUT),  # TR-13 3
+        )
+        for name, act, grace in rungs:
+            started = time.monotonic()
+            act()
+            steps.append(name)
+            exited = self._wait_for_exit(grace)
+            durations[name] = time.monotonic() - started
+            _log.debug("server pid %d: %s, exited=%s", self.pid, name, exited)
+            if exited:
+                return
+        _log.warning("server pid %d did not exit even after SIGKILL", self.pid)
+
+    def _wait_for_exit(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the server to exit, and reap it (no zombie)."""
+        return self.wait(timeout) is not None
+
+    def _signal_group(self, signum: int) -> None:
+        """Send ``signum`` to the server's whole process group."""
+        try:
+            os.killpg(self.pgid, signum)
+        except ProcessLookupError:            # everyone has exited already
+            pass
+
+    def _kill_leftovers(self) -> bool:
+        """SIGKILL whatever is left of the process group once the server itself has exited.
+
+        A grandchild that inherited the server's pipes would otherwise keep them open, and
+        keep running. (The kernel never reuses a PID while it still names a live process
+        group, so signalling the group after the leader was reaped reaches only its members.
+        Signal 0 also finds members that died but are not reaped yet; SIGKILL to them is
+        harmless, but then ``group_killed`` is True although nothing was running.)
+        """
+        if self._proc.returncode is None:
+            return False
+        try:
+            os.killpg(self.pgid, 0)           # signal 0: "does anyone exist?"
+        except (ProcessLookupError, PermissionError):
+            return False
+        _log.debug("server pid %d exited; killing the rest of process group %d",
+                   self.pid, self.pgid)
+        self._signal_group(signal.SIGKILL)
+        return True
+
+    def _finish_stderr(self) -> None:
+        """Let the stderr thread read to EOF (so the tail is complete), but not for ever."""
+        self._stderr_thread.join(_JOIN_TIMEOUT)
+        if self._stderr_thread.is_alive():    # someone outside the group holds the pipe
+            self._stderr_stop.set()
+            self._stderr_thread.join(_JOIN_TIMEOUT)
+
+    def _start_drainer(self) -> threading.Thread:
+        thread = threading.Thread(target=self._drain_stdout,
+                                  name="mcp_ref-drain-%d" % self.pid, daemon=True)
+        thread.start()
+        return thread
+
+    def _drain_stdout(self) -> None:
+        """Read and discard stdout until EOF or until close() says stop (via the waker)."""
+        while not self._stdout_eof:
+            ready = {key.fd for key, _ in self._selector.select()}
+            if self._waker.fd in ready:
+                self._waker.consume()
+                if self._stop_draining:
+                    return
+            if self._stdout_fd in ready:
+                data = os.read(self._stdout_fd, READ_CHUNK)
+                self._discarded += len(data)
+                self._stdout_eof = not data
+
+    def _stop_drainer(self, drainer: Optional[threading.Thread]) -> bool:
+        """Stop the drain thread; True if there is none or it has finished."""
+        if drainer is None:
+            return True
+        self._stop_draining = True
+        self._waker.wake()
+        drainer.join(_JOIN_TIMEOUT)
+        if self._discarded:
+            _log.debug("server pid %d: discarded %d bytes of stdout while closing",
+                       self.pid, self._discarded)
+        return not drainer.is_alive()
+
+    def _release_fds(self, holding_read_lock: bool, stdout_in_use: bool) -> None:
+        """Close every fd we own. An fd is closed only once no thread can be using it:
+        closing an fd another thread is waiting on is a classic bug (the number may be
+        reused at once, and the waiter then reads someone else's data)."""
+        self.close_stdin()
+        self._torn_down = True
+        if not holding_read_lock:
+            self._waker.wake()                # a blocked read() wakes and returns b""
+            holding_read_lock = self._read_lock.acquire(timeout=_JOIN_TIMEOUT)
+        if holding_read_lock and not stdout_in_use:
+            self._selector.close()
+            self._proc.stdout.close()
+            self._waker.close()
+        else:
+            _log.warning("server pid %d: stdout is still in use; not closing it", self.pid)
+        if holding_read_lock:
+            self._read_lock.release()
+        if not self._stderr_thread.is_alive():
+            self._proc.stderr.close()
+            self._stderr_stop.close()
+        else:
+            _log.warning("server pid %d: stderr thread still running; leaking stderr", self.pid)
+        self._stdin_stop.close()
+
+
+def _abandon(proc: "subprocess.Popen[bytes]") -> None:
+    """Kill and reap a child we could not finish setting up."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=_KILL_REAP_TIMEOUT)
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        pipe.close()
+
+
+def _child_environment(env: Optional[Mapping[str, str]], inherit_env: bool) -> Dict[str, str]:
+    """The server's environment: ``env`` merged over all of ours, or over a safe subset."""
+    if inherit_env:
+        base = dict(os.environ)
+    else:
+        base = {name: os.environ[name] for name in SAFE_ENV_VARS if name in os.environ}
+    base.update(env or {})
+    return base
+
+
+def _popen(argv: List[str], env: Dict[str, str], cwd: Optional[str]) -> "subprocess.Popen[bytes]":
+    """Start the child, turning the OS's errors into a :class:`SpawnError` that says what failed."""
+    try:
+        return subprocess.Popen(              # TR-01: the server is our child process
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            bufsize=0, cwd=cwd, env=env, close_fds=True,
+            start_new_session=True,           # own process group: see the module docstring
+        )
+    except OSError as exc:
+        raise SpawnError(_spawn_failure(exc, argv, env, cwd), argv=argv, cwd=cwd) from exc
+
+
+def _spawn_failure(exc: OSError, argv: List[str], env: Dict[str, str],
+                   cwd: Optional[str]) -> str:
+    """A message naming the part that failed. Popen sets ``exc.filename`` to the cwd when
+    chdir() failed and to the command when exec() failed."""
+    command = argv[0]
+    if cwd is not None and exc.filename == cwd:
+        if isinstance(exc, FileNotFoundError):
+            return "cannot start the server: working directory %r does not exist" % cwd
+        return "cannot start the server: cannot enter working directory %r: %s" % (
+            cwd, exc.strerror)
+    if isinstance(exc, FileNotFoundError) and os.sep in command and os.path.exists(command):
+        return "cannot start the server: %r exists, but its #! interpreter was not found" % (
+            command,)
+    if isinstance(exc, FileNotFoundError):
+        where = ""
+        if os.sep not in command:
+            where = " on PATH %r" % env.get("PATH", os.defpath)
+        return "cannot start the server: command %r not found%s" % (command, where)
+    if isinstance(exc, PermissionError):
+        return "cannot start the server: command %r is not executable (permission denied)" % (
+            command,)
+    return "cannot start the server %r: %s" % (command, exc.strerror or exc)
+
+
+# --- The server's side --------------------------------------------------------------------
+
+
+class StdioServerTransport:
+    """The server's side: read frames from our own stdin, write frames to our own stdout.
+
+    ``read()`` may be woken by :meth:`interrupt`, e.g. from a SIGTERM handler, so a server
+    can leave its read loop and shut down cleanly.
+    """
+
+    def __init__(self, stdin_fd: int = 0, stdout_fd: int = 1, *,
+                 guard_stdout: bool = True) -> None:
+        self._in_fd = stdin_fd
+        self._owns_out_fd = guard_stdout
+        if guard_stdout:
+            self._out_fd: Optional[int] = _guard_stdout(stdout_fd)
+        else:
+            self._out_fd = stdout_fd
+        self._waker = _Waker()
+        self._selector = _selector_for(stdin_fd, self._waker.fd)
+        self._read_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._eof = False
+        self._interrupted = False
+        self._closed = False
+
+    def read(self, timeout: Optional[float] = None) -> Optional[bytes]:
+        """The next chunk of stdin: ``b""`` at EOF or after :meth:`interrupt`, None on timeout.
+
+        TR-14: EOF on stdin means the client is done; the caller then shuts down and exits.
+        (We never make fd 0 non-blocking: its open file description may be shared with other
+        processes. The selector tells us when os.read() will not block.)
+        """
+        with self._read_lock:
+            if self._eof or self._interrupted or self._closed:
+                return b""
+            ready = {key.fd for key, _ in self._selector.select(timeout)}
+            if self._waker.fd in ready:
+                self._waker.consume()
+                self._interrupted = True
+                return b""
+            if not ready:
+                return None
+            data = os.read(self._in_fd, READ_CHUNK)
+            self._eof = not data              # TR-14: EOF on stdin, time to exit
+            return data
+
+    def interrupt(self) -> None:
+        """Make the current or next :meth:`read` return ``b""`` (and every later one too).
+
+        Safe in a signal handler: one os.write to a non-blocking pipe, no lock.
+        """
+        self._waker.wake()
+
+    def write(self, data: bytes) -> None:
+        """Write one or more whole frames to stdout. Blocks while the client is not reading.
+
+        Raises :class:`ConnectionClosed` if the client has closed its end of our stdout.
+        """
+        with self._write_lock:
+            if self._out_fd is None:
+                raise ConnectionClosed("the server transport is closed")
+            try:
+                _write_all(self._out_fd, data)
+            except BrokenPipeError:
+                raise ConnectionClosed("client closed the server's stdout") from None
+
+    def close(self) -> None:
+        """Release our fds. With ``guard_stdout`` this closes the frame channel, which the
+        client sees as EOF (TR-15: the server may close its stdout and exit). Idempotent."""
+        self.interrupt()
+        with self._read_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._selector.close()
+            self._waker.close()
+        with self._write_lock:
+            out_fd, self._out_fd = self._out_fd, None
+            if out_fd is not None and self._owns_out_fd:
+                os.close(out_fd)
+
+
+def _guard_stdout(stdout_fd: int) -> int:
+    """Keep stdout for protocol frames only (TR-06); return the fd to write frames to.
+
+    TR-06: the server must not write anything to stdout that is not a valid MCP message.
+    Being careful with print() is not enough: a library may print, C code may write to fd 1,
+    and a subprocess inherits fd 1. So we move the frame channel *away* from fd 1:
+
+    1. ``os.dup(stdout_fd)`` gives a private fd on the same pipe; only frames go there.
+       (Python makes it close-on-exec, so subprocesses do not inherit it.)
+    2. ``os.dup2(2, stdout_fd)`` points fd 1 at stderr, so every stray write to fd 1, from
+       any code or any child process, lands in the client's log instead of corrupting the
+       protocol stream.
+    3. ``sys.stdout = sys.stderr`` does the same for Python-level prints, unbuffered-ish.
+    """
+    frame_fd = os.dup(stdout_fd)              # TR-06: frames only, through this fd
+    os.dup2(2, stdout_fd)                     # TR-06: everything else written to fd 1 -> stderr
+    sys.stdout = sys.stderr
+    return frame_fd

@@ -1,0 +1,299 @@
+"""End to end over real processes: mcp_ref's Client against mcp_ref's reference server and
+against scripted misbehaving servers (tests/fixtures/scripted_server.py).
+
+Every test is bounded in time, waits on events (never sleeps to synchronise), and checks that
+the server process was reaped.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from mcp_ref import spec
+from mcp_ref.client import Client
+from mcp_ref.errors import (ConnectionClosed, PeerError, SpawnError,
+                            UnsupportedProtocolVersion)
+from mcp_ref.lifecycle import State
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+SERVE = [sys.executable, "-m", "mcp_ref", "serve"]
+
+
+def scripted(mode):
+    return [sys.executable, os.path.join(FIXTURES, "scripted_server.py"), mode]
+
+
+def spawn(argv=SERVE, **options):
+    options.setdefault("cwd", ROOT)
+    return Client.spawn(argv, **options)
+
+
+def assert_reaped(pid):
+    """No zombie: the child was waited for (reliability invariant I3)."""
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+@pytest.mark.spec("LC-03", "LC-04", "LC-05", "LC-08", "LC-10", "LC-14")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_handshake_at_each_version(version):
+    with spawn(supported_versions=(version,)) as client:
+        assert client.protocol_version == version
+        assert client.state is State.OPERATING
+        assert client.server_info["name"] == "mcp_ref-reference"
+        assert "tools" in client.server_capabilities
+        assert client.instructions
+        pid = client.pid
+        client.ping()
+    assert_reaped(pid)
+
+
+@pytest.mark.spec("LC-13", "LC-05")
+def test_unsupported_version_is_a_typed_error_and_the_child_is_reaped():
+    started = time.monotonic()
+    with pytest.raises(UnsupportedProtocolVersion) as info:
+        spawn(scripted("bad-version"))
+    assert info.value.offered == "1999-01-01"
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.spec("LC-13")
+def test_unsupported_version_sends_no_initialized(caplog):
+    # The scripted server logs every method it receives on stderr: there must be no
+    # notifications/initialized among them.
+    import logging
+    caplog.set_level(logging.INFO, logger="mcp_ref.server_stderr")
+    with pytest.raises(UnsupportedProtocolVersion):
+        spawn(scripted("bad-version"))
+    received = [r.getMessage() for r in caplog.records if r.name == "mcp_ref.server_stderr"]
+    assert "got initialize" in received
+    assert "got notifications/initialized" not in received
+    assert "got-eof" in received
+
+
+@pytest.mark.spec("TL-05", "TL-08", "ER-02", "ER-03", "PN-04")
+def test_tools_round_trip():
+    with spawn() as client:
+        names = [tool["name"] for tool in client.list_tools()]
+        assert {"echo", "add", "slow", "fail"} <= set(names)
+        text = "ü 漢 🎉 a\nb \u2028"
+        assert client.call_tool("echo", {"text": text})["content"] == [{"type": "text", "text": text}]
+        assert client.call_tool("add", {"a": 2, "b": 3})["content"][0]["text"] == "5"
+        failed = client.call_tool("fail", {"message": "nope"})
+        assert failed["isError"] is True and failed["content"][0]["text"] == "nope"
+        bad_args = client.call_tool("add", {"a": "two", "b": 3})
+        assert bad_args["isError"] is True
+        with pytest.raises(PeerError) as info:
+            client.call_tool("does_not_exist", {})
+        assert info.value.code == -32602
+
+
+@pytest.mark.spec("PN-01", "PN-02", "PN-04", "PN-05")
+def test_list_tools_follows_pagination():
+    from mcp_ref.reference import build_server
+    # page size 2 over the reference tools, through a tiny launcher
+    launcher = ("import sys; sys.path.insert(0, %r); from mcp_ref.reference import build_server; "
+                "s = build_server(); s.page_size = 2; sys.exit(s.run_stdio())" % ROOT)
+    with spawn([sys.executable, "-c", launcher]) as client:
+        names = [tool["name"] for tool in client.list_tools()]
+    assert names == list(build_server()._tools)
+
+
+@pytest.mark.spec("LG-02", "ER-13")
+def test_resources_prompts_and_logging():
+    seen = []
+    got_log = threading.Event()
+
+    def on_notification(method, params):
+        seen.append((method, params))
+        if method == "notifications/message":
+            got_log.set()
+
+    with spawn(on_notification=on_notification) as client:
+        resources = client.list_resources()
+        assert resources[0]["uri"] == "mcp-ref://about"
+        contents = client.read_resource("mcp-ref://about")["contents"]
+        assert "2025-11-25" in contents[0]["text"]
+        with pytest.raises(PeerError) as info:
+            client.read_resource("mcp-ref://missing")
+        assert info.value.code == -32002
+        prompts = {p["name"] for p in client.list_prompts()}
+        assert {"greet", "explain_phase"} <= prompts
+        messages = client.get_prompt("greet", {"name": "Ada"})["messages"]
+        assert "Ada" in messages[0]["content"]["text"]
+        with pytest.raises(PeerError) as info:
+            client.get_prompt("greet", {})
+        assert info.value.code == -32602
+        client.set_logging_level("error")
+        client.call_tool("log", {"level": "info", "message": "filtered out"})
+        client.call_tool("log", {"level": "error", "message": "let through"})
+        assert got_log.wait(5)
+        with pytest.raises(PeerError) as info:
+            client.set_logging_level("loud")
+        assert info.value.code == -32602
+    logs = [p["data"] for m, p in seen if m == "notifications/message"]
+    assert logs == ["let through"]
+
+
+@pytest.mark.spec("PG-02", "LC-16")
+def test_server_to_client_requests():
+    def sampling(params):
+        text = params["messages"][0]["content"]["text"]
+        return {"role": "assistant", "content": {"type": "text", "text": text.upper()},
+                "model": "test-model"}
+
+    def elicitation(params):
+        return {"action": "accept", "content": {"answer": "42"}}
+
+    with spawn(roots=lambda: [{"uri": "file:///tmp", "name": "tmp"}], sampling=sampling,
+               elicitation=elicitation) as client:
+        assert "answered ping" in client.call_tool("ping_client", {})["content"][0]["text"]
+        roots = json.loads(client.call_tool("roots", {})["content"][0]["text"])
+        assert roots == {"roots": [{"uri": "file:///tmp", "name": "tmp"}]}
+        sampled = json.loads(client.call_tool("sample", {"prompt": "hi"})["content"][0]["text"])
+        assert sampled["content"]["text"] == "HI"
+        elicited = json.loads(client.call_tool("elicit", {"message": "?"})["content"][0]["text"])
+        assert elicited["content"] == {"answer": "42"}
+
+
+@pytest.mark.spec("LC-16", "ER-11")
+def test_undeclared_client_capability_is_refused():
+    with spawn() as client:     # no roots callback: no roots capability
+        result = client.call_tool("roots", {})
+        assert result["isError"] is True
+        assert "roots" in result["content"][0]["text"]
+
+
+@pytest.mark.spec("PG-02")
+def test_client_answers_server_ping_right_after_initialize(caplog):
+    import logging
+    caplog.set_level(logging.INFO, logger="mcp_ref.server_stderr")
+    with spawn(scripted("ping-client")) as client:
+        client.ping()        # the server's ping was answered before this, in order
+    lines = [r.getMessage() for r in caplog.records if r.name == "mcp_ref.server_stderr"]
+    answers = [line for line in lines if line.startswith("got response")]
+    assert answers and json.loads(answers[0][len("got response "):]) == {
+        "jsonrpc": "2.0", "id": "srv-1", "result": {}}
+
+
+@pytest.mark.spec("TR-15")
+def test_server_killed_mid_request_fails_pending_calls_fast():
+    with spawn() as client:
+        calls = [client.call_tool_async("slow", {"seconds": 30, "steps": 30}) for _ in range(5)]
+        os.kill(client.pid, signal.SIGKILL)
+        started = time.monotonic()
+        for call in calls:
+            with pytest.raises(ConnectionClosed) as info:
+                call.result()
+            assert info.value.signal == signal.SIGKILL
+        assert time.monotonic() - started < 1.5
+        with pytest.raises(ConnectionClosed):     # later calls fail fast
+            client.ping()
+
+
+@pytest.mark.spec("TR-15")
+def test_server_dying_reports_exit_code_and_stderr():
+    with spawn(scripted("die-mid-call")) as client:
+        with pytest.raises(ConnectionClosed) as info:
+            client.call_tool("anything", {})
+    assert info.value.exit_code == 3
+    assert "boom" in info.value.stderr_tail
+
+
+@pytest.mark.spec("TR-14", "TR-06")
+def test_server_exits_zero_on_stdin_eof_and_delivers_in_flight_replies():
+    proc = subprocess.Popen(SERVE, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    frames = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                    "clientInfo": {"name": "raw", "version": "0"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+         "params": {"name": "slow", "arguments": {"seconds": 0.5, "steps": 2}}},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+         "params": {"name": "echo", "arguments": {"text": "last"}}},
+    ]
+    payload = b"".join(json.dumps(f).encode() + b"\n" for f in frames)
+    out, err = proc.communicate(payload, timeout=10)   # writes, then closes stdin (EOF)
+    assert proc.returncode == 0, err
+    replies = [json.loads(line) for line in out.splitlines()]
+    assert sorted(r["id"] for r in replies) == [1, 2, 3]
+    assert all(line.startswith(b"{") for line in out.splitlines())
+
+
+@pytest.mark.spec("TR-13")
+def test_shutdown_ladder_takes_each_rung_only_when_needed():
+    with spawn() as client:
+        report = client.close()
+    assert report.steps == ("close_stdin",) and report.exit_code == 0
+
+    client = spawn(scripted("ignore-eof"), stdin_grace=0.3, term_grace=0.3)
+    started = time.monotonic()
+    report = client.close()
+    assert report.steps == ("close_stdin", "sigterm")
+    assert 0.25 < time.monotonic() - started < 2.0
+    assert_reaped(client.pid)
+
+    client = spawn(scripted("ignore-term"), stdin_grace=0.3, term_grace=0.3)
+    started = time.monotonic()
+    report = client.close()
+    assert report.steps == ("close_stdin", "sigterm", "sigkill")
+    assert report.signal == signal.SIGKILL
+    assert 0.5 < time.monotonic() - started < 3.0
+    assert_reaped(client.pid)
+    assert client.close() is report                  # idempotent
+
+
+@pytest.mark.spec("TR-06")
+def test_stray_output_in_a_handler_never_reaches_the_client():
+    argv = [sys.executable, os.path.join(FIXTURES, "noisy_server.py")]
+    with spawn(argv) as client:
+        result = client.call_tool("noisy", {})
+        assert result["content"][0]["text"] == "quiet answer"
+        client.ping()
+        tail_deadline = time.monotonic() + 5
+        while "inherited subprocess output" not in client.stderr_tail():
+            assert time.monotonic() < tail_deadline, client.stderr_tail()
+            threading.Event().wait(0.02)   # polling the stderr tail, which has no event
+        tail = client.stderr_tail()
+    assert "stray print from a handler" in tail and "raw write to fd 1" in tail
+
+
+def test_spawn_errors_are_immediate_and_named():
+    with pytest.raises(SpawnError) as info:
+        Client.spawn(["/no/such/mcp-server"])
+    assert "/no/such/mcp-server" in str(info.value)
+    with pytest.raises(SpawnError) as info:
+        Client.spawn(SERVE, cwd="/no/such/dir")
+    assert "/no/such/dir" in str(info.value)
+
+
+def _fd_count():
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.spec("TR-13")
+def test_fifty_open_close_cycles_leave_nothing_behind():
+    with spawn() as client:   # warm up: imports, logging handlers
+        client.ping()
+    fds, threads = _fd_count(), threading.active_count()
+    pids = []
+    for _ in range(50):
+        with spawn() as client:
+            client.ping()
+            pids.append(client.pid)
+    for pid in pids:
+        assert_reaped(pid)
+    assert _fd_count() == fds
+    deadline = time.monotonic() + 5
+    while threading.active_count() > threads:
+        assert time.monotonic() < deadline, [t.name for t in threading.enumerate()]
+        threading.Event().wait(0.01)

@@ -1,0 +1,471 @@
+"""Tests of mcp_ref.stdio: spawning, reading, writing and the TR-13 shutdown ladder.
+
+Every wait is bounded: reads use timeouts and every test checks its duration against a
+deadline. Children that install signal handlers print ``ready`` first, so no test races a
+child's start-up. Linux is assumed where /proc is used.
+"""
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from mcp_ref.errors import ConnectionClosed, SpawnError
+from mcp_ref.stdio import ChildProcess, StdioServerTransport
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHILD = os.path.join(HERE, "fixtures", "stdio_child.py")
+GUARDED_SERVER = os.path.join(HERE, "fixtures", "guarded_server.py")
+#: Slack on top of the graces for process start-up and scheduling on a busy machine.
+SLACK = 1.5
+
+_spawned = []
+
+
+@pytest.fixture(autouse=True)
+def _close_children():
+    """Whatever a test does, never leave a child running."""
+    yield
+    while _spawned:
+        _spawned.pop().close(stdin_grace=0.2, term_grace=0.2)
+
+
+def spawn(mode, *args, **kwargs):
+    child = ChildProcess.spawn([sys.executable, CHILD, mode] + list(args), **kwargs)
+    _spawned.append(child)
+    return child
+
+
+def read_until(child, needle, timeout=5.0):
+    """Read until ``needle`` has arrived (or EOF); fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while needle not in buf:
+        left = deadline - time.monotonic()
+        assert left > 0, "timed out waiting for %r; got %r" % (needle, buf[-200:])
+        chunk = child.read(timeout=left)
+        if chunk == b"":
+            break
+        buf += chunk or b""
+    return buf
+
+
+def read_to_eof(child, timeout=5.0):
+    buf = read_until(child, b"\0never\0", timeout)
+    return buf
+
+
+def open_fd_count():
+    return len(os.listdir("/proc/self/fd"))
+
+
+def group_has_live_member(pgid):
+    """True if a process of group ``pgid`` exists and is not a zombie (Linux /proc)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state not in ("Z", "X"):
+            return True
+    return False
+
+
+def wait_for_exit_of(pid, timeout):
+    """Wait for a process that is not our child to exit, with a pidfd (Linux >= 5.3)."""
+    fd = os.pidfd_open(pid)
+    try:
+        readable, _, _ = select.select([fd], [], [], timeout)
+        return bool(readable)
+    finally:
+        os.close(fd)
+
+
+# --- Reading and writing --------------------------------------------------------------------
+
+
+@pytest.mark.spec("TR-01")
+def test_echo_round_trip():
+    child = spawn("echo")
+    child.write(b'{"jsonrpc":"2.0","method":"ping","id":1}\n')
+    assert read_until(child, b"\n") == b'{"jsonrpc":"2.0","method":"ping","id":1}\n'
+
+
+def test_read_times_out_with_none():
+    child = spawn("echo")
+    start = time.monotonic()
+    assert child.read(timeout=0.2) is None
+    assert 0.15 < time.monotonic() - start < 0.2 + SLACK
+
+
+def test_concurrent_writes_never_interleave():
+    child = spawn("echo")
+    lines_per_writer, line_len = 50, 4000
+
+    def writer(letter):
+        for _ in range(lines_per_writer):
+            child.write(letter * line_len + b"\n")
+
+    threads = [threading.Thread(target=writer, args=(c,)) for c in (b"a", b"b", b"c", b"d")]
+    for t in threads:
+        t.start()
+    total = 4 * lines_per_writer * (line_len + 1)
+    deadline = time.monotonic() + 10
+    buf = b""
+    while len(buf) < total:           # read concurrently, or the echo child stalls
+        left = deadline - time.monotonic()
+        assert left > 0
+        buf += child.read(timeout=left) or b""
+    for t in threads:
+        t.join(5)
+    lines = buf.split(b"\n")[:-1]
+    assert len(lines) == 4 * lines_per_writer
+    assert all(len(set(line)) == 1 and len(line) == line_len for line in lines)
+
+
+def test_interrupt_read_wakes_a_blocked_reader():
+    child = spawn("echo")
+    result = []
+    reader = threading.Thread(target=lambda: result.append(child.read(timeout=10)))
+    reader.start()
+    start = time.monotonic()
+    child.interrupt_read()
+    reader.join(5)
+    assert not reader.is_alive()
+    assert result == [None]
+    assert time.monotonic() - start < 1.0
+    # The wake-up was consumed: the next read waits (and times out) again.
+    assert child.read(timeout=0.1) is None
+
+
+@pytest.mark.spec("TR-13", "TR-15")
+def test_close_wakes_a_blocked_reader_with_eof():
+    child = spawn("ignore-eof")
+    assert read_until(child, b"ready\n") == b"ready\n"
+    result = []
+    reader = threading.Thread(target=lambda: result.append(child.read(timeout=10)))
+    reader.start()
+    report = child.close(stdin_grace=0.3, term_grace=1.0)
+    reader.join(5)
+    assert not reader.is_alive()
+    assert result == [b""]
+    assert report.steps == ("close_stdin", "sigterm")
+    assert report.stdout_bytes_discarded == 0
+    assert child.read(timeout=1) == b""
+
+
+# --- The shutdown ladder (TR-13) ------------------------------------------------------------
+
+
+@pytest.mark.spec("TR-13", "TR-14")
+def test_close_echo_takes_one_rung():
+    child = spawn("echo")
+    start = time.monotonic()
+    report = child.close()
+    assert report.steps == ("close_stdin",)
+    assert report.exit_code == 0 and report.signal is None
+    assert time.monotonic() - start < SLACK
+    assert set(report.durations) == {"close_stdin"}
+    assert "got-eof" in child.stderr_tail()
+
+
+@pytest.mark.spec("TR-13")
+def test_ignore_eof_needs_sigterm():
+    child = spawn("ignore-eof")
+    read_until(child, b"ready\n")
+    start = time.monotonic()
+    report = child.close(stdin_grace=0.3, term_grace=2.0)
+    elapsed = time.monotonic() - start
+    assert report.steps == ("close_stdin", "sigterm")
+    assert report.signal == signal.SIGTERM and report.exit_code is None
+    assert 0.25 < report.durations["close_stdin"] < 0.3 + SLACK
+    assert elapsed < 0.3 + SLACK
+    tail = child.stderr_tail()
+    assert "got-eof" in tail and "got-sigterm" in tail
+
+
+@pytest.mark.spec("TR-13")
+def test_ignore_term_needs_sigkill():
+    child = spawn("ignore-term")
+    read_until(child, b"ready\n")
+    start = time.monotonic()
+    report = child.close(stdin_grace=0.3, term_grace=0.3)
+    assert report.steps == ("close_stdin", "sigterm", "sigkill")
+    assert report.signal == signal.SIGKILL
+    assert time.monotonic() - start < 0.6 + SLACK
+    assert "got-sigterm" in child.stderr_tail()
+
+
+@pytest.mark.spec("TR-13")
+def test_close_reaps_the_child():
+    child = spawn("echo")
+    child.close()
+    with pytest.raises(ChildProcessError):     # already reaped: no zombie left behind
+        os.waitpid(child.pid, os.WNOHANG)
+
+
+@pytest.mark.spec("TR-13")
+def test_grandchild_is_killed_with_the_group():
+    child = spawn("grandchild")
+    read_until(child, b"ready\n")
+    start = time.monotonic()
+    report = child.close(stdin_grace=2.0, term_grace=2.0)
+    assert time.monotonic() - start < SLACK      # no waiting for the grandchild's pipes
+    assert report.steps == ("close_stdin",) and report.exit_code == 0
+    assert report.group_killed
+    tail = child.stderr_tail()
+    gpid = int(tail.split("grandchild-pid ")[1].split()[0])
+    if hasattr(os, "pidfd_open"):
+        assert wait_for_exit_of(gpid, 5.0), "grandchild still running"
+        assert not group_has_live_member(child.pgid)
+    # The dead grandchild is an orphan: the group is gone for good once PID 1 (its new
+    # parent) has reaped it. When that happens is out of our hands (PID 1 in some sandboxes
+    # reaps only every couple of seconds), so this is the one wait that is a bounded poll.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            os.killpg(child.pgid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "process group %d still exists" % child.pgid
+        threading.Event().wait(0.05)
+
+
+@pytest.mark.spec("TR-13")
+def test_close_is_idempotent_and_thread_safe():
+    child = spawn("ignore-eof")
+    read_until(child, b"ready\n")
+    reports = []
+    closers = [threading.Thread(target=lambda: reports.append(child.close(0.3, 1.0)))
+               for _ in range(3)]
+    for t in closers:
+        t.start()
+    for t in closers:
+        t.join(0.3 + 1.0 + SLACK)
+    assert len(reports) == 3 and all(r is reports[0] for r in reports)
+    start = time.monotonic()
+    assert child.close() is reports[0]
+    assert time.monotonic() - start < 0.1
+
+
+@pytest.mark.spec("TR-13")
+def test_flood_stdout_is_drained_while_closing():
+    child = spawn("flood-stdout")
+    start = time.monotonic()
+    report = child.close(stdin_grace=2.0, term_grace=2.0)
+    assert time.monotonic() - start < 2.0 + SLACK
+    assert report.steps == ("close_stdin",) and report.exit_code == 0
+    assert report.stdout_bytes_discarded >= 8 * 1024 * 1024 - 65536
+    assert "flood-done" in child.stderr_tail()
+
+
+@pytest.mark.spec("TR-13")
+def test_close_wakes_a_writer_blocked_on_a_full_pipe():
+    child = spawn("no-read")
+    read_until(child, b"ready\n")
+    errors = []
+
+    def write_a_lot():
+        try:
+            child.write(b"z" * (4 * 1024 * 1024))
+        except ConnectionClosed as exc:
+            errors.append(exc)
+
+    writer = threading.Thread(target=write_a_lot)
+    writer.start()
+    start = time.monotonic()
+    report = child.close(stdin_grace=0.3, term_grace=2.0)
+    writer.join(2)
+    assert not writer.is_alive() and len(errors) == 1
+    assert report.steps == ("close_stdin", "sigterm")
+    assert time.monotonic() - start < 0.3 + SLACK
+
+
+# --- Errors and stderr ----------------------------------------------------------------------
+
+
+@pytest.mark.spec("TR-01")
+def test_spawn_missing_command():
+    start = time.monotonic()
+    with pytest.raises(SpawnError) as info:
+        ChildProcess.spawn(["mcp-ref-no-such-command-xyz", "--stdio"])
+    assert "mcp-ref-no-such-command-xyz" in str(info.value)
+    assert "PATH" in str(info.value)
+    assert info.value.argv == ["mcp-ref-no-such-command-xyz", "--stdio"]
+    assert time.monotonic() - start < 2
+
+
+@pytest.mark.spec("TR-01")
+def test_spawn_missing_cwd(tmp_path):
+    missing = str(tmp_path / "no-such-dir")
+    start = time.monotonic()
+    with pytest.raises(SpawnError) as info:
+        ChildProcess.spawn([sys.executable, "-c", "pass"], cwd=missing)
+    assert missing in str(info.value)
+    assert info.value.cwd == missing
+    assert time.monotonic() - start < 2
+
+
+def test_spawn_not_executable(tmp_path):
+    script = tmp_path / "server.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o644)
+    with pytest.raises(SpawnError, match="not executable"):
+        ChildProcess.spawn([str(script)])
+
+
+def test_spawn_empty_command():
+    with pytest.raises(SpawnError):
+        ChildProcess.spawn([])
+
+
+@pytest.mark.spec("TR-04", "TR-05")
+def test_exit_code_stderr_tail_and_write_after_exit():
+    child = spawn("exit-code", "3")
+    assert read_to_eof(child) == b""              # stdout EOF: the child is exiting...
+    # ...but its stdin may still be open for a moment: the kernel releases an exiting
+    # process's files in no promised order. Once it is reaped, they are all closed.
+    assert child.wait(timeout=5) == 3
+    with pytest.raises(ConnectionClosed):         # EPIPE
+        child.write(b"{}\n")
+    report = child.close()
+    assert report.exit_code == 3 and child.exit_code == 3 and child.exit_signal is None
+    assert "boom" in child.stderr_tail()
+    with pytest.raises(ConnectionClosed) as info:
+        child.write(b"{}\n")
+    assert info.value.exit_code == 3 and "boom" in info.value.stderr_tail
+
+
+@pytest.mark.spec("TR-04", "TR-05")
+def test_stderr_is_drained_and_its_tail_bounded(caplog):
+    caplog.set_level("INFO", logger="mcp_ref.server_stderr")
+    child = spawn("stderr-flood", stderr_tail_bytes=4096)
+    child.write(b"hello\n")
+    assert read_until(child, b"\n", timeout=10) == b"hello\n"   # no deadlock on stderr
+    child.close()
+    tail = child.stderr_tail()
+    assert len(tail) <= 4096 and tail.endswith("got-eof\n") and "flood-done" in tail
+    messages = [r.getMessage() for r in caplog.records if r.name == "mcp_ref.server_stderr"]
+    assert "flood-done" in messages and len(messages) > 2000
+
+
+# --- Environment ----------------------------------------------------------------------------
+
+
+@pytest.mark.spec("TR-01")
+def test_env_is_merged_over_ours():
+    child = spawn("print-env", "MCP_REF_X", "PATH", env={"MCP_REF_X": "1"})
+    values = json.loads(read_to_eof(child))
+    assert values["MCP_REF_X"] == "1" and values["PATH"] == os.environ["PATH"]
+
+
+@pytest.mark.spec("TR-01")
+def test_inherit_env_false_hides_our_variables(monkeypatch):
+    monkeypatch.setenv("MCP_REF_SECRET", "sentinel")
+    child = spawn("print-env", "MCP_REF_SECRET", "MCP_REF_X", "PATH",
+                  env={"MCP_REF_X": "2"}, inherit_env=False)
+    values = json.loads(read_to_eof(child))
+    assert values["MCP_REF_SECRET"] is None
+    assert values["MCP_REF_X"] == "2" and values["PATH"] == os.environ["PATH"]
+
+
+# --- Resources ------------------------------------------------------------------------------
+
+
+def test_no_fd_or_thread_leak_over_many_cycles():
+    def cycle():
+        with ChildProcess.spawn([sys.executable, CHILD, "echo"]) as child:
+            child.write(b"x\n")
+            assert read_until(child, b"\n") == b"x\n"
+
+    cycle()                                       # warm up lazily opened resources
+    fds, threads = open_fd_count(), threading.active_count()
+    start = time.monotonic()
+    for _ in range(50):
+        cycle()
+    assert open_fd_count() == fds
+    assert threading.active_count() == threads
+    assert time.monotonic() - start < 30
+
+
+# --- The server's side ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def pipes():
+    """(transport, fd we write the server's stdin to, fd we read its stdout from)."""
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    transport = StdioServerTransport(in_r, out_w, guard_stdout=False)
+    yield transport, in_w, out_r
+    transport.close()
+    for fd in (in_r, in_w, out_r, out_w):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def test_server_transport_read_write(pipes):
+    transport, in_w, out_r = pipes
+    os.write(in_w, b'{"id":1}\n')
+    assert transport.read(timeout=5) == b'{"id":1}\n'
+    assert transport.read(timeout=0.1) is None
+    transport.write(b'{"ok":1}\n')
+    assert os.read(out_r, 100) == b'{"ok":1}\n'
+
+
+@pytest.mark.spec("TR-14")
+def test_server_transport_eof(pipes):
+    transport, in_w, _ = pipes
+    os.close(in_w)
+    assert transport.read(timeout=5) == b""
+    assert transport.read(timeout=5) == b""
+
+
+def test_server_transport_interrupt(pipes):
+    transport, _, _ = pipes
+    result = []
+    reader = threading.Thread(target=lambda: result.append(transport.read(timeout=10)))
+    reader.start()
+    start = time.monotonic()
+    transport.interrupt()
+    reader.join(5)
+    assert result == [b""] and time.monotonic() - start < 1.0
+    assert transport.read(timeout=5) == b""       # sticky: the server is shutting down
+
+
+def test_server_transport_write_to_closed_stdout(pipes):
+    transport, _, out_r = pipes
+    os.close(out_r)
+    with pytest.raises(ConnectionClosed, match="client closed"):
+        transport.write(b"{}\n")
+
+
+def test_server_transport_close_is_idempotent(pipes):
+    transport, _, _ = pipes
+    transport.close()
+    transport.close()
+    assert transport.read(timeout=1) == b""
+    with pytest.raises(ConnectionClosed):
+        transport.write(b"{}\n")
+
+
+@pytest.mark.spec("TR-06")
+def test_guard_stdout_keeps_stdout_for_frames():
+    result = subprocess.run([sys.executable, GUARDED_SERVER], stdin=subprocess.DEVNULL,
+                            capture_output=True, timeout=20)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b'{"ok":1}\n'
+    for stray in (b"stray", b"raw", b"sub"):
+        assert stray in result.stderr
