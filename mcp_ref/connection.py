@@ -161,11 +161,14 @@ class Connection:
         return request_id, encode(to_obj(Request(request_id, spec.INITIALIZE, params)))
 
     def send_request(self, method: str, params: Optional[Dict[str, Any]] = None, *,
-                     progress_token: Any = None) -> Tuple[RequestId, bytes]:
+                     progress_token: Any = None,
+                     want_progress: bool = False) -> Tuple[RequestId, bytes]:
         """Start a request; returns its id and the bytes to write.
 
         With ``progress_token``, the request asks for progress notifications (PR-01): the
         token must be a string or an integer (PR-02) unique among our active requests (PR-03).
+        ``want_progress`` without a token uses the request id as the token (unique, because
+        ids are).
         """
         if method == spec.INITIALIZE:
             raise LocalProtocolError("use Connection.initialize() to open the session",
@@ -173,6 +176,8 @@ class Connection:
         self.lifecycle.process(self.role, Input.PING if method == spec.PING else Input.REQUEST)
         self._check_peer_offers(method)
         params = dict(params) if params else {}
+        if want_progress and progress_token is None:
+            progress_token = self._next_id      # the id _allocate_id() is about to hand out
         if progress_token is not None:
             self._check_new_progress_token(progress_token)
             meta = dict(params.get("_meta") or {})
