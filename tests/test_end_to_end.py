@@ -41,6 +41,21 @@ def assert_reaped(pid):
         os.waitpid(pid, os.WNOHANG)
 
 
+def our_zombies():
+    """Children of this process that exited but were never reaped."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] == "Z" and int(fields[1]) == os.getpid():
+                found.append(int(entry))
+    return found
+
+
 @pytest.mark.spec("LC-03", "LC-04", "LC-05", "LC-08", "LC-10", "LC-14")
 @pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
 def test_handshake_at_each_version(version):
@@ -62,6 +77,7 @@ def test_unsupported_version_is_a_typed_error_and_the_child_is_reaped():
         spawn(scripted("bad-version"))
     assert info.value.offered == "1999-01-01"
     assert time.monotonic() - started < 5
+    assert our_zombies() == []
 
 
 @pytest.mark.spec("LC-13")
@@ -297,3 +313,29 @@ def test_fifty_open_close_cycles_leave_nothing_behind():
     while threading.active_count() > threads:
         assert time.monotonic() < deadline, [t.name for t in threading.enumerate()]
         threading.Event().wait(0.01)
+
+
+@pytest.mark.spec("TR-06")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_gives_a_clean_exit_without_traceback_or_half_line(signum):
+    proc = subprocess.Popen(SERVE, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                       "clientInfo": {"name": "raw", "version": "0"}}}
+    proc.stdin.write(json.dumps(init).encode() + b"\n")
+    proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+    proc.stdin.write(b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow",'
+                     b'"arguments":{"seconds":30,"steps":300},"_meta":{"progressToken":"t"}}}\n')
+    proc.stdin.flush()
+    first = proc.stdout.readline()          # the initialize response: the server is serving
+    assert json.loads(first)["id"] == 1
+    second = proc.stdout.readline()         # a progress line: the slow tool is running
+    assert json.loads(second)["method"] == "notifications/progress"
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=5)
+    assert proc.returncode == 128 + signum
+    assert b"Traceback" not in err, err.decode(errors="replace")
+    assert out == b"" or out.endswith(b"\n")
+    for line in out.splitlines():
+        json.loads(line)                      # every line a complete frame
