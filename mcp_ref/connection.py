@@ -23,6 +23,7 @@ Bookkeeping (vocabulary from the official SDK's v2 dispatcher):
   (CN-05) even if the handler finishes anyway (CN-08: the race is expected).
 """
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Set, Tuple
 
@@ -69,7 +70,22 @@ class _Negotiated:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    # JSON has no NaN or Infinity (framing refuses them), so progress has none either (PR-06).
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def _missing_capability(capabilities: Dict[str, Any], method: str) -> Optional[str]:
+    """The capability a notification needs that ``capabilities`` lacks (LC-16 (c), LG-01)."""
+    needed = spec.NOTIFICATION_CAPABILITY.get(method)
+    if needed is None:
+        return None
+    capability, sub = needed
+    declared = capabilities.get(capability)
+    if declared is None or (sub and not (isinstance(declared, dict) and declared.get(sub))):
+        return f"{capability}.{sub}" if sub else capability
+    return None
 
 
 def _implementation_for(version: str, info: Dict[str, Any]) -> Dict[str, Any]:
@@ -315,13 +331,8 @@ class Connection:
 
     def _check_we_declared(self, method: str) -> None:
         # LC-16 (c), LG-01: a notification tied to a capability needs it declared by us.
-        needed = spec.NOTIFICATION_CAPABILITY.get(method)
-        if needed is None:
-            return
-        capability, sub = needed
-        declared = self.capabilities.get(capability)
-        if declared is None or (sub and not (isinstance(declared, dict) and declared.get(sub))):
-            name = f"{capability}.{sub}" if sub else capability
+        name = _missing_capability(self.capabilities, method)
+        if name:
             raise CapabilityNotNegotiated(f"{method} needs our {name!r} capability declared",
                                           catalogue_id="LC-16")
 
@@ -507,7 +518,16 @@ class Connection:
             return self._receive_cancel(params)
         if input is Input.PROGRESS:
             return self._receive_progress(params)
-        return [ev.NotificationReceived(note.method, params)]
+        events: List[ev.Event] = []
+        missing = _missing_capability(self.negotiated.peer_capabilities, note.method)
+        if missing and self.negotiated.protocol_version is not None:
+            # D-24: delivered anyway (lenient receiver), but reported: the peer did not declare
+            # the capability this notification belongs to (LC-16 (c), LG-01).
+            events.append(ev.ProtocolViolation(RemoteProtocolError(
+                f"{note.method} needs the peer's {missing!r} capability, which it did not "
+                "declare", catalogue_id="LC-16"), False))
+        events.append(ev.NotificationReceived(note.method, params))
+        return events
 
     def _receive_cancel(self, params: Dict[str, Any]) -> List[ev.Event]:
         request_id = params.get("requestId")
@@ -556,6 +576,16 @@ class Connection:
         if request_id in self._abandoned:
             self._abandoned.discard(request_id)
             return [ev.MessageDropped(f"late response for cancelled request {request_id!r}")]
+        if request_id in self._pending:
+            input = Input.RESPONSE
+            if request_id == self._initialize_id:
+                input = (Input.INITIALIZE_ERROR if isinstance(message, ErrorResponse)
+                         else Input.INITIALIZE_RESULT)
+            if not self.lifecycle.permits(self.role.peer, input):
+                # The answer crossed our own close (LC-19, CN-08: races are expected). The
+                # request stays pending, so EndOfStream still reports it (nothing lost).
+                return [ev.MessageDropped(f"response for request {request_id!r} arrived "
+                                          f"while the session is {self.state.value}")]
         outbound = self._pending.pop(request_id, None)
         if outbound is None:
             return [ev.ProtocolViolation(RemoteProtocolError(
@@ -614,6 +644,9 @@ class Connection:
         elif exc.is_response and exc.id is not None and exc.id in self._pending:
             # A malformed response to one of our requests fails that request (SC-18).
             outbound = self._pending.pop(exc.id)
+            if exc.id == self._initialize_id:
+                # D-20: like an initialize result without its required fields (LC-04).
+                self.lifecycle.process(self.role.peer, Input.FATAL_ERROR)
             events.append(ev.RequestFailed(exc.id, outbound.method, error))
         events.insert(0, ev.ProtocolViolation(error, answered))
         return events

@@ -1,0 +1,8 @@
+"""Shared pytest configuration for the mcp_ref test suite."""
+
+
+def pytest_configure(config):
+    # Every test that checks a spec rule names the catalogue rows it proves
+    # (shared/spec/catalogue.md), so `grep -rn CN-03 mcp_ref tests spec_notes` finds the rule,
+    # the code and the test together.
+    config.addinivalue_line("markers", "spec(*ids): catalogue IDs this test checks")

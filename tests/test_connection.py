@@ -1,0 +1,1552 @@
+"""One end of a session (mcp_ref/connection.py), driven through ConnectionPair (no I/O).
+
+Sections follow the spec: handshake and version negotiation (basic/lifecycle), ordering before
+the operation phase, capabilities, ids, ping, cancellation, progress, batches (2025-03-26 only),
+bad input, line limits, end of stream, logging. Each test names its catalogue rows; scorecard
+scenarios of research/reliability-bank.md (SC-xx) are named in docstrings.
+"""
+
+import pytest
+
+from helpers import (CLIENT_CAPABILITIES, ConnectionPair, error_codes, frames_of, handshake,
+                     line)
+from mcp_ref import events as ev
+from mcp_ref import spec
+from mcp_ref.connection import Connection
+from mcp_ref.errors import (CapabilityNotNegotiated, ErrorCode, LocalProtocolError,
+                            MessageTooLarge, PeerError, RemoteProtocolError,
+                            UnsupportedProtocolVersion)
+from mcp_ref.lifecycle import Role, State
+
+C, S = Role.CLIENT, Role.SERVER
+
+
+def of(events, kind):
+    return [e for e in events if isinstance(e, kind)]
+
+
+def only(events, kind):
+    found = of(events, kind)
+    assert len(found) == 1, events
+    return found[0]
+
+
+def init_request(request_id=1, version=spec.PROTOCOL_VERSION, **extra):
+    params = {"protocolVersion": version, "capabilities": {},
+              "clientInfo": {"name": "raw", "version": "0"}}
+    params.update(extra)
+    return {"jsonrpc": "2.0", "id": request_id, "method": "initialize", "params": params}
+
+
+def raw_server(**kwargs):
+    """A server connection and a function feeding it raw frames, returning (events, frames)."""
+    kwargs.setdefault("capabilities", {"tools": {}, "logging": {}})
+    server = Connection(S, **kwargs)
+
+    def feed(*objs_or_bytes):
+        data = b"".join(o if isinstance(o, bytes) else line(o) for o in objs_or_bytes)
+        events = server.receive_data(data)
+        return events, frames_of(server.data_to_send())
+    return server, feed
+
+
+def raw_session(version=spec.PROTOCOL_VERSION, **kwargs):
+    """A raw-fed server in OPERATING, as if a client had done the handshake."""
+    server, feed = raw_server(**kwargs)
+    feed(init_request(version=version), {"jsonrpc": "2.0", "method": spec.INITIALIZED})
+    assert server.state is State.OPERATING
+    assert server.protocol_version == version
+    return server, feed
+
+
+# ==============================================================================================
+# Handshake and version negotiation
+# ==============================================================================================
+
+
+@pytest.mark.spec("LC-01", "LC-02", "LC-03", "LC-04", "LC-05", "LC-08", "LC-09", "LC-10",
+                  "LC-14", "LC-15")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_full_handshake_at_each_supported_version(version):
+    pair = ConnectionPair(client_kwargs={"supported_versions": (version,)})
+    _, data = pair.client.initialize()
+    pair.to_server(data)
+    ex = pair.pump()
+
+    assert pair.client.protocol_version == pair.server.protocol_version == version
+    assert pair.client.state is pair.server.state is State.OPERATING
+    # The wire: initialize, then exactly one notifications/initialized and nothing else.
+    assert [f.get("method") for f in pair.c2s] == ["initialize", spec.INITIALIZED]
+    init, confirm = pair.c2s
+    assert init["params"]["protocolVersion"] == version                  # LC-08, LC-09
+    assert confirm == {"jsonrpc": "2.0", "method": "notifications/initialized"}   # LC-05, BP-14
+    assert len(pair.s2c) == 1 and pair.s2c[0]["id"] == init["id"]
+    assert pair.s2c[0]["result"]["protocolVersion"] == version            # LC-10
+    # Events: the client learns the result and the server its confirmation.
+    assert only(ex.client_events, ev.ResponseReceived).method == "initialize"
+    client_init = only(ex.client_events, ev.Initialized)
+    server_init = only(ex.server_events, ev.Initialized)
+    assert client_init.protocol_version == server_init.protocol_version == version
+    assert client_init.peer_info["name"] == "test-server"
+    assert server_init.peer_info["name"] == "test-client"
+    assert server_init.peer_capabilities == CLIENT_CAPABILITIES
+    assert not of(ex.client_events + ex.server_events, ev.ProtocolViolation)
+
+
+@pytest.mark.spec("LC-05")
+def test_initialized_comes_right_after_the_initialize_response():
+    """The notification is queued before the caller hears of the result (SC-13)."""
+    pair = ConnectionPair()
+    _, data = pair.client.initialize()
+    events = pair.server.receive_data(data)
+    assert events == []
+    response = pair.server.data_to_send()
+    client_events = pair.client.receive_data(response)
+    assert [type(e) for e in client_events] == [ev.ResponseReceived, ev.Initialized]
+    # The caller reacts to the event at once: its request goes *after* what is queued already.
+    queued = pair.client.data_to_send()
+    _, request = pair.client.send_request("tools/list")
+    wire = frames_of(queued + request)
+    assert [f.get("method") for f in wire] == [spec.INITIALIZED, "tools/list"]
+    assert pair.client.data_to_send() == b""               # sent once only
+
+
+@pytest.mark.spec("LC-08", "LC-09")
+def test_client_offers_its_newest_version_by_default():
+    pair = ConnectionPair()
+    pair.handshake()
+    assert pair.c2s[0]["params"]["protocolVersion"] == spec.SUPPORTED_VERSIONS[0] == "2025-11-25"
+    assert pair.client.protocol_version == "2025-11-25"
+
+
+@pytest.mark.spec("LC-11", "LC-12", "ER-04")
+@pytest.mark.parametrize("offered", ["2099-01-01", "1900-01-01", "", "latest"])
+def test_unknown_version_gets_a_counter_offer(offered):
+    server, feed = raw_server()
+    events, frames = feed(init_request(version=offered))
+    assert events == []
+    (response,) = frames
+    assert "error" not in response                                     # a result, not -32602
+    assert response["result"]["protocolVersion"] == "2025-11-25"       # our newest (LC-12)
+    assert response["result"]["protocolVersion"] != offered
+    assert server.state is State.AWAITING_INITIALIZED
+
+
+@pytest.mark.spec("LC-14")
+def test_client_accepts_an_older_counter_offer_it_supports():
+    pair = ConnectionPair(server_kwargs={"supported_versions": ("2025-06-18",)})
+    pair.handshake()
+    assert pair.c2s[0]["params"]["protocolVersion"] == "2025-11-25"
+    assert pair.client.protocol_version == pair.server.protocol_version == "2025-06-18"
+
+
+@pytest.mark.spec("LC-13")
+def test_client_that_cannot_speak_the_servers_version_disconnects():
+    pair = ConnectionPair(client_kwargs={"supported_versions": ("2024-11-05",)},
+                          server_kwargs={"supported_versions": ("2025-11-25",)})
+    request_id, data = pair.client.initialize()
+    pair.to_server(data)
+    ex = pair.pump(check_states=False)
+    failed = only(ex.client_events, ev.RequestFailed)
+    assert failed.id == request_id and failed.method == "initialize"
+    assert isinstance(failed.error, UnsupportedProtocolVersion)
+    assert failed.error.offered == "2025-11-25"
+    assert failed.error.supported == ("2024-11-05",)
+    assert not of(ex.client_events, ev.Initialized)
+    assert not of(ex.client_events, ev.ResponseReceived)
+    assert [f["method"] for f in pair.c2s] == ["initialize"]          # no initialized
+    assert pair.client.state is State.CLOSING
+    assert pair.client.protocol_version is None
+    with pytest.raises(LocalProtocolError):
+        pair.client.send_request("ping")                              # it sends nothing more
+
+
+@pytest.mark.spec("LC-13")
+def test_client_rejects_an_unknown_version_from_a_raw_server():
+    client = Connection(C)
+    request_id, _ = client.initialize()
+    events = client.receive_data(line({"jsonrpc": "2.0", "id": request_id, "result": {
+        "protocolVersion": "1999-01-01", "capabilities": {},
+        "serverInfo": {"name": "s", "version": "1"}}}))
+    assert isinstance(only(events, ev.RequestFailed).error, UnsupportedProtocolVersion)
+    assert client.data_to_send() == b""
+    assert client.state is State.CLOSING
+
+
+@pytest.mark.spec("LC-04", "LC-21")
+def test_instructions_reach_the_client():
+    pair = ConnectionPair(server_kwargs={"instructions": "Call echo first."})
+    ex = pair.handshake()
+    assert pair.s2c[0]["result"]["instructions"] == "Call echo first."
+    assert only(ex.client_events, ev.Initialized).instructions == "Call echo first."
+
+
+@pytest.mark.spec("LC-03", "LC-20")
+@pytest.mark.parametrize("params", [
+    {"capabilities": {}, "clientInfo": {"name": "x", "version": "1"}},
+    {"protocolVersion": 20251125, "capabilities": {}, "clientInfo": {}},
+    {"protocolVersion": "2025-11-25", "clientInfo": {"name": "x", "version": "1"}},
+    {"protocolVersion": "2025-11-25", "capabilities": {}},
+    None,
+])
+def test_malformed_initialize_params_get_32602_and_allow_a_retry(params):
+    server, feed = raw_server()
+    request = {"jsonrpc": "2.0", "id": 1, "method": "initialize"}
+    if params is not None:
+        request["params"] = params
+    _, frames = feed(request)
+    assert error_codes(frames) == [(1, ErrorCode.INVALID_PARAMS)]
+    assert server.state is State.AWAITING_INITIALIZE
+    _, frames = feed(init_request(request_id=2))
+    assert frames[0]["result"]["protocolVersion"] == "2025-11-25"
+
+
+@pytest.mark.spec("LC-20")
+def test_client_sees_an_initialize_error_and_may_retry():
+    client = Connection(C)
+    request_id, _ = client.initialize()
+    events = client.receive_data(line({"jsonrpc": "2.0", "id": request_id, "error": {
+        "code": -32602, "message": "Unsupported protocol version",
+        "data": {"supported": ["2024-11-05"], "requested": "2025-11-25"}}}))
+    failed = only(events, ev.RequestFailed)
+    assert isinstance(failed.error, PeerError) and failed.error.code == -32602
+    assert failed.error.data["supported"] == ["2024-11-05"]
+    assert client.state is State.AWAITING_INITIALIZE
+    assert client.data_to_send() == b""
+    second_id, _ = client.initialize()
+    assert second_id != request_id
+
+
+@pytest.mark.spec("LC-04")
+def test_a_result_without_its_required_fields_fails_the_session():
+    client = Connection(C)
+    request_id, _ = client.initialize()
+    events = client.receive_data(line({"jsonrpc": "2.0", "id": request_id,
+                                       "result": {"protocolVersion": "2025-11-25"}}))
+    failed = only(events, ev.RequestFailed)
+    assert isinstance(failed.error, RemoteProtocolError)
+    assert failed.error.catalogue_id == "LC-04"
+    assert client.state is State.FAILED
+    assert client.data_to_send() == b""
+
+
+@pytest.mark.spec("LC-04", "BP-09")
+@pytest.mark.parametrize("envelope", [{"result": []}, {"result": "ok"},
+                                      {"error": {"code": "x", "message": "m"}},
+                                      {"result": {}, "error": {"code": 1, "message": "m"}}])
+def test_a_malformed_initialize_response_fails_the_session(envelope):
+    """D-20: as for a result without its required fields; the client sends nothing more."""
+    client = Connection(C)
+    request_id, _ = client.initialize()
+    events = client.receive_data(line(dict(envelope, jsonrpc="2.0", id=request_id)))
+    failed = only(events, ev.RequestFailed)
+    assert failed.method == "initialize" and isinstance(failed.error, RemoteProtocolError)
+    assert client.state is State.FAILED
+    assert client.pending_ids == () and client.data_to_send() == b""
+
+
+@pytest.mark.spec("LC-15")
+@pytest.mark.parametrize("version,expected", [
+    ("2024-11-05", {"name", "version"}),
+    ("2025-03-26", {"name", "version"}),
+    ("2025-06-18", {"name", "version", "title"}),
+    ("2025-11-25", {"name", "version", "title", "description", "websiteUrl"}),
+])
+def test_implementation_info_is_cut_to_the_negotiated_version(version, expected):
+    info = {"name": "n", "version": "1", "title": "T", "description": "D",
+            "websiteUrl": "https://example.com"}
+    pair = handshake(version, client_kwargs={"info": info}, server_kwargs={"info": info})
+    assert set(pair.c2s[0]["params"]["clientInfo"]) == expected
+    assert set(pair.s2c[0]["result"]["serverInfo"]) == expected
+
+
+def test_only_a_client_initializes():
+    with pytest.raises(LocalProtocolError):
+        Connection(S).initialize()
+    client = Connection(C)
+    with pytest.raises(LocalProtocolError):
+        client.send_request("initialize", {})
+
+
+# ==============================================================================================
+# Ordering before the operation phase (D-05)
+# ==============================================================================================
+
+
+@pytest.mark.spec("LC-02", "ER-01")
+@pytest.mark.parametrize("method", ["tools/list", "ping", "logging/setLevel", "tools/call"])
+def test_requests_before_initialize_get_32600_and_are_not_processed(method):
+    server, feed = raw_server()
+    events, frames = feed({"jsonrpc": "2.0", "id": 4, "method": method, "params": {}})
+    assert error_codes(frames) == [(4, ErrorCode.INVALID_REQUEST)]
+    assert not of(events, ev.RequestReceived)
+    violation = only(events, ev.ProtocolViolation)
+    assert violation.answered and violation.error.catalogue_id == "LC-02"
+    assert server.state is State.AWAITING_INITIALIZE
+    # The session can still start normally.
+    _, frames = feed(init_request(request_id=5))
+    assert "result" in frames[0]
+
+
+@pytest.mark.spec("LC-02", "ER-01", "LC-41")
+def test_unknown_method_before_initialize_is_32601_not_32600():
+    server, feed = raw_server()
+    events, frames = feed({"jsonrpc": "2.0", "id": "probe", "method": "server/discover",
+                           "params": {"_meta": {}}})
+    assert error_codes(frames) == [("probe", ErrorCode.METHOD_NOT_FOUND)]
+    assert server.state is State.AWAITING_INITIALIZE
+
+
+@pytest.mark.spec("PG-02", "PG-03", "LC-07")
+def test_ping_before_initialized_is_answered():
+    server, feed = raw_server()
+    feed(init_request())
+    assert server.state is State.AWAITING_INITIALIZED
+    events, frames = feed({"jsonrpc": "2.0", "id": 2, "method": "ping"})
+    assert frames == [{"jsonrpc": "2.0", "id": 2, "result": {}}]
+    assert events == []
+
+
+@pytest.mark.spec("PG-02", "PG-03", "LC-06")
+def test_client_may_ping_while_initialize_is_pending():
+    pair = ConnectionPair()
+    _, data = pair.client.initialize()
+    pair.to_server(data)
+    ping_id = pair.request(C, "ping")
+    with pytest.raises(LocalProtocolError):                       # LC-06: nothing else
+        pair.client.send_request("tools/list")
+    ex = pair.pump()
+    pongs = [e for e in ex.client_events if isinstance(e, ev.ResponseReceived)
+             and e.method == "ping"]
+    assert len(pongs) == 1 and pongs[0].id == ping_id and pongs[0].result == {}
+    assert pair.client.state is State.OPERATING
+
+
+@pytest.mark.spec("LC-05", "LC-07")
+def test_requests_before_initialized_get_32600():
+    server, feed = raw_server()
+    feed(init_request())
+    events, frames = feed({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+    assert error_codes(frames) == [(2, ErrorCode.INVALID_REQUEST)]
+    assert not of(events, ev.RequestReceived)
+    assert only(events, ev.ProtocolViolation).error.catalogue_id == "LC-05"
+    assert server.state is State.AWAITING_INITIALIZED
+
+
+@pytest.mark.spec("LC-07", "PG-02")
+def test_server_sends_only_pings_and_logs_before_initialized():
+    pair = ConnectionPair()
+    _, data = pair.client.initialize()
+    pair.server.receive_data(data)
+    assert pair.server.state is State.AWAITING_INITIALIZED
+    with pytest.raises(LocalProtocolError):
+        pair.server.send_request("roots/list")
+    with pytest.raises(LocalProtocolError):
+        pair.server.send_notification("notifications/tools/list_changed")
+    pair.to_client(pair.server.data_to_send())
+    ping_id, ping = pair.server.send_request("ping")
+    pair.to_client(ping)
+    pair.to_client(pair.server.send_log("warning", "starting up"))
+    ex = pair.pump()
+    # The client answered the early ping with {} (PG-02) and got the log message.
+    assert {"jsonrpc": "2.0", "id": ping_id, "result": {}} in pair.c2s
+    assert only(ex.client_events, ev.NotificationReceived).method == spec.LOG_MESSAGE
+    assert only(ex.server_events, ev.ResponseReceived).id == ping_id
+
+
+@pytest.mark.spec("LC-02")
+def test_second_initialize_in_operating_is_32600():
+    pair = handshake()
+    pair.to_server(line(init_request(request_id=99)))
+    ex = pair.pump()
+    assert error_codes(ex.to_client) == [(99, ErrorCode.INVALID_REQUEST)]
+    assert pair.server.state is State.OPERATING
+    assert pair.server.protocol_version == "2025-11-25"
+
+
+@pytest.mark.spec("BP-13", "LC-05")
+def test_notifications_are_never_answered():
+    """Catalogue BP-13 check: initialized twice, an unknown notification, then ping."""
+    pair = handshake()
+    pair.to_server(line({"jsonrpc": "2.0", "method": spec.INITIALIZED}))
+    pair.to_server(line({"jsonrpc": "2.0", "method": "notifications/zzz"}))
+    pair.to_server(line({"jsonrpc": "2.0", "method": "notifications/zzz", "params": {"a": 1}}))
+    ex = pair.pump()
+    assert ex.to_client == []
+    assert only(ex.server_events, ev.ProtocolViolation).answered is False
+    assert [e.method for e in of(ex.server_events, ev.NotificationReceived)] == [
+        "notifications/zzz", "notifications/zzz"]
+    ping_id = pair.request(C, "ping")
+    ex = pair.pump()
+    assert ex.to_client == [{"jsonrpc": "2.0", "id": ping_id, "result": {}}]
+
+
+@pytest.mark.spec("BP-13", "LC-02")
+@pytest.mark.parametrize("method", [spec.INITIALIZED, "notifications/zzz", spec.CANCELLED,
+                                    spec.PROGRESS, spec.LOG_MESSAGE])
+def test_notifications_before_initialize_are_violations_but_unanswered(method):
+    server, feed = raw_server()
+    events, frames = feed({"jsonrpc": "2.0", "method": method})
+    assert frames == []
+    violation = only(events, ev.ProtocolViolation)
+    assert violation.answered is False
+    assert events == [violation]
+    assert server.state is State.AWAITING_INITIALIZE
+
+
+@pytest.mark.spec("BP-13")
+def test_a_malformed_notification_is_not_answered():
+    server, feed = raw_session()
+    events, frames = feed({"jsonrpc": "2.0", "method": "notifications/zzz", "params": [1]},
+                          {"jsonrpc": "2.0", "method": 7})
+    assert frames == []
+    assert [e.answered for e in of(events, ev.ProtocolViolation)] == [False, False]
+
+
+# ==============================================================================================
+# Capabilities (LC-16, ER-11)
+# ==============================================================================================
+
+
+@pytest.mark.spec("ER-11", "LC-16")
+def test_method_behind_an_undeclared_capability_is_32601():
+    server, feed = raw_session(capabilities={"tools": {}})
+    events, frames = feed({"jsonrpc": "2.0", "id": 1, "method": "prompts/list"},
+                          {"jsonrpc": "2.0", "id": 2, "method": "resources/read",
+                           "params": {"uri": "file:///x"}},
+                          {"jsonrpc": "2.0", "id": 3, "method": "logging/setLevel",
+                           "params": {"level": "debug"}},
+                          {"jsonrpc": "2.0", "id": 4, "method": "tools/list"})
+    assert error_codes(frames) == [(1, -32601), (2, -32601), (3, -32601)]
+    assert [e.id for e in of(events, ev.RequestReceived)] == [4]
+
+
+@pytest.mark.spec("ER-11", "ER-01")
+def test_client_answers_server_requests_it_has_no_capability_for_with_32601():
+    pair = handshake(client_kwargs={"capabilities": {}})
+    pair.to_client(line({"jsonrpc": "2.0", "id": 50, "method": "roots/list"}))
+    pair.to_client(line({"jsonrpc": "2.0", "id": 51, "method": "sampling/createMessage",
+                         "params": {}}))
+    pair.to_client(line({"jsonrpc": "2.0", "id": 52, "method": "tools/list"}))  # wrong way
+    ex = pair.pump()
+    assert error_codes(ex.to_server) == [(50, -32601), (51, -32601), (52, -32601)]
+    assert not of(ex.client_events, ev.RequestReceived)
+
+
+@pytest.mark.spec("LC-16")
+def test_client_refuses_to_use_capabilities_the_server_did_not_declare():
+    pair = handshake(server_kwargs={"capabilities": {}})
+    for method in ("tools/list", "tools/call", "prompts/list", "resources/read",
+                   "logging/setLevel", "completion/complete"):
+        with pytest.raises(CapabilityNotNegotiated) as info:
+            pair.client.send_request(method, {})
+        assert info.value.catalogue_id == "LC-16"
+    assert pair.client.pending_ids == ()
+    pair.client.send_request("ping")                    # ping needs no capability
+    pair.client.send_request("custom/method")           # unknown: the server will say -32601
+
+
+@pytest.mark.spec("LC-16")
+def test_server_refuses_requests_the_client_did_not_declare():
+    pair = handshake(client_kwargs={"capabilities": {}})
+    for method in ("roots/list", "sampling/createMessage", "elicitation/create"):
+        with pytest.raises(CapabilityNotNegotiated):
+            pair.server.send_request(method, {})
+    assert pair.server.pending_ids == ()
+
+
+@pytest.mark.spec("LC-16", "LC-17")
+def test_notifications_need_our_own_capability():
+    pair = handshake(server_kwargs={"capabilities": {"tools": {}}})
+    with pytest.raises(CapabilityNotNegotiated):
+        pair.server.send_notification("notifications/tools/list_changed")
+    with pytest.raises(CapabilityNotNegotiated):
+        pair.server.send_notification("notifications/resources/updated", {"uri": "x"})
+    with pytest.raises(CapabilityNotNegotiated):
+        handshake(client_kwargs={"capabilities": {"roots": {}}}).client.send_notification(
+            "notifications/roots/list_changed")
+    pair2 = handshake()
+    pair2.to_client(pair2.server.send_notification("notifications/tools/list_changed"))
+    pair2.to_server(pair2.client.send_notification("notifications/roots/list_changed"))
+    ex = pair2.pump()
+    assert [e.method for e in of(ex.client_events, ev.NotificationReceived)] == [
+        "notifications/tools/list_changed"]
+    assert [e.method for e in of(ex.server_events, ev.NotificationReceived)] == [
+        "notifications/roots/list_changed"]
+
+
+def test_dedicated_notifications_cannot_be_sent_generically():
+    pair = handshake()
+    for method in (spec.INITIALIZED, spec.CANCELLED, spec.PROGRESS, spec.LOG_MESSAGE):
+        with pytest.raises(LocalProtocolError):
+            pair.server.send_notification(method, {})
+
+
+# ==============================================================================================
+# Ids (BP-03..BP-07)
+# ==============================================================================================
+
+
+@pytest.mark.spec("BP-03", "BP-04", "BP-05")
+def test_client_ids_are_unique_integers_over_1000_requests():
+    pair = handshake()
+    ids = [pair.request(C, "ping") for _ in range(500)]
+    ids += [pair.request(C, "tools/list") for _ in range(500)]
+    server_ids = [pair.request(S, "ping") for _ in range(50)]
+    ex = pair.pump()
+    wire_ids = [f["id"] for f in pair.c2s if "method" in f and "id" in f]
+    assert wire_ids[1:] == ids                          # after initialize's
+    all_ids = [pair.c2s[0]["id"]] + ids
+    assert all(type(i) is int for i in all_ids)
+    assert len(set(all_ids)) == 1001
+    assert all(type(i) is int for i in server_ids) and len(set(server_ids)) == 50
+    # Answered requests do not free their ids: the counter never goes back.
+    for request_id in of(ex.server_events, ev.RequestReceived):
+        pair.to_client(pair.server.send_response(request_id.id, {"tools": []}))
+    pair.pump()
+    assert pair.client.pending_ids == ()
+    assert pair.request(C, "ping") not in all_ids
+
+
+@pytest.mark.spec("BP-07")
+@pytest.mark.parametrize("request_id", ["abc", 7, 0, "7", -1, 2 ** 53 + 1, "", "漢"])
+def test_responses_echo_the_request_id_exactly(request_id):
+    server, feed = raw_session()
+    _, frames = feed({"jsonrpc": "2.0", "id": request_id, "method": "ping"})
+    assert frames == [{"jsonrpc": "2.0", "id": request_id, "result": {}}]
+    assert type(frames[0]["id"]) is type(request_id)
+    events, _ = feed({"jsonrpc": "2.0", "id": request_id, "method": "tools/list"})
+    assert only(events, ev.RequestReceived).id == request_id
+    data = server.send_response(request_id, {"tools": []})
+    (frame,) = frames_of(data)
+    assert frame["id"] == request_id and type(frame["id"]) is type(request_id)
+
+
+@pytest.mark.spec("BP-07")
+def test_responses_are_matched_by_exact_id_and_type():
+    pair = handshake()
+    request_id = pair.request(C, "tools/list")
+    pair.pump()
+    assert type(request_id) is int
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "id": str(request_id),
+                                            "result": {"tools": []}}))
+    violation = only(events, ev.ProtocolViolation)
+    assert violation.error.catalogue_id == "BP-07"
+    assert not of(events, ev.ResponseReceived)
+    assert pair.client.pending_ids == (request_id,)
+    # The real answer still resolves it.
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "id": request_id,
+                                            "result": {"tools": []}}))
+    assert only(events, ev.ResponseReceived).id == request_id
+    assert pair.client.pending_ids == ()
+
+
+@pytest.mark.spec("BP-07")
+def test_a_response_to_nothing_is_a_violation_and_unanswered():
+    pair = handshake()
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "id": 12345, "result": {}}))
+    assert only(events, ev.ProtocolViolation).answered is False
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "id": 1, "result": {}}))
+    assert of(events, ev.ProtocolViolation)              # initialize's id, answered already
+    assert pair.client.data_to_send() == b""
+
+
+@pytest.mark.spec("BP-05")
+def test_duplicate_in_flight_id_is_32600_and_not_processed():
+    """SC-14: a duplicate is rejected and never cross-wired (D-07)."""
+    server, feed = raw_session()
+    events, frames = feed({"jsonrpc": "2.0", "id": "x", "method": "tools/list"})
+    assert only(events, ev.RequestReceived).id == "x" and frames == []
+    events, frames = feed({"jsonrpc": "2.0", "id": "x", "method": "tools/call",
+                           "params": {"name": "t"}})
+    assert error_codes(frames) == [("x", ErrorCode.INVALID_REQUEST)]
+    assert not of(events, ev.RequestReceived)
+    assert only(events, ev.ProtocolViolation).error.catalogue_id == "BP-05"
+    assert server.in_flight_ids == ("x",)
+    (frame,) = frames_of(server.send_response("x", {"tools": []}))
+    assert frame["result"] == {"tools": []}
+    # Same value, other type: a different id, so a fine request.
+    events, _ = feed({"jsonrpc": "2.0", "id": 7, "method": "tools/list"},
+                     {"jsonrpc": "2.0", "id": "7", "method": "tools/list"})
+    assert [e.id for e in of(events, ev.RequestReceived)] == [7, "7"]
+
+
+def test_answering_twice_or_an_unknown_id_is_our_bug():
+    server, feed = raw_session()
+    feed({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    server.send_response(1, {"tools": []})
+    with pytest.raises(LocalProtocolError):
+        server.send_response(1, {"tools": []})
+    with pytest.raises(LocalProtocolError):
+        server.send_error(99, -32603, "x")
+    with pytest.raises(LocalProtocolError):
+        server.send_response("1", {})
+
+
+# ==============================================================================================
+# Ping (PG-01, PG-02)
+# ==============================================================================================
+
+
+@pytest.mark.spec("PG-01", "PG-02", "BP-09")
+def test_ping_is_answered_by_the_core_on_both_sides():
+    pair = handshake()
+    client_ping = pair.request(C, "ping")
+    server_ping = pair.request(S, "ping")
+    ex = pair.pump()
+    assert {"jsonrpc": "2.0", "id": client_ping, "result": {}} in ex.to_client
+    assert {"jsonrpc": "2.0", "id": server_ping, "result": {}} in ex.to_server
+    # No RequestReceived: the application never sees pings.
+    assert not of(ex.client_events + ex.server_events, ev.RequestReceived)
+    assert only(ex.client_events, ev.ResponseReceived).method == "ping"
+    assert only(ex.server_events, ev.ResponseReceived).method == "ping"
+
+
+@pytest.mark.spec("PG-01", "PG-02")
+def test_ping_with_meta_params_is_answered():
+    server, feed = raw_session()
+    _, frames = feed({"jsonrpc": "2.0", "id": 3, "method": "ping",
+                      "params": {"_meta": {"progressToken": "p"}}})
+    assert frames == [{"jsonrpc": "2.0", "id": 3, "result": {}}]
+
+
+@pytest.mark.spec("PG-02")
+def test_ping_is_answered_while_a_request_is_in_flight():
+    server, feed = raw_session()
+    feed({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "slow"}})
+    _, frames = feed({"jsonrpc": "2.0", "id": 2, "method": "ping"})
+    assert frames == [{"jsonrpc": "2.0", "id": 2, "result": {}}]
+    assert server.in_flight_ids == (1,)
+
+
+# ==============================================================================================
+# Cancellation (CN-xx)
+# ==============================================================================================
+
+
+def _in_flight_call(pair, **kwargs):
+    request_id = pair.request(C, "tools/call", {"name": "slow"}, **kwargs)
+    ex = pair.pump()
+    assert only(ex.server_events, ev.RequestReceived).id == request_id
+    return request_id
+
+
+@pytest.mark.spec("CN-01", "CN-05", "CN-11")
+def test_cancel_sends_a_notification_and_the_server_stops():
+    pair = handshake()
+    request_id = _in_flight_call(pair)
+    data = pair.client.cancel(request_id, "user pressed stop")
+    (frame,) = frames_of(data)
+    assert frame == {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                     "params": {"requestId": request_id, "reason": "user pressed stop"}}
+    assert pair.client.pending_ids == ()
+    pair.to_server(data)
+    ex = pair.pump()
+    cancel = only(ex.server_events, ev.CancelReceived)
+    assert cancel.request_id == request_id and cancel.reason == "user pressed stop"
+    assert ex.to_client == []                                        # BP-13
+    # CN-05, CN-23: no response, no progress once cancelled.
+    assert pair.server.send_response(request_id, {"content": []}) == b""
+    assert pair.server.in_flight_ids == ()
+
+
+@pytest.mark.spec("CN-01")
+def test_cancel_without_reason_omits_it():
+    pair = handshake()
+    request_id = _in_flight_call(pair)
+    (frame,) = frames_of(pair.client.cancel(request_id))
+    assert frame["params"] == {"requestId": request_id}
+
+
+@pytest.mark.spec("CN-05")
+def test_send_error_after_cancel_is_suppressed_too():
+    pair = handshake()
+    request_id = _in_flight_call(pair)
+    pair.to_server(pair.client.cancel(request_id))
+    pair.pump()
+    assert pair.server.send_error(request_id, ErrorCode.INTERNAL_ERROR, "late") == b""
+
+
+@pytest.mark.spec("CN-05", "CN-23", "PR-13")
+def test_progress_after_cancel_is_suppressed():
+    pair = handshake()
+    request_id = _in_flight_call(pair, progress_token="tok")
+    assert pair.server.send_progress(request_id, 1) != b""
+    pair.to_server(pair.client.cancel(request_id))
+    pair.pump()
+    assert pair.server.send_progress(request_id, 2) == b""
+
+
+@pytest.mark.spec("CN-03")
+def test_initialize_cannot_be_cancelled():
+    client = Connection(C)
+    request_id, _ = client.initialize()
+    with pytest.raises(LocalProtocolError) as info:
+        client.cancel(request_id)
+    assert info.value.catalogue_id == "CN-03"
+    assert client.pending_ids == (request_id,)
+    # forget() gives up on it without a word on the wire (D-10).
+    client.forget(request_id)
+    assert client.pending_ids == ()
+    events = client.receive_data(line({"jsonrpc": "2.0", "id": request_id, "result": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "serverInfo": {"name": "s", "version": "1"}}}))
+    assert of(events, ev.MessageDropped) and not of(events, ev.ResponseReceived)
+    assert client.data_to_send() == b""
+
+
+@pytest.mark.spec("CN-02")
+def test_cancel_after_the_response_sends_nothing():
+    pair = handshake()
+    request_id = pair.request(C, "tools/list")
+    ex = pair.pump()
+    pair.to_client(pair.server.send_response(only(ex.server_events, ev.RequestReceived).id,
+                                             {"tools": []}))
+    pair.pump()
+    assert pair.client.cancel(request_id) == b""
+    assert pair.client.cancel(424242) == b""                    # never issued
+    assert pair.client.cancel("x") == b""
+
+
+@pytest.mark.spec("CN-07", "CN-08")
+def test_cancel_racing_the_response_on_both_sides():
+    """The server answers while the cancel is on its way (SC-12)."""
+    pair = handshake()
+    request_id = _in_flight_call(pair)
+    pair.to_client(pair.server.send_response(request_id, {"content": []}))
+    pair.to_server(pair.client.cancel(request_id, "too slow"))
+    ex = pair.pump()
+    # Client: the late response is dropped, never surfaced (CN-07).
+    assert of(ex.client_events, ev.MessageDropped)
+    assert not of(ex.client_events, ev.ResponseReceived)
+    # Server: the cancel for a finished request is ignored, silently (CN-08, CN-06).
+    assert of(ex.server_events, ev.MessageDropped)
+    assert not of(ex.server_events, ev.CancelReceived)
+    assert ex.to_client == [{"jsonrpc": "2.0", "id": request_id, "result": {"content": []}}]
+    assert ex.to_server == [{"jsonrpc": "2.0", "method": "notifications/cancelled",
+                             "params": {"requestId": request_id, "reason": "too slow"}}]
+    # And a second late copy is a plain unknown response, not a crash.
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "id": request_id, "result": {}}))
+    assert only(events, ev.ProtocolViolation).error.catalogue_id == "BP-07"
+    # Both still work.
+    ping_id = pair.request(C, "ping")
+    assert only(pair.pump().client_events, ev.ResponseReceived).id == ping_id
+
+
+@pytest.mark.spec("CN-07")
+def test_late_error_response_after_cancel_is_dropped():
+    pair = handshake()
+    request_id = _in_flight_call(pair)
+    pair.client.cancel(request_id)
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "id": request_id, "error": {
+        "code": -32603, "message": "interrupted"}}))
+    assert of(events, ev.MessageDropped)
+    assert not of(events, ev.RequestFailed)
+
+
+@pytest.mark.spec("CN-06", "CN-10", "BP-13")
+@pytest.mark.parametrize("params", [
+    "absent", {}, {"requestId": True}, {"requestId": None}, {"requestId": 1.5},
+    {"requestId": "nope"}, {"requestId": 999}, {"requestId": [1]},
+    {"requestId": {"id": 1}}, {"reason": "no id"},
+])
+def test_invalid_cancels_are_ignored_silently(params):
+    pair = handshake()
+    request_id = _in_flight_call(pair)
+    message = {"jsonrpc": "2.0", "method": "notifications/cancelled"}
+    if params != "absent":
+        message["params"] = params
+    pair.to_server(line(message))
+    ex = pair.pump()
+    assert ex.to_client == []
+    assert not of(ex.server_events, ev.CancelReceived)
+    assert not of(ex.server_events, ev.ProtocolViolation)
+    assert of(ex.server_events, ev.MessageDropped)
+    assert pair.server.in_flight_ids == (request_id,)             # still running
+    assert pair.server.send_response(request_id, {"content": []}) != b""
+
+
+@pytest.mark.spec("CN-10", "BP-13")
+def test_cancel_with_array_params_is_unanswered():
+    server, feed = raw_session()
+    events, frames = feed({"jsonrpc": "2.0", "method": spec.CANCELLED, "params": [1]})
+    assert frames == []
+    assert only(events, ev.ProtocolViolation).answered is False
+
+
+@pytest.mark.spec("CN-02", "CN-06")
+def test_cancel_for_an_id_of_the_other_type_is_ignored():
+    server, feed = raw_session()
+    feed({"jsonrpc": "2.0", "id": 5, "method": "tools/list"})
+    events, frames = feed({"jsonrpc": "2.0", "method": spec.CANCELLED,
+                           "params": {"requestId": "5"}})
+    assert frames == [] and not of(events, ev.CancelReceived)
+    assert server.in_flight_ids == (5,)
+
+
+@pytest.mark.spec("CN-01", "CN-05")
+def test_server_can_cancel_its_own_request_to_the_client():
+    pair = handshake()
+    request_id = pair.request(S, "roots/list")
+    ex = pair.pump()
+    assert only(ex.client_events, ev.RequestReceived).method == "roots/list"
+    pair.to_client(pair.server.cancel(request_id, "no longer needed"))
+    ex = pair.pump()
+    assert only(ex.client_events, ev.CancelReceived).request_id == request_id
+    assert pair.client.send_response(request_id, {"roots": []}) == b""
+
+
+@pytest.mark.spec("CN-01")
+def test_a_ping_can_be_cancelled_while_initializing():
+    client = Connection(C)
+    client.initialize()
+    ping_id, _ = client.send_request("ping")
+    (frame,) = frames_of(client.cancel(ping_id))
+    assert frame["params"]["requestId"] == ping_id
+
+
+# ==============================================================================================
+# Progress (PR-xx)
+# ==============================================================================================
+
+
+@pytest.mark.spec("PR-01", "PR-02", "PR-04", "PR-06", "PR-07")
+@pytest.mark.parametrize("token", ["tok-é", 0, 2 ** 40, "", -3])
+def test_progress_tokens_are_echoed_exactly(token):
+    pair = handshake()
+    request_id = pair.request(C, "tools/call", {"name": "slow"}, progress_token=token)
+    ex = pair.pump()
+    sent = pair.c2s[-1]["params"]["_meta"]["progressToken"]
+    assert sent == token and type(sent) is type(token)
+    received = only(ex.server_events, ev.RequestReceived)
+    assert received.progress_token == token and type(received.progress_token) is type(token)
+    pair.to_client(pair.server.send_progress(request_id, 0.25, total=1.0, message="a quarter"))
+    pair.to_client(pair.server.send_progress(request_id, 0.5))
+    ex = pair.pump()
+    first, second = ex.to_client
+    assert first["params"] == {"progressToken": token, "progress": 0.25, "total": 1.0,
+                               "message": "a quarter"}
+    assert type(first["params"]["progressToken"]) is type(token)
+    assert second["params"] == {"progressToken": token, "progress": 0.5}
+    progress = of(ex.client_events, ev.ProgressReceived)
+    assert [(p.request_id, p.progress_token, p.progress, p.total, p.message)
+            for p in progress] == [(request_id, token, 0.25, 1.0, "a quarter"),
+                                   (request_id, token, 0.5, None, None)]
+    assert all(type(p.progress_token) is type(token) for p in progress)
+
+
+@pytest.mark.spec("PR-01")
+def test_progress_token_goes_into_meta_next_to_existing_meta():
+    pair = handshake()
+    pair.request(C, "tools/call", {"name": "x", "_meta": {"com.example/k": 1}},
+                 progress_token="t")
+    pair.pump()
+    assert pair.c2s[-1]["params"]["_meta"] == {"com.example/k": 1, "progressToken": "t"}
+    assert pair.c2s[-1]["params"]["name"] == "x"
+
+
+@pytest.mark.spec("PR-02")
+@pytest.mark.parametrize("token", [True, 1.5, [], {}])
+def test_progress_token_must_be_a_string_or_an_integer(token):
+    pair = handshake()
+    with pytest.raises(LocalProtocolError):
+        pair.client.send_request("tools/list", progress_token=token)
+    assert pair.client.pending_ids == ()
+
+
+@pytest.mark.spec("PR-05")
+def test_send_progress_refuses_values_that_do_not_increase():
+    pair = handshake()
+    request_id = _in_flight_call(pair, progress_token="t")
+    assert pair.server.send_progress(request_id, 1) != b""
+    for value in (1, 0.5, 0, -1):
+        with pytest.raises(LocalProtocolError) as info:
+            pair.server.send_progress(request_id, value)
+        assert info.value.catalogue_id == "PR-05"
+    assert pair.server.send_progress(request_id, 1.0001) != b""
+
+
+@pytest.mark.spec("PR-05", "PR-06")
+def test_send_progress_refuses_nan_and_infinity_without_losing_its_place():
+    pair = handshake()
+    request_id = _in_flight_call(pair, progress_token="t")
+    assert pair.server.send_progress(request_id, 1) != b""
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(LocalProtocolError) as info:
+            pair.server.send_progress(request_id, bad)
+        assert info.value.catalogue_id == "PR-06"
+        with pytest.raises(LocalProtocolError):
+            pair.server.send_progress(request_id, 2, total=bad)
+    with pytest.raises(LocalProtocolError):                # still 1: 0.5 would go backwards
+        pair.server.send_progress(request_id, 0.5)
+    assert pair.server.send_progress(request_id, 2 ** 70) != b""   # big integers are fine
+
+
+@pytest.mark.spec("PR-06")
+def test_client_flags_progress_that_overflows_to_infinity():
+    pair = handshake()
+    pair.request(C, "tools/list", progress_token="p")
+    pair.pump()
+    events = pair.client.receive_data(b'{"jsonrpc":"2.0","method":"notifications/progress",'
+                                      b'"params":{"progressToken":"p","progress":1e400}}\n')
+    assert only(events, ev.ProtocolViolation).error.catalogue_id == "PR-06"
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "method": spec.PROGRESS,
+                                            "params": {"progressToken": "p", "progress": 1}}))
+    assert of(events, ev.ProgressReceived)
+
+
+@pytest.mark.spec("PR-06")
+@pytest.mark.parametrize("bad", ["1", None, True, [1]])
+def test_send_progress_refuses_non_numbers(bad):
+    pair = handshake()
+    request_id = _in_flight_call(pair, progress_token="t")
+    with pytest.raises(LocalProtocolError):
+        pair.server.send_progress(request_id, bad)
+    if bad is not None:                                   # total=None means "unknown"
+        with pytest.raises(LocalProtocolError):
+            pair.server.send_progress(request_id, 1, total=bad)
+
+
+@pytest.mark.spec("PR-13")
+def test_progress_after_completion_sends_nothing():
+    pair = handshake()
+    request_id = _in_flight_call(pair, progress_token="t")
+    pair.server.send_response(request_id, {"content": []})
+    assert pair.server.send_progress(request_id, 5) == b""
+
+
+@pytest.mark.spec("PR-08")
+def test_no_token_no_progress():
+    pair = handshake()
+    request_id = _in_flight_call(pair)
+    assert pair.server.send_progress(request_id, 1) == b""
+    assert pair.server.send_progress(12345, 1) == b""             # not a request at all
+
+
+@pytest.mark.spec("PR-08")
+def test_an_invalid_token_from_the_peer_means_no_progress():
+    server, feed = raw_session()
+    events, _ = feed({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+                      "params": {"_meta": {"progressToken": 1.5}}})
+    assert only(events, ev.RequestReceived).progress_token is None
+    assert server.send_progress(1, 1) == b""
+
+
+@pytest.mark.spec("PR-11", "PR-13")
+def test_client_drops_progress_for_unknown_or_finished_tokens():
+    pair = handshake()
+    request_id = pair.request(C, "tools/list", progress_token=7)
+    pair.pump()
+    for token in ("7", 8, "nope", None, True):
+        events = pair.client.receive_data(line({"jsonrpc": "2.0", "method": spec.PROGRESS,
+                                                "params": {"progressToken": token,
+                                                           "progress": 1}}))
+        assert of(events, ev.MessageDropped) and not of(events, ev.ProgressReceived), token
+    pair.to_client(pair.server.send_response(request_id, {"tools": []}))
+    pair.pump()
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "method": spec.PROGRESS,
+                                            "params": {"progressToken": 7, "progress": 2}}))
+    assert of(events, ev.MessageDropped) and not of(events, ev.ProgressReceived)
+    assert pair.client.data_to_send() == b""
+
+
+@pytest.mark.spec("PR-05", "PR-06")
+def test_client_flags_progress_that_does_not_increase_or_is_not_a_number():
+    pair = handshake()
+    pair.request(C, "tools/list", progress_token="p")
+    pair.pump()
+
+    def progress(value, **extra):
+        params = {"progressToken": "p", "progress": value, **extra}
+        return pair.client.receive_data(line({"jsonrpc": "2.0", "method": spec.PROGRESS,
+                                              "params": params}))
+    assert of(progress(0.5), ev.ProgressReceived)
+    for value in (0.5, 0.25):
+        violation = only(progress(value), ev.ProtocolViolation)
+        assert violation.error.catalogue_id == "PR-05" and violation.answered is False
+    assert only(progress("1"), ev.ProtocolViolation).error.catalogue_id == "PR-06"
+    assert only(progress(2, total="10"), ev.ProtocolViolation).error.catalogue_id == "PR-06"
+    assert of(progress(0.75, total=1), ev.ProgressReceived)
+    assert pair.client.data_to_send() == b""
+
+
+@pytest.mark.spec("PR-03")
+def test_duplicate_active_progress_token_is_refused():
+    pair = handshake()
+    pair.request(C, "tools/list", progress_token="t")
+    with pytest.raises(LocalProtocolError) as info:
+        pair.client.send_request("tools/call", {"name": "x"}, progress_token="t")
+    assert info.value.catalogue_id == "PR-03"
+    # Same value, different type: a different token.
+    pair.request(C, "tools/list", progress_token=1)
+    pair.request(C, "tools/list", progress_token="1")
+    # Once the first request completes, its token may be used again.
+    ex = pair.pump()
+    first = of(ex.server_events, ev.RequestReceived)[0]
+    pair.to_client(pair.server.send_response(first.id, {"tools": []}))
+    pair.pump()
+    pair.request(C, "tools/list", progress_token="t")
+
+
+@pytest.mark.spec("PR-07", "LC-15")
+@pytest.mark.parametrize("version,has_message", [
+    ("2024-11-05", False), ("2025-03-26", True), ("2025-06-18", True), ("2025-11-25", True)])
+def test_progress_message_only_from_2025_03_26(version, has_message):
+    pair = handshake(version)
+    request_id = _in_flight_call(pair, progress_token="t")
+    (frame,) = frames_of(pair.server.send_progress(request_id, 1, total=2, message="half"))
+    assert ("message" in frame["params"]) is has_message
+    assert frame["params"]["total"] == 2
+
+
+@pytest.mark.spec("PR-04")
+def test_client_can_report_progress_on_a_server_request():
+    pair = handshake()
+    request_id = pair.request(S, "roots/list", progress_token="srv")
+    ex = pair.pump()
+    assert only(ex.client_events, ev.RequestReceived).progress_token == "srv"
+    pair.to_server(pair.client.send_progress(request_id, 1))
+    ex = pair.pump()
+    assert only(ex.server_events, ev.ProgressReceived).progress_token == "srv"
+
+
+# ==============================================================================================
+# Batches (BP-16, BP-17; D-06)
+# ==============================================================================================
+
+
+@pytest.mark.spec("BP-16", "LC-15")
+def test_batch_is_processed_in_a_2025_03_26_session():
+    pair = handshake("2025-03-26")
+    batch = [{"jsonrpc": "2.0", "id": 100, "method": "ping"},
+             {"jsonrpc": "2.0", "id": 101, "method": "tools/list"},
+             {"jsonrpc": "2.0", "method": "notifications/zzz"}]
+    pair.to_server(line(batch))
+    ex = pair.pump(check_states=True)
+    assert {"jsonrpc": "2.0", "id": 100, "result": {}} in ex.to_client
+    received = only(ex.server_events, ev.RequestReceived)
+    assert received.id == 101 and received.method == "tools/list"
+    assert only(ex.server_events, ev.NotificationReceived).method == "notifications/zzz"
+    (frame,) = frames_of(pair.server.send_response(101, {"tools": []}))
+    assert frame["id"] == 101
+    # Every answer is a line of its own, never an array (D-06).
+    assert all(isinstance(f, dict) for f in pair.s2c)
+
+
+@pytest.mark.spec("BP-16", "BP-17")
+def test_a_batch_may_not_carry_initialize_even_in_2025_03_26():
+    pair = handshake("2025-03-26")
+    pair.to_server(line([init_request(request_id=77, version="2025-03-26")]))
+    ex = pair.pump()
+    assert error_codes(ex.to_client) == [(77, ErrorCode.INVALID_REQUEST)]
+
+
+@pytest.mark.spec("BP-16", "LC-15")
+@pytest.mark.parametrize("version", ["2025-11-25", "2025-06-18", "2024-11-05"])
+def test_batch_is_one_32600_outside_2025_03_26(version):
+    pair = handshake(version)
+    pair.to_server(line([{"jsonrpc": "2.0", "id": 100, "method": "ping"},
+                         {"jsonrpc": "2.0", "id": 101, "method": "tools/list"}]))
+    ex = pair.pump()
+    assert ex.to_client == [{"jsonrpc": "2.0", "id": None, "error": {
+        "code": -32600, "message": ex.to_client[0]["error"]["message"]}}]
+    assert not of(ex.server_events, ev.RequestReceived)
+    assert only(ex.server_events, ev.ProtocolViolation).error.catalogue_id == "BP-16"
+
+
+@pytest.mark.spec("BP-16")
+def test_empty_batch_is_32600():
+    for version in ("2025-03-26", "2025-11-25"):
+        pair = handshake(version)
+        pair.to_server(b"[]\n")
+        ex = pair.pump()
+        assert error_codes(ex.to_client) == [(None, ErrorCode.INVALID_REQUEST)], version
+
+
+@pytest.mark.spec("BP-16", "BP-17", "LC-02")
+def test_batch_before_initialize_is_32600():
+    server, feed = raw_server(supported_versions=("2025-03-26",))
+    events, frames = feed([init_request(version="2025-03-26")])
+    assert error_codes(frames) == [(None, ErrorCode.INVALID_REQUEST)]
+    assert server.state is State.AWAITING_INITIALIZE
+
+
+# ==============================================================================================
+# Bad input (ER-01, BP-01, BP-12)
+# ==============================================================================================
+
+
+@pytest.mark.spec("ER-01", "BP-12")
+@pytest.mark.parametrize("garbage", [b"{not json", b'{"jsonrpc":"2.0","id":1,', b"\xff\xfe",
+                                     b'{"a":"\xc3"}', b"NaN", b'{"x":Infinity}'])
+def test_unparseable_line_is_32700_with_id_null(garbage):
+    """SC-08: the session survives and the next ping is answered."""
+    server, feed = raw_session()
+    events, frames = feed(garbage + b"\n")
+    assert frames == [{"jsonrpc": "2.0", "id": None,
+                       "error": {"code": -32700, "message": frames[0]["error"]["message"]}}]
+    assert only(events, ev.ProtocolViolation).answered
+    _, frames = feed({"jsonrpc": "2.0", "id": 2, "method": "ping"})
+    assert frames == [{"jsonrpc": "2.0", "id": 2, "result": {}}]
+
+
+@pytest.mark.spec("ER-01", "BP-12")
+@pytest.mark.parametrize("value,expected", [
+    ({"jsonrpc": "2.0", "id": 1}, (1, -32600)),
+    ({"jsonrpc": "2.0", "id": "a"}, ("a", -32600)),
+    ({}, (None, -32600)),
+    ({"id": 6}, (6, -32600)),
+    ({"jsonrpc": "2.0"}, (None, -32600)),
+    (42, (None, -32600)),
+    (None, (None, -32600)),
+    ("ping", (None, -32600)),
+    ({"jsonrpc": "2.0", "id": 2, "method": "nope"}, (2, -32601)),
+    ({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": [1]}, (3, -32602)),
+    ({"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": "x"}, (4, -32600)),
+    ({"jsonrpc": "1.0", "id": 5, "method": "ping"}, (5, -32600)),
+    ({"jsonrpc": "2.0", "id": True, "method": "ping"}, (None, -32600)),
+    ({"jsonrpc": "2.0", "id": None, "method": "ping"}, (None, -32600)),
+])
+def test_invalid_messages_get_the_right_code_and_id(value, expected):
+    server, feed = raw_session()
+    events, frames = feed(value)
+    assert error_codes(frames) == [expected]
+    assert not of(events, ev.RequestReceived)
+
+
+@pytest.mark.spec("BP-08", "BP-10", "BP-11")
+@pytest.mark.parametrize("envelope", [
+    {"jsonrpc": "2.0", "result": []},
+    {"jsonrpc": "2.0", "result": "ok"},
+    {"jsonrpc": "2.0", "result": {}, "error": {"code": -1, "message": "both"}},
+    {"jsonrpc": "2.0", "error": {"code": "1", "message": "string code"}},
+    {"jsonrpc": "2.0", "error": {"code": True, "message": "bool code"}},
+    {"jsonrpc": "2.0", "error": {"message": "no code"}},
+    {"jsonrpc": "2.0", "error": "flat"},
+    {"jsonrpc": "1.0", "result": {}},
+    {"result": {}},
+])
+def test_bad_response_envelope_fails_the_pending_request(envelope):
+    """SC-18: each pending call fails with a protocol error; the connection continues."""
+    pair = handshake()
+    request_id = pair.request(C, "tools/list")
+    other = pair.request(C, "tools/list")
+    pair.pump()
+    events = pair.client.receive_data(line(dict(envelope, id=request_id)))
+    failed = only(events, ev.RequestFailed)
+    assert failed.id == request_id and failed.method == "tools/list"
+    assert isinstance(failed.error, RemoteProtocolError)
+    assert not isinstance(failed.error, PeerError)                    # ER-10: local, not wire
+    assert of(events, ev.ProtocolViolation)
+    assert pair.client.data_to_send() == b""                         # responses are not answered
+    assert pair.client.pending_ids == (other,)
+    assert pair.client.state is State.OPERATING
+
+
+@pytest.mark.spec("ER-10", "BP-10")
+def test_an_error_response_is_a_peer_error():
+    pair = handshake()
+    request_id = pair.request(C, "tools/list")
+    pair.pump()
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "id": request_id, "error": {
+        "code": -32603, "message": "boom", "data": "details"}}))
+    failed = only(events, ev.RequestFailed)
+    assert isinstance(failed.error, PeerError)
+    assert (failed.error.code, failed.error.message, failed.error.data) == (-32603, "boom",
+                                                                           "details")
+
+
+@pytest.mark.spec("BP-12")
+def test_error_with_null_id_from_the_peer_is_reported_not_answered():
+    pair = handshake()
+    request_id = pair.request(C, "tools/list")
+    pair.pump()
+    for obj in ({"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "p"}},
+                {"jsonrpc": "2.0", "error": {"code": -32600, "message": "p"}}):
+        events = pair.client.receive_data(line(obj))
+        assert only(events, ev.ProtocolViolation).answered is False
+    assert pair.client.pending_ids == (request_id,)
+    assert pair.client.data_to_send() == b""
+
+
+@pytest.mark.spec("BP-01", "BP-13")
+def test_garbage_to_the_client_is_answered_at_most_once_and_never_loops():
+    pair = handshake()
+    pair.to_client(b"{oops\n")
+    ex = pair.pump()
+    assert error_codes(ex.to_server) == [(None, -32700)]
+    assert ex.to_client == [b"{oops"]                   # the server does not answer an error
+    assert of(ex.server_events, ev.ProtocolViolation)
+
+
+# ==============================================================================================
+# Line limit (D-03)
+# ==============================================================================================
+
+
+LIMIT = 2048
+
+
+@pytest.mark.spec("TR-02", "BP-12")
+def test_server_answers_a_line_too_long_with_32700_and_carries_on():
+    pair = handshake(server_kwargs={"max_line_bytes": LIMIT})
+    big = {"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+           "params": {"name": "echo", "arguments": {"s": "x" * (2 * LIMIT)}}}
+    pair.to_server(line(big))
+    ex = pair.pump()
+    assert error_codes(ex.to_client) == [(None, -32700)]
+    assert not of(ex.server_events, ev.RequestReceived)
+    assert pair.server.state is State.OPERATING
+    ping_id = pair.request(C, "ping")
+    ex = pair.pump()
+    assert ex.to_client == [{"jsonrpc": "2.0", "id": ping_id, "result": {}}]
+
+
+@pytest.mark.spec("TR-02")
+def test_client_fails_the_session_on_a_line_too_long():
+    """SC-09: MessageTooLarge reaches every pending call, with no hang."""
+    pair = handshake(client_kwargs={"max_line_bytes": LIMIT})
+    first = pair.request(C, "tools/call", {"name": "big"})
+    second = pair.request(C, "tools/list")
+    ex = pair.pump()
+    requests = of(ex.server_events, ev.RequestReceived)
+    pair.to_client(pair.server.send_response(requests[0].id, {
+        "content": [{"type": "text", "text": "y" * (2 * LIMIT)}]}))
+    ex = pair.pump(check_states=False)
+    failed = only(ex.client_events, ev.ConnectionFailed)
+    assert isinstance(failed.error, MessageTooLarge) and failed.error.limit == LIMIT
+    assert set(failed.unanswered) == {first, second}
+    assert pair.client.state is State.FAILED
+    assert pair.client.pending_ids == ()
+    # Nothing more is read or sent.
+    assert pair.client.receive_data(line({"jsonrpc": "2.0", "id": second, "result": {}})) == []
+    with pytest.raises(LocalProtocolError):
+        pair.client.send_request("ping")
+
+
+# ==============================================================================================
+# End of stream (TR-13..TR-15, LC-19)
+# ==============================================================================================
+
+
+@pytest.mark.spec("TR-15", "LC-19")
+def test_client_gets_end_of_stream_with_all_pending_ids():
+    pair = handshake()
+    ids = [pair.request(C, "tools/list") for _ in range(3)]
+    pair.pump()
+    events = pair.client.receive_data(b"")
+    eos = only(events, ev.EndOfStream)
+    assert set(eos.unanswered) == set(ids)
+    assert pair.client.pending_ids == ()
+    assert pair.client.state is State.CLOSING
+    pair.client.transport_closed()
+    assert pair.client.state is State.CLOSED
+    assert pair.client.receive_data(b"anything\n") == []
+
+
+@pytest.mark.spec("TR-14", "LC-19")
+def test_server_at_eof_can_still_answer_in_flight_requests():
+    pair = handshake()
+    ids = [pair.request(C, "tools/list") for _ in range(2)]
+    pair.pump()
+    ex = pair.close_client()
+    assert only(ex.server_events, ev.EndOfStream).unanswered == ()
+    assert pair.server.state is pair.client.state is State.CLOSING
+    for request_id in ids:
+        data = pair.server.send_response(request_id, {"tools": []})
+        assert frames_of(data) == [{"jsonrpc": "2.0", "id": request_id,
+                                    "result": {"tools": []}}]
+        pair.to_client(data)
+    ex = pair.pump()
+    assert [e.id for e in of(ex.client_events, ev.ResponseReceived)] == ids
+    # The client, its end closed, sends nothing more.
+    with pytest.raises(LocalProtocolError):
+        pair.client.send_request("ping")
+
+
+@pytest.mark.spec("TR-14")
+def test_eof_inside_a_line_drops_the_partial_message():
+    server, feed = raw_session()
+    events = server.receive_data(b'{"jsonrpc":"2.0","id":1,"method":"pi')
+    assert events == []
+    events = server.receive_data(b"")
+    assert of(events, ev.MessageDropped) and of(events, ev.EndOfStream)
+    assert server.data_to_send() == b""
+    assert server.state is State.CLOSING
+
+
+@pytest.mark.spec("LC-19")
+def test_eof_during_the_handshake():
+    client = Connection(C)
+    request_id, _ = client.initialize()
+    events = client.receive_data(b"")
+    assert only(events, ev.EndOfStream).unanswered == (request_id,)
+    assert client.state is State.CLOSING
+
+
+# ==============================================================================================
+# Logging (LG-xx, ER-13)
+# ==============================================================================================
+
+
+@pytest.mark.spec("ER-13", "LG-03")
+@pytest.mark.parametrize("level", ["loud", "", "INFO", 3, None, ["info"]])
+def test_set_level_with_an_unknown_level_is_32602(level):
+    pair = handshake()
+    pair.to_server(line({"jsonrpc": "2.0", "id": 8, "method": "logging/setLevel",
+                         "params": {"level": level}}))
+    ex = pair.pump()
+    assert error_codes(ex.to_client) == [(8, ErrorCode.INVALID_PARAMS)]
+    assert pair.server.log_level == "info"
+
+
+@pytest.mark.spec("LG-02", "LG-03")
+def test_set_level_filters_log_messages():
+    pair = handshake()
+    assert pair.server.send_log("debug", "hidden by default") == b""       # D-12
+    assert pair.server.send_log("info", "shown by default") != b""
+    request_id = pair.request(C, "logging/setLevel", {"level": "error"})
+    ex = pair.pump()
+    assert ex.to_client == [{"jsonrpc": "2.0", "id": request_id, "result": {}}]
+    assert not of(ex.server_events, ev.RequestReceived)      # the core answers it itself
+    assert pair.server.log_level == "error"
+    for level in ("debug", "info", "notice", "warning"):
+        assert pair.server.send_log(level, "x") == b""
+    for level in ("error", "critical", "alert", "emergency"):
+        (frame,) = frames_of(pair.server.send_log(level, {"k": 1}, logger="db"))
+        assert frame == {"jsonrpc": "2.0", "method": "notifications/message",
+                         "params": {"level": level, "data": {"k": 1}, "logger": "db"}}
+
+
+@pytest.mark.spec("LG-01")
+def test_send_log_needs_the_logging_capability():
+    pair = handshake(server_kwargs={"capabilities": {"tools": {}}})
+    with pytest.raises(CapabilityNotNegotiated):
+        pair.server.send_log("error", "x")
+    with pytest.raises(LocalProtocolError):
+        handshake().server.send_log("loud", "x")                         # LG-03
+
+
+@pytest.mark.spec("LG-01", "ER-11")
+def test_set_level_without_logging_capability_is_32601():
+    server, feed = raw_session(capabilities={"tools": {}})
+    _, frames = feed({"jsonrpc": "2.0", "id": 1, "method": "logging/setLevel",
+                      "params": {"level": "debug"}})
+    assert error_codes(frames) == [(1, ErrorCode.METHOD_NOT_FOUND)]
+
+
+@pytest.mark.spec("LG-01")
+def test_client_cannot_log():
+    pair = handshake()
+    with pytest.raises(LocalProtocolError):
+        pair.client.send_log("error", "x")
+    events = pair.server.receive_data(line({"jsonrpc": "2.0", "method": spec.LOG_MESSAGE,
+                                            "params": {"level": "error", "data": "x"}}))
+    assert only(events, ev.ProtocolViolation).error.catalogue_id == "LG-01"
+    assert pair.server.data_to_send() == b""
+
+
+# ==============================================================================================
+# The pair agrees with itself through a long session
+# ==============================================================================================
+
+
+@pytest.mark.spec("LC-01")
+def test_states_agree_after_every_exchange_of_a_long_session():
+    pair = ConnectionPair()
+    pair.handshake()
+    for n in range(20):
+        request_id = pair.request(C, "tools/call", {"name": "t", "arguments": {"n": n}},
+                                  progress_token=f"p{n}")
+        ex = pair.pump()
+        (received,) = of(ex.server_events, ev.RequestReceived)
+        pair.to_client(pair.server.send_progress(received.id, n + 0.5))
+        if n % 3 == 0:
+            pair.to_server(pair.client.cancel(request_id))
+            pair.pump()
+            continue
+        if n % 5 == 0:
+            pair.request(S, "ping")
+        pair.to_client(pair.server.send_response(received.id, {"content": []}))
+        pair.pump()
+    assert pair.client.pending_ids == () and pair.server.pending_ids == ()
+    assert pair.server.in_flight_ids == () and pair.client.in_flight_ids == ()
+    pair.close_client()
+    pair.assert_same_state()
+
+
+# ==============================================================================================
+# Races with our own close, capability-less notifications, and a hostile peer
+# ==============================================================================================
+
+
+@pytest.mark.spec("LC-19", "CN-08")
+def test_initialize_answer_arriving_after_the_client_closed():
+    """D-01: the client drains stdout while shutting down; a late answer must not blow up."""
+    client = Connection(C)
+    request_id, _ = client.initialize()
+    client.close()
+    events = client.receive_data(line({"jsonrpc": "2.0", "id": request_id, "result": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "serverInfo": {"name": "s", "version": "1"}}}))
+    assert of(events, ev.MessageDropped)
+    assert not of(events, ev.Initialized) and not of(events, ev.ResponseReceived)
+    assert client.data_to_send() == b""                            # no initialized
+    assert client.state is State.CLOSING
+    assert only(client.receive_data(b""), ev.EndOfStream).unanswered == (request_id,)
+
+
+@pytest.mark.spec("TR-15", "LC-19")
+def test_response_arriving_after_the_server_closed_its_end():
+    pair = handshake()
+    ping_id, data = pair.server.send_request("ping")
+    pair.client.receive_data(data)
+    answer = pair.client.data_to_send()               # the client answered ...
+    assert frames_of(answer) == [{"jsonrpc": "2.0", "id": ping_id, "result": {}}]
+    pair.server.close()                               # ... as the server ends the session (TR-15)
+    events = pair.server.receive_data(answer)
+    assert of(events, ev.MessageDropped)
+    assert pair.server.state is State.CLOSING
+    assert only(pair.server.receive_data(b""), ev.EndOfStream).unanswered == (ping_id,)
+
+
+@pytest.mark.spec("LC-16", "LC-17", "LG-01")
+def test_notification_without_its_capability_is_delivered_and_reported():
+    """D-24: lenient receivers, but the violation is visible."""
+    pair = handshake(server_kwargs={"capabilities": {"tools": {}}},
+                     client_kwargs={"capabilities": {}})
+    pair.to_client(line({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}))
+    pair.to_client(line({"jsonrpc": "2.0", "method": spec.LOG_MESSAGE,
+                         "params": {"level": "info", "data": "x"}}))
+    pair.to_server(line({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}))
+    ex = pair.pump()
+    assert [e.method for e in of(ex.client_events, ev.NotificationReceived)] == [
+        "notifications/tools/list_changed", spec.LOG_MESSAGE]
+    assert [e.error.catalogue_id for e in of(ex.client_events, ev.ProtocolViolation)] == [
+        "LC-16", "LC-16"]
+    assert only(ex.server_events, ev.NotificationReceived).method == \
+        "notifications/roots/list_changed"
+    assert only(ex.server_events, ev.ProtocolViolation).answered is False
+    assert ex.to_client[2:] == [] and len(ex.to_server) == 1          # nothing answered
+    # With the capabilities declared, the same notifications are clean.
+    pair = handshake()
+    pair.to_client(line({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}))
+    ex = pair.pump()
+    assert not of(ex.client_events, ev.ProtocolViolation)
+
+
+_INIT_RESULT = {"protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                "serverInfo": {"name": "s", "version": "1"}}
+HOSTILE = [
+    {"jsonrpc": "2.0", "id": 1, "result": _INIT_RESULT},
+    {"jsonrpc": "2.0", "id": 1, "result": dict(_INIT_RESULT, protocolVersion="1999-01-01")},
+    {"jsonrpc": "2.0", "id": 1, "result": {}},
+    {"jsonrpc": "2.0", "id": 1, "error": {"code": -32602, "message": "x"}},
+    {"jsonrpc": "2.0", "id": 2, "result": {}},
+    {"jsonrpc": "2.0", "id": 2, "error": {"code": -32603, "message": "x", "data": None}},
+    {"jsonrpc": "2.0", "id": 3, "result": {}},
+    {"jsonrpc": "2.0", "id": "1", "result": {}},
+    {"jsonrpc": "2.0", "id": 2, "result": []},
+    {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "x"}},
+    {"jsonrpc": "2.0", "id": 7, "method": "ping"},
+    init_request(request_id=8),
+    {"jsonrpc": "2.0", "id": 9, "method": "tools/list"},
+    {"jsonrpc": "2.0", "id": 10, "method": "roots/list"},
+    {"jsonrpc": "2.0", "id": 11, "method": "logging/setLevel", "params": {"level": "debug"}},
+    {"jsonrpc": "2.0", "id": 12, "method": "zzz"},
+    {"jsonrpc": "2.0", "method": spec.INITIALIZED},
+    {"jsonrpc": "2.0", "method": spec.CANCELLED, "params": {"requestId": 2}},
+    {"jsonrpc": "2.0", "method": spec.CANCELLED, "params": {"requestId": 9}},
+    {"jsonrpc": "2.0", "method": spec.PROGRESS, "params": {"progressToken": "t", "progress": 1}},
+    {"jsonrpc": "2.0", "method": spec.LOG_MESSAGE, "params": {"level": "info", "data": 1}},
+    {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"},
+    [{"jsonrpc": "2.0", "id": 13, "method": "ping"}],
+    [], {}, 42, None, "x",
+    b"{oops\n", b"\xff\xfe\n", b"\n", b"\r\n",
+]
+
+
+def _client_fresh():
+    return Connection(C)
+
+
+def _client_initializing():
+    client = Connection(C)
+    client.initialize()
+    client.send_request("ping")
+    return client
+
+
+def _client_operating():
+    pair = handshake()
+    pair.client.send_request("tools/list", progress_token="t")
+    return pair.client
+
+
+def _client_closing():
+    pair = handshake()
+    pair.client.send_request("tools/list", progress_token="t")
+    pair.client.close()
+    return pair.client
+
+
+def _client_closing_during_handshake():
+    client = Connection(C)
+    client.initialize()
+    client.close()
+    return client
+
+
+def _server_fresh():
+    return Connection(S, capabilities={"tools": {}, "logging": {}})
+
+
+def _server_awaiting_initialized():
+    server = _server_fresh()
+    server.receive_data(line(init_request()))
+    return server
+
+
+def _server_operating():
+    pair = handshake()
+    pair.server.send_request("ping")
+    pair.server.send_request("roots/list", progress_token="t")
+    return pair.server
+
+
+def _server_closed_its_end():
+    server = _server_operating()
+    server.close()
+    return server
+
+
+def _server_at_eof():
+    server = _server_operating()
+    server.receive_data(b"")
+    return server
+
+
+SETUPS = [_client_fresh, _client_initializing, _client_operating, _client_closing,
+          _client_closing_during_handshake, _server_fresh, _server_awaiting_initialized,
+          _server_operating, _server_closed_its_end, _server_at_eof]
+
+
+@pytest.mark.spec("BP-13", "CN-08", "CN-10")
+@pytest.mark.parametrize("setup", SETUPS, ids=lambda f: f.__name__.strip("_"))
+def test_peer_input_never_raises(setup):
+    """Whatever the peer writes, in any state, receive_data returns events and never raises."""
+    for item in HOSTILE:
+        conn = setup()
+        data = item if isinstance(item, bytes) else line(item)
+        events = conn.receive_data(data)
+        assert isinstance(events, list), item
+        for frame in frames_of(conn.data_to_send()):
+            # All it ever writes on its own: answers (to requests, or errors for bad input)
+            # and, after an initialize result, notifications/initialized (LC-05).
+            assert isinstance(frame, dict), frame
+            assert "result" in frame or "error" in frame or frame == {
+                "jsonrpc": "2.0", "method": spec.INITIALIZED}, (item, frame)
+    conn = setup()
+    for item in HOSTILE:                               # and all of them in one go
+        conn.receive_data(item if isinstance(item, bytes) else line(item))
+    conn.receive_data(b"")

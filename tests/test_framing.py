@@ -1,0 +1,312 @@
+"""Newline-delimited JSON framing (mcp_ref/framing.py): LineBuffer torture, decode, encode.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#stdio
+(one message per line, UTF-8, no embedded newline: TR-02, TR-03, BP-02). Leniency on input for
+what the spec leaves open: CRLF and blank lines (D-08, catalogue A8). Line limit: D-03.
+Reliability scorecard SC-07 (framing torture) is the source of most cases here.
+"""
+
+import json
+
+import pytest
+
+from mcp_ref.framing import (DEFAULT_MAX_LINE_BYTES, FrameError, LineBuffer, LineTooLong,
+                             TruncatedAtEOF, decode, encode)
+
+MESSAGES = [
+    {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": "abc", "result": {"text": "ü 漢 🎉", "nl": "a\nb\r\n"}},
+    {"jsonrpc": "2.0", "id": 2, "error": {"code": -32601, "message": "Method not found"}},
+]
+
+
+def _wire(messages):
+    return b"".join(encode(m) for m in messages)
+
+
+def _decoded(items):
+    return [decode(item) for item in items]
+
+
+# --- LineBuffer: splitting ------------------------------------------------------------------
+
+
+@pytest.mark.spec("TR-02", "TR-03")
+def test_byte_by_byte_delivers_each_message_once():
+    buf = LineBuffer()
+    out = []
+    data = _wire(MESSAGES)
+    for i in range(len(data)):
+        out += buf.feed(data[i:i + 1])
+    assert _decoded(out) == MESSAGES
+    assert buf.feed(b"") == []
+
+
+@pytest.mark.spec("TR-02")
+def test_many_messages_in_one_chunk():
+    buf = LineBuffer()
+    messages = [{"jsonrpc": "2.0", "id": n, "method": "ping"} for n in range(500)]
+    out = buf.feed(_wire(messages))
+    assert _decoded(out) == messages
+
+
+@pytest.mark.spec("TR-02")
+def test_chunks_of_every_size_give_the_same_lines():
+    data = _wire(MESSAGES)
+    for size in (2, 3, 7, 64, len(data) - 1):
+        buf = LineBuffer()
+        out = []
+        for start in range(0, len(data), size):
+            out += buf.feed(data[start:start + size])
+        assert _decoded(out) == MESSAGES, size
+
+
+def test_crlf_is_accepted_and_stripped():
+    buf = LineBuffer()
+    out = buf.feed(b'{"a":1}\r\n{"b":2}\r')
+    out += buf.feed(b"\n")
+    assert out == [b'{"a":1}', b'{"b":2}']
+
+
+def test_only_one_trailing_cr_is_stripped():
+    # A "\r" inside the line is the peer's business (decode() will call it invalid JSON).
+    assert LineBuffer().feed(b'{"a":1}\r\r\n') == [b'{"a":1}\r']
+
+
+def test_blank_and_whitespace_only_lines_are_skipped():
+    buf = LineBuffer()
+    out = buf.feed(b'\n\n   \n\t\r\n{"a":1}\n \n\r\n{"b":2}\n\n')
+    assert out == [b'{"a":1}', b'{"b":2}']
+    assert buf.feed(b"") == []
+
+
+@pytest.mark.spec("BP-02")
+def test_multibyte_character_split_across_chunks():
+    message = {"jsonrpc": "2.0", "method": "x", "params": {"s": "é漢🎉"}}
+    data = encode(message)
+    for char in ("é", "漢", "🎉"):
+        encoded = char.encode("utf-8")
+        cut = data.index(encoded) + 1          # inside the character's bytes
+        buf = LineBuffer()
+        first = buf.feed(data[:cut])
+        assert first == []
+        assert _decoded(buf.feed(data[cut:])) == [message]
+
+
+@pytest.mark.spec("TR-03", "BP-02")
+def test_unicode_line_separators_inside_strings_round_trip():
+    text = "a\u2028b\u2029c\u0085d"
+    message = {"jsonrpc": "2.0", "method": "x", "params": {"s": text, text: 1}}
+    data = encode(message)
+    for raw in ("\u2028", "\u2029", "\u0085"):
+        assert raw.encode("utf-8") not in data
+    assert b"\\u2028" in data and b"\\u2029" in data and b"\\u0085" in data
+    # Python's str.splitlines would split on them; the output has no reason to be split.
+    assert len(data.decode("utf-8").splitlines()) == 1
+    out = LineBuffer().feed(data)
+    assert _decoded(out) == [message]
+
+
+# --- LineBuffer: the line limit (D-03) ------------------------------------------------------
+
+
+LIMIT = 100
+
+
+def _json_line(size):
+    """A JSON line of exactly ``size`` bytes, without its newline."""
+    body = b'{"p":"' + b"x" * (size - 8) + b'"}'
+    assert len(body) == size
+    return body
+
+
+@pytest.mark.spec("TR-02")
+def test_a_line_exactly_at_the_limit_is_accepted():
+    buf = LineBuffer(max_line_bytes=LIMIT)
+    assert buf.feed(_json_line(LIMIT) + b"\n") == [_json_line(LIMIT)]
+    # ... also when it arrives in pieces and the newline comes last.
+    buf = LineBuffer(max_line_bytes=LIMIT)
+    assert buf.feed(_json_line(LIMIT)) == []
+    assert buf.feed(b"\n") == [_json_line(LIMIT)]
+
+
+@pytest.mark.spec("TR-02")
+def test_one_byte_over_the_limit_then_recovery():
+    buf = LineBuffer(max_line_bytes=LIMIT)
+    out = buf.feed(_json_line(LIMIT + 1) + b"\n" + b'{"next":1}\n')
+    assert out == [LineTooLong(LIMIT), b'{"next":1}']
+
+
+def test_one_byte_over_the_limit_split_before_the_newline():
+    buf = LineBuffer(max_line_bytes=LIMIT)
+    line = _json_line(LIMIT + 1)
+    assert buf.feed(line[:LIMIT]) == []
+    assert buf.feed(line[LIMIT:] + b"\n{}\n") == [LineTooLong(LIMIT), b"{}"]
+
+
+@pytest.mark.spec("TR-02")
+def test_limit_exceeded_without_newline_across_chunks_reports_once():
+    buf = LineBuffer(max_line_bytes=LIMIT)
+    out = []
+    out += buf.feed(b"y" * (LIMIT // 2))
+    for _ in range(10):
+        out += buf.feed(b"y" * LIMIT)               # far past the limit, no newline
+    assert out == [LineTooLong(LIMIT)]
+    # Memory stays bounded: nothing of the junk is kept.
+    assert len(buf._buffer) <= LIMIT
+    out = buf.feed(b"tail of the junk\n" + b'{"ok":true}\n')
+    assert out == [b'{"ok":true}']
+    out = buf.feed(b'{"again":1}\n')
+    assert out == [b'{"again":1}']
+
+
+def test_eof_while_discarding_reports_nothing_more():
+    buf = LineBuffer(max_line_bytes=LIMIT)
+    assert buf.feed(b"z" * (LIMIT + 5)) == [LineTooLong(LIMIT)]
+    assert buf.feed(b"") == []
+
+
+def test_default_limit_is_64_mib():
+    assert DEFAULT_MAX_LINE_BYTES == 64 * 1024 * 1024
+    assert LineBuffer().max_line_bytes == DEFAULT_MAX_LINE_BYTES
+
+
+# --- LineBuffer: end of stream --------------------------------------------------------------
+
+
+def test_unterminated_tail_at_eof_is_truncated_not_delivered():
+    buf = LineBuffer()
+    assert buf.feed(b'{"a":1}\n{"b":') == [b'{"a":1}']
+    assert buf.feed(b"") == [TruncatedAtEOF(5)]
+    assert buf.feed(b"") == []                       # once only
+    assert buf.feed(b'2}\n') == []                   # nothing after the end
+
+
+def test_whitespace_tail_at_eof_is_not_a_truncation():
+    buf = LineBuffer()
+    buf.feed(b'{"a":1}\n  \r')
+    assert buf.feed(b"") == []
+
+
+def test_search_resumes_where_it_stopped():
+    """Linear time, checked structurally rather than with a clock (timing asserts are flaky).
+
+    After each chunk without a newline the buffer remembers how far it has looked, so the next
+    search starts there instead of at byte 0.
+    """
+    buf = LineBuffer()
+    total = 0
+    for _ in range(1000):
+        assert buf.feed(b"x" * 64) == []
+        total += 64
+        assert buf._scanned == total == len(buf._buffer)
+    out = buf.feed(b"\n")
+    assert out == [b"x" * total]
+    assert buf._scanned == 0 and len(buf._buffer) == 0
+
+
+# --- decode ---------------------------------------------------------------------------------
+
+
+@pytest.mark.spec("BP-02")
+def test_decode_rejects_invalid_utf8():
+    for bad in (b'{"a":"\xff"}', b'{"a":"\xc3"}', b'{"a":"\xed\xa0\x80"}', b"\x80"):
+        with pytest.raises(FrameError):
+            decode(bad)
+
+
+@pytest.mark.spec("BP-01")
+def test_decode_rejects_invalid_json():
+    for bad in (b"{not json", b"{", b'{"a":1,}', b"'single'", b'{"a":1} {"b":2}', b"\r",
+                b'{"a":01}'):
+        with pytest.raises(FrameError):
+            decode(bad)
+
+
+def test_decode_rejects_nan_and_infinity():
+    for bad in (b'{"a":NaN}', b'{"a":Infinity}', b'{"a":-Infinity}', b"NaN"):
+        with pytest.raises(FrameError):
+            decode(bad)
+
+
+@pytest.mark.spec("BP-02")
+def test_decode_rejects_utf16_and_utf32():
+    text = '{"jsonrpc":"2.0","method":"ping","id":1}'
+    for codec in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
+        with pytest.raises(FrameError):
+            decode(text.encode(codec))
+
+
+@pytest.mark.spec("BP-02")
+def test_decode_accepts_utf8_and_any_json_value():
+    assert decode('{"s":"漢"}'.encode("utf-8")) == {"s": "漢"}
+    assert decode(b"[1,2]") == [1, 2]
+    assert decode(b"42") == 42
+    assert decode(b"null") is None
+    assert decode(b'  {"a":1}  ') == {"a": 1}
+
+
+# --- encode ---------------------------------------------------------------------------------
+
+
+TRICKY = {"jsonrpc": "2.0", "id": 1, "result": {
+    "nl": "line1\nline2", "cr": "a\rb", "crlf": "\r\n", "tab": "\t", "nul": "\x00",
+    "ctl": "".join(chr(c) for c in range(32)), "seps": "\u2028\u2029\u0085",
+    "uni": "ü 漢 🎉", "quote": '"\\', "nested": [{"k": ["v\n"]}], "num": 1.5, "big": 2 ** 60}}
+
+
+@pytest.mark.spec("TR-02", "TR-03", "BP-02")
+def test_encode_is_exactly_one_line():
+    for obj in MESSAGES + [TRICKY]:
+        data = encode(obj)
+        assert data.endswith(b"\n")
+        assert data.count(b"\n") == 1
+        assert b"\r" not in data
+        data.decode("utf-8")                                  # valid UTF-8
+        assert json.loads(data) == obj
+        assert decode(data[:-1]) == obj
+
+
+def test_encode_is_compact():
+    assert encode({"a": [1, 2], "b": {"c": "d"}}) == b'{"a":[1,2],"b":{"c":"d"}}\n'
+    # No whitespace between tokens anywhere: the only spaces left are inside strings.
+    expected = json.dumps(TRICKY, ensure_ascii=False, separators=(",", ":"))
+    for char in ("\u2028", "\u2029", "\u0085"):
+        expected = expected.replace(char, "\\u%04x" % ord(char))
+    assert encode(TRICKY) == expected.encode("utf-8") + b"\n"
+
+
+def test_encode_writes_non_ascii_as_utf8():
+    assert encode({"s": "é"}) == '{"s":"é"}\n'.encode("utf-8")
+
+
+def test_encode_escapes_unicode_line_separators():
+    data = encode({"s": "\u2028"})
+    assert data == b'{"s":"\\u2028"}\n'
+    assert b"\xe2\x80\xa8" not in encode({"s": "x\u2028y", "\u2028": "\u2029"})
+    assert b"\xc2\x85" not in encode({"s": "\u0085"})
+
+
+def test_encode_lone_surrogate_falls_back_to_ascii_escapes():
+    obj = {"s": "\ud800", "t": "é\udfff漢"}
+    data = encode(obj)
+    data.decode("ascii")                                     # every byte is ASCII
+    assert data.endswith(b"\n") and data.count(b"\n") == 1
+    assert b"\\ud800" in data
+    assert decode(data[:-1]) == obj
+
+
+def test_encode_refuses_nan():
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(ValueError):
+            encode({"x": bad})
+
+
+def test_encode_then_linebuffer_round_trip_of_tricky_payload():
+    data = encode(TRICKY) * 3
+    out = []
+    buf = LineBuffer()
+    for i in range(0, len(data), 5):
+        out += buf.feed(data[i:i + 5])
+    assert _decoded(out) == [TRICKY] * 3

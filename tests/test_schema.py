@@ -1,0 +1,395 @@
+"""Every frame the core emits validates against the official MCP JSON schema (BP-01).
+
+Schemas: shared/spec/<version>/schema.json, copied byte for byte from the spec repository.
+2025-11-25 is JSON Schema 2020-12 (``$defs``); 2025-06-18 is draft-07 (``definitions``).
+
+There is no schema file here for 2025-03-26 or 2024-11-05. Sessions at those versions are
+validated against **2025-06-18's** schema: the JSON-RPC envelope and every lifecycle message we
+emit (initialize, initialized, ping, cancelled, progress, logging, list_changed, roots/list,
+tools/list) have the same shape there, and the fields 2025-06-18 added (``title`` on
+Implementation, ``elicitation``, ...) are all optional, so a valid older message is valid
+against it. (The fields we must *not* send to older peers, such as progress ``message`` under
+2024-11-05 or ``title`` before 2025-06-18, are checked in test_connection.py.)
+
+The ONE documented exception is an error response with ``"id": null``, sent when the id of the
+offending message could not be read (a parse error; decision D-04, catalogue A4, BP-12).
+JSON-RPC 2.0 requires the null; MCP's schemas do not allow it (2025-11-25 makes ``id`` optional
+but not nullable; 2025-06-18 makes it required). For those frames we assert that ``id`` is
+None, drop the member, and validate the rest; against 2025-06-18 that also means not requiring
+``id`` in ``JSONRPCError`` (the one change made to a copy of that schema, in
+:func:`_validator`).
+"""
+
+import copy
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+jsonschema = pytest.importorskip("jsonschema")
+
+from helpers import ConnectionPair, frames_of, line  # noqa: E402
+from mcp_ref import events as ev  # noqa: E402
+from mcp_ref import spec  # noqa: E402
+from mcp_ref.errors import ErrorCode  # noqa: E402
+from mcp_ref.lifecycle import Role  # noqa: E402
+
+C, S = Role.CLIENT, Role.SERVER
+
+SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "spec"
+if not SPEC_DIR.exists():
+    SPEC_DIR = Path("/work/shared/spec")
+
+#: The schema file each negotiable version is checked against (see the module docstring).
+SCHEMA_FOR = {
+    "2025-11-25": "2025-11-25",
+    "2025-06-18": "2025-06-18",
+    "2025-03-26": "2025-06-18",   # no schema file here; same shapes as 2025-06-18
+    "2024-11-05": "2025-06-18",   # no schema file here; same shapes as 2025-06-18
+}
+
+#: Per-method definitions, where the schema has them.
+REQUEST_DEFS = {
+    "initialize": "InitializeRequest", "ping": "PingRequest", "tools/list": "ListToolsRequest",
+    "tools/call": "CallToolRequest", "logging/setLevel": "SetLevelRequest",
+    "roots/list": "ListRootsRequest", "resources/read": "ReadResourceRequest",
+}
+NOTIFICATION_DEFS = {
+    spec.INITIALIZED: "InitializedNotification", spec.CANCELLED: "CancelledNotification",
+    spec.PROGRESS: "ProgressNotification", spec.LOG_MESSAGE: "LoggingMessageNotification",
+    "notifications/tools/list_changed": "ToolListChangedNotification",
+    "notifications/roots/list_changed": "RootsListChangedNotification",
+}
+RESULT_DEFS = {
+    "initialize": "InitializeResult", "ping": "EmptyResult", "tools/list": "ListToolsResult",
+    "tools/call": "CallToolResult", "logging/setLevel": "EmptyResult",
+    "roots/list": "ListRootsResult",
+}
+#: The envelope definition of each shape, by schema file.
+ENVELOPES = {
+    "2025-11-25": {"request": "JSONRPCRequest", "notification": "JSONRPCNotification",
+                   "result": "JSONRPCResultResponse", "error": "JSONRPCErrorResponse"},
+    "2025-06-18": {"request": "JSONRPCRequest", "notification": "JSONRPCNotification",
+                   "result": "JSONRPCResponse", "error": "JSONRPCError"},
+}
+#: Which side may send what, by direction (the schema's own unions).
+DIRECTION_DEFS = {
+    C: {"request": "ClientRequest", "notification": "ClientNotification",
+        "result": "ClientResult"},
+    S: {"request": "ServerRequest", "notification": "ServerNotification",
+        "result": "ServerResult"},
+}
+
+
+@lru_cache(maxsize=None)
+def _schema(schema_version):
+    schema = json.loads((SPEC_DIR / schema_version / "schema.json").read_text("utf-8"))
+    cls = (jsonschema.Draft202012Validator if "$defs" in schema else jsonschema.Draft7Validator)
+    cls.check_schema(schema)                  # the file itself is a valid schema of its dialect
+    return schema
+
+
+def _defs_key(schema_version):
+    return "$defs" if "$defs" in _schema(schema_version) else "definitions"
+
+
+@lru_cache(maxsize=None)
+def _validator(schema_version, definition, null_id_exception=False):
+    """A validator for one definition, resolving ``$ref`` inside the same document."""
+    schema = _schema(schema_version)
+    if null_id_exception and schema_version == "2025-06-18":
+        # D-04: the only change to an official schema, for id-null error responses only.
+        schema = copy.deepcopy(schema)
+        error_def = schema["definitions"]["JSONRPCError"]
+        error_def["required"] = [r for r in error_def["required"] if r != "id"]
+    key = _defs_key(schema_version)
+    assert definition in schema[key], f"{definition} not in {schema_version}"
+    root = dict(schema)
+    root["$ref"] = f"#/{key}/{definition}"
+    cls = (jsonschema.Draft202012Validator if key == "$defs" else jsonschema.Draft7Validator)
+    return cls(root)
+
+
+def _shape(frame):
+    if "method" in frame:
+        return "request" if "id" in frame else "notification"
+    return "error" if "error" in frame else "result"
+
+
+def validate_frame(frame, version, sender, method_of=None):
+    """Validate one emitted frame; returns the definitions it was checked against."""
+    assert isinstance(frame, dict), f"not a JSON object: {frame!r}"
+    schema_version = SCHEMA_FOR[version]
+    shape = _shape(frame)
+    null_id = shape == "error" and "id" in frame and frame["id"] is None
+    if null_id:
+        # The documented exception (D-04): only for errors whose id was unreadable.
+        assert frame["error"]["code"] in (ErrorCode.PARSE_ERROR, ErrorCode.INVALID_REQUEST)
+        frame = {k: v for k, v in frame.items() if k != "id"}
+    checked = ["JSONRPCMessage", ENVELOPES[schema_version][shape]]
+    for definition in checked:
+        _validator(schema_version, definition, null_id).validate(frame)
+    if shape in ("request", "notification"):
+        table = REQUEST_DEFS if shape == "request" else NOTIFICATION_DEFS
+        definition = table.get(frame["method"])
+        if definition:
+            _validator(schema_version, definition).validate(frame)
+            checked.append(definition)
+        direction = DIRECTION_DEFS[sender][shape]
+        _validator(schema_version, direction).validate(frame)
+        checked.append(direction)
+    elif shape == "result":
+        direction = DIRECTION_DEFS[sender]["result"]
+        _validator(schema_version, direction).validate(frame["result"])
+        checked.append(direction)
+        method = (method_of or {}).get(frame["id"])
+        definition = RESULT_DEFS.get(method)
+        if definition:
+            _validator(schema_version, definition).validate(frame["result"])
+            checked.append(definition)
+    return checked
+
+
+# --- A rich scripted session --------------------------------------------------------------------
+
+
+def rich_session(version):
+    """One session exercising every kind of message the core can emit.
+
+    Raw input from a misbehaving peer is fed straight into ``receive_data`` so that only what
+    the core itself writes is recorded in ``pair.c2s`` / ``pair.s2c``.
+    """
+    info = {"name": "mcp-ref-test", "version": "1.0.0", "title": "Test", "description": "d",
+            "websiteUrl": "https://example.com"}
+    pair = ConnectionPair(
+        client_kwargs={"supported_versions": (version,), "info": info,
+                       "capabilities": {"roots": {"listChanged": True}, "sampling": {}}},
+        server_kwargs={"info": info, "instructions": "Call echo to echo.",
+                       "capabilities": {"tools": {"listChanged": True}, "logging": {},
+                                        "resources": {}}})
+    pair.handshake()
+    client, server = pair.client, pair.server
+
+    # Ping, both ways (PG-01, PG-02).
+    pair.request(C, "ping")
+    pair.request(S, "ping")
+    pair.pump()
+
+    # logging/setLevel, then log messages (LG-02).
+    pair.request(C, "logging/setLevel", {"level": "debug"})
+    pair.pump()
+    pair.to_client(server.send_log("info", {"msg": "hello"}, logger="test"))
+    pair.to_client(server.send_log("error", "plain string data"))
+
+    # tools/list with a progress token; progress without total, with total, with message.
+    list_id = pair.request(C, "tools/list", progress_token="tok-1")
+    pair.pump()
+    pair.to_client(server.send_progress(list_id, 1))
+    pair.to_client(server.send_progress(list_id, 2.5, total=10))
+    pair.to_client(server.send_progress(list_id, 5, total=10, message="halfway"))
+    pair.to_client(server.send_response(list_id, {"tools": [
+        {"name": "echo", "description": "Echo", "inputSchema": {"type": "object"}}]}))
+    pair.pump()
+
+    # tools/call with an integer token, answered; another one cancelled with a reason.
+    call_id = pair.request(C, "tools/call", {"name": "echo", "arguments": {"s": "é漢"}},
+                           progress_token=0)
+    pair.pump()
+    pair.to_client(server.send_progress(call_id, 0.5, total=1.0))
+    pair.to_client(server.send_response(call_id, {
+        "content": [{"type": "text", "text": "é漢"}], "isError": False}))
+    slow_id = pair.request(C, "tools/call", {"name": "slow"})
+    pair.pump()
+    pair.to_server(client.cancel(slow_id, "user pressed stop"))
+    pair.pump()
+
+    # Error responses of each code.
+    server.receive_data(b"{oops\n")                                          # -32700, id null
+    server.receive_data(b"[]\n")                                             # -32600, id null
+    server.receive_data(line({"jsonrpc": "2.0", "id": 901, "method": "initialize",
+                              "params": {"protocolVersion": version, "capabilities": {},
+                                         "clientInfo": {"name": "x", "version": "1"}}}))
+    server.receive_data(line({"jsonrpc": "2.0", "id": 902, "method": "zzz/zzz"}))   # -32601
+    server.receive_data(line({"jsonrpc": "2.0", "id": 903, "method": "logging/setLevel",
+                              "params": {"level": "loud"}}))                      # -32602
+    server.receive_data(line({"jsonrpc": "2.0", "id": 904, "method": "tools/list",
+                              "params": [1]}))                                    # -32602
+    server.receive_data(line({"jsonrpc": "2.0", "id": 905}))                      # -32600
+    pair.pump()
+    failing = pair.request(C, "tools/call", {"name": "broken"})
+    missing = pair.request(C, "resources/read", {"uri": "file:///nope"})
+    pair.pump()
+    pair.to_client(server.send_error(failing, ErrorCode.INTERNAL_ERROR, "Internal error",
+                                     {"trace": "x"}))
+    pair.to_client(server.send_error(missing, ErrorCode.RESOURCE_NOT_FOUND,
+                                     "Resource not found", {"uri": "file:///nope"}))
+    pair.pump()
+
+    # list_changed notifications, both ways.
+    pair.to_client(server.send_notification("notifications/tools/list_changed"))
+    pair.to_server(client.send_notification("notifications/roots/list_changed"))
+    pair.pump()
+
+    # Server -> client: roots/list, answered, with progress from the client.
+    roots_id = pair.request(S, "roots/list", progress_token="roots")
+    pair.pump()
+    pair.to_server(client.send_progress(roots_id, 1, total=1))
+    pair.to_server(client.send_response(roots_id, {"roots": [
+        {"uri": "file:///tmp", "name": "tmp"}]}))
+    again = pair.request(S, "roots/list")
+    pair.pump()
+    pair.to_server(client.send_error(again, ErrorCode.INTERNAL_ERROR, "roots unavailable"))
+    # The client answers what it cannot serve: -32601 (no elicitation capability declared).
+    client.receive_data(line({"jsonrpc": "2.0", "id": 906, "method": "elicitation/create",
+                              "params": {"message": "?", "requestedSchema": {
+                                  "type": "object", "properties": {}}}}))
+    client.receive_data(b"\xff\n")                                  # the client's -32700
+    pair.pump()
+
+    # A 2025-03-26 session answers a batch member by member, each on its own line (D-06).
+    if version == spec.BATCH_VERSION:
+        server.receive_data(line([{"jsonrpc": "2.0", "id": 907, "method": "ping"},
+                                  {"jsonrpc": "2.0", "id": 908, "method": "zzz"}]))
+        pair.pump()
+    return pair
+
+
+def _methods_by_id(frames):
+    return {f["id"]: f["method"] for f in frames
+            if isinstance(f, dict) and "method" in f and "id" in f}
+
+
+@pytest.mark.spec("BP-01", "BP-03", "BP-04", "BP-09", "BP-10", "BP-11", "BP-12", "BP-14",
+                  "LC-03", "LC-04", "LC-05", "PG-01", "CN-01", "PR-01", "PR-04", "LG-03")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_every_emitted_frame_validates(version):
+    pair = rich_session(version)
+    by_client = _methods_by_id(pair.c2s)     # ids of requests the client sent
+    by_server = _methods_by_id(pair.s2c)
+    checked = set()
+    for frame in pair.c2s:
+        checked.update(validate_frame(frame, version, C, method_of=by_server))
+    for frame in pair.s2c:
+        checked.update(validate_frame(frame, version, S, method_of=by_client))
+    # The session really covered what it claims (a validator that saw nothing proves nothing).
+    methods = {f.get("method") for f in pair.c2s + pair.s2c}
+    assert {"initialize", spec.INITIALIZED, "ping", "tools/list", "tools/call",
+            "logging/setLevel", spec.PROGRESS, spec.CANCELLED, spec.LOG_MESSAGE,
+            "notifications/tools/list_changed", "notifications/roots/list_changed",
+            "roots/list"} <= methods
+    codes = {f["error"]["code"] for f in pair.c2s + pair.s2c if "error" in f}
+    assert {-32700, -32600, -32601, -32602, -32603, -32002} <= codes
+    assert {"InitializeResult", "ListToolsResult", "ListRootsResult", "EmptyResult",
+            "CallToolResult", "ProgressNotification", "CancelledNotification",
+            "LoggingMessageNotification", "ClientRequest", "ServerRequest",
+            "ClientNotification", "ServerNotification", "ClientResult",
+            "ServerResult"} <= checked
+    # Every frame was a single object: no batches are ever sent (BP-16: sending is MAY).
+    assert all(isinstance(f, dict) for f in pair.c2s + pair.s2c)
+    progress = [f["params"] for f in pair.s2c if f.get("method") == spec.PROGRESS]
+    assert any("message" in p for p in progress) is (version >= "2025-03-26")
+
+
+@pytest.mark.spec("LC-03", "LC-04", "LC-21")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_initialize_messages_validate_against_their_definitions(version):
+    pair = rich_session(version)
+    schema_version = SCHEMA_FOR[version]
+    request, result = pair.c2s[0], pair.s2c[0]
+    assert request["method"] == "initialize" and result["id"] == request["id"]
+    _validator(schema_version, "InitializeRequest").validate(request)
+    _validator(schema_version, "InitializeResult").validate(result["result"])
+    _validator(schema_version, "Implementation").validate(request["params"]["clientInfo"])
+    _validator(schema_version, "Implementation").validate(result["result"]["serverInfo"])
+    _validator(schema_version, "ClientCapabilities").validate(request["params"]["capabilities"])
+    _validator(schema_version, "ServerCapabilities").validate(result["result"]["capabilities"])
+    if schema_version == "2025-11-25":
+        _validator(schema_version, "InitializeRequestParams").validate(request["params"])
+    assert result["result"]["instructions"] == "Call echo to echo."
+    _validator(schema_version, "InitializedNotification").validate(pair.c2s[1])
+
+
+@pytest.mark.spec("BP-12")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_null_id_is_the_only_exception(version):
+    """Only error responses to unreadable messages carry id null, and only they need D-04."""
+    pair = rich_session(version)
+    schema_version = SCHEMA_FOR[version]
+    strict = _validator(schema_version, "JSONRPCMessage")
+    exceptions = [f for f in pair.c2s + pair.s2c if not strict.is_valid(f)]
+    assert exceptions, "the session should contain parse errors"
+    for frame in exceptions:
+        assert "error" in frame and frame["id"] is None, frame
+        assert frame["error"]["code"] in (-32700, -32600)
+    nulls = [f for f in pair.c2s + pair.s2c if "id" in f and f["id"] is None]
+    assert nulls == exceptions
+
+
+# --- The validators can fail (otherwise the tests above prove nothing) -----------------------
+
+
+@pytest.mark.parametrize("schema_version", ["2025-11-25", "2025-06-18"])
+@pytest.mark.parametrize("frame", [
+    {"jsonrpc": "1.0", "id": 1, "method": "ping"},
+    {"id": 1, "method": "ping"},
+    {"jsonrpc": "2.0", "id": 1, "result": []},
+    {"jsonrpc": "2.0", "id": 1, "error": {"code": "x", "message": "m"}},
+    {"jsonrpc": "2.0", "id": 1, "error": {"code": 1}},
+    {"jsonrpc": "2.0", "id": 1.5, "result": {}},
+    {"jsonrpc": "2.0", "method": 5},
+])
+def test_the_schema_rejects_broken_frames(schema_version, frame):
+    assert not _validator(schema_version, "JSONRPCMessage").is_valid(frame)
+
+
+@pytest.mark.parametrize("schema_version", ["2025-11-25", "2025-06-18"])
+def test_the_specific_definitions_reject_broken_messages(schema_version):
+    def bad(definition, obj):
+        assert not _validator(schema_version, definition).is_valid(obj), definition
+    bad("JSONRPCRequest", {"jsonrpc": "2.0", "id": True, "method": "ping"})
+    bad("InitializeResult", {"protocolVersion": "2025-11-25", "capabilities": {}})
+    bad("ProgressNotification", {"jsonrpc": "2.0", "method": spec.PROGRESS,
+                                 "params": {"progressToken": 1.5, "progress": 1}})
+    bad("CancelledNotification", {"jsonrpc": "2.0", "method": spec.CANCELLED,
+                                  "params": {"requestId": True}})
+    bad("LoggingMessageNotification", {"jsonrpc": "2.0", "method": spec.LOG_MESSAGE,
+                                       "params": {"level": "loud", "data": 1}})
+    bad("ClientRequest", {"jsonrpc": "2.0", "id": 1, "method": "roots/list"})
+    bad("ServerNotification", {"jsonrpc": "2.0", "method": spec.INITIALIZED})
+
+
+def test_null_id_error_fails_the_strict_schema_as_documented():
+    frame = {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}}
+    for schema_version in ("2025-11-25", "2025-06-18"):
+        assert not _validator(schema_version, "JSONRPCMessage").is_valid(frame)
+    assert validate_frame(frame, "2025-11-25", S)
+    assert validate_frame(frame, "2025-06-18", S)
+
+
+# --- Frames from bad-input sessions validate too --------------------------------------------
+
+
+GARBAGE = [b"{oops", b"\xff", b"42", b"null", b"[]", b"{}", b'{"jsonrpc":"2.0"}',
+           b'{"jsonrpc":"2.0","id":1}', b'{"jsonrpc":"2.0","id":true,"method":"ping"}',
+           b'{"jsonrpc":"2.0","id":2,"method":"tools/list","params":"x"}',
+           b'[{"jsonrpc":"2.0","id":3,"method":"ping"}]',
+           b'{"jsonrpc":"2.0","id":4,"method":"nope"}',
+           b'{"jsonrpc":"2.0","method":"notifications/zzz"}',
+           b'{"jsonrpc":"2.0","id":5,"result":{}}']
+
+
+@pytest.mark.spec("BP-01", "BP-12", "ER-01")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_answers_to_garbage_validate(version):
+    """SC-08: whatever the server answers to garbage is still a valid message (or D-04)."""
+    pair = ConnectionPair(client_kwargs={"supported_versions": (version,)})
+    pair.handshake()
+    for raw in GARBAGE:
+        pair.server.receive_data(raw + b"\n")
+    out = frames_of(pair.server.data_to_send())
+    assert len(out) >= 8
+    for frame in out:
+        validate_frame(frame, version, S)
+    events = pair.server.receive_data(b"")
+    assert any(isinstance(e, ev.EndOfStream) for e in events)
