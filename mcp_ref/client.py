@@ -291,7 +291,8 @@ class Client:
 
     def _closed_error(self, reason: str) -> ConnectionClosed:
         """ConnectionClosed with the exit code or signal, once the process has exited."""
-        self._process.wait(timeout=0.5)
+        if self._process.wait(timeout=0.5) is not None:
+            self._process.wait_stderr(timeout=0.5)    # its last words belong in the error
         return ConnectionClosed(reason, exit_code=self._process.exit_code,
                                 signal=self._process.exit_signal,
                                 stderr_tail=self._process.stderr_tail())

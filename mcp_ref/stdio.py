@@ -415,6 +415,13 @@ class ChildProcess:
         with self._tail_lock:
             return self._tail.decode("utf-8", errors="replace")
 
+    def wait_stderr(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the server's stderr to reach end of file, so that
+        :meth:`stderr_tail` holds everything it wrote (its last words before dying, above
+        all). EOF comes when the server exits, unless a grandchild still holds the pipe."""
+        self._stderr_thread.join(timeout)
+        return not self._stderr_thread.is_alive()
+
     def _pump_stderr(self) -> None:
         """The stderr thread: log each line, keep a tail, until EOF or ``_stderr_stop``.
 
