@@ -115,7 +115,9 @@ class PeerError(McpRefError):
 
 
 class RequestTimeout(McpRefError):
-    """No response arrived in time; a ``notifications/cancelled`` was sent (TO-01, TO-02)."""
+    """No response arrived in time (TO-01). A ``notifications/cancelled`` was sent for it
+    (TO-02), except for ``initialize``, which is never cancelled (CN-03), and except when the
+    session was already shutting down and nothing more could be sent."""
 
     def __init__(self, method: str, timeout: float, *, total: bool = False) -> None:
         kind = "maximum total time" if total else "timeout"

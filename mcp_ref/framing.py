@@ -112,6 +112,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    # A number too large for a double ("1e400") would become inf, which no JSON can carry back.
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
 def decode(line: bytes) -> Any:
     """Decode one line as UTF-8 JSON, or raise :class:`FrameError` (answered with -32700).
 
@@ -123,7 +131,7 @@ def decode(line: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise FrameError(f"line is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except ValueError as exc:
         raise FrameError(f"line is not valid JSON ({exc})") from None
 

@@ -56,7 +56,7 @@ def our_zombies():
     return found
 
 
-@pytest.mark.spec("LC-03", "LC-04", "LC-05", "LC-08", "LC-10", "LC-14")
+@pytest.mark.spec("LC-03", "LC-04", "LC-05", "LC-08", "LC-10", "LC-14", "TL-01")
 @pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
 def test_handshake_at_each_version(version):
     with spawn(supported_versions=(version,)) as client:
@@ -339,3 +339,43 @@ def test_signal_gives_a_clean_exit_without_traceback_or_half_line(signum):
     assert out == b"" or out.endswith(b"\n")
     for line in out.splitlines():
         json.loads(line)                      # every line a complete frame
+
+
+@pytest.mark.spec("TL-01", "LC-16")
+def test_capabilities_follow_the_registries():
+    from mcp_ref.server import Server
+    bare = Server("bare")
+    assert "tools" not in bare.capabilities and "prompts" not in bare.capabilities
+
+    @bare.tool(description="one tool")
+    def only(arguments, context):
+        return "x"
+
+    assert "tools" in bare.capabilities          # TL-01: a server with tools declares them
+    assert "resources" not in bare.capabilities and "prompts" not in bare.capabilities
+
+
+@pytest.mark.spec("BP-21")
+def test_unknown_meta_keys_do_not_change_processing():
+    meta = {"io.modelcontextprotocol/unknown": {"x": 1}, "com.example/y": [1, 2]}
+    with spawn() as client:
+        plain = client.request("tools/call", {"name": "echo", "arguments": {"text": "same"}})
+        tagged = client.request("tools/call", {"name": "echo", "arguments": {"text": "same"},
+                                               "_meta": meta})
+        assert plain == tagged
+        assert client.request("tools/list", {"_meta": meta})["tools"]
+
+
+@pytest.mark.spec("TR-07", "CN-01", "PG-01")
+def test_client_writes_only_valid_frames(caplog):
+    import logging
+    caplog.set_level(logging.INFO, logger="mcp_ref.server_stderr")
+    with spawn(scripted("late-answer")) as client:
+        client.ping()
+        client.request("tools/list")
+        call = client.call_tool_async("slow", {"text": "ü\n\u2028"})
+        call.cancel("changing my mind")
+        client.ping()                 # the scripted server answers the cancelled call late
+    lines = [r.getMessage() for r in caplog.records if r.name == "mcp_ref.server_stderr"]
+    assert "got initialize" in lines and any(line.startswith("cancelled ") for line in lines)
+    assert [line for line in lines if line.startswith("bad-line")] == []
