@@ -177,17 +177,25 @@ class Session:
 
         ``timeout`` defaults to the session's ``request_timeout`` (None: no deadline);
         ``on_progress`` asks for progress (the token is the request id unless
-        ``progress_token`` is given).
+        ``progress_token`` is given). ``reset_on_progress`` asks for progress too, and needs
+        a maximum total time: the session's ``max_total_timeout`` unless given; ValueError if
+        there is none (TO-05).
         """
         timeout = self.request_timeout if timeout == "default" else timeout
-        max_total = self.max_total_timeout if max_total_timeout == "default" else max_total_timeout
-        if not reset_on_progress and max_total == self.max_total_timeout:
-            max_total = None                    # without resets, the timeout is the maximum
+        if max_total_timeout == "default":
+            # Without resets, the timeout is the maximum; with them, the session's cap holds.
+            max_total = self.max_total_timeout if reset_on_progress else None
+        else:
+            max_total = max_total_timeout       # asked for explicitly: kept, even without resets
+        if reset_on_progress and max_total is None:
+            raise ValueError("reset_on_progress=True needs a max_total_timeout: progress may "
+                             "restart the clock, but a maximum total always holds (TO-05)")
         with self._lock:
             self._raise_if_closed()
             request_id, data = self.connection.send_request(
                 method, params, progress_token=progress_token,
-                want_progress=on_progress is not None)
+                # TO-04: a reset needs progress to arrive, so it asks for progress itself.
+                want_progress=on_progress is not None or reset_on_progress)
             pending = PendingRequest(self, request_id, method, timeout=timeout,
                                      max_total=max_total, reset_on_progress=reset_on_progress,
                                      on_progress=on_progress)

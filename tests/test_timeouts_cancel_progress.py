@@ -1,0 +1,814 @@
+"""Issue 4, end to end: timeouts, cancellation, progress and keepalive over real processes.
+
+Reliability scenarios SC-11, SC-12, SC-15, SC-16, SC-17 and SC-27
+(shared/research/reliability-bank.md, section (d)), with invariants I1 (every request ends in
+exactly one outcome) and I6 (bounded time).
+
+Three kinds of peer:
+
+* ``python3 -m mcp_ref serve``, the reference server, driven by mcp_ref's Client or, where the
+  wire itself is the subject, by :class:`RawPeer`, a raw-pipe client that writes any frames and
+  records every stdout line;
+* ``tests/fixtures/timing_server.py``, a scripted misbehaving server that logs every frame it
+  receives, with its ``time.monotonic()`` (system-wide on Linux), to a file;
+* the reference server through a tiny launcher (``LAUNCHER``) that sets the worker pool and
+  adds two tools that report what a handler saw.
+
+Deadlines are checked with ``time.monotonic()`` to +-100 ms. Nothing sleeps to synchronise:
+the tests wait on handles, events and wire frames, each with a deadline.
+"""
+
+import json
+import logging
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from mcp_ref import events as ev
+from mcp_ref.client import DEFAULT_MAX_TOTAL_TIMEOUT, Client
+from mcp_ref.connection import Connection
+from mcp_ref.errors import (ConnectionClosed, LocalProtocolError, PeerError, RequestCancelled,
+                            RequestTimeout)
+from mcp_ref.lifecycle import Role, State
+from mcp_ref.server import Context
+from mcp_ref.session import Session
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+SERVE = [sys.executable, "-m", "mcp_ref", "serve"]
+
+#: The allowed error of a deadline, in seconds (SC-11, SC-15: +-100 ms).
+SLACK = 0.1
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+def timing(mode, logfile="-", *extra):
+    """argv of the scripted timing server (tests/fixtures/timing_server.py)."""
+    return [sys.executable, os.path.join(FIXTURES, "timing_server.py"), mode, str(logfile),
+            *map(str, extra)]
+
+
+#: The reference server with a chosen pool (argv: ROOT, max_workers, max_in_flight), plus
+#: ``watch`` (runs until cancelled, then records what it saw) and ``seen`` (waits for that
+#: record and returns it), so a test can ask the server what the handler observed.
+LAUNCHER = r'''
+import json, sys, threading, time
+sys.path.insert(0, sys.argv[1])
+from mcp_ref.reference import build_server
+
+server = build_server()
+server.max_workers = int(sys.argv[2])
+server.max_in_flight = int(sys.argv[3])
+records = {}
+recorded = threading.Condition()
+TAG = {"type": "object", "properties": {"tag": {"type": "string"}}, "required": ["tag"]}
+
+@server.tool(name="watch", description="Run until cancelled; record when and why.",
+             input_schema=TAG)
+def watch(arguments, context):
+    context.progress(1)                     # tells the client that the handler runs
+    cancelled = context.wait_cancelled(10.0)
+    record = {"cancelled": cancelled, "at": time.monotonic(), "reason": context.cancel_reason}
+    record["progress_sent_after_cancel"] = context.progress(2)
+    with recorded:
+        records[arguments["tag"]] = record
+        recorded.notify_all()
+    return "watch finished"
+
+@server.tool(name="seen", description="Wait for watch(tag)'s record and return it.",
+             input_schema=TAG)
+def seen(arguments, context):
+    with recorded:
+        recorded.wait_for(lambda: arguments["tag"] in records, 5.0)
+        return json.dumps(records.get(arguments["tag"]))
+
+sys.exit(server.run_stdio())
+'''
+
+
+def launcher(max_workers=4, max_in_flight=64):
+    return [sys.executable, "-c", LAUNCHER, ROOT, str(max_workers), str(max_in_flight)]
+
+
+def spawn(argv=SERVE, **options):
+    options.setdefault("cwd", ROOT)
+    return Client.spawn(argv, **options)
+
+
+def text_of(result):
+    return result["content"][0]["text"]
+
+
+def read_log(path):
+    """The timing server's log: one entry per frame it received ("got") or sent ("sent")."""
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def received(entries, method):
+    return [e["got"] for e in entries if e.get("got", {}).get("method") == method]
+
+
+def cancels_for(entries, request_id):
+    return [e for e in entries if e.get("got", {}).get("method") == "notifications/cancelled"
+            and e["got"].get("params", {}).get("requestId") == request_id]
+
+
+def assert_reaped(pid):
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def assert_near(elapsed, expected, slack=SLACK):
+    assert expected - slack <= elapsed <= expected + slack, (
+        f"took {elapsed:.3f} s, expected {expected:.3f} +- {slack:.3f} s")
+
+
+def no_warnings(caplog):
+    return [r.getMessage() for r in caplog.records
+            if r.name.startswith("mcp_ref") and r.levelno >= logging.WARNING
+            and r.name != "mcp_ref.server_stderr"]
+
+
+def outcome(handle):
+    """('result', result) or ('error', exception): the single outcome of a PendingRequest."""
+    try:
+        return "result", handle.result()
+    except Exception as exc:           # noqa: BLE001 - the test inspects it
+        return "error", exc
+
+
+# --- A raw-pipe client, for the server's side of the wire ----------------------------------------
+
+def request(request_id, method, params=None):
+    frame = {"jsonrpc": "2.0", "id": request_id, "method": method}
+    if params is not None:
+        frame["params"] = params
+    return frame
+
+
+def tool_call(request_id, name, arguments=None, token=None):
+    params = {"name": name, "arguments": arguments or {}}
+    if token is not None:
+        params["_meta"] = {"progressToken": token}
+    return request(request_id, "tools/call", params)
+
+
+def cancel(request_id, reason=None):
+    params = {"requestId": request_id}
+    if reason:
+        params["reason"] = reason
+    return {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": params}
+
+
+def same(a, b):
+    """JSON equality that keeps 1, "1" and True apart (ids and tokens are type-exact)."""
+    return type(a) is type(b) and a == b
+
+
+def is_response(frame, request_id):
+    return ("result" in frame or "error" in frame) and same(frame.get("id"), request_id)
+
+
+def is_progress(frame, token):
+    return (frame.get("method") == "notifications/progress"
+            and same(frame["params"].get("progressToken"), token))
+
+
+class RawPeer:
+    """A raw-pipe client: writes any frames, records every stdout line as it arrives."""
+
+    def __init__(self, argv=SERVE):
+        self.proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.frames = []
+        self._cond = threading.Condition()
+        self._eof = False
+        self._stderr = b""
+        self._threads = [threading.Thread(target=self._read_stdout, daemon=True),
+                         threading.Thread(target=self._read_stderr, daemon=True)]
+        for thread in self._threads:
+            thread.start()
+
+    def _read_stdout(self):
+        for raw in self.proc.stdout:
+            frame = json.loads(raw)
+            with self._cond:
+                self.frames.append(frame)
+                self._cond.notify_all()
+        with self._cond:
+            self._eof = True
+            self._cond.notify_all()
+
+    def _read_stderr(self):
+        self._stderr = self.proc.stderr.read()
+
+    def send(self, *frames):
+        """One write per call, so the frames of one call arrive together."""
+        self.proc.stdin.write(b"".join(json.dumps(f).encode() + b"\n" for f in frames))
+        self.proc.stdin.flush()
+
+    def _index(self, predicate):
+        return next((i for i, f in enumerate(self.frames) if predicate(f)), None)
+
+    def wait_for(self, predicate, timeout=5.0):
+        """The index of the first frame matching ``predicate``, waiting up to ``timeout``."""
+        with self._cond:
+            assert self._cond.wait_for(lambda: self._index(predicate) is not None, timeout), \
+                self.frames[-5:]
+            return self._index(predicate)
+
+    def arrived_within(self, predicate, timeout):
+        """True if a frame matching ``predicate`` arrives within ``timeout`` (no assertion)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._index(predicate) is not None, timeout)
+
+    def initialize(self):
+        self.send(request("init", "initialize", {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "raw-peer", "version": "0"}}))
+        self.wait_for(lambda f: is_response(f, "init"))
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def finish(self, timeout=10.0):
+        """Close stdin, read every frame until EOF, reap the server; returns the frames."""
+        self.proc.stdin.close()
+        with self._cond:
+            assert self._cond.wait_for(lambda: self._eof, timeout), "no EOF on stdout"
+        assert self.proc.wait(timeout) == 0, self._stderr
+        for thread in self._threads:
+            thread.join(timeout)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return list(self.frames)
+
+
+@pytest.fixture
+def raw_peer():
+    peers = []
+
+    def make(argv=SERVE):
+        peers.append(RawPeer(argv))
+        return peers[-1]
+    yield make
+    for peer in peers:
+        if peer.proc.poll() is None:
+            peer.proc.kill()
+            peer.proc.wait(5)
+
+
+# ================================================================================================
+# SC-11: client timeouts
+# ================================================================================================
+
+@pytest.mark.spec("TO-01", "TO-02", "TO-07", "CN-01", "CN-02")
+def test_timeout_fires_at_its_deadline_with_exactly_one_cancel(tmp_path):
+    log = tmp_path / "wire.jsonl"
+    with spawn(timing("plain", log)) as client:
+        started = time.monotonic()
+        handle = client.call_tool_async("never", timeout=0.3)
+        with pytest.raises(RequestTimeout) as info:
+            handle.result()
+        assert_near(time.monotonic() - started, 0.3)
+        assert info.value.method == "tools/call" and info.value.timeout == 0.3
+        assert handle.cancel() is False          # CN-02: it is over; nothing more is sent
+        pid = client.pid
+    assert_reaped(pid)
+    entries = read_log(log)                      # complete: the server has exited
+    cancels = cancels_for(entries, handle.id)
+    assert len(cancels) == 1, cancels
+    reason = cancels[0]["got"]["params"].get("reason")
+    assert isinstance(reason, str) and reason
+    assert_near(cancels[0]["t"] - started, 0.3)  # on the wire at the deadline
+    assert len(received(entries, "notifications/cancelled")) == 1
+
+
+@pytest.mark.spec("TO-01", "TO-03")
+def test_session_default_timeout_and_per_request_override(tmp_path):
+    log = tmp_path / "wire.jsonl"
+    with spawn(timing("plain", log), request_timeout=0.3) as client:
+        timed_out = []
+        for options, deadline in (({}, 0.3),                     # the session default
+                                  ({"timeout": 0.15}, 0.15)):    # a shorter override
+            started = time.monotonic()
+            handle = client.call_tool_async("never", **options)
+            with pytest.raises(RequestTimeout):
+                handle.result()
+            assert_near(time.monotonic() - started, deadline)
+            timed_out.append(handle.id)
+
+        started = time.monotonic()                               # a longer override wins
+        assert text_of(client.call_tool("delay", {"seconds": 0.6}, timeout=1.5)) == "delayed"
+        assert time.monotonic() - started >= 0.6
+
+        # timeout=None means no deadline at all: no hidden inner cap (RL-44)
+        assert text_of(client.call_tool("delay", {"seconds": 0.6}, timeout=None)) == "delayed"
+        client.ping()
+    entries = read_log(log)
+    assert [len(cancels_for(entries, i)) for i in timed_out] == [1, 1]
+    assert len(received(entries, "notifications/cancelled")) == 2   # none for the others
+
+
+@pytest.mark.spec("TO-06", "CN-03", "LC-05")
+def test_slow_initialize_beyond_the_handshake_timeout_is_never_cancelled(tmp_path):
+    log = tmp_path / "wire.jsonl"
+    started = time.monotonic()
+    with pytest.raises(RequestTimeout) as info:
+        spawn(timing("slow-init", log, 2.0), handshake_timeout=0.3, request_timeout=10)
+    # spawn() reaps the server before raising; the fixture exits at once on stdin EOF
+    assert_near(time.monotonic() - started, 0.3)
+    assert info.value.method == "initialize" and info.value.timeout == 0.3
+    entries = read_log(log)
+    got = [e["got"].get("method") for e in entries if "got" in e]
+    assert got == ["initialize"]                 # no cancel (CN-03), no initialized
+    assert entries[-1].get("eof") is True
+
+
+@pytest.mark.spec("TO-06", "TO-03")
+def test_slow_initialize_within_the_handshake_timeout_succeeds(tmp_path):
+    # The handshake timeout is its own: a request timeout shorter than the slow initialize
+    # does not apply to it.
+    started = time.monotonic()
+    with spawn(timing("slow-init", tmp_path / "wire.jsonl", 0.4), handshake_timeout=2.0,
+               request_timeout=0.2) as client:
+        assert time.monotonic() - started >= 0.4
+        assert client.state is State.OPERATING
+        assert client.server_info["name"] == "timing-slow-init"
+        client.ping()
+        assert text_of(client.call_tool("echo", {"text": "up"})) == "up"
+
+
+@pytest.mark.spec("CN-07", "CN-08", "TO-02")
+def test_late_response_after_a_timeout_is_dropped_and_the_session_stays_usable(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG, logger="mcp_ref")
+    log = tmp_path / "wire.jsonl"
+    with spawn(timing("plain", log)) as client:
+        handle = client.call_tool_async("late", timeout=0.3)
+        with pytest.raises(RequestTimeout):
+            handle.result()
+        # The fixture answers "too late" as soon as the cancel arrives; a ping written after
+        # the cancel is answered after that, so the late answer has been read by now.
+        client.ping()
+        assert text_of(client.call_tool("echo", {"text": "next"})) == "next"
+        assert client._session._requests == {}
+        assert client.state is State.OPERATING
+    sent = [e["sent"] for e in read_log(log) if "sent" in e]
+    assert {"jsonrpc": "2.0", "id": handle.id,
+            "result": {"content": [{"type": "text", "text": "too late"}], "isError": False}} in sent
+    dropped = [r for r in caplog.records if r.name == "mcp_ref.session"
+               and r.getMessage() == f"dropped: late response for cancelled request {handle.id!r}"]
+    assert len(dropped) == 1 and dropped[0].levelno == logging.DEBUG
+    assert no_warnings(caplog) == []
+
+
+# ================================================================================================
+# SC-12: cancellation
+# ================================================================================================
+
+@pytest.mark.spec("CN-01", "CN-05", "CN-09", "CN-11", "CN-23", "PR-13")
+def test_cancel_from_another_thread_reaches_the_handler_at_once():
+    # Two workers, both busy (watch and a slow tool) when the cancel arrives.
+    with spawn(launcher(max_workers=2)) as client:
+        running = threading.Event()
+        handle = client.call_tool_async("watch", {"tag": "a"}, timeout=30,
+                                        on_progress=lambda *a: running.set())
+        assert running.wait(5), "the watch handler did not start"
+        other = threading.Event()
+        busy = client.call_tool_async("slow", {"seconds": 5, "steps": 50},
+                                      on_progress=lambda *a: other.set())
+        assert other.wait(5)
+        results = {}
+        waiting = threading.Event()
+
+        def caller():
+            waiting.set()
+            results["outcome"] = outcome(handle)
+
+        blocked = threading.Thread(target=caller)
+        blocked.start()
+        assert waiting.wait(5)
+        cancelled_at = time.monotonic()
+        assert handle.cancel("the user pressed stop") is True
+        blocked.join(1.0)
+        assert not blocked.is_alive(), "the blocked caller was not woken by the cancel"
+        kind, error = results["outcome"]
+        assert kind == "error" and isinstance(error, RequestCancelled)
+        assert error.reason == "the user pressed stop"
+        assert handle.cancel() is False                           # one outcome only
+
+        seen = json.loads(text_of(client.call_tool("seen", {"tag": "a"})))
+        assert seen["cancelled"] is True                          # not a 10 s wait running out
+        assert seen["at"] - cancelled_at < 0.2                    # at once, mid-handler
+        assert seen["reason"] == "the user pressed stop"          # CN-09
+        assert seen["progress_sent_after_cancel"] is False        # CN-23, D-16
+        assert busy.cancel() is True
+        client.ping()
+        assert client._session._requests == {}
+
+
+@pytest.mark.spec("CN-05", "CN-11", "CN-23", "PR-13", "PG-02")
+def test_cancelled_slow_tool_gets_no_response_and_no_more_progress_on_the_wire(raw_peer):
+    peer = raw_peer()
+    peer.initialize()
+    peer.send(tool_call(2, "slow", {"seconds": 5, "steps": 50}, token="p-2"))
+    peer.wait_for(lambda f: is_progress(f, "p-2"))              # the handler is running
+    peer.send(cancel(2, "no longer needed"), request("after-cancel", "ping"),
+              tool_call(3, "echo", {"text": "still here"}))
+    # The server reads in order: once the ping is answered, the cancel has been processed.
+    processed = peer.wait_for(lambda f: is_response(f, "after-cancel"))
+    peer.wait_for(lambda f: is_response(f, 3))
+    started = time.monotonic()
+    frames = peer.finish()
+    # A handler still running would hold the server's drain for 2 s at EOF.
+    assert time.monotonic() - started < 1.0
+    assert not [f for f in frames if is_response(f, 2)]
+    assert not [f for f in frames[processed:] if is_progress(f, "p-2")]
+    echo = next(f for f in frames if is_response(f, 3))
+    assert echo["result"]["content"][0]["text"] == "still here"
+
+
+@pytest.mark.spec("CN-06", "CN-10", "BP-13")
+def test_cancel_for_an_unknown_finished_or_malformed_id_produces_no_output(raw_peer):
+    peer = raw_peer()
+    peer.initialize()
+    peer.send(tool_call(5, "echo", {"text": "done"}))
+    peer.wait_for(lambda f: is_response(f, 5))
+    peer.send(cancel(5), cancel(999, "never sent"), cancel("nope"),
+              {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {}},
+              {"jsonrpc": "2.0", "method": "notifications/cancelled"},
+              request("alive", "ping"))
+    frames = peer.finish()
+    assert [f.get("id") for f in frames] == ["init", 5, "alive"]
+    assert frames[-1] == {"jsonrpc": "2.0", "id": "alive", "result": {}}
+
+
+@pytest.mark.spec("CN-08", "CN-05", "BP-07")
+def test_a_thousand_cancels_racing_completion_never_give_two_responses(raw_peer):
+    rng = random.Random(4)
+    peer = raw_peer()
+    peer.initialize()
+    ids = list(range(100, 1100))
+    for request_id in ids:
+        call, stop = tool_call(request_id, "echo", {"text": str(request_id)}), cancel(request_id)
+        if rng.random() < 0.25:
+            peer.send(call, stop)        # one write: the cancel is read before the handler runs
+        else:
+            # Two writes, the cancel sent after waiting 0 to 1 ms for the answer: before the
+            # handler starts, while it runs, as it answers, or after the answer (CN-08).
+            peer.send(call)
+            peer.arrived_within(lambda f, i=request_id: is_response(f, i),
+                                rng.choice((0, 0.0001, 0.0003, 0.0006, 0.001)))
+            peer.send(stop)
+    peer.send(request("alive", "ping"))
+    peer.wait_for(lambda f: is_response(f, "alive"), timeout=20)
+    frames = peer.finish()
+    per_id = Counter(f["id"] for f in frames if "result" in f or "error" in f)
+    answered = sum(1 for i in ids if per_id[i])
+    print(f"cancel vs completion on the wire: {answered} answered, {1000 - answered} silent")
+    assert 0 < answered < 1000              # both sides of the race were exercised
+    assert per_id["alive"] == 1
+    assert all(per_id[i] <= 1 for i in ids), [i for i in ids if per_id[i] > 1]
+    assert not [i for i in per_id if i not in ids and i not in ("init", "alive")]
+    for frame in frames:
+        if frame.get("id") in ids and "result" in frame:        # never cross-wired
+            assert frame["result"]["content"][0]["text"] == str(frame["id"])
+
+
+@pytest.mark.spec("CN-01", "CN-02", "CN-07", "CN-08")
+def test_a_thousand_client_cancels_racing_completion_each_end_in_one_outcome():
+    """I1: 1000 call_tool_async + cancel races; each call ends in exactly one outcome, and
+    nothing is left in the client's pending map."""
+    counts = Counter()
+    lock = threading.Lock()
+    failures = []
+
+    def race(client, seed, n):
+        rng = random.Random(seed)
+        for i in range(n):
+            handle = client.call_tool_async("echo", {"text": f"{seed}-{i}"}, timeout=10)
+            handle.wait(rng.choice((0, 0, 0.0002, 0.0005, 0.001, 0.002)))   # vary the race
+            ended_it = handle.cancel("race")
+            kind, value = outcome(handle)
+            if kind == "result" and not ended_it and text_of(value) == f"{seed}-{i}":
+                key = "answered"
+            elif kind == "error" and ended_it and isinstance(value, RequestCancelled):
+                key = "cancelled"
+            else:
+                key = "wrong"
+                failures.append((handle.id, ended_it, kind, value))
+            with lock:
+                counts[key] += 1
+
+    with spawn() as client:
+        threads = [threading.Thread(target=race, args=(client, seed, 250)) for seed in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert not any(t.is_alive() for t in threads)
+        assert failures == []
+        assert sum(counts.values()) == 1000
+        assert counts["answered"] and counts["cancelled"]     # both sides of the race
+        client.ping()
+        assert text_of(client.call_tool("echo", {"text": "after"})) == "after"
+        assert client._session._requests == {}
+        assert client._session.connection.pending_ids == ()
+
+
+# ================================================================================================
+# SC-15: progress
+# ================================================================================================
+
+@pytest.mark.spec("PR-01", "PR-02", "PR-07")
+@pytest.mark.parametrize("token", ["tok-é", 0, 2 ** 40], ids=["str", "zero", "2**40"])
+def test_progress_tokens_round_trip_exactly_through_the_client(token):
+    calls = []
+    with spawn() as client:
+        result = client.call_tool("slow", {"seconds": 0.2, "steps": 4}, progress_token=token,
+                                  on_progress=lambda *a: calls.append(a))
+    assert text_of(result) == "slept 0.2 s in 4 steps"
+    # The client matches a token by value *and* type, so these calls prove the exact echo;
+    # they come in order, before the result.
+    assert calls == [(step, 4, f"step {step}/4") for step in (1, 2, 3, 4)]
+
+
+@pytest.mark.spec("PR-01", "PR-02", "PR-05", "PR-08", "PR-13", "PR-14")
+def test_progress_tokens_are_echoed_with_type_and_value_on_the_wire(raw_peer):
+    peer = raw_peer()
+    peer.initialize()
+    tokens = {2: "tok-é", 3: 0, 4: 2 ** 40, 5: "3"}
+    for request_id, token in tokens.items():
+        peer.send(tool_call(request_id, "slow", {"seconds": 0.1, "steps": 3}, token=token))
+    peer.send(tool_call(6, "slow", {"seconds": 0.1, "steps": 3}))            # no token
+    for request_id in (*tokens, 6):
+        peer.wait_for(lambda f, i=request_id: is_response(f, i))
+    frames = peer.finish()
+    progress = [f for f in frames if f.get("method") == "notifications/progress"]
+    assert len(progress) == 3 * len(tokens)                # none for the call without a token
+    for request_id, token in tokens.items():
+        mine = [i for i, f in enumerate(frames) if is_progress(f, token)]
+        assert [frames[i]["params"]["progress"] for i in mine] == [1, 2, 3]
+        answered = next(i for i, f in enumerate(frames) if is_response(f, request_id))
+        assert max(mine) < answered                        # nothing after the response
+
+
+@pytest.mark.spec("TO-04", "TO-05")
+def test_progress_resets_the_timeout(tmp_path):
+    with spawn(timing("plain", tmp_path / "wire.jsonl")) as client:
+        beats = []
+        started = time.monotonic()
+        result = client.call_tool("heartbeat", {"interval": 0.2, "count": 5}, timeout=0.5,
+                                  reset_on_progress=True, on_progress=lambda *a: beats.append(a))
+        assert text_of(result) == "5 beats"
+        assert time.monotonic() - started > 0.5 + SLACK        # survived past its timeout
+        assert [b[0] for b in beats] == [1, 2, 3, 4, 5]
+
+        # reset_on_progress asks for progress by itself: no callback needed for the reset.
+        started = time.monotonic()
+        assert text_of(client.call_tool("heartbeat", {"interval": 0.2, "count": 4},
+                                        timeout=0.5, reset_on_progress=True)) == "4 beats"
+        assert time.monotonic() - started > 0.5 + SLACK
+
+
+@pytest.mark.spec("TO-05", "TO-02")
+def test_progress_never_extends_a_call_past_its_maximum_total(tmp_path):
+    log = tmp_path / "wire.jsonl"
+    with spawn(timing("plain", log)) as client:
+        capped_at = time.monotonic()
+        handle = client.call_tool_async("heartbeat", {"interval": 0.2, "count": 50},
+                                        timeout=0.5, reset_on_progress=True,
+                                        max_total_timeout=1.2)
+        with pytest.raises(RequestTimeout) as info:
+            handle.result()
+        assert_near(time.monotonic() - capped_at, 1.2)
+        assert info.value.timeout == 1.2 and "maximum total time" in str(info.value)
+
+        # Progress that stops: the call fails one timeout after the last beat.
+        started = time.monotonic()
+        with pytest.raises(RequestTimeout):
+            client.call_tool("heartbeat", {"interval": 0.2, "count": 3, "answer": False},
+                             timeout=0.5, reset_on_progress=True)
+        assert_near(time.monotonic() - started, 0.6 + 0.5)
+    cancels = cancels_for(read_log(log), handle.id)
+    assert len(cancels) == 1 and cancels[0]["got"]["params"]["reason"]
+    assert_near(cancels[0]["t"] - capped_at, 1.2)         # on the wire at the cap
+
+
+@pytest.mark.spec("TO-05")
+def test_reset_on_progress_always_has_a_maximum_total():
+    with spawn() as client:
+        handle = client.call_tool_async("echo", {"text": "x"}, reset_on_progress=True)
+        assert handle.max_total == DEFAULT_MAX_TOTAL_TIMEOUT
+        handle.result()
+        plain = client.call_tool_async("echo", {"text": "x"}, timeout=None)
+        assert plain.timeout is None and plain.max_total is None     # no hidden cap
+        plain.result()
+        explicit = client.call_tool_async("echo", {"text": "x"}, timeout=None,
+                                          max_total_timeout=DEFAULT_MAX_TOTAL_TIMEOUT)
+        assert explicit.max_total == DEFAULT_MAX_TOTAL_TIMEOUT        # asked for, kept
+        explicit.result()
+        with pytest.raises(ValueError):
+            client.call_tool("echo", {"text": "x"}, reset_on_progress=True,
+                             max_total_timeout=None)
+        assert client._session._requests == {}
+    with spawn(max_total_timeout=None) as client:
+        with pytest.raises(ValueError):
+            client.call_tool("echo", {"text": "x"}, reset_on_progress=True)
+        assert text_of(client.call_tool("echo", {"text": "y"})) == "y"
+
+
+@pytest.mark.spec("PR-11", "PR-13", "CN-08")
+def test_progress_after_the_response_and_for_unknown_tokens_is_dropped_silently(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG, logger="mcp_ref")
+    calls = []
+    with spawn(timing("plain", tmp_path / "wire.jsonl")) as client:
+        result = client.call_tool("stray", on_progress=lambda *a: calls.append(a))
+        assert text_of(result) == "stray done"
+        client.ping()      # the progress written after the answer has been read by now
+        assert text_of(client.call_tool("echo", {"text": "ok"})) == "ok"
+    assert calls == [(0.5, 1, None)]
+    dropped = [r for r in caplog.records
+               if r.getMessage().startswith("dropped: progress for unknown or finished token")]
+    assert len(dropped) == 2 and all(r.levelno == logging.DEBUG for r in dropped)
+    assert no_warnings(caplog) == []
+
+
+def _frames(written):
+    return [json.loads(line) for data in written for line in data.splitlines() if line]
+
+
+@pytest.mark.spec("PR-05", "PR-08", "PR-13", "CN-23")
+def test_context_progress_refuses_non_increasing_values_and_goes_quiet_when_done():
+    written = []
+    connection = Connection(Role.SERVER, capabilities={"tools": {}, "logging": {}})
+    session = Session(connection, written.append, request_timeout=None, max_total_timeout=None)
+
+    def feed(*frames):
+        return session.feed(b"".join(json.dumps(f).encode() + b"\n" for f in frames))
+
+    feed(request(1, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                   "clientInfo": {"name": "t", "version": "0"}}),
+         {"jsonrpc": "2.0", "method": "notifications/initialized"})
+    events = feed(tool_call(7, "x", token="t7"), tool_call(8, "x", token="t8"),
+                  tool_call(9, "x"))
+    contexts = {e.id: Context(session, e) for e in events if isinstance(e, ev.RequestReceived)}
+    written.clear()
+
+    done = contexts[7]
+    assert done.progress(1, 10, "first") is True
+    for bad in (1, 0.5):
+        with pytest.raises(LocalProtocolError) as info:
+            done.progress(bad)
+        assert info.value.catalogue_id == "PR-05"
+    assert done.progress(2.5) is True
+    session.respond(7, {"content": []})
+    assert done.progress(3) is False                       # completed: nothing sent (PR-13)
+
+    cancelled = contexts[8]
+    assert cancelled.progress(1) is True
+    feed(cancel(8, "stop"))
+    assert cancelled.progress(2) is False                  # cancelled: nothing sent (CN-23)
+    session.respond(8, {"content": []})                    # and no response (CN-05)
+
+    assert contexts[9].progress(1) is False                # no token: no progress (PR-08)
+
+    frames = _frames(written)
+    assert [(f.get("method"), f.get("id"), f.get("params", {}).get("progress")) for f in frames] \
+        == [("notifications/progress", None, 1), ("notifications/progress", None, 2.5),
+            (None, 7, None), ("notifications/progress", None, 1)]
+
+
+# ================================================================================================
+# SC-16: responsiveness while handlers are busy
+# ================================================================================================
+
+@pytest.mark.spec("PG-02", "CN-05")
+def test_ping_is_answered_promptly_while_every_worker_is_busy():
+    with spawn() as client:          # the reference server: 4 workers
+        running = threading.Semaphore(0)
+        slow = [client.call_tool_async("slow", {"seconds": 5, "steps": 50},
+                                       on_progress=lambda *a: running.release())
+                for _ in range(6)]   # 4 running, 2 queued
+        for _ in range(4):
+            assert running.acquire(timeout=5)
+        round_trips = []
+        for _ in range(10):
+            started = time.monotonic()
+            client.ping(timeout=2)
+            round_trips.append(time.monotonic() - started)
+        assert max(round_trips) < 0.2, round_trips
+        assert not any(handle.done() for handle in slow)
+        started = time.monotonic()
+        assert all(handle.cancel("done measuring") for handle in slow)
+        assert time.monotonic() - started < 0.2
+        client.ping()
+        assert text_of(client.call_tool("echo", {"text": "free"})) == "free"
+
+
+@pytest.mark.spec("BP-07")
+def test_out_of_order_completion_is_matched_to_each_caller():
+    with spawn() as client:
+        long = client.call_tool_async("slow", {"seconds": 0.8, "steps": 2})
+        medium = client.call_tool_async("slow", {"seconds": 0.3, "steps": 1})
+        short = client.call_tool_async("echo", {"text": "short"})
+        assert text_of(short.result()) == "short"
+        assert not long.done()
+        assert text_of(medium.result()) == "slept 0.3 s in 1 steps"
+        assert not long.done()
+        assert text_of(long.result()) == "slept 0.8 s in 2 steps"
+
+
+@pytest.mark.spec("PG-02")
+def test_a_full_pool_answers_the_overflow_request_at_once():
+    with spawn(launcher(max_workers=2, max_in_flight=2)) as client:
+        busy = [client.call_tool_async("slow", {"seconds": 1.0, "steps": 2}) for _ in range(2)]
+        started = time.monotonic()
+        with pytest.raises(PeerError) as info:
+            client.call_tool("echo", {"text": "overflow"}, timeout=5)
+        assert time.monotonic() - started < 0.5                  # an answer, not a hang
+        assert info.value.code == -32603                         # decision D-11
+        assert info.value.message == "Server busy: 2 requests already in flight"
+        assert info.value.data == {"inFlightLimit": 2}
+        client.ping()                                            # the reader is not blocked
+        for handle in busy:
+            assert text_of(handle.result()) == "slept 1 s in 2 steps"
+        assert text_of(client.call_tool("echo", {"text": "room again"})) == "room again"
+
+
+# ================================================================================================
+# SC-17: the server's requests during a call
+# ================================================================================================
+
+@pytest.mark.spec("PG-02", "ER-01")
+def test_client_answers_server_ping_and_unknown_request_during_a_call(tmp_path):
+    with spawn(timing("plain", tmp_path / "wire.jsonl")) as client:
+        report = json.loads(text_of(client.call_tool("ask-client", timeout=10)))
+    assert report["ping"]["answer"] == {"jsonrpc": "2.0", "id": "srv-ping", "result": {}}
+    assert report["unknown"]["answer"]["id"] == "srv-unknown"
+    assert report["unknown"]["answer"]["error"]["code"] == -32601
+    assert report["ping"]["ms"] < 200 and report["unknown"]["ms"] < 200, report
+
+
+# ================================================================================================
+# Keepalive (PG-04..PG-11), SC-27
+# ================================================================================================
+
+@pytest.mark.spec("PG-04", "PG-05", "PG-09", "PG-11")
+def test_keepalive_closes_the_session_when_pings_go_unanswered(tmp_path, caplog):
+    caplog.set_level(logging.ERROR, logger="mcp_ref.client")
+    log = tmp_path / "wire.jsonl"
+    client = spawn(timing("no-ping", log), keepalive_interval=0.3, keepalive_timeout=0.3)
+    try:
+        started = time.monotonic()
+        waiting = client.call_tool_async("never", timeout=None)
+        with pytest.raises(ConnectionClosed) as info:
+            waiting.result()
+        assert_near(time.monotonic() - started, 0.3 + 0.3)     # interval + timeout
+        assert f"server pid {client.pid}" in str(info.value)
+        assert "keepalive" in str(info.value)
+        with pytest.raises(ConnectionClosed):
+            client.ping()                                       # later calls fail fast
+        assert any(str(client.pid) in r.getMessage() for r in caplog.records)   # PG-11
+    finally:
+        client.close()
+    assert_reaped(client.pid)
+    assert received(read_log(log), "ping")
+
+
+@pytest.mark.spec("PG-04", "PG-12")
+def test_keepalive_counts_method_not_found_as_alive(tmp_path):
+    with spawn(timing("ping-unknown", tmp_path / "wire.jsonl"), keepalive_interval=0.1,
+               keepalive_timeout=0.5) as client:
+        assert text_of(client.call_tool("wait-pings", {"count": 3})) == "3 pings"
+        assert client.state is State.OPERATING
+        assert text_of(client.call_tool("echo", {"text": "alive"})) == "alive"
+        assert client._keepalive is not None and client._keepalive.is_alive()
+        with pytest.raises(PeerError) as info:
+            client.ping()
+        assert info.value.code == -32601
+
+
+@pytest.mark.spec("PG-02", "PG-05")
+def test_keepalive_does_not_kill_a_server_busy_in_a_slow_tool():
+    with spawn(keepalive_interval=0.1, keepalive_timeout=0.3) as client:
+        assert text_of(client.call_tool("slow", {"seconds": 1.0, "steps": 2})) == \
+            "slept 1 s in 2 steps"
+        assert client._keepalive.is_alive()
+        client.ping()
+    with spawn() as client:
+        assert client._keepalive is None                        # off by default (D-10)
+
+
+@pytest.mark.spec("PG-01", "PG-02")
+def test_the_reference_server_pings_the_client():
+    with spawn() as client:
+        text = text_of(client.call_tool("ping_client"))
+    assert text.startswith("client answered ping in ")
+    assert float(text.split()[-2]) < 200
