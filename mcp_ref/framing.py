@@ -134,6 +134,10 @@ def decode(line: bytes) -> Any:
         return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except ValueError as exc:
         raise FrameError(f"line is not valid JSON ({exc})") from None
+    except RecursionError:
+        # Thousands of nested brackets exhaust Python's recursion limit: valid JSON, perhaps,
+        # but no MCP message nests that deep, and the reader must survive it.
+        raise FrameError("line nests too deeply to decode") from None
 
 
 # U+2028 and U+2029 are legal, unescaped, inside JSON strings, but line readers that use
