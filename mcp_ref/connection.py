@@ -40,6 +40,9 @@ from .lifecycle import Input, Lifecycle, Role, State
 #: The client's default implementation info (LC-03: clientInfo is required).
 DEFAULT_INFO = {"name": "mcp_ref", "version": "0.1.0"}
 
+#: How many abandoned request ids are remembered to drop their late responses (D-27).
+ABANDONED_MEMORY = 10_000
+
 
 @dataclass
 class _Outbound:
@@ -76,16 +79,20 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int) or math.isfinite(value)
 
 
+def _declares(capabilities: Dict[str, Any], name: str) -> bool:
+    """Does a capabilities object declare ``name``: ``"tools"``, or ``"resources.subscribe"``
+    for a sub-capability that must be true (LC-17)?"""
+    capability, _, sub = name.partition(".")
+    declared = capabilities.get(capability)
+    if declared is None:
+        return False
+    return not sub or (isinstance(declared, dict) and bool(declared.get(sub)))
+
+
 def _missing_capability(capabilities: Dict[str, Any], method: str) -> Optional[str]:
     """The capability a notification needs that ``capabilities`` lacks (LC-16 (c), LG-01)."""
     needed = spec.NOTIFICATION_CAPABILITY.get(method)
-    if needed is None:
-        return None
-    capability, sub = needed
-    declared = capabilities.get(capability)
-    if declared is None or (sub and not (isinstance(declared, dict) and declared.get(sub))):
-        return f"{capability}.{sub}" if sub else capability
-    return None
+    return needed if needed and not _declares(capabilities, needed) else None
 
 
 def _implementation_for(version: str, info: Dict[str, Any]) -> Dict[str, Any]:
@@ -127,7 +134,8 @@ class Connection:
         self._next_id = 1
         self._initialize_id: Optional[RequestId] = None
         self._pending: Dict[RequestId, _Outbound] = {}
-        self._abandoned: Set[RequestId] = set()
+        # A dict used as an ordered set, so the oldest entries can be dropped (D-27).
+        self._abandoned: Dict[RequestId, None] = {}
         self._in_flight: Dict[RequestId, _Inbound] = {}
         self._cancelled_by_peer: Set[RequestId] = set()
         self._outbox = bytearray()
@@ -194,6 +202,8 @@ class Connection:
         params = dict(params) if params else {}
         if want_progress and progress_token is None:
             progress_token = self._next_id      # the id _allocate_id() is about to hand out
+            if self._token_in_use(progress_token):
+                progress_token = f"mcp_ref-{progress_token}"   # the caller chose that integer
         if progress_token is not None:
             self._check_new_progress_token(progress_token)
             meta = dict(params.get("_meta") or {})
@@ -216,16 +226,12 @@ class Connection:
 
     def send_response(self, request_id: RequestId, result: Dict[str, Any]) -> bytes:
         """Answer a request of the peer's. Returns b"" if the peer cancelled it (CN-05)."""
-        if not self._finish_in_flight(request_id):
-            return b""
-        return encode(to_obj(Response(request_id, result)))
+        return self._answer(request_id, Response(request_id, result))
 
     def send_error(self, request_id: RequestId, code: int, message: str,
                    data: Any = None) -> bytes:
         """Answer a request of the peer's with an error. b"" if the peer cancelled it."""
-        if not self._finish_in_flight(request_id):
-            return b""
-        return encode(to_obj(ErrorResponse(request_id, int(code), message, data)))
+        return self._answer(request_id, ErrorResponse(request_id, int(code), message, data))
 
     def cancel(self, request_id: RequestId, reason: Optional[str] = None) -> bytes:
         """Give up on one of our requests and tell the peer (CN-01, TO-02).
@@ -239,7 +245,7 @@ class Connection:
         if request_id not in self._pending:
             return b""
         del self._pending[request_id]
-        self._abandoned.add(request_id)
+        self._abandon(request_id)
         if not self.lifecycle.permits(self.role, Input.CANCELLED):
             return b""                    # shutting down: stop waiting, but nothing to send
         self.lifecycle.process(self.role, Input.CANCELLED)
@@ -255,7 +261,7 @@ class Connection:
         but the caller has stopped waiting, so its response, if any, is dropped.
         """
         if self._pending.pop(request_id, None) is not None:
-            self._abandoned.add(request_id)
+            self._abandon(request_id)
 
     def send_progress(self, request_id: RequestId, progress: float,
                       total: Optional[float] = None, message: Optional[str] = None) -> bytes:
@@ -324,7 +330,7 @@ class Connection:
     def _check_peer_offers(self, method: str) -> None:
         # LC-16: only use capabilities that were negotiated.
         capability = self._requests_we_send().get(method)
-        if capability and capability not in self.negotiated.peer_capabilities:
+        if capability and not _declares(self.negotiated.peer_capabilities, capability):
             raise CapabilityNotNegotiated(
                 f"{method} needs the peer's {capability!r} capability, which it did not "
                 f"declare", catalogue_id="LC-16")
@@ -340,22 +346,39 @@ class Connection:
         if not is_progress_token(token):
             raise LocalProtocolError("a progress token must be a string or an integer",
                                      catalogue_id="PR-02")
-        if any(o.progress_token == token and type(o.progress_token) is type(token)
-               for o in self._pending.values()):
+        if self._token_in_use(token):
             raise LocalProtocolError(f"progress token {token!r} is already in use",
                                      catalogue_id="PR-03")
 
-    def _finish_in_flight(self, request_id: RequestId) -> bool:
-        """Remove a peer request we are answering; False if it was cancelled (send nothing)."""
+    def _answer(self, request_id: RequestId, message: Message) -> bytes:
+        """The bytes answering a peer request, or b"" if the peer cancelled it (CN-05)."""
         if request_id in self._cancelled_by_peer:
             self._cancelled_by_peer.discard(request_id)
-            return False                  # CN-05: no response for a cancelled request
+            return b""                    # CN-05: no response for a cancelled request
         if request_id not in self._in_flight:
             raise LocalProtocolError(f"no request with id {request_id!r} awaits a response "
                                      "(answered already, or never received)", catalogue_id="BP-07")
+        # Encode first: a result that cannot be encoded (NaN, bytes, ...) raises here and leaves
+        # the request in flight, so the caller can still answer it with an error (BP-07).
+        data = encode(to_obj(message))
         self.lifecycle.process(self.role, Input.RESPONSE)
         del self._in_flight[request_id]
-        return True
+        return data
+
+    def _abandon(self, request_id: RequestId) -> None:
+        """Remember a request we stopped waiting for, so its late response is dropped (CN-07).
+
+        Only the newest :data:`ABANDONED_MEMORY` are remembered (D-27): the peer SHOULD not
+        answer a cancelled request at all (CN-05), and memory must stay bounded. A response
+        older than that is reported as one for an unknown id.
+        """
+        self._abandoned[request_id] = None
+        if len(self._abandoned) > ABANDONED_MEMORY:
+            del self._abandoned[next(iter(self._abandoned))]
+
+    def _token_in_use(self, token: Any) -> bool:
+        return any(o.progress_token == token and type(o.progress_token) is type(token)
+                   for o in self._pending.values())
 
     # ==========================================================================================
     # Receiving
@@ -429,7 +452,7 @@ class Connection:
             return self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
                                       f"Method not found: {method}", "ER-01")
         capability = known[method]
-        if capability and capability not in self.capabilities:
+        if capability and not _declares(self.capabilities, capability):
             # ER-11: a method behind a capability we did not declare is -32601 too.
             return self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
                                       f"Method not found: {method} (no {capability!r} "
@@ -574,7 +597,7 @@ class Connection:
                 f"peer reported an error for an unreadable message: [{message.code}] "
                 f"{message.message}", catalogue_id="BP-12"), False)]
         if request_id in self._abandoned:
-            self._abandoned.discard(request_id)
+            del self._abandoned[request_id]
             return [ev.MessageDropped(f"late response for cancelled request {request_id!r}")]
         if request_id in self._pending:
             input = Input.RESPONSE

@@ -36,7 +36,8 @@ def build_server() -> Server:
                     instructions="A reference MCP server for testing clients: echo, add, slow "
                                  "(progress, cancellation) and fail (tool errors).")
 
-    @server.tool(description="Return the text unchanged.",
+    @server.tool(description="Return the text unchanged.", title="Echo",
+                 annotations={"readOnlyHint": True, "idempotentHint": True},
                  input_schema=_schema({"text": {"type": "string"}}, ["text"]))
     def echo(arguments: Dict[str, Any], context: Context) -> str:
         return arguments["text"]

@@ -90,19 +90,11 @@ class Context:
 
         Raises LocalProtocolError if ``progress`` does not increase (PR-05).
         """
-        with self._session._lock:
-            data = self._session.connection.send_progress(self.request_id, progress, total,
-                                                          message)
-        if data:
-            self._session._write_quietly(data)
-        return bool(data)
+        return self._session.send_progress(self.request_id, progress, total, message)
 
     def log(self, level: str, data: Any, logger: Optional[str] = None) -> None:
         """Send a ``notifications/message`` if the client's level lets it through (LG-02)."""
-        with self._session._lock:
-            frame = self._session.connection.send_log(level, data, logger)
-        if frame:
-            self._session._write_quietly(frame)
+        self._session.send_log(level, data, logger)
 
     def request(self, method: str, params: Optional[Dict[str, Any]] = None,
                 **options: Any) -> Dict[str, Any]:
@@ -202,6 +194,18 @@ class _WorkerPool:
 
 def _text(text: str) -> Dict[str, Any]:
     return {"type": "text", "text": text}
+
+
+#: Fields of tool, resource and prompt definitions that later revisions added, with the
+#: revision that added each (catalogue section 4). LC-15: respect the negotiated version.
+_FIELDS_SINCE = {"annotations": "2025-03-26", "title": "2025-06-18",
+                 "outputSchema": "2025-06-18", "icons": "2025-11-25"}
+
+
+def _for_version(version: str, definition: Dict[str, Any]) -> Dict[str, Any]:
+    """A definition without the fields ``version`` does not define (LC-15)."""
+    return {key: value for key, value in definition.items()
+            if _FIELDS_SINCE.get(key, "") <= version}
 
 
 _JSON_TYPES: Dict[str, Any] = {
@@ -463,7 +467,9 @@ class Server:
                 raise RequestError(ErrorCode.INVALID_PARAMS, f"Invalid cursor {cursor!r}")  # ER-12
             start = int(cursor)
         entries = list(registry.values())[start:start + self.page_size]
-        result: Dict[str, Any] = {key: [entry.definition for entry in entries]}
+        version = context._session.connection.protocol_version or spec.PROTOCOL_VERSION
+        result: Dict[str, Any] = {key: [_for_version(version, entry.definition)
+                                        for entry in entries]}
         if start + self.page_size < len(registry):
             result["nextCursor"] = str(start + self.page_size)  # PN-02: only if more exist
         return result

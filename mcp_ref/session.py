@@ -20,10 +20,11 @@ The clock lives here, in the waiting caller: the deadline is checked by whoever 
 ``result()``. A request nobody waits on is not timed out.
 """
 
+import contextlib
 import logging
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from . import events as ev
 from . import spec
@@ -151,10 +152,42 @@ class PendingRequest:
             return self._result
 
 
+class _WireOrder:
+    """Frames reach the wire in the order the connection produced them.
+
+    A thread that produced frames takes a ticket while it still holds the connection lock,
+    then writes when its ticket comes up. So a handler's progress can never overtake its own
+    response (PR-13), nor a cancel the request it cancels -- and no thread waits for the wire
+    while holding the connection lock, so a write blocked on a full pipe never stalls the
+    reader thread (which must keep reading for the peer to make room).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._issued = 0        # tickets handed out
+        self._serving = 0       # the ticket whose frames may be written now
+
+    def ticket(self) -> int:
+        with self._cond:
+            self._issued += 1
+            return self._issued - 1
+
+    def write(self, ticket: int, write: Callable[[], None]) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._serving == ticket)
+        try:
+            write()
+        finally:
+            with self._cond:
+                self._serving += 1
+                self._cond.notify_all()
+
+
 class Session:
     """The connection, its lock, the writer and the pending requests of one peer.
 
     ``write`` must write one whole frame (or several) atomically with respect to other writes.
+    Every frame goes out through :meth:`_turn`, which keeps the connection's order.
     """
 
     def __init__(self, connection: Connection, write: Callable[[bytes], None], *,
@@ -163,9 +196,33 @@ class Session:
         self.request_timeout = request_timeout
         self.max_total_timeout = max_total_timeout
         self._write = write
-        self._lock = threading.RLock()          # guards the connection and _requests
+        self._lock = threading.Lock()           # guards the connection and _requests
+        self._order = _WireOrder()
         self._requests: Dict[RequestId, PendingRequest] = {}
         self._closed_error: Optional[McpRefError] = None
+
+    @contextlib.contextmanager
+    def _turn(self, *, quiet: bool = True) -> Iterator[List[bytes]]:
+        """One turn at the connection: use it under ``with``, append the bytes the connection
+        returns to the yielded list, and they are written after the lock is released, in the
+        order the connection produced them (see :class:`_WireOrder`).
+
+        ``quiet``: a closed connection is logged instead of raised (for frames whose loss does
+        not matter: a cancel, an answer to a peer that is gone).
+        """
+        frames: List[bytes] = []
+        with self._lock:
+            yield frames
+            data = b"".join(frames)
+            ticket = self._order.ticket() if data else None
+        if ticket is None:
+            return
+        try:
+            self._order.write(ticket, lambda: self._write(data))
+        except ConnectionClosed:
+            if not quiet:
+                raise
+            log.debug("could not write %d bytes: the connection is closed", len(data))
 
     # --- Sending ------------------------------------------------------------------------------
 
@@ -190,17 +247,23 @@ class Session:
         if reset_on_progress and max_total is None:
             raise ValueError("reset_on_progress=True needs a max_total_timeout: progress may "
                              "restart the clock, but a maximum total always holds (TO-05)")
-        with self._lock:
-            self._raise_if_closed()
-            request_id, data = self.connection.send_request(
-                method, params, progress_token=progress_token,
-                # TO-04: a reset needs progress to arrive, so it asks for progress itself.
-                want_progress=on_progress is not None or reset_on_progress)
-            pending = PendingRequest(self, request_id, method, timeout=timeout,
-                                     max_total=max_total, reset_on_progress=reset_on_progress,
-                                     on_progress=on_progress)
-            self._requests[request_id] = pending
-        self._send_or_fail(pending, data)
+        pending: Optional[PendingRequest] = None
+        try:
+            with self._turn(quiet=False) as frames:
+                self._raise_if_closed()
+                request_id, data = self.connection.send_request(
+                    method, params, progress_token=progress_token,
+                    # TO-04: a reset needs progress to arrive, so it asks for progress itself.
+                    want_progress=on_progress is not None or reset_on_progress)
+                pending = PendingRequest(self, request_id, method, timeout=timeout,
+                                         max_total=max_total, reset_on_progress=reset_on_progress,
+                                         on_progress=on_progress)
+                self._requests[request_id] = pending
+                frames.append(data)
+        except ConnectionClosed as exc:
+            if pending is not None:
+                self._fail_unsent(pending, exc)
+            raise
         return pending
 
     def request(self, method: str, params: Optional[Dict[str, Any]] = None,
@@ -209,29 +272,32 @@ class Session:
         return self.send_request(method, params, **options).result()
 
     def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
-        with self._lock:
+        with self._turn(quiet=False) as frames:
             self._raise_if_closed()
-            data = self.connection.send_notification(method, params)
-        self._write(data)
+            frames.append(self.connection.send_notification(method, params))
 
     def _register_initialize(self, timeout: Optional[float]) -> PendingRequest:
         """Client: write ``initialize``; its deadline never cancels it (CN-03)."""
-        with self._lock:
-            request_id, data = self.connection.initialize()
-            pending = PendingRequest(self, request_id, spec.INITIALIZE, timeout=timeout,
-                                     max_total=None, reset_on_progress=False, on_progress=None)
-            self._requests[request_id] = pending
-        self._send_or_fail(pending, data)
+        pending: Optional[PendingRequest] = None
+        try:
+            with self._turn(quiet=False) as frames:
+                request_id, data = self.connection.initialize()
+                pending = PendingRequest(self, request_id, spec.INITIALIZE, timeout=timeout,
+                                         max_total=None, reset_on_progress=False,
+                                         on_progress=None)
+                self._requests[request_id] = pending
+                frames.append(data)
+        except ConnectionClosed as exc:
+            if pending is not None:
+                self._fail_unsent(pending, exc)
+            raise
         return pending
 
-    def _send_or_fail(self, pending: PendingRequest, data: bytes) -> None:
-        try:
-            self._write(data)
-        except ConnectionClosed as exc:
-            with self._lock:
-                self._requests.pop(pending.id, None)
-            pending._settle(None, exc)
-            raise
+    def _fail_unsent(self, pending: PendingRequest, error: ConnectionClosed) -> None:
+        """A request that could not be written fails at once (nothing lost, I1)."""
+        with self._lock:
+            self._requests.pop(pending.id, None)
+        pending._settle(None, error)
 
     def _raise_if_closed(self) -> None:
         if self._closed_error is not None:
@@ -246,26 +312,15 @@ class Session:
         self._abandon(pending, error, f"timed out after {limit:g} s" if limit else "timed out")
 
     def _abandon(self, pending: PendingRequest, error: McpRefError, reason: str) -> bool:
-        with self._lock:
+        with self._turn() as frames:
             if self._requests.get(pending.id) is not pending:
                 return False      # already settled, or its response is being delivered now
             del self._requests[pending.id]
             if pending.method == spec.INITIALIZE:
                 self.connection.forget(pending.id)   # CN-03: initialize is never cancelled
-                data = b""
             else:
-                data = self.connection.cancel(pending.id, reason)
-        settled = pending._settle(None, error)
-        if data:
-            self._write_quietly(data)
-        return settled
-
-    def _write_quietly(self, data: bytes) -> None:
-        """Write a frame whose loss does not matter (a cancel, an answer to a dead peer)."""
-        try:
-            self._write(data)
-        except ConnectionClosed:
-            log.debug("could not write %d bytes: the connection is closed", len(data))
+                frames.append(self.connection.cancel(pending.id, reason))
+        return pending._settle(None, error)
 
     # --- Receiving ----------------------------------------------------------------------------
 
@@ -276,12 +331,10 @@ class Session:
         *before* any waiting caller is woken, so nothing the caller sends next can overtake
         them on the wire (LC-05). Returns the events this class did not consume.
         """
-        with self._lock:
+        with self._turn() as frames:
             events = self.connection.receive_data(data)
-            replies = self.connection.data_to_send()
+            frames.append(self.connection.data_to_send())
             claimed = self._claim(events)
-        if replies:
-            self._write_quietly(replies)
         rest: List[ev.Event] = []
         for event in events:
             if not self._settle_event(event, claimed):
@@ -333,15 +386,22 @@ class Session:
     # --- Answering the peer's requests -------------------------------------------------------
 
     def respond(self, request_id: RequestId, result: Dict[str, Any]) -> None:
-        with self._lock:
-            data = self.connection.send_response(request_id, result)
-        if data:
-            self._write_quietly(data)
+        with self._turn() as frames:
+            frames.append(self.connection.send_response(request_id, result))
 
     def respond_error(self, request_id: RequestId, code: int, message: str,
                       data: Any = None) -> None:
-        with self._lock:
-            frame = self.connection.send_error(request_id, code, message, data)
-        if frame:
-            self._write_quietly(frame)
+        with self._turn() as frames:
+            frames.append(self.connection.send_error(request_id, code, message, data))
+
+    def send_progress(self, request_id: RequestId, progress: float,
+                      total: Optional[float] = None, message: Optional[str] = None) -> bool:
+        """Progress on a peer request; False when nothing was sent (see Connection)."""
+        with self._turn() as frames:
+            frames.append(self.connection.send_progress(request_id, progress, total, message))
+        return bool(frames[0])
+
+    def send_log(self, level: str, data: Any, logger: Optional[str] = None) -> None:
+        with self._turn() as frames:
+            frames.append(self.connection.send_log(level, data, logger))
 

@@ -53,8 +53,9 @@ SAMPLING_CREATE_MESSAGE = "sampling/createMessage"
 ELICITATION_CREATE = "elicitation/create"
 
 #: Requests a client sends to a server, mapped to the server capability that must have been
-#: declared for them (None: always available). LC-16: use only negotiated capabilities;
-#: ER-11: a method behind an undeclared capability is answered -32601.
+#: declared for them (None: always available); "a.b" names sub-capability b of capability a,
+#: which must be true. LC-16: use only negotiated capabilities; LC-17: sub-capabilities gate
+#: optional features; ER-11: a method behind an undeclared capability is answered -32601.
 CLIENT_REQUESTS = {
     INITIALIZE: None,
     PING: None,
@@ -64,8 +65,8 @@ CLIENT_REQUESTS = {
     RESOURCES_LIST: "resources",
     RESOURCES_TEMPLATES_LIST: "resources",
     RESOURCES_READ: "resources",
-    RESOURCES_SUBSCRIBE: "resources",
-    RESOURCES_UNSUBSCRIBE: "resources",
+    RESOURCES_SUBSCRIBE: "resources.subscribe",
+    RESOURCES_UNSUBSCRIBE: "resources.subscribe",
     PROMPTS_LIST: "prompts",
     PROMPTS_GET: "prompts",
     COMPLETION_COMPLETE: "completions",
@@ -79,15 +80,14 @@ SERVER_REQUESTS = {
     ELICITATION_CREATE: "elicitation",
 }
 
-#: Notifications that need a capability of their *sender* (LC-16 (c), LG-01), as
-#: (capability, sub-capability or None).
+#: Notifications that need a capability of their *sender* (LC-16 (c), LG-01), named as above.
 NOTIFICATION_CAPABILITY = {
-    LOG_MESSAGE: ("logging", None),
-    "notifications/tools/list_changed": ("tools", "listChanged"),
-    "notifications/resources/list_changed": ("resources", "listChanged"),
-    "notifications/resources/updated": ("resources", "subscribe"),
-    "notifications/prompts/list_changed": ("prompts", "listChanged"),
-    "notifications/roots/list_changed": ("roots", "listChanged"),
+    LOG_MESSAGE: "logging",
+    "notifications/tools/list_changed": "tools.listChanged",
+    "notifications/resources/list_changed": "resources.listChanged",
+    "notifications/resources/updated": "resources.subscribe",
+    "notifications/prompts/list_changed": "prompts.listChanged",
+    "notifications/roots/list_changed": "roots.listChanged",
 }
 
 #: Log levels of ``logging/setLevel`` and ``notifications/message``, least to most severe

@@ -882,14 +882,17 @@ def test_send_progress_refuses_nan_and_infinity_without_losing_its_place():
     assert pair.server.send_progress(request_id, 2 ** 70) != b""   # big integers are fine
 
 
-@pytest.mark.spec("PR-06")
+@pytest.mark.spec("PR-06", "BP-01")
 def test_client_flags_progress_that_overflows_to_infinity():
+    # 1e400 has no finite value: framing refuses the line as a parse error (D-09) before the
+    # progress rules see it, and the session goes on.
     pair = handshake()
     pair.request(C, "tools/list", progress_token="p")
     pair.pump()
     events = pair.client.receive_data(b'{"jsonrpc":"2.0","method":"notifications/progress",'
                                       b'"params":{"progressToken":"p","progress":1e400}}\n')
-    assert only(events, ev.ProtocolViolation).error.catalogue_id == "PR-06"
+    assert only(events, ev.ProtocolViolation).error.code == -32700
+    assert not of(events, ev.ProgressReceived)
     events = pair.client.receive_data(line({"jsonrpc": "2.0", "method": spec.PROGRESS,
                                             "params": {"progressToken": "p", "progress": 1}}))
     assert of(events, ev.ProgressReceived)
@@ -1550,3 +1553,61 @@ def test_peer_input_never_raises(setup):
     for item in HOSTILE:                               # and all of them in one go
         conn.receive_data(item if isinstance(item, bytes) else line(item))
     conn.receive_data(b"")
+
+
+# ==============================================================================================
+# Robustness of the bookkeeping (added with the shell fixes)
+# ==============================================================================================
+
+
+@pytest.mark.spec("BP-07")
+def test_a_result_that_cannot_be_encoded_leaves_the_request_answerable():
+    pair = handshake()
+    request_id = _in_flight_call(pair)
+    for bad in ({"x": float("nan")}, {"x": b"bytes"}):
+        with pytest.raises((ValueError, TypeError)):
+            pair.server.send_response(request_id, bad)
+    assert request_id in pair.server.in_flight_ids
+    data = pair.server.send_error(request_id, ErrorCode.INTERNAL_ERROR, "could not encode")
+    assert frames_of(data)[0]["id"] == request_id
+    assert request_id not in pair.server.in_flight_ids
+
+
+@pytest.mark.spec("LC-16", "LC-17", "ER-11")
+def test_resources_subscribe_needs_the_subscribe_sub_capability():
+    without = handshake(server_kwargs={"capabilities": {"resources": {}}})
+    with pytest.raises(CapabilityNotNegotiated):
+        without.request(C, "resources/subscribe", {"uri": "x://y"})
+    # A client that sends it anyway gets -32601 from the server (ER-11).
+    without.to_server(line({"jsonrpc": "2.0", "id": 99, "method": "resources/subscribe",
+                            "params": {"uri": "x://y"}}))
+    assert error_codes(without.pump().to_client) == [(99, -32601)]
+    with_sub = handshake(server_kwargs={"capabilities": {"resources": {"subscribe": True}}})
+    request_id = with_sub.request(C, "resources/subscribe", {"uri": "x://y"})
+    assert only(with_sub.pump().server_events, ev.RequestReceived).id == request_id
+
+
+@pytest.mark.spec("CN-07")
+def test_the_memory_of_abandoned_requests_is_bounded(monkeypatch):
+    import mcp_ref.connection as connection
+    monkeypatch.setattr(connection, "ABANDONED_MEMORY", 3)
+    pair = handshake()
+    ids = [pair.request(C, "tools/list") for _ in range(5)]
+    for request_id in ids:
+        pair.client.cancel(request_id)
+    assert list(pair.client._abandoned) == ids[-3:]
+    # The newest are still recognised as late answers; the oldest count as unknown ids.
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "id": ids[-1], "result": {}}))
+    assert of(events, ev.MessageDropped)
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "id": ids[0], "result": {}}))
+    assert of(events, ev.ProtocolViolation)
+
+
+@pytest.mark.spec("PR-03")
+def test_the_automatic_progress_token_avoids_a_token_the_caller_chose():
+    pair = handshake()
+    first = pair.request(C, "tools/list", progress_token=pair.client._next_id + 1)
+    second, data = pair.client.send_request("tools/list", want_progress=True)
+    assert second == first + 1
+    token = frames_of(data)[0]["params"]["_meta"]["progressToken"]
+    assert token == f"mcp_ref-{second}"

@@ -56,7 +56,7 @@ def our_zombies():
     return found
 
 
-@pytest.mark.spec("LC-03", "LC-04", "LC-05", "LC-08", "LC-10", "LC-14", "TL-01")
+@pytest.mark.spec("LC-03", "LC-04", "LC-05", "LC-08", "LC-10", "LC-14", "LC-15", "TL-01")
 @pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
 def test_handshake_at_each_version(version):
     with spawn(supported_versions=(version,)) as client:
@@ -65,6 +65,10 @@ def test_handshake_at_each_version(version):
         assert client.server_info["name"] == "mcp_ref-reference"
         assert "tools" in client.server_capabilities
         assert client.instructions
+        echo = next(t for t in client.list_tools() if t["name"] == "echo")
+        # LC-15: definitions carry only the fields the negotiated revision defines.
+        assert ("annotations" in echo) == (version >= "2025-03-26")
+        assert ("title" in echo) == (version >= "2025-06-18")
         pid = client.pid
         client.ping()
     assert_reaped(pid)
