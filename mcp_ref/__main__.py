@@ -1,12 +1,16 @@
-"""Command line: ``python3 -m mcp_ref demo | serve | states``.
+"""Command line: ``python3 -m mcp_ref COMMAND``.
 
-* ``demo``   spawns the reference server and narrates the whole lifecycle, step by step, with
-             the catalogue ID and spec section of each step.
-* ``serve``  runs the reference server on stdin/stdout (put it in a desktop client's config).
-* ``states`` prints the lifecycle state machine, generated from its transition table.
+* ``demo``     spawns the reference server and narrates the whole lifecycle, step by step,
+               with the catalogue ID and spec section of each step.
+* ``serve``    runs the reference server on stdin/stdout (put it in a desktop client's config).
+* ``states``   prints the lifecycle state machine, generated from its transition table.
+* ``inspect``  ``-- CMD ARGS...``: what any stdio MCP server says about itself and offers.
+* ``call``     ``-- CMD ARGS... TOOL 'JSON'``: call one tool, with live progress; Ctrl-C cancels.
+* ``diff``     ``A.jsonl B.jsonl``: compare two transcripts written with ``--trace``.
 """
 
 import argparse
+import json
 import logging
 import sys
 from typing import List, Optional
@@ -22,26 +26,55 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run the reference server and narrate a session")
     demo.add_argument("--fast", action="store_true", help="shorter waits (for tests)")
-    commands.add_parser("serve", help="run the reference server on stdin/stdout")
+    serve = commands.add_parser("serve", help="run the reference server on stdin/stdout")
+    serve.add_argument("--trace", metavar="FILE", help="write every frame to FILE (JSONL)")
     states = commands.add_parser("states", help="print the lifecycle state machine")
     states.add_argument("--format", choices=("text", "mermaid", "dot"), default="text")
+    for name, text in (("inspect", "show what a server offers: -- CMD ARGS..."),
+                       ("call", "call one tool: -- CMD ARGS... TOOL 'JSON'")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--trace", metavar="FILE", help="write every frame to FILE (JSONL)")
+        command.add_argument("--timeout", type=float, default=60.0,
+                             help="request timeout in seconds (default 60)")
+        command.add_argument("words", nargs=argparse.REMAINDER,
+                             help="-- then the server command (and, for call, TOOL 'JSON')")
+    compare = commands.add_parser("diff", help="compare two --trace transcripts")
+    compare.add_argument("a")
+    compare.add_argument("b")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
-        return serve()
+        return serve_reference(args.trace)
     if args.command == "states":
         sys.stdout.write(render(args.format))
         return 0
-    from .demo import run_demo
-    return run_demo(fast=args.fast)
+    if args.command == "demo":
+        from .demo import run_demo
+        return run_demo(fast=args.fast)
+    from . import cli
+    if args.command == "diff":
+        return cli.diff_transcripts(args.a, args.b)
+    words = args.words[1:] if args.words[:1] == ["--"] else args.words
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
+                        format="mcp_ref: %(levelname)s %(name)s: %(message)s")
+    if args.command == "inspect":
+        if not words:
+            parser.error("inspect needs a server command after --")
+        return cli.run_guarded(cli.inspect, words, trace=args.trace, timeout=args.timeout)
+    try:
+        command, tool, arguments = cli.split_call_arguments(words)
+    except (ValueError, json.JSONDecodeError) as exc:
+        parser.error(str(exc))
+    return cli.run_guarded(cli.call, command, tool, arguments, trace=args.trace,
+                           timeout=args.timeout)
 
 
-def serve() -> int:
+def serve_reference(trace: Optional[str] = None) -> int:
     """The reference server. Logs go to stderr (TR-04); stdout carries only frames (TR-06)."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
                         format="mcp_ref serve: %(levelname)s %(name)s: %(message)s")
     from .reference import build_server
-    return build_server().run_stdio()
+    return build_server().run_stdio(trace=trace)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from .framing import DEFAULT_MAX_LINE_BYTES
 from .lifecycle import Role, State
 from .session import PendingRequest, ProgressCallback, Session
 from .stdio import DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport
+from .transcript import Transcript
 
 log = logging.getLogger("mcp_ref.client")
 server_log = logging.getLogger("mcp_ref.server_log")
@@ -60,9 +61,11 @@ class Client:
                  request_timeout: Optional[float], max_total_timeout: Optional[float],
                  handlers: Dict[str, RequestHandler],
                  on_notification: Optional[Callable[[str, Dict[str, Any]], None]],
-                 stdin_grace: float, term_grace: float) -> None:
+                 stdin_grace: float, term_grace: float,
+                 transcript: Optional[Transcript] = None) -> None:
         self._process = process
-        self._session = Session(connection, process.write, request_timeout=request_timeout,
+        self._transcript = transcript
+        self._session = Session(connection, self._write, request_timeout=request_timeout,
                                 max_total_timeout=max_total_timeout)
         self._handlers = handlers
         self._on_notification = on_notification
@@ -94,13 +97,15 @@ class Client:
               keepalive_interval: Optional[float] = None,
               keepalive_timeout: float = 10.0,
               stdin_grace: float = DEFAULT_STDIN_GRACE, term_grace: float = DEFAULT_TERM_GRACE,
-              max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> "Client":
+              max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+              trace: Optional[str] = None) -> "Client":
         """Start the server (TR-01), run the initialize handshake, and return the client.
 
         ``roots``, ``sampling`` and ``elicitation`` answer the server's requests of those
         kinds; each is declared as a client capability only when given (LC-16), and the
-        server's requests for an undeclared one get -32601. On any failure the server process
-        is shut down before the error propagates.
+        server's requests for an undeclared one get -32601. ``trace`` names a JSONL file that
+        receives every frame and lifecycle event (:mod:`mcp_ref.transcript`). On any failure
+        the server process is shut down before the error propagates.
         """
         capabilities: Dict[str, Any] = {}
         handlers: Dict[str, RequestHandler] = {}
@@ -117,11 +122,20 @@ class Client:
                                 capabilities=capabilities,
                                 supported_versions=tuple(supported_versions),
                                 max_line_bytes=max_line_bytes)
-        process = ChildProcess.spawn(argv, env=env, cwd=cwd, inherit_env=inherit_env)
+        transcript = Transcript(trace) if trace else None
+        try:
+            process = ChildProcess.spawn(argv, env=env, cwd=cwd, inherit_env=inherit_env)
+        except BaseException as exc:
+            if transcript is not None:
+                transcript.event("spawn-failed", argv=list(argv), error=str(exc))
+                transcript.close()
+            raise
+        if transcript is not None:
+            transcript.event("spawn", argv=list(argv), pid=process.pid, cwd=cwd)
         client = cls(process, connection, request_timeout=request_timeout,
                      max_total_timeout=max_total_timeout, handlers=handlers,
                      on_notification=on_notification, stdin_grace=stdin_grace,
-                     term_grace=term_grace)
+                     term_grace=term_grace, transcript=transcript)
         try:
             client._reader.start()
             client._handshake(handshake_timeout)
@@ -264,7 +278,10 @@ class Client:
         try:
             while True:
                 chunk = self._process.read()
-                for event in self._session.feed(chunk):
+                if self._transcript is not None and chunk:
+                    self._transcript.frames("recv", chunk, self.state.name)
+                events = self._session.feed(chunk)
+                for event in events:
                     self._handle(event)
                 if not chunk:
                     break
@@ -288,6 +305,12 @@ class Client:
         elif isinstance(event, ev.CancelReceived):
             log.info("server cancelled its request %r: %s", event.request_id, event.reason)
         # Initialized needs no action here: the handshake's caller reads the connection.
+
+    def _write(self, data: bytes) -> None:
+        """Every frame to the server goes through here (one place to record it)."""
+        self._process.write(data)
+        if self._transcript is not None:
+            self._transcript.frames("send", data, self.state.name)
 
     def _closed_error(self, reason: str) -> ConnectionClosed:
         """ConnectionClosed with the exit code or signal, once the process has exited."""
@@ -389,4 +412,10 @@ class Client:
             for thread in (self._keepalive, self._callback_thread):
                 if thread is not None and thread is not threading.current_thread():
                     thread.join(timeout=5.0)
+            if self._transcript is not None:
+                report = self._report
+                self._transcript.event("close", steps=list(report.steps),
+                                       exit_code=report.exit_code, signal=report.signal,
+                                       seconds=round(report.total_seconds, 6))
+                self._transcript.close()
             return self._report

@@ -44,6 +44,7 @@ from .errors import ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError
 from .lifecycle import Role
 from .session import Session
 from .stdio import StdioServerTransport
+from .transcript import Transcript
 
 log = logging.getLogger("mcp_ref.server")
 
@@ -333,11 +334,12 @@ class Server:
 
     # --- Running ------------------------------------------------------------------------------
 
-    def run_stdio(self) -> int:
+    def run_stdio(self, trace: Optional[str] = None) -> int:
         """Serve on this process's stdin/stdout until stdin closes or a signal arrives.
 
         Returns the exit status: 0 after stdin EOF (TR-14), 128 + signal number after
-        SIGTERM or SIGINT (no traceback, no half-written line).
+        SIGTERM or SIGINT (no traceback, no half-written line). ``trace`` names a JSONL file
+        that receives every frame (:mod:`mcp_ref.transcript`).
         """
         transport = StdioServerTransport(guard_stdout=True)
         previous = {}
@@ -345,7 +347,7 @@ class Server:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 previous[signum] = signal.signal(signum, self._on_signal)
         try:
-            status = self.serve(transport)
+            status = self.serve(transport, trace=trace)
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -358,13 +360,18 @@ class Server:
         if self._transport is not None:
             self._transport.interrupt()
 
-    def serve(self, transport: StdioServerTransport) -> int:
+    def serve(self, transport: StdioServerTransport, trace: Optional[str] = None) -> int:
         """Run one session over ``transport``: read, dispatch, and drain at end of stream."""
         connection = Connection(Role.SERVER, info=self.info, capabilities=self.capabilities,
                                 instructions=self.instructions,
                                 supported_versions=self.supported_versions)
-        session = Session(connection, transport.write, request_timeout=60.0,
-                          max_total_timeout=None)
+        transcript = Transcript(trace) if trace else None
+        write = transport.write
+        if transcript is not None:
+            def write(data: bytes) -> None:
+                transport.write(data)
+                transcript.frames("send", data, connection.state.name)
+        session = Session(connection, write, request_timeout=60.0, max_total_timeout=None)
         self._session, self._transport = session, transport
         pool = _WorkerPool(self.max_workers, self.max_in_flight)
         contexts: Dict[Any, Context] = {}
@@ -373,13 +380,20 @@ class Server:
                 chunk = transport.read()
                 if chunk is None:
                     continue
+                if transcript is not None and chunk:
+                    transcript.frames("recv", chunk, connection.state.name)
                 for event in session.feed(chunk):
                     self._handle(event, session, pool, contexts)
                 if not chunk:
                     break
-            return self._finish(session, pool, contexts)
+            status = self._finish(session, pool, contexts)
+            if transcript is not None:
+                transcript.event("exit", status=status, signal=self._signal)
+            return status
         finally:
             pool.stop()
+            if transcript is not None:
+                transcript.close()
 
     def _finish(self, session: Session, pool: _WorkerPool, contexts: Dict[Any, Context]) -> int:
         """After stdin EOF (TR-14) or a signal: let in-flight handlers finish for a bounded

@@ -1,0 +1,127 @@
+"""The inspector commands: ``inspect``, ``call`` and ``diff``, a zero-dependency MCP inspector.
+
+* ``python3 -m mcp_ref inspect [--trace FILE] -- CMD ARGS...`` spawns any stdio MCP server and
+  prints what the handshake settled (server info, negotiated version, capabilities,
+  instructions) and what it offers (tools, resources, prompts).
+* ``python3 -m mcp_ref call [--trace FILE] [--timeout S] -- CMD ARGS... TOOL 'JSON'`` calls one
+  tool and prints its result; progress shows as a live bar on a terminal, as plain lines
+  otherwise; Ctrl-C sends ``notifications/cancelled`` (CN-01) and exits 130.
+* ``python3 -m mcp_ref diff A.jsonl B.jsonl`` compares two transcripts after normalising ids,
+  progress tokens, timings and implementation info (:mod:`mcp_ref.transcript`).
+"""
+
+import json
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+from .client import Client
+from .errors import McpRefError, PeerError, RequestCancelled
+from .transcript import diff, load
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _show(title: str, items: List[Dict[str, Any]], key: str) -> None:
+    _out(f"{title} ({len(items)}):")
+    for item in items:
+        description = item.get("description") or ""
+        _out(f"  {item.get(key)}" + (f"  -- {description}" if description else ""))
+
+
+def inspect(argv: Sequence[str], *, trace: Optional[str] = None, timeout: float = 30.0) -> int:
+    """Print what a server says about itself and what it offers."""
+    with Client.spawn(argv, trace=trace, request_timeout=timeout) as client:
+        _out(f"server: {json.dumps(client.server_info, ensure_ascii=False)}")
+        _out(f"protocol version: {client.protocol_version}")
+        _out(f"capabilities: {json.dumps(client.server_capabilities, ensure_ascii=False)}")
+        if client.instructions:
+            _out(f"instructions: {client.instructions}")
+        capabilities = client.server_capabilities
+        if "tools" in capabilities:
+            _show("tools", client.list_tools(), "name")
+        if "resources" in capabilities:
+            _show("resources", client.list_resources(), "uri")
+        if "prompts" in capabilities:
+            _show("prompts", client.list_prompts(), "name")
+    return 0
+
+
+class _Progress:
+    """A live bar on a terminal (rewritten in place on stderr), plain lines otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, progress: float, total: Optional[float], message: Optional[str]) -> None:
+        if total:
+            filled = int(30 * min(progress / total, 1.0))
+            text = f"[{'#' * filled}{'.' * (30 - filled)}] {progress:g}/{total:g}"
+        else:
+            text = f"progress {progress:g}"
+        if message:
+            text += f" {message}"
+        if self.tty:
+            sys.stderr.write("\r" + text[:120].ljust(60))
+            self.shown = True
+        else:
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    def end(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def call(argv: Sequence[str], tool: str, arguments: Dict[str, Any], *,
+         trace: Optional[str] = None, timeout: float = 60.0) -> int:
+    """Call one tool; exit 0 on a result, 1 on an isError result or an error, 130 on Ctrl-C."""
+    bar = _Progress()
+    with Client.spawn(argv, trace=trace, request_timeout=timeout) as client:
+        handle = client.call_tool_async(tool, arguments, on_progress=bar)
+        try:
+            result = handle.result()
+        except KeyboardInterrupt:
+            handle.cancel("interrupted by the user (Ctrl-C)")
+            bar.end()
+            sys.stderr.write("cancelled: notifications/cancelled sent\n")
+            return 130
+        except RequestCancelled:
+            bar.end()
+            return 130
+        except PeerError as exc:
+            bar.end()
+            sys.stderr.write(f"error {exc.code}: {exc.message}\n")
+            return 1
+        bar.end()
+    _out(json.dumps(result, ensure_ascii=False, indent=2))
+    return 1 if result.get("isError") else 0
+
+
+def diff_transcripts(path_a: str, path_b: str) -> int:
+    """Print the normalised difference of two transcripts; exit 1 if they differ."""
+    text = diff(load(path_a), load(path_b), names=(path_a, path_b))
+    sys.stdout.write(text or "equivalent\n")
+    return 1 if text else 0
+
+
+def split_call_arguments(words: Sequence[str]) -> Any:
+    """``CMD ARGS... TOOL JSON`` -> (command, tool, arguments); raises ValueError if malformed."""
+    if len(words) < 3:
+        raise ValueError("call needs: -- CMD [ARGS...] TOOL 'JSON-ARGUMENTS'")
+    *command, tool, raw = words
+    arguments = json.loads(raw)
+    if not isinstance(arguments, dict):
+        raise ValueError("the tool arguments must be a JSON object")
+    return command, tool, arguments
+
+
+def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> int:
+    """Turn mcp_ref's typed errors into a one-line message and exit status 1."""
+    try:
+        return fn(*args, **kwargs)
+    except McpRefError as exc:
+        sys.stderr.write(f"mcp_ref: {type(exc).__name__}: {exc}\n")
+        return 1

@@ -1,0 +1,112 @@
+"""The command line: demo, states, inspect, call (with Ctrl-C), --trace transcripts and diff."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from mcp_ref.lifecycle import render
+from mcp_ref.transcript import diff, load
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MCP_REF = [sys.executable, "-m", "mcp_ref"]
+SERVE = MCP_REF + ["serve"]
+
+
+def run(args, timeout=60, **kwargs):
+    return subprocess.run(MCP_REF + args, cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, **kwargs)
+
+
+@pytest.mark.spec("LC-01", "LC-02", "LC-05", "TR-13", "TR-14")
+def test_demo_runs_the_whole_lifecycle_from_any_directory(tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    done = subprocess.run(MCP_REF + ["demo", "--fast"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=90, env=env)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for step in ("Initialization", "Ping", "progress", "cancelled by the user", "times out",
+                 "tool error", "Shutdown", "demo finished"):
+        assert step in out, step
+    assert "steps taken: close_stdin;" in out and "Traceback" not in done.stderr
+
+
+def test_states_prints_the_generated_diagram():
+    for fmt in ("text", "mermaid", "dot"):
+        done = run(["states", "--format", fmt])
+        assert done.returncode == 0 and done.stdout == render(fmt)
+
+
+def test_inspect_shows_what_the_server_offers(tmp_path):
+    trace = tmp_path / "inspect.jsonl"
+    done = run(["inspect", "--trace", str(trace), "--"] + SERVE)
+    assert done.returncode == 0, done.stderr
+    assert "mcp_ref-reference" in done.stdout and "protocol version: 2025-11-25" in done.stdout
+    assert "  echo" in done.stdout and "mcp-ref://about" in done.stdout and "greet" in done.stdout
+    records = load(str(trace))
+    assert records[0]["event"] == "spawn" and records[-1]["event"] == "close"
+    methods = [r["msg"].get("method") for r in records if r.get("dir") == "send"]
+    assert methods[:2] == ["initialize", "notifications/initialized"]
+
+
+@pytest.mark.spec("ER-03")
+def test_call_prints_the_result_and_exits_by_outcome():
+    done = run(["call", "--"] + SERVE + ["echo", json.dumps({"text": "héllo"})])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["content"][0]["text"] == "héllo"
+    failed = run(["call", "--"] + SERVE + ["fail", '{"message": "no"}'])
+    assert failed.returncode == 1 and json.loads(failed.stdout)["isError"] is True
+    unknown = run(["call", "--"] + SERVE + ["nope", "{}"])
+    assert unknown.returncode == 1 and "-32602" in unknown.stderr
+    bad = run(["call", "--"] + SERVE + ["echo", "[1]"])
+    assert bad.returncode == 2 and "JSON object" in bad.stderr
+
+
+@pytest.mark.spec("CN-01", "PR-01")
+def test_ctrl_c_during_call_sends_a_cancel(tmp_path):
+    trace = tmp_path / "call.jsonl"
+    proc = subprocess.Popen(MCP_REF + ["call", "--trace", str(trace), "--"] + SERVE
+                            + ["slow", '{"seconds": 30, "steps": 300}'],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Progress lines on stderr (not a terminal) show that the call is running.
+    line = proc.stderr.readline()
+    assert "1/300" in line, line
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert "notifications/cancelled sent" in err
+    sent = [r["msg"] for r in load(str(trace)) if r.get("dir") == "send"]
+    cancels = [m for m in sent if m.get("method") == "notifications/cancelled"]
+    assert len(cancels) == 1 and cancels[0]["params"]["requestId"] == 2
+
+
+def test_transcripts_of_equivalent_sessions_diff_clean(tmp_path):
+    a, b, c = (str(tmp_path / name) for name in ("a.jsonl", "b.jsonl", "c.jsonl"))
+    for path, text in ((a, "same"), (b, "same"), (c, "other")):
+        assert run(["call", "--trace", path, "--"] + SERVE
+                   + ["echo", json.dumps({"text": text})]).returncode == 0
+    assert diff(load(a), load(b)) == ""
+    assert run(["diff", a, b]).stdout == "equivalent\n"
+    changed = run(["diff", a, c])
+    assert changed.returncode == 1 and '"other"' in changed.stdout
+
+
+def test_serve_trace_records_the_server_side(tmp_path):
+    trace = tmp_path / "server.jsonl"
+    done = run(["call", "--"] + MCP_REF + ["serve", "--trace", str(trace)]
+               + ["echo", '{"text": "x"}'])
+    assert done.returncode == 0, done.stderr
+    records = load(str(trace))
+    received = [r["msg"].get("method") for r in records if r.get("dir") == "recv"]
+    assert received[:3] == ["initialize", "notifications/initialized", "tools/call"]
+    assert records[-1] == {"t": records[-1]["t"], "event": "exit", "status": 0, "signal": None}
+
+
+def test_spawn_failure_is_one_clear_line():
+    done = run(["inspect", "--", "/no/such/server"])
+    assert done.returncode == 1
+    assert "SpawnError" in done.stderr and "/no/such/server" in done.stderr
+    assert "Traceback" not in done.stderr
