@@ -2,10 +2,12 @@
 
 * ``demo``     spawns the reference server and narrates the whole lifecycle, step by step,
                with the catalogue ID and spec section of each step.
-* ``serve``    runs the reference server on stdin/stdout (put it in a desktop client's config).
+* ``serve``    runs the reference server on stdin/stdout (put it in a desktop client's config);
+               ``--audit FILE`` records the client's protocol violations as JSON.
 * ``states``   prints the lifecycle state machine, generated from its transition table.
 * ``inspect``  ``-- CMD ARGS...``: what any stdio MCP server says about itself and offers.
 * ``call``     ``-- CMD ARGS... TOOL 'JSON'``: call one tool, with live progress; Ctrl-C cancels.
+* ``check``    ``-- CMD ARGS...``: the black-box lifecycle battery against any stdio server.
 * ``diff``     ``A.jsonl B.jsonl``: compare two transcripts written with ``--trace``.
 """
 
@@ -28,6 +30,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     demo.add_argument("--fast", action="store_true", help="shorter waits (for tests)")
     serve = commands.add_parser("serve", help="run the reference server on stdin/stdout")
     serve.add_argument("--trace", metavar="FILE", help="write every frame to FILE (JSONL)")
+    serve.add_argument("--audit", metavar="FILE",
+                       help="record the client's protocol violations as JSON in FILE")
+    from . import check
+    check.add_arguments(commands.add_parser(
+        "check", help="run black-box lifecycle checks against a stdio MCP server"))
     states = commands.add_parser("states", help="print the lifecycle state machine")
     states.add_argument("--format", choices=("text", "mermaid", "dot"), default="text")
     for name, text in (("inspect", "show what a server offers: -- CMD ARGS..."),
@@ -44,7 +51,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "serve":
-        return serve_reference(args.trace)
+        return serve_reference(args.trace, args.audit)
+    if args.command == "check":
+        return check.run(args)
     if args.command == "states":
         sys.stdout.write(render(args.format))
         return 0
@@ -69,11 +78,17 @@ def main(argv: Optional[List[str]] = None) -> int:
                            timeout=args.timeout)
 
 
-def serve_reference(trace: Optional[str] = None) -> int:
+def serve_reference(trace: Optional[str] = None, audit: Optional[str] = None) -> int:
     """The reference server. Logs go to stderr (TR-04); stdout carries only frames (TR-06)."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
                         format="mcp_ref serve: %(levelname)s %(name)s: %(message)s")
     from .reference import build_server
+    if audit:
+        if trace:
+            sys.stderr.write("mcp_ref serve: --audit and --trace cannot be combined yet\n")
+            return 2
+        from .audit import run_audited
+        return run_audited(build_server(), audit)
     return build_server().run_stdio(trace=trace)
 
 

@@ -1,0 +1,424 @@
+"""Record a *client's* protocol violations while serving it: ``python3 -m mcp_ref serve --audit FILE``.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25 (legacy handshake era).
+
+The reference server is lenient, as a server should be: it answers a bad request with an
+error and goes on. A tester of a client wants more: a list of everything the client did wrong.
+:func:`run_audited` runs a :class:`~mcp_ref.server.Server` exactly as usual, over a transport
+that also shows every byte, in and out, to an :class:`Auditor`. The auditor never changes what
+the server does; it only watches and writes down.
+
+How it judges. The auditor keeps its own copy of the session state, advanced by the *same*
+transition table the connection uses (:class:`~mcp_ref.lifecycle.Lifecycle`): client frames
+as they are read, the server's ``initialize`` answer as it is written. A frame the table
+refuses is a violation, and the table already knows which catalogue row it breaks (LC-02,
+LC-05, LC-06, ...). On top of that come the rules the table does not hold: raw line checks
+(TR-07), id bookkeeping (BP-05, BP-07, CN-02, CN-03, PR-03, PR-08), direction (LG-01, LC-16)
+and the negotiated version (LC-15).
+
+Why ordering can be trusted: the server's frames are shown to the auditor *before* they are
+written, so anything the client sends in reaction to them is necessarily seen after them. A
+``notifications/initialized`` seen before the initialize response was really sent before the
+client could have read that response.
+
+The file is a JSON list of ``{"id", "level", "violation", "frame"}``. It is rewritten whole
+(write to a temporary file, then rename) after every new violation, so it is always valid JSON
+and survives a killed server; a session without violations leaves ``[]``.
+"""
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+from . import spec
+from .errors import ProtocolError
+from .framing import DEFAULT_MAX_LINE_BYTES, FrameError, decode
+from .jsonrpc import (ErrorResponse, InvalidMessage, Notification, Request, is_request_id,
+                      parse)
+from .lifecycle import Input, Lifecycle, Role, State
+from .stdio import StdioServerTransport
+
+log = logging.getLogger("mcp_ref.audit")
+
+#: The catalogue level of each row the auditor reports (shared/spec/catalogue.md).
+LEVELS = {
+    "BP-01": "MUST", "BP-03": "MUST", "BP-04": "MUST NOT", "BP-05": "MUST NOT",
+    "BP-07": "MUST", "BP-17": "MUST NOT", "CN-02": "MUST", "CN-03": "MUST NOT",
+    "LC-02": "MUST", "LC-05": "MUST", "LC-06": "SHOULD NOT", "LC-15": "MUST", "LC-16": "MUST",
+    "LC-19": "(def)", "LG-01": "MUST", "PR-03": "MUST", "PR-08": "MUST", "TR-07": "MUST NOT",
+}
+
+#: Requests only a server sends; a client offers them through its capabilities (LC-16).
+SERVER_ONLY_REQUESTS = frozenset(m for m in spec.SERVER_REQUESTS if m != spec.PING)
+#: Notifications only a server sends: logging (LG-01) and changes to what *it* offers
+#: (catalogue section 1.1, the Direction column).
+SERVER_ONLY_NOTIFICATIONS = frozenset({
+    spec.LOG_MESSAGE, "notifications/tools/list_changed", "notifications/resources/list_changed",
+    "notifications/resources/updated", "notifications/prompts/list_changed",
+    "notifications/elicitation/complete"})
+
+#: A frame longer than this is written to the file as a shortened string.
+_MAX_FRAME_CHARS = 4096
+
+IdKey = Tuple[str, Any]
+
+
+def _key(request_id: Any) -> IdKey:
+    """A set key for an id that keeps ``"7"`` and ``7`` apart (BP-07: ids match exactly)."""
+    return (type(request_id).__name__, request_id if is_request_id(request_id) else repr(request_id))
+
+
+def _shown(value: Any) -> Any:
+    """The frame as recorded: the JSON value itself, or a shortened string if it is huge."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if len(text) <= _MAX_FRAME_CHARS:
+        return value
+    return text[:_MAX_FRAME_CHARS] + "..."
+
+
+class Auditor:
+    """Watches one session from the server's side and records what the client does wrong.
+
+    Thread-safe: the reader thread reports client bytes, worker threads report server bytes.
+    """
+
+    def __init__(self, path: str, server_capabilities: Dict[str, Any]) -> None:
+        self.path = path
+        self.capabilities = dict(server_capabilities)
+        self.violations: List[Dict[str, Any]] = []
+        self.interrupted = False             # a signal ended the session, not the client
+        self._lock = threading.Lock()
+        self._lifecycle = Lifecycle(Role.SERVER)
+        self._version: Optional[str] = None
+        self._initialize_id: Optional[IdKey] = None
+        self._ids_used: Set[IdKey] = set()                 # BP-05: every client request id
+        self._in_flight: Dict[IdKey, Any] = {}             # client id -> its progress token
+        self._server_ids: Set[IdKey] = set()               # ids of the server's requests
+        self._server_ids_answered: Set[IdKey] = set()
+        self._server_tokens: Set[IdKey] = set()            # tokens the server handed out
+        self._partial = bytearray()
+        self._ended = False
+        self._save()                         # fails here, at once, if FILE cannot be written
+
+    # --- What the transport reports -------------------------------------------------------
+
+    def client_sent(self, data: bytes) -> None:
+        """Bytes read from the client; ``b""`` at end of stream."""
+        with self._lock:
+            try:
+                self._client_bytes(data)
+            except Exception:                    # never let the auditor break the server
+                log.exception("the auditor failed on client bytes")
+
+    def server_sent(self, data: bytes) -> None:
+        """Bytes the server is about to write (one or more whole frames)."""
+        with self._lock:
+            try:
+                for line in data.split(b"\n"):
+                    if line.strip():
+                        self._server_frame(decode(line))
+            except Exception:
+                log.exception("the auditor failed on server bytes")
+
+    def close(self) -> None:
+        """The server is exiting: the end-of-session checks, then the file one last time."""
+        with self._lock:
+            if not self._ended:
+                self._end_of_stream()
+            self._save_quietly()
+
+    # --- Recording --------------------------------------------------------------------------
+
+    def _record(self, catalogue_id: str, violation: str, frame: Any) -> None:
+        level = LEVELS.get(catalogue_id, "MUST")
+        if catalogue_id in ("LC-15", "LC-16") and (self._version or "9") < "2025-06-18":
+            level = "SHOULD"                     # a MUST only from 2025-06-18 on
+        self.violations.append({"id": catalogue_id, "level": level, "violation": violation,
+                                "frame": _shown(frame)})
+        log.info("client violation %s: %s", catalogue_id, violation)
+        self._save_quietly()
+
+    def _save(self) -> None:
+        """Rewrite the file whole, atomically: readers never see half a list. The temporary
+        name is per process, so several audited servers may share one FILE (the last to
+        write wins)."""
+        temporary = f"{self.path}.{os.getpid()}.tmp"
+        with open(temporary, "w", encoding="utf-8") as out:
+            json.dump(self.violations, out, ensure_ascii=False, indent=1)
+            out.write("\n")
+        os.replace(temporary, self.path)
+
+    def _save_quietly(self) -> None:
+        """A failed save must not take the server down with it; the next save retries."""
+        try:
+            self._save()
+        except OSError as exc:
+            log.warning("could not write the audit file %s: %s", self.path, exc)
+
+    # --- Client bytes: lines first (TR-07), then messages --------------------------------
+
+    def _client_bytes(self, data: bytes) -> None:
+        if not data:
+            if not self._ended:
+                self._end_of_stream()
+            return
+        self._partial += data
+        *lines, rest = bytes(self._partial).split(b"\n")
+        self._partial = bytearray(rest)
+        for line in lines:
+            self._line(line)
+        if len(self._partial) > DEFAULT_MAX_LINE_BYTES:
+            self._record("TR-07", f"a line longer than {DEFAULT_MAX_LINE_BYTES} bytes",
+                         bytes(self._partial[:200]).decode("utf-8", "replace"))
+            self._partial.clear()
+
+    def _line(self, line: bytes) -> None:
+        """TR-07: the client writes nothing but frames: no blank lines, no CRLF, no junk.
+        (mcp_ref's own reader tolerates blank lines and CRLF, A8; a strict peer may not.)"""
+        text = line.decode("utf-8", "replace")
+        if line.endswith(b"\r"):
+            self._record("TR-07", "a line ending in CRLF, not LF", text)
+            line = line[:-1]
+        if not line.strip():
+            self._record("TR-07", "a blank line", text)
+            return
+        try:
+            value = decode(line)
+        except FrameError as exc:
+            self._record("TR-07", f"not a JSON-RPC frame: {exc}", text)
+            return
+        if isinstance(value, list):
+            self._batch(value)
+        else:
+            self._message(value)
+
+    def _batch(self, items: List[Any]) -> None:
+        """BP-16/BP-17, LC-15: a batch exists only in a 2025-03-26 session, never with
+        initialize in it."""
+        if any(isinstance(i, dict) and i.get("method") == spec.INITIALIZE for i in items):
+            self._record("BP-17", "initialize inside a JSON-RPC batch", items)
+        elif self._version != spec.BATCH_VERSION or self._lifecycle.state is not State.OPERATING:
+            self._record("LC-15", "a JSON-RPC batch, which only 2025-03-26 has; this session "
+                         f"negotiated {self._version or 'no version yet'}", items)
+        elif not items:
+            self._record("BP-01", "an empty batch", items)
+        else:
+            for item in items:
+                self._message(item)
+
+    def _message(self, value: Any) -> None:
+        try:
+            message = parse(value)
+        except InvalidMessage as exc:
+            self._record(_invalid_id_rule(value), f"not a valid JSON-RPC message: {exc}", value)
+            return
+        if isinstance(message, Request):
+            self._request(message, value)
+        elif isinstance(message, Notification):
+            self._notification(message, value)
+        else:
+            self._response(message, value)
+
+    def _advance(self, input: Input, frame: Any) -> bool:
+        """Put the client's move through the lifecycle table; a refusal is a violation whose
+        catalogue ID the table supplies (LC-02, LC-05, LC-06, ...)."""
+        try:
+            self._lifecycle.process(Role.CLIENT, input)
+            return True
+        except ProtocolError as exc:
+            self._record(exc.catalogue_id or "LC-02", exc.message, frame)
+            return False
+
+    # --- Client requests ----------------------------------------------------------------------
+
+    def _request(self, request: Request, frame: Any) -> None:
+        key = _key(request.id)
+        if key in self._ids_used:                # BP-05: never reused within the session
+            state = "still in flight" if key in self._in_flight else "already answered"
+            self._record("BP-05", f"request id {request.id!r} used again ({state})", frame)
+        self._ids_used.add(key)
+        token = self._progress_token(request, frame)
+        if request.method == spec.INITIALIZE:
+            if self._advance(Input.INITIALIZE_REQUEST, frame):
+                self._initialize_id = key
+        elif request.method in SERVER_ONLY_REQUESTS:
+            self._record("LC-16", f"{request.method} is a request only a server sends", frame)
+        elif request.method != "server/discover":   # LC-39: a dual-era probe may come first
+            self._advance(Input.PING if request.method == spec.PING else Input.REQUEST, frame)
+            self._check_capability(request, frame)
+            self._check_version_meta(request, frame)
+        self._in_flight[key] = token
+
+    def _progress_token(self, request: Request, frame: Any) -> Any:
+        """PR-03: a token is unique among the client's requests still in flight."""
+        meta = (request.params or {}).get("_meta")
+        token = meta.get("progressToken") if isinstance(meta, dict) else None
+        if token is not None and any(t is not None and _key(t) == _key(token)
+                                     for t in self._in_flight.values()):
+            self._record("PR-03", f"progress token {token!r} is already in use", frame)
+        return token
+
+    def _check_capability(self, request: Request, frame: Any) -> None:
+        """LC-16: only capabilities the server declared (tools/*, resources/*, ...)."""
+        capability = spec.CLIENT_REQUESTS.get(request.method)
+        if capability and capability not in self.capabilities:
+            self._record("LC-16", f"{request.method} needs the {capability!r} capability, "
+                         "which the server did not declare", frame)
+
+    def _check_version_meta(self, request: Request, frame: Any) -> None:
+        """LC-15: a request that names another protocol version in its ``_meta`` (the
+        2026-07-28 per-request field) ignores the version this session negotiated."""
+        meta = (request.params or {}).get("_meta")
+        claimed = meta.get("io.modelcontextprotocol/protocolVersion") if isinstance(meta, dict) \
+            else None
+        if claimed is not None and self._version and claimed != self._version:
+            self._record("LC-15", f"the request claims protocol version {claimed!r}; the "
+                         f"session negotiated {self._version}", frame)
+
+    # --- Client notifications and responses -------------------------------------------------
+
+    def _notification(self, note: Notification, frame: Any) -> None:
+        if note.method in SERVER_ONLY_NOTIFICATIONS:
+            rule = "LG-01" if note.method == spec.LOG_MESSAGE else "LC-16"
+            self._record(rule, f"{note.method} is a notification only a server sends", frame)
+            return
+        input = {spec.INITIALIZED: Input.INITIALIZED_NOTIFICATION,
+                 spec.CANCELLED: Input.CANCELLED,
+                 spec.PROGRESS: Input.PROGRESS}.get(note.method, Input.NOTIFICATION)
+        if not self._advance(input, frame):
+            return
+        if input is Input.CANCELLED:
+            self._cancel(note.params or {}, frame)
+        elif input is Input.PROGRESS:
+            self._progress(note.params or {}, frame)
+
+    def _cancel(self, params: Dict[str, Any], frame: Any) -> None:
+        """CN-03: never initialize. CN-02: only a request of one's own. (A cancel that
+        crosses the response on the wire is the race CN-08 allows: not recorded.)"""
+        request_id = params.get("requestId")
+        if self._initialize_id is not None and _key(request_id) == self._initialize_id:
+            self._record("CN-03", "the client cancelled initialize", frame)
+        elif not is_request_id(request_id) or _key(request_id) not in self._ids_used:
+            self._record("CN-02", f"a cancel for {request_id!r}, which the client never sent",
+                         frame)
+
+    def _progress(self, params: Dict[str, Any], frame: Any) -> None:
+        """PR-08: progress only for a token the server's request handed out."""
+        token = params.get("progressToken")
+        if _key(token) not in self._server_tokens:
+            self._record("PR-08", f"progress for token {token!r}, which the server never sent",
+                         frame)
+
+    def _response(self, message: Any, frame: Any) -> None:
+        """BP-07: one response per server request, to an id the server really used."""
+        if isinstance(message, ErrorResponse) and message.id is None:
+            return                       # the client could not read something: BP-12 allows it
+        key = _key(message.id)
+        if key not in self._server_ids:
+            self._record("BP-07", f"a response to id {message.id!r}, which the server never "
+                         "used", frame)
+        elif key in self._server_ids_answered:
+            self._record("BP-07", f"a second response to id {message.id!r}", frame)
+        self._server_ids_answered.add(key)
+
+    def _end_of_stream(self) -> None:
+        """The client closed stdin. LC-05: after a successful initialize response it owes
+        ``notifications/initialized``; a signal to the server is not the client's doing."""
+        self._ended = True
+        if self._partial.strip() and not self.interrupted:
+            self._record("TR-07", "the stream ended inside a line",
+                         bytes(self._partial[:200]).decode("utf-8", "replace"))
+        if self._lifecycle.state is State.AWAITING_INITIALIZED and not self.interrupted:
+            self._record("LC-05", "the session ended without notifications/initialized", None)
+
+    # --- Server frames: what the client is reacting to ----------------------------------------
+
+    def _server_frame(self, value: Any) -> None:
+        if not isinstance(value, dict):
+            return
+        if "method" in value and "id" in value:          # the server's own request
+            self._server_ids.add(_key(value["id"]))
+            meta = (value.get("params") or {}).get("_meta")
+            if isinstance(meta, dict) and "progressToken" in meta:
+                self._server_tokens.add(_key(meta["progressToken"]))
+        elif "result" in value or "error" in value:
+            key = _key(value.get("id"))
+            self._in_flight.pop(key, None)
+            if key == self._initialize_id and self._lifecycle.state is State.INITIALIZING:
+                self._initialize_answered(value)
+
+    def _initialize_answered(self, value: Dict[str, Any]) -> None:
+        result = value.get("result")
+        if isinstance(result, dict):
+            self._version = result.get("protocolVersion")
+            self._lifecycle.process(Role.SERVER, Input.INITIALIZE_RESULT)
+        else:
+            self._lifecycle.process(Role.SERVER, Input.INITIALIZE_ERROR)
+
+
+def _invalid_id_rule(value: Any) -> str:
+    """BP-04 for a request id of null, BP-03 for another bad id type, else BP-01."""
+    if isinstance(value, dict) and "method" in value and "id" in value:
+        if value["id"] is None:
+            return "BP-04"
+        if not is_request_id(value["id"]):
+            return "BP-03"
+    return "BP-01"
+
+
+class AuditingTransport(StdioServerTransport):
+    """The server's stdio transport, showing every byte to an :class:`Auditor` as well."""
+
+    def __init__(self, auditor: Auditor, **options: Any) -> None:
+        super().__init__(**options)
+        self.auditor = auditor
+
+    def read(self, timeout: Optional[float] = None) -> Optional[bytes]:
+        data = super().read(timeout)
+        if data is not None:
+            self.auditor.client_sent(data)
+        return data
+
+    def write(self, data: bytes) -> None:
+        self.auditor.server_sent(data)       # first: see the module docstring on ordering
+        super().write(data)
+
+
+def run_audited(server: Any, path: str) -> int:
+    """Serve ``server`` on stdin/stdout, recording the client's violations in ``path``.
+
+    Like :meth:`~mcp_ref.server.Server.run_stdio` (exit 0 after stdin EOF, 128 + signal
+    after SIGTERM/SIGINT), built only on the server's public ``serve(transport)`` and
+    ``capabilities``. On a signal the reader stops and in-flight handlers get the server's
+    usual drain time. Returns 2 at once if ``path`` cannot be written.
+    """
+    try:
+        auditor = Auditor(path, server.capabilities)
+    except OSError as exc:
+        log.error("cannot write the audit file: %s", exc)
+        sys.stderr.write(f"mcp_ref: cannot write the audit file {path}: {exc}\n")
+        return 2
+    transport = AuditingTransport(auditor, guard_stdout=True)
+    caught: List[int] = []
+
+    def on_signal(signum: int, frame: Any) -> None:
+        caught.append(signum)
+        auditor.interrupted = True
+        transport.interrupt()                # one os.write: safe in a signal handler
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, on_signal)
+    try:
+        status = server.serve(transport)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        transport.close()
+        auditor.close()
+    return 128 + caught[0] if caught else status

@@ -1,0 +1,1187 @@
+"""A black-box lifecycle battery for any stdio MCP server: ``python3 -m mcp_ref check -- CMD``.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25 (legacy handshake era).
+
+mcp_ref is the baseline; this module judges *other* servers. It starts the server with
+:class:`~mcp_ref.stdio.ChildProcess`, speaks raw frames to it (:func:`mcp_ref.framing.encode`
+out, :class:`mcp_ref.framing.LineBuffer` in) and never uses mcp_ref's Client: a client library
+would hide exactly the mistakes we are looking for. Every stdout byte is kept, so the purity
+check (TR-06) sees the whole run, banners and blank lines included.
+
+Each check in :data:`CHECKS` names its catalogue rows (``shared/spec/catalogue.md``), its level
+and a versioned spec link, and ends with one outcome:
+
+=========  ====================================================================
+``pass``   the server did what the rule asks
+``fail``   it broke a MUST / MUST NOT rule
+``warn``   it broke a SHOULD rule, or a weaker part of a MUST check (said so)
+``n.a.``   the check could not apply (no such tool, no progress sent, ...)
+=========  ====================================================================
+
+plus the evidence that decided it: the frames sent (``>``) and received (``<``).
+
+Checks run in *groups*, each on a fresh server process, so one violation (a server that dies
+on a garbage line, say) cannot spoil unrelated checks. Every wait is a read with a deadline;
+windows in which something must *not* happen (no response after a cancel) are bounded reads.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
+
+from . import __version__, spec
+from .errors import ConnectionClosed, SpawnError
+from .framing import FrameError, LineBuffer, decode, encode
+from .jsonrpc import is_request_id
+from .stdio import ChildProcess, ShutdownReport
+
+PASS, FAIL, WARN, NA = "pass", "fail", "warn", "n.a."
+
+#: The versions a legacy server may support, and two it cannot (LC-11).
+KNOWN_VERSIONS = spec.SUPPORTED_VERSIONS
+FUTURE_VERSION, PAST_VERSION = "2099-01-01", "1900-01-01"
+
+#: What "promptly" means for a ping answer (catalogue PG-02: "within about 1 s").
+PING_PROMPT = 1.0
+#: How long a server may take to exit after stdin EOF (TR-14: "within about 2 s").
+EXIT_GRACE = 2.0
+#: After a cancel, messages already in the pipe may still arrive (CN-23's "grace window").
+CANCEL_GRACE = 0.2
+
+CLIENT_INFO = {"name": "mcp_ref-check", "version": __version__}
+#: Text for the echo round trip: non-ASCII (BP-02), an embedded newline (TR-03), quotes,
+#: a backslash, and U+2028, which Unicode-aware line splitters break on.
+ECHO_TEXT = 'ü 漢 😀 a\nb "q" \\ \u2028 end'
+
+_LIFECYCLE = "basic/lifecycle"
+_PING = "basic/utilities/ping"
+_PROGRESS = "basic/utilities/progress"
+
+
+# --- What a check is, and the list of them -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the report: what is checked, against which rule."""
+
+    key: str
+    ids: Tuple[str, ...]
+    level: str
+    title: str
+    url: str
+
+
+def _version_check(version: str) -> Check:
+    return Check(f"init-echo-{version}", ("LC-10",), "MUST",
+                 f"initialize at {version} is echoed (or, if unsupported, counter-offered)",
+                 spec.spec_url(_LIFECYCLE, "version-negotiation"))
+
+
+#: Every check, in report order.
+CHECKS: Tuple[Check, ...] = (
+    Check(f"init-echo-{spec.PROTOCOL_VERSION}", ("LC-04", "LC-10"), "MUST",
+          f"initialize at {spec.PROTOCOL_VERSION} is answered with that version, "
+          "capabilities and serverInfo", spec.spec_url(_LIFECYCLE, "initialization")),
+    *(_version_check(v) for v in KNOWN_VERSIONS[1:]),
+    Check("counter-offer-future", ("LC-11",), "MUST",
+          f"initialize at {FUTURE_VERSION} gets a result with a version the server supports",
+          spec.spec_url(_LIFECYCLE, "version-negotiation")),
+    Check("counter-offer-past", ("LC-11",), "MUST",
+          f"initialize at {PAST_VERSION} gets a result with a version the server supports",
+          spec.spec_url(_LIFECYCLE, "version-negotiation")),
+    Check("counter-offer-newest", ("LC-12",), "SHOULD",
+          "the counter-offer is the newest version the server supports",
+          spec.spec_url(_LIFECYCLE, "version-negotiation")),
+    Check("silent-before-initialize", ("LC-02",), "MUST",
+          "no message on stdout before initialize is sent",
+          spec.spec_url(_LIFECYCLE, "initialization")),
+    Check("pre-init-gating", ("LC-02",), "SHOULD",
+          "a request before initialize is refused with an error (A6, D-05)",
+          spec.spec_url(_LIFECYCLE, "initialization")),
+    Check("ping-before-initialized", ("PG-02", "PG-03"), "MUST",
+          "ping between the initialize result and initialized: {} promptly",
+          spec.spec_url(_PING, "behavior-requirements")),
+    Check("ping-operating", ("PG-02",), "MUST", "ping in the operation phase: {} promptly",
+          spec.spec_url(_PING, "behavior-requirements")),
+    Check("ping-during-call", ("PG-02",), "MUST", "ping while a tool call runs: {} promptly",
+          spec.spec_url(_PING, "behavior-requirements")),
+    Check("no-reply-to-notifications", ("BP-13",), "MUST NOT",
+          "notifications/initialized and an unknown notification get no response",
+          spec.spec_url("basic/index", "notifications")),
+    Check("unknown-method", ("ER-01", "BP-07", "BP-10"), "MUST",
+          "an unknown method gets error -32601", spec.spec_url("basic/index", "error-responses")),
+    # SHOULD, not MUST: on a connection where both sides send requests, an object with an id
+    # and no method may be read as a malformed *response*, which is never answered; JSON-RPC
+    # 2.0 wants -32600, the catalogue (ER-01) states the meaning without a keyword.
+    Check("invalid-request", ("ER-01",), "SHOULD",
+          '{"jsonrpc":"2.0","id":1} (no method) gets error -32600',
+          spec.spec_url("basic/index", "error-responses")),
+    Check("parse-error", ("ER-01", "BP-12"), "MUST",
+          "a garbage line gets -32700 (id null or absent) or nothing; the session survives",
+          spec.spec_url("basic/index", "error-responses")),
+    Check("id-types", ("BP-07",), "MUST",
+          'ids "abc", 7, 0 and "7" come back with the same JSON type and value',
+          spec.spec_url("basic/index", "responses")),
+    Check("capability-honesty", ("TL-01", "ER-11"), "MUST",
+          "tools/list is answered as the declared tools capability promises",
+          spec.spec_url("server/tools", "capabilities")),
+    Check("tool-schemas", ("TL-06",), "MUST", 'every tool has an inputSchema of type "object"',
+          spec.spec_url("server/tools", "tool")),
+    Check("echo-round-trip", ("BP-02", "TR-03"), "MUST",
+          "non-ASCII text and an embedded newline survive an echo exactly",
+          spec.spec_url("basic/transports", "stdio")),
+    Check("slow-call-answered", ("BP-07",), "MUST", "a tool call with a progressToken is answered",
+          spec.spec_url("basic/index", "responses")),
+    Check("progress-token", ("PR-01", "PR-02", "PR-08"), "MUST",
+          "progress carries the request's token exactly (same type and value)",
+          spec.spec_url(_PROGRESS, "progress-flow")),
+    Check("progress-increases", ("PR-05",), "MUST", "progress values strictly increase",
+          spec.spec_url(_PROGRESS, "progress-flow")),
+    Check("progress-stops", ("PR-13",), "MUST", "no progress after the response",
+          spec.spec_url(_PROGRESS, "implementation-notes")),
+    Check("cancel-honoured", ("CN-05", "CN-23"), "SHOULD",
+          "after notifications/cancelled: no response and no more progress for that request",
+          spec.spec_url("basic/utilities/cancellation", "behavior-requirements")),
+    Check("alive-after-cancel", ("CN-08",), "MUST",
+          "the server still answers (a ping) after a cancel",
+          spec.spec_url("basic/utilities/cancellation", "timing-considerations")),
+    Check("server-request-ids", ("BP-05", "BP-03", "BP-04"), "MUST",
+          "requests the server sends have unique string or integer ids",
+          spec.spec_url("basic/index", "requests")),
+    Check("stdout-purity", ("TR-06", "TR-02", "BP-01"), "MUST NOT",
+          "every stdout line is one JSON-RPC object: no banner, blank line or CRLF",
+          spec.spec_url("basic/transports", "stdio")),
+    Check("exit-on-eof", ("TR-14", "TR-13"), "SHOULD",
+          f"the server exits by itself within {EXIT_GRACE:g} s of stdin EOF",
+          spec.spec_url(_LIFECYCLE, "shutdown")),
+)
+
+BY_KEY: Dict[str, Check] = {check.key: check for check in CHECKS}
+
+
+@dataclass
+class Result:
+    """The outcome of one check, with the frames or bytes that decided it."""
+
+    check: Check
+    outcome: str
+    summary: str
+    evidence: List[str] = field(default_factory=list)
+
+    def to_json(self) -> Dict[str, Any]:
+        c = self.check
+        return {"key": c.key, "ids": list(c.ids), "level": c.level, "title": c.title,
+                "url": c.url, "outcome": self.outcome, "summary": self.summary,
+                "evidence": list(self.evidence)}
+
+
+def passed(key: str, summary: str, evidence: Sequence[str] = ()) -> Result:
+    return Result(BY_KEY[key], PASS, summary, list(evidence))
+
+
+def broken(key: str, summary: str, evidence: Sequence[str] = ()) -> Result:
+    """The rule was broken: ``fail`` for a MUST / MUST NOT, ``warn`` for a SHOULD."""
+    outcome = FAIL if BY_KEY[key].level.startswith("MUST") else WARN
+    return Result(BY_KEY[key], outcome, summary, list(evidence))
+
+
+def warned(key: str, summary: str, evidence: Sequence[str] = ()) -> Result:
+    """A weaker rule inside a MUST check was broken (the summary says which)."""
+    return Result(BY_KEY[key], WARN, summary, list(evidence))
+
+
+def not_applicable(key: str, why: str, evidence: Sequence[str] = ()) -> Result:
+    return Result(BY_KEY[key], NA, why, list(evidence))
+
+
+# --- Small helpers on decoded frames --------------------------------------------------------
+
+
+def _is_response(value: Any) -> bool:
+    return isinstance(value, dict) and "method" not in value and (
+        "result" in value or "error" in value)
+
+
+def _is_progress(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("method") == spec.PROGRESS
+
+
+def _params(value: Any) -> Dict[str, Any]:
+    params = value.get("params") if isinstance(value, dict) else None
+    return params if isinstance(params, dict) else {}
+
+
+def _same_id(a: Any, b: Any) -> bool:
+    """Exact JSON equality of two ids: ``"7"`` is not ``7`` (BP-07)."""
+    return type(a) is type(b) and a == b
+
+
+def _loosely(a: Any, b: Any) -> bool:
+    """Equal once both are written as text: finds a response whose id type was changed."""
+    return not isinstance(a, (dict, list)) and str(a) == str(b)
+
+
+def _error_code(value: Any) -> Any:
+    error = value.get("error") if isinstance(value, dict) else None
+    return error.get("code") if isinstance(error, dict) else None
+
+
+def _shorten(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def sent(value: Any) -> str:
+    """Evidence: a frame we wrote."""
+    return "> " + _shorten(_json(value))
+
+
+def got(frame: "Frame") -> str:
+    """Evidence: a frame the server wrote."""
+    return "< " + _shorten(_json(frame.value))
+
+
+# --- The wire: one server process, spoken to in raw frames ---------------------------------
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded JSON value the server wrote: its value, arrival time, position."""
+
+    value: Any
+    at: float
+    index: int
+
+
+@dataclass
+class Options:
+    """How to run the battery (the command line's options)."""
+
+    tool_echo: str = "echo"
+    #: The echo tool's argument that carries the text.
+    echo_arg: str = "text"
+    tool_slow: str = "slow"
+    slow_args: Dict[str, Any] = field(default_factory=lambda: {"seconds": 1, "steps": 4})
+    #: Seconds to wait for any one response.
+    timeout: float = 5.0
+    #: Seconds to watch stdout before sending anything (LC-02).
+    quiet_window: float = 0.5
+    cwd: Optional[str] = None
+    env: Optional[Dict[str, str]] = None
+
+
+#: Extra seconds allowed for a process's *first* answer. Interpreters and runtimes start
+#: slowly (the official Python SDK server needs 1.5-2 s here, more on a loaded machine), and a
+#: slow start is not a protocol fault: without this, --timeout would measure start-up.
+STARTUP_ALLOWANCE = 15.0
+
+
+class Wire:
+    """A server process spoken to in raw frames. Keeps every stdout byte (TR-06).
+
+    Requests the *server* sends are answered at once (ping with ``{}``, anything else with
+    -32601: the battery declares no client capabilities) and their ids recorded (BP-05).
+    """
+
+    def __init__(self, argv: Sequence[str], options: Options, label: str) -> None:
+        self.label = label
+        self.timeout = options.timeout
+        self.child = ChildProcess.spawn(argv, cwd=options.cwd, env=options.env)
+        self.raw = bytearray()
+        self.frames: List[Frame] = []
+        self.sent: List[Any] = []
+        self.server_request_ids: List[Any] = []
+        self.eof = False
+        self.shutdown: Optional[ShutdownReport] = None
+        self._lines = LineBuffer()
+
+    def __enter__(self) -> "Wire":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- Writing ----------------------------------------------------------------------------
+
+    def send_raw(self, data: bytes) -> float:
+        """Write bytes; returns the time they were written. A dead server is not an error
+        here: the checks see that no answer comes."""
+        try:
+            self.child.write(data)
+        except ConnectionClosed:
+            pass
+        return time.monotonic()
+
+    def send(self, obj: Any) -> float:
+        self.sent.append(obj)
+        return self.send_raw(encode(obj))
+
+    def request(self, request_id: Any, method: str, params: Optional[Dict[str, Any]] = None) -> float:
+        obj: Dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            obj["params"] = params
+        return self.send(obj)
+
+    def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> float:
+        obj: Dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            obj["params"] = params
+        return self.send(obj)
+
+    # -- Reading ----------------------------------------------------------------------------
+
+    def mark(self) -> int:
+        """The position of the next frame: pass it as ``since`` to look only at what follows."""
+        return len(self.frames)
+
+    def wait_for(self, match: Callable[[Any], bool], since: int,
+                 timeout: Optional[float] = None) -> Optional[Frame]:
+        """The first frame from position ``since`` on that ``match``es, read with a deadline;
+        None if the deadline passes or the server closes stdout first."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        if not self.frames:
+            deadline += STARTUP_ALLOWANCE       # nothing heard yet: the process may be starting
+        checked = since
+        while True:
+            for frame in self.frames[checked:]:
+                if match(frame.value):
+                    return frame
+            checked = len(self.frames)
+            if not self._read_once(deadline):
+                return None
+
+    def response(self, request_id: Any, since: int,
+                 timeout: Optional[float] = None) -> Optional[Frame]:
+        """The response with exactly this id (type included)."""
+        return self.wait_for(lambda v: _is_response(v) and _same_id(v.get("id"), request_id),
+                             since, timeout)
+
+    def listen(self, seconds: float) -> None:
+        """Read whatever comes for ``seconds``, or until EOF: a window in which something
+        must *not* happen."""
+        deadline = time.monotonic() + seconds
+        while self._read_once(deadline):
+            pass
+
+    def _read_once(self, deadline: float) -> bool:
+        """One read, bounded by ``deadline``. False at EOF or once the deadline has passed."""
+        remaining = deadline - time.monotonic()
+        if self.eof or remaining <= 0:
+            return False
+        chunk = self.child.read(timeout=remaining)
+        if chunk is None:
+            return time.monotonic() < deadline
+        if not chunk:
+            self.eof = True
+            self._lines.feed(b"")
+            return False
+        self.raw += chunk
+        now = time.monotonic()
+        for line in self._lines.feed(chunk):
+            if isinstance(line, bytes):
+                self._take(line, now)
+        return True
+
+    def _take(self, line: bytes, now: float) -> None:
+        try:
+            value = decode(line)
+        except FrameError:
+            return                     # not JSON: only the purity check cares (TR-06)
+        self.frames.append(Frame(value, now, len(self.frames)))
+        if isinstance(value, dict) and "method" in value and "id" in value:
+            self._answer_server_request(value)
+
+    def _answer_server_request(self, request: Dict[str, Any]) -> None:
+        """The server asked us something: ping gets ``{}`` (PG-02), the rest -32601."""
+        self.server_request_ids.append(request["id"])
+        if request["method"] == spec.PING:
+            reply: Dict[str, Any] = {"jsonrpc": "2.0", "id": request["id"], "result": {}}
+        else:
+            reply = {"jsonrpc": "2.0", "id": request["id"],
+                     "error": {"code": -32601, "message": "Method not found"}}
+        self.send_raw(encode(reply))
+
+    # -- Ending -----------------------------------------------------------------------------
+
+    def await_exit(self, seconds: float) -> Optional[int]:
+        """Close stdin, read stdout to EOF, and wait for the exit; the exit code or None."""
+        deadline = time.monotonic() + seconds
+        self.child.close_stdin()
+        while self._read_once(deadline):
+            pass
+        return self.child.wait(max(0.0, deadline - time.monotonic()))
+
+    def close(self, grace: float = 0.5) -> ShutdownReport:
+        """End the process: stdin EOF first, then the TR-13 ladder. Idempotent."""
+        if self.shutdown is None:
+            exited = self.await_exit(grace) is not None
+            self.shutdown = self.child.close(stdin_grace=0.0 if exited else 0.1, term_grace=1.0)
+        return self.shutdown
+
+
+# --- The battery ---------------------------------------------------------------------------
+
+
+def _initialize(wire: Wire, version: str, request_id: Any = "init") -> Optional[Frame]:
+    since = wire.mark()
+    wire.request(request_id, spec.INITIALIZE, {"protocolVersion": version, "capabilities": {},
+                                               "clientInfo": CLIENT_INFO})
+    return wire.response(request_id, since)
+
+
+def _open_session(wire: Wire) -> Optional[Dict[str, Any]]:
+    """initialize, then notifications/initialized; the initialize result, or None."""
+    frame = _initialize(wire, spec.PROTOCOL_VERSION)
+    if frame is None or not isinstance(frame.value.get("result"), dict):
+        return None
+    wire.notify(spec.INITIALIZED)
+    return frame.value["result"]
+
+
+def run_battery(argv: Sequence[str], options: Optional[Options] = None) -> List[Result]:
+    """Run every check against the server started by ``argv``; results in report order.
+
+    Raises :class:`~mcp_ref.errors.SpawnError` if the server cannot be started at all.
+    """
+    options = options or Options()
+    wires: List[Wire] = []
+
+    def spawn(label: str) -> Wire:
+        wire = Wire(argv, options, label)
+        wires.append(wire)
+        return wire
+
+    results = _negotiation(spawn)
+    results += _pre_init(spawn)
+    main_results, tools = _main_session(spawn, options)
+    results += main_results
+    results += _robustness(spawn)
+    progress_results, call_seconds = _progress(spawn, options, tools)
+    results += progress_results
+    results += _cancel(spawn, options, tools, call_seconds)
+    results.append(_server_request_ids(wires))
+    results.append(_stdout_purity(wires))
+    order = {check.key: i for i, check in enumerate(CHECKS)}
+    return sorted(results, key=lambda r: order[r.check.key])
+
+
+Spawn = Callable[[str], Wire]
+
+
+# --- Group 1: version negotiation, one process per offered version ------------------------
+
+
+def _negotiation(spawn: Spawn) -> List[Result]:
+    """LC-04, LC-10..LC-12: one fresh process per version, since initialize comes once."""
+    versions = KNOWN_VERSIONS + (FUTURE_VERSION, PAST_VERSION)
+
+    def probe(version: str) -> Optional[Frame]:
+        with spawn(f"initialize {version}") as wire:
+            return _initialize(wire, version)
+
+    with concurrent.futures.ThreadPoolExecutor(len(versions)) as pool:
+        answers = dict(zip(versions, pool.map(probe, versions)))
+    supported = [v for v in KNOWN_VERSIONS if _offered(answers[v]) == v]
+    results = [_check_newest(answers[spec.PROTOCOL_VERSION])]
+    results += [_check_older(v, answers[v], supported) for v in KNOWN_VERSIONS[1:]]
+    results.append(_check_counter_offer("counter-offer-future", FUTURE_VERSION,
+                                        answers[FUTURE_VERSION], supported))
+    results.append(_check_counter_offer("counter-offer-past", PAST_VERSION,
+                                        answers[PAST_VERSION], supported))
+    results.append(_check_newest_counter_offer(answers, supported))
+    return results
+
+
+def _offered(frame: Optional[Frame]) -> Optional[str]:
+    """The protocolVersion of an initialize *result*, if that is what the frame is."""
+    result = frame.value.get("result") if frame else None
+    version = result.get("protocolVersion") if isinstance(result, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def _initialize_request(version: str) -> str:
+    return sent({"jsonrpc": "2.0", "id": "init", "method": spec.INITIALIZE,
+                 "params": {"protocolVersion": version, "capabilities": {},
+                            "clientInfo": CLIENT_INFO}})
+
+
+def _check_newest(frame: Optional[Frame]) -> Result:
+    """LC-04 (the result's three fields) and LC-10 (the echo) at our own revision."""
+    key, version = f"init-echo-{spec.PROTOCOL_VERSION}", spec.PROTOCOL_VERSION
+    evidence = [_initialize_request(version)] + ([got(frame)] if frame else [])
+    if frame is None:
+        return broken(key, "no answer to initialize", evidence)
+    result = frame.value.get("result")
+    if not isinstance(result, dict):
+        return broken(key, "initialize was answered with an error, not a result", evidence)
+    info = result.get("serverInfo")
+    if not (isinstance(result.get("capabilities"), dict) and isinstance(info, dict)
+            and isinstance(info.get("name"), str) and isinstance(info.get("version"), str)):
+        return broken(key, "the result lacks capabilities or serverInfo {name, version} (LC-04)",
+                      evidence)
+    if result.get("protocolVersion") != version:
+        return broken(key, f"answered {result.get('protocolVersion')!r}, not the supported "
+                           f"{version!r} (LC-10)", evidence)
+    return passed(key, f"echoed {version}; serverInfo {info['name']} {info['version']}", evidence)
+
+
+def _check_older(version: str, frame: Optional[Frame], supported: List[str]) -> Result:
+    """LC-10 for the older revisions. A server need not support them; if it does not, it
+    must counter-offer a version it does support (one it echoes when asked for it)."""
+    key = f"init-echo-{version}"
+    evidence = [_initialize_request(version)] + ([got(frame)] if frame else [])
+    offered = _offered(frame)
+    if offered == version:
+        return passed(key, f"echoed {version}", evidence)
+    if offered in supported:
+        return not_applicable(key, f"not supported by the server: it counter-offered "
+                                   f"{offered} (LC-11)", evidence)
+    return broken(key, "no result with an echo or a supported counter-offer", evidence)
+
+
+def _check_counter_offer(key: str, version: str, frame: Optional[Frame],
+                         supported: List[str]) -> Result:
+    """LC-11: an unsupported version gets a *result* with a supported one, never an error
+    (the -32602 on the lifecycle page is only an example, ER-04, A3) nor an echo."""
+    evidence = [_initialize_request(version)] + ([got(frame)] if frame else [])
+    offered = _offered(frame)
+    if frame is None:
+        return broken(key, "no answer to initialize", evidence)
+    if "error" in frame.value:
+        return broken(key, f"answered with error {_error_code(frame.value)}, not a "
+                           "counter-offer (A3: the error is only an example)", evidence)
+    if offered == version:
+        return broken(key, f"echoed the unsupported {version} instead of counter-offering",
+                      evidence)
+    if offered not in supported:
+        return broken(key, f"counter-offered {offered!r}, which the server does not echo when "
+                           f"asked for it (supported: {', '.join(supported) or 'none'})", evidence)
+    return passed(key, f"counter-offered {offered}", evidence)
+
+
+def _check_newest_counter_offer(answers: Dict[str, Optional[Frame]],
+                                supported: List[str]) -> Result:
+    """LC-12: the counter-offer is the newest supported version (ISO dates: max())."""
+    key = "counter-offer-newest"
+    offers = {v: _offered(answers[v]) for v in (FUTURE_VERSION, PAST_VERSION)}
+    offers = {v: o for v, o in offers.items() if o in supported and o != v}
+    if not offers or not supported:
+        return not_applicable(key, "no counter-offer was made (see LC-11)")
+    newest = max(supported)
+    evidence = [f"asked {v}, offered {o}" for v, o in offers.items()]
+    evidence.append("supported (echoed): " + ", ".join(supported))
+    if any(o != newest for o in offers.values()):
+        return broken(key, f"the counter-offer is not the newest supported ({newest})", evidence)
+    return passed(key, f"counter-offered the newest supported, {newest}", evidence)
+
+
+# --- Group 2: before initialize ------------------------------------------------------------
+
+
+def _pre_init(spawn: Spawn) -> List[Result]:
+    """LC-02: the server speaks only after initialize, and refuses other requests before it."""
+    with spawn("before initialize") as wire:
+        wire.listen(_quiet_window(wire))
+        results = [_check_silence(wire)]
+        since = wire.mark()
+        wire.request("early-list", spec.TOOLS_LIST)
+        results.append(_check_gating(wire.response("early-list", since)))
+    return results
+
+
+def _quiet_window(wire: Wire) -> float:
+    return min(0.5, wire.timeout / 4)
+
+
+def _check_silence(wire: Wire) -> Result:
+    """LC-02: nothing on stdout before the client's initialize. Lines that are not JSON are
+    TR-06's business (stdout-purity), so only JSON frames count here."""
+    key = "silent-before-initialize"
+    if wire.frames:
+        return broken(key, f"{len(wire.frames)} message(s) before initialize",
+                      [got(f) for f in wire.frames[:3]])
+    return passed(key, f"no message in the first {_quiet_window(wire):g} s")
+
+
+def _check_gating(frame: Optional[Frame]) -> Result:
+    """A6 / D-05: the spec does not say how; an error response is the sensible answer, a
+    result means the request was processed before the session existed."""
+    key = "pre-init-gating"
+    evidence = [sent({"jsonrpc": "2.0", "id": "early-list", "method": spec.TOOLS_LIST})]
+    if frame is None:
+        return broken(key, "no answer to tools/list before initialize", evidence)
+    evidence.append(got(frame))
+    if "result" in frame.value:
+        return broken(key, "tools/list was processed before initialize", evidence)
+    return passed(key, f"refused with error {_error_code(frame.value)}", evidence)
+
+
+# --- Group 3: one ordinary session -----------------------------------------------------------
+
+
+def _main_session(spawn: Spawn, options: Options) -> Tuple[List[Result], List[str]]:
+    """The handshake, pings, notifications, errors, ids, tools, echo, and exit on EOF."""
+    keys = ("ping-before-initialized", "no-reply-to-notifications", "ping-operating",
+            "capability-honesty", "tool-schemas", "unknown-method", "id-types",
+            "echo-round-trip", "exit-on-eof")
+    with spawn("session") as wire:
+        init = _initialize(wire, spec.PROTOCOL_VERSION)
+        if init is None or not isinstance(init.value.get("result"), dict):
+            return [not_applicable(k, "the initialize handshake failed") for k in keys], []
+        capabilities = init.value["result"].get("capabilities") or {}
+        results = [_ping(wire, "ping-before-initialized", "ping-early")]
+        _send_notifications(wire)
+        results.append(_ping(wire, "ping-operating", "ping-op"))
+        listing = _tools_list(wire)
+        results.append(_check_capability(listing, capabilities))
+        tools = _tool_names(listing)
+        results.append(_check_schemas(listing))
+        results.append(_check_unknown_method(wire))
+        results.append(_check_id_types(wire))
+        results.append(_check_echo(wire, options.tool_echo, options.echo_arg, tools))
+        results.append(_check_exit(wire))
+        results.append(_check_no_replies(wire))
+    return results, tools
+
+
+def _ping(wire: Wire, key: str, request_id: Any) -> Result:
+    """PG-02: ``{"result": {}}`` with the same id, within :data:`PING_PROMPT` seconds."""
+    since = wire.mark()
+    started = wire.request(request_id, spec.PING)
+    frame = wire.response(request_id, since)
+    evidence = [sent({"jsonrpc": "2.0", "id": request_id, "method": spec.PING})]
+    if frame is None:
+        return broken(key, f"no answer within {wire.timeout:g} s", evidence)
+    evidence.append(got(frame))
+    result = frame.value.get("result")
+    if not (isinstance(result, dict) and set(result) <= {"_meta"}):
+        return broken(key, "the answer is not an empty result {}", evidence)
+    latency = frame.at - started
+    if latency > PING_PROMPT:
+        return broken(key, f"answered after {latency:.2f} s, not promptly", evidence)
+    return passed(key, f"{{}} after {latency * 1000:.0f} ms", evidence)
+
+
+def _send_notifications(wire: Wire) -> None:
+    """notifications/initialized (LC-05) and one the server cannot know (BP-13)."""
+    wire.notify(spec.INITIALIZED)
+    wire.notify("notifications/mcp_ref_check/unknown", {"note": "never answer this"})
+
+
+def _check_no_replies(wire: Wire) -> Result:
+    """BP-13: every response in the session must answer one of our requests. Checked last,
+    over the whole session, so a late reply to a notification is caught too; the pings
+    sent after the notifications are the barrier that lets replies arrive."""
+    key = "no-reply-to-notifications"
+    ours = [obj.get("id") for obj in wire.sent if "id" in obj]
+    stray = [f for f in wire.frames if _is_response(f.value)
+             and not any(_same_id(f.value.get("id"), i) for i in ours)]
+    notes = [sent(obj) for obj in wire.sent if "id" not in obj]
+    if stray:
+        return broken(key, f"{len(stray)} response(s) to no request of ours",
+                      notes + [got(f) for f in stray[:3]])
+    return passed(key, "no response to either notification", notes)
+
+
+def _tools_list(wire: Wire) -> Optional[Frame]:
+    since = wire.mark()
+    wire.request("tools-list", spec.TOOLS_LIST)
+    return wire.response("tools-list", since)
+
+
+def _tool_names(listing: Optional[Frame]) -> List[str]:
+    result = listing.value.get("result") if listing else None
+    tools = result.get("tools") if isinstance(result, dict) else None
+    if not isinstance(tools, list):
+        return []
+    return [t["name"] for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str)]
+
+
+def _check_capability(listing: Optional[Frame], capabilities: Dict[str, Any]) -> Result:
+    """TL-01: a server that declares ``tools`` serves tools/list. ER-11 (schema): one that
+    does not answers -32601, as for any method behind an undeclared capability."""
+    key = "capability-honesty"
+    evidence = ["capabilities: " + _shorten(_json(capabilities))]
+    if listing is None:
+        return broken(key, "no answer to tools/list", evidence)
+    evidence.append(got(listing))
+    declared = "tools" in capabilities
+    if declared and "result" not in listing.value:
+        return broken(key, "tools declared, but tools/list failed (TL-01)", evidence)
+    if not declared and "result" in listing.value:
+        return warned(key, "no tools capability, yet tools/list returned a result (ER-11)",
+                      evidence)
+    if not declared and _error_code(listing.value) != -32601:
+        return warned(key, f"no tools capability; tools/list got {_error_code(listing.value)}, "
+                           "not -32601 (ER-11)", evidence)
+    return passed(key, "tools declared and listed" if declared else
+                  "no tools capability; tools/list is -32601", evidence)
+
+
+def _check_schemas(listing: Optional[Frame]) -> Result:
+    """TL-06: ``inputSchema`` is required and is an object schema, even with no arguments."""
+    key = "tool-schemas"
+    result = listing.value.get("result") if listing else None
+    tools = result.get("tools") if isinstance(result, dict) else None
+    if not isinstance(tools, list):
+        return not_applicable(key, "no tool list to inspect")
+    bad = [t for t in tools if not (isinstance(t, dict) and isinstance(t.get("inputSchema"), dict)
+                                    and t["inputSchema"].get("type") == "object")]
+    if bad:
+        return broken(key, f"{len(bad)} of {len(tools)} tool(s) without an object inputSchema",
+                      ["tool: " + _shorten(_json(t)) for t in bad[:3]])
+    return passed(key, f"{len(tools)} tool(s), all with type \"object\"")
+
+
+def _check_unknown_method(wire: Wire) -> Result:
+    """ER-01: an unknown method is -32601. Silence or a result breaks BP-07/BP-10 (fail);
+    an error with another code only bends ER-01's definition (warn)."""
+    key = "unknown-method"
+    request = {"jsonrpc": "2.0", "id": "unknown-1", "method": "mcp_ref_check/no_such_method"}
+    since = wire.mark()
+    wire.send(request)
+    frame = wire.response("unknown-1", since)
+    evidence = [sent(request)] + ([got(frame)] if frame else [])
+    if frame is None or "error" not in frame.value:
+        return broken(key, "no error response" if frame else "answered with a result", evidence)
+    if _error_code(frame.value) != -32601:
+        return warned(key, f"error {_error_code(frame.value)}, not -32601", evidence)
+    return passed(key, "-32601", evidence)
+
+
+def _check_id_types(wire: Wire) -> Result:
+    """BP-07: the response carries *the same* id: ``"7"`` stays a string, ``0`` an integer."""
+    key = "id-types"
+    evidence, wrong = [], []
+    for request_id in ("abc", 7, 0, "7"):
+        since = wire.mark()
+        wire.request(request_id, spec.PING)
+        frame = wire.wait_for(lambda v, i=request_id: _is_response(v) and _loosely(v.get("id"), i),
+                              since)
+        evidence.append(sent({"jsonrpc": "2.0", "id": request_id, "method": spec.PING}))
+        if frame is None:
+            wrong.append(f"no answer for id {_json(request_id)}")
+            continue
+        evidence.append(got(frame))
+        if not _same_id(frame.value.get("id"), request_id):
+            wrong.append(f"id {_json(request_id)} came back as {_json(frame.value.get('id'))}")
+    if wrong:
+        return broken(key, "; ".join(wrong), evidence)
+    return passed(key, "all four ids echoed exactly", evidence)
+
+
+def _check_echo(wire: Wire, tool: str, argument: str, tools: List[str]) -> Result:
+    """BP-02, TR-03: UTF-8 and an escaped newline survive the trip, byte for byte.
+
+    The text must come back unchanged inside the result's text (a tool may decorate it, as
+    server-everything's "Echo: ..." does)."""
+    key = "echo-round-trip"
+    if tool not in tools:
+        return not_applicable(key, f"the server lists no tool named {tool!r} (--tool-echo)")
+    request = {"jsonrpc": "2.0", "id": "echo-1", "method": spec.TOOLS_CALL,
+               "params": {"name": tool, "arguments": {argument: ECHO_TEXT}}}
+    since = wire.mark()
+    wire.send(request)
+    frame = wire.response("echo-1", since)
+    evidence = [sent(request)] + ([got(frame)] if frame else [])
+    result = frame.value.get("result") if frame else None
+    if not isinstance(result, dict) or result.get("isError"):
+        return broken(key, "the echo call did not return a successful result", evidence)
+    texts = [c.get("text") for c in result.get("content") or [] if isinstance(c, dict)]
+    if ECHO_TEXT in texts:
+        return passed(key, "the text came back identical", evidence)
+    if any(isinstance(t, str) and ECHO_TEXT in t for t in texts):
+        return passed(key, "the text came back unchanged inside the result", evidence)
+    return broken(key, "the text came back changed", evidence)
+
+
+def _check_exit(wire: Wire) -> Result:
+    """TR-14: stdin EOF is the signal to exit. If the server stays, the TR-13 ladder
+    (SIGTERM, then SIGKILL) reaps it, and the rungs it needed are recorded."""
+    key = "exit-on-eof"
+    started = time.monotonic()
+    code = wire.await_exit(EXIT_GRACE)
+    elapsed = time.monotonic() - started
+    wire.shutdown = wire.child.close(stdin_grace=0.0, term_grace=1.0)
+    rungs = "ladder: " + " -> ".join(wire.shutdown.steps)
+    if code is None:
+        return broken(key, f"still running {EXIT_GRACE:g} s after stdin EOF", [rungs])
+    return passed(key, f"exited with code {code} after {elapsed:.2f} s", [rungs])
+
+
+# --- Group 4: bad input ----------------------------------------------------------------------
+
+
+def _robustness(spawn: Spawn) -> List[Result]:
+    """ER-01, BP-12: each on its own process, since a server may die of it."""
+    with spawn("invalid request") as wire:
+        result = _check_invalid_request(wire)
+    with spawn("parse error") as wire:
+        return [result, _check_parse_error(wire)]
+
+
+def _check_invalid_request(wire: Wire) -> Result:
+    """ER-01: valid JSON that is no JSON-RPC message: -32600, addressed to id 1 or null."""
+    key = "invalid-request"
+    if _open_session(wire) is None:
+        return not_applicable(key, "the initialize handshake failed")
+    request = {"jsonrpc": "2.0", "id": 1}
+    since = wire.mark()
+    wire.send(request)
+    frame = wire.wait_for(lambda v: _is_response(v) and v.get("id") in (1, None), since)
+    evidence = [sent(request)] + ([got(frame)] if frame else [])
+    if frame is None:
+        return broken(key, "no answer (JSON-RPC 2.0 section 5 wants -32600; the object may "
+                           "also be read as a malformed response, which is never answered)",
+                      evidence)
+    if "error" not in frame.value:
+        return broken(key, "answered with a result", evidence)
+    if _error_code(frame.value) != -32600:
+        return warned(key, f"error {_error_code(frame.value)}, not -32600", evidence)
+    return passed(key, "-32600", evidence)
+
+
+def _check_parse_error(wire: Wire) -> Result:
+    """ER-01, BP-12: -32700 with an unreadable id (null or absent, A4), or silence; either
+    way the session goes on, proved by a ping."""
+    key = "parse-error"
+    if _open_session(wire) is None:
+        return not_applicable(key, "the initialize handshake failed")
+    since = wire.mark()
+    wire.send_raw(b"{not json\n")
+    wire.request("alive-1", spec.PING)
+    pong = wire.response("alive-1", since)
+    evidence = ["> {not json"] + [got(f) for f in wire.frames[since:]][:4]
+    if pong is None:
+        code = wire.child.wait(0.1)
+        how = f"the server exited with code {code}" if code is not None else "no answer"
+        return broken(key, f"the session did not survive: ping after the garbage got {how}",
+                      evidence)
+    answers = [f.value for f in wire.frames[since:pong.index] if _is_response(f.value)]
+    odd = [a for a in answers if _error_code(a) != -32700 or a.get("id") is not None]
+    if odd:
+        return warned(key, "the garbage got something other than -32700 with id null/absent",
+                      evidence)
+    return passed(key, "-32700, then ping answered" if answers else
+                  "ignored silently, then ping answered", evidence)
+
+
+# --- Group 5: progress ---------------------------------------------------------------------
+
+
+_PROGRESS_KEYS = ("slow-call-answered", "ping-during-call", "progress-token",
+                  "progress-increases", "progress-stops")
+
+
+def _progress(spawn: Spawn, options: Options, tools: List[str]) -> Tuple[List[Result], float]:
+    """PR-01..PR-13 on one call of the slow tool; returns the results and how long the
+    call took (the cancel group uses it to size its window)."""
+    if options.tool_slow not in tools:
+        why = f"the server lists no tool named {options.tool_slow!r} (--tool-slow)"
+        return [not_applicable(k, why) for k in _PROGRESS_KEYS], 0.0
+    with spawn("progress") as wire:
+        if _open_session(wire) is None:
+            return [not_applicable(k, "the initialize handshake failed")
+                    for k in _PROGRESS_KEYS], 0.0
+        token = "progress-ü-1"
+        request = _slow_call("slow-1", options.tool_slow, options.slow_args, token)
+        since = wire.mark()
+        started = wire.send(request)
+        ping = _ping(wire, "ping-during-call", "ping-busy")
+        response = wire.response("slow-1", since, options.timeout + _seconds(options.slow_args))
+        wire.listen(CANCEL_GRACE)                    # progress straggling after the response
+        frames = [f for f in wire.frames[since:] if _is_progress(f.value)]
+        results = [_check_answered(request, response), ping,
+                   _check_token(frames, token), _check_increasing(frames, token),
+                   _check_stops(frames, token, response)]
+    return results, (response.at - started) if response else 0.0
+
+
+def _slow_call(request_id: str, tool: str, arguments: Dict[str, Any], token: str) -> Dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "method": spec.TOOLS_CALL,
+            "params": {"name": tool, "arguments": arguments, "_meta": {"progressToken": token}}}
+
+
+def _seconds(arguments: Dict[str, Any]) -> float:
+    """How long the slow tool says it will take, if its arguments say (else 0)."""
+    seconds = arguments.get("seconds")
+    return float(seconds) if isinstance(seconds, (int, float)) else 0.0
+
+
+def _check_answered(request: Dict[str, Any], response: Optional[Frame]) -> Result:
+    """BP-07: a request is answered, progress or not."""
+    key = "slow-call-answered"
+    if response is None:
+        return broken(key, "no response to the tool call", [sent(request)])
+    return passed(key, "answered", [sent(request), got(response)])
+
+
+def _ours(frame: Frame, token: str) -> bool:
+    return _loosely(_params(frame.value).get("progressToken"), token)
+
+
+def _check_token(frames: List[Frame], token: str) -> Result:
+    """PR-01/PR-02: the token comes back as sent; PR-08: no progress for tokens never sent."""
+    key = "progress-token"
+    if not frames:
+        return not_applicable(key, "no progress was sent (PR-09 allows that)")
+    wrong = [f for f in frames if not _same_id(_params(f.value).get("progressToken"), token)]
+    if wrong:
+        return broken(key, f"{len(wrong)} of {len(frames)} notification(s) carry another token",
+                      [f"token sent: {_json(token)}"] + [got(f) for f in wrong[:3]])
+    return passed(key, f"{len(frames)} notification(s), token exact", [got(frames[0])])
+
+
+def _check_increasing(frames: List[Frame], token: str) -> Result:
+    """PR-05: each ``progress`` exceeds the one before, total or no total."""
+    key = "progress-increases"
+    mine = [f for f in frames if _ours(f, token)]
+    if not mine:
+        return not_applicable(key, "no progress was sent (PR-09 allows that)")
+    values = [_params(f.value).get("progress") for f in mine]
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if not numeric or any(b <= a for a, b in zip(values, values[1:])):
+        return broken(key, "progress values " + _json(values), [got(f) for f in mine[:4]])
+    return passed(key, "progress values " + _json(values))
+
+
+def _check_stops(frames: List[Frame], token: str, response: Optional[Frame]) -> Result:
+    """PR-13: nothing for a token once its response is out."""
+    key = "progress-stops"
+    if response is None:
+        return not_applicable(key, "no response to compare against")
+    late = [f for f in frames if _ours(f, token) and f.index > response.index]
+    if late:
+        return broken(key, f"{len(late)} progress notification(s) after the response",
+                      [got(response)] + [got(f) for f in late[:3]])
+    return passed(key, f"nothing in the {CANCEL_GRACE:g} s after the response")
+
+
+# --- Group 6: cancellation -----------------------------------------------------------------
+
+
+def _cancel(spawn: Spawn, options: Options, tools: List[str], call_seconds: float) -> List[Result]:
+    """CN-05/CN-23: cancel a longer slow call after its first progress; then nothing more
+    may come for it, and the server must still answer ping (CN-08)."""
+    keys = ("cancel-honoured", "alive-after-cancel")
+    if options.tool_slow not in tools:
+        why = f"the server lists no tool named {options.tool_slow!r} (--tool-slow)"
+        return [not_applicable(k, why) for k in keys]
+    with spawn("cancel") as wire:
+        if _open_session(wire) is None:
+            return [not_applicable(k, "the initialize handshake failed") for k in keys]
+        arguments = _longer(options.slow_args)
+        expected = 2 * (call_seconds or _seconds(options.slow_args) or options.timeout / 2)
+        return [_check_cancel(wire, options.tool_slow, arguments, expected),
+                _check_alive(wire, "alive-after-cancel", "ping-after-cancel")]
+
+
+def _check_alive(wire: Wire, key: str, request_id: Any) -> Result:
+    """Liveness only: any answer to a ping proves the session goes on (decision D-10);
+    the shape of the answer is the ping checks' business (PG-02)."""
+    since = wire.mark()
+    wire.request(request_id, spec.PING)
+    frame = wire.response(request_id, since)
+    evidence = [sent({"jsonrpc": "2.0", "id": request_id, "method": spec.PING})]
+    if frame is None:
+        return broken(key, f"no answer to ping within {wire.timeout:g} s", evidence)
+    return passed(key, "ping answered", evidence + [got(frame)])
+
+
+def _longer(arguments: Dict[str, Any]) -> Dict[str, Any]:
+    """The slow tool's arguments with ``seconds`` and ``steps`` doubled (same step length)."""
+    longer = dict(arguments)
+    for name in ("seconds", "steps"):
+        if isinstance(longer.get(name), (int, float)) and not isinstance(longer[name], bool):
+            longer[name] = longer[name] * 2
+    return longer
+
+
+def _carries(token: str) -> Callable[[Any], bool]:
+    """Matches progress notifications for ``token`` (written as text, type aside)."""
+    return lambda v: _is_progress(v) and _loosely(_params(v).get("progressToken"), token)
+
+
+def _check_cancel(wire: Wire, tool: str, arguments: Dict[str, Any], expected: float) -> Result:
+    """Start the call, wait for its first progress (or a short while), cancel it, then watch
+    until the call would have finished (``expected`` s) plus half a second."""
+    key, token, request_id = "cancel-honoured", "cancel-ü-1", "slow-cancel"
+    request = _slow_call(request_id, tool, arguments, token)
+    since = wire.mark()
+    started = wire.send(request)
+
+    def answered(value: Any) -> bool:
+        return _is_response(value) and _same_id(value.get("id"), request_id)
+
+    first = wire.wait_for(lambda v: _carries(token)(v) or answered(v), since,
+                          min(wire.timeout, max(0.5, expected / 4)))
+    evidence = [sent(request)] + ([got(first)] if first else ["(no progress yet)"])
+    if first is not None and answered(first.value):
+        return not_applicable(key, "the call finished before it could be cancelled", evidence)
+    cancel = {"requestId": request_id, "reason": "mcp_ref check: CN-05"}
+    after = wire.mark()
+    cancelled_at = wire.notify(spec.CANCELLED, cancel)
+    evidence.append(sent({"jsonrpc": "2.0", "method": spec.CANCELLED, "params": cancel}))
+    late = wire.response(request_id, after, max(0.5, started + expected + 0.5 - time.monotonic()))
+    wire.listen(0.0 if late else CANCEL_GRACE)
+    stray = [f for f in wire.frames[after:]               # CN-23: beyond the grace window
+             if _carries(token)(f.value) and f.at > cancelled_at + CANCEL_GRACE]
+    if late is not None:
+        return broken(key, "a response after the cancel", evidence + [got(late)])
+    if stray:
+        return broken(key, f"{len(stray)} progress notification(s) after the cancel",
+                      evidence + [got(f) for f in stray[:2]])
+    return passed(key, f"nothing for {time.monotonic() - cancelled_at:.1f} s after the cancel",
+                  evidence)
+
+
+# --- Whole-run checks ---------------------------------------------------------------------
+
+
+def _server_request_ids(wires: List[Wire]) -> Result:
+    """BP-03/04/05: ids of the server's own requests: string or integer, never reused."""
+    key = "server-request-ids"
+    problems, count = [], 0
+    for wire in wires:
+        ids = wire.server_request_ids
+        count += len(ids)
+        if any(not is_request_id(i) for i in ids):
+            problems.append(f"{wire.label}: an id that is not a string or integer in {_json(ids)}")
+        seen = {_json(i) for i in ids}
+        if len(seen) != len(ids):
+            problems.append(f"{wire.label}: an id used twice in {_json(ids)}")
+    if count == 0:
+        return not_applicable(key, "the server sent no requests during the battery")
+    if problems:
+        return broken(key, problems[0], problems)
+    return passed(key, f"{count} request(s), ids unique")
+
+
+def _stdout_purity(wires: List[Wire]) -> Result:
+    """TR-06 (and TR-02, BP-01): every byte on stdout belongs to a one-line JSON-RPC object,
+    from spawn to exit. Only the envelope is judged here; other checks judge the contents."""
+    key = "stdout-purity"
+    problems, lines = [], 0
+    for wire in wires:
+        *complete, tail = bytes(wire.raw).split(b"\n")
+        lines += len(complete)
+        for number, line in enumerate(complete, 1):
+            why = _impurity(line)
+            if why:
+                problems.append(f"{wire.label}, line {number}: {why}: {_shorten(repr(line), 120)}")
+        if tail:
+            problems.append(f"{wire.label}: {len(tail)} bytes after the last newline")
+        if wire.shutdown and wire.shutdown.stdout_bytes_discarded:
+            problems.append(f"{wire.label}: {wire.shutdown.stdout_bytes_discarded} bytes written "
+                            "after the server was told to stop (not inspected)")
+    if problems:
+        return broken(key, f"{len(problems)} problem(s) in {lines} line(s)", problems[:6])
+    return passed(key, f"{lines} line(s) over {len(wires)} process(es), all clean")
+
+
+def _impurity(line: bytes) -> str:
+    """Why one stdout line is not a valid frame, or "" if it is one."""
+    if line.endswith(b"\r"):
+        return "CRLF line ending"
+    if not line.strip():
+        return "blank line"
+    try:
+        value = decode(line)
+    except FrameError:
+        return "not UTF-8 JSON"
+    if not isinstance(value, dict):
+        return "not a JSON object"
+    if value.get("jsonrpc") != "2.0":
+        return 'no "jsonrpc": "2.0"'
+    if not ("method" in value or "result" in value or "error" in value):
+        return "neither a request, a notification nor a response"
+    return ""
+
+
+# --- Output and the command line -------------------------------------------------------------
+
+
+def render_table(results: Sequence[Result], verbose: bool = False) -> str:
+    """The report: outcome, IDs, level, title, evidence summary; then the totals."""
+    rows = [("outcome", "ID(s)", "level", "check", "evidence")]
+    rows += [(r.outcome, ", ".join(r.check.ids), r.check.level, r.check.title, r.summary)
+             for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = []
+    for number, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4])
+        if verbose and number:
+            lines += ["        " + e for e in results[number - 1].evidence]
+    counts = {o: sum(r.outcome == o for r in results) for o in (PASS, FAIL, WARN, NA)}
+    lines.append("")
+    lines.append(", ".join(f"{n} {o}" for o, n in counts.items()) +
+                 (": a MUST failed" if counts[FAIL] else ""))
+    return "\n".join(lines) + "\n"
+
+
+def exit_status(results: Sequence[Result]) -> int:
+    """1 if any MUST check failed, else 0 (warnings do not fail the run)."""
+    return 1 if any(r.outcome == FAIL for r in results) else 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``check``, for a parser of its own or a subcommand's."""
+    parser.add_argument("--json", action="store_true",
+                        help="print the results as a JSON list instead of a table")
+    parser.add_argument("--tool-echo", default="echo", metavar="NAME",
+                        help="tool that returns its `text` argument (default: echo)")
+    parser.add_argument("--echo-arg", default="text", metavar="KEY",
+                        help="the echo tool's argument carrying the text (default: text)")
+    parser.add_argument("--tool-slow", default="slow", metavar="NAME",
+                        help="tool that runs a while and reports progress (default: slow)")
+    parser.add_argument("--slow-args", default='{"seconds": 1, "steps": 4}', metavar="JSON",
+                        type=json.loads, help="arguments of the slow tool")
+    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                        help="seconds to wait for any one response (default: 5)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print each check's evidence under it")
+    parser.add_argument("server", nargs=argparse.REMAINDER,
+                        help="-- then the server's command and arguments")
+
+
+def run(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
+    """Run the battery as ``args`` say; print the report to ``out``; the exit status."""
+    out = out or sys.stdout
+    command = args.server[1:] if args.server[:1] == ["--"] else list(args.server)
+    if not command:
+        sys.stderr.write("check: give the server's command after --\n")
+        return 2
+    options = Options(tool_echo=args.tool_echo, echo_arg=args.echo_arg, tool_slow=args.tool_slow,
+                      slow_args=args.slow_args, timeout=args.timeout)
+    try:
+        results = run_battery(command, options)
+    except SpawnError as exc:            # nothing to check
+        sys.stderr.write(f"check: {exc}\n")
+        return 2
+    if args.json:
+        out.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(render_table(results, args.verbose))
+    return exit_status(results)
+
+
+def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> int:
+    """``python3 -m mcp_ref check [options] -- CMD ARGS...``; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python3 -m mcp_ref check",
+        description="Black-box lifecycle checks of a stdio MCP server "
+                    f"(revision {spec.PROTOCOL_VERSION}).")
+    add_arguments(parser)
+    return run(parser.parse_args(argv), out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,347 @@
+"""The client auditor (mcp_ref/audit.py): ``serve --audit FILE`` records what a client does wrong.
+
+Each test starts the reference server under :func:`mcp_ref.audit.run_audited` (through a
+one-line launcher, the same call ``python3 -m mcp_ref serve --audit FILE`` makes), plays one
+misbehaving client in raw frames with :class:`mcp_ref.check.Wire`, closes stdin, and reads the
+file the server left. Waits are reads with deadlines: a frame is sent only after the answer it
+depends on has arrived, so the auditor's view of the order is the client's.
+"""
+
+import concurrent.futures
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from mcp_ref import spec
+from mcp_ref.check import Options, Wire
+from mcp_ref.client import Client
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAUNCHER = ("import sys; from mcp_ref.audit import run_audited; "
+            "from mcp_ref.reference import build_server; "
+            "sys.exit(run_audited(build_server(), sys.argv[1]))")
+CLIENT_INFO = {"name": "audit-test", "version": "0"}
+
+
+def launcher(path):
+    return [sys.executable, "-c", LAUNCHER, str(path)]
+
+
+def initialize(wire, version=spec.PROTOCOL_VERSION, request_id="init"):
+    since = wire.mark()
+    wire.request(request_id, "initialize", {"protocolVersion": version, "capabilities": {},
+                                            "clientInfo": CLIENT_INFO})
+    frame = wire.response(request_id, since)
+    assert frame is not None and "result" in frame.value, frame
+    return frame.value["result"]
+
+
+def handshake(wire, version=spec.PROTOCOL_VERSION):
+    initialize(wire, version)
+    wire.notify("notifications/initialized")
+
+
+def ask(wire, request_id, method, params=None):
+    """A request whose answer we wait for (so the next frame comes after it)."""
+    since = wire.mark()
+    wire.request(request_id, method, params)
+    frame = wire.response(request_id, since)
+    assert frame is not None, f"no answer to {method}"
+    return frame.value
+
+
+def audited(tmp_path, drive):
+    """Run ``drive(wire)`` against an audited server; the recorded violations."""
+    path = tmp_path / "audit.json"
+    with Wire(launcher(path), Options(cwd=ROOT, timeout=5.0), "audited") as wire:
+        drive(wire)
+        assert wire.await_exit(5.0) == 0, wire.child.stderr_tail()
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def ids(violations):
+    return [v["id"] for v in violations]
+
+
+# --- A clean session records nothing ----------------------------------------------------------
+
+
+def test_a_clean_mcp_ref_client_session_records_nothing(tmp_path):
+    path = tmp_path / "audit.json"
+    seen = []
+    with Client.spawn(launcher(path), cwd=ROOT) as client:
+        assert {t["name"] for t in client.list_tools()} >= {"echo", "slow"}
+        assert client.call_tool("echo", {"text": "héllo\nwörld"})["content"][0]["text"] == \
+            "héllo\nwörld"
+        client.call_tool("slow", {"seconds": 0.2, "steps": 2},
+                         on_progress=lambda p, t, m: seen.append(p))
+        client.call_tool("ping_client")                 # a server request, answered (BP-07)
+        pending = client.call_tool_async("slow", {"seconds": 5, "steps": 5})
+        pending.cancel("changed my mind")               # a legal cancel (CN-01)
+        client.ping()
+        client.set_logging_level("error")
+    assert seen == [1, 2]
+    assert json.loads(path.read_text(encoding="utf-8")) == []
+
+
+def test_a_clean_raw_session_records_nothing(tmp_path):
+    def drive(wire):
+        handshake(wire)
+        ask(wire, 1, "ping")
+        ask(wire, "two", "tools/list")
+        wire.notify("notifications/cancelled", {"requestId": 1})   # crossed its answer: CN-08
+    assert audited(tmp_path, drive) == []
+
+
+# --- Ordering: before initialize, before initialized, twice ----------------------------------
+
+
+@pytest.mark.spec("LC-02")
+def test_a_request_before_initialize(tmp_path):
+    def drive(wire):
+        ask(wire, "early", "tools/list")
+        handshake(wire)
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["LC-02"]
+    assert violations[0]["level"] == "MUST"
+    assert violations[0]["frame"]["method"] == "tools/list"
+
+
+@pytest.mark.spec("LC-05")
+def test_a_request_before_initialized(tmp_path):
+    def drive(wire):
+        initialize(wire)
+        ask(wire, "too-soon", "tools/list")
+        wire.notify("notifications/initialized")
+    assert ids(audited(tmp_path, drive)) == ["LC-05"]
+
+
+@pytest.mark.spec("LC-06")
+def test_a_request_while_initialize_is_unanswered(tmp_path):
+    def drive(wire):
+        since = wire.mark()
+        wire.send_raw(json.dumps({"jsonrpc": "2.0", "id": "init", "method": "initialize",
+                                  "params": {"protocolVersion": spec.PROTOCOL_VERSION,
+                                             "capabilities": {}, "clientInfo": CLIENT_INFO}})
+                      .encode() + b"\n" + b'{"jsonrpc":"2.0","id":"eager","method":"tools/list"}\n')
+        assert wire.response("eager", since) is not None
+        wire.notify("notifications/initialized")
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["LC-06"]
+    assert violations[0]["level"] == "SHOULD NOT"
+
+
+@pytest.mark.spec("LC-02")
+def test_a_second_initialize(tmp_path):
+    def drive(wire):
+        handshake(wire)
+        ask(wire, "again", "initialize", {"protocolVersion": spec.PROTOCOL_VERSION,
+                                          "capabilities": {}, "clientInfo": CLIENT_INFO})
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["LC-02"]
+    assert "only once" in violations[0]["violation"]
+
+
+@pytest.mark.spec("LC-05")
+def test_initialized_sent_twice(tmp_path):
+    def drive(wire):
+        handshake(wire)
+        wire.notify("notifications/initialized")
+        ask(wire, "p", "ping")
+    assert ids(audited(tmp_path, drive)) == ["LC-05"]
+
+
+@pytest.mark.spec("LC-05")
+def test_initialized_never_sent(tmp_path):
+    def drive(wire):
+        initialize(wire)
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["LC-05"]
+    assert violations[0]["frame"] is None
+
+
+# --- Ids and cancellation ---------------------------------------------------------------------
+
+
+@pytest.mark.spec("BP-05")
+def test_an_id_reused_while_in_flight_and_after_its_answer(tmp_path):
+    def drive(wire):
+        handshake(wire)
+        since = wire.mark()
+        wire.request("dup", "tools/call", {"name": "slow", "arguments": {"seconds": 0.3,
+                                                                         "steps": 1}})
+        wire.request("dup", "ping")                    # while the call runs
+        assert wire.wait_for(lambda v: v.get("id") == "dup" and "error" in v, since)
+        assert wire.wait_for(lambda v: v.get("id") == "dup" and "result" in v, since)
+        ask(wire, "dup", "ping")                       # after it was answered
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["BP-05", "BP-05"]
+    assert "still in flight" in violations[0]["violation"]
+    assert "already answered" in violations[1]["violation"]
+
+
+@pytest.mark.spec("CN-03")
+def test_cancelling_initialize(tmp_path):
+    def drive(wire):
+        wire.send_raw(json.dumps({"jsonrpc": "2.0", "id": "init", "method": "initialize",
+                                  "params": {"protocolVersion": spec.PROTOCOL_VERSION,
+                                             "capabilities": {}, "clientInfo": CLIENT_INFO}})
+                      .encode() + b"\n" +
+                      b'{"jsonrpc":"2.0","method":"notifications/cancelled",'
+                      b'"params":{"requestId":"init"}}\n')
+        assert wire.response("init", 0) is not None
+        wire.notify("notifications/initialized")
+    assert ids(audited(tmp_path, drive)) == ["CN-03"]
+
+
+@pytest.mark.spec("CN-02")
+def test_cancelling_a_request_never_sent(tmp_path):
+    def drive(wire):
+        handshake(wire)
+        wire.notify("notifications/cancelled", {"requestId": "never-sent"})
+        ask(wire, "p", "ping")
+    assert ids(audited(tmp_path, drive)) == ["CN-02"]
+
+
+@pytest.mark.spec("BP-07")
+def test_a_response_to_an_id_the_server_never_used(tmp_path):
+    def drive(wire):
+        handshake(wire)
+        wire.send({"jsonrpc": "2.0", "id": "nope", "result": {}})
+        ask(wire, "p", "ping")
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["BP-07"]
+    assert violations[0]["frame"] == {"jsonrpc": "2.0", "id": "nope", "result": {}}
+
+
+@pytest.mark.spec("PR-08")
+def test_progress_for_a_token_the_server_never_sent(tmp_path):
+    def drive(wire):
+        handshake(wire)
+        wire.notify("notifications/progress", {"progressToken": "t", "progress": 1})
+        ask(wire, "p", "ping")
+    assert ids(audited(tmp_path, drive)) == ["PR-08"]
+
+
+# --- Non-frames, direction, version ------------------------------------------------------------
+
+
+@pytest.mark.spec("TR-07")
+def test_non_frames_on_stdin(tmp_path):
+    def drive(wire):
+        handshake(wire)
+        wire.send_raw(b"\n")
+        wire.send_raw(b"hello server\n")
+        wire.send_raw(b'{"jsonrpc":"2.0","id":"crlf","method":"ping"}\r\n')
+        assert wire.response("crlf", 0) is not None
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["TR-07", "TR-07", "TR-07"]
+    assert [v["violation"].split(":")[0] for v in violations] == [
+        "a blank line", "not a JSON-RPC frame", "a line ending in CRLF, not LF"]
+
+
+@pytest.mark.spec("BP-01", "BP-04")
+def test_invalid_messages(tmp_path):
+    def drive(wire):
+        handshake(wire)
+        wire.send({"jsonrpc": "2.0", "id": None, "method": "ping"})
+        wire.send({"jsonrpc": "1.0", "id": "old", "method": "ping"})
+        ask(wire, "p", "ping")
+    assert ids(audited(tmp_path, drive)) == ["BP-04", "BP-01"]
+
+
+@pytest.mark.spec("LG-01", "LC-16")
+def test_server_only_methods_from_the_client(tmp_path):
+    def drive(wire):
+        handshake(wire)
+        wire.notify("notifications/message", {"level": "info", "data": "hi"})
+        wire.notify("notifications/tools/list_changed")
+        ask(wire, "roots", "roots/list")
+    assert ids(audited(tmp_path, drive)) == ["LG-01", "LC-16", "LC-16"]
+
+
+@pytest.mark.spec("LC-15", "BP-16")
+def test_a_batch_outside_2025_03_26(tmp_path):
+    def drive(wire):
+        handshake(wire)
+        wire.send_raw(b'[{"jsonrpc":"2.0","id":"b1","method":"ping"}]\n')
+        ask(wire, "p", "ping")
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["LC-15"]
+    assert violations[0]["level"] == "MUST"
+    assert "2025-11-25" in violations[0]["violation"]
+
+
+@pytest.mark.spec("BP-16")
+def test_a_batch_in_a_2025_03_26_session_is_fine(tmp_path):
+    def drive(wire):
+        handshake(wire, "2025-03-26")
+        since = wire.mark()
+        wire.send_raw(b'[{"jsonrpc":"2.0","id":"b1","method":"ping"},'
+                      b'{"jsonrpc":"2.0","id":"b2","method":"tools/list"}]\n')
+        assert wire.response("b1", since) and wire.response("b2", since)
+    assert audited(tmp_path, drive) == []
+
+
+@pytest.mark.spec("LC-15")
+def test_a_request_claiming_another_version(tmp_path):
+    def drive(wire):
+        handshake(wire)
+        ask(wire, "v5", "tools/list",
+            {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}})
+    assert ids(audited(tmp_path, drive)) == ["LC-15"]
+
+
+# --- The file survives a killed server -----------------------------------------------------------
+
+
+def test_a_killed_server_still_leaves_the_file(tmp_path):
+    path = tmp_path / "audit.json"
+    with Wire(launcher(path), Options(cwd=ROOT), "killed") as wire:
+        ask(wire, "early", "ping")                 # LC-02; recorded before it is answered
+        os.kill(wire.child.pid, signal.SIGKILL)   # no chance to write anything more
+        assert wire.child.wait(5.0) == -signal.SIGKILL
+    violations = json.loads(path.read_text(encoding="utf-8"))
+    assert ids(violations) == ["LC-02"]
+    assert set(violations[0]) == {"id", "level", "violation", "frame"}
+
+
+def test_sigterm_exits_143_and_keeps_the_file(tmp_path):
+    path = tmp_path / "audit.json"
+    with Wire(launcher(path), Options(cwd=ROOT), "sigterm") as wire:
+        handshake(wire)
+        ask(wire, "p", "ping")
+        os.kill(wire.child.pid, signal.SIGTERM)
+        assert wire.child.wait(5.0) == 143
+    assert json.loads(path.read_text(encoding="utf-8")) == []
+
+
+def test_several_servers_may_share_one_file(tmp_path):
+    """Each process writes through its own temporary file, so none trips over another's
+    rename (the battery of mcp_ref.check starts six servers at once)."""
+    path = tmp_path / "shared.json"
+
+    def one(n):
+        with Wire(launcher(path), Options(cwd=ROOT), f"shared {n}") as wire:
+            ask(wire, "early", "ping")             # LC-02, so every process writes
+            handshake(wire)
+            return wire.await_exit(5.0)
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(one, range(6))) == [0] * 6
+    assert ids(json.loads(path.read_text(encoding="utf-8"))) == ["LC-02"]
+    assert os.listdir(tmp_path) == ["shared.json"]        # no temporary file left behind
+
+
+def test_an_unwritable_audit_file_is_a_clean_error(tmp_path):
+    proc = subprocess.run(launcher(tmp_path / "no" / "such" / "dir.json"), cwd=ROOT,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=10)
+    assert proc.returncode == 2
+    assert proc.stdout == b""
+    assert b"cannot write the audit file" in proc.stderr
+    assert b"Traceback" not in proc.stderr

@@ -1,0 +1,236 @@
+"""The differential battery (mcp_ref/check.py) against mcp_ref's own server and a zoo of
+servers that each break exactly one rule (tests/fixtures/broken_servers.py).
+
+What is proved:
+
+* mcp_ref's reference server passes every check; the only n.a. is justified (it sends the
+  client no requests, so there are no server request ids to judge);
+* the fixture's well-behaved baseline (mode ``none``) passes every check;
+* each broken mode is caught by the check for its rule -- ``fail`` for a MUST, ``warn`` for a
+  SHOULD -- and by no other: the whole map of non-passing checks is compared;
+* the command line: ``--json`` output shape, exit status 1 only when a MUST failed, 2 for a
+  missing or unstartable command.
+
+A battery takes 5-10 s (its slow-tool and cancel windows are real time), so all of them run
+once, in parallel threads, in a module fixture; the tests then read the results.
+"""
+
+import concurrent.futures
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mcp_ref import check
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BROKEN = os.path.join(ROOT, "tests", "fixtures", "broken_servers.py")
+SERVE = [sys.executable, "-m", "mcp_ref", "serve"]
+
+#: For each fixture mode, every check that does not pass, and its outcome.
+EXPECTED = {
+    "none": {},
+    "no-counter-offer": {"counter-offer-future": "fail", "counter-offer-past": "fail",
+                         "counter-offer-newest": "n.a."},
+    "error-on-unknown-version": {"counter-offer-future": "fail", "counter-offer-past": "fail",
+                                 "counter-offer-newest": "n.a."},
+    "no-pre-init-gating": {"pre-init-gating": "warn"},
+    "replies-to-notification": {"no-reply-to-notifications": "fail"},
+    "stdout-banner": {"stdout-purity": "fail"},
+    "ignores-cancel": {"cancel-honoured": "warn"},
+    "non-increasing-progress": {"progress-increases": "fail"},
+    "progress-after-response": {"progress-stops": "fail"},
+    "ignores-eof": {"exit-on-eof": "warn"},
+    "id-type-coercion": {"id-types": "fail"},
+    "wrong-ping-result": {"ping-before-initialized": "fail", "ping-operating": "fail",
+                          "ping-during-call": "fail"},
+    "no-parse-error": {"parse-error": "fail"},
+    "tools-without-input-schema": {"tool-schemas": "fail"},
+    "reuses-request-id": {"server-request-ids": "fail"},
+}
+
+#: The reference server: nothing but one justified n.a.
+REFERENCE_EXPECTED = {"server-request-ids": "n.a."}
+
+#: Modes run through the command line instead of run_battery (same results, more coverage).
+CLI_JSON_MODE = "ignores-cancel"       # warn only: exit 0
+CLI_TABLE_MODE = "id-type-coercion"    # a MUST fails: exit 1
+
+
+def broken(mode):
+    return [sys.executable, BROKEN, mode]
+
+
+def _battery(argv):
+    results = check.run_battery(argv, check.Options(cwd=ROOT))
+    return {"results": [r.to_json() for r in results]}
+
+
+def _cli_json(mode):
+    """``python3 -m mcp_ref.check --json -- CMD``, as a real process."""
+    proc = subprocess.run([sys.executable, "-m", "mcp_ref.check", "--json", "--"] + broken(mode),
+                          cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    return {"results": json.loads(proc.stdout.decode("utf-8")), "status": proc.returncode,
+            "stderr": proc.stderr.decode("utf-8", "replace")}
+
+
+def _cli_table(mode):
+    """check.main() in-process, printing the table to a buffer."""
+    out = io.StringIO()
+    status = check.main(["--timeout", "5", "--"] + broken(mode), out=out)
+    return {"table": out.getvalue(), "status": status}
+
+
+@pytest.fixture(scope="module")
+def batteries():
+    """Every battery, run once in parallel: {name: future}."""
+    jobs = {"reference": (_battery, SERVE)}
+    for mode in EXPECTED:
+        if mode == CLI_JSON_MODE:
+            jobs[mode] = (_cli_json, mode)
+        elif mode == CLI_TABLE_MODE:
+            jobs[mode] = (_cli_table, mode)
+        else:
+            jobs[mode] = (_battery, broken(mode))
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=5)
+    futures = {name: pool.submit(fn, arg) for name, (fn, arg) in jobs.items()}
+    yield futures
+    pool.shutdown(wait=True)
+
+
+def _get(batteries, name):
+    return batteries[name].result(timeout=120)
+
+
+def _not_passing(results):
+    return {r["key"]: r["outcome"] for r in results if r["outcome"] != "pass"}
+
+
+def _outcomes_from_table(table):
+    """{title: outcome} read back from the table (the CLI's human output)."""
+    titles = {c.title: c.key for c in check.CHECKS}
+    outcomes = {}
+    for line in table.splitlines()[1:]:
+        for title, key in titles.items():
+            if f"  {title}  " in line:
+                outcomes[key] = line.split()[0]
+    return outcomes
+
+
+# --- The reference server ---------------------------------------------------------------
+
+
+def test_reference_server_passes_everything(batteries):
+    results = _get(batteries, "reference")["results"]
+    assert _not_passing(results) == REFERENCE_EXPECTED, json.dumps(
+        [r for r in results if r["outcome"] != "pass"], indent=1)
+    assert len(results) == len(check.CHECKS)
+
+
+# --- The zoo ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [m for m in EXPECTED if m not in (CLI_JSON_MODE,
+                                                                    CLI_TABLE_MODE)])
+def test_each_violation_is_caught_by_its_check_only(batteries, mode):
+    results = _get(batteries, mode)["results"]
+    assert _not_passing(results) == EXPECTED[mode], json.dumps(
+        [r for r in results if r["outcome"] != "pass"], indent=1)
+
+
+def test_expected_outcomes_follow_the_levels():
+    """A broken MUST fails, a broken SHOULD warns: the expectations agree with CHECKS."""
+    for mode, expected in EXPECTED.items():
+        for key, outcome in expected.items():
+            level = check.BY_KEY[key].level
+            if outcome == "fail":
+                assert level.startswith("MUST"), (mode, key)
+            elif outcome == "warn":
+                assert level.startswith("SHOULD"), (mode, key)
+
+
+def test_every_mode_of_the_fixture_is_tested():
+    out = subprocess.run([sys.executable, BROKEN, "no-such-mode"], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+    assert out.returncode == 2
+    listed = out.stderr.decode().split("modes: ")[1].strip().split(", ")
+    assert set(listed) == set(EXPECTED)
+
+
+# --- The command line --------------------------------------------------------------------
+
+
+def test_json_output_shape_and_warn_only_exit_status(batteries):
+    run = _get(batteries, CLI_JSON_MODE)
+    assert run["status"] == 0, run["stderr"]          # a SHOULD broken: warn, not failure
+    results = run["results"]
+    assert isinstance(results, list) and len(results) == len(check.CHECKS)
+    for item in results:
+        assert set(item) == {"key", "ids", "level", "title", "url", "outcome", "summary",
+                             "evidence"}
+        assert item["outcome"] in ("pass", "fail", "warn", "n.a.")
+        assert item["level"] in ("MUST", "MUST NOT", "SHOULD", "SHOULD NOT", "MAY")
+        assert item["ids"] and all(isinstance(i, str) for i in item["ids"])
+        assert item["url"].startswith("https://modelcontextprotocol.io/specification/2025-11-25/")
+        assert isinstance(item["evidence"], list)
+    assert [r["key"] for r in results] == [c.key for c in check.CHECKS]
+    assert _not_passing(results) == EXPECTED[CLI_JSON_MODE]
+
+
+def test_table_output_and_failing_exit_status(batteries):
+    run = _get(batteries, CLI_TABLE_MODE)
+    assert run["status"] == 1                         # a MUST failed
+    header = run["table"].splitlines()[0].split()
+    assert header == ["outcome", "ID(s)", "level", "check", "evidence"]
+    outcomes = _outcomes_from_table(run["table"])
+    assert {k: o for k, o in outcomes.items() if o != "pass"} == EXPECTED[CLI_TABLE_MODE]
+    assert "a MUST failed" in run["table"].splitlines()[-1]
+
+
+def test_no_command_is_a_usage_error(capsys):
+    assert check.main([]) == 2
+    assert check.main(["--json", "--"]) == 2
+
+
+def test_a_command_that_cannot_start_is_reported(capsys):
+    assert check.main(["--", os.path.join(ROOT, "no", "such", "server")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+# --- Pieces ---------------------------------------------------------------------------------
+
+
+@pytest.mark.spec("TR-06")
+@pytest.mark.parametrize("line, problem", [
+    (b'{"jsonrpc":"2.0","id":1,"result":{}}', ""),
+    (b'{"jsonrpc":"2.0","method":"notifications/progress"}', ""),
+    (b'{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}', ""),
+    (b'{"jsonrpc":"2.0","id":1,"result":{}}\r', "CRLF line ending"),
+    (b"", "blank line"),
+    (b"   ", "blank line"),
+    (b"Server starting...", "not UTF-8 JSON"),
+    (b"\xff\xfe", "not UTF-8 JSON"),
+    (b"[1]", "not a JSON object"),
+    (b'{"id":1,"result":{}}', 'no "jsonrpc": "2.0"'),
+    (b'{"jsonrpc":"2.0","id":1}', "neither a request, a notification nor a response"),
+])
+def test_impurity_of_one_line(line, problem):
+    assert check._impurity(line) == problem
+
+
+def test_a_broken_must_fails_and_a_broken_should_warns():
+    assert check.broken("id-types", "x").outcome == "fail"
+    assert check.broken("stdout-purity", "x").outcome == "fail"        # MUST NOT
+    assert check.broken("exit-on-eof", "x").outcome == "warn"          # SHOULD
+    assert check.exit_status([check.broken("exit-on-eof", "x")]) == 0
+    assert check.exit_status([check.broken("id-types", "x")]) == 1
+
+
+def test_every_check_cites_the_catalogue_and_the_versioned_spec():
+    for c in check.CHECKS:
+        assert c.ids and all(len(i) == 5 and i[2] == "-" for i in c.ids), c
+        assert c.url.startswith(check.spec.SPEC_BASE + "/"), c
+    assert len({c.key for c in check.CHECKS}) == len(check.CHECKS)
