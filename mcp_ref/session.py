@@ -24,7 +24,7 @@ import contextlib
 import logging
 import threading
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import events as ev
 from . import spec
@@ -247,24 +247,13 @@ class Session:
         if reset_on_progress and max_total is None:
             raise ValueError("reset_on_progress=True needs a max_total_timeout: progress may "
                              "restart the clock, but a maximum total always holds (TO-05)")
-        pending: Optional[PendingRequest] = None
-        try:
-            with self._turn(quiet=False) as frames:
-                self._raise_if_closed()
-                request_id, data = self.connection.send_request(
-                    method, params, progress_token=progress_token,
-                    # TO-04: a reset needs progress to arrive, so it asks for progress itself.
-                    want_progress=on_progress is not None or reset_on_progress)
-                pending = PendingRequest(self, request_id, method, timeout=timeout,
-                                         max_total=max_total, reset_on_progress=reset_on_progress,
-                                         on_progress=on_progress)
-                self._requests[request_id] = pending
-                frames.append(data)
-        except ConnectionClosed as exc:
-            if pending is not None:
-                self._fail_unsent(pending, exc)
-            raise
-        return pending
+        return self._start(
+            lambda: self.connection.send_request(
+                method, params, progress_token=progress_token,
+                # TO-04: a reset needs progress to arrive, so it asks for progress itself.
+                want_progress=on_progress is not None or reset_on_progress),
+            method, timeout=timeout, max_total=max_total, reset_on_progress=reset_on_progress,
+            on_progress=on_progress)
 
     def request(self, method: str, params: Optional[Dict[str, Any]] = None,
                 **options: Any) -> Dict[str, Any]:
@@ -278,26 +267,32 @@ class Session:
 
     def _register_initialize(self, timeout: Optional[float]) -> PendingRequest:
         """Client: write ``initialize``; its deadline never cancels it (CN-03)."""
+        return self._start(self.connection.initialize, spec.INITIALIZE, timeout=timeout,
+                           max_total=None, reset_on_progress=False, on_progress=None)
+
+    def _start(self, open_request: Callable[[], Tuple[RequestId, bytes]], method: str,
+               **deadlines: Any) -> PendingRequest:
+        """Register one request of ours and write it.
+
+        ``open_request()`` asks the connection for the request's id and bytes, under the lock;
+        the PendingRequest is registered before the bytes can reach the peer, so its response
+        always finds it. A request that cannot be written fails at once (nothing lost, I1).
+        """
         pending: Optional[PendingRequest] = None
         try:
             with self._turn(quiet=False) as frames:
-                request_id, data = self.connection.initialize()
-                pending = PendingRequest(self, request_id, spec.INITIALIZE, timeout=timeout,
-                                         max_total=None, reset_on_progress=False,
-                                         on_progress=None)
+                self._raise_if_closed()
+                request_id, data = open_request()
+                pending = PendingRequest(self, request_id, method, **deadlines)
                 self._requests[request_id] = pending
                 frames.append(data)
         except ConnectionClosed as exc:
             if pending is not None:
-                self._fail_unsent(pending, exc)
+                with self._lock:
+                    self._requests.pop(pending.id, None)
+                pending._settle(None, exc)
             raise
         return pending
-
-    def _fail_unsent(self, pending: PendingRequest, error: ConnectionClosed) -> None:
-        """A request that could not be written fails at once (nothing lost, I1)."""
-        with self._lock:
-            self._requests.pop(pending.id, None)
-        pending._settle(None, error)
 
     def _raise_if_closed(self) -> None:
         if self._closed_error is not None:
