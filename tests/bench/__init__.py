@@ -1,0 +1,13 @@
+"""Benchmarks (issue 7): not tests. Nothing here asserts on time; run ``python3 tests/bench/run.py``.
+
+The files in this folder are scripts that the runner starts as separate processes, so each
+measurement gets a fresh interpreter (clean peak RSS, clean import state):
+
+* ``run.py``            the runner: interleaves the pairs over repetitions, prints the table
+* ``raw_echo_child.py`` the floor's child: readline -> json.loads -> json.dumps -> write -> flush
+* ``floor_driver.py``   drives the floor child, with a blocking reader or a reader thread
+* ``mcp_driver.py``     drives ``python3 -m mcp_ref serve`` with :class:`mcp_ref.client.Client`
+* ``bench_server.py``   the reference server with a configurable in-flight limit and, on
+                        request, every thread under cProfile
+* ``_common.py``        helpers shared by the driver scripts (stdlib only)
+"""

@@ -1,0 +1,168 @@
+"""Helpers shared by the benchmark's driver scripts. Standard library only, Python 3.9+.
+
+Kept small on purpose: the drivers report their own peak RSS, so everything imported here
+is part of what they measure. cProfile and pstats are imported only when profiling.
+"""
+
+import json
+import os
+import resource
+import sys
+import threading
+from typing import Any, Dict, List, Optional, Tuple
+
+#: The alphabet of the payloads: base64's, as in a file or an image travelling in a tool
+#: result. No character in it needs escaping in JSON.
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+MIB = 1024 * 1024
+
+
+def payload_text(nbytes: int) -> str:
+    """An ASCII string of exactly ``nbytes`` characters (and bytes)."""
+    reps = nbytes // len(_ALPHABET) + 1
+    return (_ALPHABET * reps)[:nbytes].decode("ascii")
+
+
+def proc_status_kb(pid: Any, field: str) -> Optional[int]:
+    """A ``kB`` field of /proc/<pid>/status (VmHWM: peak RSS, VmRSS: current RSS); None if the
+    process is gone or this is not Linux."""
+    try:
+        with open("/proc/%s/status" % pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def proc_sched(pid: Any) -> Optional[Tuple[float, int]]:
+    """(CPU seconds, times scheduled in) of a process so far, summed over its live threads
+    from /proc/<pid>/task/<tid>/schedstat (nanoseconds on CPU, run count). None if that is
+    not readable (no /proc, or a kernel without schedstats)."""
+    try:
+        cpu_ns = runs = 0
+        for tid in os.listdir("/proc/%s/task" % pid):
+            with open("/proc/%s/task/%s/schedstat" % (pid, tid)) as f:
+                fields = f.read().split()
+            cpu_ns += int(fields[0])
+            runs += int(fields[2])
+        return cpu_ns / 1e9, runs
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class CpuMeter:
+    """CPU time and wake-ups (times a thread was scheduled in) of this process and of one
+    child process over a stretch of work, per call. Threads that exit meanwhile drop out of
+    the sums; none of the measured ones does."""
+
+    def __init__(self, child_pid: int) -> None:
+        self.child_pid = child_pid
+        self.client0 = proc_sched("self")
+        self.server0 = proc_sched(child_pid)
+
+    def per_call_us(self, calls: int) -> Dict[str, Optional[float]]:
+        out: Dict[str, Optional[float]] = {}
+        for side, pid, before in (("client", "self", self.client0),
+                                  ("server", self.child_pid, self.server0)):
+            after = proc_sched(pid)
+            if before is None or after is None:
+                out[side] = out[side + "_wakeups"] = None
+            else:
+                out[side] = round((after[0] - before[0]) / calls * 1e6, 2)
+                out[side + "_wakeups"] = round((after[1] - before[1]) / calls, 2)
+        return out
+
+
+def self_peak_rss_kb() -> int:
+    """ru_maxrss of this process, in kB (Linux reports kB; macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
+
+
+def us(seconds: float) -> float:
+    return round(seconds * 1e6, 1)
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1e3, 3)
+
+
+def emit(result: Dict[str, Any]) -> None:
+    """The driver's one output: a JSON object on the last line of stdout."""
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+class ThreadProfiler:
+    """cProfile for every thread of this process, not only the one that enables it.
+
+    cProfile (before Python 3.12) profiles the calling thread only. ``install()`` wraps
+    ``threading.Thread.run`` so that each thread started afterwards runs under its own
+    profiler; ``main()`` gives the profiler for the calling thread. ``merged()`` adds up the
+    profiles of the threads that have *finished* (a live thread's profile is still changing)
+    and of the main thread's profiler once disabled.
+    """
+
+    def __init__(self, clock: str = "cpu") -> None:
+        import cProfile
+        import time
+        self._cprofile = cProfile
+        # "cpu": each thread's own CPU time, so time blocked in a wait counts ~0 and the
+        # tables show where CPU goes; "wall": wall-clock time, waits included.
+        self._timer = time.thread_time if clock == "cpu" else time.perf_counter
+        self._lock = threading.Lock()
+        self._finished: List[Tuple[str, Any]] = []
+        self.main_profile = self._new()
+
+    def _new(self) -> Any:
+        return self._cprofile.Profile(self._timer)
+
+    def install(self) -> None:
+        original = threading.Thread.run
+        profiler = self
+
+        def run(thread: threading.Thread) -> None:
+            prof = profiler._new()
+            prof.enable()
+            try:
+                original(thread)
+            finally:
+                prof.disable()
+                prof.create_stats()
+                with profiler._lock:
+                    profiler._finished.append((thread.name, prof))
+
+        threading.Thread.run = run  # type: ignore[assignment]
+
+    def join_others(self, timeout: float) -> List[str]:
+        """Wait (bounded) for every other thread to end; return the names still alive."""
+        import time
+        deadline = time.monotonic() + timeout
+        alive = []
+        for thread in threading.enumerate():
+            if thread is threading.current_thread():
+                continue
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                alive.append(thread.name)
+        return alive
+
+    def dump(self, path: str) -> Dict[str, Any]:
+        """Write the merged stats of the main profiler and every finished thread to ``path``."""
+        import pstats
+        self.main_profile.disable()
+        self.main_profile.create_stats()
+        with self._lock:
+            finished = list(self._finished)
+        profiles = [("main", self.main_profile)] + finished
+        profiles = [(name, prof) for name, prof in profiles if getattr(prof, "stats", None)]
+        if not profiles:
+            return {"threads": []}
+        stats = pstats.Stats(profiles[0][1])   # pstats.Stats refuses an empty profile
+        for _, prof in profiles[1:]:
+            stats.add(prof)
+        stats.dump_stats(path)
+        return {"threads": [name for name, _ in profiles]}

@@ -1,0 +1,192 @@
+"""The floor: a raw Python parent driving raw_echo_child.py over pipes. Prints one JSON object.
+
+Two parent styles (``--mode``):
+
+* ``direct``: write, flush, then block on ``readline`` in the same thread: the absolute floor;
+* ``thread``: a reader thread parses each line and hands it over a ``queue.Queue``, as any
+  client that must also receive unsolicited messages does (a thread hand-off per reply).
+
+Measured, in this order, in one process: spawn -> first reply; idle peak RSS of both
+processes; N ping round trips; N sequential tools/call echoes; pipelined tools/call bursts
+(``thread`` only: a direct parent that writes 10 000 requests before reading would deadlock
+on full pipes); 1/8/40 MiB echo round trips with both peak RSS after each; close time
+(stdin closed -> child reaped).
+
+Usage: python3 floor_driver.py --mode thread [--n 2000] [--windows 1,10,100,10000]
+       [--pipeline-total 2000] [--payloads 1,8,40]
+"""
+
+import argparse
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from typing import Any, Dict, List
+
+from _common import MIB, CpuMeter, emit, ms, payload_text, proc_status_kb, self_peak_rss_kb, us
+
+CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "raw_echo_child.py")
+#: Bound on any single wait for a reply (the runner also bounds the whole driver).
+REPLY_TIMEOUT = 300.0
+
+
+def _frame(msg: Dict[str, Any]) -> bytes:
+    return (json.dumps(msg, separators=(",", ":")) + "\n").encode()
+
+
+class Peer:
+    def __init__(self, proc: "subprocess.Popen[bytes]", mode: str) -> None:
+        self.proc = proc
+        self.mode = mode
+        self.next_id = 0
+        if mode == "thread":
+            self.replies: "queue.Queue[Any]" = queue.Queue()
+            self.reader = threading.Thread(target=self._read, daemon=True, name="floor-reader")
+            self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.replies.put(json.loads(line))
+        self.replies.put(None)
+
+    def send(self, msg: Dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(_frame(msg))
+        self.proc.stdin.flush()
+
+    def recv(self) -> Dict[str, Any]:
+        if self.mode == "thread":
+            reply = self.replies.get(timeout=REPLY_TIMEOUT)
+        else:
+            assert self.proc.stdout is not None
+            line = self.proc.stdout.readline()
+            reply = json.loads(line) if line else None
+        if reply is None:
+            raise RuntimeError("the floor child closed its stdout")
+        return reply
+
+    def ping(self) -> None:
+        self.next_id += 1
+        self.send({"jsonrpc": "2.0", "id": self.next_id, "method": "ping"})
+        reply = self.recv()
+        assert reply["id"] == self.next_id
+
+    def echo_msg(self, text: str) -> Dict[str, Any]:
+        self.next_id += 1
+        return {"jsonrpc": "2.0", "id": self.next_id, "method": "tools/call",
+                "params": {"name": "echo", "arguments": {"text": text}}}
+
+    def echo(self, text: str) -> str:
+        msg = self.echo_msg(text)
+        self.send(msg)
+        reply = self.recv()
+        assert reply["id"] == msg["id"]
+        return reply["result"]["content"][0]["text"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", choices=("direct", "thread"), required=True)
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--windows", default="1,10,100,10000")
+    ap.add_argument("--pipeline-total", type=int, default=2000)
+    ap.add_argument("--payloads", default="1,8,40", help="MiB, comma-separated ('' for none)")
+    ap.add_argument("--python", default=sys.executable)
+    args = ap.parse_args()
+    windows = [int(w) for w in args.windows.split(",") if w]
+    payloads = [int(p) for p in args.payloads.split(",") if p]
+    out: Dict[str, Any] = {"mode": args.mode, "n": args.n}
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([args.python, CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        peer = Peer(proc, args.mode)
+        peer.ping()
+        out["spawn_to_first_reply_ms"] = ms(time.perf_counter() - t0)
+        out["server_idle_peak_rss_kb"] = proc_status_kb(proc.pid, "VmHWM")
+        out["client_idle_peak_rss_kb"] = proc_status_kb("self", "VmHWM")
+
+        for _ in range(min(20, args.n)):
+            peer.ping()
+        samples: List[float] = []
+        meter = CpuMeter(proc.pid)
+        for _ in range(args.n):
+            t = time.perf_counter()
+            peer.ping()
+            samples.append(us(time.perf_counter() - t))
+        out["ping_us"] = samples
+        out["ping_cpu_us"] = meter.per_call_us(args.n)
+
+        for _ in range(min(20, args.n)):
+            peer.echo("hello")
+        samples = []
+        meter = CpuMeter(proc.pid)
+        t_all = time.perf_counter()
+        for i in range(args.n):
+            t = time.perf_counter()
+            text = peer.echo("hello %d" % i)
+            samples.append(us(time.perf_counter() - t))
+        out["echo_calls_per_s"] = round(args.n / (time.perf_counter() - t_all), 1)
+        out["echo_us"] = samples
+        out["echo_cpu_us"] = meter.per_call_us(args.n)
+        assert text == "hello %d" % (args.n - 1)
+        out["server_peak_rss_after_loops_kb"] = proc_status_kb(proc.pid, "VmHWM")
+        out["client_peak_rss_after_loops_kb"] = proc_status_kb("self", "VmHWM")
+
+        if args.mode == "thread":
+            out["pipelined"] = {str(w): pipelined(peer, w, args.pipeline_total) for w in windows}
+
+        out["payloads"] = {}
+        for mib in payloads:
+            text = payload_text(mib * MIB)
+            t = time.perf_counter()
+            echoed = peer.echo(text)
+            elapsed = time.perf_counter() - t
+            assert echoed == text
+            del echoed
+            out["payloads"][str(mib)] = {
+                "round_trip_ms": ms(elapsed),
+                "server_peak_rss_kb": proc_status_kb(proc.pid, "VmHWM"),
+                "client_peak_rss_kb": self_peak_rss_kb(),
+            }
+            del text
+
+        assert proc.stdin is not None
+        t = time.perf_counter()
+        proc.stdin.close()
+        proc.wait(timeout=30)
+        out["close_ms"] = ms(time.perf_counter() - t)
+        out["exit_code"] = proc.returncode
+        if args.mode == "thread":
+            peer.reader.join(5)
+        out["client_peak_rss_kb"] = self_peak_rss_kb()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    emit(out)
+
+
+def pipelined(peer: Peer, window: int, base_total: int) -> Dict[str, Any]:
+    """Bursts of ``window`` requests written back to back, then all their replies read."""
+    bursts = max(1, -(-base_total // window))
+    t = time.perf_counter()
+    for _ in range(bursts):
+        first = peer.next_id + 1
+        for _ in range(window):
+            peer.send(peer.echo_msg("hello"))
+        for k in range(window):
+            reply = peer.recv()
+            assert reply["id"] == first + k
+    elapsed = time.perf_counter() - t
+    total = bursts * window
+    return {"messages": total, "ok": total, "errors": 0, "elapsed_ms": ms(elapsed),
+            "per_message_us": round(elapsed / total * 1e6, 2)}
+
+
+if __name__ == "__main__":
+    main()
