@@ -75,7 +75,7 @@ class LineBuffer:
             if self._discarding:
                 self._discarding = False          # the over-long line ends here
             else:
-                line = bytes(self._buffer[start:newline])
+                line = bytes(memoryview(self._buffer)[start:newline])   # one copy, not two
                 if len(line) > self.max_line_bytes:
                     out.append(LineTooLong(self.max_line_bytes))
                 else:
@@ -120,6 +120,13 @@ def _finite_float(text: str) -> float:
     return value
 
 
+#: One decoder and one encoder for every message: json.loads/json.dumps with non-default
+#: options would build a new one per call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+
+
 def decode(line: bytes) -> Any:
     """Decode one line as UTF-8 JSON, or raise :class:`FrameError` (answered with -32700).
 
@@ -131,7 +138,7 @@ def decode(line: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise FrameError(f"line is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        return _DECODER.decode(text)
     except ValueError as exc:
         raise FrameError(f"line is not valid JSON ({exc})") from None
     except RecursionError:
@@ -152,7 +159,7 @@ def encode(obj: Any) -> bytes:
     ``json.dumps`` never emits a raw newline: control characters inside strings are escaped,
     and the compact separators put no whitespace between tokens.
     """
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _ENCODER.encode(obj)
     for char, escaped in _UNICODE_LINE_BREAKS.items():
         if char in text:
             text = text.replace(char, escaped)
@@ -161,5 +168,4 @@ def encode(obj: Any) -> bytes:
     except UnicodeEncodeError:
         # A lone surrogate (say, echoed from a peer's "\\ud800") has no UTF-8 form; ASCII
         # escapes keep the value and the wire valid.
-        return json.dumps(obj, ensure_ascii=True, separators=(",", ":"),
-                          allow_nan=False).encode("ascii") + b"\n"
+        return _ASCII_ENCODER.encode(obj).encode("ascii") + b"\n"
