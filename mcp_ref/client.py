@@ -62,7 +62,8 @@ class Client:
                  handlers: Dict[str, RequestHandler],
                  on_notification: Optional[Callable[[str, Dict[str, Any]], None]],
                  stdin_grace: float, term_grace: float,
-                 transcript: Optional[Transcript] = None) -> None:
+                 transcript: Optional[Transcript] = None,
+                 notification_queue: Optional[int] = None) -> None:
         self._process = process
         self._transcript = transcript
         self._session = Session(connection, self._write, request_timeout=request_timeout,
@@ -77,6 +78,14 @@ class Client:
         self._keepalive: Optional[threading.Thread] = None
         self._callbacks: "queue.Queue[Optional[ev.RequestReceived]]" = queue.Queue()
         self._callback_thread: Optional[threading.Thread] = None
+        # notification_queue=N: on_notification runs on its own thread, behind a queue of at
+        # most N, so a slow callback never holds up the reader, which also delivers responses;
+        # a full queue drops the notification and counts it (reliability RL-33, SC-22).
+        self._notifications: "Optional[queue.Queue[Any]]" = (
+            queue.Queue(notification_queue) if notification_queue else None)
+        self._notification_thread: Optional[threading.Thread] = None
+        #: Notifications dropped because the notification_queue was full.
+        self.notifications_dropped = 0
         self._reader = threading.Thread(target=self._read_loop, daemon=True,
                                         name=f"mcp_ref-reader-{process.pid}")
 
@@ -91,6 +100,7 @@ class Client:
               max_total_timeout: Optional[float] = DEFAULT_MAX_TOTAL_TIMEOUT,
               supported_versions: Sequence[str] = spec.SUPPORTED_VERSIONS,
               roots: Optional[Callable[[], List[Dict[str, Any]]]] = None,
+              roots_list_changed: bool = False,
               sampling: Optional[RequestHandler] = None,
               elicitation: Optional[RequestHandler] = None,
               on_notification: Optional[Callable[[str, Dict[str, Any]], None]] = None,
@@ -98,7 +108,8 @@ class Client:
               keepalive_timeout: float = 10.0,
               stdin_grace: float = DEFAULT_STDIN_GRACE, term_grace: float = DEFAULT_TERM_GRACE,
               max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-              trace: Optional[str] = None) -> "Client":
+              trace: Optional[str] = None,
+              notification_queue: Optional[int] = None) -> "Client":
         """Start the server (TR-01), run the initialize handshake, and return the client.
 
         ``roots``, ``sampling`` and ``elicitation`` answer the server's requests of those
@@ -106,11 +117,17 @@ class Client:
         server's requests for an undeclared one get -32601. ``trace`` names a JSONL file that
         receives every frame and lifecycle event (:mod:`mcp_ref.transcript`). On any failure
         the server process is shut down before the error propagates.
+
+        ``on_notification`` runs on the reader thread, in order with responses, unless
+        ``notification_queue`` is given: then it runs on its own thread behind a queue of that
+        many notifications, and the ones that do not fit are dropped and counted in
+        :attr:`notifications_dropped` (for a callback that may be slow: RL-33).
         """
         capabilities: Dict[str, Any] = {}
         handlers: Dict[str, RequestHandler] = {}
         if roots is not None:
-            capabilities["roots"] = {}
+            # LC-17: listChanged promises notifications/roots/list_changed (roots_changed()).
+            capabilities["roots"] = {"listChanged": True} if roots_list_changed else {}
             handlers[spec.ROOTS_LIST] = lambda params: {"roots": roots()}
         if sampling is not None:
             capabilities["sampling"] = {}
@@ -135,9 +152,9 @@ class Client:
         client = cls(process, connection, request_timeout=request_timeout,
                      max_total_timeout=max_total_timeout, handlers=handlers,
                      on_notification=on_notification, stdin_grace=stdin_grace,
-                     term_grace=term_grace, transcript=transcript)
+                     term_grace=term_grace, transcript=transcript,
+                     notification_queue=notification_queue)
         try:
-            client._reader.start()
             client._handshake(handshake_timeout)
             if keepalive_interval:
                 client._start_keepalive(keepalive_interval, keepalive_timeout)
@@ -152,7 +169,15 @@ class Client:
         The connection checks the version (LC-13) and queues ``notifications/initialized``
         itself (LC-05). A handshake timeout does not cancel initialize (CN-03).
         """
-        pending = self._session._register_initialize(timeout)
+        try:
+            # initialize is written before the reader starts, so nothing the server says is
+            # processed before it (LC-02), and a server that dies at once is reported by how it
+            # ended, never as a refused initialize (reliability SC-04, RL-32, RL-34).
+            pending = self._session._register_initialize(timeout)
+        except ConnectionClosed:
+            raise self._closed_error("the server exited before it read initialize") from None
+        finally:
+            self._reader.start()
         try:
             pending.result()
         except UnsupportedProtocolVersion:
@@ -195,6 +220,12 @@ class Client:
 
     def stderr_tail(self) -> str:
         return self._process.stderr_tail()
+
+    def wait_exit(self, timeout: Optional[float] = None) -> Optional[int]:
+        """Wait up to ``timeout`` s (None: as long as it takes) for the server process to
+        exit, and reap it; its return code (negative: the signal), or None if it still runs.
+        A supervisor waits here to learn that the server died (mcp_ref.supervisor)."""
+        return self._process.wait(timeout)
 
     # --- Requests -----------------------------------------------------------------------------
 
@@ -256,6 +287,11 @@ class Client:
             params["arguments"] = arguments
         return self._session.request(spec.PROMPTS_GET, params, **options)
 
+    def roots_changed(self) -> None:
+        """Tell the server the roots changed (``notifications/roots/list_changed``); needs
+        ``roots_list_changed=True`` at spawn, else CapabilityNotNegotiated (LC-16)."""
+        self._session.notify("notifications/roots/list_changed")
+
     def set_logging_level(self, level: str, **options: Any) -> None:
         """LG-02: the server sends only log messages at ``level`` or above from now on."""
         self._session.request(spec.SET_LOGGING_LEVEL, {"level": level}, **options)
@@ -275,22 +311,31 @@ class Client:
     # --- The reader thread --------------------------------------------------------------------
 
     def _read_loop(self) -> None:
+        ended = False
         try:
             while True:
                 chunk = self._process.read()
                 if self._transcript is not None and chunk:
                     self._transcript.frames("recv", chunk, self.state.name)
-                events = self._session.feed(chunk)
-                for event in events:
-                    self._handle(event)
+                if not chunk:
+                    # End of stream: learn how the server ended *before* the connection sees
+                    # EOF and starts refusing requests, so a call made meanwhile fails with
+                    # ConnectionClosed and the exit details, not a lifecycle error (SC-04).
+                    self._fail_pending()
+                    ended = True
+                self._session.feed(chunk, self._handle)
                 if not chunk:
                     break
         except Exception:
             log.exception("the reader thread failed")
         finally:
-            reason = ("the client closed the connection" if self._stop.is_set()
-                      else "the server closed its stdout")
-            self._session.fail_all(self._closed_error(reason))
+            if not ended:
+                self._fail_pending()
+
+    def _fail_pending(self) -> None:
+        reason = ("the client closed the connection" if self._stop.is_set()
+                  else "the server closed its stdout")
+        self._session.fail_all(self._closed_error(reason))
 
     def _handle(self, event: ev.Event) -> None:
         if isinstance(event, ev.RequestReceived):
@@ -325,11 +370,39 @@ class Client:
             level = _LOG_LEVELS.get(str(event.params.get("level")), logging.INFO)
             server_log.log(level, "%s: %s", event.params.get("logger", "server"),
                            event.params.get("data"))
-        if self._on_notification is not None:
-            try:
-                self._on_notification(event.method, event.params)
-            except Exception:
-                log.exception("on_notification callback raised for %s", event.method)
+        if self._on_notification is None:
+            return
+        if self._notifications is None:
+            self._deliver((event.method, event.params))
+            return
+        if self._notification_thread is None:
+            self._notification_thread = threading.Thread(
+                target=self._notification_loop, daemon=True, name="mcp_ref-notifications")
+            self._notification_thread.start()
+        try:
+            self._notifications.put_nowait((event.method, event.params))
+        except queue.Full:                      # RL-33: bounded, never blocking the reader
+            self.notifications_dropped += 1
+            if self.notifications_dropped == 1:
+                log.warning("on_notification is too slow: dropping notifications (the queue "
+                            "holds %d)", self._notifications.maxsize)
+
+    def _deliver(self, item: Any) -> None:
+        method, params = item
+        callback = self._on_notification
+        try:
+            if callback is not None:
+                callback(method, params)
+        except Exception:
+            log.exception("on_notification callback raised for %s", method)
+
+    def _notification_loop(self) -> None:
+        assert self._notifications is not None
+        while True:
+            item = self._notifications.get()
+            if item is None or self._stop.is_set():
+                return
+            self._deliver(item)
 
     # --- The server's requests (roots, sampling, elicitation) ---------------------------------
 
@@ -409,7 +482,15 @@ class Client:
                 if self.state is not State.FAILED:
                     self._session.connection.transport_closed()
             self._callbacks.put(None)
-            for thread in (self._keepalive, self._callback_thread):
+            if self._notifications is not None:
+                try:
+                    self._notifications.put_nowait(None)
+                except queue.Full:              # the loop sees _stop after its current item
+                    pass
+                if self.notifications_dropped:
+                    log.warning("dropped %d notifications: on_notification was too slow",
+                                self.notifications_dropped)
+            for thread in (self._keepalive, self._callback_thread, self._notification_thread):
                 if thread is not None and thread is not threading.current_thread():
                     thread.join(timeout=5.0)
             if self._transcript is not None:

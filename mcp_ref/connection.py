@@ -43,6 +43,13 @@ DEFAULT_INFO = {"name": "mcp_ref", "version": "0.1.0"}
 #: How many abandoned request ids are remembered to drop their late responses (D-27).
 ABANDONED_MEMORY = 10_000
 
+#: The lifecycle input each incoming request is, by method; any other request is REQUEST.
+_REQUEST_INPUTS = {spec.INITIALIZE: Input.INITIALIZE_REQUEST, spec.PING: Input.PING}
+#: Likewise for notifications; any other notification is NOTIFICATION.
+_NOTIFICATION_INPUTS = {spec.INITIALIZED: Input.INITIALIZED_NOTIFICATION,
+                        spec.CANCELLED: Input.CANCELLED, spec.PROGRESS: Input.PROGRESS,
+                        spec.LOG_MESSAGE: Input.LOG_MESSAGE}
+
 
 @dataclass
 class _Outbound:
@@ -263,6 +270,14 @@ class Connection:
         if self._pending.pop(request_id, None) is not None:
             self._abandon(request_id)
 
+    def give_up(self, request_id: RequestId) -> None:
+        """Stop handling a request of the peer's *without* answering it, as if the peer had
+        cancelled it (CN-05): for a server shutting down with work still running (TR-14).
+        Whatever its handler returns later is not sent, nor is progress (reliability SC-01).
+        """
+        if self._in_flight.pop(request_id, None) is not None:
+            self._cancelled_by_peer.add(request_id)
+
     def send_progress(self, request_id: RequestId, progress: float,
                       total: Optional[float] = None, message: Optional[str] = None) -> bytes:
         """Report progress on a request of the peer's that asked for it.
@@ -431,7 +446,7 @@ class Connection:
         try:
             message = parse(value)
         except InvalidMessage as exc:
-            return self._reject(exc, "BP-01")
+            return self._reject(exc, "BP-01", value)
         if isinstance(message, Request):
             return self._receive_request(message)
         if isinstance(message, Notification):
@@ -448,17 +463,22 @@ class Connection:
                                       f"request id {request.id!r} is already in use", "BP-05")
         known = self._requests_we_receive()
         if method not in known:
-            # ER-01: an unknown method is -32601, in every state (decision D-05).
-            return self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
-                                      f"Method not found: {method}", "ER-01")
+            # ER-01: an unknown method is -32601, in every state (decision D-05). Not a fault of
+            # the peer's: probing is legitimate (a dual-era client's server/discover, LC-41).
+            self._answer_error(request, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}",
+                               "ER-01", answer_only=True)
+            return [ev.MessageDropped(f"unknown method {method!r}: answered -32601")]
+        if self.state is State.CLOSING:
+            # It crossed our own close on the wire: not the peer's fault, and we can no longer
+            # answer (LC-19). Dropped, like a late response (CN-08: such races are expected).
+            return [ev.MessageDropped(f"request {method!r} arrived while we are closing")]
         capability = known[method]
         if capability and not _declares(self.capabilities, capability):
             # ER-11: a method behind a capability we did not declare is -32601 too.
             return self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
                                       f"Method not found: {method} (no {capability!r} "
                                       "capability)", "ER-11")
-        input = {spec.INITIALIZE: Input.INITIALIZE_REQUEST, spec.PING: Input.PING}.get(
-            method, Input.REQUEST)
+        input = _REQUEST_INPUTS.get(method, Input.REQUEST)
         try:
             self.lifecycle.process(self.role.peer, input)
         except RemoteProtocolError as exc:
@@ -526,9 +546,7 @@ class Connection:
     # --- Notifications from the peer ----------------------------------------------------------
 
     def _receive_notification(self, note: Notification) -> List[ev.Event]:
-        input = {spec.INITIALIZED: Input.INITIALIZED_NOTIFICATION,
-                 spec.CANCELLED: Input.CANCELLED, spec.PROGRESS: Input.PROGRESS,
-                 spec.LOG_MESSAGE: Input.LOG_MESSAGE}.get(note.method, Input.NOTIFICATION)
+        input = _NOTIFICATION_INPUTS.get(note.method, Input.NOTIFICATION)
         try:
             self.lifecycle.process(self.role.peer, input)
         except RemoteProtocolError as exc:
@@ -657,14 +675,19 @@ class Connection:
 
     # --- Bad input and the end of the stream --------------------------------------------------
 
-    def _reject(self, exc: InvalidMessage, catalogue_id: str) -> List[ev.Event]:
+    def _reject(self, exc: InvalidMessage, catalogue_id: str, value: Any = None) -> List[ev.Event]:
         """A message that is not valid JSON-RPC: answer it if it was a request."""
         error = RemoteProtocolError(exc.message, code=exc.code, catalogue_id=catalogue_id)
         events: List[ev.Event] = []
-        answered = not (exc.is_response or exc.is_notification)
+        # No "method" but the id of a request of ours: a broken answer to it, even with neither
+        # "result" nor "error" ({"jsonrpc":"2.0","id":5}); it fails that request rather than
+        # being answered as an invalid request, which would leave the request hanging (SC-18).
+        answers_ours = (exc.id is not None and exc.id in self._pending
+                        and isinstance(value, dict) and "method" not in value)
+        answered = not (exc.is_response or exc.is_notification or answers_ours)
         if answered:
             self._queue(ErrorResponse(exc.id, exc.code, exc.message))
-        elif exc.is_response and exc.id is not None and exc.id in self._pending:
+        elif (exc.is_response or answers_ours) and exc.id is not None and exc.id in self._pending:
             # A malformed response to one of our requests fails that request (SC-18).
             outbound = self._pending.pop(exc.id)
             if exc.id == self._initialize_id:

@@ -30,6 +30,7 @@ Usage::
 """
 
 import base64
+import collections
 import logging
 import signal
 import sys
@@ -47,6 +48,12 @@ from .stdio import StdioServerTransport
 from .transcript import Transcript
 
 log = logging.getLogger("mcp_ref.server")
+
+#: At stdin EOF, how long handlers still running may finish (their answers are still written)
+#: before they are cancelled (TR-14, D-18). Kept below the client's 2 s stdin grace (D-01): a
+#: server busy in a call then exits on EOF before the client escalates to SIGTERM, even when a
+#: handler ignores its cancel and needs the extra 0.5 s (reliability SC-01, RL-02).
+DEFAULT_DRAIN_TIMEOUT = 1.0
 
 
 class ToolError(Exception):
@@ -148,8 +155,10 @@ class _WorkerPool:
 
     def __init__(self, workers: int, limit: int) -> None:
         self.limit = limit
-        self._tasks: List[Callable[[], None]] = []
-        self._cond = threading.Condition()
+        self._tasks: "collections.deque[Callable[[], None]]" = collections.deque()
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)      # workers wait here for a task
+        self._idle = threading.Condition(lock)      # drain() waits here for _active == 0
         self._active = 0
         self._stopped = False
         self._threads = [threading.Thread(target=self._work, daemon=True,
@@ -163,13 +172,13 @@ class _WorkerPool:
                 return False
             self._active += 1
             self._tasks.append(task)
-            self._cond.notify_all()
+            self._cond.notify()                 # one task, one worker to wake
             return True
 
     def drain(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for every task to finish. True if none is left."""
-        with self._cond:
-            return self._cond.wait_for(lambda: self._active == 0, timeout)
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout)
 
     def stop(self) -> None:
         with self._cond:
@@ -182,7 +191,7 @@ class _WorkerPool:
                 self._cond.wait_for(lambda: self._tasks or self._stopped)
                 if not self._tasks:
                     return
-                task = self._tasks.pop(0)
+                task = self._tasks.popleft()
             try:
                 task()
             except Exception:
@@ -190,7 +199,8 @@ class _WorkerPool:
             finally:
                 with self._cond:
                     self._active -= 1
-                    self._cond.notify_all()
+                    if self._active == 0:
+                        self._idle.notify_all()
 
 
 def _text(text: str) -> Dict[str, Any]:
@@ -254,7 +264,8 @@ class Server:
 
     def __init__(self, name: str, version: str = "0.1.0", *, title: Optional[str] = None,
                  instructions: Optional[str] = None, max_workers: int = 4,
-                 max_in_flight: int = 64, page_size: int = 50, drain_timeout: float = 2.0,
+                 max_in_flight: int = 64, page_size: int = 50,
+                 drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
                  supported_versions: Tuple[str, ...] = spec.SUPPORTED_VERSIONS) -> None:
         self.info: Dict[str, Any] = {"name": name, "version": version}
         if title:
@@ -268,6 +279,17 @@ class Server:
         self._tools: Dict[str, _Tool] = {}
         self._resources: Dict[str, _Resource] = {}
         self._prompts: Dict[str, _Prompt] = {}
+        #: The requests this server answers, by method (the connection answers initialize,
+        #: ping and logging/setLevel itself).
+        self._methods: Dict[str, Callable[[Context], Dict[str, Any]]] = {
+            spec.TOOLS_LIST: lambda c: self._page(c, "tools", self._tools),
+            spec.TOOLS_CALL: self._call_tool,
+            spec.RESOURCES_LIST: lambda c: self._page(c, "resources", self._resources),
+            spec.RESOURCES_TEMPLATES_LIST: lambda c: {"resourceTemplates": []},
+            spec.RESOURCES_READ: self._read_resource,
+            spec.PROMPTS_LIST: lambda c: self._page(c, "prompts", self._prompts),
+            spec.PROMPTS_GET: self._get_prompt,
+        }
         self._session: Optional[Session] = None
         self._signal: Optional[int] = None
         self._transport: Optional[StdioServerTransport] = None
@@ -341,7 +363,7 @@ class Server:
         SIGTERM or SIGINT (no traceback, no half-written line). ``trace`` names a JSONL file
         that receives every frame (:mod:`mcp_ref.transcript`).
         """
-        transport = StdioServerTransport(guard_stdout=True)
+        transport = StdioServerTransport(guard_stdout=True, guard_stdin=True)   # TR-06, RL-31
         previous = {}
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -366,10 +388,15 @@ class Server:
                                 instructions=self.instructions,
                                 supported_versions=self.supported_versions)
         transcript = Transcript(trace) if trace else None
-        write = transport.write
-        if transcript is not None:
-            def write(data: bytes) -> None:
+        def write(data: bytes) -> None:
+            try:
                 transport.write(data)
+            except ConnectionClosed:
+                # The client closed our stdout (EPIPE): nothing can reach it any more, so stop
+                # reading and shut down as at stdin EOF (TR-14; reliability RL-03).
+                transport.interrupt()
+                raise
+            if transcript is not None:
                 transcript.frames("send", data, connection.state.name)
         session = Session(connection, write, request_timeout=60.0, max_total_timeout=None)
         self._session, self._transport = session, transport
@@ -382,8 +409,7 @@ class Server:
                     continue
                 if transcript is not None and chunk:
                     transcript.frames("recv", chunk, connection.state.name)
-                for event in session.feed(chunk):
-                    self._handle(event, session, pool, contexts)
+                session.feed(chunk, lambda event: self._handle(event, session, pool, contexts))
                 if not chunk:
                     break
             status = self._finish(session, pool, contexts)
@@ -400,17 +426,25 @@ class Server:
         time, then cancel what is left, and report the exit status."""
         grace = 1.0 if self._signal is not None else self.drain_timeout
         if self._signal is not None:
-            for context in list(contexts.values()):
-                context._cancel("the server is shutting down")
-        if not pool.drain(grace):
-            for context in list(contexts.values()):
-                context._cancel("the server is shutting down")
-            pool.drain(0.5)
+            self._give_up(session, contexts)
+        if not pool.drain(grace) and self._signal is None:
+            self._give_up(session, contexts)    # after a signal they were cancelled already:
+            pool.drain(0.5)                     # no second wait (reliability SC-19)
         session.fail_all(ConnectionClosed("the client closed the server's stdin"))
         with session._lock:
             session.connection.transport_closed()
         log.info("server %s exiting", self.info["name"])
         return 0 if self._signal is None else 128 + self._signal
+
+    @staticmethod
+    def _give_up(session: Session, contexts: Dict[Any, Context]) -> None:
+        """Cancel every handler still running. None of them is answered: work given up on is
+        not a result, whatever the handler returns now (CN-05; reliability SC-01)."""
+        with session._lock:
+            for request_id in list(contexts):
+                session.connection.give_up(request_id)
+        for context in list(contexts.values()):
+            context._cancel("the server is shutting down")
 
     def _handle(self, event: ev.Event, session: Session, pool: _WorkerPool,
                 contexts: Dict[Any, Context]) -> None:
@@ -457,16 +491,7 @@ class Server:
     # --- Method handlers ----------------------------------------------------------------------
 
     def _dispatch(self, context: Context) -> Dict[str, Any]:
-        handlers = {
-            spec.TOOLS_LIST: lambda c: self._page(c, "tools", self._tools),
-            spec.TOOLS_CALL: self._call_tool,
-            spec.RESOURCES_LIST: lambda c: self._page(c, "resources", self._resources),
-            spec.RESOURCES_TEMPLATES_LIST: lambda c: {"resourceTemplates": []},
-            spec.RESOURCES_READ: self._read_resource,
-            spec.PROMPTS_LIST: lambda c: self._page(c, "prompts", self._prompts),
-            spec.PROMPTS_GET: self._get_prompt,
-        }
-        handler = handlers.get(context.method)
+        handler = self._methods.get(context.method)
         if handler is None:
             raise RequestError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {context.method}")
         return handler(context)

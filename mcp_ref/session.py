@@ -31,6 +31,7 @@ from . import spec
 from .connection import Connection
 from .errors import ConnectionClosed, McpRefError, RequestCancelled, RequestTimeout
 from .jsonrpc import RequestId
+from .lifecycle import State
 
 log = logging.getLogger("mcp_ref.session")
 
@@ -297,6 +298,10 @@ class Session:
     def _raise_if_closed(self) -> None:
         if self._closed_error is not None:
             raise self._closed_error          # later calls fail fast (reliability SC-04)
+        if self.connection.state in (State.CLOSING, State.CLOSED, State.FAILED):
+            # Shutting down, and the details (exit code, stderr) are still being collected:
+            # a closed connection all the same, never a lifecycle error for the caller (I2).
+            raise ConnectionClosed("the connection is closing")
 
     # --- Ending one request early -------------------------------------------------------------
 
@@ -319,22 +324,22 @@ class Session:
 
     # --- Receiving ----------------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> List[ev.Event]:
-        """Reader thread: feed bytes to the connection, write its replies, settle requests.
+    def feed(self, data: bytes, handle: Callable[[ev.Event], None]) -> None:
+        """Reader thread: feed bytes to the connection, write its replies, settle requests,
+        and pass every other event to ``handle``, all in the order they arrived on the wire
+        (a log message sent before a response is handled before its caller wakes).
 
         Replies the connection queued (``notifications/initialized`` above all) are written
         *before* any waiting caller is woken, so nothing the caller sends next can overtake
-        them on the wire (LC-05). Returns the events this class did not consume.
+        them on the wire (LC-05).
         """
         with self._turn() as frames:
             events = self.connection.receive_data(data)
             frames.append(self.connection.data_to_send())
             claimed = self._claim(events)
-        rest: List[ev.Event] = []
         for event in events:
             if not self._settle_event(event, claimed):
-                rest.append(event)
-        return rest
+                handle(event)
 
     def _claim(self, events: List[ev.Event]) -> Dict[RequestId, PendingRequest]:
         """Under the lock: take the requests these events settle out of the pending map."""

@@ -274,6 +274,12 @@ class ChildProcess:
         self._read_lock = threading.Lock()    # held by read(), or by close() while draining
         self._waker = waker                   # wakes read() and the shutdown drain
         self._selector = _selector_for(self._stdout_fd, waker.fd)
+        # A pidfd (Linux 5.3+) is readable once the server has exited. The session ends when
+        # the *server* exits, not when the pipe reaches EOF: a grandchild that inherited stdout
+        # may hold the pipe open long after the server died (reliability RL-11, SC-04).
+        self._pidfd = _pidfd_open(proc.pid)
+        if self._pidfd is not None:
+            self._selector.register(self._pidfd, selectors.EVENT_READ)
         self._stdout_eof = False
         self._torn_down = False               # close() has released (or is releasing) the fds
         self._stop_draining = False
@@ -314,7 +320,7 @@ class ChildProcess:
             except BrokenPipeError:
                 # The server closed its stdin, almost always by exiting. (Python ignores
                 # SIGPIPE, so the kernel's EPIPE arrives here as an exception.)
-                raise self._stdin_closed() from None
+                raise self._stdin_closed(broken=True) from None
 
     def _wait_writable(self) -> bool:
         """Wait until stdin has room (True) or close_stdin() was called (False).
@@ -328,7 +334,11 @@ class ChildProcess:
             ready = {key.fd for key, _ in sel.select()}
         return self._stdin_stop.fd not in ready
 
-    def _stdin_closed(self) -> ConnectionClosed:
+    def _stdin_closed(self, broken: bool = False) -> ConnectionClosed:
+        if broken and self.wait(0.5) is not None:
+            # EPIPE: the server is exiting or gone. Its exit status and last stderr are a
+            # moment away at most, and belong in the error (reliability SC-04).
+            self.wait_stderr(0.5)
         return ConnectionClosed("server stdin is closed", exit_code=self.exit_code,
                                 signal=self.exit_signal, stderr_tail=self.stderr_tail())
 
@@ -367,6 +377,11 @@ class ChildProcess:
             return b"" if self._torn_down else None
         if not ready:
             return None
+        if self._stdout_fd not in ready:
+            # Only the pidfd: the server has exited and all it wrote has been read (its writes
+            # ended before it did). Whoever still holds the pipe open is not the server.
+            self._stdout_eof = True
+            return b""
         data = os.read(self._stdout_fd, READ_CHUNK)
         if not data:
             self._stdout_eof = True           # TR-15: the server closed its stdout (or exited)
@@ -385,8 +400,9 @@ class ChildProcess:
         """The return code if the server has exited (negative: killed by that signal), else None."""
         return self._proc.poll()
 
-    def wait(self, timeout: float) -> Optional[int]:
-        """Wait up to ``timeout`` s for the server to exit; its return code, or None.
+    def wait(self, timeout: Optional[float]) -> Optional[int]:
+        """Wait up to ``timeout`` s (None: no limit) for the server to exit; its return code,
+        or None.
 
         Useful after EOF on stdout: the server is exiting, but :meth:`poll` can still say
         None for a moment.
@@ -598,6 +614,8 @@ class ChildProcess:
                 data = os.read(self._stdout_fd, READ_CHUNK)
                 self._discarded += len(data)
                 self._stdout_eof = not data
+            elif self._pidfd in ready:        # exited, and its output is all read
+                self._stdout_eof = True
 
     def _stop_drainer(self, drainer: Optional[threading.Thread]) -> bool:
         """Stop the drain thread; True if there is none or it has finished."""
@@ -622,6 +640,8 @@ class ChildProcess:
             holding_read_lock = self._read_lock.acquire(timeout=_JOIN_TIMEOUT)
         if holding_read_lock and not stdout_in_use:
             self._selector.close()
+            if self._pidfd is not None:
+                os.close(self._pidfd)
             self._proc.stdout.close()
             self._waker.close()
         else:
@@ -634,6 +654,14 @@ class ChildProcess:
         else:
             _log.warning("server pid %d: stderr thread still running; leaking stderr", self.pid)
         self._stdin_stop.close()
+
+
+def _pidfd_open(pid: int) -> Optional[int]:
+    """A pidfd for ``pid``, readable once it exits (Linux 5.3+); None where unsupported."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):         # not Linux, an old kernel, or Python < 3.9
+        return None
 
 
 def _abandon(proc: "subprocess.Popen[bytes]") -> None:
@@ -652,7 +680,10 @@ def _child_environment(env: Optional[Mapping[str, str]], inherit_env: bool) -> D
     if inherit_env:
         base = dict(os.environ)
     else:
-        base = {name: os.environ[name] for name in SAFE_ENV_VARS if name in os.environ}
+        # A value starting "()" is an exported shell function (the Shellshock vector), not a
+        # setting: the safe set leaves it out, as the official SDKs do (reliability RL-56).
+        base = {name: os.environ[name] for name in SAFE_ENV_VARS
+                if name in os.environ and not os.environ[name].startswith("()")}
     base.update(env or {})
     return base
 
@@ -704,15 +735,16 @@ class StdioServerTransport:
     """
 
     def __init__(self, stdin_fd: int = 0, stdout_fd: int = 1, *,
-                 guard_stdout: bool = True) -> None:
-        self._in_fd = stdin_fd
+                 guard_stdout: bool = True, guard_stdin: bool = False) -> None:
+        self._owns_in_fd = guard_stdin
+        self._in_fd = _guard_stdin(stdin_fd) if guard_stdin else stdin_fd
         self._owns_out_fd = guard_stdout
         if guard_stdout:
             self._out_fd: Optional[int] = _guard_stdout(stdout_fd)
         else:
             self._out_fd = stdout_fd
         self._waker = _Waker()
-        self._selector = _selector_for(stdin_fd, self._waker.fd)
+        self._selector = _selector_for(self._in_fd, self._waker.fd)
         self._read_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._eof = False
@@ -770,10 +802,30 @@ class StdioServerTransport:
             self._closed = True
             self._selector.close()
             self._waker.close()
+            if self._owns_in_fd:
+                os.close(self._in_fd)
         with self._write_lock:
             out_fd, self._out_fd = self._out_fd, None
             if out_fd is not None and self._owns_out_fd:
                 os.close(out_fd)
+
+
+def _guard_stdin(stdin_fd: int) -> int:
+    """Keep stdin for protocol frames only; return the fd to read frames from.
+
+    A subprocess that a handler starts inherits fd 0. If it reads stdin (plenty of programs
+    do, by default), it steals the client's requests, or blocks until it is killed
+    (reliability RL-31, SC-06). So, as for stdout (TR-06), the frame channel moves to a private
+    fd (``os.dup`` makes it close-on-exec) and fd 0 becomes ``/dev/null``: a child reading
+    stdin sees end of file at once.
+    """
+    frame_fd = os.dup(stdin_fd)
+    null_fd = os.open(os.devnull, os.O_RDONLY)
+    try:
+        os.dup2(null_fd, stdin_fd)            # everyone else reading fd 0 reads /dev/null
+    finally:
+        os.close(null_fd)
+    return frame_fd
 
 
 def _guard_stdout(stdout_fd: int) -> int:

@@ -383,3 +383,27 @@ def test_client_writes_only_valid_frames(caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "mcp_ref.server_stderr"]
     assert "got initialize" in lines and any(line.startswith("cancelled ") for line in lines)
     assert [line for line in lines if line.startswith("bad-line")] == []
+
+
+@pytest.mark.spec("LG-01", "BP-07")
+def test_events_are_handled_in_wire_order():
+    """A notification written before a response reaches on_notification before the caller
+    of that request wakes up, even when both arrive in one read."""
+    for _ in range(20):
+        seen = []
+        with spawn(scripted("log-then-answer"),
+                   on_notification=lambda method, params: seen.append(method)) as client:
+            client.call_tool("anything", {})
+            assert seen == ["notifications/message"]
+
+
+@pytest.mark.spec("LC-16", "LC-17")
+def test_roots_list_changed_is_declared_only_on_request():
+    from mcp_ref.errors import CapabilityNotNegotiated
+    roots = lambda: [{"uri": "file:///tmp", "name": "tmp"}]   # noqa: E731
+    with spawn(roots=roots) as client:
+        with pytest.raises(CapabilityNotNegotiated):
+            client.roots_changed()
+    with spawn(roots=roots, roots_list_changed=True) as client:
+        client.roots_changed()          # declared: sent (the reference server ignores it)
+        client.ping()

@@ -653,7 +653,9 @@ def test_context_progress_refuses_non_increasing_values_and_goes_quiet_when_done
     session = Session(connection, written.append, request_timeout=None, max_total_timeout=None)
 
     def feed(*frames):
-        return session.feed(b"".join(json.dumps(f).encode() + b"\n" for f in frames))
+        handled = []
+        session.feed(b"".join(json.dumps(f).encode() + b"\n" for f in frames), handled.append)
+        return handled
 
     feed(request(1, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
                                    "clientInfo": {"name": "t", "version": "0"}}),

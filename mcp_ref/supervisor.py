@@ -1,0 +1,271 @@
+"""Crash recovery: an opt-in :class:`Supervisor` that keeps one server running.
+
+The 2025-11-25 revision says nothing about a server that dies; the 2026-07-28 stdio transport
+says a client SHOULD restart it, and that in-flight requests are lost (TR-16). mcp_ref's
+:class:`~mcp_ref.client.Client` never restarts anything by itself: a dead server fails its
+calls with :class:`~mcp_ref.errors.ConnectionClosed` and stays dead. This module is the layer
+a host may put on top. Its rules are what the research bank (RL-55, scorecard SC-26) distils
+from hosts that got restarts wrong:
+
+* **At most one live server.** One supervisor thread spawns the server, waits for it to die,
+  reaps it, and only then spawns the next one.
+* **Bounded exponential backoff** between attempts: ``initial_backoff``, twice that, four
+  times that, ... never more than ``max_backoff``.
+* **Reset after a healthy uptime.** A server that ran ``healthy_after`` seconds before dying
+  was healthy: the count starts again, so the next restart waits only ``initial_backoff``.
+* **A crash loop ends in FAILED.** After ``max_failures`` quick failures in a row (a server
+  that dies at start, or cannot be started, counts), the supervisor gives up and keeps the
+  last error: exit code, signal, stderr tail.
+* **Fast failure while down.** A call while the server is starting, backing off or failed
+  raises :class:`ServerUnavailable` at once; nothing waits for a restart.
+* **No replay.** Calls in flight when the server dies fail with ConnectionClosed. They are
+  never sent again: a ``tools/call`` may not be idempotent, and only the caller knows.
+
+Usage::
+
+    with Supervisor([sys.executable, "-m", "mcp_ref", "serve"]) as supervisor:
+        supervisor.wait_for_state(RUNNING, timeout=30)
+        supervisor.call_tool("echo", {"text": "hi"})   # may raise ServerUnavailable
+
+Standard library only, like the rest of mcp_ref.
+"""
+
+import contextlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+
+from .client import Client
+from .errors import ConnectionClosed, McpRefError
+
+log = logging.getLogger("mcp_ref.supervisor")
+
+__all__ = ["STARTING", "RUNNING", "BACKOFF", "FAILED", "CLOSED", "ServerUnavailable",
+           "Supervisor", "SupervisorEvent"]
+
+#: The supervisor's states. STARTING: a server is being spawned and initialized. RUNNING: one
+#: is up and serves calls. BACKOFF: it died; the next attempt waits. FAILED: gave up (a crash
+#: loop). CLOSED: close() was called.
+STARTING, RUNNING, BACKOFF, FAILED, CLOSED = "starting", "running", "backoff", "failed", "closed"
+
+
+class ServerUnavailable(ConnectionClosed):
+    """The supervised server is not running: starting, backing off after a crash, given up
+    on (``failed``) or closed. Carries the last crash's exit code, signal and stderr tail."""
+
+    def __init__(self, state: str, last_error: Optional[BaseException] = None,
+                 retry_in: Optional[float] = None) -> None:
+        reason = f"the supervised server is {state}"
+        if retry_in is not None:
+            reason += f" (next attempt in {retry_in:.2f} s)"
+        crash = last_error if isinstance(last_error, ConnectionClosed) else None
+        if last_error is not None and crash is None:
+            reason += f"; last error: {last_error}"
+        super().__init__(reason, exit_code=crash.exit_code if crash else None,
+                         signal=crash.signal if crash else None,
+                         stderr_tail=crash.stderr_tail if crash else "")
+        self.state = state
+        self.last_error = last_error
+        self.retry_in = retry_in
+
+
+@dataclass(frozen=True)
+class SupervisorEvent:
+    """One thing the supervisor did, for logs and tests.
+
+    ``kind``: ``spawned`` (pid), ``exited`` (pid, detail: the return code), ``spawn-failed``
+    (detail: the error), ``backoff`` (detail: the delay in seconds), ``failed``, ``closed``.
+    ``time`` is the supervisor's clock.
+    """
+
+    kind: str
+    time: float
+    pid: Optional[int] = None
+    detail: Any = None
+
+
+class Supervisor:
+    """Runs ``Client.spawn(argv, **client_options)`` and restarts the server when it dies.
+
+    ``clock`` measures uptime (injectable, so a test can make a run "healthy" without
+    waiting); ``on_event`` is called on the supervisor thread with each
+    :class:`SupervisorEvent`. Call :meth:`start` (or use ``with``), then :meth:`close`.
+    """
+
+    def __init__(self, argv: Sequence[str], *, initial_backoff: float = 1.0,
+                 max_backoff: float = 30.0, healthy_after: float = 60.0,
+                 max_failures: int = 5, clock: Callable[[], float] = time.monotonic,
+                 on_event: Optional[Callable[[SupervisorEvent], None]] = None,
+                 **client_options: Any) -> None:
+        if initial_backoff <= 0 or max_backoff < initial_backoff or max_failures < 1:
+            raise ValueError("need 0 < initial_backoff <= max_backoff and max_failures >= 1")
+        self.argv = list(argv)
+        self.initial_backoff = initial_backoff
+        self.max_backoff = max_backoff
+        self.healthy_after = healthy_after
+        self.max_failures = max_failures
+        self._clock = clock
+        self._on_event = on_event
+        self._client_options: Dict[str, Any] = client_options
+        self._cond = threading.Condition()       # guards everything below
+        self._state = STARTING
+        self._client: Optional[Client] = None
+        self._retry_at: Optional[float] = None
+        self._failures = 0                       # quick failures in a row
+        #: The error that ended the last server (or the last failed start), if any.
+        self.last_error: Optional[BaseException] = None
+        #: Everything the supervisor did, in order.
+        self.events: List[SupervisorEvent] = []
+        self._unannounced: List[SupervisorEvent] = []   # for on_event, outside the lock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mcp_ref-supervisor",
+                                        daemon=True)
+
+    # --- For the caller -----------------------------------------------------------------------
+
+    def start(self) -> "Supervisor":
+        self._thread.start()
+        return self
+
+    def __enter__(self) -> "Supervisor":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    @property
+    def state(self) -> str:
+        with self._cond:
+            return self._state
+
+    def wait_for_state(self, *states: str, timeout: float) -> bool:
+        """Wait up to ``timeout`` s until the state is one of ``states``."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._state in states, timeout)
+
+    def client(self) -> Client:
+        """The running server's client, or :class:`ServerUnavailable` at once (fail fast)."""
+        with self._cond:
+            if self._state == RUNNING and self._client is not None:
+                return self._client
+            retry_in = None
+            if self._state == BACKOFF and self._retry_at is not None:
+                retry_in = max(0.0, self._retry_at - time.monotonic())
+            raise ServerUnavailable(self._state, self.last_error, retry_in)
+
+    def call_tool(self, name: str, arguments: Optional[Dict[str, Any]] = None,
+                  **options: Any) -> Dict[str, Any]:
+        """``Client.call_tool`` on the running server. Never retried (no replay)."""
+        return self.client().call_tool(name, arguments, **options)
+
+    def request(self, method: str, params: Optional[Dict[str, Any]] = None,
+                **options: Any) -> Dict[str, Any]:
+        return self.client().request(method, params, **options)
+
+    def ping(self, **options: Any) -> None:
+        self.client().ping(**options)
+
+    def close(self) -> None:
+        """Stop supervising and shut the server down (the Client's ladder). Idempotent."""
+        self._stop.set()
+        with self._cond:
+            client = self._client
+            self._cond.notify_all()
+        if client is not None:
+            client.close()                       # wakes the supervisor thread's wait
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()                  # bounded: a start is bounded by its timeout
+        with self._locked():
+            if self._state != CLOSED:
+                self._set_state(CLOSED)
+                self._record("closed")
+
+    # --- The supervisor thread ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            uptime = self._run_once()
+            if self._stop.is_set():
+                return
+            with self._locked():
+                if uptime >= self.healthy_after:
+                    self._failures = 0           # it was healthy: start the count again
+                self._failures += 1
+                if self._failures >= self.max_failures:
+                    self._set_state(FAILED)      # a crash loop: give up, keep the error
+                    self._record("failed", detail=str(self.last_error))
+                    return
+                delay = min(self.max_backoff,
+                            self.initial_backoff * 2 ** (self._failures - 1))
+                self._retry_at = time.monotonic() + delay
+                self._set_state(BACKOFF)
+                self._record("backoff", detail=delay)
+            if self._stop.wait(delay):
+                return
+            with self._cond:
+                self._retry_at = None
+                self._set_state(STARTING)
+
+    def _run_once(self) -> float:
+        """Start one server and wait until it dies; its uptime in seconds (0: never up).
+        Why it ended goes to :attr:`last_error`."""
+        try:
+            client = Client.spawn(self.argv, **self._client_options)
+        except McpRefError as exc:               # cannot start, or died during the handshake
+            with self._locked():
+                self.last_error = exc
+                self._record("spawn-failed", detail=str(exc))
+            return 0.0
+        with self._locked():
+            if self._stop.is_set():              # close() came during the start
+                self._cond.notify_all()
+            else:
+                self._client = client
+                self._set_state(RUNNING)
+                self._record("spawned", pid=client.pid)
+        started = self._clock()
+        if not self._stop.is_set():
+            client.wait_exit(None)               # until it dies, or close() shuts it down
+        uptime = self._clock() - started
+        with self._cond:
+            self._client = None                  # from now on, calls fail fast
+            if not self._stop.is_set():
+                self._set_state(BACKOFF)
+        report = client.close()                  # reaps it; calls in flight fail (no replay)
+        with self._locked():
+            self.last_error = ConnectionClosed("the server exited", exit_code=report.exit_code,
+                                               signal=report.signal,
+                                               stderr_tail=client.stderr_tail())
+            self._record("exited", pid=client.pid,
+                         detail=report.exit_code if report.signal is None else -report.signal)
+        return uptime
+
+    # --- Helpers ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the lock; on the way out, pass the events recorded meanwhile to on_event,
+        without the lock (so the callback may call back into the supervisor)."""
+        with self._cond:
+            yield
+            events, self._unannounced = self._unannounced, []
+        for event in events:
+            log.debug("supervisor: %s", event)
+            if self._on_event is not None:
+                try:
+                    self._on_event(event)
+                except Exception:                # a broken callback must not stop supervising
+                    log.exception("on_event raised for %s", event.kind)
+
+    def _set_state(self, state: str) -> None:
+        """With the lock held."""
+        self._state = state
+        self._cond.notify_all()
+
+    def _record(self, kind: str, pid: Optional[int] = None, detail: Any = None) -> None:
+        """With the lock held (through :meth:`_locked`)."""
+        event = SupervisorEvent(kind, self._clock(), pid, detail)
+        self.events.append(event)
+        self._unannounced.append(event)

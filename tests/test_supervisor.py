@@ -1,0 +1,268 @@
+"""SC-26: crash recovery with mcp_ref.supervisor.Supervisor against the zoo's crash modes.
+
+shared/research/reliability-bank.md, RL-55 and scenario SC-26: bounded exponential backoff,
+reset after a healthy uptime, FAILED after K quick crashes (keeping the last stderr), at most
+one live server at any time, fast failure while down, and no replay of calls in flight.
+
+The zoo (tests/fixtures/zoo.py) crashes on the N-th call (``exit-on-nth-call``), at start
+(``die-before-init``) or SIGKILLs itself (``kill9-mid-call``). Each test tags its zoo's
+command line so it can count its live server processes from /proc. The supervisor's
+``on_event`` callback runs on the supervisor thread while the supervisor is in the state the
+event names, so checks made there ("one live server when one was spawned", "a call fails
+fast during the backoff") are deterministic. The ``inv`` fixture checks I1-I7 afterwards.
+"""
+
+import queue
+import sys
+import time
+import uuid
+
+import pytest
+
+import rawpipe
+from rawpipe import zoo, zoo_events
+from mcp_ref.errors import ConnectionClosed
+from mcp_ref.supervisor import (BACKOFF, CLOSED, FAILED, RUNNING, ServerUnavailable,
+                                Supervisor)
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="counts processes in /proc (Linux)")
+
+
+@pytest.fixture
+def inv(request):
+    yield from rawpipe.invariants_fixture(request)
+
+
+class FakeClock:
+    """The supervisor's uptime clock: real time plus an offset a test can jump forward."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def __call__(self):
+        return time.monotonic() + self.offset
+
+
+def live_servers(tag):
+    """Our live child processes whose command line carries ``tag``."""
+    found = []
+    for pid, state in rawpipe.our_children().items():
+        if state in ("Z", "X"):
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if tag.encode() in f.read():
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+class Watcher:
+    """on_event for the tests: records what it saw while the supervisor is in each state."""
+
+    def __init__(self, tag):
+        self.tag = tag
+        self.supervisor = None
+        self.spawned = queue.Queue()
+        self.live_at_spawn = []
+        self.live_at_backoff = []
+        self.probes = []
+
+    def __call__(self, event):
+        if event.kind == "spawned":
+            self.live_at_spawn.append(len(live_servers(self.tag)))
+            self.spawned.put(event.pid)
+        elif event.kind == "backoff":
+            self.live_at_backoff.append(len(live_servers(self.tag)))
+            started = time.monotonic()
+            try:
+                self.supervisor.call_tool("echo", {"text": "while down"})
+                self.probes.append("answered while down")
+            except ServerUnavailable as exc:
+                self.probes.append((time.monotonic() - started, exc.state, exc.exit_code,
+                                    exc.stderr_tail))
+
+
+def supervised(inv, tmp_path, *modes, clock=None, **options):
+    tag = f"tag=sup-{uuid.uuid4().hex[:8]}"
+    log = inv.zoo_log(tmp_path / "zoo.jsonl")
+    watcher = Watcher(tag)
+    supervisor = Supervisor(zoo(f"log={log}", tag, *modes), on_event=watcher,
+                            clock=clock or time.monotonic, **options)
+    watcher.supervisor = supervisor
+    return supervisor, watcher, log
+
+
+def track_servers(inv, log):
+    for start in zoo_events(log, "start"):
+        inv.process(start["pid"])
+
+
+def delays(supervisor):
+    return [e.detail for e in supervisor.events if e.kind == "backoff"]
+
+
+@pytest.mark.spec("TR-15", "TR-16")
+def test_sc26_a_crashing_server_is_restarted_with_capped_exponential_backoff(inv, tmp_path):
+    """SC-26: crash on every third call; restarts after 0.1, 0.2, 0.4, 0.4 s (capped); one
+    live server at a time; the crashing call fails ConnectionClosed and is never replayed;
+    calls while down fail at once with ServerUnavailable carrying the exit code and stderr."""
+    supervisor, watcher, log = supervised(inv, tmp_path, "exit-on-nth-call=3", "exit=3",
+                                          "stderr=boom", initial_backoff=0.1, max_backoff=0.4,
+                                          healthy_after=30, max_failures=10)
+    pids = []
+    with supervisor:
+        for round_ in range(5):
+            pid = watcher.spawned.get(timeout=15)
+            pids.append(pid)
+            assert supervisor.client().pid == pid
+            for i in (1, 2):
+                result = supervisor.call_tool("echo", {"text": f"{round_}-{i}"}, timeout=10)
+                assert result["content"][0]["text"] == f"{round_}-{i}"
+            if round_ == 4:
+                break
+            with pytest.raises(ConnectionClosed) as info:
+                supervisor.call_tool("echo", {"text": f"{round_}-crash"}, timeout=10)
+            assert info.value.exit_code == 3 and "boom" in info.value.stderr_tail
+        assert supervisor.state == RUNNING
+    assert supervisor.state == CLOSED
+    track_servers(inv, log)
+    assert delays(supervisor) == [0.1, 0.2, 0.4, 0.4]
+    assert len(set(pids)) == 5
+    assert watcher.live_at_spawn == [1] * 5                  # at most one live server
+    assert watcher.live_at_backoff == [0] * 4                # the dead one was reaped
+    assert len(watcher.probes) == 4
+    for elapsed, state, exit_code, stderr_tail in watcher.probes:
+        assert elapsed < 0.1 and state == BACKOFF             # fast, typed, informative
+        assert exit_code == 3 and "boom" in stderr_tail
+    texts = [e["msg"]["params"]["arguments"]["text"] for e in zoo_events(log, "got")
+             if e["msg"].get("method") == "tools/call"]
+    for round_ in range(4):
+        assert texts.count(f"{round_}-crash") == 1            # never replayed
+    assert "while down" not in texts
+
+
+@pytest.mark.spec("TR-16")
+def test_sc26_the_backoff_resets_after_a_healthy_uptime(inv, tmp_path):
+    """SC-26: quick crashes double the delay; a server that ran ``healthy_after`` seconds
+    (the clock jumps: no waiting) starts the count again."""
+    clock = FakeClock()
+    supervisor, watcher, log = supervised(inv, tmp_path, "exit-on-nth-call=1", clock=clock,
+                                          initial_backoff=0.05, max_backoff=10,
+                                          healthy_after=60, max_failures=10)
+    with supervisor:
+        for round_ in range(5):
+            watcher.spawned.get(timeout=15)
+            if round_ == 2:
+                clock.offset += 60                             # this one ran for a minute
+            if round_ == 4:
+                break
+            with pytest.raises(ConnectionClosed):
+                supervisor.call_tool("echo", {"text": "crash"}, timeout=10)
+    track_servers(inv, log)
+    assert delays(supervisor) == [0.05, 0.1, 0.05, 0.1]
+
+
+@pytest.mark.spec("TR-15", "TR-16", "LC-20")
+def test_sc26_a_server_crashing_at_start_ends_in_failed_with_its_last_stderr(inv, tmp_path):
+    """SC-26: die-before-init every time: FAILED after three attempts, with the exit code and
+    stderr of the last one; calls fail fast; no process left behind."""
+    supervisor, watcher, log = supervised(inv, tmp_path, "die-before-init", "exit=7",
+                                          "stderr=boom", initial_backoff=0.05,
+                                          max_failures=3)
+    with supervisor:
+        assert supervisor.wait_for_state(FAILED, timeout=15)
+        started = time.monotonic()
+        with pytest.raises(ServerUnavailable) as info:
+            supervisor.ping()
+        assert time.monotonic() - started < 0.1
+        assert info.value.state == FAILED
+        assert info.value.exit_code == 7 and "boom" in info.value.stderr_tail
+    track_servers(inv, log)
+    assert [e.kind for e in supervisor.events] == [
+        "spawn-failed", "backoff", "spawn-failed", "backoff", "spawn-failed", "failed",
+        "closed"]
+    assert delays(supervisor) == [0.05, 0.1]
+    assert len(zoo_events(log, "start")) == 3
+    error = supervisor.last_error
+    assert isinstance(error, ConnectionClosed) and error.exit_code == 7
+    assert all(elapsed < 0.1 and state == BACKOFF for elapsed, state, _, _ in watcher.probes)
+
+
+@pytest.mark.spec("TR-15", "TR-16")
+def test_sc26_calls_in_flight_when_the_server_dies_fail_and_are_never_replayed(inv, tmp_path):
+    """SC-26: three calls in flight, then the server SIGKILLs itself: each fails with
+    ConnectionClosed (signal 9); the next server never sees them."""
+    supervisor, watcher, log = supervised(inv, tmp_path, "kill9-mid-call=4", "stderr=boom",
+                                          initial_backoff=0.05, healthy_after=30)
+    with supervisor:
+        watcher.spawned.get(timeout=15)
+        client = supervisor.client()
+        in_flight = [client.call_tool_async("never", {"text": f"in-flight-{i}"}, timeout=None)
+                     for i in range(3)]
+        inv.handles(*in_flight)
+        with pytest.raises(ConnectionClosed):
+            supervisor.call_tool("never", {"text": "the fourth"}, timeout=10)
+        for handle in in_flight:
+            with pytest.raises(ConnectionClosed) as info:
+                handle.result()
+            assert info.value.signal == 9 and "boom" in info.value.stderr_tail
+        second = watcher.spawned.get(timeout=15)
+        assert supervisor.client().pid == second
+        supervisor.ping()
+    track_servers(inv, log)
+    by_pid = {}
+    for event in zoo_events(log, "got"):
+        if event["msg"].get("method") == "tools/call":
+            by_pid.setdefault(event["pid"], []).append(
+                event["msg"]["params"]["arguments"]["text"])
+    assert list(by_pid.values()) == [["in-flight-0", "in-flight-1", "in-flight-2",
+                                      "the fourth"]]      # the first server only: no replay
+
+
+@pytest.mark.spec("TR-13")
+def test_sc26_close_ends_a_backoff_at_once_and_leaves_nothing(inv, tmp_path):
+    """SC-26: close() during a 30 s backoff returns at once; afterwards every call fails fast
+    with state ``closed``; no server, no thread, no fd is left (I3, I4)."""
+    supervisor, watcher, log = supervised(inv, tmp_path, "exit-on-nth-call=1",
+                                          initial_backoff=30, max_backoff=30)
+    supervisor.start()
+    try:
+        watcher.spawned.get(timeout=15)
+        with pytest.raises(ConnectionClosed):
+            supervisor.call_tool("echo", {"text": "crash"}, timeout=10)
+        assert supervisor.wait_for_state(BACKOFF, timeout=10)
+    finally:
+        started = time.monotonic()
+        supervisor.close()
+    assert time.monotonic() - started < 1.0
+    track_servers(inv, log)
+    with pytest.raises(ServerUnavailable) as info:
+        supervisor.ping()
+    assert info.value.state == CLOSED
+    supervisor.close()                                          # idempotent
+
+
+@pytest.mark.spec("TR-13")
+def test_sc26_close_while_running_shuts_the_server_down_politely(inv, tmp_path):
+    """SC-26: close() while the server runs: the Client's ladder, first rung only."""
+    supervisor, watcher, log = supervised(inv, tmp_path, initial_backoff=0.05)
+    with supervisor:
+        pid = watcher.spawned.get(timeout=15)
+        supervisor.ping()
+    track_servers(inv, log)
+    assert rawpipe.wait_pid_gone(pid, 5)
+    exited = [e for e in supervisor.events if e.kind == "exited"]
+    assert [(e.pid, e.detail) for e in exited] == [(pid, 0)]    # exit code 0: EOF, no signal
+    assert [e["event"] for e in zoo_events(log)][-2:] == ["eof", "exit"]
+
+
+def test_supervisor_rejects_a_nonsensical_policy():
+    with pytest.raises(ValueError):
+        Supervisor(["true"], initial_backoff=0)
+    with pytest.raises(ValueError):
+        Supervisor(["true"], initial_backoff=2, max_backoff=1)
+    with pytest.raises(ValueError):
+        Supervisor(["true"], max_failures=0)
