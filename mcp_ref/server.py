@@ -424,12 +424,15 @@ class Server:
     def _finish(self, session: Session, pool: _WorkerPool, contexts: Dict[Any, Context]) -> int:
         """After stdin EOF (TR-14) or a signal: let in-flight handlers finish for a bounded
         time, then cancel what is left, and report the exit status."""
-        grace = 1.0 if self._signal is not None else self.drain_timeout
         if self._signal is not None:
+            # SIGTERM/SIGINT: give up on everything at once; handlers get 1 s to return (SC-19).
             self._give_up(session, contexts)
-        if not pool.drain(grace) and self._signal is None:
-            self._give_up(session, contexts)    # after a signal they were cancelled already:
-            pool.drain(0.5)                     # no second wait (reliability SC-19)
+            pool.drain(1.0)
+        elif not pool.drain(self.drain_timeout):
+            # stdin EOF: work in flight may still finish and be answered for drain_timeout;
+            # then it is given up, with a short wait for the handlers to notice (D-18).
+            self._give_up(session, contexts)
+            pool.drain(0.5)
         session.fail_all(ConnectionClosed("the client closed the server's stdin"))
         with session._lock:
             session.connection.transport_closed()
