@@ -28,6 +28,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run the reference server and narrate a session")
     demo.add_argument("--fast", action="store_true", help="shorter waits (for tests)")
+    demo.add_argument("--trace", metavar="FILE", help="write every frame to FILE (JSONL)")
     serve = commands.add_parser("serve", help="run the reference server on stdin/stdout")
     serve.add_argument("--trace", metavar="FILE", help="write every frame to FILE (JSONL)")
     serve.add_argument("--audit", metavar="FILE",
@@ -59,7 +60,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     if args.command == "demo":
         from .demo import run_demo
-        return run_demo(fast=args.fast)
+        return run_demo(fast=args.fast, trace=args.trace)
     from . import cli
     if args.command == "diff":
         return cli.diff_transcripts(args.a, args.b)

@@ -38,6 +38,7 @@ from .errors import ConnectionClosed, SpawnError
 from .framing import FrameError, LineBuffer, decode, encode
 from .jsonrpc import is_request_id
 from .stdio import ChildProcess, ShutdownReport
+from .transcript import Transcript
 
 PASS, FAIL, WARN, NA = "pass", "fail", "warn", "n.a."
 
@@ -276,6 +277,9 @@ class Options:
     quiet_window: float = 0.5
     cwd: Optional[str] = None
     env: Optional[Dict[str, str]] = None
+    #: Write a transcript per server process: ``trace`` with the check's label inserted
+    #: before the extension (``t.jsonl`` -> ``t.main.jsonl``, ...).
+    trace: Optional[str] = None
 
 
 #: Extra seconds allowed for a process's *first* answer. Interpreters and runtimes start
@@ -295,6 +299,13 @@ class Wire:
         self.label = label
         self.timeout = options.timeout
         self.child = ChildProcess.spawn(argv, cwd=options.cwd, env=options.env)
+        self.transcript: Optional[Transcript] = None
+        if options.trace:
+            name = "".join(c if c.isalnum() else "-" for c in label)
+            stem, dot, extension = options.trace.rpartition(".")
+            path = f"{stem}.{name}.{extension}" if dot else f"{options.trace}.{name}"
+            self.transcript = Transcript(path)
+            self.transcript.event("spawn", argv=list(argv), pid=self.child.pid, check=label)
         self.raw = bytearray()
         self.frames: List[Frame] = []
         self.sent: List[Any] = []
@@ -314,6 +325,8 @@ class Wire:
     def send_raw(self, data: bytes) -> float:
         """Write bytes; returns the time they were written. A dead server is not an error
         here: the checks see that no answer comes."""
+        if self.transcript is not None:
+            self.transcript.frames("send", data, "raw")   # before writing: replies come after
         try:
             self.child.write(data)
         except ConnectionClosed:
@@ -384,6 +397,8 @@ class Wire:
             self._lines.feed(b"")
             return False
         self.raw += chunk
+        if self.transcript is not None:
+            self.transcript.frames("recv", chunk, "raw")
         now = time.monotonic()
         for line in self._lines.feed(chunk):
             if isinstance(line, bytes):
@@ -424,6 +439,11 @@ class Wire:
         if self.shutdown is None:
             exited = self.await_exit(grace) is not None
             self.shutdown = self.child.close(stdin_grace=0.0 if exited else 0.1, term_grace=1.0)
+        if self.transcript is not None:       # also when a check ran the ladder itself
+            self.transcript.event("close", steps=list(self.shutdown.steps),
+                                  exit_code=self.shutdown.exit_code, signal=self.shutdown.signal)
+            self.transcript.close()
+            self.transcript = None
         return self.shutdown
 
 
@@ -1146,6 +1166,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         type=json.loads, help="arguments of the slow tool")
     parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
                         help="seconds to wait for any one response (default: 5)")
+    parser.add_argument("--trace", metavar="FILE",
+                        help="write a JSONL transcript per server process (FILE.<check>.jsonl)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print each check's evidence under it")
     parser.add_argument("server", nargs=argparse.REMAINDER,
@@ -1160,7 +1182,7 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
         sys.stderr.write("check: give the server's command after --\n")
         return 2
     options = Options(tool_echo=args.tool_echo, echo_arg=args.echo_arg, tool_slow=args.tool_slow,
-                      slow_args=args.slow_args, timeout=args.timeout)
+                      slow_args=args.slow_args, timeout=args.timeout, trace=args.trace)
     try:
         results = run_battery(command, options)
     except SpawnError as exc:            # nothing to check

@@ -352,10 +352,11 @@ class Client:
         # Initialized needs no action here: the handshake's caller reads the connection.
 
     def _write(self, data: bytes) -> None:
-        """Every frame to the server goes through here (one place to record it)."""
-        self._process.write(data)
+        """Every frame to the server goes through here (one place to record it). It is
+        recorded *before* it is written, so the transcript never shows a reply first."""
         if self._transcript is not None:
             self._transcript.frames("send", data, self.state.name)
+        self._process.write(data)
 
     def _closed_error(self, reason: str) -> ConnectionClosed:
         """ConnectionClosed with the exit code or signal, once the process has exited."""

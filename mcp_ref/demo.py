@@ -49,7 +49,7 @@ class _ProgressBar:
             sys.stdout.write("\n")
 
 
-def run_demo(fast: bool = False) -> int:
+def run_demo(fast: bool = False, trace: Optional[str] = None) -> int:
     scale = 0.3 if fast else 1.0
     argv = [sys.executable, "-m", "mcp_ref", "serve"]
     print(f"mcp_ref demo: MCP revision {spec.PROTOCOL_VERSION}, spec {spec.SPEC_BASE}")
@@ -61,7 +61,7 @@ def run_demo(fast: bool = False) -> int:
     # parent folder on its PYTHONPATH (the environment is merged over ours).
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
-    client = Client.spawn(argv, env={"PYTHONPATH": path}, request_timeout=30.0)
+    client = Client.spawn(argv, env={"PYTHONPATH": path}, request_timeout=30.0, trace=trace)
     with client:
         elapsed = (time.monotonic() - started) * 1000
         _say("Initialization: initialize -> result -> notifications/initialized",

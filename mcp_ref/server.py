@@ -388,7 +388,10 @@ class Server:
                                 instructions=self.instructions,
                                 supported_versions=self.supported_versions)
         transcript = Transcript(trace) if trace else None
+
         def write(data: bytes) -> None:
+            if transcript is not None:      # recorded before it is written: replies come after
+                transcript.frames("send", data, connection.state.name)
             try:
                 transport.write(data)
             except ConnectionClosed:
@@ -396,8 +399,6 @@ class Server:
                 # reading and shut down as at stdin EOF (TR-14; reliability RL-03).
                 transport.interrupt()
                 raise
-            if transcript is not None:
-                transcript.frames("send", data, connection.state.name)
         session = Session(connection, write, request_timeout=60.0, max_total_timeout=None)
         self._session, self._transport = session, transport
         pool = _WorkerPool(self.max_workers, self.max_in_flight)

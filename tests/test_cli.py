@@ -110,3 +110,22 @@ def test_spawn_failure_is_one_clear_line():
     assert done.returncode == 1
     assert "SpawnError" in done.stderr and "/no/such/server" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_demo_and_check_write_transcripts(tmp_path):
+    demo = tmp_path / "demo.jsonl"
+    done = run(["demo", "--fast", "--trace", str(demo)], timeout=90)
+    assert done.returncode == 0, done.stderr
+    records = load(str(demo))
+    assert records[0]["event"] == "spawn" and records[-1]["event"] == "close"
+    sent = [r["msg"].get("method") for r in records if r.get("dir") == "send"]
+    assert "notifications/cancelled" in sent            # the demo's user cancel and timeout
+
+    check = tmp_path / "check.jsonl"
+    done = run(["check", "--trace", str(check), "--"] + SERVE, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    files = sorted(p.name for p in tmp_path.glob("check.*.jsonl"))
+    assert len(files) >= 6, files                     # one transcript per server process
+    for name in files:
+        records = load(str(tmp_path / name))
+        assert records[0]["event"] == "spawn" and records[-1]["event"] == "close"
