@@ -343,7 +343,7 @@ class Client:
         elif isinstance(event, ev.NotificationReceived):
             self._notification(event)
         elif isinstance(event, ev.EndOfStream):
-            pass                       # _read_loop fails everything with the exit details
+            pass                       # _fail_pending() already failed them, with exit details
         elif isinstance(event, ev.ConnectionFailed):
             self._session.fail_all(event.error)
             threading.Thread(target=self.close, daemon=True, name="mcp_ref-close").start()
