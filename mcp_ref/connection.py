@@ -24,11 +24,11 @@ Bookkeeping (vocabulary from the official SDK's v2 dispatcher):
 """
 
 import math
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from . import events as ev
 from . import spec
+from ._record import Record
 from .errors import (CapabilityNotNegotiated, ErrorCode, LocalProtocolError, MessageTooLarge,
                      PeerError, ProtocolError, RemoteProtocolError, UnsupportedProtocolVersion)
 from .framing import (DEFAULT_MAX_LINE_BYTES, FrameError, LineBuffer, LineTooLong,
@@ -51,32 +51,31 @@ _NOTIFICATION_INPUTS = {spec.INITIALIZED: Input.INITIALIZED_NOTIFICATION,
                         spec.LOG_MESSAGE: Input.LOG_MESSAGE}
 
 
-@dataclass
-class _Outbound:
-    """A request we sent and still wait on."""
+class _OpenRequest(Record):
+    """A request still open: one of ours awaiting its response (in ``_pending``), or one of
+    the peer's we are handling (in ``_in_flight``)."""
 
-    method: str
-    progress_token: Optional[Any] = None
-    last_progress: Optional[float] = None
+    __slots__ = ("method", "progress_token", "last_progress")
 
-
-@dataclass
-class _Inbound:
-    """A request the peer sent that we are still handling."""
-
-    method: str
-    progress_token: Optional[Any] = None
-    last_progress: Optional[float] = None
+    def __init__(self, method: str, progress_token: Optional[Any] = None) -> None:
+        self.method = method
+        self.progress_token = progress_token
+        self.last_progress: Optional[float] = None
 
 
-@dataclass
-class _Negotiated:
-    """What the handshake settled (LC-10..LC-16), filled in as it happens."""
+class _Negotiated(Record):
+    """What the handshake settled (LC-10..LC-16); empty until it happens."""
 
-    protocol_version: Optional[str] = None
-    peer_info: Dict[str, Any] = field(default_factory=dict)
-    peer_capabilities: Dict[str, Any] = field(default_factory=dict)
-    instructions: Optional[str] = None
+    __slots__ = ("protocol_version", "peer_info", "peer_capabilities", "instructions")
+
+    def __init__(self, protocol_version: Optional[str] = None,
+                 peer_info: Optional[Dict[str, Any]] = None,
+                 peer_capabilities: Optional[Dict[str, Any]] = None,
+                 instructions: Optional[str] = None) -> None:
+        self.protocol_version = protocol_version
+        self.peer_info: Dict[str, Any] = peer_info or {}
+        self.peer_capabilities: Dict[str, Any] = peer_capabilities or {}
+        self.instructions = instructions
 
 
 def _is_number(value: Any) -> bool:
@@ -129,6 +128,12 @@ class Connection:
                  supported_versions: Tuple[str, ...] = spec.SUPPORTED_VERSIONS,
                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self.role = role
+        self.peer_role = role.peer
+        #: The requests each side may send, by method, with the capability each needs.
+        self._requests_we_send = (spec.CLIENT_REQUESTS if role is Role.CLIENT
+                                  else spec.SERVER_REQUESTS)
+        self._requests_we_receive = (spec.SERVER_REQUESTS if role is Role.CLIENT
+                                     else spec.CLIENT_REQUESTS)
         self.info = dict(info or DEFAULT_INFO)
         self.capabilities = dict(capabilities or {})
         self.own_instructions = instructions
@@ -140,10 +145,10 @@ class Connection:
         self._buffer = LineBuffer(max_line_bytes)
         self._next_id = 1
         self._initialize_id: Optional[RequestId] = None
-        self._pending: Dict[RequestId, _Outbound] = {}
+        self._pending: Dict[RequestId, _OpenRequest] = {}
         # A dict used as an ordered set, so the oldest entries can be dropped (D-27).
         self._abandoned: Dict[RequestId, None] = {}
-        self._in_flight: Dict[RequestId, _Inbound] = {}
+        self._in_flight: Dict[RequestId, _OpenRequest] = {}
         self._cancelled_by_peer: Set[RequestId] = set()
         self._outbox = bytearray()
 
@@ -188,7 +193,7 @@ class Connection:
         self.lifecycle.process(self.role, Input.INITIALIZE_REQUEST)
         request_id = self._allocate_id()
         self._initialize_id = request_id
-        self._pending[request_id] = _Outbound(spec.INITIALIZE)
+        self._pending[request_id] = _OpenRequest(spec.INITIALIZE)
         return request_id, encode(to_obj(Request(request_id, spec.INITIALIZE, params)))
 
     def send_request(self, method: str, params: Optional[Dict[str, Any]] = None, *,
@@ -217,7 +222,7 @@ class Connection:
             meta["progressToken"] = progress_token
             params["_meta"] = meta
         request_id = self._allocate_id()
-        self._pending[request_id] = _Outbound(method, progress_token)
+        self._pending[request_id] = _OpenRequest(method, progress_token)
         return request_id, encode(to_obj(Request(request_id, method, params or None)))
 
     def send_notification(self, method: str, params: Optional[Dict[str, Any]] = None) -> bytes:
@@ -336,15 +341,9 @@ class Connection:
         self._next_id += 1
         return request_id
 
-    def _requests_we_send(self) -> Dict[str, Optional[str]]:
-        return spec.CLIENT_REQUESTS if self.role is Role.CLIENT else spec.SERVER_REQUESTS
-
-    def _requests_we_receive(self) -> Dict[str, Optional[str]]:
-        return spec.SERVER_REQUESTS if self.role is Role.CLIENT else spec.CLIENT_REQUESTS
-
     def _check_peer_offers(self, method: str) -> None:
         # LC-16: only use capabilities that were negotiated.
-        capability = self._requests_we_send().get(method)
+        capability = self._requests_we_send.get(method)
         if capability and not _declares(self.negotiated.peer_capabilities, capability):
             raise CapabilityNotNegotiated(
                 f"{method} needs the peer's {capability!r} capability, which it did not "
@@ -405,13 +404,13 @@ class Connection:
             return []                     # nothing the peer says can matter any more
         events: List[ev.Event] = []
         for item in self._buffer.feed(data):
-            if isinstance(item, LineTooLong):
+            if type(item) is bytes:
+                events.extend(self._receive_line(item))
+            elif isinstance(item, LineTooLong):
                 events.extend(self._on_line_too_long(item.limit))
             elif isinstance(item, TruncatedAtEOF):
                 events.append(ev.MessageDropped(
                     f"the stream ended inside a message; {item.size} bytes were discarded"))
-            else:
-                events.extend(self._receive_line(item))
         if not data:
             events.extend(self._on_end_of_stream())
         return events
@@ -461,7 +460,7 @@ class Connection:
             # BP-05: the peer reused an id it is still waiting on (decision D-07).
             return self._answer_error(request, ErrorCode.INVALID_REQUEST,
                                       f"request id {request.id!r} is already in use", "BP-05")
-        known = self._requests_we_receive()
+        known = self._requests_we_receive
         if method not in known:
             # ER-01: an unknown method is -32601, in every state (decision D-05). Not a fault of
             # the peer's: probing is legitimate (a dual-era client's server/discover, LC-41).
@@ -480,7 +479,7 @@ class Connection:
                                       "capability)", "ER-11")
         input = _REQUEST_INPUTS.get(method, Input.REQUEST)
         try:
-            self.lifecycle.process(self.role.peer, input)
+            self.lifecycle.process(self.peer_role, input)
         except RemoteProtocolError as exc:
             # A known request the lifecycle does not allow yet: an error, never processed (D-05).
             return self._answer_error(request, exc.code, exc.message, exc.catalogue_id)
@@ -494,7 +493,7 @@ class Connection:
         params = request.params or {}
         meta = params.get("_meta")
         token = meta.get("progressToken") if isinstance(meta, dict) else None
-        self._in_flight[request.id] = _Inbound(method, token if is_progress_token(token) else None)
+        self._in_flight[request.id] = _OpenRequest(method, token if is_progress_token(token) else None)
         return [ev.RequestReceived(request.id, method, params,
                                    token if is_progress_token(token) else None)]
 
@@ -548,7 +547,7 @@ class Connection:
     def _receive_notification(self, note: Notification) -> List[ev.Event]:
         input = _NOTIFICATION_INPUTS.get(note.method, Input.NOTIFICATION)
         try:
-            self.lifecycle.process(self.role.peer, input)
+            self.lifecycle.process(self.peer_role, input)
         except RemoteProtocolError as exc:
             return [ev.ProtocolViolation(exc, False)]   # BP-13: never answer a notification
         params = note.params or {}
@@ -622,7 +621,7 @@ class Connection:
             if request_id == self._initialize_id:
                 input = (Input.INITIALIZE_ERROR if isinstance(message, ErrorResponse)
                          else Input.INITIALIZE_RESULT)
-            if not self.lifecycle.permits(self.role.peer, input):
+            if not self.lifecycle.permits(self.peer_role, input):
                 # The answer crossed our own close (LC-19, CN-08: races are expected). The
                 # request stays pending, so EndOfStream still reports it (nothing lost).
                 return [ev.MessageDropped(f"response for request {request_id!r} arrived "
@@ -633,7 +632,7 @@ class Connection:
                 f"response for unknown request id {request_id!r}", catalogue_id="BP-07"), False)]
         if request_id == self._initialize_id:
             return self._receive_initialize_response(request_id, message)
-        self.lifecycle.process(self.role.peer, Input.RESPONSE)
+        self.lifecycle.process(self.peer_role, Input.RESPONSE)
         if isinstance(message, ErrorResponse):
             error = PeerError(message.code, message.message, message.data)
             return [ev.RequestFailed(request_id, outbound.method, error)]
@@ -692,7 +691,7 @@ class Connection:
             outbound = self._pending.pop(exc.id)
             if exc.id == self._initialize_id:
                 # D-20: like an initialize result without its required fields (LC-04).
-                self.lifecycle.process(self.role.peer, Input.FATAL_ERROR)
+                self.lifecycle.process(self.peer_role, Input.FATAL_ERROR)
             events.append(ev.RequestFailed(exc.id, outbound.method, error))
         events.insert(0, ev.ProtocolViolation(error, answered))
         return events
@@ -706,12 +705,12 @@ class Connection:
                                                              catalogue_id="TR-02"), True)]
         # Client: the lost line was most likely a response, and we cannot tell which request
         # it answered, so no pending request could ever be resolved reliably: fail them all.
-        self.lifecycle.process(self.role.peer, Input.FATAL_ERROR)
+        self.lifecycle.process(self.peer_role, Input.FATAL_ERROR)
         return [ev.ConnectionFailed(error, self._drop_all_pending())]
 
     def _on_end_of_stream(self) -> List[ev.Event]:
         if self.state is not State.CLOSED:
-            self.lifecycle.process(self.role.peer, Input.CLOSE)
+            self.lifecycle.process(self.peer_role, Input.CLOSE)
         return [ev.EndOfStream(self._drop_all_pending())]
 
     def _drop_all_pending(self) -> Tuple[RequestId, ...]:

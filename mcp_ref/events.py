@@ -1,122 +1,144 @@
 """What :meth:`mcp_ref.connection.Connection.receive_data` hands upward.
 
-Each event is a frozen dataclass. The connection has already applied the protocol rules
-(lifecycle, ids, capabilities, cancellation, progress) before an event is produced, so the
-code that receives an event only has to act on it. Pings and ``logging/setLevel`` never appear
+Each event is a small read-only :class:`~mcp_ref._record.Record`. The connection has already
+applied the protocol rules (lifecycle, ids, capabilities, cancellation, progress) before an
+event is produced, so the code that receives an event only has to act on it. Pings and ``logging/setLevel`` never appear
 here: the connection answers them itself.
 """
 
-from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple, Union
 
+from ._record import Record
 from .errors import McpRefError, ProtocolError
 from .jsonrpc import RequestId
 
 ProgressToken = Union[str, int]
 
 
-@dataclass(frozen=True)
-class RequestReceived:
+class RequestReceived(Record):
     """The peer sent a request that we must answer with ``send_response``/``send_error``."""
 
-    id: RequestId
-    method: str
-    params: Dict[str, Any]
-    #: The ``params._meta.progressToken`` the peer asked progress on, if any (PR-01).
-    progress_token: Optional[ProgressToken] = None
+    __slots__ = ("id", "method", "params", "progress_token")
+
+    def __init__(self, id: RequestId, method: str, params: Dict[str, Any],
+                 progress_token: Optional[ProgressToken] = None) -> None:
+        self.id = id
+        self.method = method
+        self.params = params
+        # The ``params._meta.progressToken`` the peer asked progress on, if any (PR-01).
+        self.progress_token = progress_token
 
 
-@dataclass(frozen=True)
-class NotificationReceived:
+class NotificationReceived(Record):
     """A notification for the application (list_changed, log messages, ...)."""
 
-    method: str
-    params: Dict[str, Any]
+    __slots__ = ("method", "params")
+
+    def __init__(self, method: str, params: Dict[str, Any]) -> None:
+        self.method = method
+        self.params = params
 
 
-@dataclass(frozen=True)
-class ResponseReceived:
+class ResponseReceived(Record):
     """A successful response to one of our requests."""
 
-    id: RequestId
-    method: str
-    result: Dict[str, Any]
+    __slots__ = ("id", "method", "result")
+
+    def __init__(self, id: RequestId, method: str, result: Dict[str, Any]) -> None:
+        self.id = id
+        self.method = method
+        self.result = result
 
 
-@dataclass(frozen=True)
-class RequestFailed:
+class RequestFailed(Record):
     """One of our requests ended without a result.
 
     ``error`` is a :class:`~mcp_ref.errors.PeerError` when the peer sent an error response,
     or a local error (an unsupported protocol version, a malformed response) otherwise.
     """
 
-    id: RequestId
-    method: str
-    error: McpRefError
+    __slots__ = ("id", "method", "error")
+
+    def __init__(self, id: RequestId, method: str, error: McpRefError) -> None:
+        self.id = id
+        self.method = method
+        self.error = error
 
 
-@dataclass(frozen=True)
-class CancelReceived:
+class CancelReceived(Record):
     """The peer cancelled a request of theirs that we are still handling (CN-05).
 
     The connection will send no response for it; the handler should stop.
     """
 
-    request_id: RequestId
-    reason: Optional[str]
+    __slots__ = ("request_id", "reason")
+
+    def __init__(self, request_id: RequestId, reason: Optional[str]) -> None:
+        self.request_id = request_id
+        self.reason = reason
 
 
-@dataclass(frozen=True)
-class ProgressReceived:
+class ProgressReceived(Record):
     """Progress on one of our requests that asked for it (PR-01, PR-04)."""
 
-    request_id: RequestId
-    progress_token: ProgressToken
-    progress: float
-    total: Optional[float]
-    message: Optional[str]
+    __slots__ = ("request_id", "progress_token", "progress", "total", "message")
+
+    def __init__(self, request_id: RequestId, progress_token: ProgressToken, progress: float,
+                 total: Optional[float], message: Optional[str]) -> None:
+        self.request_id = request_id
+        self.progress_token = progress_token
+        self.progress = progress
+        self.total = total
+        self.message = message
 
 
-@dataclass(frozen=True)
-class Initialized:
+class Initialized(Record):
     """The handshake is complete: the session is in the operation phase."""
 
-    protocol_version: str
-    peer_info: Dict[str, Any]
-    peer_capabilities: Dict[str, Any]
-    instructions: Optional[str] = None
+    __slots__ = ("protocol_version", "peer_info", "peer_capabilities", "instructions")
+
+    def __init__(self, protocol_version: str, peer_info: Dict[str, Any],
+                 peer_capabilities: Dict[str, Any], instructions: Optional[str] = None) -> None:
+        self.protocol_version = protocol_version
+        self.peer_info = peer_info
+        self.peer_capabilities = peer_capabilities
+        self.instructions = instructions
 
 
-@dataclass(frozen=True)
-class EndOfStream:
+class EndOfStream(Record):
     """The peer closed its end of the transport (end of stream on our input).
 
     ``unanswered`` lists our requests that can now never get a response; the connection has
     forgotten them, and the caller must fail them (nothing lost, reliability invariant I1).
     """
 
-    unanswered: Tuple[RequestId, ...] = ()
+    __slots__ = ("unanswered",)
+
+    def __init__(self, unanswered: Tuple[RequestId, ...] = ()) -> None:
+        self.unanswered = unanswered
 
 
-@dataclass(frozen=True)
-class ConnectionFailed:
+class ConnectionFailed(Record):
     """An unrecoverable error: the session is FAILED, ``unanswered`` requests must fail."""
 
-    error: McpRefError
-    unanswered: Tuple[RequestId, ...] = ()
+    __slots__ = ("error", "unanswered")
+
+    def __init__(self, error: McpRefError, unanswered: Tuple[RequestId, ...] = ()) -> None:
+        self.error = error
+        self.unanswered = unanswered
 
 
-@dataclass(frozen=True)
-class ProtocolViolation:
+class ProtocolViolation(Record):
     """The peer broke a rule. Requests were answered with an error; nothing else was."""
 
-    error: ProtocolError
-    answered: bool
+    __slots__ = ("error", "answered")
+
+    def __init__(self, error: ProtocolError, answered: bool) -> None:
+        self.error = error
+        self.answered = answered
 
 
-@dataclass(frozen=True)
-class MessageDropped:
+class MessageDropped(Record):
     """A message that is harmless to ignore, and was ignored.
 
     Typical causes are races the spec allows: a response arriving after we cancelled the
@@ -124,7 +146,10 @@ class MessageDropped:
     request we already answered (CN-06).
     """
 
-    reason: str
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
 
 Event = Union[RequestReceived, NotificationReceived, ResponseReceived, RequestFailed,

@@ -15,8 +15,9 @@ Sending (:func:`encode`): compact JSON, UTF-8, plus ``\\n``.
 """
 
 import json
-from dataclasses import dataclass
 from typing import Any, List, Union
+
+from ._record import Record
 
 #: Default maximum size of one line, in bytes (decision D-03). Large enough for the 40 MiB
 #: payloads of the benchmarks (base64 images and file contents travel inside tool results),
@@ -24,18 +25,22 @@ from typing import Any, List, Union
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class LineTooLong:
+class LineTooLong(Record):
     """A line exceeded the limit; its bytes were discarded up to the next newline."""
 
-    limit: int
+    __slots__ = ("limit",)
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
 
 
-@dataclass(frozen=True)
-class TruncatedAtEOF:
+class TruncatedAtEOF(Record):
     """The stream ended in the middle of a line; the partial line was not delivered."""
 
-    size: int
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        self.size = size
 
 
 class FrameError(Exception):
@@ -47,16 +52,15 @@ class LineBuffer:
 
     ``feed(data)`` returns a list whose items are complete lines (``bytes``, without the line
     ending) or the markers :class:`LineTooLong` / :class:`TruncatedAtEOF`. Feeding ``b""``
-    means end of stream. The search for ``\\n`` resumes where the previous one stopped, so a
-    large line fed in many small chunks costs linear, not quadratic, time (h11's
-    ``_receivebuffer.py`` does the same).
+    means end of stream. Only the new bytes are searched for ``\\n``, so a large line fed in
+    many small chunks costs linear, not quadratic, time (h11's ``_receivebuffer.py`` takes the
+    same care), and each line is copied at most once.
     """
 
     def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self.max_line_bytes = max_line_bytes
-        self._buffer = bytearray()
-        self._scanned = 0          # bytes of _buffer already known to hold no newline
-        self._discarding = False   # inside an over-long line, dropping bytes until "\n"
+        self._partial = bytearray()  # the start of a line whose "\n" has not arrived yet
+        self._discarding = False     # inside an over-long line, dropping bytes until "\n"
         self._eof = False
 
     def feed(self, data: bytes) -> List[Union[bytes, LineTooLong, TruncatedAtEOF]]:
@@ -64,44 +68,44 @@ class LineBuffer:
             return []
         if not data:
             return self._end_of_stream()
-        self._buffer += data
         out: List[Union[bytes, LineTooLong, TruncatedAtEOF]] = []
-        start = 0
-        while True:
-            newline = self._buffer.find(b"\n", start + self._scanned)
-            if newline < 0:
-                break
-            self._scanned = 0
-            if self._discarding:
-                self._discarding = False          # the over-long line ends here
-            else:
-                line = bytes(memoryview(self._buffer)[start:newline])   # one copy, not two
-                if len(line) > self.max_line_bytes:
-                    out.append(LineTooLong(self.max_line_bytes))
-                else:
-                    self._append_line(out, line)
-            start = newline + 1
-        del self._buffer[:start]
-        self._scanned = len(self._buffer)
-        if len(self._buffer) > self.max_line_bytes:
-            # No newline within the limit: drop what we hold and everything up to the next "\n".
-            if not self._discarding:
+        if b"\n" not in data:                      # more of a line that has not ended yet
+            self._keep(data, out)
+            return out
+        *lines, rest = data.split(b"\n")           # rest: after the last "\n", maybe b""
+        if self._partial:                          # the first line began in an earlier chunk
+            self._partial += lines[0]
+            lines[0] = bytes(self._partial)
+            self._partial.clear()
+        if self._discarding:
+            self._discarding = False               # the over-long line ends here
+            del lines[0]
+        for line in lines:
+            if len(line) > self.max_line_bytes:
                 out.append(LineTooLong(self.max_line_bytes))
-            self._discarding = True
-            self._buffer.clear()
-            self._scanned = 0
+            else:
+                if line.endswith(b"\r"):
+                    line = line[:-1]               # tolerate CRLF (A8)
+                if line.strip():                   # skip blank lines (A8)
+                    out.append(line)
+        self._keep(rest, out)
         return out
 
-    def _append_line(self, out: List[Any], line: bytes) -> None:
-        if line.endswith(b"\r"):
-            line = line[:-1]                      # tolerate CRLF (A8)
-        if line.strip():                          # skip blank lines (A8)
-            out.append(line)
+    def _keep(self, data: bytes, out: List[Any]) -> None:
+        """Hold the start of an unfinished line, unless it is already over the limit: then
+        drop it, and everything up to the next "\n", and report it once."""
+        if self._discarding:
+            return
+        self._partial += data
+        if len(self._partial) > self.max_line_bytes:
+            out.append(LineTooLong(self.max_line_bytes))
+            self._discarding = True
+            self._partial.clear()
 
     def _end_of_stream(self) -> List[Union[bytes, LineTooLong, TruncatedAtEOF]]:
         self._eof = True
-        leftover = bytes(self._buffer)
-        self._buffer.clear()
+        leftover = bytes(self._partial)
+        self._partial.clear()
         if self._discarding or not leftover.strip():
             return []
         return [TruncatedAtEOF(len(leftover))]

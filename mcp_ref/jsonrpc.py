@@ -20,9 +20,9 @@ carrying the JSON-RPC error code to answer with and, when it could be read, the 
 :func:`to_obj` goes the other way. Nothing here knows about the lifecycle or about I/O.
 """
 
-from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Union
 
+from ._record import Record
 from .errors import ErrorCode
 
 #: A request id is a string or an integer, never null (BP-03, BP-04), and never a boolean:
@@ -39,43 +39,53 @@ def is_request_id(value: Any) -> bool:
 is_progress_token = is_request_id
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(Record):
     """A request expects exactly one response carrying the same ``id`` (BP-07)."""
 
-    id: RequestId
-    method: str
-    params: Optional[Dict[str, Any]] = None
+    __slots__ = ("id", "method", "params")
+
+    def __init__(self, id: RequestId, method: str,
+                 params: Optional[Dict[str, Any]] = None) -> None:
+        self.id = id
+        self.method = method
+        self.params = params
 
 
-@dataclass(frozen=True)
-class Notification:
+class Notification(Record):
     """A notification has no ``id`` and is never answered (BP-13, BP-14)."""
 
-    method: str
-    params: Optional[Dict[str, Any]] = None
+    __slots__ = ("method", "params")
+
+    def __init__(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
+        self.method = method
+        self.params = params
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(Record):
     """A successful response. ``result`` is always an object; ``{}`` is fine (BP-09)."""
 
-    id: RequestId
-    result: Dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("id", "result")
+
+    def __init__(self, id: RequestId, result: Dict[str, Any]) -> None:
+        self.id = id
+        self.result = result
 
 
-@dataclass(frozen=True)
-class ErrorResponse:
+class ErrorResponse(Record):
     """An error response: ``code`` is an integer, ``message`` a string (BP-10, BP-11).
 
     ``id`` is None only when the id of the offending message could not be read (BP-12); it
     is then written as ``"id": null`` (decision D-04).
     """
 
-    id: Optional[RequestId]
-    code: int
-    message: str
-    data: Any = None
+    __slots__ = ("id", "code", "message", "data")
+
+    def __init__(self, id: Optional[RequestId], code: int, message: str,
+                 data: Any = None) -> None:
+        self.id = id
+        self.code = code
+        self.message = message
+        self.data = data
 
 
 Message = Union[Request, Notification, Response, ErrorResponse]

@@ -35,11 +35,11 @@ import logging
 import signal
 import sys
 import threading
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from . import events as ev
 from . import spec
+from ._record import Record
 from .connection import Connection
 from .errors import ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError
 from .lifecycle import Role
@@ -123,26 +123,26 @@ class Context:
 Handler = Callable[..., Any]
 
 
-@dataclass
-class _Tool:
-    name: str
-    fn: Handler
-    definition: Dict[str, Any]
+class _Tool(Record):
+    __slots__ = ("name", "fn", "definition")
+
+    def __init__(self, name: str, fn: Handler, definition: Dict[str, Any]) -> None:
+        self.name, self.fn, self.definition = name, fn, definition
 
 
-@dataclass
-class _Resource:
-    uri: str
-    fn: Handler
-    definition: Dict[str, Any]
+class _Resource(Record):
+    __slots__ = ("uri", "fn", "definition")
+
+    def __init__(self, uri: str, fn: Handler, definition: Dict[str, Any]) -> None:
+        self.uri, self.fn, self.definition = uri, fn, definition
 
 
-@dataclass
-class _Prompt:
-    name: str
-    fn: Handler
-    definition: Dict[str, Any]
-    required: Tuple[str, ...] = field(default_factory=tuple)
+class _Prompt(Record):
+    __slots__ = ("name", "fn", "definition", "required")
+
+    def __init__(self, name: str, fn: Handler, definition: Dict[str, Any],
+                 required: Tuple[str, ...] = ()) -> None:
+        self.name, self.fn, self.definition, self.required = name, fn, definition, required
 
 
 class _WorkerPool:

@@ -4,8 +4,8 @@ Both peers of MCP send requests (the server pings the client, asks it for roots,
 need the same machinery around the sans-I/O :class:`~mcp_ref.connection.Connection`:
 
 * :class:`PendingRequest` -- one request of ours awaiting its outcome, in the style of
-  ``concurrent.futures.Future``: a ``threading.Condition``, exactly one outcome (result or
-  exception), and ``result()`` that blocks until the outcome or the deadline.
+  ``concurrent.futures.Future``: exactly one outcome (result or exception), and ``result()``
+  that blocks until the outcome or the deadline.
 * :class:`Session` -- owns the connection and a lock around it (the connection is not
   thread-safe), a function that writes whole frames, and the map of pending requests. Its
   :meth:`Session.feed` is called by the reader thread with each chunk of bytes.
@@ -20,11 +20,10 @@ The clock lives here, in the waiting caller: the deadline is checked by whoever 
 ``result()``. A request nobody waits on is not timed out.
 """
 
-import contextlib
 import logging
 import threading
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import events as ev
 from . import spec
@@ -48,6 +47,12 @@ class PendingRequest:
 
     ``result()`` blocks until the response arrives, the deadline passes (the request is then
     cancelled and RequestTimeout raised), or the request is cancelled or the connection closed.
+
+    The waiting is done on ``_settled``, a lock used as a one-shot signal: it is held from the
+    start and released once, when the outcome is recorded. A waiter acquires it with its
+    deadline as the timeout and releases it at once, so every other waiter passes too. (A
+    ``threading.Condition`` does the same with several more objects per wait; this is on the
+    path of every request.)
     """
 
     def __init__(self, session: "Session", request_id: RequestId, method: str, *,
@@ -60,9 +65,11 @@ class PendingRequest:
         self.reset_on_progress = reset_on_progress
         self._on_progress = on_progress
         self._session = session
-        self._cond = threading.Condition()
         self._started = time.monotonic()
         self._last_activity = self._started
+        self._guard = threading.Lock()        # makes recording the outcome one step
+        self._settled = threading.Lock()      # held until the outcome is recorded
+        self._settled.acquire()
         self._done = False
         self._result: Optional[Dict[str, Any]] = None
         self._error: Optional[BaseException] = None
@@ -70,13 +77,15 @@ class PendingRequest:
     # --- For the caller -----------------------------------------------------------------------
 
     def done(self) -> bool:
-        with self._cond:
-            return self._done
+        return self._done
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Wait up to ``timeout`` seconds for an outcome without acting on the deadline."""
-        with self._cond:
-            return self._cond.wait_for(lambda: self._done, timeout)
+        if self._done:
+            return True
+        if self._settled.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            self._settled.release()           # let the next waiter through
+        return self._done
 
     def result(self) -> Dict[str, Any]:
         """The result, once it arrives; raises the request's error otherwise.
@@ -84,13 +93,15 @@ class PendingRequest:
         Raises RequestTimeout (after sending a cancel), RequestCancelled, PeerError,
         ConnectionClosed or another McpRefError.
         """
-        with self._cond:
-            while not self._done:
-                deadline = self._deadline()
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    break
-                self._cond.wait(remaining)
+        while not self._done:
+            deadline = self._deadline()       # recomputed: progress may have moved it (TO-04)
+            if deadline is None:
+                self.wait()
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self.wait(remaining)
         if not self._done:
             total = self._total_deadline_passed()
             self._session._expire(self, total=total)
@@ -98,7 +109,10 @@ class PendingRequest:
                 # Unreachable unless the reader died mid-delivery; never hang the caller.
                 limit = (self.max_total if total else self.timeout) or 0.0
                 self._settle(None, RequestTimeout(self.method, limit, total=total))
-        return self._outcome()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
 
     def cancel(self, reason: Optional[str] = None) -> bool:
         """Cancel from any thread (CN-01). True if this call ended the request.
@@ -111,13 +125,14 @@ class PendingRequest:
     # --- Deadlines (TO-01..TO-05) ------------------------------------------------------------
 
     def _deadline(self) -> Optional[float]:
-        candidates = []
+        deadline = None
         if self.timeout is not None:
             since = self._last_activity if self.reset_on_progress else self._started
-            candidates.append(since + self.timeout)
+            deadline = since + self.timeout
         if self.max_total is not None:
-            candidates.append(self._started + self.max_total)
-        return min(candidates) if candidates else None
+            total = self._started + self.max_total
+            deadline = total if deadline is None else min(deadline, total)
+        return deadline
 
     def _total_deadline_passed(self) -> bool:
         return (self.max_total is not None
@@ -127,30 +142,24 @@ class PendingRequest:
 
     def _settle(self, result: Optional[Dict[str, Any]], error: Optional[BaseException]) -> bool:
         """Record the single outcome; later calls are ignored. True if this call settled it."""
-        with self._cond:
+        with self._guard:
             if self._done:
                 return False
-            self._done, self._result, self._error = True, result, error
-            self._cond.notify_all()
-            return True
+            self._result, self._error = result, error
+            self._done = True
+        self._settled.release()               # wake every waiter
+        return True
 
     def _progress(self, event: ev.ProgressReceived) -> None:
         if self.reset_on_progress:
-            with self._cond:
-                self._last_activity = time.monotonic()   # TO-04: progress resets the clock
-                self._cond.notify_all()
+            # TO-04: progress resets the clock. A waiter sees the later deadline when it wakes
+            # at the earlier one, and waits on.
+            self._last_activity = time.monotonic()
         if self._on_progress is not None:
             try:
                 self._on_progress(event.progress, event.total, event.message)
             except Exception:
                 log.exception("on_progress callback for %s raised", self.method)
-
-    def _outcome(self) -> Dict[str, Any]:
-        with self._cond:
-            if self._error is not None:
-                raise self._error
-            assert self._result is not None
-            return self._result
 
 
 class _WireOrder:
@@ -163,32 +172,45 @@ class _WireOrder:
     reader thread (which must keep reading for the peer to make room).
     """
 
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._issued = 0        # tickets handed out
+    def __init__(self, write: Callable[[bytes], None]) -> None:
+        self._write = write
+        self._lock = threading.Lock()
+        self._turn_changed = threading.Condition(self._lock)
+        self._issued = 0        # tickets handed out; only under the session's lock
         self._serving = 0       # the ticket whose frames may be written now
+        self._waiting = 0       # threads waiting for their ticket to come up
 
     def ticket(self) -> int:
-        with self._cond:
-            self._issued += 1
-            return self._issued - 1
+        """The next place in line. The caller holds the session's lock, which orders tickets
+        exactly as the connection produced the frames."""
+        self._issued += 1
+        return self._issued - 1
 
-    def write(self, ticket: int, write: Callable[[], None]) -> None:
-        with self._cond:
-            self._cond.wait_for(lambda: self._serving == ticket)
+    def write(self, ticket: int, data: bytes) -> None:
+        """Write ``data`` when ``ticket`` comes up; then let the next ticket go."""
+        if self._serving != ticket:           # usually it is our turn already
+            with self._lock:
+                self._waiting += 1
+                while self._serving != ticket:
+                    self._turn_changed.wait()
+                self._waiting -= 1
         try:
-            write()
+            self._write(data)
         finally:
-            with self._cond:
+            with self._lock:
                 self._serving += 1
-                self._cond.notify_all()
+                if self._waiting:
+                    self._turn_changed.notify_all()
 
 
 class Session:
     """The connection, its lock, the writer and the pending requests of one peer.
 
     ``write`` must write one whole frame (or several) atomically with respect to other writes.
-    Every frame goes out through :meth:`_turn`, which keeps the connection's order.
+
+    Every use of the connection follows one pattern: under ``_lock``, call the connection and
+    take a wire-order ticket for the bytes it returned (:meth:`_ticket`); after releasing the
+    lock, write them when the ticket comes up (:meth:`_send`).
     """
 
     def __init__(self, connection: Connection, write: Callable[[bytes], None], *,
@@ -196,30 +218,25 @@ class Session:
         self.connection = connection
         self.request_timeout = request_timeout
         self.max_total_timeout = max_total_timeout
-        self._write = write
         self._lock = threading.Lock()           # guards the connection and _requests
-        self._order = _WireOrder()
+        self._order = _WireOrder(write)
         self._requests: Dict[RequestId, PendingRequest] = {}
         self._closed_error: Optional[McpRefError] = None
 
-    @contextlib.contextmanager
-    def _turn(self, *, quiet: bool = True) -> Iterator[List[bytes]]:
-        """One turn at the connection: use it under ``with``, append the bytes the connection
-        returns to the yielded list, and they are written after the lock is released, in the
-        order the connection produced them (see :class:`_WireOrder`).
+    def _ticket(self, data: bytes) -> Optional[int]:
+        """Under ``_lock``: a place in line for ``data`` (None when there is nothing to send)."""
+        return self._order.ticket() if data else None
+
+    def _send(self, ticket: Optional[int], data: bytes, *, quiet: bool = True) -> None:
+        """After ``_lock`` is released: write ``data`` in its turn.
 
         ``quiet``: a closed connection is logged instead of raised (for frames whose loss does
         not matter: a cancel, an answer to a peer that is gone).
         """
-        frames: List[bytes] = []
-        with self._lock:
-            yield frames
-            data = b"".join(frames)
-            ticket = self._order.ticket() if data else None
         if ticket is None:
             return
         try:
-            self._order.write(ticket, lambda: self._write(data))
+            self._order.write(ticket, data)
         except ConnectionClosed:
             if not quiet:
                 raise
@@ -262,9 +279,11 @@ class Session:
         return self.send_request(method, params, **options).result()
 
     def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
-        with self._turn(quiet=False) as frames:
+        with self._lock:
             self._raise_if_closed()
-            frames.append(self.connection.send_notification(method, params))
+            data = self.connection.send_notification(method, params)
+            ticket = self._ticket(data)
+        self._send(ticket, data, quiet=False)
 
     def _register_initialize(self, timeout: Optional[float]) -> PendingRequest:
         """Client: write ``initialize``; its deadline never cancels it (CN-03)."""
@@ -279,19 +298,18 @@ class Session:
         the PendingRequest is registered before the bytes can reach the peer, so its response
         always finds it. A request that cannot be written fails at once (nothing lost, I1).
         """
-        pending: Optional[PendingRequest] = None
+        with self._lock:
+            self._raise_if_closed()
+            request_id, data = open_request()
+            pending = PendingRequest(self, request_id, method, **deadlines)
+            self._requests[request_id] = pending
+            ticket = self._ticket(data)
         try:
-            with self._turn(quiet=False) as frames:
-                self._raise_if_closed()
-                request_id, data = open_request()
-                pending = PendingRequest(self, request_id, method, **deadlines)
-                self._requests[request_id] = pending
-                frames.append(data)
+            self._send(ticket, data, quiet=False)
         except ConnectionClosed as exc:
-            if pending is not None:
-                with self._lock:
-                    self._requests.pop(pending.id, None)
-                pending._settle(None, exc)
+            with self._lock:
+                self._requests.pop(pending.id, None)
+            pending._settle(None, exc)
             raise
         return pending
 
@@ -312,14 +330,17 @@ class Session:
         self._abandon(pending, error, f"timed out after {limit:g} s" if limit else "timed out")
 
     def _abandon(self, pending: PendingRequest, error: McpRefError, reason: str) -> bool:
-        with self._turn() as frames:
+        with self._lock:
             if self._requests.get(pending.id) is not pending:
                 return False      # already settled, or its response is being delivered now
             del self._requests[pending.id]
+            data = b""
             if pending.method == spec.INITIALIZE:
                 self.connection.forget(pending.id)   # CN-03: initialize is never cancelled
             else:
-                frames.append(self.connection.cancel(pending.id, reason))
+                data = self.connection.cancel(pending.id, reason)
+            ticket = self._ticket(data)
+        self._send(ticket, data)
         return pending._settle(None, error)
 
     # --- Receiving ----------------------------------------------------------------------------
@@ -333,10 +354,12 @@ class Session:
         *before* any waiting caller is woken, so nothing the caller sends next can overtake
         them on the wire (LC-05).
         """
-        with self._turn() as frames:
+        with self._lock:
             events = self.connection.receive_data(data)
-            frames.append(self.connection.data_to_send())
+            replies = self.connection.data_to_send()
+            ticket = self._ticket(replies)
             claimed = self._claim(events)
+        self._send(ticket, replies)
         for event in events:
             if not self._settle_event(event, claimed):
                 handle(event)
@@ -386,22 +409,30 @@ class Session:
     # --- Answering the peer's requests -------------------------------------------------------
 
     def respond(self, request_id: RequestId, result: Dict[str, Any]) -> None:
-        with self._turn() as frames:
-            frames.append(self.connection.send_response(request_id, result))
+        with self._lock:
+            data = self.connection.send_response(request_id, result)
+            ticket = self._ticket(data)
+        self._send(ticket, data)
 
     def respond_error(self, request_id: RequestId, code: int, message: str,
                       data: Any = None) -> None:
-        with self._turn() as frames:
-            frames.append(self.connection.send_error(request_id, code, message, data))
+        with self._lock:
+            frame = self.connection.send_error(request_id, code, message, data)
+            ticket = self._ticket(frame)
+        self._send(ticket, frame)
 
     def send_progress(self, request_id: RequestId, progress: float,
                       total: Optional[float] = None, message: Optional[str] = None) -> bool:
         """Progress on a peer request; False when nothing was sent (see Connection)."""
-        with self._turn() as frames:
-            frames.append(self.connection.send_progress(request_id, progress, total, message))
-        return bool(frames[0])
+        with self._lock:
+            data = self.connection.send_progress(request_id, progress, total, message)
+            ticket = self._ticket(data)
+        self._send(ticket, data)
+        return bool(data)
 
     def send_log(self, level: str, data: Any, logger: Optional[str] = None) -> None:
-        with self._turn() as frames:
-            frames.append(self.connection.send_log(level, data, logger))
+        with self._lock:
+            frame = self.connection.send_log(level, data, logger)
+            ticket = self._ticket(frame)
+        self._send(ticket, frame)
 

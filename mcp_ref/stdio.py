@@ -43,9 +43,9 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from mcp_ref._record import Record
 from mcp_ref.errors import ConnectionClosed, SpawnError
 
 __all__ = [
@@ -180,25 +180,30 @@ def _write_all(fd: int, data: bytes) -> None:
 # --- The client's side: the server as a child process ------------------------------------
 
 
-@dataclass(frozen=True)
-class ShutdownReport:
+class ShutdownReport(Record):
     """What :meth:`ChildProcess.close` did, rung by rung (TR-13)."""
 
-    #: The rungs taken, in order, among ``"close_stdin"``, ``"sigterm"``, ``"sigkill"``.
-    steps: Tuple[str, ...]
-    #: The server's exit status if it exited normally, else None.
-    exit_code: Optional[int]
-    #: The signal that ended the server, else None.
-    signal: Optional[int]
-    #: For each rung: seconds from taking it until the server exited or the next rung.
-    durations: Dict[str, float] = field(default_factory=dict, hash=False)
-    #: Seconds the whole of close() took.
-    total_seconds: float = 0.0
-    #: True if members of the server's process group (grandchildren) outlived the server
-    #: and were sent SIGKILL.
-    group_killed: bool = False
-    #: Bytes of stdout read and thrown away while waiting for the server to exit.
-    stdout_bytes_discarded: int = 0
+    __slots__ = ("steps", "exit_code", "signal", "durations", "total_seconds", "group_killed",
+                 "stdout_bytes_discarded")
+
+    def __init__(self, steps: Tuple[str, ...], exit_code: Optional[int], signal: Optional[int],
+                 durations: Optional[Dict[str, float]] = None, total_seconds: float = 0.0,
+                 group_killed: bool = False, stdout_bytes_discarded: int = 0) -> None:
+        #: The rungs taken, in order, among ``"close_stdin"``, ``"sigterm"``, ``"sigkill"``.
+        self.steps = steps
+        #: The server's exit status if it exited normally, else None.
+        self.exit_code = exit_code
+        #: The signal that ended the server, else None.
+        self.signal = signal
+        #: For each rung: seconds from taking it until the server exited or the next rung.
+        self.durations: Dict[str, float] = durations or {}
+        #: Seconds the whole of close() took.
+        self.total_seconds = total_seconds
+        #: True if members of the server's process group (grandchildren) outlived the server
+        #: and were sent SIGKILL.
+        self.group_killed = group_killed
+        #: Bytes of stdout read and thrown away while waiting for the server to exit.
+        self.stdout_bytes_discarded = stdout_bytes_discarded
 
 
 class ChildProcess:

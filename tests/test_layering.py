@@ -16,7 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mcp_ref"
 
-CORE = ("spec", "errors", "jsonrpc", "framing", "lifecycle", "events", "connection")
+CORE = ("_record", "spec", "errors", "jsonrpc", "framing", "lifecycle", "events", "connection")
 
 #: Modules the core may not import: I/O, processes, signals, threads, the clock, logging.
 FORBIDDEN_IN_CORE = {"os", "sys", "select", "selectors", "subprocess", "signal", "socket",
