@@ -1152,28 +1152,6 @@ def exit_status(results: Sequence[Result]) -> int:
     return 1 if any(r.outcome == FAIL for r in results) else 0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``check``, for a parser of its own or a subcommand's."""
-    parser.add_argument("--json", action="store_true",
-                        help="print the results as a JSON list instead of a table")
-    parser.add_argument("--tool-echo", default="echo", metavar="NAME",
-                        help="tool that returns its `text` argument (default: echo)")
-    parser.add_argument("--echo-arg", default="text", metavar="KEY",
-                        help="the echo tool's argument carrying the text (default: text)")
-    parser.add_argument("--tool-slow", default="slow", metavar="NAME",
-                        help="tool that runs a while and reports progress (default: slow)")
-    parser.add_argument("--slow-args", default='{"seconds": 1, "steps": 4}', metavar="JSON",
-                        type=json.loads, help="arguments of the slow tool")
-    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
-                        help="seconds to wait for any one response (default: 5)")
-    parser.add_argument("--trace", metavar="FILE",
-                        help="write a JSONL transcript per server process (FILE.<check>.jsonl)")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="print each check's evidence under it")
-    parser.add_argument("server", nargs=argparse.REMAINDER,
-                        help="-- then the server's command and arguments")
-
-
 def run(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
     """Run the battery as ``args`` say; print the report to ``out``; the exit status."""
     out = out or sys.stdout
@@ -1201,7 +1179,9 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
         prog="python3 -m mcp_ref check",
         description="Black-box lifecycle checks of a stdio MCP server "
                     f"(revision {spec.PROTOCOL_VERSION}).")
-    add_arguments(parser)
+    # Imported here: at the top, ``python3 -m mcp_ref check`` would load __main__.py twice.
+    from .__main__ import add_check_arguments
+    add_check_arguments(parser)
     return run(parser.parse_args(argv), out)
 
 
