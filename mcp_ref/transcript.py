@@ -14,7 +14,6 @@ even when the behaviour is identical; :func:`normalise` removes exactly those di
 session against mcp_ref's server and another, and read the diff.
 """
 
-import difflib
 import json
 import threading
 import time
@@ -119,6 +118,7 @@ def normalise(records: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
 
 def diff(a: List[Dict[str, Any]], b: List[Dict[str, Any]], names: tuple = ("a", "b")) -> str:
     """A unified diff of two transcripts after :func:`normalise`; empty if equivalent."""
+    import difflib      # here: the client and server import this module, and never diff
     def lines(records: List[Dict[str, Any]]) -> List[str]:
         return [json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in normalise(records)]
     return "".join(difflib.unified_diff(lines(a), lines(b), fromfile=names[0], tofile=names[1]))

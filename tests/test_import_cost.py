@@ -29,5 +29,10 @@ def imported_modules(*args):
 def test_serve_does_not_import_the_other_commands():
     modules = imported_modules("-m", "mcp_ref", "serve")
     assert "mcp_ref.reference" in modules
-    unwanted = {"mcp_ref.check", "dataclasses", "mcp_ref.cli", "mcp_ref.client"}
+    unwanted = {"mcp_ref.check", "dataclasses", "mcp_ref.cli", "mcp_ref.client", "difflib"}
     assert not modules & unwanted
+
+
+def test_the_client_library_imports_no_command_line_machinery():
+    modules = imported_modules("-c", "import mcp_ref.client")
+    assert not modules & {"argparse", "difflib", "dataclasses", "mcp_ref.check", "mcp_ref.cli"}
