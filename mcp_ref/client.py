@@ -19,13 +19,13 @@ Usage::
         print(client.call_tool("echo", {"text": "hi"}))
 """
 
-import logging
 import queue
 import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from . import events as ev
 from . import spec
+from ._logging import CRITICAL, DEBUG, ERROR, INFO, WARNING, LazyLogger
 from .connection import DEFAULT_INFO, Connection
 from .errors import (ConnectionClosed, ErrorCode, McpRefError, PeerError, RequestTimeout,
                      UnsupportedProtocolVersion)
@@ -35,8 +35,8 @@ from .session import PendingRequest, ProgressCallback, Session
 from .stdio import DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport
 from .transcript import Transcript
 
-log = logging.getLogger("mcp_ref.client")
-server_log = logging.getLogger("mcp_ref.server_log")
+log = LazyLogger("mcp_ref.client")
+server_log = LazyLogger("mcp_ref.server_log")
 
 #: Default deadline of a request, in seconds (TO-01; decision D-10). The TypeScript SDK uses 60.
 DEFAULT_REQUEST_TIMEOUT = 60.0
@@ -46,9 +46,8 @@ DEFAULT_HANDSHAKE_TIMEOUT = 30.0
 DEFAULT_MAX_TOTAL_TIMEOUT = 600.0
 
 #: RFC 5424 levels of notifications/message mapped onto Python's logging levels.
-_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "notice": logging.INFO,
-               "warning": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL,
-               "alert": logging.CRITICAL, "emergency": logging.CRITICAL}
+_LOG_LEVELS = {"debug": DEBUG, "info": INFO, "notice": INFO, "warning": WARNING, "error": ERROR,
+               "critical": CRITICAL, "alert": CRITICAL, "emergency": CRITICAL}
 
 #: A callback answering one kind of server request: gets ``params``, returns the result.
 RequestHandler = Callable[[Dict[str, Any]], Dict[str, Any]]
@@ -368,7 +367,7 @@ class Client:
 
     def _notification(self, event: ev.NotificationReceived) -> None:
         if event.method == spec.LOG_MESSAGE:
-            level = _LOG_LEVELS.get(str(event.params.get("level")), logging.INFO)
+            level = _LOG_LEVELS.get(str(event.params.get("level")), INFO)
             server_log.log(level, "%s: %s", event.params.get("logger", "server"),
                            event.params.get("data"))
         if self._on_notification is None:

@@ -31,7 +31,6 @@ Usage::
 
 import base64
 import collections
-import logging
 import signal
 import sys
 import threading
@@ -39,6 +38,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from . import events as ev
 from . import spec
+from ._logging import LazyLogger
 from ._record import Record
 from .connection import Connection
 from .errors import ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError
@@ -47,7 +47,7 @@ from .session import Session
 from .stdio import StdioServerTransport
 from .transcript import Transcript
 
-log = logging.getLogger("mcp_ref.server")
+log = LazyLogger("mcp_ref.server")
 
 #: At stdin EOF, how long handlers still running may finish (their answers are still written)
 #: before they are cancelled (TR-14, D-18). Kept below the client's 2 s stdin grace (D-01): a

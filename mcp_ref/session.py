@@ -20,19 +20,19 @@ The clock lives here, in the waiting caller: the deadline is checked by whoever 
 ``result()``. A request nobody waits on is not timed out.
 """
 
-import logging
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import events as ev
 from . import spec
+from ._logging import LazyLogger
 from .connection import Connection
 from .errors import ConnectionClosed, McpRefError, RequestCancelled, RequestTimeout
 from .jsonrpc import RequestId
 from .lifecycle import State
 
-log = logging.getLogger("mcp_ref.session")
+log = LazyLogger("mcp_ref.session")
 
 #: Called with (progress, total, message) for each progress notification of a request.
 ProgressCallback = Callable[[float, Optional[float], Optional[str]], None]

@@ -35,7 +35,6 @@ POSIX only (Linux, macOS, the BSDs): it relies on process groups, signals, ``os.
 selecting on pipes, none of which Windows offers in this form.
 """
 
-import logging
 import os
 import selectors
 import signal
@@ -45,6 +44,7 @@ import threading
 import time
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from mcp_ref._logging import LazyLogger
 from mcp_ref._record import Record
 from mcp_ref.errors import ConnectionClosed, SpawnError
 
@@ -78,7 +78,7 @@ _MAX_LOG_LINE = 65536
 SAFE_ENV_VARS = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "USER", "LOGNAME",
                  "SHELL", "TERM", "SYSTEMROOT")
 
-_log = logging.getLogger("mcp_ref.stdio")
+_log = LazyLogger("mcp_ref.stdio")
 
 
 # --- Small fd helpers ---------------------------------------------------------------------
@@ -245,7 +245,7 @@ class ChildProcess:
         try:
             proc = _popen(argv, child_env, cwd)
             child = cls(proc, waker, stdin_stop, stderr_stop, stderr_tail_bytes,
-                        logging.getLogger(stderr_logger_name))
+                        LazyLogger(stderr_logger_name))
         except BaseException:                 # e.g. out of fds: leave nothing behind
             if proc is not None:
                 _abandon(proc)
@@ -258,7 +258,7 @@ class ChildProcess:
 
     def __init__(self, proc: "subprocess.Popen[bytes]", waker: _Waker, stdin_stop: _StopSignal,
                  stderr_stop: _StopSignal, stderr_tail_bytes: int,
-                 stderr_logger: logging.Logger) -> None:
+                 stderr_logger: LazyLogger) -> None:
         """Private: use :meth:`spawn`."""
         self._proc = proc
         self.pid = proc.pid

@@ -6,6 +6,7 @@ checked here, never a time: ``python3 -X importtime`` names every module a fresh
 imports, in a real process, with the same start-up as a desktop client's.
 """
 
+import logging
 import os
 import re
 import subprocess
@@ -36,3 +37,32 @@ def test_serve_does_not_import_the_other_commands():
 def test_the_client_library_imports_no_command_line_machinery():
     modules = imported_modules("-c", "import mcp_ref.client")
     assert not modules & {"argparse", "difflib", "dataclasses", "mcp_ref.check", "mcp_ref.cli"}
+
+
+def test_the_client_library_imports_logging_only_to_emit_a_record():
+    assert "logging" not in imported_modules("-c", "import mcp_ref.client")
+    code = ("import sys; from mcp_ref._logging import LazyLogger; log = LazyLogger('mcp_ref.x');"
+            "log.info('dropped, as unconfigured logging would');"
+            "assert 'logging' not in sys.modules; log.warning('to stderr, through logging')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert done.returncode == 0 and done.stderr == "to stderr, through logging\n", done.stderr
+
+
+def test_a_lazy_logger_record_is_the_callers(caplog):
+    from mcp_ref._logging import LazyLogger
+    log = LazyLogger("mcp_ref.test")
+    caplog.set_level(logging.DEBUG, logger="mcp_ref.test")
+    log.debug("a %s", "debug")
+    line = sys._getframe().f_lineno - 1
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("an exception")
+    log.log(logging.WARNING, "a warning", extra={"server_pid": 7})
+    first, second, third = caplog.records
+    assert (first.getMessage(), first.levelno, first.name) == ("a debug", 10, "mcp_ref.test")
+    assert (first.pathname, first.lineno) == (__file__, line)
+    assert first.funcName == "test_a_lazy_logger_record_is_the_callers"
+    assert second.levelno == logging.ERROR and second.exc_info[0] is ValueError
+    assert second.funcName == first.funcName and third.server_pid == 7

@@ -1,0 +1,53 @@
+"""mcp_ref's loggers: :mod:`logging`, imported only once a record could be emitted.
+
+``import logging`` costs about 6 ms (it pulls in ``traceback``, ``tokenize``, ``string``...),
+a third of ``import mcp_ref.client`` (decision D-29). Until some code has imported logging,
+nothing can have configured it: the root logger's level is WARNING, so logging would drop a
+DEBUG or INFO record anyway. A :class:`LazyLogger` drops those itself; anything else, or
+anything at all once logging has been imported (by the application, pytest, ``basicConfig``),
+goes to ``logging.getLogger(name)`` exactly as before.
+"""
+
+import sys
+from typing import Any, Optional
+
+#: logging's own level numbers, so that callers need not import logging for them.
+DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
+
+
+class LazyLogger:
+    """Stands for ``logging.getLogger(name)``: ``debug``/``info``/``warning``/``error``/
+    ``exception``/``log``, with the same arguments."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        # Already imported: take the logger now, as ``logging.getLogger`` at import time did.
+        self._logger: Optional[Any] = (sys.modules["logging"].getLogger(name)
+                                       if "logging" in sys.modules else None)
+
+    def log(self, level: int, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._emit(level, msg, args, kwargs)
+
+    def debug(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._emit(DEBUG, msg, args, kwargs)
+
+    def info(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._emit(INFO, msg, args, kwargs)
+
+    def warning(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._emit(WARNING, msg, args, kwargs)
+
+    def error(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._emit(ERROR, msg, args, kwargs)
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self._emit(ERROR, msg, args, dict(kwargs, exc_info=True))
+
+    def _emit(self, level: int, msg: str, args: Any, kwargs: Any) -> None:
+        if self._logger is None:
+            if level < WARNING and "logging" not in sys.modules:
+                return                    # unconfigured logging would drop it too
+            import logging
+            self._logger = logging.getLogger(self.name)
+        # stacklevel 3: the record names our caller (file, line, function), not this module.
+        self._logger.log(level, msg, *args, stacklevel=3, **kwargs)
