@@ -11,43 +11,26 @@
 * ``diff``     ``A.jsonl B.jsonl``: compare two transcripts written with ``--trace``.
 """
 
-import argparse
 import json
 import logging
 import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 from . import spec
 from .lifecycle import render
 
+if TYPE_CHECKING:
+    import argparse
+
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m mcp_ref",
-                                     description="mcp_ref: the MCP lifecycle over stdio, "
-                                                 f"revision {spec.PROTOCOL_VERSION}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run the reference server and narrate a session")
-    demo.add_argument("--fast", action="store_true", help="shorter waits (for tests)")
-    demo.add_argument("--trace", metavar="FILE", help="write every frame to FILE (JSONL)")
-    serve = commands.add_parser("serve", help="run the reference server on stdin/stdout")
-    serve.add_argument("--trace", metavar="FILE", help="write every frame to FILE (JSONL)")
-    serve.add_argument("--audit", metavar="FILE",
-                       help="record the client's protocol violations as JSON in FILE")
-    add_check_arguments(commands.add_parser(
-        "check", help="run black-box lifecycle checks against a stdio MCP server"))
-    states = commands.add_parser("states", help="print the lifecycle state machine")
-    states.add_argument("--format", choices=("text", "mermaid", "dot"), default="text")
-    for name, text in (("inspect", "show what a server offers: -- CMD ARGS..."),
-                       ("call", "call one tool: -- CMD ARGS... TOOL 'JSON'")):
-        command = commands.add_parser(name, help=text)
-        command.add_argument("--trace", metavar="FILE", help="write every frame to FILE (JSONL)")
-        command.add_argument("--timeout", type=float, default=60.0,
-                             help="request timeout in seconds (default 60)")
-        command.add_argument("words", nargs=argparse.REMAINDER,
-                             help="-- then the server command (and, for call, TOOL 'JSON')")
-    compare = commands.add_parser("diff", help="compare two --trace transcripts")
-    compare.add_argument("a")
-    compare.add_argument("b")
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv == ["serve"]:
+        # What a desktop client runs at every start. Nothing to parse, so no argparse: its
+        # import and the parser below cost ~4 ms, a fifth of serve's start-up (D-29).
+        return serve_reference()
+    parser = build_parser()
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -79,11 +62,44 @@ def main(argv: Optional[List[str]] = None) -> int:
                            timeout=args.timeout)
 
 
-def add_check_arguments(parser: argparse.ArgumentParser) -> None:
+def build_parser() -> "argparse.ArgumentParser":
+    """The parser of every command and its options."""
+    import argparse      # here: a bare ``serve`` starts without it (see main)
+    parser = argparse.ArgumentParser(prog="python3 -m mcp_ref",
+                                     description="mcp_ref: the MCP lifecycle over stdio, "
+                                                 f"revision {spec.PROTOCOL_VERSION}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run the reference server and narrate a session")
+    demo.add_argument("--fast", action="store_true", help="shorter waits (for tests)")
+    demo.add_argument("--trace", metavar="FILE", help="write every frame to FILE (JSONL)")
+    serve = commands.add_parser("serve", help="run the reference server on stdin/stdout")
+    serve.add_argument("--trace", metavar="FILE", help="write every frame to FILE (JSONL)")
+    serve.add_argument("--audit", metavar="FILE",
+                       help="record the client's protocol violations as JSON in FILE")
+    add_check_arguments(commands.add_parser(
+        "check", help="run black-box lifecycle checks against a stdio MCP server"))
+    states = commands.add_parser("states", help="print the lifecycle state machine")
+    states.add_argument("--format", choices=("text", "mermaid", "dot"), default="text")
+    for name, text in (("inspect", "show what a server offers: -- CMD ARGS..."),
+                       ("call", "call one tool: -- CMD ARGS... TOOL 'JSON'")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--trace", metavar="FILE", help="write every frame to FILE (JSONL)")
+        command.add_argument("--timeout", type=float, default=60.0,
+                             help="request timeout in seconds (default 60)")
+        command.add_argument("words", nargs=argparse.REMAINDER,
+                             help="-- then the server command (and, for call, TOOL 'JSON')")
+    compare = commands.add_parser("diff", help="compare two --trace transcripts")
+    compare.add_argument("a")
+    compare.add_argument("b")
+    return parser
+
+
+def add_check_arguments(parser: "argparse.ArgumentParser") -> None:
     """The options of ``check``, for a parser of its own or a subcommand's.
 
-    They live here, not in :mod:`mcp_ref.check`, so that building the command line (for
-    ``serve`` too) does not import the battery."""
+    They live here, not in :mod:`mcp_ref.check`, so that building the command line does not
+    import the battery."""
+    import argparse      # for REMAINDER; see build_parser
     parser.add_argument("--json", action="store_true",
                         help="print the results as a JSON list instead of a table")
     parser.add_argument("--tool-echo", default="echo", metavar="NAME",

@@ -32,6 +32,12 @@ def test_serve_does_not_import_the_other_commands():
     assert "mcp_ref.reference" in modules
     unwanted = {"mcp_ref.check", "dataclasses", "mcp_ref.cli", "mcp_ref.client", "difflib"}
     assert not modules & unwanted
+    assert "argparse" not in modules            # a bare serve has nothing to parse
+
+
+def test_serve_with_options_still_parses_them():
+    modules = imported_modules("-m", "mcp_ref", "serve", "--trace", os.devnull)
+    assert {"argparse", "mcp_ref.reference"} <= modules and "mcp_ref.check" not in modules
 
 
 def test_the_client_library_imports_no_command_line_machinery():
