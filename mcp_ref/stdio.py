@@ -38,15 +38,17 @@ selecting on pipes, none of which Windows offers in this form.
 import os
 import selectors
 import signal
-import subprocess
 import sys
 import threading
 import time
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from mcp_ref._logging import LazyLogger
 from mcp_ref._record import Record
 from mcp_ref.errors import ConnectionClosed, SpawnError
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = [
     "DEFAULT_STDIN_GRACE",
@@ -412,6 +414,7 @@ class ChildProcess:
         Useful after EOF on stdout: the server is exiting, but :meth:`poll` can still say
         None for a moment.
         """
+        import subprocess                     # already loaded: see _popen
         try:
             return self._proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -695,6 +698,9 @@ def _child_environment(env: Optional[Mapping[str, str]], inherit_env: bool) -> D
 
 def _popen(argv: List[str], env: Dict[str, str], cwd: Optional[str]) -> "subprocess.Popen[bytes]":
     """Start the child, turning the OS's errors into a :class:`SpawnError` that says what failed."""
+    # Imported here, not at the top: a server (StdioServerTransport) never spawns, and
+    # subprocess, with the locale module it loads, is ~2 ms of its start-up.
+    import subprocess
     try:
         return subprocess.Popen(              # TR-01: the server is our child process
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

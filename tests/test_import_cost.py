@@ -33,6 +33,7 @@ def test_serve_does_not_import_the_other_commands():
     unwanted = {"mcp_ref.check", "dataclasses", "mcp_ref.cli", "mcp_ref.client", "difflib"}
     assert not modules & unwanted
     assert "argparse" not in modules            # a bare serve has nothing to parse
+    assert "subprocess" not in modules          # nor anything to spawn
 
 
 def test_serve_with_options_still_parses_them():
