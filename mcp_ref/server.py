@@ -29,7 +29,6 @@ Usage::
         raise SystemExit(server.run_stdio())
 """
 
-import base64
 import collections
 import signal
 import sys
@@ -552,6 +551,7 @@ class Server:
         content = resource.fn(context)
         mime = resource.definition["mimeType"]
         if isinstance(content, bytes):
+            import base64       # here: only a binary resource needs it (and serve starts faster)
             item = {"uri": uri, "mimeType": mime, "blob": base64.b64encode(content).decode()}
         else:
             item = {"uri": uri, "mimeType": mime, "text": str(content)}

@@ -162,6 +162,27 @@ def test_resources_prompts_and_logging():
     assert logs == ["let through"]
 
 
+BINARY_SERVER = f"""
+import sys
+sys.path.insert(0, {ROOT!r})
+from mcp_ref.server import Server
+server = Server("binary")
+
+@server.resource("bin://bytes", mime_type="application/octet-stream")
+def data(context):
+    return bytes([0, 1, 254, 255])
+
+raise SystemExit(server.run_stdio())
+"""
+
+
+def test_a_binary_resource_is_sent_as_a_base64_blob():
+    with spawn([sys.executable, "-c", BINARY_SERVER]) as client:
+        (item,) = client.read_resource("bin://bytes")["contents"]
+    assert item == {"uri": "bin://bytes", "mimeType": "application/octet-stream",
+                    "blob": "AAH+/w=="}
+
+
 @pytest.mark.spec("PG-02", "LC-16")
 def test_server_to_client_requests():
     def sampling(params):
