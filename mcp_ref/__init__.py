@@ -20,6 +20,8 @@ Reading order (each module is written to be read with the spec open beside it):
     server.py      Server: tools, resources, prompts on a worker pool
 """
 
+from __future__ import annotations
+
 from .errors import (CapabilityNotNegotiated, ConnectionClosed, ErrorCode, LocalProtocolError,
                      McpRefError, MessageTooLarge, PeerError, ProtocolError, RemoteProtocolError,
                      RequestCancelled, RequestTimeout, SpawnError, UnsupportedProtocolVersion)

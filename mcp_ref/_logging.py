@@ -8,6 +8,8 @@ anything at all once logging has been imported (by the application, pytest, ``ba
 goes to ``logging.getLogger(name)`` exactly as before.
 """
 
+from __future__ import annotations
+
 import sys
 from typing import Any, Optional
 

@@ -10,6 +10,8 @@ message and event is built on the hot path, and a module of dataclasses is slow 
 is (spec_notes/decisions.md, D-29). Records are not frozen: treat them as read-only.
 """
 
+from __future__ import annotations
+
 from typing import Any, Tuple
 
 

@@ -19,6 +19,8 @@ Usage::
         print(client.call_tool("echo", {"text": "hi"}))
 """
 
+from __future__ import annotations
+
 import queue
 import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence

@@ -23,6 +23,8 @@ Bookkeeping (vocabulary from the official SDK's v2 dispatcher):
   (CN-05) even if the handler finishes anyway (CN-08: the race is expected).
 """
 
+from __future__ import annotations
+
 import math
 from typing import Any, Dict, List, Optional, Set, Tuple
 

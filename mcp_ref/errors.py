@@ -14,6 +14,8 @@ The split between local and remote protocol errors follows h11 (``h11/_util.py``
 is checked for both directions, and which class is raised says who broke it.
 """
 
+from __future__ import annotations
+
 import enum
 from typing import Any, Optional, Sequence
 

@@ -6,6 +6,8 @@ event is produced, so the code that receives an event only has to act on it. Pin
 here: the connection answers them itself.
 """
 
+from __future__ import annotations
+
 from typing import Any, Dict, Optional, Tuple, Union
 
 from ._record import Record

@@ -14,6 +14,8 @@ to its newline and reported once as :class:`LineTooLong`, so memory stays bounde
 Sending (:func:`encode`): compact JSON, UTF-8, plus ``\\n``.
 """
 
+from __future__ import annotations
+
 import json
 from typing import Any, List, Union
 

@@ -20,6 +20,8 @@ carrying the JSON-RPC error code to answer with and, when it could be read, the 
 :func:`to_obj` goes the other way. Nothing here knows about the lifecycle or about I/O.
 """
 
+from __future__ import annotations
+
 from typing import Any, Dict, Optional, Union
 
 from ._record import Record

@@ -57,6 +57,8 @@ mcp_ref states``); tests/test_lifecycle.py fails if the two disagree.
     FAILED                --either: FATAL_ERROR-->               FAILED                (ours)
 """
 
+from __future__ import annotations
+
 import enum
 from typing import Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Tuple
 

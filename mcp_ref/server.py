@@ -29,6 +29,8 @@ Usage::
         raise SystemExit(server.run_stdio())
 """
 
+from __future__ import annotations
+
 import collections
 import signal
 import sys

@@ -20,6 +20,8 @@ The clock lives here, in the waiting caller: the deadline is checked by whoever 
 ``result()``. A request nobody waits on is not timed out.
 """
 
+from __future__ import annotations
+
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple

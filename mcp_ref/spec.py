@@ -8,6 +8,8 @@ Catalogue IDs (LC-xx, BP-xx, ...) refer to ``shared/spec/catalogue.md``; the tab
 ``spec_notes/requirements.md`` maps each ID to the code and tests that carry it out.
 """
 
+from __future__ import annotations
+
 #: The revision this implementation follows line by line.
 PROTOCOL_VERSION = "2025-11-25"
 

@@ -35,6 +35,8 @@ POSIX only (Linux, macOS, the BSDs): it relies on process groups, signals, ``os.
 selecting on pipes, none of which Windows offers in this form.
 """
 
+from __future__ import annotations
+
 import os
 import selectors
 import signal

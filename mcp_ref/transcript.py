@@ -14,6 +14,8 @@ even when the behaviour is identical; :func:`normalise` removes exactly those di
 session against mcp_ref's server and another, and read the diff.
 """
 
+from __future__ import annotations
+
 import json
 import threading
 import time
