@@ -82,6 +82,25 @@ def self_peak_rss_kb() -> int:
     return peak // 1024 if sys.platform == "darwin" else peak
 
 
+def int_list(text: str) -> List[int]:
+    """``"1,8,40"`` -> ``[1, 8, 40]``; ``""`` -> ``[]``."""
+    return [int(x) for x in text.split(",") if x]
+
+
+def burst_count(window: int, base_total: int) -> int:
+    """Bursts of ``window`` in flight that send at least ``base_total`` messages (at least 1)."""
+    return max(1, -(-base_total // window))
+
+
+def burst_entry(total: int, ok: int, errors: int, elapsed: float,
+                **extra: Any) -> Dict[str, Any]:
+    """One pipelined figure: ``total`` messages in ``elapsed`` seconds."""
+    entry = {"messages": total, "ok": ok, "errors": errors, "elapsed_ms": ms(elapsed),
+             "per_message_us": round(elapsed / total * 1e6, 2)}
+    entry.update(extra)
+    return entry
+
+
 def us(seconds: float) -> float:
     return round(seconds * 1e6, 1)
 

@@ -26,7 +26,8 @@ import threading
 import time
 from typing import Any, Dict, List
 
-from _common import MIB, CpuMeter, emit, ms, payload_text, proc_status_kb, self_peak_rss_kb, us
+from _common import MIB, CpuMeter, burst_count, burst_entry, emit, int_list, ms, payload_text, \
+    proc_status_kb, self_peak_rss_kb, us
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "raw_echo_child.py")
 #: Bound on any single wait for a reply (the runner also bounds the whole driver).
@@ -97,8 +98,8 @@ def main() -> None:
     ap.add_argument("--payloads", default="1,8,40", help="MiB, comma-separated ('' for none)")
     ap.add_argument("--python", default=sys.executable)
     args = ap.parse_args()
-    windows = [int(w) for w in args.windows.split(",") if w]
-    payloads = [int(p) for p in args.payloads.split(",") if p]
+    windows = int_list(args.windows)
+    payloads = int_list(args.payloads)
     out: Dict[str, Any] = {"mode": args.mode, "n": args.n}
 
     t0 = time.perf_counter()
@@ -173,7 +174,7 @@ def main() -> None:
 
 def pipelined(peer: Peer, window: int, base_total: int) -> Dict[str, Any]:
     """Bursts of ``window`` requests written back to back, then all their replies read."""
-    bursts = max(1, -(-base_total // window))
+    bursts = burst_count(window, base_total)
     t = time.perf_counter()
     for _ in range(bursts):
         first = peer.next_id + 1
@@ -183,9 +184,7 @@ def pipelined(peer: Peer, window: int, base_total: int) -> Dict[str, Any]:
             reply = peer.recv()
             assert reply["id"] == first + k
     elapsed = time.perf_counter() - t
-    total = bursts * window
-    return {"messages": total, "ok": total, "errors": 0, "elapsed_ms": ms(elapsed),
-            "per_message_us": round(elapsed / total * 1e6, 2)}
+    return burst_entry(bursts * window, bursts * window, 0, elapsed)
 
 
 if __name__ == "__main__":

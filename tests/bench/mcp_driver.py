@@ -25,8 +25,8 @@ import sys
 import time
 from typing import Any, Dict, List
 
-from _common import MIB, CpuMeter, ThreadProfiler, emit, ms, payload_text, proc_status_kb, \
-    self_peak_rss_kb, us
+from _common import MIB, CpuMeter, ThreadProfiler, burst_count, burst_entry, emit, int_list, \
+    ms, payload_text, proc_status_kb, self_peak_rss_kb, us
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH_SERVER = os.path.join(HERE, "bench_server.py")
@@ -91,7 +91,7 @@ def main() -> None:
         out["client_peak_rss_after_loops_kb"] = proc_status_kb("self", "VmHWM")
 
         out["payloads"] = {}
-        for mib in [int(p) for p in args.payloads.split(",") if p]:
+        for mib in int_list(args.payloads):
             text = payload_text(mib * MIB)
             t = time.perf_counter()
             result = client.call_tool("echo", {"text": text})
@@ -105,8 +105,7 @@ def main() -> None:
             }
             del text
 
-        out["stock_bursts"] = {str(w): burst(client, w, w)
-                               for w in [int(x) for x in args.refusal_windows.split(",") if x]}
+        out["stock_bursts"] = {str(w): burst(client, w, w) for w in int_list(args.refusal_windows)}
 
         t = time.perf_counter()
         report = client.close()
@@ -117,7 +116,7 @@ def main() -> None:
     finally:
         client.close()
 
-    windows = [int(w) for w in args.windows.split(",") if w]
+    windows = int_list(args.windows)
     if windows:
         unlimited = [sys.executable, BENCH_SERVER, "--max-in-flight", "1000000000"]
         with Client.spawn(unlimited, request_timeout=TIMEOUT) as client:
@@ -132,7 +131,7 @@ def main() -> None:
 def burst(client: Any, window: int, base_total: int) -> Dict[str, Any]:
     """Bursts of ``window`` call_tool_async handles, then every result; per-message cost."""
     from mcp_ref.errors import PeerError
-    bursts = max(1, -(-base_total // window))
+    bursts = burst_count(window, base_total)
     ok = refused = other = 0
     t = time.perf_counter()
     for _ in range(bursts):
@@ -146,10 +145,8 @@ def burst(client: Any, window: int, base_total: int) -> Dict[str, Any]:
                     refused += 1
                 else:
                     other += 1
-    elapsed = time.perf_counter() - t
-    total = bursts * window
-    return {"messages": total, "ok": ok, "refused_busy": refused, "errors": other,
-            "elapsed_ms": ms(elapsed), "per_message_us": round(elapsed / total * 1e6, 2)}
+    return burst_entry(bursts * window, ok, other, time.perf_counter() - t,
+                       refused_busy=refused)
 
 
 def profile(client_class: Any, args: argparse.Namespace) -> Dict[str, Any]:
