@@ -37,6 +37,19 @@ def proc_status_kb(pid: Any, field: str) -> Optional[int]:
     return None
 
 
+def child_pids(pid: Any = "self") -> List[int]:
+    """The children of a process (every thread's), from /proc/<pid>/task/*/children; empty if
+    that is not readable."""
+    kids: List[int] = []
+    try:
+        for tid in os.listdir("/proc/%s/task" % pid):
+            with open("/proc/%s/task/%s/children" % (pid, tid)) as f:
+                kids += [int(x) for x in f.read().split()]
+    except (OSError, ValueError):
+        pass
+    return kids
+
+
 def proc_sched(pid: Any) -> Optional[Tuple[float, int]]:
     """(CPU seconds, times scheduled in) of a process so far, summed over its live threads
     from /proc/<pid>/task/<tid>/schedstat (nanoseconds on CPU, run count). None if that is
