@@ -19,7 +19,11 @@ one repetition to the next, so no pair always runs right after the same neighbou
 * ``mcp_ref``: mcp_driver.py, i.e. mcp_ref.client.Client and ``python3 -m mcp_ref serve``;
 * ``py SDK`` and ``TS SDK``: the official SDKs' client and server, measured by the peer
   scripts of the shared folder (``../shared/peers`` next to the repository) with the SDKs
-  installed under $MCP_REF_PEERS (default /tmp/mcp_ref_peers); "not installed" otherwise;
+  installed under $MCP_REF_PEERS (default /tmp/mcp_ref_peers); "not installed" otherwise.
+  Right after them, in the same repetition, py_sdk_extra.py / ts_sdk_extra.mjs (ours) drive
+  the same servers with the same SDKs for what the shared scripts do not measure: pipelined
+  echo and the 1/8/40 MiB round trips (in quick runs, in the first repetition only). A
+  figure an SDK cannot do (a limit, a timeout) has its reason in its cell instead;
 * ``import``: wall time of ``python -c "import mcp_ref.client"`` against ``python -c pass``,
   alternated, plus one ``-X importtime`` breakdown;
 * a cross-check with the shared folder's raw_pipe_baseline.py when it is there.
@@ -50,12 +54,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 PY = sys.executable
 
+# peer_extra_reps: in how many repetitions (the first ones) the SDK pairs' pipelined and
+# payload figures are measured (None: all); peer_figure_timeout: the bound of one of them, s.
 QUICK = {"reps": 2, "n": 200, "peer_n": 200, "pipeline_total": 500, "import_runs": 5,
          "windows": "1,10,100,10000", "payloads": "1,8,40", "refusal_windows": "100,10000",
-         "timeout": 120.0, "profile_n": 500}
+         "timeout": 120.0, "profile_n": 500, "peer_extra_reps": 1, "peer_figure_timeout": 30.0}
 FULL = {"reps": 5, "n": 2000, "peer_n": 2000, "pipeline_total": 2000, "import_runs": 10,
         "windows": "1,10,100,10000", "payloads": "1,8,40", "refusal_windows": "100,10000",
-        "timeout": 300.0, "profile_n": 2000}
+        "timeout": 300.0, "profile_n": 2000, "peer_extra_reps": None,
+        "peer_figure_timeout": 120.0}
 
 
 # --- Children -------------------------------------------------------------------------------
@@ -145,11 +152,16 @@ def python_env(pycache: str) -> Dict[str, str]:
 
 
 class Pair:
-    """One thing measured once per repetition; ``argv`` None means not installed."""
+    """One thing measured once per repetition; ``argv`` None means not installed.
+
+    ``extra``, when given, is a second command run right after ``argv`` in the same
+    repetition (normalized by normalize_ours): the SDK pairs' pipelined and payload figures.
+    """
 
     def __init__(self, key: str, label: str, argv: Optional[List[str]], env: Dict[str, str],
                  normalize: Callable[[Dict[str, Any]], Dict[str, float]],
-                 reason: str = "", column: bool = True) -> None:
+                 reason: str = "", column: bool = True,
+                 extra: Optional[List[str]] = None) -> None:
         self.key = key
         self.label = label
         self.argv = argv
@@ -157,8 +169,11 @@ class Pair:
         self.normalize = normalize
         self.reason = reason
         self.column = column
+        self.extra = extra
         self.raw: List[Dict[str, Any]] = []          # one entry per repetition
         self.values: List[Dict[str, float]] = []     # normalized, one per good repetition
+        #: metric key -> [(repetition, short reason, full reason)] of the figures that failed
+        self.failed: Dict[str, List[Tuple[int, str, str]]] = {}
 
     @property
     def installed(self) -> bool:
@@ -178,6 +193,36 @@ def _put(out: Dict[str, float], key: str, value: Any) -> None:
         out[key] = float(value)
 
 
+#: The metrics of one pipelined or payload figure of a driver's output (``raw[group][name]``):
+#: (metric key pattern, field of the figure's entry, conversion).
+FIGURE_FIELDS: Dict[str, List[Tuple[str, str, Optional[Callable[[Any], Any]]]]] = {
+    "pipelined": [("pipe_us_%s", "per_message_us", None)],
+    "payloads": [("payload_ms_%s", "round_trip_ms", None),
+                 ("payload_srss_%s", "server_peak_rss_kb", _kb_to_mib),
+                 ("payload_crss_%s", "client_peak_rss_kb", _kb_to_mib)],
+}
+
+
+def figure_failures(raw: Dict[str, Any]) -> Dict[str, Tuple[str, str]]:
+    """Metric key -> (short, full reason) for each figure a driver reports as failed
+    (``{"error": short, "error_detail": full}`` instead of its numbers)."""
+    out: Dict[str, Tuple[str, str]] = {}
+    for group, fields in FIGURE_FIELDS.items():
+        for name, entry in (raw.get(group) or {}).items():
+            if "error" in entry:
+                reason = (str(entry["error"]), str(entry.get("error_detail", entry["error"])))
+                for key, _, _ in fields:
+                    out[key % name] = reason
+    return out
+
+
+def extra_keys(cfg: Dict[str, Any]) -> List[str]:
+    """The metric keys an ``extra`` command measures."""
+    names = {"pipelined": cfg["windows"], "payloads": cfg["payloads"]}
+    return [key % name for group, fields in FIGURE_FIELDS.items()
+            for name in names[group].split(",") if name for key, _, _ in fields]
+
+
 def normalize_ours(raw: Dict[str, Any]) -> Dict[str, float]:
     """floor_driver.py and mcp_driver.py output -> the table's flat metrics."""
     out: Dict[str, float] = {}
@@ -193,15 +238,15 @@ def normalize_ours(raw: Dict[str, Any]) -> Dict[str, float]:
         _put(out, "%s_cpu_server" % what, cpu.get("server"))
         _put(out, "%s_wake_client" % what, cpu.get("client_wakeups"))
         _put(out, "%s_wake_server" % what, cpu.get("server_wakeups"))
-    for window, entry in (raw.get("pipelined") or {}).items():
-        _put(out, "pipe_us_%s" % window, entry.get("per_message_us"))
+    for group, fields in FIGURE_FIELDS.items():
+        for name, entry in (raw.get(group) or {}).items():
+            if "error" not in entry:             # a failed figure: see figure_failures
+                for key, field, scale in fields:
+                    value = entry.get(field)
+                    _put(out, key % name, scale(value) if scale else value)
     for window, entry in (raw.get("stock_bursts") or {}).items():
         _put(out, "stock_refused_%s" % window, entry.get("refused_busy"))
         _put(out, "stock_pipe_us_%s" % window, entry.get("per_message_us"))
-    for mib, entry in (raw.get("payloads") or {}).items():
-        _put(out, "payload_ms_%s" % mib, entry.get("round_trip_ms"))
-        _put(out, "payload_srss_%s" % mib, _kb_to_mib(entry.get("server_peak_rss_kb")))
-        _put(out, "payload_crss_%s" % mib, _kb_to_mib(entry.get("client_peak_rss_kb")))
     _put(out, "srss_idle", _kb_to_mib(raw.get("server_idle_peak_rss_kb")))
     _put(out, "crss_idle", _kb_to_mib(raw.get("client_idle_peak_rss_kb")))
     _put(out, "srss_loops", _kb_to_mib(raw.get("server_peak_rss_after_loops_kb")))
@@ -276,6 +321,13 @@ def build_pairs(cfg: Dict[str, Any], pycache: str, shared: Optional[str],
     ]
 
     peer_n = ["--n", str(cfg["peer_n"])]
+    # Our drivers of the figures the shared peer scripts do not measure; bounded inside, to
+    # end (and print what they have) before the runner's own deadline.
+    extra_args = ["--windows", cfg["windows"], "--pipeline-total", str(cfg["pipeline_total"]),
+                  "--payloads", cfg["payloads"], "--timeout", str(cfg["peer_figure_timeout"]),
+                  "--budget", str(max(1.0, cfg["timeout"] - 20.0))]
+    py_extra: Optional[List[str]] = None
+    ts_extra: Optional[List[str]] = None
     venv_python = os.path.join(peers, "venv", "bin", "python")
     node_modules = os.path.join(peers, "node", "node_modules")
     py_argv: Optional[List[str]] = None
@@ -285,9 +337,11 @@ def build_pairs(cfg: Dict[str, Any], pycache: str, shared: Optional[str],
     elif not (os.access(venv_python, os.X_OK) and _has_python_mcp(venv_python)):
         py_reason = "no Python SDK under %s (venv/bin/python with `mcp`)" % peers
     else:
-        py_argv = ([venv_python, os.path.join(shared, "py_sdk_client.py")] + peer_n
-                   + ["--", venv_python, os.path.join(shared, "py_sdk_server.py")])
-    pairs.append(Pair("py_sdk", "py SDK", py_argv, dict(os.environ), normalize_peer, py_reason))
+        py_server = ["--", venv_python, os.path.join(shared, "py_sdk_server.py")]
+        py_argv = [venv_python, os.path.join(shared, "py_sdk_client.py")] + peer_n + py_server
+        py_extra = [venv_python, os.path.join(HERE, "py_sdk_extra.py")] + extra_args + py_server
+    pairs.append(Pair("py_sdk", "py SDK", py_argv, dict(os.environ), normalize_peer, py_reason,
+                      extra=py_extra))
 
     node = shutil.which("node")
     ts_argv: Optional[List[str]] = None
@@ -299,11 +353,13 @@ def build_pairs(cfg: Dict[str, Any], pycache: str, shared: Optional[str],
     elif not os.path.isdir(os.path.join(node_modules, "@modelcontextprotocol", "sdk")):
         ts_reason = "no @modelcontextprotocol/sdk under %s" % node_modules
     else:
-        ts_argv = ([node, os.path.join(shared, "ts_sdk_client.mjs")] + peer_n
-                   + ["--", node, os.path.join(shared, "ts_sdk_server.mjs")])
+        ts_server = ["--", node, os.path.join(shared, "ts_sdk_server.mjs")]
+        ts_argv = [node, os.path.join(shared, "ts_sdk_client.mjs")] + peer_n + ts_server
+        ts_extra = [node, os.path.join(HERE, "ts_sdk_extra.mjs")] + extra_args + ts_server
     ts_env = dict(os.environ)
     ts_env["MCP_PEERS_NODE_MODULES"] = node_modules
-    pairs.append(Pair("ts_sdk", "TS SDK", ts_argv, ts_env, normalize_peer, ts_reason))
+    pairs.append(Pair("ts_sdk", "TS SDK", ts_argv, ts_env, normalize_peer, ts_reason,
+                      extra=ts_extra))
 
     baseline = os.path.join(shared, "raw_pipe_baseline.py") if shared else None
     if baseline and os.path.isfile(baseline):
@@ -316,6 +372,39 @@ def build_pairs(cfg: Dict[str, Any], pycache: str, shared: Optional[str],
                           "no raw_pipe_baseline.py (shared peers folder missing or incomplete)",
                           column=False))
     return pairs
+
+
+def measure_pair(pair: Pair, rep: int, cfg: Dict[str, Any]) -> Dict[str, Any]:
+    """One repetition of a pair: its command, then its ``extra`` command (if any, and if this
+    repetition is one of cfg["peer_extra_reps"]); the repetition's entry for ``pair.raw``."""
+    assert pair.argv is not None
+    entry: Dict[str, Any] = {"rep": rep}
+    values: Dict[str, float] = {}
+    runs = [(entry, pair.argv, pair.normalize)]
+    if pair.extra and (cfg["peer_extra_reps"] is None or rep < cfg["peer_extra_reps"]):
+        entry["extra"] = {}
+        runs.append((entry["extra"], pair.extra, normalize_ours))
+    for part, argv, normalize in runs:
+        result = run_child(argv, pair.env, timeout=cfg["timeout"])
+        raw = result.json()
+        part["wall_s"] = round(result.wall_s, 3)
+        if result.returncode != 0 or raw is None:
+            part["error"] = result.failure()
+            print("  rep %d: %s%s failed: %s" % (
+                rep, pair.label, "" if part is entry else " (pipelined/payload driver)",
+                part["error"]))
+            failures = {key: ("driver failed", part["error"]) for key in extra_keys(cfg)} \
+                if part is not entry else {}
+        else:
+            part["raw"] = raw
+            values.update(normalize(raw))
+            failures = figure_failures(raw)
+        for key, (short, detail) in failures.items():
+            pair.failed.setdefault(key, []).append((rep, short, detail))
+    if values:
+        entry["values"] = values
+        pair.values.append(values)
+    return entry
 
 
 # --- import time ----------------------------------------------------------------------------
@@ -433,17 +522,31 @@ def column(pair: Pair, key: str) -> List[float]:
     return [v[key] for v in pair.values if key in v]
 
 
+def figure_cell(pair: Pair, key: str) -> str:
+    """The table cell of one figure: its numbers, or why the pair could not measure it."""
+    text = cell(column(pair, key), integer=key.startswith("stock_refused"))
+    failed = pair.failed.get(key, [])
+    if not failed:
+        return text
+    if text == "-":
+        return "; ".join(sorted({short for _, short, _ in failed}))
+    return "%s; %d failed" % (text, len(failed))
+
+
 def render_table(pairs: List[Pair], cfg: Dict[str, Any]) -> str:
     shown = [p for p in pairs if p.column and p.installed]
     label_width = 42
-    widths = [max(len(p.label), 20) for p in shown]
+    rows = []
+    for key, label in metric_rows(cfg):
+        cells = [figure_cell(p, key) for p in shown]
+        if any(c != "-" for c in cells):
+            rows.append((label, cells))
+    widths = [max([len(p.label), 20] + [len(cells[i]) for _, cells in rows])
+              for i, p in enumerate(shown)]
     lines = ["%-*s" % (label_width, "median (min-max) over repetitions")
              + "".join(" %-*s" % (w, p.label) for w, p in zip(widths, shown))]
     lines.append("-" * len(lines[0]))
-    for key, label in metric_rows(cfg):
-        cells = [cell(column(p, key), integer=key.startswith("stock_refused")) for p in shown]
-        if all(c == "-" for c in cells):
-            continue
+    for label, cells in rows:
         lines.append("%-*s" % (label_width, label)
                      + "".join(" %-*s" % (w, c) for w, c in zip(widths, cells)))
     for p in pairs:
@@ -451,6 +554,26 @@ def render_table(pairs: List[Pair], cfg: Dict[str, Any]) -> str:
             lines.append("%-*s %s" % (label_width, "%s pair" % p.label,
                                       "not installed: " + p.reason))
     return "\n".join(lines)
+
+
+def failure_lines(pairs: List[Pair], cfg: Dict[str, Any]) -> List[str]:
+    """The full reason of every figure a pair could not measure (its cell has the short one),
+    one line per pair and reason."""
+    lines = []
+    for p in pairs:
+        by_detail: Dict[str, List[str]] = {}
+        for key, label in metric_rows(cfg):
+            if not key.startswith(("pipe_us_", "payload_ms_")):
+                continue                 # a failed payload's RSS cells share its reason
+            reps: Dict[str, List[str]] = {}
+            for rep, _, detail in p.failed.get(key, []):
+                reps.setdefault(detail, []).append(str(rep + 1))
+            for detail, which in reps.items():
+                by_detail.setdefault(detail, []).append("%s (repetition %s)" % (
+                    label.rsplit(",", 1)[0], ", ".join(which)))
+        for detail, figures in by_detail.items():
+            lines.append("%s, %s: %s" % (p.label, "; ".join(figures), detail))
+    return lines
 
 
 class Target:
@@ -551,8 +674,8 @@ def targets(pairs: Dict[str, Pair], imports: List[Dict[str, Any]]) -> List[Targe
 def info_lines(pairs: Dict[str, Pair]) -> List[str]:
     """Ratios worth seeing that are not targets."""
     lines = []
-    mcp, thread, direct, py = (pairs["mcp_ref"], pairs["floor_thread"], pairs["floor_direct"],
-                               pairs["py_sdk"])
+    mcp, thread, direct, py, ts = (pairs["mcp_ref"], pairs["floor_thread"],
+                                   pairs["floor_direct"], pairs["py_sdk"], pairs["ts_sdk"])
 
     def ratio(text: str, a: Pair, ka: str, b: Pair, kb: str) -> None:
         va, vb = column(a, ka), column(b, kb)
@@ -565,8 +688,15 @@ def info_lines(pairs: Dict[str, Pair]) -> List[str]:
           thread, "pipe_us_1")
     ratio("pipelined per-message cost at 10 000 in flight vs floor thread", mcp,
           "pipe_us_10000", thread, "pipe_us_10000")
+    for sdk in (py, ts):
+        ratio("pipelined per-message cost at 10 000 in flight vs %s pair" % sdk.label, mcp,
+              "pipe_us_10000", sdk, "pipe_us_10000")
     ratio("40 MiB round trip vs reader-thread floor", mcp, "payload_ms_40", thread,
           "payload_ms_40")
+    for sdk in (py, ts):
+        ratio("8 MiB round trip vs %s pair" % sdk.label, mcp, "payload_ms_8", sdk, "payload_ms_8")
+        ratio("40 MiB round trip vs %s pair" % sdk.label, mcp, "payload_ms_40", sdk,
+              "payload_ms_40")
     ratio("server peak RSS after 40 MiB vs raw child", mcp, "payload_srss_40", direct,
           "payload_srss_40")
     ratio("client peak RSS after 40 MiB vs raw parent", mcp, "payload_crss_40", direct,
@@ -748,23 +878,21 @@ def _run(args: argparse.Namespace, cfg: Dict[str, Any], machine: Dict[str, Any],
             if unit == "import":
                 imports.append(measure_import(env, cfg["import_runs"], rep))
                 continue
-            result = run_child(unit.argv, unit.env, timeout=cfg["timeout"])
-            raw = result.json()
-            entry: Dict[str, Any] = {"rep": rep, "wall_s": round(result.wall_s, 3)}
-            if result.returncode != 0 or raw is None:
-                entry["error"] = result.failure()
-                print("  rep %d: %s failed: %s" % (rep, unit.label, entry["error"]))
-            else:
-                values = unit.normalize(raw)
-                entry["raw"] = raw
-                entry["values"] = values
-                unit.values.append(values)
-            unit.raw.append(entry)
+            unit.raw.append(measure_pair(unit, rep, cfg))
         print("  repetition %d/%d done in %.1f s (load average %s)" % (
             rep + 1, cfg["reps"], time.perf_counter() - t_rep, _loadavg()))
 
     print()
     print(render_table(pairs, cfg))
+    failed = failure_lines(pairs, cfg)
+    if failed:
+        print("\nFigures a pair could not measure:")
+        for line in failed:
+            print("  " + line)
+    extra_reps = cfg["peer_extra_reps"]
+    if extra_reps is not None and extra_reps < cfg["reps"] and any(p.extra for p in pairs):
+        print("note: the SDK pairs' pipelined and payload figures come from %s only (of %d)." % (
+            "repetition 1" if extra_reps == 1 else "repetitions 1-%d" % extra_reps, cfg["reps"]))
 
     print()
     bare = [x for entry in imports for x in entry["bare_ms"]]
@@ -813,7 +941,8 @@ def _run(args: argparse.Namespace, cfg: Dict[str, Any], machine: Dict[str, Any],
         document = {
             "machine": machine, "config": cfg, "elapsed_s": round(elapsed, 1),
             "pairs": {p.key: {"label": p.label, "installed": p.installed, "reason": p.reason,
-                              "argv": p.argv, "repetitions": p.raw,
+                              "argv": p.argv, "extra_argv": p.extra, "repetitions": p.raw,
+                              "failed": p.failed,
                               "summary": {k: summarize(column(p, k))
                                           for k in sorted({k for v in p.values for k in v})}}
                       for p in pairs},
