@@ -9,5 +9,8 @@ measurement gets a fresh interpreter (clean peak RSS, clean import state):
 * ``mcp_driver.py``     drives ``python3 -m mcp_ref serve`` with :class:`mcp_ref.client.Client`
 * ``bench_server.py``   the reference server with a configurable in-flight limit and, on
                         request, every thread under cProfile
+* ``py_sdk_extra.py``   the official Python SDK's client and server (run with the peers' venv):
+                        pipelined echo and the 1/8/40 MiB round trips
+* ``ts_sdk_extra.mjs``  the same for the official TypeScript SDK (run with node)
 * ``_common.py``        helpers shared by the driver scripts (stdlib only)
 """
