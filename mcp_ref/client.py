@@ -21,9 +21,8 @@ Usage::
 
 from __future__ import annotations
 
-import queue
 import threading
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 from . import events as ev
 from . import spec
@@ -36,6 +35,9 @@ from .lifecycle import Role, State
 from .session import PendingRequest, ProgressCallback, Session
 from .stdio import DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport
 from .transcript import Transcript
+
+if TYPE_CHECKING:
+    import queue        # imported where a queue is made (D-29)
 
 log = LazyLogger("mcp_ref.client")
 server_log = LazyLogger("mcp_ref.server_log")
@@ -77,13 +79,18 @@ class Client:
         self._report: Optional[ShutdownReport] = None
         self._stop = threading.Event()
         self._keepalive: Optional[threading.Thread] = None
-        self._callbacks: "queue.Queue[Optional[ev.RequestReceived]]" = queue.Queue()
+        # The server's own requests wait here for the callback thread. Both are made with the
+        # first such request: most sessions get none, and ``queue`` costs a millisecond of
+        # import time (D-29).
+        self._callbacks: Optional[queue.Queue[Optional[ev.RequestReceived]]] = None
         self._callback_thread: Optional[threading.Thread] = None
         # notification_queue=N: on_notification runs on its own thread, behind a queue of at
         # most N, so a slow callback never holds up the reader, which also delivers responses;
         # a full queue drops the notification and counts it (reliability RL-33, SC-22).
-        self._notifications: "Optional[queue.Queue[Any]]" = (
-            queue.Queue(notification_queue) if notification_queue else None)
+        self._notifications: Optional[queue.Queue[Any]] = None
+        if notification_queue:
+            import queue
+            self._notifications = queue.Queue(notification_queue)
         self._notification_thread: Optional[threading.Thread] = None
         #: Notifications dropped because the notification_queue was full.
         self.notifications_dropped = 0
@@ -381,13 +388,21 @@ class Client:
             self._notification_thread = threading.Thread(
                 target=self._notification_loop, daemon=True, name="mcp_ref-notifications")
             self._notification_thread.start()
-        try:
-            self._notifications.put_nowait((event.method, event.params))
-        except queue.Full:                      # RL-33: bounded, never blocking the reader
+        if not self._offer((event.method, event.params)):   # RL-33: never block the reader
             self.notifications_dropped += 1
             if self.notifications_dropped == 1:
                 log.warning("on_notification is too slow: dropping notifications (the queue "
                             "holds %d)", self._notifications.maxsize)
+
+    def _offer(self, item: Any) -> bool:
+        """Put ``item`` on the notification queue unless it is full; never blocks."""
+        import queue                            # loaded already: __init__ made the queue
+        assert self._notifications is not None
+        try:
+            self._notifications.put_nowait(item)
+            return True
+        except queue.Full:
+            return False
 
     def _deliver(self, item: Any) -> None:
         method, params = item
@@ -411,13 +426,16 @@ class Client:
     def _start_callback(self, event: ev.RequestReceived) -> None:
         """Answer on a separate thread: a sampling or elicitation callback may wait for a
         human, and the reader must keep reading meanwhile (pings, cancels, responses)."""
-        if self._callback_thread is None:
+        if self._callbacks is None:
+            import queue
+            self._callbacks = queue.Queue()
             self._callback_thread = threading.Thread(target=self._callback_loop, daemon=True,
                                                      name="mcp_ref-callbacks")
             self._callback_thread.start()
         self._callbacks.put(event)
 
     def _callback_loop(self) -> None:
+        assert self._callbacks is not None
         while True:
             event = self._callbacks.get()
             if event is None:
@@ -483,12 +501,10 @@ class Client:
             with self._session._lock:
                 if self.state is not State.FAILED:
                     self._session.connection.transport_closed()
-            self._callbacks.put(None)
+            if self._callbacks is not None:
+                self._callbacks.put(None)
             if self._notifications is not None:
-                try:
-                    self._notifications.put_nowait(None)
-                except queue.Full:              # the loop sees _stop after its current item
-                    pass
+                self._offer(None)               # if full, the loop sees _stop after its item
                 if self.notifications_dropped:
                     log.warning("dropped %d notifications: on_notification was too slow",
                                 self.notifications_dropped)

@@ -44,6 +44,7 @@ def test_serve_with_options_still_parses_them():
 def test_the_client_library_imports_no_command_line_machinery():
     modules = imported_modules("-c", "import mcp_ref.client")
     assert not modules & {"argparse", "difflib", "dataclasses", "mcp_ref.check", "mcp_ref.cli"}
+    assert "queue" not in modules       # made with the first server request (D-29)
 
 
 def test_the_client_library_imports_logging_only_to_emit_a_record():
