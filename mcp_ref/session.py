@@ -212,7 +212,8 @@ class Session:
 
     Every use of the connection follows one pattern: under ``_lock``, call the connection and
     take a wire-order ticket for the bytes it returned (:meth:`_ticket`); after releasing the
-    lock, write them when the ticket comes up (:meth:`_send`).
+    lock, write them when the ticket comes up (:meth:`_send`). :meth:`_exchange` is the whole
+    pattern for calls that only produce bytes; the others spell it out.
     """
 
     def __init__(self, connection: Connection, write: Callable[[bytes], None], *,
@@ -228,6 +229,15 @@ class Session:
     def _ticket(self, data: bytes) -> Optional[int]:
         """Under ``_lock``: a place in line for ``data`` (None when there is nothing to send)."""
         return self._order.ticket() if data else None
+
+    def _exchange(self, produce: Callable[[], bytes]) -> bytes:
+        """The whole pattern for a call that only produces bytes: ``produce()`` runs under the
+        lock, and what it returns is written in its turn; returns those bytes."""
+        with self._lock:
+            data = produce()
+            ticket = self._ticket(data)
+        self._send(ticket, data)
+        return data
 
     def _send(self, ticket: Optional[int], data: bytes, *, quiet: bool = True) -> None:
         """After ``_lock`` is released: write ``data`` in its turn.
@@ -411,30 +421,18 @@ class Session:
     # --- Answering the peer's requests -------------------------------------------------------
 
     def respond(self, request_id: RequestId, result: Dict[str, Any]) -> None:
-        with self._lock:
-            data = self.connection.send_response(request_id, result)
-            ticket = self._ticket(data)
-        self._send(ticket, data)
+        self._exchange(lambda: self.connection.send_response(request_id, result))
 
     def respond_error(self, request_id: RequestId, code: int, message: str,
                       data: Any = None) -> None:
-        with self._lock:
-            frame = self.connection.send_error(request_id, code, message, data)
-            ticket = self._ticket(frame)
-        self._send(ticket, frame)
+        self._exchange(lambda: self.connection.send_error(request_id, code, message, data))
 
     def send_progress(self, request_id: RequestId, progress: float,
                       total: Optional[float] = None, message: Optional[str] = None) -> bool:
         """Progress on a peer request; False when nothing was sent (see Connection)."""
-        with self._lock:
-            data = self.connection.send_progress(request_id, progress, total, message)
-            ticket = self._ticket(data)
-        self._send(ticket, data)
-        return bool(data)
+        return bool(self._exchange(
+            lambda: self.connection.send_progress(request_id, progress, total, message)))
 
     def send_log(self, level: str, data: Any, logger: Optional[str] = None) -> None:
-        with self._lock:
-            frame = self.connection.send_log(level, data, logger)
-            ticket = self._ticket(frame)
-        self._send(ticket, frame)
+        self._exchange(lambda: self.connection.send_log(level, data, logger))
 
