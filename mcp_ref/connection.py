@@ -32,7 +32,7 @@ from . import events as ev
 from . import spec
 from ._record import Record
 from .errors import (CapabilityNotNegotiated, ErrorCode, LocalProtocolError, MessageTooLarge,
-                     PeerError, ProtocolError, RemoteProtocolError, UnsupportedProtocolVersion)
+                     PeerError, RemoteProtocolError, UnsupportedProtocolVersion)
 from .framing import (DEFAULT_MAX_LINE_BYTES, FrameError, LineBuffer, LineTooLong,
                       TruncatedAtEOF, decode, encode)
 from .jsonrpc import (ErrorResponse, InvalidMessage, Message, Notification, Request, RequestId,

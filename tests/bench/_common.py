@@ -9,7 +9,8 @@ import os
 import resource
 import sys
 import threading
-from typing import Any, Dict, List, Optional, Tuple
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 #: The alphabet of the payloads: base64's, as in a file or an image travelling in a tool
 #: result. No character in it needs escaping in JSON.
@@ -87,6 +88,34 @@ class CpuMeter:
                 out[side] = round((after[0] - before[0]) / calls * 1e6, 2)
                 out[side + "_wakeups"] = round((after[1] - before[1]) / calls, 2)
         return out
+
+
+def sequential_figures(out: Dict[str, Any], ping: Callable[[], Any],
+                       echo: Callable[[str], str], n: int, child_pid: int) -> None:
+    """The sequential figures of a driver, measured the same way for every pair: after 20
+    warm-up calls, ``n`` timed pings, then ``n`` timed echoes (``echo(text)`` returns the
+    echoed text), each with CPU time and wake-ups per call in both processes."""
+    out["ping_us"], _, out["ping_cpu_us"], _ = _timed_calls(lambda i: ping(), n, child_pid)
+    out["echo_us"], elapsed, out["echo_cpu_us"], text = _timed_calls(
+        lambda i: echo("hello %d" % i), n, child_pid)
+    out["echo_calls_per_s"] = round(n / elapsed, 1)
+    assert text == "hello %d" % (n - 1), text
+
+
+def _timed_calls(call: Callable[[int], Any], n: int, child_pid: int) -> Tuple[
+        List[float], float, Dict[str, Optional[float]], Any]:
+    """Per-call times (us), total seconds, CPU per call and the last result of ``call(i)``."""
+    for i in range(min(20, n)):
+        call(i)
+    samples: List[float] = []
+    meter = CpuMeter(child_pid)
+    last = None
+    started = time.perf_counter()
+    for i in range(n):
+        t = time.perf_counter()
+        last = call(i)
+        samples.append(us(time.perf_counter() - t))
+    return samples, time.perf_counter() - started, meter.per_call_us(n), last
 
 
 def self_peak_rss_kb() -> int:

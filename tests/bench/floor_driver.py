@@ -24,10 +24,10 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict
 
-from _common import MIB, CpuMeter, burst_count, burst_entry, emit, int_list, ms, payload_text, \
-    proc_status_kb, self_peak_rss_kb, us
+from _common import MIB, burst_count, burst_entry, emit, int_list, ms, payload_text, \
+    proc_status_kb, self_peak_rss_kb, sequential_figures
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "raw_echo_child.py")
 #: Bound on any single wait for a reply (the runner also bounds the whole driver).
@@ -111,30 +111,7 @@ def main() -> None:
         out["server_idle_peak_rss_kb"] = proc_status_kb(proc.pid, "VmHWM")
         out["client_idle_peak_rss_kb"] = proc_status_kb("self", "VmHWM")
 
-        for _ in range(min(20, args.n)):
-            peer.ping()
-        samples: List[float] = []
-        meter = CpuMeter(proc.pid)
-        for _ in range(args.n):
-            t = time.perf_counter()
-            peer.ping()
-            samples.append(us(time.perf_counter() - t))
-        out["ping_us"] = samples
-        out["ping_cpu_us"] = meter.per_call_us(args.n)
-
-        for _ in range(min(20, args.n)):
-            peer.echo("hello")
-        samples = []
-        meter = CpuMeter(proc.pid)
-        t_all = time.perf_counter()
-        for i in range(args.n):
-            t = time.perf_counter()
-            text = peer.echo("hello %d" % i)
-            samples.append(us(time.perf_counter() - t))
-        out["echo_calls_per_s"] = round(args.n / (time.perf_counter() - t_all), 1)
-        out["echo_us"] = samples
-        out["echo_cpu_us"] = meter.per_call_us(args.n)
-        assert text == "hello %d" % (args.n - 1)
+        sequential_figures(out, peer.ping, peer.echo, args.n, proc.pid)
         out["server_peak_rss_after_loops_kb"] = proc_status_kb(proc.pid, "VmHWM")
         out["client_peak_rss_after_loops_kb"] = proc_status_kb("self", "VmHWM")
 

@@ -23,10 +23,10 @@ import argparse
 import os
 import sys
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict
 
-from _common import MIB, CpuMeter, ThreadProfiler, burst_count, burst_entry, emit, int_list, \
-    ms, payload_text, proc_status_kb, self_peak_rss_kb, us
+from _common import MIB, ThreadProfiler, burst_count, burst_entry, emit, int_list, ms, \
+    payload_text, proc_status_kb, self_peak_rss_kb, sequential_figures
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH_SERVER = os.path.join(HERE, "bench_server.py")
@@ -63,30 +63,10 @@ def main() -> None:
         out["server_idle_peak_rss_kb"] = proc_status_kb(client.pid, "VmHWM")
         out["client_idle_peak_rss_kb"] = proc_status_kb("self", "VmHWM")
 
-        for _ in range(min(20, args.n)):
-            client.ping()
-        samples: List[float] = []
-        meter = CpuMeter(client.pid)
-        for _ in range(args.n):
-            t = time.perf_counter()
-            client.ping()
-            samples.append(us(time.perf_counter() - t))
-        out["ping_us"] = samples
-        out["ping_cpu_us"] = meter.per_call_us(args.n)
-
-        for _ in range(min(20, args.n)):
-            client.call_tool("echo", {"text": "hello"})
-        samples = []
-        meter = CpuMeter(client.pid)
-        t_all = time.perf_counter()
-        for i in range(args.n):
-            t = time.perf_counter()
-            result = client.call_tool("echo", {"text": "hello %d" % i})
-            samples.append(us(time.perf_counter() - t))
-        out["echo_calls_per_s"] = round(args.n / (time.perf_counter() - t_all), 1)
-        out["echo_us"] = samples
-        out["echo_cpu_us"] = meter.per_call_us(args.n)
-        assert result["content"][0]["text"] == "hello %d" % (args.n - 1), result
+        sequential_figures(
+            out, client.ping,
+            lambda text: client.call_tool("echo", {"text": text})["content"][0]["text"],
+            args.n, client.pid)
         out["server_peak_rss_after_loops_kb"] = proc_status_kb(client.pid, "VmHWM")
         out["client_peak_rss_after_loops_kb"] = proc_status_kb("self", "VmHWM")
 
