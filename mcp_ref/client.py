@@ -34,7 +34,7 @@ from .framing import DEFAULT_MAX_LINE_BYTES
 from .lifecycle import Role, State
 from .session import PendingRequest, ProgressCallback, Session
 from .stdio import DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport
-from .transcript import Transcript
+from .transcript import Trace, Transcript, open_transcript
 
 if TYPE_CHECKING:
     import queue        # imported where a queue is made (D-29)
@@ -116,14 +116,15 @@ class Client:
               keepalive_timeout: float = 10.0,
               stdin_grace: float = DEFAULT_STDIN_GRACE, term_grace: float = DEFAULT_TERM_GRACE,
               max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-              trace: Optional[str] = None,
+              trace: Trace = None,
               notification_queue: Optional[int] = None) -> "Client":
         """Start the server (TR-01), run the initialize handshake, and return the client.
 
         ``roots``, ``sampling`` and ``elicitation`` answer the server's requests of those
         kinds; each is declared as a client capability only when given (LC-16), and the
         server's requests for an undeclared one get -32601. ``trace`` names a JSONL file that
-        receives every frame and lifecycle event (:mod:`mcp_ref.transcript`). On any failure
+        receives every frame and lifecycle event (:mod:`mcp_ref.transcript`), or is a
+        ``Transcript`` made with a ``redact`` hook. On any failure
         the server process is shut down before the error propagates.
 
         ``on_notification`` runs on the reader thread, in order with responses, unless
@@ -147,7 +148,7 @@ class Client:
                                 capabilities=capabilities,
                                 supported_versions=tuple(supported_versions),
                                 max_line_bytes=max_line_bytes)
-        transcript = Transcript(trace) if trace else None
+        transcript = open_transcript(trace)
         try:
             process = ChildProcess.spawn(argv, env=env, cwd=cwd, inherit_env=inherit_env)
         except BaseException as exc:

@@ -46,7 +46,7 @@ from .errors import ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError
 from .lifecycle import Role
 from .session import Session
 from .stdio import StdioServerTransport
-from .transcript import Transcript
+from .transcript import Trace, open_transcript
 
 log = LazyLogger("mcp_ref.server")
 
@@ -357,12 +357,13 @@ class Server:
 
     # --- Running ------------------------------------------------------------------------------
 
-    def run_stdio(self, trace: Optional[str] = None) -> int:
+    def run_stdio(self, trace: Trace = None) -> int:
         """Serve on this process's stdin/stdout until stdin closes or a signal arrives.
 
         Returns the exit status: 0 after stdin EOF (TR-14), 128 + signal number after
         SIGTERM or SIGINT (no traceback, no half-written line). ``trace`` names a JSONL file
-        that receives every frame (:mod:`mcp_ref.transcript`).
+        that receives every frame (:mod:`mcp_ref.transcript`), or is a ``Transcript`` made with
+        a ``redact`` hook.
         """
         transport = StdioServerTransport(guard_stdout=True, guard_stdin=True)   # TR-06, RL-31
         previous = {}
@@ -383,12 +384,12 @@ class Server:
         if self._transport is not None:
             self._transport.interrupt()
 
-    def serve(self, transport: StdioServerTransport, trace: Optional[str] = None) -> int:
+    def serve(self, transport: StdioServerTransport, trace: Trace = None) -> int:
         """Run one session over ``transport``: read, dispatch, and drain at end of stream."""
         connection = Connection(Role.SERVER, info=self.info, capabilities=self.capabilities,
                                 instructions=self.instructions,
                                 supported_versions=self.supported_versions)
-        transcript = Transcript(trace) if trace else None
+        transcript = open_transcript(trace)
 
         def write(data: bytes) -> None:
             if transcript is not None:      # recorded before it is written: replies come after

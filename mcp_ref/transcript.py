@@ -1,12 +1,19 @@
 """Transcripts: a JSONL record of every frame of a session, and a way to compare two.
 
-``--trace FILE`` on the command line writes one JSON object per line:
+``--trace FILE`` on the command line (``trace=`` in the API) writes one JSON object per line:
 
 * a frame: ``{"t": seconds since start, "dir": "send" | "recv", "state": the lifecycle state
   when it was written (after the connection produced it) or read (before the connection
   processed it), "msg": the decoded message}`` (``"raw"`` instead of ``"msg"`` for a line that
-  is not JSON);
+  is not JSON). A request or notification also has its ``"id"`` (requests only) and
+  ``"method"``; a response has the ``"id"``, the ``"method"`` of the request it answers and
+  its ``"latency"``: seconds since that request's frame;
 * a lifecycle event: ``{"t": ..., "event": "spawn" | "close" | "exit" | ..., ...details}``.
+
+A transcript is made from the bytes as written or read, decoded again here, so nothing it
+does can change the wire. ``Transcript(path, redact=...)`` passes each decoded message (or
+the text of a line that is not JSON) through ``redact`` before it is recorded, for secrets in
+arguments or results; :func:`redact_keys` makes one that masks members by name.
 
 Two transcripts of the same scenario against two servers differ in timings, ids and tokens
 even when the behaviour is identical; :func:`normalise` removes exactly those differences, and
@@ -19,19 +26,30 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import IO, Any, Dict, Iterable, List, Optional
+from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+
+from ._logging import LazyLogger
+
+log = LazyLogger("mcp_ref.transcript")
+
+#: Turns a decoded message (or the text of a line that is not JSON) into what is recorded.
+Redactor = Callable[[Any], Any]
 
 
 class Transcript:
     """Appends records to a JSONL file. Thread-safe; every record is flushed at once, so a
     transcript survives a crash of the process that writes it."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, redact: Optional[Redactor] = None) -> None:
         self.path = path
         self._file: Optional[IO[str]] = open(path, "w", encoding="utf-8")
         self._lock = threading.Lock()
         self._start = time.monotonic()
         self._partial = {"send": b"", "recv": b""}
+        self._redact = redact
+        #: (direction, id) of each request recorded and not yet answered or cancelled ->
+        #: (its method, when it was recorded): what a response's "method" and "latency" need.
+        self._requests: Dict[Tuple[str, str], Tuple[str, float]] = {}
 
     def frames(self, direction: str, data: bytes, state: str) -> None:
         """Record the complete lines in ``data`` (a chunk as written or read)."""
@@ -53,20 +71,93 @@ class Transcript:
                 self._file = None
 
     def _frame(self, direction: str, line: bytes, state: str) -> Dict[str, Any]:
-        record: Dict[str, Any] = {"t": self._now(), "dir": direction, "state": state}
+        now = self._now()
+        record: Dict[str, Any] = {"t": now, "dir": direction, "state": state}
         try:
-            record["msg"] = json.loads(line.decode("utf-8"))
+            message = json.loads(line.decode("utf-8"))
         except ValueError:
-            record["raw"] = line.decode("utf-8", errors="replace")
+            record["raw"] = self._redacted(line.decode("utf-8", errors="replace"))
+            return record
+        if isinstance(message, dict):
+            record.update(self._correlate(direction, message, now))
+        record["msg"] = self._redacted(message)
         return record
+
+    def _redacted(self, value: Any) -> Any:
+        """``value`` (decoded from the bytes just now: the hook may change it freely) as the
+        redact hook wants it recorded. A hook that fails records nothing of the message, and
+        a transcript never breaks the session it records."""
+        if self._redact is None:
+            return value
+        try:
+            return self._redact(value)
+        except Exception as exc:
+            log.warning("transcript redact hook raised %s; message not recorded", exc)
+            return f"<not recorded: the redact hook raised {type(exc).__name__}>"
+
+    def _correlate(self, direction: str, message: Dict[str, Any], now: float) -> Dict[str, Any]:
+        """The "id", "method" and "latency" members for one message (BP-07: a response
+        carries the id of the request it answers; CN-01: a cancel names one by requestId)."""
+        method, request_id = message.get("method"), message.get("id")
+        if isinstance(method, str):
+            if request_id is None:                                  # a notification
+                if method == "notifications/cancelled":             # no response will come
+                    params = message.get("params")
+                    if isinstance(params, dict):
+                        self._requests.pop((direction, _key(params.get("requestId"))), None)
+                return {"method": method}
+            self._requests[(direction, _key(request_id))] = (method, now)
+            return {"id": request_id, "method": method}
+        if "result" in message or "error" in message:               # a response
+            answered = "recv" if direction == "send" else "send"
+            request = self._requests.pop((answered, _key(request_id)), None)
+            if request is None:                 # unknown id, or id null for a parse error
+                return {"id": request_id}
+            return {"id": request_id, "method": request[0],
+                    "latency": round(now - request[1], 6)}
+        return {}
 
     def _now(self) -> float:
         return round(time.monotonic() - self._start, 6)
 
     def _write(self, record: Dict[str, Any]) -> None:
         if self._file is not None:
-            self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            # default=repr: whatever a redact hook returns can be recorded.
+            self._file.write(json.dumps(record, ensure_ascii=False, default=repr) + "\n")
             self._file.flush()
+
+
+def _key(request_id: Any) -> str:
+    """A request id as a dict key: 1 and "1" are different ids (BP-03, BP-07), and an invalid id
+    (a list, say) must not break the transcript."""
+    return json.dumps(request_id)
+
+
+def redact_keys(*names: str, mask: str = "<redacted>") -> Redactor:
+    """A ``redact`` hook that replaces the value of every object member called one of
+    ``names`` (any case, at any depth: arguments, results, _meta) with ``mask``."""
+    wanted = {name.lower() for name in names}
+
+    def redact(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: mask if key.lower() in wanted else redact(item)
+                    for key, item in value.items()}
+        if isinstance(value, list):
+            return [redact(item) for item in value]
+        return value
+    return redact
+
+
+#: What a ``trace=`` argument may be: a path to write to, a :class:`Transcript` made by the
+#: caller (to pass ``redact``), or None for no transcript.
+Trace = Union[str, Transcript, None]
+
+
+def open_transcript(trace: Trace) -> Optional[Transcript]:
+    """The transcript a session writes to. Either way, the session closes it when it ends."""
+    if isinstance(trace, Transcript):
+        return trace
+    return Transcript(trace) if trace else None
 
 
 def load(path: str) -> List[Dict[str, Any]]:

@@ -9,9 +9,9 @@ before each test), and the change in open fds, threads and child processes. Each
 checks I1-I7 itself (tests/rawpipe.py); a violated invariant fails the test, so it shows here
 as FAIL. Then it prints one row per test, grouped by scenario, and one verdict per scenario.
 
-A scenario's tests are the ``test_scNN_*`` tests of tests/test_reliability.py,
-tests/test_supervisor.py and tests/test_fuzz.py, plus the earlier tests listed in
-:data:`REFERENCES` that already prove its criteria. Standard library and pytest only; Linux.
+A scenario's tests are the ``test_scNN_*`` tests of :data:`SCENARIO_FILES`, plus the earlier
+tests listed in :data:`REFERENCES` that already prove its criteria. Standard library and pytest
+only; Linux.
 """
 
 import os
@@ -101,7 +101,8 @@ REFERENCES = {
               TCP + "test_keepalive_does_not_kill_a_server_busy_in_a_slow_tool"],
 }
 
-SCENARIO_FILES = ["tests/test_reliability.py", "tests/test_supervisor.py", "tests/test_fuzz.py"]
+SCENARIO_FILES = ["tests/test_reliability.py", "tests/test_supervisor.py", "tests/test_fuzz.py",
+                  "tests/test_transcript.py"]
 
 
 def scenario_of(nodeid: str) -> Optional[str]:

@@ -1,0 +1,177 @@
+"""Transcripts (reliability scenario SC-29, P2): one JSONL record per frame with direction, id,
+method and latency; the redaction hook is applied; the wire is unchanged.
+
+The unit tests feed :class:`Transcript` frames directly; the scenario tests run a real client
+against the reference server with a transcript on each side, so the server's unredacted
+transcript shows what actually crossed the wire.
+"""
+
+import json
+import sys
+
+import pytest
+
+import rawpipe
+from rawpipe import SERVE
+from mcp_ref.transcript import Transcript, load, redact_keys
+
+SECRET = "hunter2-s3cret"
+
+
+def frames_of(path):
+    return [r for r in load(str(path)) if "dir" in r]
+
+
+def write_frames(transcript, direction, *messages):
+    transcript.frames(direction, b"".join(json.dumps(m).encode() + b"\n" for m in messages),
+                      "OPERATING")
+
+
+# --- The records --------------------------------------------------------------------------
+
+
+@pytest.mark.spec("BP-07")
+def test_a_response_names_its_request_method_and_latency(tmp_path):
+    transcript = Transcript(str(tmp_path / "t.jsonl"))
+    write_frames(transcript, "send", {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                 {"jsonrpc": "2.0", "id": "1", "method": "tools/list"})
+    write_frames(transcript, "recv", {"jsonrpc": "2.0", "id": "1", "result": {"tools": []}},
+                 {"jsonrpc": "2.0", "id": 1, "result": {}})
+    transcript.close()
+    ping, tools, tools_answer, ping_answer = frames_of(tmp_path / "t.jsonl")
+    assert (ping["id"], ping["method"], ping["dir"]) == (1, "ping", "send")
+    assert (tools["id"], tools["method"]) == ("1", "tools/list")
+    # 1 and "1" are different ids (BP-03): each response is matched to its own request.
+    assert (tools_answer["id"], tools_answer["method"]) == ("1", "tools/list")
+    assert (ping_answer["id"], ping_answer["method"]) == (1, "ping")
+    for answer, request in ((tools_answer, tools), (ping_answer, ping)):
+        assert answer["latency"] == pytest.approx(answer["t"] - request["t"], abs=2e-6)
+        assert answer["latency"] >= 0
+    assert "latency" not in ping and "latency" not in tools
+
+
+def test_requests_from_either_side_are_matched_in_their_own_direction(tmp_path):
+    transcript = Transcript(str(tmp_path / "t.jsonl"))
+    # The same id used by both peers at once: the client's 0 and the server's 0.
+    write_frames(transcript, "send", {"jsonrpc": "2.0", "id": 0, "method": "tools/call"})
+    write_frames(transcript, "recv", {"jsonrpc": "2.0", "id": 0, "method": "roots/list"})
+    write_frames(transcript, "send", {"jsonrpc": "2.0", "id": 0, "result": {"roots": []}})
+    write_frames(transcript, "recv", {"jsonrpc": "2.0", "id": 0, "result": {"content": []}})
+    transcript.close()
+    *_, roots_answer, call_answer = frames_of(tmp_path / "t.jsonl")
+    assert roots_answer["method"] == "roots/list" and call_answer["method"] == "tools/call"
+
+
+@pytest.mark.spec("CN-01", "BP-12", "BP-14")
+def test_notifications_cancels_and_unmatched_responses(tmp_path):
+    transcript = Transcript(str(tmp_path / "t.jsonl"))
+    write_frames(transcript, "send", {"jsonrpc": "2.0", "id": 5, "method": "tools/call"},
+                 {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                  "params": {"requestId": 5}})
+    # After the cancel, a late response is no longer "the answer" to a known request.
+    write_frames(transcript, "recv", {"jsonrpc": "2.0", "id": 5, "result": {}},
+                 {"jsonrpc": "2.0", "id": None,
+                  "error": {"code": -32700, "message": "Parse error"}})
+    transcript.frames("recv", b"not json\n", "OPERATING")
+    transcript.close()
+    call, cancel, late, parse_error, garbage = frames_of(tmp_path / "t.jsonl")
+    assert cancel["method"] == "notifications/cancelled" and "id" not in cancel
+    assert late["id"] == 5 and "method" not in late and "latency" not in late
+    assert parse_error["id"] is None and "method" not in parse_error
+    assert garbage["raw"] == "not json" and "id" not in garbage
+    assert transcript._requests == {}       # nothing left waiting after the cancel
+
+
+def test_the_redact_hook_sees_every_message_and_raw_line(tmp_path):
+    seen = []
+
+    def redact(message):
+        seen.append(message)
+        return "<hidden>" if isinstance(message, str) else {"kept": sorted(message)}
+
+    transcript = Transcript(str(tmp_path / "t.jsonl"), redact=redact)
+    write_frames(transcript, "send", {"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    transcript.frames("recv", f"garbage {SECRET}\n".encode(), "OPERATING")
+    transcript.close()
+    text = (tmp_path / "t.jsonl").read_text()
+    assert SECRET not in text
+    ping, garbage = frames_of(tmp_path / "t.jsonl")
+    assert ping["msg"] == {"kept": ["id", "jsonrpc", "method"]}
+    assert (ping["id"], ping["method"]) == (1, "ping")       # correlation is not redacted
+    assert garbage["raw"] == "<hidden>"
+    assert seen == [{"jsonrpc": "2.0", "id": 1, "method": "ping"}, f"garbage {SECRET}"]
+
+
+def test_a_failing_redact_hook_records_nothing_of_the_message_and_breaks_nothing(tmp_path,
+                                                                               caplog):
+    def redact(message):
+        if "boom" in json.dumps(message):
+            raise KeyError("no such member")
+        return {1, 2} if isinstance(message, dict) else message    # not JSON: recorded as repr
+
+    transcript = Transcript(str(tmp_path / "t.jsonl"), redact=redact)
+    write_frames(transcript, "send", {"jsonrpc": "2.0", "id": 1, "method": "boom",
+                                      "params": {"secret": SECRET}},
+                 {"jsonrpc": "2.0", "id": 2, "method": "ping"})
+    transcript.close()
+    failed, ping = frames_of(tmp_path / "t.jsonl")
+    assert failed["msg"] == "<not recorded: the redact hook raised KeyError>"
+    assert SECRET not in (tmp_path / "t.jsonl").read_text()
+    assert ping["msg"] == "{1, 2}" and ping["method"] == "ping"
+    assert "redact hook raised" in caplog.text
+
+
+def test_redact_keys_masks_members_by_name_at_any_depth():
+    redact = redact_keys("password", "Authorization")
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "login", "arguments": {"user": "ann", "PASSWORD": SECRET,
+                                                         "headers": [{"authorization": "x"}]}}}
+    assert redact(message)["params"] == {
+        "name": "login", "arguments": {"user": "ann", "PASSWORD": "<redacted>",
+                                       "headers": [{"authorization": "<redacted>"}]}}
+    assert message["params"]["arguments"]["PASSWORD"] == SECRET     # a copy, not in place
+    assert redact("a raw line") == "a raw line"
+
+
+# --- SC-29: a real session ----------------------------------------------------------------
+
+
+@pytest.fixture
+def inv(request):
+    yield from rawpipe.invariants_fixture(request)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the invariants read /proc")
+@pytest.mark.spec("TR-06", "BP-07")
+def test_sc29_trace_with_a_secret_in_the_arguments(inv, tmp_path):
+    """Client transcript with a redact hook, server transcript without: the secret crossed
+    the wire unchanged (the server got it and echoed it), and only the hook hid it."""
+    client_path, server_path = tmp_path / "client.jsonl", tmp_path / "server.jsonl"
+    client = inv.spawn(SERVE + ["--trace", str(server_path)],
+                       trace=Transcript(str(client_path), redact=redact_keys("text")))
+    with client:
+        client.ping()
+        result = client.call_tool("echo", {"text": SECRET})
+        assert result["content"][0]["text"] == SECRET           # the wire is unchanged
+    sent, received = frames_of(client_path), frames_of(server_path)
+
+    assert SECRET not in client_path.read_text()                # the hook was applied
+    assert SECRET in server_path.read_text()                    # what really crossed
+    assert len(sent) == len(received)                           # one record per frame
+    assert [r["dir"] for r in sent] == [{"send": "recv", "recv": "send"}[r["dir"]]
+                                        for r in received]
+    mask = redact_keys("text")
+    for mine, theirs in zip(sent, received):                    # the same frames, but for
+        assert mine["msg"] == mask(theirs["msg"])               # the masked members
+
+    for records in (sent, received):
+        for record in records:
+            msg = record["msg"]
+            if "method" in msg:                                 # request or notification
+                assert record["method"] == msg["method"]
+                assert record.get("id") == msg.get("id")
+            else:                                               # a response
+                assert record["id"] == msg["id"] and record["latency"] >= 0
+        call = [r for r in records if r.get("method") == "tools/call"]
+        assert [("id" in r, "latency" in r) for r in call] == [(True, False), (True, True)]
+
