@@ -43,7 +43,7 @@ import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from mcp_ref._logging import LazyLogger
 from mcp_ref._record import Record
@@ -744,11 +744,15 @@ class StdioServerTransport:
     """The server's side: read frames from our own stdin, write frames to our own stdout.
 
     ``read()`` may be woken by :meth:`interrupt`, e.g. from a SIGTERM handler, so a server
-    can leave its read loop and shut down cleanly.
+    can leave its read loop and shut down cleanly. While it is open, the guards keep fds 0
+    and 1 (and ``sys.stdout``) away from the frames (TR-06, D-22); :meth:`close` gives them
+    back as they were (D-32).
     """
 
     def __init__(self, stdin_fd: int = 0, stdout_fd: int = 1, *,
                  guard_stdout: bool = True, guard_stdin: bool = False) -> None:
+        self._stdin_fd, self._stdout_fd = stdin_fd, stdout_fd
+        self._sys_stdout = sys.stdout         # what the stdout guard replaces, and close() restores
         self._owns_in_fd = guard_stdin
         self._in_fd = _guard_stdin(stdin_fd) if guard_stdin else stdin_fd
         self._owns_out_fd = guard_stdout
@@ -806,8 +810,14 @@ class StdioServerTransport:
                 raise ConnectionClosed("client closed the server's stdout") from None
 
     def close(self) -> None:
-        """Release our fds. With ``guard_stdout`` this closes the frame channel, which the
-        client sees as EOF (TR-15: the server may close its stdout and exit). Idempotent."""
+        """Stop reading and writing frames, and give back what the guards took: fds 0 and 1
+        point again at what they pointed at before, and ``sys.stdout`` is the object it was,
+        so a program that embeds the server can go on using its stdio (D-32). Idempotent.
+
+        The frame channel is therefore not closed here but handed back to fd 1: the client
+        sees EOF on our stdout when the process exits, which is when TR-13's shutdown looks
+        for it (TR-15: the server closes its stdout *and exits*).
+        """
         self.interrupt()
         with self._read_lock:
             if self._closed:
@@ -816,11 +826,11 @@ class StdioServerTransport:
             self._selector.close()
             self._waker.close()
             if self._owns_in_fd:
-                os.close(self._in_fd)
-        with self._write_lock:
+                _restore_fd(self._in_fd, self._stdin_fd)
+        with self._write_lock:                # no frame is half written, and none will be
             out_fd, self._out_fd = self._out_fd, None
             if out_fd is not None and self._owns_out_fd:
-                os.close(out_fd)
+                _restore_stdout(out_fd, self._stdout_fd, self._sys_stdout)
 
 
 def _guard_stdin(stdin_fd: int) -> int:
@@ -830,7 +840,7 @@ def _guard_stdin(stdin_fd: int) -> int:
     do, by default), it steals the client's requests, or blocks until it is killed
     (reliability RL-31, SC-06). So, as for stdout (TR-06), the frame channel moves to a private
     fd (``os.dup`` makes it close-on-exec) and fd 0 becomes ``/dev/null``: a child reading
-    stdin sees end of file at once.
+    stdin sees end of file at once. :meth:`StdioServerTransport.close` moves it back.
     """
     frame_fd = os.dup(stdin_fd)
     null_fd = os.open(os.devnull, os.O_RDONLY)
@@ -854,8 +864,34 @@ def _guard_stdout(stdout_fd: int) -> int:
        any code or any child process, lands in the client's log instead of corrupting the
        protocol stream.
     3. ``sys.stdout = sys.stderr`` does the same for Python-level prints, unbuffered-ish.
+
+    :meth:`StdioServerTransport.close` undoes all three (:func:`_restore_stdout`).
     """
     frame_fd = os.dup(stdout_fd)              # TR-06: frames only, through this fd
     os.dup2(2, stdout_fd)                     # TR-06: everything else written to fd 1 -> stderr
     sys.stdout = sys.stderr
     return frame_fd
+
+
+def _restore_fd(copy_fd: int, std_fd: int) -> None:
+    """Undo a guard: ``std_fd`` points again at what ``copy_fd``, the copy the guard made,
+    points at, and the copy is closed (D-32)."""
+    try:
+        os.dup2(copy_fd, std_fd)
+    finally:
+        os.close(copy_fd)
+
+
+def _restore_stdout(frame_fd: int, stdout_fd: int, sys_stdout: Any) -> None:
+    """Undo :func:`_guard_stdout`: fd 1 and ``sys.stdout`` as they were before it (D-32)."""
+    # Code that kept a reference to the old sys.stdout (a logging handler, say) wrote through
+    # it while fd 1 pointed at stderr. What it left in the buffer is no frame: flush it to
+    # stderr before fd 1 points at the client's pipe again (TR-06).
+    try:
+        sys_stdout.flush()
+    except (OSError, ValueError):             # a broken pipe, or closed: nothing to save
+        pass
+    _restore_fd(frame_fd, stdout_fd)
+    if sys.stdout is sys.stderr:              # still what the guard set: put the old one back
+        sys.stdout = sys_stdout
+
