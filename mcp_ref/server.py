@@ -45,7 +45,7 @@ from .connection import Connection
 from .errors import ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError
 from .lifecycle import Role
 from .session import Session
-from .stdio import StdioServerTransport
+from .stdio import ParentWatchdog, StdioServerTransport
 from .transcript import Transcript
 
 log = LazyLogger("mcp_ref.server")
@@ -344,8 +344,8 @@ class Server:
         return register
 
     def on_shutdown(self, fn: Callable[[], Any]) -> Callable[[], Any]:
-        """Register ``fn()`` to run when serving ends, however it ends: stdin EOF, a signal, or
-        an error in serving itself (decision D-32).
+        """Register ``fn()`` to run when serving ends, however it ends: stdin EOF, a signal, the
+        watchdog, or an error in serving itself (decision D-32).
 
         It runs once per :meth:`serve` (and so per :meth:`run_stdio`), after the handlers have
         finished or been given up, and before ``run_stdio`` gives the process its stdio back:
@@ -371,17 +371,26 @@ class Server:
 
     # --- Running ------------------------------------------------------------------------------
 
-    def run_stdio(self, trace: Optional[str] = None) -> int:
+    def run_stdio(self, trace: Optional[str] = None, *, watchdog: Optional[float] = None,
+                  parent_pid: Optional[int] = None) -> int:
         """Serve on this process's stdin/stdout until stdin closes or a signal arrives.
 
         Returns the exit status: 0 after stdin EOF (TR-14), 128 + signal number after
         SIGTERM or SIGINT (no traceback, no half-written line). ``trace`` names a JSONL file
         that receives every frame (:mod:`mcp_ref.transcript`).
 
+        ``watchdog``: every that many seconds, check that the client is still there (our
+        parent process, or ``parent_pid``); once it is gone, shut down as at stdin EOF
+        (:class:`~mcp_ref.stdio.ParentWatchdog`, D-33). Off by default: then a client that
+        dies while another process holds our stdin open leaves the server running.
+
         When it returns, the :meth:`on_shutdown` hooks have run and fds 0 and 1 and
         ``sys.stdout`` are as they were before the call, so a program that embeds the server
         can carry on (D-32).
         """
+        if parent_pid is not None and watchdog is None:
+            raise ValueError("parent_pid needs watchdog=SECONDS")
+        watcher = ParentWatchdog(watchdog, parent_pid) if watchdog is not None else None
         transport = StdioServerTransport(guard_stdout=True, guard_stdin=True)   # TR-06, RL-31
         self._signal = None                   # a new session (an embedder may serve again)
         previous = {}
@@ -389,8 +398,12 @@ class Server:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 previous[signum] = signal.signal(signum, self._on_signal)
         try:
+            if watcher is not None:
+                watcher.start(on_gone=transport.interrupt)      # as at EOF: D-18, D-33
             status = self.serve(transport, trace=trace)
         finally:
+            if watcher is not None:
+                watcher.stop()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             transport.close()                 # gives back fds 0, 1 and sys.stdout (D-32)

@@ -11,6 +11,8 @@ module (framing, JSON-RPC, lifecycle) deals in parsed messages; this module deal
   the ladder the spec prescribes (TR-13): close stdin, wait, SIGTERM, wait, SIGKILL.
 * :class:`StdioServerTransport` is the server's side: read our own stdin, write frames to our
   own stdout, and make sure nothing *else* ends up on stdout (TR-06).
+* :class:`ParentWatchdog`, also the server's, notices a client that is gone although stdin
+  never reached end of file (opt-in).
 
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#stdio and,
 for shutdown, https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#stdio
@@ -43,7 +45,8 @@ import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence,
+                    Tuple)
 
 from mcp_ref._logging import LazyLogger
 from mcp_ref._record import Record
@@ -57,6 +60,7 @@ __all__ = [
     "DEFAULT_TERM_GRACE",
     "READ_CHUNK",
     "ChildProcess",
+    "ParentWatchdog",
     "ShutdownReport",
     "StdioServerTransport",
 ]
@@ -895,3 +899,64 @@ def _restore_stdout(frame_fd: int, stdout_fd: int, sys_stdout: Any) -> None:
     if sys.stdout is sys.stderr:              # still what the guard set: put the old one back
         sys.stdout = sys_stdout
 
+
+class ParentWatchdog:
+    """Notices that the client is gone although our stdin never reached EOF (reliability RL-04,
+    SC-25; decision D-33).
+
+    EOF on stdin is how a server learns that its client is done (TR-14). But the write end of
+    the pipe can outlive the client: a wrapper between the two (``npm exec``, ``sh -c``), or any
+    process that inherited the pipe, keeps it open, and the server then lives on as an orphan.
+    Every ``interval`` seconds this thread checks whether the client is still there:
+
+    * by default, our parent process. When it exits we are reparented (to PID 1, or to a
+      "subreaper" such as ``systemd --user``), so :func:`os.getppid` changes;
+    * with ``pid``, that process: ``os.kill(pid, 0)`` sends nothing but raises
+      ProcessLookupError once no such process exists. (A process that has exited but was not
+      yet reaped by its own parent still exists for this test.)
+
+    Once the client is gone it calls ``on_gone`` once (the server: shut down as at stdin EOF)
+    and ends. It costs one wake-up per interval and nothing per message.
+    """
+
+    def __init__(self, interval: float, pid: Optional[int] = None) -> None:
+        if not interval > 0:
+            raise ValueError("the watchdog interval must be a positive number of seconds")
+        if pid is not None and pid <= 0:
+            raise ValueError("the watched pid must be a positive process id")
+        self.interval = interval
+        self.pid = pid
+        self._parent = os.getppid()           # taken now: a change later means it exited
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self, on_gone: Callable[[], None]) -> None:
+        self._thread = threading.Thread(target=self._watch, args=(on_gone,),
+                                        name="mcp_ref-watchdog", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """End the thread. It only ever waits on this event, so it ends at once."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(_JOIN_TIMEOUT)
+
+    def client_gone(self) -> bool:
+        if self.pid is None:
+            return os.getppid() != self._parent
+        try:
+            os.kill(self.pid, 0)              # signal 0: "does it exist?"
+        except ProcessLookupError:
+            return True
+        except PermissionError:               # it exists, but is someone else's
+            pass
+        return False
+
+    def _watch(self, on_gone: Callable[[], None]) -> None:
+        while not self._stop.wait(self.interval):     # the interval is the wait's timeout
+            if self.client_gone():
+                watched = "our parent" if self.pid is None else "process %d" % self.pid
+                _log.warning("%s is gone, but stdin is still open: shutting down as at end "
+                             "of file", watched)
+                on_gone()
+                return

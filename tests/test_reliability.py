@@ -1,5 +1,5 @@
 """Issue 8: the adversarial reliability scorecard, scenarios SC-01 .. SC-24 (P0 and P1), and
-the P2 scenario SC-28 (an embedded server).
+the P2 scenarios SC-25 (parent death without EOF) and SC-28 (an embedded server).
 
 shared/research/reliability-bank.md, section (d). Every test here is one scenario (the SC id
 is in its name) and checks the scenario's own pass criteria; the ``inv`` fixture then checks
@@ -40,10 +40,12 @@ deadline. Where a pause is part of the *input* (a frame split across 500 ms), :f
 says so.
 """
 
+import contextlib
 import errno
 import json
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -61,7 +63,7 @@ from mcp_ref.errors import (ConnectionClosed, McpRefError, MessageTooLarge,
                             RemoteProtocolError, RequestTimeout, SpawnError,
                             UnsupportedProtocolVersion)
 from mcp_ref.lifecycle import State
-from mcp_ref.server import Server
+from mcp_ref.server import DEFAULT_DRAIN_TIMEOUT, Server
 from mcp_ref.stdio import StdioServerTransport
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -1081,7 +1083,6 @@ except KeyboardInterrupt:
 
 
 def _read_pty_line(master, prefix, deadline):
-    import select
     data = b""
     while time.monotonic() < deadline:
         ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
@@ -1317,6 +1318,145 @@ def test_sc24_a_hundred_connect_close_cycles_twenty_in_parallel(inv, caplog):
 
 
 # ================================================================================================
+# SC-25 (P2): the client dies, but another process holds the server's stdin open
+# ================================================================================================
+
+#: The server's parent (argv: ROOT, serve's options). Like an ``npm exec`` wrapper it relays the
+#: client's bytes to the server's stdin, and it has forked a sleeper that inherited the write end
+#: of that pipe: once the wrapper dies, the sleeper keeps the pipe open and no EOF comes.
+WRAPPER = r'''
+import os, signal, subprocess, sys
+r, w = os.pipe()                                # the server's stdin; we write to w
+server = subprocess.Popen([sys.executable, "-m", "mcp_ref", "serve", *sys.argv[2:]],
+                          cwd=sys.argv[1], stdin=r)
+os.close(r)
+sleeper = os.fork()
+if sleeper == 0:                                # the sleeper: holds w, and everything else
+    while True:
+        signal.pause()
+sys.stderr.write("wrapper: server %d sleeper %d\n" % (server.pid, sleeper))
+sys.stderr.flush()
+while True:                                     # the client's bytes, to the server's stdin
+    chunk = os.read(0, 65536)
+    if not chunk:
+        break
+    os.write(w, chunk)
+os.close(w)
+sys.exit(server.wait())
+'''
+
+PR_SET_CHILD_SUBREAPER = 36                     # <linux/prctl.h>
+
+
+@pytest.fixture
+def subreaper():
+    """Make the test process a child subreaper while the test runs, as ``systemd --user`` is on
+    a desktop: orphans of the processes it starts are reparented to it rather than to PID 1,
+    so the test can reap them and read their exit status (:func:`reap`)."""
+    import ctypes
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    if prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        pytest.skip(f"prctl(PR_SET_CHILD_SUBREAPER): errno {ctypes.get_errno()}")
+    yield
+    prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+def reap(pid, timeout):
+    """Wait up to ``timeout`` s for our child ``pid`` to exit; its exit status, or None if it
+    still runs then. A pidfd becomes readable when the process exits: a wait on an event."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        exited, _, _ = select.select([pidfd], [], [], timeout)
+    finally:
+        os.close(pidfd)
+    if not exited:
+        return None
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+@contextlib.contextmanager
+def wrapped_server(inv, *options):
+    """The reference server started by :data:`WRAPPER` with ``options``, handshake done. Yields
+    (the wrapper as a RawServer, the server's pid, the sleeper's pid); then kills whatever is
+    left of the three (they share the wrapper's process group) and reaps it."""
+    wrapper = inv.raw([sys.executable, "-c", WRAPPER, ROOT, *options])
+    assert wrapper.wait_stderr(b"sleeper", 10), wrapper.stderr
+    words = wrapper.stderr.split(b"wrapper: ", 1)[1].split()
+    server_pid, sleeper_pid = int(words[1]), int(words[3])
+    inv.process(server_pid, wrapper.pgid)
+    inv.process(sleeper_pid, wrapper.pgid)
+    try:
+        wrapper.initialize()
+        yield wrapper, server_pid, sleeper_pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(wrapper.pgid, signal.SIGKILL)
+        wrapper.close()                       # reaps the wrapper: the others are ours now
+        for pid in (server_pid, sleeper_pid):
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):   # reaped already
+                reap(pid, 10)
+
+
+def kill_the_wrapper(wrapper):
+    """The client is gone (our end of its stdin closed), and so is the wrapper, by SIGKILL."""
+    wrapper.close_stdin()
+    os.kill(wrapper.pid, signal.SIGKILL)
+    assert wrapper.wait_exit(5) == -signal.SIGKILL
+
+
+@pytest.mark.usefixtures("subreaper")
+def test_sc25_with_the_watchdog_the_server_exits_once_its_parent_dies(inv):
+    """SC-25 (RL-04): ``serve --watchdog 0.2``: the wrapper is SIGKILLed while the sleeper
+    holds the server's stdin open. The server notices that its parent is gone and shuts down
+    as at stdin EOF (D-18, D-33): the call in flight is still answered, then exit 0, within
+    one interval plus the drain bound."""
+    with wrapped_server(inv, "--watchdog", "0.2") as (wrapper, server_pid, _):
+        wrapper.send_frames(tool_call(2, "slow", {"seconds": 0.8, "steps": 8}, token="p"))
+        wait_progress(wrapper)
+        kill_the_wrapper(wrapper)
+        bound = 0.2 + DEFAULT_DRAIN_TIMEOUT + 1.5    # interval, drain, slack
+        assert reap(server_pid, bound) == 0
+        assert text_of(wrapper.wait_response(2, 5)["result"]) == "slept 0.8 s in 8 steps"
+        assert wrapper.wait_stderr(b"our parent is gone, but stdin is still open", 5)
+        assert b"Traceback" not in wrapper.stderr
+
+
+@pytest.mark.usefixtures("subreaper")
+def test_sc25_with_a_parent_pid_the_server_exits_once_that_process_dies(inv):
+    """SC-25: ``--parent-pid`` watches another process than the parent, e.g. the client
+    above a wrapper that survives it. Here the wrapper stays; the watched "client" dies."""
+    client = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"],
+                              start_new_session=True)
+    inv.process(client.pid)
+    try:
+        with wrapped_server(inv, "--watchdog", "0.2", "--parent-pid", str(client.pid)) as (
+                wrapper, _, _):
+            client.kill()
+            client.wait(5)                    # reaped: now no process has that pid
+            wrapper.close_stdin()             # only the sleeper holds the server's stdin now
+            assert wrapper.wait_exit(5) == 0  # the wrapper passes on the server's exit status
+            assert wrapper.wait_stderr(b"process %d is gone" % client.pid, 5)
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait(5)
+
+
+@pytest.mark.spec("TR-14")
+@pytest.mark.usefixtures("subreaper")
+def test_sc25_without_the_watchdog_the_server_lives_until_its_stdin_closes(inv):
+    """SC-25, the default (documented in D-33 and the README): with its parent dead and the
+    client gone, the server still runs as long as some process holds its stdin open; once the
+    last holder exits, EOF arrives and the server exits 0 on its own (TR-14)."""
+    with wrapped_server(inv) as (wrapper, server_pid, sleeper_pid):
+        kill_the_wrapper(wrapper)
+        assert reap(server_pid, 1.0) is None          # five times the watchdog's interval above
+        os.kill(sleeper_pid, signal.SIGKILL)
+        assert reap(sleeper_pid, 5) == -signal.SIGKILL
+        assert reap(server_pid, 5) == 0
+
+
+# ================================================================================================
 # SC-28 (P2): a server embedded in a program that carries on afterwards
 # ================================================================================================
 
@@ -1358,7 +1498,7 @@ if sys.argv[2] == "overlap":
     def escalate():                             # runs first: the client's SIGTERM, mid-cleanup
         os.kill(os.getpid(), signal.SIGTERM)
 
-status = server.run_stdio()
+status = server.run_stdio(watchdog=60.0)        # never fires here; its thread must end too
 for thread in threading.enumerate():
     if thread is not threading.main_thread():
         thread.join(5)
