@@ -36,8 +36,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "serve":
-        if args.watchdog is not None and not args.watchdog > 0:
-            parser.error("--watchdog needs a positive number of seconds")
+        if args.watchdog is not None and not 0 < args.watchdog < float("inf"):
+            parser.error("--watchdog needs a finite, positive number of seconds")
         if args.parent_pid is not None and args.watchdog is None:
             parser.error("--parent-pid needs --watchdog SECONDS")
         return serve_reference(args.trace, args.audit, args.watchdog, args.parent_pid)

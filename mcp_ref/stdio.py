@@ -920,8 +920,8 @@ class ParentWatchdog:
     """
 
     def __init__(self, interval: float, pid: Optional[int] = None) -> None:
-        if not interval > 0:
-            raise ValueError("the watchdog interval must be a positive number of seconds")
+        if not 0 < interval < float("inf"):        # NaN fails too; inf overflows wait()
+            raise ValueError("the watchdog interval must be a finite, positive number of seconds")
         if pid is not None and pid <= 0:
             raise ValueError("the watched pid must be a positive process id")
         self.interval = interval

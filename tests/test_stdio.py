@@ -503,7 +503,7 @@ def test_watchdog_watches_the_parent_by_default_and_stops_at_once():
 
 
 @pytest.mark.parametrize("interval,pid", [(0, None), (-1.0, None), (float("nan"), None),
-                                          (1.0, 0), (1.0, -5)])
+                                          (float("inf"), None), (1.0, 0), (1.0, -5)])
 def test_watchdog_refuses_a_bad_interval_or_pid(interval, pid):
     with pytest.raises(ValueError):
         ParentWatchdog(interval, pid)
