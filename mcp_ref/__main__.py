@@ -3,7 +3,9 @@
 * ``demo``     spawns the reference server and narrates the whole lifecycle, step by step,
                with the catalogue ID and spec section of each step.
 * ``serve``    runs the reference server on stdin/stdout (put it in a desktop client's config);
-               ``--audit FILE`` records the client's protocol violations as JSON.
+               ``--audit FILE`` records the client's protocol violations as JSON;
+               ``--watchdog SECONDS`` [``--parent-pid PID``] also exits once the client is
+               gone though stdin stays open (D-33).
 * ``states``   prints the lifecycle state machine, generated from its transition table.
 * ``inspect``  ``-- CMD ARGS...``: what any stdio MCP server says about itself and offers.
 * ``call``     ``-- CMD ARGS... TOOL 'JSON'``: call one tool, with live progress; Ctrl-C cancels.
@@ -34,7 +36,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "serve":
-        return serve_reference(args.trace, args.audit)
+        if args.watchdog is not None and not 0 < args.watchdog < float("inf"):
+            parser.error("--watchdog needs a finite, positive number of seconds")
+        if args.parent_pid is not None and args.watchdog is None:
+            parser.error("--parent-pid needs --watchdog SECONDS")
+        return serve_reference(args.trace, args.audit, args.watchdog, args.parent_pid)
     if args.command == "check":
         from . import check        # here, not above: the battery takes ~18 ms to import
         return check.run(args)
@@ -76,6 +82,11 @@ def build_parser() -> "argparse.ArgumentParser":
     serve.add_argument("--trace", metavar="FILE", help="write every frame to FILE (JSONL)")
     serve.add_argument("--audit", metavar="FILE",
                        help="record the client's protocol violations as JSON in FILE")
+    serve.add_argument("--watchdog", type=float, metavar="SECONDS",
+                       help="every SECONDS, check that the client (our parent process) is still "
+                            "there, and exit as at end of stdin once it is gone (default: off)")
+    serve.add_argument("--parent-pid", type=int, metavar="PID",
+                       help="with --watchdog: watch process PID instead of our parent")
     add_check_arguments(commands.add_parser(
         "check", help="run black-box lifecycle checks against a stdio MCP server"))
     states = commands.add_parser("states", help="print the lifecycle state machine")
@@ -120,18 +131,20 @@ def add_check_arguments(parser: "argparse.ArgumentParser") -> None:
                         help="-- then the server's command and arguments")
 
 
-def serve_reference(trace: Optional[str] = None, audit: Optional[str] = None) -> int:
+def serve_reference(trace: Optional[str] = None, audit: Optional[str] = None,
+                    watchdog: Optional[float] = None, parent_pid: Optional[int] = None) -> int:
     """The reference server. Logs go to stderr (TR-04); stdout carries only frames (TR-06)."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
                         format="mcp_ref serve: %(levelname)s %(name)s: %(message)s")
     from .reference import build_server
     if audit:
-        if trace:
-            sys.stderr.write("mcp_ref serve: --audit and --trace cannot be combined yet\n")
+        if trace or watchdog:
+            sys.stderr.write("mcp_ref serve: --audit cannot be combined with --trace or "
+                             "--watchdog yet\n")
             return 2
         from .audit import run_audited
         return run_audited(build_server(), audit)
-    return build_server().run_stdio(trace=trace)
+    return build_server().run_stdio(trace=trace, watchdog=watchdog, parent_pid=parent_pid)
 
 
 if __name__ == "__main__":

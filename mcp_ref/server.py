@@ -45,7 +45,7 @@ from .connection import Connection
 from .errors import ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError
 from .lifecycle import Role
 from .session import Session
-from .stdio import StdioServerTransport
+from .stdio import ParentWatchdog, StdioServerTransport
 from .transcript import Trace, open_transcript
 
 log = LazyLogger("mcp_ref.server")
@@ -291,6 +291,7 @@ class Server:
             spec.PROMPTS_LIST: lambda c: self._page(c, "prompts", self._prompts),
             spec.PROMPTS_GET: self._get_prompt,
         }
+        self._shutdown_hooks: List[Callable[[], Any]] = []
         self._session: Optional[Session] = None
         self._signal: Optional[int] = None
         self._transport: Optional[StdioServerTransport] = None
@@ -342,6 +343,19 @@ class Server:
             return fn
         return register
 
+    def on_shutdown(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """Register ``fn()`` to run when serving ends, however it ends: stdin EOF, a signal, the
+        watchdog, or an error in serving itself (decision D-32).
+
+        It runs once per :meth:`serve` (and so per :meth:`run_stdio`), after the handlers have
+        finished or been given up, and before ``run_stdio`` gives the process its stdio back:
+        a ``print()`` in it still goes to stderr. Hooks run last registered first, as atexit's
+        do. One that raises is logged to stderr and the others still run; the exit status
+        says how the session ended, not how the cleanup went.
+        """
+        self._shutdown_hooks.append(fn)
+        return fn
+
     @property
     def capabilities(self) -> Dict[str, Any]:
         """Derived from the registries: declare only what we serve (TL-01, LC-16).
@@ -357,25 +371,43 @@ class Server:
 
     # --- Running ------------------------------------------------------------------------------
 
-    def run_stdio(self, trace: Trace = None) -> int:
+    def run_stdio(self, trace: Trace = None, *, watchdog: Optional[float] = None,
+                  parent_pid: Optional[int] = None) -> int:
         """Serve on this process's stdin/stdout until stdin closes or a signal arrives.
 
         Returns the exit status: 0 after stdin EOF (TR-14), 128 + signal number after
         SIGTERM or SIGINT (no traceback, no half-written line). ``trace`` names a JSONL file
         that receives every frame (:mod:`mcp_ref.transcript`), or is a ``Transcript`` made with
         a ``redact`` hook.
+
+        ``watchdog``: every that many seconds, check that the client is still there (our
+        parent process, or ``parent_pid``); once it is gone, shut down as at stdin EOF
+        (:class:`~mcp_ref.stdio.ParentWatchdog`, D-33). Off by default: then a client that
+        dies while another process holds our stdin open leaves the server running.
+
+        When it returns, the :meth:`on_shutdown` hooks have run and fds 0 and 1 and
+        ``sys.stdout`` are as they were before the call, so a program that embeds the server
+        can carry on (D-32).
         """
+        if parent_pid is not None and watchdog is None:
+            raise ValueError("parent_pid needs watchdog=SECONDS")
+        watcher = ParentWatchdog(watchdog, parent_pid) if watchdog is not None else None
         transport = StdioServerTransport(guard_stdout=True, guard_stdin=True)   # TR-06, RL-31
+        self._signal = None                   # a new session (an embedder may serve again)
         previous = {}
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT):
                 previous[signum] = signal.signal(signum, self._on_signal)
         try:
+            if watcher is not None:
+                watcher.start(on_gone=transport.interrupt)      # as at EOF: D-18, D-33
             status = self.serve(transport, trace=trace)
         finally:
+            if watcher is not None:
+                watcher.stop()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-            transport.close()
+            transport.close()                 # gives back fds 0, 1 and sys.stdout (D-32)
             sys.stderr.flush()
         return status
 
@@ -385,7 +417,14 @@ class Server:
             self._transport.interrupt()
 
     def serve(self, transport: StdioServerTransport, trace: Trace = None) -> int:
-        """Run one session over ``transport``: read, dispatch, and drain at end of stream."""
+        """Run one session over ``transport``: read, dispatch, and drain at end of stream;
+        then the :meth:`on_shutdown` hooks, however the session ended (D-32)."""
+        try:
+            return self._serve(transport, trace)
+        finally:
+            self._run_shutdown_hooks()
+
+    def _serve(self, transport: StdioServerTransport, trace: Trace) -> int:
         connection = Connection(Role.SERVER, info=self.info, capabilities=self.capabilities,
                                 instructions=self.instructions,
                                 supported_versions=self.supported_versions)
@@ -415,6 +454,12 @@ class Server:
                 session.feed(chunk, lambda event: self._handle(event, session, pool, contexts))
                 if not chunk:
                     break
+        except BaseException:
+            # Serving itself failed (an I/O error, a bug): give up on the handlers at once, as
+            # after a signal, so that the shutdown hooks run after them, not beside them.
+            self._finish(session, pool, contexts, failed=True)
+            raise
+        else:
             status = self._finish(session, pool, contexts)
             if transcript is not None:
                 transcript.event("exit", status=status, signal=self._signal)
@@ -424,11 +469,14 @@ class Server:
             if transcript is not None:
                 transcript.close()
 
-    def _finish(self, session: Session, pool: _WorkerPool, contexts: Dict[Any, Context]) -> int:
-        """After stdin EOF (TR-14) or a signal: let in-flight handlers finish for a bounded
-        time, then cancel what is left, and report the exit status."""
-        if self._signal is not None:
-            # SIGTERM/SIGINT: give up on everything at once; handlers get 1 s to return (SC-19).
+    def _finish(self, session: Session, pool: _WorkerPool, contexts: Dict[Any, Context],
+                failed: bool = False) -> int:
+        """After stdin EOF (TR-14), a signal, or a failure of serving itself: let in-flight
+        handlers finish for a bounded time (after EOF only), then cancel what is left, and
+        report the exit status."""
+        if self._signal is not None or failed:
+            # SIGTERM/SIGINT, or a failure: give up on everything at once; handlers get 1 s to
+            # return (SC-19).
             self._give_up(session, contexts)
             pool.drain(1.0)
         elif not pool.drain(self.drain_timeout):
@@ -441,6 +489,14 @@ class Server:
             session.connection.transport_closed()
         log.info("server %s exiting", self.info["name"])
         return 0 if self._signal is None else 128 + self._signal
+
+    def _run_shutdown_hooks(self) -> None:
+        """Each on_shutdown hook once, the last registered first; one raising stops no other."""
+        for hook in reversed(self._shutdown_hooks):
+            try:
+                hook()
+            except Exception:
+                log.exception("on_shutdown hook %r raised", hook)
 
     @staticmethod
     def _give_up(session: Session, contexts: Dict[Any, Context]) -> None:

@@ -11,6 +11,8 @@ module (framing, JSON-RPC, lifecycle) deals in parsed messages; this module deal
   the ladder the spec prescribes (TR-13): close stdin, wait, SIGTERM, wait, SIGKILL.
 * :class:`StdioServerTransport` is the server's side: read our own stdin, write frames to our
   own stdout, and make sure nothing *else* ends up on stdout (TR-06).
+* :class:`ParentWatchdog`, also the server's, notices a client that is gone although stdin
+  never reached end of file (opt-in).
 
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#stdio and,
 for shutdown, https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#stdio
@@ -43,7 +45,8 @@ import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence,
+                    Tuple)
 
 from mcp_ref._logging import LazyLogger
 from mcp_ref._record import Record
@@ -57,6 +60,7 @@ __all__ = [
     "DEFAULT_TERM_GRACE",
     "READ_CHUNK",
     "ChildProcess",
+    "ParentWatchdog",
     "ShutdownReport",
     "StdioServerTransport",
 ]
@@ -744,11 +748,15 @@ class StdioServerTransport:
     """The server's side: read frames from our own stdin, write frames to our own stdout.
 
     ``read()`` may be woken by :meth:`interrupt`, e.g. from a SIGTERM handler, so a server
-    can leave its read loop and shut down cleanly.
+    can leave its read loop and shut down cleanly. While it is open, the guards keep fds 0
+    and 1 (and ``sys.stdout``) away from the frames (TR-06, D-22); :meth:`close` gives them
+    back as they were (D-32).
     """
 
     def __init__(self, stdin_fd: int = 0, stdout_fd: int = 1, *,
                  guard_stdout: bool = True, guard_stdin: bool = False) -> None:
+        self._stdin_fd, self._stdout_fd = stdin_fd, stdout_fd
+        self._sys_stdout = sys.stdout         # what the stdout guard replaces, and close() restores
         self._owns_in_fd = guard_stdin
         self._in_fd = _guard_stdin(stdin_fd) if guard_stdin else stdin_fd
         self._owns_out_fd = guard_stdout
@@ -806,8 +814,14 @@ class StdioServerTransport:
                 raise ConnectionClosed("client closed the server's stdout") from None
 
     def close(self) -> None:
-        """Release our fds. With ``guard_stdout`` this closes the frame channel, which the
-        client sees as EOF (TR-15: the server may close its stdout and exit). Idempotent."""
+        """Stop reading and writing frames, and give back what the guards took: fds 0 and 1
+        point again at what they pointed at before, and ``sys.stdout`` is the object it was,
+        so a program that embeds the server can go on using its stdio (D-32). Idempotent.
+
+        The frame channel is therefore not closed here but handed back to fd 1: the client
+        sees EOF on our stdout when the process exits, which is when TR-13's shutdown looks
+        for it (TR-15: the server closes its stdout *and exits*).
+        """
         self.interrupt()
         with self._read_lock:
             if self._closed:
@@ -816,11 +830,11 @@ class StdioServerTransport:
             self._selector.close()
             self._waker.close()
             if self._owns_in_fd:
-                os.close(self._in_fd)
-        with self._write_lock:
+                _restore_fd(self._in_fd, self._stdin_fd)
+        with self._write_lock:                # no frame is half written, and none will be
             out_fd, self._out_fd = self._out_fd, None
             if out_fd is not None and self._owns_out_fd:
-                os.close(out_fd)
+                _restore_stdout(out_fd, self._stdout_fd, self._sys_stdout)
 
 
 def _guard_stdin(stdin_fd: int) -> int:
@@ -830,7 +844,7 @@ def _guard_stdin(stdin_fd: int) -> int:
     do, by default), it steals the client's requests, or blocks until it is killed
     (reliability RL-31, SC-06). So, as for stdout (TR-06), the frame channel moves to a private
     fd (``os.dup`` makes it close-on-exec) and fd 0 becomes ``/dev/null``: a child reading
-    stdin sees end of file at once.
+    stdin sees end of file at once. :meth:`StdioServerTransport.close` moves it back.
     """
     frame_fd = os.dup(stdin_fd)
     null_fd = os.open(os.devnull, os.O_RDONLY)
@@ -854,8 +868,95 @@ def _guard_stdout(stdout_fd: int) -> int:
        any code or any child process, lands in the client's log instead of corrupting the
        protocol stream.
     3. ``sys.stdout = sys.stderr`` does the same for Python-level prints, unbuffered-ish.
+
+    :meth:`StdioServerTransport.close` undoes all three (:func:`_restore_stdout`).
     """
     frame_fd = os.dup(stdout_fd)              # TR-06: frames only, through this fd
     os.dup2(2, stdout_fd)                     # TR-06: everything else written to fd 1 -> stderr
     sys.stdout = sys.stderr
     return frame_fd
+
+
+def _restore_fd(copy_fd: int, std_fd: int) -> None:
+    """Undo a guard: ``std_fd`` points again at what ``copy_fd``, the copy the guard made,
+    points at, and the copy is closed (D-32)."""
+    try:
+        os.dup2(copy_fd, std_fd)
+    finally:
+        os.close(copy_fd)
+
+
+def _restore_stdout(frame_fd: int, stdout_fd: int, sys_stdout: Any) -> None:
+    """Undo :func:`_guard_stdout`: fd 1 and ``sys.stdout`` as they were before it (D-32)."""
+    # Code that kept a reference to the old sys.stdout (a logging handler, say) wrote through
+    # it while fd 1 pointed at stderr. What it left in the buffer is no frame: flush it to
+    # stderr before fd 1 points at the client's pipe again (TR-06).
+    try:
+        sys_stdout.flush()
+    except (OSError, ValueError):             # a broken pipe, or closed: nothing to save
+        pass
+    _restore_fd(frame_fd, stdout_fd)
+    if sys.stdout is sys.stderr:              # still what the guard set: put the old one back
+        sys.stdout = sys_stdout
+
+
+class ParentWatchdog:
+    """Notices that the client is gone although our stdin never reached EOF (reliability RL-04,
+    SC-25; decision D-33).
+
+    EOF on stdin is how a server learns that its client is done (TR-14). But the write end of
+    the pipe can outlive the client: a wrapper between the two (``npm exec``, ``sh -c``), or any
+    process that inherited the pipe, keeps it open, and the server then lives on as an orphan.
+    Every ``interval`` seconds this thread checks whether the client is still there:
+
+    * by default, our parent process. When it exits we are reparented (to PID 1, or to a
+      "subreaper" such as ``systemd --user``), so :func:`os.getppid` changes;
+    * with ``pid``, that process: ``os.kill(pid, 0)`` sends nothing but raises
+      ProcessLookupError once no such process exists. (A process that has exited but was not
+      yet reaped by its own parent still exists for this test.)
+
+    Once the client is gone it calls ``on_gone`` once (the server: shut down as at stdin EOF)
+    and ends. It costs one wake-up per interval and nothing per message.
+    """
+
+    def __init__(self, interval: float, pid: Optional[int] = None) -> None:
+        if not 0 < interval < float("inf"):        # NaN fails too; inf overflows wait()
+            raise ValueError("the watchdog interval must be a finite, positive number of seconds")
+        if pid is not None and pid <= 0:
+            raise ValueError("the watched pid must be a positive process id")
+        self.interval = interval
+        self.pid = pid
+        self._parent = os.getppid()           # taken now: a change later means it exited
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self, on_gone: Callable[[], None]) -> None:
+        self._thread = threading.Thread(target=self._watch, args=(on_gone,),
+                                        name="mcp_ref-watchdog", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """End the thread. It only ever waits on this event, so it ends at once."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(_JOIN_TIMEOUT)
+
+    def client_gone(self) -> bool:
+        if self.pid is None:
+            return os.getppid() != self._parent
+        try:
+            os.kill(self.pid, 0)              # signal 0: "does it exist?"
+        except ProcessLookupError:
+            return True
+        except PermissionError:               # it exists, but is someone else's
+            pass
+        return False
+
+    def _watch(self, on_gone: Callable[[], None]) -> None:
+        while not self._stop.wait(self.interval):     # the interval is the wait's timeout
+            if self.client_gone():
+                watched = "our parent" if self.pid is None else "process %d" % self.pid
+                _log.warning("%s is gone, but stdin is still open: shutting down as at end "
+                             "of file", watched)
+                on_gone()
+                return

@@ -1,4 +1,5 @@
-"""Issue 8: the adversarial reliability scorecard, scenarios SC-01 .. SC-24 (P0 and P1).
+"""Issue 8: the adversarial reliability scorecard, scenarios SC-01 .. SC-24 (P0 and P1), and
+the P2 scenarios SC-25 (parent death without EOF) and SC-28 (an embedded server).
 
 shared/research/reliability-bank.md, section (d). Every test here is one scenario (the SC id
 is in its name) and checks the scenario's own pass criteria; the ``inv`` fixture then checks
@@ -39,9 +40,12 @@ deadline. Where a pause is part of the *input* (a frame split across 500 ms), :f
 says so.
 """
 
+import contextlib
+import errno
 import json
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -59,6 +63,8 @@ from mcp_ref.errors import (ConnectionClosed, McpRefError, MessageTooLarge,
                             RemoteProtocolError, RequestTimeout, SpawnError,
                             UnsupportedProtocolVersion)
 from mcp_ref.lifecycle import State
+from mcp_ref.server import DEFAULT_DRAIN_TIMEOUT, Server
+from mcp_ref.stdio import StdioServerTransport
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="the scorecard reads /proc (Linux)")
@@ -88,6 +94,12 @@ def tool_call(request_id, name, arguments=None, token=None):
 
 def error_code(frame):
     return frame["error"]["code"] if "error" in frame else None
+
+
+def wait_progress(server):
+    """Wait for the first progress notification: the handler that sends it is running."""
+    return server.wait_for(lambda f: isinstance(f, dict)
+                           and f.get("method") == "notifications/progress")
 
 
 #: The reference server plus hostile tools (argv: ROOT).
@@ -1034,8 +1046,7 @@ def test_sc19_a_signal_ends_the_server_within_a_second_cleanly(inv, signum, busy
     if busy:
         server.send_frames(tool_call(2, "slow", {"seconds": 30, "steps": 300}, token="t"),
                            tool_call(3, "stubborn", {"seconds": 30}))
-        server.wait_for(lambda f: isinstance(f, dict)
-                        and f.get("method") == "notifications/progress")
+        wait_progress(server)
     started = time.monotonic()
     os.kill(server.pid, signum)
     assert server.wait_exit(5) == 128 + signum
@@ -1072,7 +1083,6 @@ except KeyboardInterrupt:
 
 
 def _read_pty_line(master, prefix, deadline):
-    import select
     data = b""
     while time.monotonic() < deadline:
         ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
@@ -1305,3 +1315,303 @@ def test_sc24_a_hundred_connect_close_cycles_twenty_in_parallel(inv, caplog):
     errors = [r.getMessage() for r in caplog.records
               if r.levelno >= logging.ERROR and r.name != "mcp_ref.server_stderr"]
     assert errors == []
+
+
+# ================================================================================================
+# SC-25 (P2): the client dies, but another process holds the server's stdin open
+# ================================================================================================
+
+#: The server's parent (argv: ROOT, serve's options). Like an ``npm exec`` wrapper it relays the
+#: client's bytes to the server's stdin, and it has forked a sleeper that inherited the write end
+#: of that pipe: once the wrapper dies, the sleeper keeps the pipe open and no EOF comes.
+WRAPPER = r'''
+import os, signal, subprocess, sys
+r, w = os.pipe()                                # the server's stdin; we write to w
+server = subprocess.Popen([sys.executable, "-m", "mcp_ref", "serve", *sys.argv[2:]],
+                          cwd=sys.argv[1], stdin=r)
+os.close(r)
+sleeper = os.fork()
+if sleeper == 0:                                # the sleeper: holds w, and everything else
+    while True:
+        signal.pause()
+sys.stderr.write("wrapper: server %d sleeper %d\n" % (server.pid, sleeper))
+sys.stderr.flush()
+while True:                                     # the client's bytes, to the server's stdin
+    chunk = os.read(0, 65536)
+    if not chunk:
+        break
+    os.write(w, chunk)
+os.close(w)
+sys.exit(server.wait())
+'''
+
+PR_SET_CHILD_SUBREAPER = 36                     # <linux/prctl.h>
+
+
+@pytest.fixture
+def subreaper():
+    """Make the test process a child subreaper while the test runs, as ``systemd --user`` is on
+    a desktop: orphans of the processes it starts are reparented to it rather than to PID 1,
+    so the test can reap them and read their exit status (:func:`reap`)."""
+    import ctypes
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    if prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        pytest.skip(f"prctl(PR_SET_CHILD_SUBREAPER): errno {ctypes.get_errno()}")
+    yield
+    prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+def reap(pid, timeout):
+    """Wait up to ``timeout`` s for our child ``pid`` to exit; its exit status, or None if it
+    still runs then. A pidfd becomes readable when the process exits: a wait on an event."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        exited, _, _ = select.select([pidfd], [], [], timeout)
+    finally:
+        os.close(pidfd)
+    if not exited:
+        return None
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+@contextlib.contextmanager
+def wrapped_server(inv, *options):
+    """The reference server started by :data:`WRAPPER` with ``options``, handshake done. Yields
+    (the wrapper as a RawServer, the server's pid, the sleeper's pid); then kills whatever is
+    left of the three (they share the wrapper's process group) and reaps it."""
+    wrapper = inv.raw([sys.executable, "-c", WRAPPER, ROOT, *options])
+    assert wrapper.wait_stderr(b"sleeper", 10), wrapper.stderr
+    words = wrapper.stderr.split(b"wrapper: ", 1)[1].split()
+    server_pid, sleeper_pid = int(words[1]), int(words[3])
+    inv.process(server_pid, wrapper.pgid)
+    inv.process(sleeper_pid, wrapper.pgid)
+    try:
+        wrapper.initialize()
+        yield wrapper, server_pid, sleeper_pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(wrapper.pgid, signal.SIGKILL)
+        wrapper.close()                       # reaps the wrapper: the others are ours now
+        for pid in (server_pid, sleeper_pid):
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):   # reaped already
+                reap(pid, 10)
+
+
+def kill_the_wrapper(wrapper):
+    """The client is gone (our end of its stdin closed), and so is the wrapper, by SIGKILL."""
+    wrapper.close_stdin()
+    os.kill(wrapper.pid, signal.SIGKILL)
+    assert wrapper.wait_exit(5) == -signal.SIGKILL
+
+
+@pytest.mark.usefixtures("subreaper")
+def test_sc25_with_the_watchdog_the_server_exits_once_its_parent_dies(inv):
+    """SC-25 (RL-04): ``serve --watchdog 0.2``: the wrapper is SIGKILLed while the sleeper
+    holds the server's stdin open. The server notices that its parent is gone and shuts down
+    as at stdin EOF (D-18, D-33): the call in flight is still answered, then exit 0, within
+    one interval plus the drain bound."""
+    with wrapped_server(inv, "--watchdog", "0.2") as (wrapper, server_pid, _):
+        wrapper.send_frames(tool_call(2, "slow", {"seconds": 0.8, "steps": 8}, token="p"))
+        wait_progress(wrapper)
+        kill_the_wrapper(wrapper)
+        bound = 0.2 + DEFAULT_DRAIN_TIMEOUT + 1.5    # interval, drain, slack
+        assert reap(server_pid, bound) == 0
+        assert text_of(wrapper.wait_response(2, 5)["result"]) == "slept 0.8 s in 8 steps"
+        assert wrapper.wait_stderr(b"our parent is gone, but stdin is still open", 5)
+        assert b"Traceback" not in wrapper.stderr
+
+
+@pytest.mark.usefixtures("subreaper")
+def test_sc25_with_a_parent_pid_the_server_exits_once_that_process_dies(inv):
+    """SC-25: ``--parent-pid`` watches another process than the parent, e.g. the client
+    above a wrapper that survives it. Here the wrapper stays; the watched "client" dies."""
+    client = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"],
+                              start_new_session=True)
+    inv.process(client.pid)
+    try:
+        with wrapped_server(inv, "--watchdog", "0.2", "--parent-pid", str(client.pid)) as (
+                wrapper, _, _):
+            client.kill()
+            client.wait(5)                    # reaped: now no process has that pid
+            wrapper.close_stdin()             # only the sleeper holds the server's stdin now
+            assert wrapper.wait_exit(5) == 0  # the wrapper passes on the server's exit status
+            assert wrapper.wait_stderr(b"process %d is gone" % client.pid, 5)
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait(5)
+
+
+@pytest.mark.spec("TR-14")
+@pytest.mark.usefixtures("subreaper")
+def test_sc25_without_the_watchdog_the_server_lives_until_its_stdin_closes(inv):
+    """SC-25, the default (documented in D-33 and the README): with its parent dead and the
+    client gone, the server still runs as long as some process holds its stdin open; once the
+    last holder exits, EOF arrives and the server exits 0 on its own (TR-14)."""
+    with wrapped_server(inv) as (wrapper, server_pid, sleeper_pid):
+        kill_the_wrapper(wrapper)
+        assert reap(server_pid, 1.0) is None          # five times the watchdog's interval above
+        os.kill(sleeper_pid, signal.SIGKILL)
+        assert reap(sleeper_pid, 5) == -signal.SIGKILL
+        assert reap(server_pid, 5) == 0
+
+
+# ================================================================================================
+# SC-28 (P2): a server embedded in a program that carries on afterwards
+# ================================================================================================
+
+#: A program that runs a Server over its own stdio (argv: ROOT, "plain" | "overlap"), then
+#: reports on stdout, through the sys.stdout it had before, what it finds afterwards.
+EMBEDDED = r'''
+import json, os, signal, sys, threading
+sys.path.insert(0, sys.argv[1])
+from mcp_ref.server import Server
+
+def stdio():
+    """What fds 0 and 1 point at, and which fds are open."""
+    where = [(os.fstat(fd).st_dev, os.fstat(fd).st_ino) for fd in (0, 1)]
+    return where, sorted(os.listdir("/proc/self/fd"))
+
+before, stdin, stdout = stdio(), sys.stdin, sys.stdout
+events = []
+server = Server("embedded")
+
+@server.tool(description="Reports progress, then waits `seconds` or until cancelled.",
+             input_schema={"type": "object", "properties": {"seconds": {"type": "number"}}})
+def work(arguments, context):
+    context.progress(1)
+    context.wait_cancelled(arguments["seconds"])
+    events.append("handler returned")
+    return "done"
+
+@server.on_shutdown
+def cleanup():
+    print("hook: cleaning up")                  # stdout is still guarded: this goes to stderr
+    events.append("hook")
+
+if sys.argv[2] == "overlap":
+    @server.on_shutdown
+    def broken():
+        raise RuntimeError("cleanup failed")
+
+    @server.on_shutdown
+    def escalate():                             # runs first: the client's SIGTERM, mid-cleanup
+        os.kill(os.getpid(), signal.SIGTERM)
+
+status = server.run_stdio(watchdog=60.0)        # never fires here; its thread must end too
+for thread in threading.enumerate():
+    if thread is not threading.main_thread():
+        thread.join(5)
+print("after", json.dumps({"status": status, "events": events, "stdio_back": stdio() == before,
+                           "objects_back": sys.stdin is stdin and sys.stdout is stdout,
+                           "threads": threading.active_count()}))
+sys.stderr.write("embedded: done\n")            # the last line on stderr
+'''
+
+
+def run_embedded(inv, mode, end, call_seconds=None):
+    """Run :data:`EMBEDDED` over real pipes; ``end(server)`` ends the session. Returns the
+    RawServer and the program's report. The report is the program's own line on what was
+    the server's stdout, after the frames; so I7 is checked here, on the frames before it."""
+    inv.allow_impure_wire = True
+    server = inv.raw([sys.executable, "-c", EMBEDDED, ROOT, mode])
+    server.initialize()
+    if call_seconds is not None:
+        server.send_frames(tool_call(2, "work", {"seconds": call_seconds}, token="w"))
+        wait_progress(server)
+    end(server)
+    assert server.finish(10) == 0                       # the program carried on, and ended well
+    assert server.wait_stderr(b"embedded: done\n", 5)   # so stderr is complete as well
+    *frames, last = bytes(server.raw).split(b"\n")[:-1]
+    assert rawpipe.wire_problems(b"".join(frame + b"\n" for frame in frames)) == []
+    assert last.startswith(b"after "), server.raw[-300:]
+    return server, json.loads(last[len(b"after "):])
+
+
+@pytest.mark.spec("TR-14", "TR-06")
+@pytest.mark.parametrize("ending", ["eof", "SIGTERM", "SIGINT"])
+def test_sc28_an_embedded_server_returns_runs_its_hook_once_and_gives_stdio_back(inv, ending):
+    """SC-28 (RL-07): run_stdio() in a program of its own, over the real stdio, with a call in
+    flight. At EOF it returns 0 once the call is answered (D-18); after a signal, 128 + n with
+    the call given up. Either way the hook ran once, after the handler, with stdout still
+    guarded; then fds 0 and 1, sys.stdin and sys.stdout are as before, no fd or thread is
+    left, and print() reaches what stdout was: the client's pipe (D-32)."""
+    def end(server):
+        if ending == "eof":
+            server.close_stdin()
+        else:
+            os.kill(server.pid, getattr(signal, ending))
+    seconds = 0.3 if ending == "eof" else 30            # EOF drains it; a signal gives it up
+    server, report = run_embedded(inv, "plain", end, call_seconds=seconds)
+    status = 0 if ending == "eof" else 128 + getattr(signal, ending)
+    assert report == {"status": status, "events": ["handler returned", "hook"],
+                      "stdio_back": True, "objects_back": True, "threads": 1}
+    assert len(server.responses(2)) == (1 if ending == "eof" else 0)
+    assert b"hook: cleaning up\n" in server.stderr
+    assert b"Traceback" not in server.stderr, server.stderr.decode(errors="replace")
+
+
+@pytest.mark.spec("TR-14")
+def test_sc28_the_hook_runs_once_when_a_signal_and_a_failing_hook_overlap_the_shutdown(inv):
+    """SC-28: EOF ends the session; while the hooks run, a SIGTERM arrives (sent by one of
+    them, as a client escalating mid-cleanup) and another hook raises. The signal only sets
+    the flag (the session has ended: status 0), the failure is logged with its traceback, and
+    every hook still runs, once."""
+    server, report = run_embedded(inv, "overlap", lambda server: server.close_stdin())
+    assert report == {"status": 0, "events": ["hook"], "stdio_back": True,
+                      "objects_back": True, "threads": 1}
+    assert server.stderr.count(b"hook: cleaning up\n") == 1
+    assert b"on_shutdown hook" in server.stderr and b"RuntimeError: cleanup failed" in server.stderr
+
+
+class BreakingTransport(StdioServerTransport):
+    """A transport whose stdin fails (EIO, as from a revoked terminal) once ``broken`` is set."""
+
+    def __init__(self, *args, **options):
+        super().__init__(*args, **options)
+        self.broken = threading.Event()
+
+    def read(self, timeout=None):
+        data = super().read(timeout)
+        if self.broken.is_set():
+            raise OSError(errno.EIO, "stdin: input/output error")
+        return data
+
+
+def test_sc28_the_hook_runs_once_after_the_handlers_when_serving_raises(inv):
+    """SC-28: serving itself fails (stdin's read raises) while a handler runs. The handler is
+    given up on at once, as after a signal; then the hook runs, once; then the error
+    propagates out of serve()."""
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    transport = BreakingTransport(in_r, out_w, guard_stdout=False)
+    server = Server("breaking")
+    order = []
+
+    @server.tool(input_schema={"type": "object"})
+    def work(arguments, context):
+        transport.broken.set()
+        transport.interrupt()                 # the reader wakes, and its read fails
+        context.wait_cancelled(30)
+        order.append("handler returned")
+        return "never sent"
+
+    server.on_shutdown(lambda: order.append("hook"))
+    os.write(in_w, b"".join(encode(frame) for frame in [
+        request(1, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                  "clientInfo": {"name": "t", "version": "0"}}),
+        notification("notifications/initialized"), tool_call(2, "work")]))
+    try:
+        with pytest.raises(OSError, match="input/output error"):
+            server.serve(transport)
+        assert order == ["handler returned", "hook"]
+        transport.close()
+        os.close(out_w)
+        out_w = -1
+        frames = [json.loads(line) for line in os.read(out_r, 1 << 16).splitlines()]
+        assert [frame.get("id") for frame in frames] == [1]     # the call was given up
+    finally:
+        transport.close()
+        for fd in (in_r, in_w, out_r, out_w):
+            if fd >= 0:
+                os.close(fd)

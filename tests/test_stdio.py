@@ -17,7 +17,7 @@ import time
 import pytest
 
 from mcp_ref.errors import ConnectionClosed, SpawnError
-from mcp_ref.stdio import ChildProcess, StdioServerTransport
+from mcp_ref.stdio import ChildProcess, ParentWatchdog, StdioServerTransport
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHILD = os.path.join(HERE, "fixtures", "stdio_child.py")
@@ -469,3 +469,41 @@ def test_guard_stdout_keeps_stdout_for_frames():
     assert result.stdout == b'{"ok":1}\n'
     for stray in (b"stray", b"raw", b"sub"):
         assert stray in result.stderr
+
+
+# --- The parent-death watchdog (D-33) ---------------------------------------------------------
+
+
+def test_watchdog_calls_on_gone_once_the_watched_process_is_gone():
+    other = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])
+    gone = threading.Event()
+    watchdog = ParentWatchdog(0.05, pid=other.pid)
+    watchdog.start(on_gone=gone.set)
+    try:
+        assert not watchdog.client_gone()
+        other.kill()
+        other.wait(5)                 # reaped: until then the pid still exists for kill(pid, 0)
+        assert gone.wait(5)
+        assert watchdog.client_gone()
+    finally:
+        watchdog.stop()
+        if other.poll() is None:
+            other.kill()
+            other.wait(5)
+    assert not watchdog._thread.is_alive()
+
+
+def test_watchdog_watches_the_parent_by_default_and_stops_at_once():
+    watchdog = ParentWatchdog(60.0)
+    watchdog.start(on_gone=lambda: None)
+    assert not watchdog.client_gone()             # our parent (pytest's) is still there
+    start = time.monotonic()
+    watchdog.stop()                               # its wait is on an event: no 60 s sleep
+    assert time.monotonic() - start < 5 and not watchdog._thread.is_alive()
+
+
+@pytest.mark.parametrize("interval,pid", [(0, None), (-1.0, None), (float("nan"), None),
+                                          (float("inf"), None), (1.0, 0), (1.0, -5)])
+def test_watchdog_refuses_a_bad_interval_or_pid(interval, pid):
+    with pytest.raises(ValueError):
+        ParentWatchdog(interval, pid)
