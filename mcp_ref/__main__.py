@@ -36,10 +36,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "serve":
-        if args.watchdog is not None and not 0 < args.watchdog < float("inf"):
-            parser.error("--watchdog needs a finite, positive number of seconds")
-        if args.parent_pid is not None and args.watchdog is None:
-            parser.error("--parent-pid needs --watchdog SECONDS")
+        from .stdio import watchdog_problem
+        problem = watchdog_problem(args.watchdog, args.parent_pid)
+        if problem is not None:
+            parser.error(f"--watchdog / --parent-pid: {problem}")
         return serve_reference(args.trace, args.audit, args.watchdog, args.parent_pid)
     if args.command == "check":
         from . import check        # here, not above: the battery takes ~18 ms to import

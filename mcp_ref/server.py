@@ -45,7 +45,7 @@ from .connection import Connection
 from .errors import ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError
 from .lifecycle import Role
 from .session import Session
-from .stdio import ParentWatchdog, StdioServerTransport
+from .stdio import ParentWatchdog, StdioServerTransport, watchdog_problem
 from .transcript import Trace, open_transcript
 
 log = LazyLogger("mcp_ref.server")
@@ -389,8 +389,9 @@ class Server:
         ``sys.stdout`` are as they were before the call, so a program that embeds the server
         can carry on (D-32).
         """
-        if parent_pid is not None and watchdog is None:
-            raise ValueError("parent_pid needs watchdog=SECONDS")
+        problem = watchdog_problem(watchdog, parent_pid)
+        if problem is not None:
+            raise ValueError(problem)
         watcher = ParentWatchdog(watchdog, parent_pid) if watchdog is not None else None
         transport = StdioServerTransport(guard_stdout=True, guard_stdin=True)   # TR-06, RL-31
         self._signal = None                   # a new session (an embedder may serve again)
@@ -484,7 +485,13 @@ class Server:
             # then it is given up, with a short wait for the handlers to notice (D-18).
             self._give_up(session, contexts)
             pool.drain(0.5)
-        session.fail_all(ConnectionClosed("the client closed the server's stdin"))
+        if failed:
+            reason = "serving failed"
+        elif self._signal is not None:
+            reason = f"the server got signal {self._signal}"
+        else:
+            reason = "the client closed the server's stdin"
+        session.fail_all(ConnectionClosed(reason))
         with session._lock:
             session.connection.transport_closed()
         log.info("server %s exiting", self.info["name"])

@@ -900,6 +900,18 @@ def _restore_stdout(frame_fd: int, stdout_fd: int, sys_stdout: Any) -> None:
         sys.stdout = sys_stdout
 
 
+def watchdog_problem(interval: Optional[float], pid: Optional[int]) -> Optional[str]:
+    """What is wrong with a watchdog setting (``interval`` None: no watchdog), or None. The one
+    check behind :class:`ParentWatchdog`, ``Server.run_stdio`` and ``serve --watchdog``."""
+    if interval is None:
+        return None if pid is None else "a pid to watch needs a watchdog interval"
+    if not 0 < interval < float("inf"):        # NaN fails too; inf overflows Event.wait()
+        return "the watchdog interval must be a finite, positive number of seconds"
+    if pid is not None and pid <= 0:
+        return "the watched pid must be a positive process id"
+    return None
+
+
 class ParentWatchdog:
     """Notices that the client is gone although our stdin never reached EOF (reliability RL-04,
     SC-25; decision D-33).
@@ -920,10 +932,9 @@ class ParentWatchdog:
     """
 
     def __init__(self, interval: float, pid: Optional[int] = None) -> None:
-        if not 0 < interval < float("inf"):        # NaN fails too; inf overflows wait()
-            raise ValueError("the watchdog interval must be a finite, positive number of seconds")
-        if pid is not None and pid <= 0:
-            raise ValueError("the watched pid must be a positive process id")
+        problem = watchdog_problem(interval, pid)
+        if problem is not None:
+            raise ValueError(problem)
         self.interval = interval
         self.pid = pid
         self._parent = os.getppid()           # taken now: a change later means it exited

@@ -111,7 +111,7 @@ class Transcript:
         if "result" in message or "error" in message:               # a response
             answered = "recv" if direction == "send" else "send"
             request = self._requests.pop((answered, _key(request_id)), None)
-            if request is None:                 # unknown id, or id null for a parse error
+            if request is None:                 # unknown id, or a parse error's null id (BP-12)
                 return {"id": request_id}
             return {"id": request_id, "method": request[0],
                     "latency": round(now - request[1], 6)}

@@ -609,12 +609,7 @@ class Invariants:
 
 
 def invariants_fixture(request: Any) -> Iterable[Invariants]:
-    """Body of the ``inv`` fixture of the reliability test modules::
-
-        @pytest.fixture
-        def inv(request):
-            yield from rawpipe.invariants_fixture(request)
-    """
+    """Body of the ``inv`` fixture (tests/conftest.py)."""
     invariants = Invariants(request.node.name)
     yield invariants
     problems = invariants.check()

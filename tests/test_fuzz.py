@@ -18,11 +18,6 @@ from mcp_ref.framing import FrameError, decode
 SEED = 20_250_825
 
 
-@pytest.fixture
-def inv(request):
-    yield from rawpipe.invariants_fixture(request)
-
-
 @pytest.mark.spec("BP-01", "BP-07", "BP-12", "BP-13", "ER-01", "TL-14", "TR-06")
 def test_sc08_fuzzed_frames_never_kill_the_server(inv):
     """SC-08 (fuzzed): the server survives, answers every recoverable request exactly once

@@ -70,12 +70,6 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="the scorecard reads /proc (Linux)")
 
 
-@pytest.fixture
-def inv(request):
-    """The invariants I1-I7, checked after the test (see tests/rawpipe.py)."""
-    yield from rawpipe.invariants_fixture(request)
-
-
 def pause(seconds):
     """Shape the *input* (split a frame in time); never used to wait for anything."""
     threading.Event().wait(seconds)
@@ -144,6 +138,21 @@ def zoo_logged(inv, tmp_path, *modes):
 
 def got_methods(log):
     return [e["msg"].get("method") for e in zoo_events(log, "got")]
+
+
+def handshake_times_out(inv, tmp_path, mode):
+    """Client.spawn against the zoo in ``mode``, with a 0.5 s handshake timeout: it must fail
+    with RequestTimeout for initialize within a second of that deadline (TO-06). Returns the
+    zoo's log; the zoo's process is tracked by the invariants."""
+    argv, log = zoo_logged(inv, tmp_path, mode)
+    started = time.monotonic()
+    with pytest.raises(RequestTimeout) as info:
+        Client.spawn(argv, handshake_timeout=0.5, stdin_grace=GRACE, term_grace=GRACE)
+    assert info.value.method == "initialize"
+    assert time.monotonic() - started < 0.5 + 1.0
+    [start] = zoo_events(log, "start")
+    inv.process(start["pid"])
+    return log
 
 
 # ================================================================================================
@@ -334,15 +343,8 @@ def test_sc03_an_exception_inside_the_with_block_reaps_the_server(inv, tmp_path)
 @pytest.mark.spec("TO-06", "CN-03", "LC-20")
 def test_sc03_a_garbage_answer_to_initialize_fails_connect_and_reaps(inv, tmp_path):
     """SC-03 (RL-12 2): initialize answered with garbage, then silence: a typed timeout."""
-    argv, log = zoo_logged(inv, tmp_path, "garbage-init")
-    started = time.monotonic()
-    with pytest.raises(RequestTimeout) as info:
-        Client.spawn(argv, handshake_timeout=0.5, stdin_grace=GRACE, term_grace=GRACE)
-    assert info.value.method == "initialize"
-    assert time.monotonic() - started < 0.5 + 1.0
+    log = handshake_times_out(inv, tmp_path, "garbage-init")
     assert "notifications/cancelled" not in got_methods(log)         # CN-03
-    [start] = zoo_events(log, "start")
-    inv.process(start["pid"])
 
 
 class _Interrupter:
@@ -1261,14 +1263,7 @@ def test_sc23_lockstep_pings_are_each_answered_at_once(inv):
 @pytest.mark.spec("TO-06", "CN-03")
 def test_sc23_a_server_that_never_flushes_gives_a_clear_timeout(inv, tmp_path):
     """SC-23 (RL-30, C): frames stuck in the server's buffer: a typed timeout, not a hang."""
-    argv, log = zoo_logged(inv, tmp_path, "no-flush")
-    started = time.monotonic()
-    with pytest.raises(RequestTimeout) as info:
-        Client.spawn(argv, handshake_timeout=0.5, stdin_grace=GRACE, term_grace=GRACE)
-    assert info.value.method == "initialize"
-    assert time.monotonic() - started < 0.5 + 1.0
-    [start] = zoo_events(log, "start")
-    inv.process(start["pid"])
+    handshake_times_out(inv, tmp_path, "no-flush")
 
 
 # ================================================================================================

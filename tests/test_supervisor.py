@@ -29,11 +29,6 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="counts processes in /proc (Linux)")
 
 
-@pytest.fixture
-def inv(request):
-    yield from rawpipe.invariants_fixture(request)
-
-
 class FakeClock:
     """The supervisor's uptime clock: real time plus an offset a test can jump forward."""
 

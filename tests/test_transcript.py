@@ -11,7 +11,6 @@ import sys
 
 import pytest
 
-import rawpipe
 from rawpipe import SERVE
 from mcp_ref.transcript import Transcript, load, redact_keys
 
@@ -134,11 +133,6 @@ def test_redact_keys_masks_members_by_name_at_any_depth():
 
 
 # --- SC-29: a real session ----------------------------------------------------------------
-
-
-@pytest.fixture
-def inv(request):
-    yield from rawpipe.invariants_fixture(request)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the invariants read /proc")
