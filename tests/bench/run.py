@@ -26,6 +26,9 @@ one repetition to the next, so no pair always runs right after the same neighbou
   figure an SDK cannot do (a limit, a timeout) has its reason in its cell instead;
 * ``import``: wall time of ``python -c "import mcp_ref.client"`` against ``python -c pass``,
   alternated, plus one ``-X importtime`` breakdown;
+* ``split``: split_driver.py, each half of the mcp_ref pair against the floor's other half
+  (the floor thread's client driving ``mcp_ref serve``; mcp_ref's Client driving the floor's
+  child), to say which process the distance from the floor is in (D-29);
 * a cross-check with the shared folder's raw_pipe_baseline.py when it is there.
 
 Python children run with a bytecode cache owned by the runner (PYTHONPYCACHEPREFIX, warmed
@@ -282,6 +285,21 @@ def normalize_shared(raw: Dict[str, Any]) -> Dict[str, float]:
     return out
 
 
+def normalize_split(raw: Dict[str, Any]) -> Dict[str, float]:
+    """split_driver.py output: each half of the mcp_ref pair against the floor's other half."""
+    out: Dict[str, float] = {}
+    for side, prefix in (("server_side", "srv"), ("client_side", "cli")):
+        entry = raw.get(side) or {}
+        if entry.get("ping_us"):
+            _put(out, "%s_ping_us" % prefix, _median(entry["ping_us"]))
+        _put(out, "%s_echo_cps" % prefix, entry.get("echo_calls_per_s"))
+        for what in ("ping", "echo"):
+            cpu = entry.get("%s_cpu_us" % what) or {}
+            _put(out, "%s_%s_cpu_client" % (prefix, what), cpu.get("client"))
+            _put(out, "%s_%s_cpu_server" % (prefix, what), cpu.get("server"))
+    return out
+
+
 def shared_peers_dir(explicit: Optional[str]) -> Optional[str]:
     """The shared peers folder: --shared if given, else $MCP_REF_SHARED_PEERS, else
     ../shared/peers next to the repository; None if that is not a directory."""
@@ -319,6 +337,12 @@ def build_pairs(cfg: Dict[str, Any], pycache: str, shared: Optional[str],
                 "--refusal-windows", cfg["refusal_windows"]],
              env, normalize_ours),
     ]
+
+    # Which process the distance from the floor is in: each half of mcp_ref against the floor's
+    # other half (D-29). Not a column: its figures are set against the columns' in the notes.
+    pairs.append(Pair("split", "split: one side mcp_ref, the other the floor's",
+                      [PY, os.path.join(HERE, "split_driver.py"), "--n", str(cfg["n"])],
+                      env, normalize_split, column=False))
 
     peer_n = ["--n", str(cfg["peer_n"])]
     # Our drivers of the figures the shared peer scripts do not measure; bounded inside, to
@@ -683,6 +707,15 @@ def info_lines(pairs: Dict[str, Pair]) -> List[str]:
             lines.append("info  %s: %sx" % (text, fmt(_median(va) / _median(vb))))
 
     ratio("ping RTT vs blocking-reader floor", mcp, "ping_us", direct, "ping_us")
+    split = pairs["split"]
+    ratio("ping RTT, mcp_ref server driven by the floor's client, vs floor thread", split,
+          "srv_ping_us", thread, "ping_us")
+    ratio("ping RTT, mcp_ref client driving the floor's child, vs floor thread", split,
+          "cli_ping_us", thread, "ping_us")
+    ratio("echo calls/s, mcp_ref server driven by the floor's client, vs floor thread", split,
+          "srv_echo_cps", thread, "echo_cps")
+    ratio("echo calls/s, mcp_ref client driving the floor's child, vs floor thread", split,
+          "cli_echo_cps", thread, "echo_cps")
     ratio("echo calls/s vs Python SDK pair", mcp, "echo_cps", py, "echo_cps")
     ratio("floor thread: per-message cost at 10 000 vs 1 in flight", thread, "pipe_us_10000",
           thread, "pipe_us_1")
@@ -914,6 +947,19 @@ def _run(args: argparse.Namespace, cfg: Dict[str, Any], machine: Dict[str, Any],
                   cell(column(shared_pair, "direct_echo_cps")),
                   cell(column(shared_pair, "thread_ping_us")),
                   cell(column(shared_pair, "thread_echo_cps"))))
+    split = by_key["split"]
+    if split.values:
+        print("split (N=%d), ping us / echo calls/s: floor client + mcp_ref server %s / %s; "
+              "mcp_ref client + floor child %s / %s" % (
+                  cfg["n"], cell(column(split, "srv_ping_us")),
+                  cell(column(split, "srv_echo_cps")), cell(column(split, "cli_ping_us")),
+                  cell(column(split, "cli_echo_cps"))))
+        print("split, CPU per ping (us) client / server process: floor client + mcp_ref "
+              "server %s / %s; mcp_ref client + floor child %s / %s" % (
+                  cell(column(split, "srv_ping_cpu_client")),
+                  cell(column(split, "srv_ping_cpu_server")),
+                  cell(column(split, "cli_ping_cpu_client")),
+                  cell(column(split, "cli_ping_cpu_server"))))
     mcp_raw = [e["raw"] for e in by_key["mcp_ref"].raw if "raw" in e]
     if mcp_raw and mcp_raw[-1].get("stock_bursts"):
         print("note: the pipelined rows of mcp_ref use tests/bench/bench_server.py (the "
