@@ -138,12 +138,9 @@ def serve_reference(trace: Optional[str] = None, audit: Optional[str] = None,
                         format="mcp_ref serve: %(levelname)s %(name)s: %(message)s")
     from .reference import build_server
     if audit:
-        if trace or watchdog:
-            sys.stderr.write("mcp_ref serve: --audit cannot be combined with --trace or "
-                             "--watchdog yet\n")
-            return 2
         from .audit import run_audited
-        return run_audited(build_server(), audit)
+        return run_audited(build_server(), audit, trace, watchdog=watchdog,
+                           parent_pid=parent_pid)
     return build_server().run_stdio(trace=trace, watchdog=watchdog, parent_pid=parent_pid)
 
 

@@ -29,7 +29,6 @@ and survives a killed server; a session without violations leaves ``[]``.
 import json
 import logging
 import os
-import signal
 import sys
 import threading
 from typing import Any, Dict, List, Optional, Set, Tuple
@@ -90,7 +89,7 @@ class Auditor:
         self.path = path
         self.capabilities = dict(server_capabilities)
         self.violations: List[Dict[str, Any]] = []
-        self.interrupted = False             # a signal ended the session, not the client
+        self.interrupted = False             # the server, not the client, ended the session
         self._lock = threading.Lock()
         self._lifecycle = Lifecycle(Role.SERVER)
         self._version: Optional[str] = None
@@ -379,7 +378,10 @@ class AuditingTransport(StdioServerTransport):
 
     def read(self, timeout: Optional[float] = None) -> Optional[bytes]:
         data = super().read(timeout)
-        if data is not None:
+        if data or (data == b"" and self.at_eof):
+            # Bytes, or the client's own EOF. An interrupt (a signal, the watchdog, close())
+            # also reads b"", but the client did not end the stream: the auditor's close()
+            # judges how the session ended.
             self.auditor.client_sent(data)
         return data
 
@@ -388,13 +390,13 @@ class AuditingTransport(StdioServerTransport):
         super().write(data)
 
 
-def run_audited(server: Any, path: str) -> int:
+def run_audited(server: Any, path: str, trace: Any = None, *, watchdog: Optional[float] = None,
+                parent_pid: Optional[int] = None) -> int:
     """Serve ``server`` on stdin/stdout, recording the client's violations in ``path``.
 
-    Like :meth:`~mcp_ref.server.Server.run_stdio` (exit 0 after stdin EOF, 128 + signal
-    after SIGTERM/SIGINT), built only on the server's public ``serve(transport)`` and
-    ``capabilities``. On a signal the reader stops and in-flight handlers get the server's
-    usual drain time. Returns 2 at once if ``path`` cannot be written.
+    This is :meth:`~mcp_ref.server.Server.run_stdio` (exit 0 after stdin EOF, 128 + signal
+    after SIGTERM/SIGINT; ``trace``, ``watchdog`` and ``parent_pid`` as there) over an
+    :class:`AuditingTransport`. Returns 2 at once if ``path`` cannot be written.
     """
     try:
         auditor = Auditor(path, server.capabilities)
@@ -402,23 +404,14 @@ def run_audited(server: Any, path: str) -> int:
         log.error("cannot write the audit file: %s", exc)
         sys.stderr.write(f"mcp_ref: cannot write the audit file {path}: {exc}\n")
         return 2
-    transport = AuditingTransport(auditor, guard_stdout=True)
-    caught: List[int] = []
-
-    def on_signal(signum: int, frame: Any) -> None:
-        caught.append(signum)
-        auditor.interrupted = True
-        transport.interrupt()                # one os.write: safe in a signal handler
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.signal(signum, on_signal)
+    status: Optional[int] = None
     try:
-        status = server.serve(transport)
+        status = server.run_stdio(trace, watchdog=watchdog, parent_pid=parent_pid,
+                                  transport=AuditingTransport(auditor, guard_stdout=True,
+                                                              guard_stdin=True))
+        return status
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        transport.close()
+        # A signal to the server (128 + its number) or a failure of serving ended the session,
+        # not the client: the end-of-session checks must not blame it (LC-05, TR-07).
+        auditor.interrupted = status is None or status >= 128
         auditor.close()
-    return 128 + caught[0] if caught else status

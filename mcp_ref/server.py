@@ -372,7 +372,8 @@ class Server:
     # --- Running ------------------------------------------------------------------------------
 
     def run_stdio(self, trace: Trace = None, *, watchdog: Optional[float] = None,
-                  parent_pid: Optional[int] = None) -> int:
+                  parent_pid: Optional[int] = None,
+                  transport: Optional[StdioServerTransport] = None) -> int:
         """Serve on this process's stdin/stdout until stdin closes or a signal arrives.
 
         Returns the exit status: 0 after stdin EOF (TR-14), 128 + signal number after
@@ -385,6 +386,10 @@ class Server:
         (:class:`~mcp_ref.stdio.ParentWatchdog`, D-33). Off by default: then a client that
         dies while another process holds our stdin open leaves the server running.
 
+        ``transport``: serve on this one instead of a new
+        ``StdioServerTransport(guard_stdout=True, guard_stdin=True)``; run_stdio closes it.
+        :func:`mcp_ref.audit.run_audited` passes one that also shows every byte to an auditor.
+
         When it returns, the :meth:`on_shutdown` hooks have run and fds 0 and 1 and
         ``sys.stdout`` are as they were before the call, so a program that embeds the server
         can carry on (D-32).
@@ -393,7 +398,8 @@ class Server:
         if problem is not None:
             raise ValueError(problem)
         watcher = ParentWatchdog(watchdog, parent_pid) if watchdog is not None else None
-        transport = StdioServerTransport(guard_stdout=True, guard_stdin=True)   # TR-06, RL-31
+        if transport is None:
+            transport = StdioServerTransport(guard_stdout=True, guard_stdin=True)  # TR-06, RL-31
         self._signal = None                   # a new session (an embedder may serve again)
         previous = {}
         if threading.current_thread() is threading.main_thread():

@@ -793,6 +793,12 @@ class StdioServerTransport:
             self._eof = not data              # TR-14: EOF on stdin, time to exit
             return data
 
+    @property
+    def at_eof(self) -> bool:
+        """True once stdin itself reached EOF; False if reads return ``b""`` only because of
+        :meth:`interrupt` or :meth:`close`."""
+        return self._eof
+
     def interrupt(self) -> None:
         """Make the current or next :meth:`read` return ``b""`` (and every later one too).
 

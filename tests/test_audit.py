@@ -320,6 +320,34 @@ def test_sigterm_exits_143_and_keeps_the_file(tmp_path):
     assert json.loads(path.read_text(encoding="utf-8")) == []
 
 
+def test_a_signal_during_the_handshake_is_not_blamed_on_the_client(tmp_path):
+    """LC-05: a client owes notifications/initialized, but a session ended by a signal to the
+    server was not ended by the client: no LC-05."""
+    path = tmp_path / "audit.json"
+    with Wire(launcher(path), Options(cwd=ROOT), "sigterm mid-handshake") as wire:
+        initialize(wire)                           # answered; initialized not yet sent
+        os.kill(wire.child.pid, signal.SIGTERM)
+        assert wire.child.wait(5.0) == 143
+    assert json.loads(path.read_text(encoding="utf-8")) == []
+
+
+def test_audit_combines_with_trace_and_watchdog(tmp_path):
+    """``serve --audit FILE --trace FILE --watchdog S``: the audit and the transcript are
+    both written, and the session runs as without them."""
+    audit, trace = tmp_path / "audit.json", tmp_path / "trace.jsonl"
+    argv = [sys.executable, "-m", "mcp_ref", "serve", "--audit", str(audit), "--trace",
+            str(trace), "--watchdog", "5"]
+    with Wire(argv, Options(cwd=ROOT), "audit+trace+watchdog") as wire:
+        ask(wire, "early", "ping")                 # LC-02
+        handshake(wire)
+        assert ask(wire, "p", "ping") == {"jsonrpc": "2.0", "id": "p", "result": {}}
+        assert wire.await_exit(5.0) == 0, wire.child.stderr_tail()
+    assert ids(json.loads(audit.read_text(encoding="utf-8"))) == ["LC-02"]
+    records = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
+    received = [r.get("method") for r in records if r.get("dir") == "recv"]
+    assert received == ["ping", "initialize", "notifications/initialized", "ping"], records
+
+
 def test_several_servers_may_share_one_file(tmp_path):
     """Each process writes through its own temporary file, so none trips over another's
     rename (the battery of mcp_ref.check starts six servers at once)."""

@@ -428,9 +428,11 @@ def test_server_transport_read_write(pipes):
 @pytest.mark.spec("TR-14")
 def test_server_transport_eof(pipes):
     transport, in_w, _ = pipes
+    assert not transport.at_eof
     os.close(in_w)
     assert transport.read(timeout=5) == b""
     assert transport.read(timeout=5) == b""
+    assert transport.at_eof                       # the client's own EOF
 
 
 def test_server_transport_interrupt(pipes):
@@ -443,6 +445,7 @@ def test_server_transport_interrupt(pipes):
     reader.join(5)
     assert result == [b""] and time.monotonic() - start < 1.0
     assert transport.read(timeout=5) == b""       # sticky: the server is shutting down
+    assert not transport.at_eof                   # ... but stdin itself never ended
 
 
 def test_server_transport_write_to_closed_stdout(pipes):
