@@ -40,6 +40,7 @@ from .jsonrpc import (ErrorResponse, InvalidMessage, Notification, Request, is_r
                       parse)
 from .lifecycle import Input, Lifecycle, Role, State
 from .stdio import StdioServerTransport
+from .transcript import Trace
 
 log = logging.getLogger("mcp_ref.audit")
 
@@ -390,8 +391,8 @@ class AuditingTransport(StdioServerTransport):
         super().write(data)
 
 
-def run_audited(server: Any, path: str, trace: Any = None, *, watchdog: Optional[float] = None,
-                parent_pid: Optional[int] = None) -> int:
+def run_audited(server: Any, path: str, trace: Trace = None, *,
+                watchdog: Optional[float] = None, parent_pid: Optional[int] = None) -> int:
     """Serve ``server`` on stdin/stdout, recording the client's violations in ``path``.
 
     This is :meth:`~mcp_ref.server.Server.run_stdio` (exit 0 after stdin EOF, 128 + signal

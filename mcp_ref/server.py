@@ -387,7 +387,8 @@ class Server:
         dies while another process holds our stdin open leaves the server running.
 
         ``transport``: serve on this one instead of a new
-        ``StdioServerTransport(guard_stdout=True, guard_stdin=True)``; run_stdio closes it.
+        ``StdioServerTransport(guard_stdout=True, guard_stdin=True)``; run_stdio closes it,
+        even when it raises.
         :func:`mcp_ref.audit.run_audited` passes one that also shows every byte to an auditor.
 
         When it returns, the :meth:`on_shutdown` hooks have run and fds 0 and 1 and
@@ -396,6 +397,8 @@ class Server:
         """
         problem = watchdog_problem(watchdog, parent_pid)
         if problem is not None:
+            if transport is not None:
+                transport.close()             # it was given to us to close, come what may
             raise ValueError(problem)
         watcher = ParentWatchdog(watchdog, parent_pid) if watchdog is not None else None
         if transport is None:

@@ -510,3 +510,15 @@ def test_watchdog_watches_the_parent_by_default_and_stops_at_once():
 def test_watchdog_refuses_a_bad_interval_or_pid(interval, pid):
     with pytest.raises(ValueError):
         ParentWatchdog(interval, pid)
+
+
+def test_run_stdio_closes_a_given_transport_even_when_its_arguments_are_refused(pipes):
+    """run_stdio(transport=...) owns the transport it is given (mcp_ref.audit passes one): a
+    refused watchdog setting still closes it, so whatever fds it guards are given back."""
+    from mcp_ref.server import Server
+    transport, _, _ = pipes
+    with pytest.raises(ValueError):
+        Server("t").run_stdio(watchdog=0, transport=transport)
+    with pytest.raises(ConnectionClosed):
+        transport.write(b"{}\n")
+    assert transport.read(timeout=5) == b""
