@@ -37,7 +37,7 @@ from .stdio import DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, Shutdo
 from .transcript import Trace, Transcript, open_transcript
 
 if TYPE_CHECKING:
-    import queue        # imported where a queue is made (D-29)
+    from queue import Queue     # the module is imported where a queue is made (D-29)
 
 log = LazyLogger("mcp_ref.client")
 server_log = LazyLogger("mcp_ref.server_log")
@@ -82,12 +82,12 @@ class Client:
         # The server's own requests wait here for the callback thread. Both are made with the
         # first such request: most sessions get none, and ``queue`` costs a millisecond of
         # import time (D-29).
-        self._callbacks: Optional[queue.Queue[Optional[ev.RequestReceived]]] = None
+        self._callbacks: Optional[Queue[Optional[ev.RequestReceived]]] = None
         self._callback_thread: Optional[threading.Thread] = None
         # notification_queue=N: on_notification runs on its own thread, behind a queue of at
         # most N, so a slow callback never holds up the reader, which also delivers responses;
         # a full queue drops the notification and counts it (reliability RL-33, SC-22).
-        self._notifications: Optional[queue.Queue[Any]] = None
+        self._notifications: Optional[Queue[Any]] = None
         if notification_queue:
             import queue
             self._notifications = queue.Queue(notification_queue)

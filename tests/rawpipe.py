@@ -296,6 +296,7 @@ class RawServer:
         self._keep_raw = keep_raw
         self._keep = keep
         self.stderr = bytearray()
+        self.stderr_eof = False
         self.eof = False
         self._partial = b""
         self._cond = threading.Condition()
@@ -340,9 +341,11 @@ class RawServer:
         fd = self.proc.stderr.fileno()
         while True:
             chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                return
             with self._cond:
+                if not chunk:
+                    self.stderr_eof = True
+                    self._cond.notify_all()
+                    return
                 self.stderr += chunk
                 self._cond.notify_all()
 
@@ -367,6 +370,11 @@ class RawServer:
     def wait_stderr(self, text: bytes, timeout: float = 10.0) -> bool:
         with self._cond:
             return self._cond.wait_for(lambda: text in self.stderr, timeout)
+
+    def wait_stderr_eof(self, timeout: float = 10.0) -> bool:
+        """True once every process holding the write end of stderr has closed it."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.stderr_eof, timeout)
 
     # -- Writing ---------------------------------------------------------------------------
 

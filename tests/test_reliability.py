@@ -1318,7 +1318,9 @@ def test_sc24_a_hundred_connect_close_cycles_twenty_in_parallel(inv, caplog):
 
 #: The server's parent (argv: ROOT, serve's options). Like an ``npm exec`` wrapper it relays the
 #: client's bytes to the server's stdin, and it has forked a sleeper that inherited the write end
-#: of that pipe: once the wrapper dies, the sleeper keeps the pipe open and no EOF comes.
+#: of that pipe: once the wrapper dies, the sleeper keeps the pipe open and no EOF comes. The
+#: sleeper gives up the stdout and stderr it inherited, so that once the server has exited the
+#: test sees EOF on both and knows it has all the server wrote.
 WRAPPER = r'''
 import os, signal, subprocess, sys
 r, w = os.pipe()                                # the server's stdin; we write to w
@@ -1326,7 +1328,10 @@ server = subprocess.Popen([sys.executable, "-m", "mcp_ref", "serve", *sys.argv[2
                           cwd=sys.argv[1], stdin=r)
 os.close(r)
 sleeper = os.fork()
-if sleeper == 0:                                # the sleeper: holds w, and everything else
+if sleeper == 0:                                # the sleeper: holds w
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
     while True:
         signal.pause()
 sys.stderr.write("wrapper: server %d sleeper %d\n" % (server.pid, sleeper))
@@ -1413,6 +1418,7 @@ def test_sc25_with_the_watchdog_the_server_exits_once_its_parent_dies(inv):
         assert reap(server_pid, bound) == 0
         assert text_of(wrapper.wait_response(2, 5)["result"]) == "slept 0.8 s in 8 steps"
         assert wrapper.wait_stderr(b"our parent is gone, but stdin is still open", 5)
+        assert wrapper.wait_stderr_eof(5)             # the server is gone: all it wrote is here
         assert b"Traceback" not in wrapper.stderr
 
 
@@ -1431,6 +1437,8 @@ def test_sc25_with_a_parent_pid_the_server_exits_once_that_process_dies(inv):
             wrapper.close_stdin()             # only the sleeper holds the server's stdin now
             assert wrapper.wait_exit(5) == 0  # the wrapper passes on the server's exit status
             assert wrapper.wait_stderr(b"process %d is gone" % client.pid, 5)
+            assert wrapper.wait_stderr_eof(5)
+            assert b"Traceback" not in wrapper.stderr
     finally:
         if client.poll() is None:
             client.kill()
