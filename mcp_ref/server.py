@@ -580,7 +580,10 @@ class Server:
         cursor = context.params.get("cursor")
         start = 0
         if cursor is not None:
-            if not (isinstance(cursor, str) and cursor.isdigit() and int(cursor) <= len(registry)):
+            # ASCII digits only, and short: str.isdigit() also accepts "²", and int() refuses
+            # those and strings of thousands of digits; both are invalid cursors, not failures.
+            if not (isinstance(cursor, str) and cursor.isascii() and cursor.isdigit()
+                    and len(cursor) <= 18 and int(cursor) <= len(registry)):
                 raise RequestError(ErrorCode.INVALID_PARAMS, f"Invalid cursor {cursor!r}")  # ER-12
             start = int(cursor)
         entries = list(registry.values())[start:start + self.page_size]
@@ -619,7 +622,9 @@ class Server:
 
     def _read_resource(self, context: Context) -> Dict[str, Any]:
         uri = context.params.get("uri")
-        resource = self._resources.get(uri) if isinstance(uri, str) else None
+        if not isinstance(uri, str):                            # ER-01: malformed params
+            raise RequestError(ErrorCode.INVALID_PARAMS, "resources/read needs a string uri")
+        resource = self._resources.get(uri)
         if resource is None:
             # -32002 is "resource not found" in 2024-11-05 .. 2025-11-25 (catalogue 1.3).
             raise RequestError(ErrorCode.RESOURCE_NOT_FOUND, "Resource not found", {"uri": uri})
@@ -638,8 +643,13 @@ class Server:
         prompt = self._prompts.get(name) if isinstance(name, str) else None
         if prompt is None:
             raise RequestError(ErrorCode.INVALID_PARAMS, f"Unknown prompt: {name}")
+        # The schema: arguments is an object of strings; anything else is invalid params.
+        if not (isinstance(arguments, dict)
+                and all(isinstance(value, str) for value in arguments.values())):
+            raise RequestError(ErrorCode.INVALID_PARAMS,
+                               "prompts/get arguments must be an object of strings")
         missing = [a for a in prompt.required if a not in arguments]
-        if missing or not isinstance(arguments, dict):
+        if missing:
             raise RequestError(ErrorCode.INVALID_PARAMS,
                                f"Missing required prompt arguments: {', '.join(missing)}")
         output = prompt.fn(arguments, context)

@@ -428,3 +428,23 @@ def test_roots_list_changed_is_declared_only_on_request():
     with spawn(roots=roots, roots_list_changed=True) as client:
         client.roots_changed()          # declared: sent (the reference server ignores it)
         client.ping()
+
+
+@pytest.mark.spec("ER-01", "ER-12", "PN-06")
+def test_malformed_params_of_list_read_and_get_are_invalid_params_not_internal_errors():
+    """Bad cursors (non-ASCII digits, thousands of digits), a missing or non-string uri, and
+    prompt arguments that are not an object of strings are -32602, never -32603 or -32002."""
+    with Client.spawn(SERVE) as client:
+        for cursor in ("\u00b2", "\u2460", "1" * 5000, "garbage"):
+            with pytest.raises(PeerError) as caught:
+                client.request("tools/list", {"cursor": cursor})
+            assert caught.value.code == -32602, cursor
+        for params in ({}, {"uri": 5}):
+            with pytest.raises(PeerError) as caught:
+                client.request("resources/read", params)
+            assert caught.value.code == -32602, params
+        for arguments in (5, True, {"name": 5}):
+            with pytest.raises(PeerError) as caught:
+                client.request("prompts/get", {"name": "greet", "arguments": arguments})
+            assert caught.value.code == -32602, arguments
+        client.ping()                                 # the session goes on
