@@ -580,8 +580,9 @@ class Server:
         cursor = context.params.get("cursor")
         start = 0
         if cursor is not None:
-            # ASCII digits only, and short: str.isdigit() also accepts "²", and int() refuses
-            # those and strings of thousands of digits; both are invalid cursors, not failures.
+            # Our cursors are ASCII offsets of a few digits. str.isdigit() also accepts "²",
+            # and int() refuses that and strings of thousands of digits: both are invalid
+            # cursors (-32602), not failures of ours (-32603). 18 digits is past any offset.
             if not (isinstance(cursor, str) and cursor.isascii() and cursor.isdigit()
                     and len(cursor) <= 18 and int(cursor) <= len(registry)):
                 raise RequestError(ErrorCode.INVALID_PARAMS, f"Invalid cursor {cursor!r}")  # ER-12
@@ -643,7 +644,8 @@ class Server:
         prompt = self._prompts.get(name) if isinstance(name, str) else None
         if prompt is None:
             raise RequestError(ErrorCode.INVALID_PARAMS, f"Unknown prompt: {name}")
-        # The schema: arguments is an object of strings; anything else is invalid params.
+        # GetPromptRequest's arguments are an object of strings (schema); anything else is
+        # invalid params (ER-01), like a missing required argument below.
         if not (isinstance(arguments, dict)
                 and all(isinstance(value, str) for value in arguments.values())):
             raise RequestError(ErrorCode.INVALID_PARAMS,
