@@ -34,8 +34,9 @@ import threading
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from . import spec
+from .connection import declares, gating_capability
 from .errors import ProtocolError
-from .framing import DEFAULT_MAX_LINE_BYTES, FrameError, decode
+from .framing import DEFAULT_MAX_LINE_BYTES, FrameError, NumberOutOfRange, decode
 from .jsonrpc import (ErrorResponse, InvalidMessage, Notification, Request, is_request_id,
                       parse)
 from .lifecycle import Input, Lifecycle, Role, State
@@ -188,6 +189,8 @@ class Auditor:
             return
         try:
             value = decode(line)
+        except NumberOutOfRange as exc:
+            value = exc.value          # valid JSON, with a number marked (D-37): still a frame
         except FrameError as exc:
             self._record("TR-07", f"not a JSON-RPC frame: {exc}", text)
             return
@@ -264,8 +267,8 @@ class Auditor:
 
     def _check_capability(self, request: Request, frame: Any) -> None:
         """LC-16: only capabilities the server declared (tools/*, resources/*, ...)."""
-        capability = spec.CLIENT_REQUESTS.get(request.method)
-        if capability and capability not in self.capabilities:
+        capability = gating_capability(spec.CLIENT_REQUESTS, request.method, self._version)
+        if capability and not declares(self.capabilities, capability):
             self._record("LC-16", f"{request.method} needs the {capability!r} capability, "
                          "which the server did not declare", frame)
 

@@ -35,7 +35,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from . import __version__, spec
 from .errors import ConnectionClosed, SpawnError
-from .framing import FrameError, LineBuffer, decode, encode
+from .framing import FrameError, LineBuffer, NumberOutOfRange, decode, encode
 from .jsonrpc import is_request_id
 from .stdio import ChildProcess, ShutdownReport
 from .transcript import Transcript
@@ -408,6 +408,10 @@ class Wire:
     def _take(self, line: bytes, now: float) -> None:
         try:
             value = decode(line)
+        except NumberOutOfRange as exc:
+            # Valid JSON with a number Python cannot carry (D-37): kept, never answered.
+            self.frames.append(Frame(exc.value, now, len(self.frames)))
+            return
         except FrameError:
             return                     # not JSON: only the purity check cares (TR-06)
         self.frames.append(Frame(value, now, len(self.frames)))
@@ -1115,6 +1119,8 @@ def _impurity(line: bytes) -> str:
         return "blank line"
     try:
         value = decode(line)
+    except NumberOutOfRange as exc:
+        value = exc.value              # valid JSON all the same (D-37)
     except FrameError:
         return "not UTF-8 JSON"
     if not isinstance(value, dict):

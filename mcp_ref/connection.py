@@ -34,7 +34,7 @@ from ._record import Record
 from .errors import (CapabilityNotNegotiated, ErrorCode, LocalProtocolError, MessageTooLarge,
                      PeerError, RemoteProtocolError, UnsupportedProtocolVersion)
 from .framing import (DEFAULT_MAX_LINE_BYTES, FrameError, LineBuffer, LineTooLong,
-                      TruncatedAtEOF, decode, encode)
+                      NumberOutOfRange, TruncatedAtEOF, decode, encode, first_out_of_range)
 from .jsonrpc import (ErrorResponse, InvalidMessage, Message, Notification, Request, RequestId,
                       Response, is_progress_token, is_request_id, parse, to_obj)
 from .lifecycle import Input, Lifecycle, Role, State
@@ -87,7 +87,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int) or math.isfinite(value)
 
 
-def _declares(capabilities: Dict[str, Any], name: str) -> bool:
+def declares(capabilities: Dict[str, Any], name: str) -> bool:
     """Does a capabilities object declare ``name``: ``"tools"``, or ``"resources.subscribe"``
     for a sub-capability that must be true (LC-17)?"""
     capability, _, sub = name.partition(".")
@@ -97,10 +97,47 @@ def _declares(capabilities: Dict[str, Any], name: str) -> bool:
     return not sub or (isinstance(declared, dict) and bool(declared.get(sub)))
 
 
+def method_exists(method: str, version: Optional[str]) -> bool:
+    """Is ``method`` part of protocol revision ``version`` (None: not negotiated yet)?
+    LC-15: ``elicitation/create`` does not exist before 2025-06-18 (decision D-35)."""
+    since = spec.METHOD_SINCE.get(method)
+    return since is None or version is None or version >= since
+
+
+def gating_capability(requests: Dict[str, Optional[str]], method: str,
+                      version: Optional[str]) -> Optional[str]:
+    """The capability that must be declared before ``method`` may be used in ``version``, or
+    None. ``requests`` is :data:`spec.CLIENT_REQUESTS` or :data:`spec.SERVER_REQUESTS`. A
+    capability newer than the session gates nothing (D-35): in 2024-11-05, which has no
+    ``completions`` capability, ``completion/complete`` is open to every client."""
+    capability = requests.get(method)
+    if capability is None:
+        return None
+    since = spec.CAPABILITY_SINCE.get(capability.partition(".")[0])
+    if since is not None and version is not None and version < since:
+        return None
+    return capability
+
+
+def elicitation_modes(capabilities: Dict[str, Any], version: Optional[str]) -> Set[str]:
+    """The elicitation modes a client's capabilities allow in ``version`` (D-36).
+
+    2025-11-25 lists them as ``elicitation: {form?, url?}``, where an empty object means form
+    only, for backwards compatibility; before it, form mode was the only one. Spec:
+    https://modelcontextprotocol.io/specification/2025-11-25/client/elicitation#capabilities
+    """
+    declared = capabilities.get("elicitation")
+    if not isinstance(declared, dict):
+        return set()
+    if version is not None and version < spec.ELICITATION_MODES_VERSION:
+        return {"form"}
+    return {mode for mode in ("form", "url") if mode in declared} or {"form"}
+
+
 def _missing_capability(capabilities: Dict[str, Any], method: str) -> Optional[str]:
     """The capability a notification needs that ``capabilities`` lacks (LC-16 (c), LG-01)."""
     needed = spec.NOTIFICATION_CAPABILITY.get(method)
-    return needed if needed and not _declares(capabilities, needed) else None
+    return needed if needed and not declares(capabilities, needed) else None
 
 
 def _implementation_for(version: str, info: Dict[str, Any]) -> Dict[str, Any]:
@@ -212,7 +249,7 @@ class Connection:
             raise LocalProtocolError("use Connection.initialize() to open the session",
                                      catalogue_id="LC-03")
         self.lifecycle.process(self.role, Input.PING if method == spec.PING else Input.REQUEST)
-        self._check_peer_offers(method)
+        self._check_peer_offers(method, params)
         params = dict(params) if params else {}
         if want_progress and progress_token is None:
             progress_token = self._next_id      # the id _allocate_id() is about to hand out
@@ -343,13 +380,29 @@ class Connection:
         self._next_id += 1
         return request_id
 
-    def _check_peer_offers(self, method: str) -> None:
+    def _check_peer_offers(self, method: str, params: Optional[Dict[str, Any]]) -> None:
+        version = self.protocol_version
+        if not method_exists(method, version):
+            # LC-15: respect the negotiated version; the method is newer than it (D-35).
+            raise LocalProtocolError(
+                f"{method} does not exist in protocol revision {version} (it was added in "
+                f"{spec.METHOD_SINCE[method]})", catalogue_id="LC-15")
         # LC-16: only use capabilities that were negotiated.
-        capability = self._requests_we_send.get(method)
-        if capability and not _declares(self.negotiated.peer_capabilities, capability):
+        peer = self.negotiated.peer_capabilities
+        capability = gating_capability(self._requests_we_send, method, version)
+        if capability and not declares(peer, capability):
             raise CapabilityNotNegotiated(
                 f"{method} needs the peer's {capability!r} capability, which it did not "
                 f"declare", catalogue_id="LC-16")
+        if method == spec.ELICITATION_CREATE:
+            # 2025-11-25 client/elicitation: servers MUST NOT send a mode the client did not
+            # declare; a request without "mode" is form mode (D-36).
+            mode = (params or {}).get("mode", "form")
+            modes = elicitation_modes(peer, version)
+            if not (isinstance(mode, str) and mode in modes):
+                raise CapabilityNotNegotiated(
+                    f"elicitation/create in {mode!r} mode: the client supports "
+                    f"{' and '.join(sorted(modes))} mode only in {version}", catalogue_id="LC-16")
 
     def _check_we_declared(self, method: str) -> None:
         # LC-16 (c), LG-01: a notification tied to a capability needs it declared by us.
@@ -420,6 +473,10 @@ class Connection:
     def _receive_line(self, line: bytes) -> List[ev.Event]:
         try:
             value = decode(line)
+        except NumberOutOfRange as exc:
+            if isinstance(exc.value, list):
+                return self._receive_batch(exc.value)
+            return self._receive_out_of_range(exc.value)
         except FrameError as exc:
             # JSON-RPC 2.0: -32700, and the id is null because it could not be read (D-04).
             self._queue(ErrorResponse(None, ErrorCode.PARSE_ERROR, f"Parse error: {exc}"))
@@ -440,8 +497,34 @@ class Connection:
             return self._reject(InvalidMessage("an empty batch is not a valid request"), "BP-16")
         events: List[ev.Event] = []
         for item in items:
-            events.extend(self._receive_value(item))
+            if first_out_of_range(item) is None:
+                events.extend(self._receive_value(item))
+            else:
+                events.extend(self._receive_out_of_range(item))
         return events
+
+    def _receive_out_of_range(self, value: Any) -> List[ev.Event]:
+        """Valid JSON holding a number Python cannot carry (D-37): a 5000-digit integer, say.
+        Never processed, but answered by its id, so no request of the peer's hangs."""
+        reason = f"the number {first_out_of_range(value)} is out of the range this " \
+                 "implementation can represent"
+        try:
+            message = parse(value)
+        except InvalidMessage as exc:      # invalid anyway: an id that is the number itself
+            return self._reject(InvalidMessage(
+                f"{exc.message} ({reason})", code=exc.code, id=exc.id,
+                is_response=exc.is_response, is_notification=exc.is_notification), "BP-01", value)
+        if isinstance(message, Request):
+            # ER-01: -32602, the params are what we cannot read; the peer did nothing wrong.
+            self._queue(ErrorResponse(message.id, ErrorCode.INVALID_PARAMS,
+                                      f"Invalid params: {reason}"))
+            return [ev.MessageDropped(f"request {message.method!r} ({message.id!r}): {reason}; "
+                                      "answered -32602")]
+        if isinstance(message, Notification):
+            return [ev.MessageDropped(f"notification {message.method!r}: {reason}")]
+        # A response to one of our requests: fail that request rather than leave it hanging.
+        return self._reject(InvalidMessage(reason, id=message.id, is_response=True),
+                            "BP-01", value)
 
     def _receive_value(self, value: Any) -> List[ev.Event]:
         try:
@@ -469,13 +552,22 @@ class Connection:
             self._answer_error(request, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {method}",
                                "ER-01", answer_only=True)
             return [ev.MessageDropped(f"unknown method {method!r}: answered -32601")]
+        if not method_exists(method, self.protocol_version):
+            # LC-15: a method newer than the negotiated revision does not exist in this session;
+            # -32601 as for any unknown method (ER-01), and reported: the peer chose the
+            # revision, so it should have known (decision D-35).
+            return self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
+                                      f"Method not found: {method} does not exist in protocol "
+                                      f"revision {self.protocol_version}", "LC-15")
         if self.state is State.CLOSING:
             # It crossed our own close on the wire: not the peer's fault, and we can no longer
             # answer (LC-19). Dropped, like a late response (CN-08: such races are expected).
             return [ev.MessageDropped(f"request {method!r} arrived while we are closing")]
         capability = known[method]
-        if capability and not _declares(self.capabilities, capability):
-            # ER-11: a method behind a capability we did not declare is -32601 too.
+        if capability and not declares(self.capabilities, capability):
+            # ER-11: a method behind a capability we did not declare is -32601 too, like an
+            # unknown method in every state (D-05). Our own capabilities say what we implement,
+            # whatever the revision, so no version gate here (D-35).
             return self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
                                       f"Method not found: {method} (no {capability!r} "
                                       "capability)", "ER-11")
@@ -493,6 +585,16 @@ class Connection:
         if method == spec.SET_LOGGING_LEVEL:
             return self._answer_set_level(request)
         params = request.params or {}
+        if method == spec.ELICITATION_CREATE:
+            mode = params.get("mode", "form")
+            modes = elicitation_modes(self.capabilities, self.protocol_version)
+            if not (isinstance(mode, str) and mode in modes):
+                # The server MUST NOT use a mode we did not declare (2025-11-25
+                # client/elicitation); never handed to the application (D-36).
+                return self._answer_error(request, ErrorCode.INVALID_PARAMS,
+                                          f"Invalid params: elicitation mode {mode!r} was not "
+                                          f"declared (this client supports "
+                                          f"{' and '.join(sorted(modes))})", "LC-16")
         meta = params.get("_meta")
         token = meta.get("progressToken") if isinstance(meta, dict) else None
         self._in_flight[request.id] = _OpenRequest(method, token if is_progress_token(token) else None)

@@ -17,7 +17,7 @@ Sending (:func:`encode`): compact JSON, UTF-8, plus ``\\n``.
 from __future__ import annotations
 
 import json
-from typing import Any, List, Union
+from typing import Any, List, Optional, Union
 
 from ._record import Record
 
@@ -47,6 +47,33 @@ class TruncatedAtEOF(Record):
 
 class FrameError(Exception):
     """A complete line that is not valid UTF-8 JSON: the caller answers -32700."""
+
+
+class OutOfRange(Record):
+    """Stands in, inside a decoded value, for a JSON number Python cannot carry back out: an
+    integer longer than the interpreter's digit limit, or a float beyond a double (D-37)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        if len(self.text) <= 40:
+            return self.text
+        return f"{self.text[:20]}... ({len(self.text)} characters)"
+
+
+class NumberOutOfRange(FrameError):
+    """A line of valid JSON holding a number we cannot represent (D-37).
+
+    ``value`` is the line decoded with each such number replaced by :class:`OutOfRange`, so
+    the caller can still read the message's id and answer it.
+    """
+
+    def __init__(self, message: str, value: Any) -> None:
+        super().__init__(message)
+        self.value = value
 
 
 class LineBuffer:
@@ -113,22 +140,45 @@ class LineBuffer:
         return [TruncatedAtEOF(len(leftover))]
 
 
+class _NotJson(ValueError):
+    pass
+
+
+class _TooLarge(ValueError):
+    pass
+
+
 def _reject_constant(name: str) -> Any:
     # Python's json accepts NaN and Infinity; JSON (RFC 8259) does not.
-    raise ValueError(f"{name} is not valid JSON")
+    raise _NotJson(f"{name} is not valid JSON")
 
 
 def _finite_float(text: str) -> float:
     # A number too large for a double ("1e400") would become inf, which no JSON can carry back.
     value = float(text)
     if value in (float("inf"), float("-inf")):
-        raise ValueError(f"number {text} is out of range")
+        raise _TooLarge(f"number {text} is out of range")
     return value
+
+
+def _float_or_marker(text: str) -> Any:
+    value = float(text)
+    return OutOfRange(text) if value in (float("inf"), float("-inf")) else value
+
+
+def _int_or_marker(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:             # more digits than sys.get_int_max_str_digits() allows
+        return OutOfRange(text)
 
 
 #: One decoder and one encoder for every message: json.loads/json.dumps with non-default
 #: options would build a new one per call.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+#: Used only after _DECODER met a number out of range, to read the rest of the message (D-37).
+_MARKING_DECODER = json.JSONDecoder(parse_constant=_reject_constant,
+                                    parse_float=_float_or_marker, parse_int=_int_or_marker)
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
 
@@ -145,12 +195,39 @@ def decode(line: bytes) -> Any:
         raise FrameError(f"line is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
         return _DECODER.decode(text)
-    except ValueError as exc:
+    except (json.JSONDecodeError, _NotJson) as exc:
         raise FrameError(f"line is not valid JSON ({exc})") from None
+    except ValueError:
+        # Valid JSON, but a number too long for int() (Python 3.11+ limits integer strings to
+        # 4300 digits) or too large for a double. Decode again, marking such numbers, so the
+        # message can still be answered by its id (D-37). Rare, so the fast path pays nothing.
+        try:
+            value = _MARKING_DECODER.decode(text)
+        except (ValueError, RecursionError) as exc:    # broken further on, after the number
+            raise FrameError(f"line is not valid JSON ({exc})") from None
+        first = first_out_of_range(value)
+        if first is None:
+            raise FrameError("line is not valid JSON") from None
+        raise NumberOutOfRange(f"the number {first} is out of the range this implementation "
+                               "can represent", value) from None
     except RecursionError:
         # Thousands of nested brackets exhaust Python's recursion limit: valid JSON, perhaps,
         # but no MCP message nests that deep, and the reader must survive it.
         raise FrameError("line nests too deeply to decode") from None
+
+
+def first_out_of_range(value: Any) -> Optional[OutOfRange]:
+    """The first :class:`OutOfRange` marker inside a decoded value, or None."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, OutOfRange):
+            return item
+        if isinstance(item, dict):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    return None
 
 
 # U+2028 and U+2029 are legal, unescaped, inside JSON strings, but line readers that use

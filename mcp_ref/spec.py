@@ -82,6 +82,25 @@ SERVER_REQUESTS = {
     ELICITATION_CREATE: "elicitation",
 }
 
+#: Requests that arrived after the oldest revision we speak, with the revision that added them
+#: (catalogue section 1.1). In an older session the method does not exist: we never send it
+#: (LC-15) and answer it as an unknown method, -32601 (ER-01; decision D-35).
+METHOD_SINCE = {
+    ELICITATION_CREATE: "2025-06-18",
+}
+
+#: Capabilities that arrived after the oldest revision we speak (catalogue section 1.2). Before
+#: its revision a capability gates nothing: 2024-11-05 already has ``completion/complete`` but
+#: not yet the ``completions`` capability, so in that revision the request is ungated (D-35).
+CAPABILITY_SINCE = {
+    "completions": "2025-03-26",
+    "elicitation": "2025-06-18",
+}
+
+#: The revision in which elicitation gained its two modes, ``form`` and ``url``, declared as
+#: sub-objects of the client's ``elicitation`` capability (an empty object means form only).
+ELICITATION_MODES_VERSION = "2025-11-25"
+
 #: Notifications that need a capability of their *sender* (LC-16 (c), LG-01), named as above.
 NOTIFICATION_CAPABILITY = {
     LOG_MESSAGE: "logging",

@@ -16,6 +16,7 @@ import sys
 
 import pytest
 
+from helpers import line
 from mcp_ref import spec
 from mcp_ref.check import Options, Wire
 from mcp_ref.client import Client
@@ -262,6 +263,37 @@ def test_server_only_methods_from_the_client(tmp_path):
         wire.notify("notifications/tools/list_changed")
         ask(wire, "roots", "roots/list")
     assert ids(audited(tmp_path, drive)) == ["LG-01", "LC-16", "LC-16"]
+
+
+@pytest.mark.spec("LC-16", "LC-17")
+def test_the_auditor_reads_capabilities_as_the_connection_does(tmp_path):
+    """A declared sub-capability allows its method (resources.subscribe); a capability newer
+    than the session gates nothing (completions, before 2025-03-26: D-35)."""
+    from mcp_ref.audit import Auditor
+
+    def recorded(version, capabilities, method, params):
+        path = tmp_path / f"{version}-{method.replace('/', '_')}.json"
+        auditor = Auditor(str(path), capabilities)
+        auditor.client_sent(line({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": version, "capabilities": {}, "clientInfo": CLIENT_INFO}}))
+        auditor.server_sent(line({"jsonrpc": "2.0", "id": 1, "result": {
+            "protocolVersion": version, "capabilities": capabilities,
+            "serverInfo": {"name": "s", "version": "1"}}}))
+        auditor.client_sent(line({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        auditor.client_sent(line({"jsonrpc": "2.0", "id": 2, "method": method,
+                                  "params": params}))
+        auditor.server_sent(line({"jsonrpc": "2.0", "id": 2, "result": {}}))
+        auditor.client_sent(b"")
+        auditor.close()
+        return ids(json.loads(path.read_text(encoding="utf-8")))
+
+    subscribe = ("resources/subscribe", {"uri": "a:b"})
+    complete = ("completion/complete", {"ref": {"type": "ref/prompt", "name": "p"},
+                                        "argument": {"name": "a", "value": "x"}})
+    assert recorded("2025-11-25", {"resources": {"subscribe": True}}, *subscribe) == []
+    assert recorded("2025-11-25", {"resources": {}}, *subscribe) == ["LC-16"]
+    assert recorded("2024-11-05", {"prompts": {}}, *complete) == []
+    assert recorded("2025-03-26", {"prompts": {}}, *complete) == ["LC-16"]
 
 
 @pytest.mark.spec("LC-15", "BP-16")

@@ -6,6 +6,8 @@ bad input, line limits, end of stream, logging. Each test names its catalogue ro
 scenarios of research/reliability-bank.md (SC-xx) are named in docstrings.
 """
 
+import sys
+
 import pytest
 
 from helpers import (CLIENT_CAPABILITIES, ConnectionPair, error_codes, frames_of, handshake,
@@ -884,15 +886,15 @@ def test_send_progress_refuses_nan_and_infinity_without_losing_its_place():
 
 @pytest.mark.spec("PR-06", "BP-01")
 def test_client_flags_progress_that_overflows_to_infinity():
-    # 1e400 has no finite value: framing refuses the line as a parse error (D-09) before the
-    # progress rules see it, and the session goes on.
+    # 1e400 is valid JSON with no finite value: framing marks it (D-37) before the progress
+    # rules see it; the notification is dropped, unanswered (BP-13), and the session goes on.
     pair = handshake()
     pair.request(C, "tools/list", progress_token="p")
     pair.pump()
     events = pair.client.receive_data(b'{"jsonrpc":"2.0","method":"notifications/progress",'
                                       b'"params":{"progressToken":"p","progress":1e400}}\n')
-    assert only(events, ev.ProtocolViolation).error.code == -32700
-    assert not of(events, ev.ProgressReceived)
+    assert "1e400" in only(events, ev.MessageDropped).reason
+    assert not of(events, ev.ProgressReceived) and pair.client.data_to_send() == b""
     events = pair.client.receive_data(line({"jsonrpc": "2.0", "method": spec.PROGRESS,
                                             "params": {"progressToken": "p", "progress": 1}}))
     assert of(events, ev.ProgressReceived)
@@ -1091,6 +1093,55 @@ def test_unparseable_line_is_32700_with_id_null(garbage):
     assert only(events, ev.ProtocolViolation).answered
     _, frames = feed({"jsonrpc": "2.0", "id": 2, "method": "ping"})
     assert frames == [{"jsonrpc": "2.0", "id": 2, "result": {}}]
+
+
+#: Valid JSON numbers Python cannot carry back out (D-37): beyond a double, and, on Python 3.11+
+#: (sys.get_int_max_str_digits), an integer of more digits than int() converts.
+HUGE_NUMBERS = [b"1e400", b"-1e400"] + (
+    [b"9" * 5000] if hasattr(sys, "get_int_max_str_digits") else [])
+
+
+@pytest.mark.spec("ER-01", "BP-12")
+@pytest.mark.parametrize("number", HUGE_NUMBERS)
+def test_a_number_out_of_range_is_answered_by_the_request_id(number):
+    """D-37: valid JSON, so not -32700 with a lost id; the request is answered -32602 by its id,
+    never processed, and the session goes on."""
+    server, feed = raw_session(capabilities={"tools": {}})
+    events, frames = feed(b'{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"e",'
+                          b'"arguments":{"n":' + number + b'}}}\n')
+    assert error_codes(frames) == [(7, -32602)]
+    assert "out of the range" in frames[0]["error"]["message"]
+    assert not of(events, ev.RequestReceived) and of(events, ev.MessageDropped)
+    # A notification is dropped silently (BP-13); an id that is the number itself is -32600.
+    events, frames = feed(b'{"jsonrpc":"2.0","method":"notifications/roots/list_changed",'
+                          b'"params":{"n":' + number + b'}}\n')
+    assert frames == [] and of(events, ev.MessageDropped)
+    events, frames = feed(b'{"jsonrpc":"2.0","id":' + number + b',"method":"ping"}\n')
+    assert error_codes(frames) == [(None, -32600)]
+    assert "out of the range" in frames[0]["error"]["message"]
+    _, frames = feed({"jsonrpc": "2.0", "id": 8, "method": "ping"})
+    assert frames == [{"jsonrpc": "2.0", "id": 8, "result": {}}]
+
+
+@pytest.mark.spec("ER-01", "BP-16")
+def test_a_number_out_of_range_fails_only_its_own_batch_member():
+    server, feed = raw_session("2025-03-26")
+    events, frames = feed(b'[{"jsonrpc":"2.0","id":1,"method":"ping"},'
+                          b'{"jsonrpc":"2.0","id":2,"method":"ping","params":{"x":1e999}}]\n')
+    assert frames[0] == {"jsonrpc": "2.0", "id": 1, "result": {}}
+    assert error_codes(frames) == [(2, -32602)]
+
+
+@pytest.mark.spec("BP-07")
+def test_a_response_with_a_number_out_of_range_fails_its_request():
+    pair = handshake()
+    request_id = pair.request(C, "tools/list")
+    pair.pump()
+    events = pair.client.receive_data(b'{"jsonrpc":"2.0","id":%d,"result":{"tools":[],"n":1e400}}'
+                                      b"\n" % request_id)
+    failed = only(events, ev.RequestFailed)
+    assert failed.id == request_id and "out of the range" in str(failed.error)
+    assert pair.client.pending_ids == () and pair.client.data_to_send() == b""
 
 
 @pytest.mark.spec("ER-01", "BP-12")
@@ -1585,6 +1636,125 @@ def test_resources_subscribe_needs_the_subscribe_sub_capability():
     with_sub = handshake(server_kwargs={"capabilities": {"resources": {"subscribe": True}}})
     request_id = with_sub.request(C, "resources/subscribe", {"uri": "x://y"})
     assert only(with_sub.pump().server_events, ev.RequestReceived).id == request_id
+
+
+# --- Methods and capabilities by revision (LC-15, LC-16; decisions D-35, D-36) --------------
+
+
+@pytest.mark.spec("LC-15", "ER-01")
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26"])
+def test_elicitation_does_not_exist_before_2025_06_18(version):
+    """catalogue 1.1: elicitation/create is V3+ (2025-06-18 on). Neither side uses it earlier."""
+    pair = handshake(version, client_kwargs={"capabilities": {"elicitation": {}}})
+    with pytest.raises(LocalProtocolError) as info:
+        pair.server.send_request("elicitation/create", {"message": "?", "requestedSchema": {
+            "type": "object", "properties": {}}})
+    assert info.value.catalogue_id == "LC-15" and "2025-06-18" in str(info.value)
+    assert pair.server.pending_ids == ()
+    # A server that sends it anyway gets -32601, as for any method the session lacks, and the
+    # client reports it (the server chose the revision); the application never sees it.
+    pair.to_client(line({"jsonrpc": "2.0", "id": 70, "method": "elicitation/create",
+                         "params": {"message": "?", "requestedSchema": {"type": "object"}}}))
+    ex = pair.pump()
+    assert error_codes(ex.to_server) == [(70, -32601)]
+    assert only(ex.client_events, ev.ProtocolViolation).error.catalogue_id == "LC-15"
+    assert not of(ex.client_events, ev.RequestReceived)
+
+
+@pytest.mark.spec("LC-15", "LC-16")
+def test_elicitation_exists_from_2025_06_18_in_form_mode_only():
+    pair = handshake("2025-06-18", client_kwargs={"capabilities": {"elicitation": {"url": {}}}})
+    form = {"message": "?", "requestedSchema": {"type": "object", "properties": {}}}
+    request_id = pair.request(S, "elicitation/create", form)
+    assert only(pair.pump().client_events, ev.RequestReceived).id == request_id
+    # The url mode is 2025-11-25's; in 2025-06-18 the capability means form, whatever it lists.
+    with pytest.raises(CapabilityNotNegotiated) as info:
+        pair.server.send_request("elicitation/create", {"mode": "url", "message": "?",
+                                                        "url": "https://x", "elicitationId": "1"})
+    assert "'url' mode" in str(info.value) and "form mode only" in str(info.value)
+
+
+@pytest.mark.spec("LC-16")
+@pytest.mark.parametrize("declared, allowed", [
+    ({}, {"form"}),                                    # an empty object means form only
+    ({"form": {}}, {"form"}),
+    ({"url": {}}, {"url"}),                            # url only: form MUST NOT be sent
+    ({"form": {}, "url": {}}, {"form", "url"}),
+])
+def test_the_server_sends_only_the_elicitation_modes_the_client_declared(declared, allowed):
+    """2025-11-25 client/elicitation § Capabilities: servers MUST NOT send elicitation requests
+    with modes the client does not support; a request without ``mode`` is form mode (D-36)."""
+    pair = handshake(client_kwargs={"capabilities": {"elicitation": declared}})
+    requests = {
+        "form": {"message": "?", "requestedSchema": {"type": "object", "properties": {}}},
+        "url": {"mode": "url", "message": "Sign in", "url": "https://example.com/a",
+                "elicitationId": "e-1"},
+    }
+    requests["explicit form"] = dict(requests["form"], mode="form")
+    for name, params in requests.items():
+        mode = name.split()[-1]
+        if mode in allowed:
+            request_id = pair.request(S, "elicitation/create", params)
+            assert only(pair.pump().client_events, ev.RequestReceived).id == request_id
+        else:
+            with pytest.raises(CapabilityNotNegotiated) as info:
+                pair.server.send_request("elicitation/create", params)
+            assert info.value.catalogue_id == "LC-16"
+    with pytest.raises(CapabilityNotNegotiated):            # not a mode at all
+        pair.server.send_request("elicitation/create", {"mode": ["url"], "message": "?"})
+
+
+@pytest.mark.spec("LC-16", "ER-01")
+def test_the_client_refuses_an_elicitation_mode_it_did_not_declare():
+    pair = handshake(client_kwargs={"capabilities": {"elicitation": {}}})
+    pair.to_client(line({"jsonrpc": "2.0", "id": 71, "method": "elicitation/create",
+                         "params": {"mode": "url", "message": "Sign in",
+                                    "url": "https://example.com", "elicitationId": "e"}}))
+    pair.to_client(line({"jsonrpc": "2.0", "id": 72, "method": "elicitation/create",
+                         "params": {"mode": 5, "message": "?"}}))
+    ex = pair.pump()
+    assert error_codes(ex.to_server) == [(71, -32602), (72, -32602)]
+    assert "mode 'url' was not declared" in ex.to_server[0]["error"]["message"]
+    assert [e.error.catalogue_id for e in of(ex.client_events, ev.ProtocolViolation)] == [
+        "LC-16", "LC-16"]
+    assert not of(ex.client_events, ev.RequestReceived)
+    assert pair.client.state is State.OPERATING
+
+
+@pytest.mark.spec("LC-16", "LC-17")
+def test_completion_is_ungated_in_2024_11_05_which_has_no_completions_capability():
+    """catalogue 1.2: ``completions`` is V2+ (2025-03-26 on), while completion/complete is in
+    every revision; before its capability existed, nothing gates the request (D-35)."""
+    params = {"ref": {"type": "ref/prompt", "name": "p"},
+              "argument": {"name": "a", "value": "x"}}
+    old = handshake("2024-11-05", server_kwargs={"capabilities": {"prompts": {},
+                                                                  "completions": {}}})
+    request_id = old.request(C, "completion/complete", params)
+    assert only(old.pump().server_events, ev.RequestReceived).id == request_id
+    newer = handshake("2025-03-26", server_kwargs={"capabilities": {"prompts": {}}})
+    with pytest.raises(CapabilityNotNegotiated) as info:
+        newer.client.send_request("completion/complete", params)
+    assert info.value.catalogue_id == "LC-16"
+    # A server that does not offer completion answers -32601 in any revision (ER-11): its own
+    # capabilities say what it implements.
+    plain = handshake("2024-11-05", server_kwargs={"capabilities": {"prompts": {}}})
+    request_id = plain.request(C, "completion/complete", params)
+    assert error_codes(plain.pump().to_client) == [(request_id, -32601)]
+
+
+@pytest.mark.spec("ER-01", "ER-11", "LC-02")
+def test_before_initialize_a_method_we_do_not_offer_is_32601_and_one_we_offer_is_32600():
+    """D-05: whether a server has a method does not depend on the phase, so a method behind a
+    capability it did not declare is -32601 in every state, like an unknown method; a method
+    it has is -32600 until the session is initialized."""
+    server, feed = raw_server(capabilities={"resources": {}})
+    events, frames = feed(
+        {"jsonrpc": "2.0", "id": 1, "method": "resources/subscribe", "params": {"uri": "a:b"}},
+        {"jsonrpc": "2.0", "id": 2, "method": "completion/complete", "params": {}},
+        {"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": "a:b"}},
+        {"jsonrpc": "2.0", "id": 4, "method": "no/such"})
+    assert error_codes(frames) == [(1, -32601), (2, -32601), (3, -32600), (4, -32601)]
+    assert server.state is State.AWAITING_INITIALIZE
 
 
 @pytest.mark.spec("CN-07")

@@ -1,23 +1,20 @@
 """Every frame the core emits validates against the official MCP JSON schema (BP-01).
 
-Schemas: shared/spec/<version>/schema.json, copied byte for byte from the spec repository.
-2025-11-25 is JSON Schema 2020-12 (``$defs``); 2025-06-18 is draft-07 (``definitions``).
-
-There is no schema file here for 2025-03-26 or 2024-11-05. Sessions at those versions are
-validated against **2025-06-18's** schema: the JSON-RPC envelope and every lifecycle message we
-emit (initialize, initialized, ping, cancelled, progress, logging, list_changed, roots/list,
-tools/list) have the same shape there, and the fields 2025-06-18 added (``title`` on
-Implementation, ``elicitation``, ...) are all optional, so a valid older message is valid
-against it. (The fields we must *not* send to older peers, such as progress ``message`` under
-2024-11-05 or ``title`` before 2025-06-18, are checked in test_connection.py.)
+Each session is validated against the schema of the revision it negotiated (LC-15):
+shared/spec/<version>/schema.json for 2025-11-25 and 2025-06-18, and
+tests/fixtures/schemas/<version>/schema.json for 2025-03-26 and 2024-11-05 (copied byte for
+byte from the spec repository; see the PROVENANCE.md there). 2025-11-25 is JSON Schema 2020-12
+(``$defs``); the three older files are draft-07 (``definitions``). Validating an older session
+against a newer schema would hide a method the older revision lacks (``elicitation/create``
+before 2025-06-18: decision D-35), so no session borrows another revision's schema.
 
 The ONE documented exception is an error response with ``"id": null``, sent when the id of the
 offending message could not be read (a parse error; decision D-04, catalogue A4, BP-12).
 JSON-RPC 2.0 requires the null; MCP's schemas do not allow it (2025-11-25 makes ``id`` optional
-but not nullable; 2025-06-18 makes it required). For those frames we assert that ``id`` is
-None, drop the member, and validate the rest; against 2025-06-18 that also means not requiring
-``id`` in ``JSONRPCError`` (the one change made to a copy of that schema, in
-:func:`_validator`).
+but not nullable; the draft-07 revisions make it required). For those frames we assert that
+``id`` is None, drop the member, and validate the rest; against the draft-07 revisions that also
+means not requiring ``id`` in ``JSONRPCError`` (the one change made to a copy of those schemas,
+in :func:`_validator`).
 """
 
 import copy
@@ -40,20 +37,24 @@ C, S = Role.CLIENT, Role.SERVER
 SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "spec"
 if not SPEC_DIR.exists():
     SPEC_DIR = Path("/work/shared/spec")
+FIXTURE_SCHEMAS = Path(__file__).resolve().parent / "fixtures" / "schemas"
 
-#: The schema file each negotiable version is checked against (see the module docstring).
-SCHEMA_FOR = {
-    "2025-11-25": "2025-11-25",
-    "2025-06-18": "2025-06-18",
-    "2025-03-26": "2025-06-18",   # no schema file here; same shapes as 2025-06-18
-    "2024-11-05": "2025-06-18",   # no schema file here; same shapes as 2025-06-18
+#: Where each negotiable revision's schema file lives (see the module docstring).
+SCHEMA_FILES = {
+    "2025-11-25": SPEC_DIR / "2025-11-25" / "schema.json",
+    "2025-06-18": SPEC_DIR / "2025-06-18" / "schema.json",
+    "2025-03-26": FIXTURE_SCHEMAS / "2025-03-26" / "schema.json",
+    "2024-11-05": FIXTURE_SCHEMAS / "2024-11-05" / "schema.json",
 }
+assert set(SCHEMA_FILES) == set(spec.SUPPORTED_VERSIONS)
+DRAFT7 = ("2025-06-18", "2025-03-26", "2024-11-05")
 
 #: Per-method definitions, where the schema has them.
 REQUEST_DEFS = {
     "initialize": "InitializeRequest", "ping": "PingRequest", "tools/list": "ListToolsRequest",
     "tools/call": "CallToolRequest", "logging/setLevel": "SetLevelRequest",
     "roots/list": "ListRootsRequest", "resources/read": "ReadResourceRequest",
+    "sampling/createMessage": "CreateMessageRequest", "elicitation/create": "ElicitRequest",
 }
 NOTIFICATION_DEFS = {
     spec.INITIALIZED: "InitializedNotification", spec.CANCELLED: "CancelledNotification",
@@ -64,14 +65,16 @@ NOTIFICATION_DEFS = {
 RESULT_DEFS = {
     "initialize": "InitializeResult", "ping": "EmptyResult", "tools/list": "ListToolsResult",
     "tools/call": "CallToolResult", "logging/setLevel": "EmptyResult",
-    "roots/list": "ListRootsResult",
+    "roots/list": "ListRootsResult", "sampling/createMessage": "CreateMessageResult",
+    "elicitation/create": "ElicitResult",
 }
 #: The envelope definition of each shape, by schema file.
+_DRAFT7_ENVELOPES = {"request": "JSONRPCRequest", "notification": "JSONRPCNotification",
+                     "result": "JSONRPCResponse", "error": "JSONRPCError"}
 ENVELOPES = {
     "2025-11-25": {"request": "JSONRPCRequest", "notification": "JSONRPCNotification",
                    "result": "JSONRPCResultResponse", "error": "JSONRPCErrorResponse"},
-    "2025-06-18": {"request": "JSONRPCRequest", "notification": "JSONRPCNotification",
-                   "result": "JSONRPCResponse", "error": "JSONRPCError"},
+    **{version: _DRAFT7_ENVELOPES for version in DRAFT7},
 }
 #: Which side may send what, by direction (the schema's own unions).
 DIRECTION_DEFS = {
@@ -84,7 +87,7 @@ DIRECTION_DEFS = {
 
 @lru_cache(maxsize=None)
 def _schema(schema_version):
-    schema = json.loads((SPEC_DIR / schema_version / "schema.json").read_text("utf-8"))
+    schema = json.loads(SCHEMA_FILES[schema_version].read_text("utf-8"))
     cls = (jsonschema.Draft202012Validator if "$defs" in schema else jsonschema.Draft7Validator)
     cls.check_schema(schema)                  # the file itself is a valid schema of its dialect
     return schema
@@ -98,7 +101,7 @@ def _defs_key(schema_version):
 def _validator(schema_version, definition, null_id_exception=False):
     """A validator for one definition, resolving ``$ref`` inside the same document."""
     schema = _schema(schema_version)
-    if null_id_exception and schema_version == "2025-06-18":
+    if null_id_exception and schema_version in DRAFT7:
         # D-04: the only change to an official schema, for id-null error responses only.
         schema = copy.deepcopy(schema)
         error_def = schema["definitions"]["JSONRPCError"]
@@ -120,7 +123,7 @@ def _shape(frame):
 def validate_frame(frame, version, sender, method_of=None):
     """Validate one emitted frame; returns the definitions it was checked against."""
     assert isinstance(frame, dict), f"not a JSON object: {frame!r}"
-    schema_version = SCHEMA_FOR[version]
+    schema_version = version
     shape = _shape(frame)
     null_id = shape == "error" and "id" in frame and frame["id"] is None
     if null_id:
@@ -237,6 +240,13 @@ def rich_session(version):
     pair.to_server(client.send_progress(roots_id, 1, total=1))
     pair.to_server(client.send_response(roots_id, {"roots": [
         {"uri": "file:///tmp", "name": "tmp"}]}))
+    # sampling/createMessage (every revision), answered by the client.
+    sample_id = pair.request(S, "sampling/createMessage", {
+        "messages": [{"role": "user", "content": {"type": "text", "text": "hi"}}],
+        "maxTokens": 10})
+    pair.pump()
+    pair.to_server(client.send_response(sample_id, {
+        "role": "assistant", "content": {"type": "text", "text": "hello"}, "model": "m"}))
     again = pair.request(S, "roots/list")
     pair.pump()
     pair.to_server(client.send_error(again, ErrorCode.INTERNAL_ERROR, "roots unavailable"))
@@ -277,10 +287,11 @@ def test_every_emitted_frame_validates(version):
     assert {"initialize", spec.INITIALIZED, "ping", "tools/list", "tools/call",
             "logging/setLevel", spec.PROGRESS, spec.CANCELLED, spec.LOG_MESSAGE,
             "notifications/tools/list_changed", "notifications/roots/list_changed",
-            "roots/list"} <= methods
+            "roots/list", "sampling/createMessage"} <= methods
     codes = {f["error"]["code"] for f in pair.c2s + pair.s2c if "error" in f}
     assert {-32700, -32600, -32601, -32602, -32603, -32002} <= codes
     assert {"InitializeResult", "ListToolsResult", "ListRootsResult", "EmptyResult",
+            "CreateMessageRequest", "CreateMessageResult",
             "CallToolResult", "ProgressNotification", "CancelledNotification",
             "LoggingMessageNotification", "ClientRequest", "ServerRequest",
             "ClientNotification", "ServerNotification", "ClientResult",
@@ -295,7 +306,7 @@ def test_every_emitted_frame_validates(version):
 @pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
 def test_initialize_messages_validate_against_their_definitions(version):
     pair = rich_session(version)
-    schema_version = SCHEMA_FOR[version]
+    schema_version = version
     request, result = pair.c2s[0], pair.s2c[0]
     assert request["method"] == "initialize" and result["id"] == request["id"]
     _validator(schema_version, "InitializeRequest").validate(request)
@@ -310,12 +321,55 @@ def test_initialize_messages_validate_against_their_definitions(version):
     _validator(schema_version, "InitializedNotification").validate(pair.c2s[1])
 
 
+@pytest.mark.spec("LC-15", "LC-16")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_elicitation_is_sent_only_where_the_revision_has_it(version):
+    """D-35, D-36: elicitation/create exists from 2025-06-18 (catalogue 1.1); its url mode from
+    2025-11-25. What is sent validates against the negotiated revision's schema, and what the
+    revision lacks is refused before a byte is written."""
+    from mcp_ref.errors import LocalProtocolError
+    pair = ConnectionPair(
+        client_kwargs={"supported_versions": (version,),
+                       "capabilities": {"elicitation": {"form": {}, "url": {}}}})
+    pair.handshake()
+    form = {"message": "Your name?", "requestedSchema": {
+        "type": "object", "properties": {"name": {"type": "string"}}}}
+    url = {"mode": "url", "message": "Sign in", "url": "https://example.com/login",
+           "elicitationId": "e-1"}
+    if version < "2025-06-18":
+        with pytest.raises(LocalProtocolError) as caught:
+            pair.server.send_request("elicitation/create", form)
+        assert caught.value.catalogue_id == "LC-15" and "does not exist" in str(caught.value)
+        assert not _validator(version, "ServerRequest").is_valid(
+            {"jsonrpc": "2.0", "id": 1, "method": "elicitation/create", "params": form})
+        return
+    sent = [pair.request(S, "elicitation/create", form)]
+    if version >= "2025-11-25":
+        sent.append(pair.request(S, "elicitation/create", url))
+    else:
+        with pytest.raises(LocalProtocolError) as caught:
+            pair.server.send_request("elicitation/create", url)
+        assert caught.value.catalogue_id == "LC-16" and "'url' mode" in str(caught.value)
+    pair.pump()
+    for request_id in sent:
+        pair.to_server(pair.client.send_response(request_id, {"action": "decline"}))
+    pair.pump()
+    by_server = _methods_by_id(pair.s2c)
+    checked = set()
+    for frame in pair.s2c:
+        checked.update(validate_frame(frame, version, S))
+    for frame in pair.c2s:
+        checked.update(validate_frame(frame, version, C, method_of=by_server))
+    assert {"ElicitRequest", "ElicitResult", "ServerRequest", "ClientResult"} <= checked
+    assert sum(f.get("method") == "elicitation/create" for f in pair.s2c) == len(sent)
+
+
 @pytest.mark.spec("BP-12")
 @pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
 def test_null_id_is_the_only_exception(version):
     """Only error responses to unreadable messages carry id null, and only they need D-04."""
     pair = rich_session(version)
-    schema_version = SCHEMA_FOR[version]
+    schema_version = version
     strict = _validator(schema_version, "JSONRPCMessage")
     exceptions = [f for f in pair.c2s + pair.s2c if not strict.is_valid(f)]
     assert exceptions, "the session should contain parse errors"
@@ -329,7 +383,7 @@ def test_null_id_is_the_only_exception(version):
 # --- The validators can fail (otherwise the tests above prove nothing) -----------------------
 
 
-@pytest.mark.parametrize("schema_version", ["2025-11-25", "2025-06-18"])
+@pytest.mark.parametrize("schema_version", spec.SUPPORTED_VERSIONS)
 @pytest.mark.parametrize("frame", [
     {"jsonrpc": "1.0", "id": 1, "method": "ping"},
     {"id": 1, "method": "ping"},
@@ -343,7 +397,7 @@ def test_the_schema_rejects_broken_frames(schema_version, frame):
     assert not _validator(schema_version, "JSONRPCMessage").is_valid(frame)
 
 
-@pytest.mark.parametrize("schema_version", ["2025-11-25", "2025-06-18"])
+@pytest.mark.parametrize("schema_version", spec.SUPPORTED_VERSIONS)
 def test_the_specific_definitions_reject_broken_messages(schema_version):
     def bad(definition, obj):
         assert not _validator(schema_version, definition).is_valid(obj), definition
@@ -361,10 +415,9 @@ def test_the_specific_definitions_reject_broken_messages(schema_version):
 
 def test_null_id_error_fails_the_strict_schema_as_documented():
     frame = {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "Parse error"}}
-    for schema_version in ("2025-11-25", "2025-06-18"):
+    for schema_version in spec.SUPPORTED_VERSIONS:
         assert not _validator(schema_version, "JSONRPCMessage").is_valid(frame)
-    assert validate_frame(frame, "2025-11-25", S)
-    assert validate_frame(frame, "2025-06-18", S)
+        assert validate_frame(frame, schema_version, S)
 
 
 # --- Frames from bad-input sessions validate too --------------------------------------------
