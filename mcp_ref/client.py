@@ -57,6 +57,17 @@ _LOG_LEVELS = {"debug": DEBUG, "info": INFO, "notice": INFO, "warning": WARNING,
 RequestHandler = Callable[[Dict[str, Any]], Dict[str, Any]]
 
 
+def _elicitation_capability(modes: Sequence[str]) -> Dict[str, Any]:
+    """The ``elicitation`` capability for ``modes`` (2025-11-25 client/elicitation: at least one
+    mode; an empty object means form only, which older servers also understand; D-36)."""
+    chosen = {modes} if isinstance(modes, str) else set(modes)
+    if not chosen or not chosen <= {"form", "url"}:
+        raise ValueError(f"elicitation_modes must be 'form' and/or 'url', not {list(modes)!r}")
+    if chosen == {"form"}:
+        return {}
+    return {mode: {} for mode in sorted(chosen)}
+
+
 class Client:
     """A connected, initialized MCP client. Create it with :meth:`spawn`."""
 
@@ -111,6 +122,7 @@ class Client:
               roots_list_changed: bool = False,
               sampling: Optional[RequestHandler] = None,
               elicitation: Optional[RequestHandler] = None,
+              elicitation_modes: Sequence[str] = ("form",),
               on_notification: Optional[Callable[[str, Dict[str, Any]], None]] = None,
               keepalive_interval: Optional[float] = None,
               keepalive_timeout: float = 10.0,
@@ -122,7 +134,9 @@ class Client:
 
         ``roots``, ``sampling`` and ``elicitation`` answer the server's requests of those
         kinds; each is declared as a client capability only when given (LC-16), and the
-        server's requests for an undeclared one get -32601. ``trace`` names a JSONL file that
+        server's requests for an undeclared one get -32601. ``elicitation_modes`` are the
+        modes the ``elicitation`` handler supports, ``"form"`` and/or ``"url"`` (2025-11-25;
+        a server may use only those, D-36). ``trace`` names a JSONL file that
         receives every frame and lifecycle event (:mod:`mcp_ref.transcript`), or is a
         ``Transcript`` made with a ``redact`` hook. On any failure
         the server process is shut down before the error propagates.
@@ -142,7 +156,7 @@ class Client:
             capabilities["sampling"] = {}
             handlers[spec.SAMPLING_CREATE_MESSAGE] = sampling
         if elicitation is not None:
-            capabilities["elicitation"] = {}
+            capabilities["elicitation"] = _elicitation_capability(elicitation_modes)
             handlers[spec.ELICITATION_CREATE] = elicitation
         connection = Connection(Role.CLIENT, info=client_info or DEFAULT_INFO,
                                 capabilities=capabilities,

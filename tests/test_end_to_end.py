@@ -204,6 +204,34 @@ def test_server_to_client_requests():
         assert elicited["content"] == {"answer": "42"}
 
 
+@pytest.mark.spec("LC-15", "LC-16")
+def test_elicitation_follows_the_declared_modes_and_the_negotiated_revision():
+    """D-35, D-36, over real processes: the reference server's ``elicit`` tool (form mode) is a
+    tool error, not a request on the wire, when the client supports url mode only or when the
+    session's revision has no elicitation at all."""
+    asked = []
+
+    def elicitation(params):
+        asked.append(params)
+        return {"action": "decline"}
+
+    with spawn(elicitation=elicitation, elicitation_modes=("url",)) as client:
+        result = client.call_tool("elicit", {"message": "?"})
+        assert result["isError"] is True and "'form' mode" in result["content"][0]["text"]
+    with spawn(elicitation=elicitation, supported_versions=("2025-03-26",)) as client:
+        assert client.protocol_version == "2025-03-26"
+        result = client.call_tool("elicit", {"message": "?"})
+        assert result["isError"] is True
+        assert "does not exist in protocol revision 2025-03-26" in result["content"][0]["text"]
+    assert asked == []
+    with spawn(elicitation=elicitation, elicitation_modes=("form", "url")) as client:
+        result = client.call_tool("elicit", {"message": "?"})
+        assert not result.get("isError") and asked and "requestedSchema" in asked[0]
+    for bad in ((), ("form", "voice")):
+        with pytest.raises(ValueError, match="elicitation_modes"):
+            spawn(elicitation=elicitation, elicitation_modes=bad)
+
+
 @pytest.mark.spec("LC-16", "ER-11")
 def test_undeclared_client_capability_is_refused():
     with spawn() as client:     # no roots callback: no roots capability
