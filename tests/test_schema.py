@@ -55,6 +55,8 @@ REQUEST_DEFS = {
     "tools/call": "CallToolRequest", "logging/setLevel": "SetLevelRequest",
     "roots/list": "ListRootsRequest", "resources/read": "ReadResourceRequest",
     "sampling/createMessage": "CreateMessageRequest", "elicitation/create": "ElicitRequest",
+    "resources/list": "ListResourcesRequest", "prompts/list": "ListPromptsRequest",
+    "prompts/get": "GetPromptRequest",
 }
 NOTIFICATION_DEFS = {
     spec.INITIALIZED: "InitializedNotification", spec.CANCELLED: "CancelledNotification",
@@ -66,7 +68,9 @@ RESULT_DEFS = {
     "initialize": "InitializeResult", "ping": "EmptyResult", "tools/list": "ListToolsResult",
     "tools/call": "CallToolResult", "logging/setLevel": "EmptyResult",
     "roots/list": "ListRootsResult", "sampling/createMessage": "CreateMessageResult",
-    "elicitation/create": "ElicitResult",
+    "elicitation/create": "ElicitResult", "resources/list": "ListResourcesResult",
+    "resources/read": "ReadResourceResult", "prompts/list": "ListPromptsResult",
+    "prompts/get": "GetPromptResult",
 }
 #: The envelope definition of each shape, by schema file.
 _DRAFT7_ENVELOPES = {"request": "JSONRPCRequest", "notification": "JSONRPCNotification",
@@ -362,6 +366,68 @@ def test_elicitation_is_sent_only_where_the_revision_has_it(version):
         checked.update(validate_frame(frame, version, C, method_of=by_server))
     assert {"ElicitRequest", "ElicitResult", "ServerRequest", "ClientResult"} <= checked
     assert sum(f.get("method") == "elicitation/create" for f in pair.s2c) == len(sent)
+
+
+@pytest.mark.spec("BP-01", "LC-15", "TL-01", "LG-03", "PR-01")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_a_real_session_with_the_reference_server_validates(version, tmp_path):
+    """Beyond the core: every frame of a session between mcp_ref's Client and the reference
+    server (``python3 -m mcp_ref serve``), as its transcript recorded them, validates against
+    the negotiated revision's schema: tool, resource and prompt results, log messages,
+    progress, server requests and the client's answers, and errors."""
+    import sys
+    from mcp_ref.client import Client
+    from mcp_ref.errors import PeerError
+
+    trace = tmp_path / "session.jsonl"
+    root = Path(__file__).resolve().parent.parent
+    with Client.spawn([sys.executable, "-m", "mcp_ref", "serve"], cwd=str(root),
+                      supported_versions=(version,), trace=str(trace),
+                      roots=lambda: [{"uri": "file:///tmp", "name": "tmp"}],
+                      sampling=lambda params: {"role": "assistant", "model": "m", "content": {
+                          "type": "text", "text": "ok"}},
+                      elicitation=lambda params: {"action": "accept",
+                                                  "content": {"answer": "yes"}},
+                      on_notification=lambda method, params: None) as client:
+        assert client.protocol_version == version
+        client.ping()
+        client.set_logging_level("debug")
+        tools = client.list_tools()
+        assert {t["name"] for t in tools} >= {"echo", "slow", "elicit", "sample", "roots"}
+        client.call_tool("echo", {"text": "h\u00e9llo"})
+        client.call_tool("add", {"a": 1, "b": 2.5})
+        client.call_tool("fail", {"message": "no"})
+        client.call_tool("slow", {"seconds": 0.05, "steps": 2},
+                         on_progress=lambda progress, total, message: None)
+        for name in ("roots", "sample", "ping_client", "elicit"):
+            client.call_tool(name, {"prompt": "p", "message": "m"} if name in (
+                "sample", "elicit") else {})
+        client.call_tool("log", {"level": "warning", "message": "careful"})
+        with pytest.raises(PeerError):
+            client.call_tool("no-such-tool", {})
+        for resource in client.list_resources():
+            client.read_resource(resource["uri"])
+        for prompt in client.list_prompts():
+            client.get_prompt(prompt["name"], {"name": "Ada"} if prompt["name"] == "greet"
+                              else {})
+    records = [json.loads(text) for text in trace.read_text("utf-8").splitlines()]
+    frames = [r for r in records if "dir" in r]
+    assert all("msg" in r for r in frames), "a line that is not JSON was written or read"
+    checked = set()
+    for record in frames:
+        sender = C if record["dir"] == "send" else S
+        frame = record["msg"]
+        method_of = {frame.get("id"): record["method"]} if "method" in record else {}
+        checked.update(validate_frame(frame, version, sender, method_of=method_of))
+    expected = {"CallToolResult", "ListToolsResult", "ListResourcesResult", "ReadResourceResult",
+                "ListPromptsResult", "GetPromptResult", "LoggingMessageNotification",
+                "ProgressNotification", "ListRootsResult", "CreateMessageResult",
+                "InitializeResult", "EmptyResult", "ServerRequest", "ClientResult"}
+    if version >= "2025-06-18":
+        expected |= {"ElicitRequest", "ElicitResult"}
+    assert expected <= checked, expected - checked
+    sent_methods = {r["msg"].get("method") for r in frames if r["dir"] == "recv"}
+    assert ("elicitation/create" in sent_methods) is (version >= "2025-06-18")
 
 
 @pytest.mark.spec("BP-12")
