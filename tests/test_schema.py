@@ -426,6 +426,15 @@ def test_a_real_session_with_the_reference_server_validates(version, tmp_path):
     if version >= "2025-06-18":
         expected |= {"ElicitRequest", "ElicitResult"}
     assert expected <= checked, expected - checked
+    # The schemas leave definitions open (no additionalProperties: false), so a field a later
+    # revision added would pass; check the listed definitions against their properties (LC-15).
+    defs = _schema(version)[_defs_key(version)]
+    for record in frames:
+        result = record["msg"].get("result") or {}
+        for key, definition in (("tools", "Tool"), ("resources", "Resource"),
+                                ("prompts", "Prompt")):
+            for item in result.get(key, []):
+                assert set(item) <= set(defs[definition]["properties"]), (version, item)
     sent_methods = {r["msg"].get("method") for r in frames if r["dir"] == "recv"}
     assert ("elicitation/create" in sent_methods) is (version >= "2025-06-18")
 
