@@ -60,7 +60,7 @@ SERVER_ONLY_REQUESTS = frozenset(m for m in spec.SERVER_REQUESTS if m != spec.PI
 SERVER_ONLY_NOTIFICATIONS = frozenset({
     spec.LOG_MESSAGE, "notifications/tools/list_changed", "notifications/resources/list_changed",
     "notifications/resources/updated", "notifications/prompts/list_changed",
-    "notifications/elicitation/complete"})
+    spec.ELICITATION_COMPLETE})
 
 #: A frame longer than this is written to the file as a shortened string.
 _MAX_FRAME_CHARS = 4096

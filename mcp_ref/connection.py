@@ -273,6 +273,16 @@ class Connection:
             raise LocalProtocolError(f"{method}: {dedicated[method]}")
         self.lifecycle.process(self.role, Input.NOTIFICATION)
         self._check_we_declared(method)
+        version = self.protocol_version
+        if not method_exists(method, version):
+            raise LocalProtocolError(                         # LC-15, D-35
+                f"{method} does not exist in protocol revision {version} (it was added in "
+                f"{spec.METHOD_SINCE[method]})", catalogue_id="LC-15")
+        if (method == spec.ELICITATION_COMPLETE
+                and "url" not in elicitation_modes(self.negotiated.peer_capabilities, version)):
+            # It ends a url-mode elicitation, which a client without url mode never gets (D-36).
+            raise CapabilityNotNegotiated(f"{method} needs the client's url elicitation mode",
+                                          catalogue_id="LC-16")
         return encode(to_obj(Notification(method, params)))
 
     def send_response(self, request_id: RequestId, result: Dict[str, Any]) -> bytes:
@@ -663,6 +673,12 @@ class Connection:
         if input is Input.PROGRESS:
             return self._receive_progress(params)
         events: List[ev.Event] = []
+        if not method_exists(note.method, self.protocol_version):
+            # D-35: delivered (a lenient receiver, like D-24) but reported: the revision the
+            # peer negotiated has no such notification (LC-15).
+            events.append(ev.ProtocolViolation(RemoteProtocolError(
+                f"{note.method} does not exist in protocol revision {self.protocol_version}",
+                catalogue_id="LC-15"), False))
         missing = _missing_capability(self.negotiated.peer_capabilities, note.method)
         if missing and self.negotiated.protocol_version is not None:
             # D-24: delivered anyway (lenient receiver), but reported: the peer did not declare

@@ -53,6 +53,7 @@ COMPLETION_COMPLETE = "completion/complete"
 ROOTS_LIST = "roots/list"
 SAMPLING_CREATE_MESSAGE = "sampling/createMessage"
 ELICITATION_CREATE = "elicitation/create"
+ELICITATION_COMPLETE = "notifications/elicitation/complete"
 
 #: Requests a client sends to a server, mapped to the server capability that must have been
 #: declared for them (None: always available); "a.b" names sub-capability b of capability a,
@@ -82,11 +83,13 @@ SERVER_REQUESTS = {
     ELICITATION_CREATE: "elicitation",
 }
 
-#: Requests that arrived after the oldest revision we speak, with the revision that added them
-#: (catalogue section 1.1). In an older session the method does not exist: we never send it
-#: (LC-15) and answer it as an unknown method, -32601 (ER-01; decision D-35).
+#: Requests and notifications that arrived after the oldest revision we speak, with the
+#: revision that added them (catalogue section 1.1). In an older session the method does not
+#: exist: we never send it (LC-15); a request for it is answered as an unknown method, -32601
+#: (ER-01), and a notification is delivered but reported (decision D-35).
 METHOD_SINCE = {
     ELICITATION_CREATE: "2025-06-18",
+    ELICITATION_COMPLETE: "2025-11-25",
 }
 
 #: Capabilities that arrived after the oldest revision we speak (catalogue section 1.2). Before

@@ -1721,6 +1721,30 @@ def test_the_client_refuses_an_elicitation_mode_it_did_not_declare():
     assert pair.client.state is State.OPERATING
 
 
+@pytest.mark.spec("LC-15", "LC-16")
+def test_elicitation_complete_needs_2025_11_25_and_the_url_mode():
+    """notifications/elicitation/complete is 2025-11-25's (catalogue 1.1) and ends a url-mode
+    elicitation, so it needs that mode declared (D-35, D-36)."""
+    params = {"elicitationId": "e-1"}
+    older = handshake("2025-06-18", client_kwargs={"capabilities": {"elicitation": {}}})
+    with pytest.raises(LocalProtocolError) as info:
+        older.server.send_notification(spec.ELICITATION_COMPLETE, params)
+    assert info.value.catalogue_id == "LC-15"
+    # Received anyway: delivered, as any notification (D-24), and reported.
+    events = older.client.receive_data(line({"jsonrpc": "2.0", "method": spec.ELICITATION_COMPLETE,
+                                             "params": params}))
+    assert only(events, ev.ProtocolViolation).error.catalogue_id == "LC-15"
+    assert only(events, ev.NotificationReceived).method == spec.ELICITATION_COMPLETE
+    form_only = handshake(client_kwargs={"capabilities": {"elicitation": {"form": {}}}})
+    with pytest.raises(CapabilityNotNegotiated):
+        form_only.server.send_notification(spec.ELICITATION_COMPLETE, params)
+    with_url = handshake(client_kwargs={"capabilities": {"elicitation": {"url": {}}}})
+    with_url.to_client(with_url.server.send_notification(spec.ELICITATION_COMPLETE, params))
+    ex = with_url.pump()
+    assert only(ex.client_events, ev.NotificationReceived).params == params
+    assert not of(ex.client_events, ev.ProtocolViolation)
+
+
 @pytest.mark.spec("LC-16", "LC-17")
 def test_completion_is_ungated_in_2024_11_05_which_has_no_completions_capability():
     """catalogue 1.2: ``completions`` is V2+ (2025-03-26 on), while completion/complete is in
