@@ -273,13 +273,9 @@ class Connection:
             raise LocalProtocolError(f"{method}: {dedicated[method]}")
         self.lifecycle.process(self.role, Input.NOTIFICATION)
         self._check_we_declared(method)
-        version = self.protocol_version
-        if not method_exists(method, version):
-            raise LocalProtocolError(                         # LC-15, D-35
-                f"{method} does not exist in protocol revision {version} (it was added in "
-                f"{spec.METHOD_SINCE[method]})", catalogue_id="LC-15")
-        if (method == spec.ELICITATION_COMPLETE
-                and "url" not in elicitation_modes(self.negotiated.peer_capabilities, version)):
+        self._check_revision_has(method)
+        if (method == spec.ELICITATION_COMPLETE and "url" not in elicitation_modes(
+                self.negotiated.peer_capabilities, self.protocol_version)):
             # It ends a url-mode elicitation, which a client without url mode never gets (D-36).
             raise CapabilityNotNegotiated(f"{method} needs the client's url elicitation mode",
                                           catalogue_id="LC-16")
@@ -390,13 +386,16 @@ class Connection:
         self._next_id += 1
         return request_id
 
-    def _check_peer_offers(self, method: str, params: Optional[Dict[str, Any]]) -> None:
-        version = self.protocol_version
-        if not method_exists(method, version):
-            # LC-15: respect the negotiated version; the method is newer than it (D-35).
+    def _check_revision_has(self, method: str) -> None:
+        # LC-15: respect the negotiated version; never send a method newer than it (D-35).
+        if not method_exists(method, self.protocol_version):
             raise LocalProtocolError(
-                f"{method} does not exist in protocol revision {version} (it was added in "
-                f"{spec.METHOD_SINCE[method]})", catalogue_id="LC-15")
+                f"{method} does not exist in protocol revision {self.protocol_version} (it was "
+                f"added in {spec.METHOD_SINCE[method]})", catalogue_id="LC-15")
+
+    def _check_peer_offers(self, method: str, params: Optional[Dict[str, Any]]) -> None:
+        self._check_revision_has(method)
+        version = self.protocol_version
         # LC-16: only use capabilities that were negotiated.
         peer = self.negotiated.peer_capabilities
         capability = gating_capability(self._requests_we_send, method, version)
