@@ -195,7 +195,7 @@ class _WorkerPool:
                 task = self._tasks.popleft()
             try:
                 task()
-            except Exception:
+            except (Exception, SystemExit):     # SystemExit too: a worker must outlive it
                 log.exception("a worker task raised")
             finally:
                 with self._cond:
@@ -558,7 +558,8 @@ class Server:
             log.exception("handler for %s broke a protocol rule", context.method)
             session.respond_error(context.request_id, ErrorCode.INTERNAL_ERROR,
                                   f"Internal error while handling {context.method}")
-        except Exception:
+        except (Exception, SystemExit):
+            # SystemExit too (argparse in a handler, say): the request is still answered.
             log.exception("handler for %s raised", context.method)
             # -32603, with no internals in the message (LG-04 spirit); details go to stderr.
             session.respond_error(context.request_id, ErrorCode.INTERNAL_ERROR,
@@ -615,7 +616,7 @@ class Server:
             output = tool.fn(arguments, context)
         except ToolError as exc:
             return {"content": [_text(str(exc))], "isError": True}
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:   # SystemExit: a tool that "exits" failed
             log.exception("tool %s raised", name)
             return {"content": [_text(f"Tool {name} failed: {type(exc).__name__}: {exc}")],
                     "isError": True}

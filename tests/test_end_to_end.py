@@ -232,6 +232,43 @@ def test_elicitation_follows_the_declared_modes_and_the_negotiated_revision():
             spawn(elicitation=elicitation, elicitation_modes=bad)
 
 
+EXITING_SERVER = f"""
+import sys
+sys.path.insert(0, {ROOT!r})
+from mcp_ref.server import Server
+server = Server("exiting", max_workers=1)
+
+@server.tool()
+def exits(arguments, context):
+    raise SystemExit(2)         # what argparse does inside a tool
+
+@server.resource("x://exits")
+def exiting_resource(context):
+    sys.exit(3)
+
+@server.tool()
+def ok(arguments, context):
+    return "still here"
+
+raise SystemExit(server.run_stdio())
+"""
+
+
+@pytest.mark.spec("ER-03")
+def test_a_handler_raising_system_exit_is_answered_and_the_worker_survives():
+    """A tool or handler that raises SystemExit gets an answer (isError, or -32603) and the
+    single worker goes on serving; before, the worker thread died and every later request
+    waited for its timeout (found by a shell review)."""
+    with spawn([sys.executable, "-c", EXITING_SERVER], request_timeout=10) as client:
+        for _ in range(3):
+            result = client.call_tool("exits", {})
+            assert result["isError"] is True and "SystemExit" in result["content"][0]["text"]
+        with pytest.raises(PeerError) as info:
+            client.read_resource("x://exits")
+        assert info.value.code == -32603
+        assert client.call_tool("ok", {})["content"][0]["text"] == "still here"
+
+
 @pytest.mark.spec("LC-16", "ER-11")
 def test_undeclared_client_capability_is_refused():
     with spawn() as client:     # no roots callback: no roots capability
