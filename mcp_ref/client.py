@@ -62,7 +62,7 @@ def _elicitation_capability(modes: Sequence[str]) -> Dict[str, Any]:
     mode; an empty object means form only, which older servers also understand; D-36)."""
     chosen = {modes} if isinstance(modes, str) else set(modes)
     if not chosen or not chosen <= {"form", "url"}:
-        raise ValueError(f"elicitation_modes must be 'form' and/or 'url', not {list(modes)!r}")
+        raise ValueError(f"elicitation_modes must be 'form' and/or 'url', not {sorted(chosen)!r}")
     if chosen == {"form"}:
         return {}
     return {mode: {} for mode in sorted(chosen)}

@@ -134,6 +134,18 @@ def elicitation_modes(capabilities: Dict[str, Any], version: Optional[str]) -> S
     return {mode for mode in ("form", "url") if mode in declared} or {"form"}
 
 
+def _refused_elicitation_mode(params: Optional[Dict[str, Any]], capabilities: Dict[str, Any],
+                              version: Optional[str]) -> Optional[Tuple[Any, str]]:
+    """``(mode, the modes the client supports)`` if an ``elicitation/create`` with ``params``
+    uses a mode the client did not declare, else None. 2025-11-25 client/elicitation: servers
+    MUST NOT send such a request; one without ``mode`` is form mode (D-36)."""
+    mode = (params or {}).get("mode", "form")
+    modes = elicitation_modes(capabilities, version)
+    if isinstance(mode, str) and mode in modes:
+        return None
+    return mode, " and ".join(sorted(modes))
+
+
 def _missing_capability(capabilities: Dict[str, Any], method: str) -> Optional[str]:
     """The capability a notification needs that ``capabilities`` lacks (LC-16 (c), LG-01)."""
     needed = spec.NOTIFICATION_CAPABILITY.get(method)
@@ -403,15 +415,13 @@ class Connection:
             raise CapabilityNotNegotiated(
                 f"{method} needs the peer's {capability!r} capability, which it did not "
                 f"declare", catalogue_id="LC-16")
-        if method == spec.ELICITATION_CREATE:
-            # 2025-11-25 client/elicitation: servers MUST NOT send a mode the client did not
-            # declare; a request without "mode" is form mode (D-36).
-            mode = (params or {}).get("mode", "form")
-            modes = elicitation_modes(peer, version)
-            if not (isinstance(mode, str) and mode in modes):
-                raise CapabilityNotNegotiated(
-                    f"elicitation/create in {mode!r} mode: the client supports "
-                    f"{' and '.join(sorted(modes))} mode only in {version}", catalogue_id="LC-16")
+        refused = (_refused_elicitation_mode(params, peer, version)
+                   if method == spec.ELICITATION_CREATE else None)
+        if refused:
+            mode, supported = refused          # D-36: a mode the client did not declare
+            raise CapabilityNotNegotiated(
+                f"elicitation/create in {mode!r} mode: the client supports {supported} mode "
+                f"only in {version}", catalogue_id="LC-16")
 
     def _check_we_declared(self, method: str) -> None:
         # LC-16 (c), LG-01: a notification tied to a capability needs it declared by us.
@@ -515,8 +525,9 @@ class Connection:
     def _receive_out_of_range(self, value: Any) -> List[ev.Event]:
         """Valid JSON holding a number Python cannot carry (D-37): a 5000-digit integer, say.
         Never processed, but answered by its id, so no request of the peer's hangs."""
-        reason = f"the number {first_out_of_range(value)} is out of the range this " \
-                 "implementation can represent"
+        marker = first_out_of_range(value)
+        assert marker is not None              # framing found one, or the batch loop did
+        reason = marker.reason
         try:
             message = parse(value)
         except InvalidMessage as exc:      # invalid anyway: an id that is the number itself
@@ -594,16 +605,14 @@ class Connection:
         if method == spec.SET_LOGGING_LEVEL:
             return self._answer_set_level(request)
         params = request.params or {}
-        if method == spec.ELICITATION_CREATE:
-            mode = params.get("mode", "form")
-            modes = elicitation_modes(self.capabilities, self.protocol_version)
-            if not (isinstance(mode, str) and mode in modes):
-                # The server MUST NOT use a mode we did not declare (2025-11-25
-                # client/elicitation); never handed to the application (D-36).
-                return self._answer_error(request, ErrorCode.INVALID_PARAMS,
-                                          f"Invalid params: elicitation mode {mode!r} was not "
-                                          f"declared (this client supports "
-                                          f"{' and '.join(sorted(modes))})", "LC-16")
+        refused = (_refused_elicitation_mode(params, self.capabilities, self.protocol_version)
+                   if method == spec.ELICITATION_CREATE else None)
+        if refused:
+            # The server used a mode we did not declare (D-36): never handed to the application.
+            mode, supported = refused
+            return self._answer_error(request, ErrorCode.INVALID_PARAMS,
+                                      f"Invalid params: elicitation mode {mode!r} was not "
+                                      f"declared (this client supports {supported})", "LC-16")
         meta = params.get("_meta")
         token = meta.get("progressToken") if isinstance(meta, dict) else None
         self._in_flight[request.id] = _OpenRequest(method, token if is_progress_token(token) else None)

@@ -58,10 +58,12 @@ class OutOfRange(Record):
     def __init__(self, text: str) -> None:
         self.text = text
 
-    def __str__(self) -> str:
-        if len(self.text) <= 40:
-            return self.text
-        return f"{self.text[:20]}... ({len(self.text)} characters)"
+    @property
+    def reason(self) -> str:
+        """What an error answer or a log line says about this number."""
+        shown = self.text if len(self.text) <= 40 else (
+            f"{self.text[:20]}... ({len(self.text)} characters)")
+        return f"the number {shown} is out of the range this implementation can represent"
 
 
 class NumberOutOfRange(FrameError):
@@ -208,8 +210,7 @@ def decode(line: bytes) -> Any:
         first = first_out_of_range(value)
         if first is None:
             raise FrameError("line is not valid JSON") from None
-        raise NumberOutOfRange(f"the number {first} is out of the range this implementation "
-                               "can represent", value) from None
+        raise NumberOutOfRange(first.reason, value) from None
     except RecursionError:
         # Thousands of nested brackets exhaust Python's recursion limit: valid JSON, perhaps,
         # but no MCP message nests that deep, and the reader must survive it.
