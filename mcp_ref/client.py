@@ -81,7 +81,8 @@ class Client:
         self._process = process
         self._transcript = transcript
         self._session = Session(connection, self._write, request_timeout=request_timeout,
-                                max_total_timeout=max_total_timeout)
+                                max_total_timeout=max_total_timeout,
+                                wait_for_room=process.wait_for_room)
         self._handlers = handlers
         self._on_notification = on_notification
         self._stdin_grace = stdin_grace
@@ -455,17 +456,34 @@ class Client:
             event = self._callbacks.get()
             if event is None:
                 return
-            handler = self._handlers.get(event.method)
             try:
-                if handler is None:     # the connection lets through only declared ones
-                    raise PeerError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {event.method}")
-                self._session.respond(event.id, handler(event.params))
-            except PeerError as exc:
-                self._session.respond_error(event.id, exc.code, exc.message, exc.data)
-            except Exception as exc:
-                log.exception("handler for %s raised", event.method)
-                self._session.respond_error(event.id, ErrorCode.INTERNAL_ERROR,
-                                            f"client handler failed: {type(exc).__name__}")
+                self._answer(event)
+            except Exception:                   # this thread must outlive any one answer
+                if self._stop.is_set():
+                    # The session ended while the handler ran: the answer has nowhere to go,
+                    # and that is no error of the handler's (shell review finding 9).
+                    log.debug("answer to %s %r dropped: the session is closed", event.method,
+                              event.id)
+                else:
+                    log.exception("answering %s %r failed", event.method, event.id)
+
+    def _answer(self, event: ev.RequestReceived) -> None:
+        """Run the handler for one server request and send its answer, or an error: the
+        handler's PeerError as it is, anything else as -32603 (a result the connection refuses
+        to send, too)."""
+        handler = self._handlers.get(event.method)
+        try:
+            if handler is None:     # the connection lets through only declared ones
+                raise PeerError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {event.method}")
+            self._session.respond(event.id, handler(event.params))
+        except PeerError as exc:
+            self._session.respond_error(event.id, exc.code, exc.message, exc.data)
+        except Exception as exc:
+            if self._stop.is_set():
+                raise                   # closing: not the handler's fault (see the loop)
+            log.exception("handler for %s raised", event.method)
+            self._session.respond_error(event.id, ErrorCode.INTERNAL_ERROR,
+                                        f"client handler failed: {type(exc).__name__}")
 
     # --- Keepalive (PG-04..PG-11) -------------------------------------------------------------
 
@@ -498,6 +516,9 @@ class Client:
         """Shut down: close the server's stdin, wait, SIGTERM, wait, SIGKILL (TR-13).
 
         Requests still waiting fail with ConnectionClosed. Idempotent; returns what happened.
+        Interrupted (Ctrl-C while it waits for the server), it still leaves nothing behind: the
+        server is killed and reaped, the threads are told to stop, and then the interruption
+        goes on up; a later close() returns the report.
         """
         with self._close_lock:
             if self._report is not None:
@@ -506,30 +527,42 @@ class Client:
             with self._session._lock:
                 if self.state not in (State.CLOSED, State.FAILED, State.CLOSING):
                     self._session.connection.close()
-            self._report = self._process.close(stdin_grace=self._stdin_grace,
-                                               term_grace=self._term_grace)
-            if threading.current_thread() is not self._reader:
-                self._reader.join(timeout=5.0)
-            self._session.fail_all(ConnectionClosed(
-                "the client closed the connection", exit_code=self._report.exit_code,
-                signal=self._report.signal, stderr_tail=self._process.stderr_tail()))
-            with self._session._lock:
-                if self.state is not State.FAILED:
-                    self._session.connection.transport_closed()
-            if self._callbacks is not None:
-                self._callbacks.put(None)
-            if self._notifications is not None:
-                self._offer(None)               # if full, the loop sees _stop after its item
-                if self.notifications_dropped:
-                    log.warning("dropped %d notifications: on_notification was too slow",
-                                self.notifications_dropped)
-            for thread in (self._keepalive, self._callback_thread, self._notification_thread):
-                if thread is not None and thread is not threading.current_thread():
-                    thread.join(timeout=5.0)
-            if self._transcript is not None:
-                report = self._report
-                self._transcript.event("close", steps=list(report.steps),
-                                       exit_code=report.exit_code, signal=report.signal,
-                                       seconds=round(report.total_seconds, 6))
-                self._transcript.close()
+            try:
+                self._process.close(stdin_grace=self._stdin_grace, term_grace=self._term_grace)
+            finally:
+                self._report = self._process.close()    # the one report, even if interrupted
+                self._wind_down(self._report)
             return self._report
+
+    def _wind_down(self, report: ShutdownReport) -> None:
+        """After the server is gone: fail what still waits, stop our threads, close the trace."""
+        if threading.current_thread() is not self._reader:
+            self._reader.join(timeout=5.0)
+        self._session.fail_all(ConnectionClosed(
+            "the client closed the connection", exit_code=report.exit_code,
+            signal=report.signal, stderr_tail=self._process.stderr_tail()))
+        with self._session._lock:
+            if self.state is not State.FAILED:
+                self._session.connection.transport_closed()
+        if self._callbacks is not None:
+            self._callbacks.put(None)
+        if self._notifications is not None:
+            self._offer(None)                   # if full, the loop sees _stop after its item
+            if self.notifications_dropped:
+                log.warning("dropped %d notifications: on_notification was too slow",
+                            self.notifications_dropped)
+        for thread in (self._reader, self._keepalive, self._callback_thread,
+                       self._notification_thread):
+            if thread is None or thread is threading.current_thread():
+                continue
+            thread.join(timeout=5.0)
+            if thread.is_alive():
+                # A callback of the application that does not return: a thread cannot be
+                # stopped from outside, so say so rather than wait for ever (it is a daemon).
+                log.warning("%s is still running (blocked in a callback?); leaving it",
+                            thread.name)
+        if self._transcript is not None:
+            self._transcript.event("close", steps=list(report.steps),
+                                   exit_code=report.exit_code, signal=report.signal,
+                                   seconds=round(report.total_seconds, 6))
+            self._transcript.close()

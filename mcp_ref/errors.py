@@ -118,12 +118,18 @@ class PeerError(McpRefError):
 
 class RequestTimeout(McpRefError):
     """No response arrived in time (TO-01). A ``notifications/cancelled`` was sent for it
-    (TO-02), except for ``initialize``, which is never cancelled (CN-03), and except when the
-    session was already shutting down and nothing more could be sent."""
+    (TO-02), except for ``initialize``, which is never cancelled (CN-03), except when the
+    session was already shutting down and nothing more could be sent, and except when the
+    request itself could not be sent in time because the peer had stopped reading (D-38)."""
 
-    def __init__(self, method: str, timeout: float, *, total: bool = False) -> None:
+    def __init__(self, method: str, timeout: float, *, total: bool = False,
+                 unsent: bool = False) -> None:
         kind = "maximum total time" if total else "timeout"
-        super().__init__(f"{method} got no response within its {kind} of {timeout:g} s")
+        if unsent:                            # D-38: the peer stopped reading; nothing was sent
+            super().__init__(f"{method} could not be sent within its {kind} of {timeout:g} s: "
+                             "the peer has stopped reading")
+        else:
+            super().__init__(f"{method} got no response within its {kind} of {timeout:g} s")
         self.method = method
         self.timeout = timeout
 

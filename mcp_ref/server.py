@@ -415,9 +415,13 @@ class Server:
         finally:
             if watcher is not None:
                 watcher.stop()
+            # Answers still queued for a client slow to read get a bounded time to reach it,
+            # unless a signal asked us to go (D-38). Restoring the handlers comes after: a
+            # SIGTERM during that wait still abandons it.
+            transport.close(flush_timeout=0.0 if self._signal is not None
+                            else self.drain_timeout)   # gives back fds 0, 1, sys.stdout (D-32)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-            transport.close()                 # gives back fds 0, 1 and sys.stdout (D-32)
             sys.stderr.flush()
         return status
 
@@ -425,6 +429,7 @@ class Server:
         self._signal = signum
         if self._transport is not None:
             self._transport.interrupt()
+            self._transport.abandon_output()  # a client that does not read holds nothing up
 
     def serve(self, transport: StdioServerTransport, trace: Trace = None) -> int:
         """Run one session over ``transport``: read, dispatch, and drain at end of stream;
@@ -450,7 +455,8 @@ class Server:
                 # reading and shut down as at stdin EOF (TR-14; reliability RL-03).
                 transport.interrupt()
                 raise
-        session = Session(connection, write, request_timeout=60.0, max_total_timeout=None)
+        session = Session(connection, write, request_timeout=60.0, max_total_timeout=None,
+                          wait_for_room=transport.wait_for_room)
         self._session, self._transport = session, transport
         pool = _WorkerPool(self.max_workers, self.max_in_flight)
         contexts: Dict[Any, Context] = {}
@@ -533,7 +539,8 @@ class Server:
                 del contexts[event.id]
                 session.respond_error(event.id, ErrorCode.INTERNAL_ERROR,
                                       f"Server busy: {pool.limit} requests already in flight",
-                                      {"inFlightLimit": pool.limit})
+                                      {"inFlightLimit": pool.limit},
+                                      wait=False)     # the reader never waits (D-38)
         elif isinstance(event, ev.CancelReceived):
             context = contexts.get(event.request_id)
             if context is not None:

@@ -164,91 +164,56 @@ class PendingRequest:
                 log.exception("on_progress callback for %s raised", self.method)
 
 
-class _WireOrder:
-    """Frames reach the wire in the order the connection produced them.
-
-    A thread that produced frames takes a ticket while it still holds the connection lock,
-    then writes when its ticket comes up. So a handler's progress can never overtake its own
-    response (PR-13), nor a cancel the request it cancels -- and no thread waits for the wire
-    while holding the connection lock, so a write blocked on a full pipe never stalls the
-    reader thread (which must keep reading for the peer to make room).
-    """
-
-    def __init__(self, write: Callable[[bytes], None]) -> None:
-        self._write = write
-        self._lock = threading.Lock()
-        self._turn_changed = threading.Condition(self._lock)
-        self._issued = 0        # tickets handed out; only under the session's lock
-        self._serving = 0       # the ticket whose frames may be written now
-        self._waiting = 0       # threads waiting for their ticket to come up
-
-    def ticket(self) -> int:
-        """The next place in line. The caller holds the session's lock, which orders tickets
-        exactly as the connection produced the frames."""
-        self._issued += 1
-        return self._issued - 1
-
-    def write(self, ticket: int, data: bytes) -> None:
-        """Write ``data`` when ``ticket`` comes up; then let the next ticket go."""
-        if self._serving != ticket:           # usually it is our turn already
-            with self._lock:
-                self._waiting += 1
-                while self._serving != ticket:
-                    self._turn_changed.wait()
-                self._waiting -= 1
-        try:
-            self._write(data)
-        finally:
-            with self._lock:
-                self._serving += 1
-                if self._waiting:
-                    self._turn_changed.notify_all()
-
-
 class Session:
     """The connection, its lock, the writer and the pending requests of one peer.
 
-    ``write`` must write one whole frame (or several) atomically with respect to other writes.
-
-    Every use of the connection follows one pattern: under ``_lock``, call the connection and
-    take a wire-order ticket for the bytes it returned (:meth:`_ticket`); after releasing the
-    lock, write them when the ticket comes up (:meth:`_send`). :meth:`_exchange` is the whole
-    pattern for calls that only produce bytes; the others spell it out.
+    ``write`` puts whole frames on the wire *without waiting for the peer to read them*: the
+    stdio transports queue what the pipe cannot take yet (:class:`mcp_ref.stdio.Outbox`,
+    D-38). That is what lets every use of the connection follow one short pattern: under
+    ``_lock``, call the connection and write the bytes it returned. So frames reach the wire
+    in exactly the order the connection produced them -- a handler's progress never overtakes
+    its own response (PR-13), nor a cancel the request it cancels -- and no thread ever holds
+    the lock while waiting for the peer: not a caller, whose deadline covers its whole request
+    (TO-01), nor the reader thread, which must keep reading for the peer to make progress.
     """
 
     def __init__(self, connection: Connection, write: Callable[[bytes], None], *,
-                 request_timeout: Optional[float], max_total_timeout: Optional[float]) -> None:
+                 request_timeout: Optional[float], max_total_timeout: Optional[float],
+                 wait_for_room: Optional[Callable[[Optional[float]], bool]] = None) -> None:
         self.connection = connection
         self.request_timeout = request_timeout
         self.max_total_timeout = max_total_timeout
         self._lock = threading.Lock()           # guards the connection and _requests
-        self._order = _WireOrder(write)
+        self._write = write
+        # Backpressure: a thread that starts something waits here first, *without* the lock,
+        # while much is queued for a peer slow to read (Outbox.wait_for_room, D-38).
+        self._wait_for_room = wait_for_room or (lambda deadline: True)
         self._requests: Dict[RequestId, PendingRequest] = {}
         self._closed_error: Optional[McpRefError] = None
 
-    def _ticket(self, data: bytes) -> Optional[int]:
-        """Under ``_lock``: a place in line for ``data`` (None when there is nothing to send)."""
-        return self._order.ticket() if data else None
-
-    def _exchange(self, produce: Callable[[], bytes]) -> bytes:
+    def _exchange(self, produce: Callable[[], bytes], wait: bool = True) -> bytes:
         """The whole pattern for a call that only produces bytes: ``produce()`` runs under the
-        lock, and what it returns is written in its turn; returns those bytes."""
+        lock, and what it returns is written, quietly (see :meth:`_put`); returns those bytes.
+
+        ``wait``: first wait for room (a handler's answer, progress or log; bounded by
+        close()). The reader thread passes False: it must never wait for the peer."""
+        if wait:
+            self._wait_for_room(None)
         with self._lock:
             data = produce()
-            ticket = self._ticket(data)
-        self._send(ticket, data)
+            self._put(data)
         return data
 
-    def _send(self, ticket: Optional[int], data: bytes, *, quiet: bool = True) -> None:
-        """After ``_lock`` is released: write ``data`` in its turn.
+    def _put(self, data: bytes, *, quiet: bool = True) -> None:
+        """Under ``_lock``: write ``data`` (never waits for the peer; see the class docstring).
 
         ``quiet``: a closed connection is logged instead of raised (for frames whose loss does
         not matter: a cancel, an answer to a peer that is gone).
         """
-        if ticket is None:
+        if not data:
             return
         try:
-            self._order.write(ticket, data)
+            self._write(data)
         except ConnectionClosed:
             if not quiet:
                 raise
@@ -264,7 +229,8 @@ class Session:
 
         ``timeout`` defaults to the session's ``request_timeout`` (None: no deadline);
         ``on_progress`` asks for progress (the token is the request id unless
-        ``progress_token`` is given). ``reset_on_progress`` asks for progress too, and needs
+        ``progress_token`` is given). It runs on the reader thread, in order with the
+        response, so it must return quickly: while it runs, nothing else is read. ``reset_on_progress`` asks for progress too, and needs
         a maximum total time: the session's ``max_total_timeout`` unless given; ValueError if
         there is none (TO-05).
         """
@@ -291,11 +257,14 @@ class Session:
         return self.send_request(method, params, **options).result()
 
     def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
+        """Send a notification. If the peer has stopped reading, waits for room up to the
+        session's request timeout, then raises RequestTimeout with nothing sent (D-38)."""
+        limit = self.request_timeout
+        if not self._wait_for_room(None if limit is None else time.monotonic() + limit):
+            raise RequestTimeout(method, limit or 0.0, unsent=True)
         with self._lock:
             self._raise_if_closed()
-            data = self.connection.send_notification(method, params)
-            ticket = self._ticket(data)
-        self._send(ticket, data, quiet=False)
+            self._put(self.connection.send_notification(method, params), quiet=False)
 
     def _register_initialize(self, timeout: Optional[float]) -> PendingRequest:
         """Client: write ``initialize``; its deadline never cancels it (CN-03)."""
@@ -309,20 +278,27 @@ class Session:
         ``open_request()`` asks the connection for the request's id and bytes, under the lock;
         the PendingRequest is registered before the bytes can reach the peer, so its response
         always finds it. A request that cannot be written fails at once (nothing lost, I1).
+        Writing never waits for the peer, so the deadline, which starts here, covers the
+        whole request: a server that stops reading its stdin cannot hold the caller (D-38).
+        While much is queued for it already, the request waits for room within its deadline,
+        and if there is none by then, fails with RequestTimeout, never sent (so not cancelled).
         """
+        limits = [t for t in (deadlines["timeout"], deadlines["max_total"]) if t is not None]
+        if limits and not self._wait_for_room(time.monotonic() + min(limits)):
+            raise RequestTimeout(method, min(limits), unsent=True)
+        if not limits:
+            self._wait_for_room(None)
         with self._lock:
             self._raise_if_closed()
             request_id, data = open_request()
             pending = PendingRequest(self, request_id, method, **deadlines)
             self._requests[request_id] = pending
-            ticket = self._ticket(data)
-        try:
-            self._send(ticket, data, quiet=False)
-        except ConnectionClosed as exc:
-            with self._lock:
-                self._requests.pop(pending.id, None)
-            pending._settle(None, exc)
-            raise
+            try:
+                self._put(data, quiet=False)
+            except ConnectionClosed as exc:
+                del self._requests[request_id]
+                pending._settle(None, exc)
+                raise
         return pending
 
     def _raise_if_closed(self) -> None:
@@ -351,8 +327,7 @@ class Session:
                 self.connection.forget(pending.id)   # CN-03: initialize is never cancelled
             else:
                 data = self.connection.cancel(pending.id, reason)
-            ticket = self._ticket(data)
-        self._send(ticket, data)
+            self._put(data)
         return pending._settle(None, error)
 
     # --- Receiving ----------------------------------------------------------------------------
@@ -368,10 +343,8 @@ class Session:
         """
         with self._lock:
             events = self.connection.receive_data(data)
-            replies = self.connection.data_to_send()
-            ticket = self._ticket(replies)
+            self._put(self.connection.data_to_send())
             claimed = self._claim(events)
-        self._send(ticket, replies)
         for event in events:
             if not self._settle_event(event, claimed):
                 handle(event)
@@ -424,8 +397,9 @@ class Session:
         self._exchange(lambda: self.connection.send_response(request_id, result))
 
     def respond_error(self, request_id: RequestId, code: int, message: str,
-                      data: Any = None) -> None:
-        self._exchange(lambda: self.connection.send_error(request_id, code, message, data))
+                      data: Any = None, *, wait: bool = True) -> None:
+        self._exchange(lambda: self.connection.send_error(request_id, code, message, data),
+                       wait=wait)
 
     def send_progress(self, request_id: RequestId, progress: float,
                       total: Optional[float] = None, message: Optional[str] = None) -> bool:

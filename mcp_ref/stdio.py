@@ -42,9 +42,11 @@ from __future__ import annotations
 import os
 import selectors
 import signal
+import stat
 import sys
 import threading
 import time
+from collections import deque
 from typing import (TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence,
                     Tuple)
 
@@ -58,8 +60,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_STDIN_GRACE",
     "DEFAULT_TERM_GRACE",
+    "OUTBOX_HIGH_WATER",
     "READ_CHUNK",
     "ChildProcess",
+    "Outbox",
     "ParentWatchdog",
     "ShutdownReport",
     "StdioServerTransport",
@@ -72,6 +76,10 @@ DEFAULT_STDIN_GRACE = 2.0
 DEFAULT_TERM_GRACE = 2.0
 #: The most bytes one ``read()`` returns.
 READ_CHUNK = 65536
+#: A thread starting a request (or answering one) waits while more than this many bytes are
+#: queued for a peer that is slow to read (:class:`Outbox`, D-38): enough that a pipelining
+#: client never waits in practice, little enough that a flood cannot grow memory for long.
+OUTBOX_HIGH_WATER = 1024 * 1024
 
 #: After SIGKILL the kernel ends the process; this only bounds the wait for the reap.
 _KILL_REAP_TIMEOUT = 5.0
@@ -153,22 +161,25 @@ class _StopSignal:
                 self.fd = -1
 
 
-def _selector_for(*fds: int) -> selectors.BaseSelector:
-    """A selector watching ``fds`` for reading.
+def _selector_for(*fds: int, write_fd: Optional[int] = None) -> selectors.BaseSelector:
+    """A selector watching ``fds`` for reading (and ``write_fd``, if given, for writing).
 
     epoll (Linux's default) refuses regular files, which a server's stdin can be
     (``server < requests.jsonl``); plain select() accepts them, so fall back to it.
     """
+    def register(sel: selectors.BaseSelector) -> selectors.BaseSelector:
+        for fd in fds:
+            sel.register(fd, selectors.EVENT_READ)
+        if write_fd is not None:
+            sel.register(write_fd, selectors.EVENT_WRITE)
+        return sel
+
     sel = selectors.DefaultSelector()
     try:
-        for fd in fds:
-            sel.register(fd, selectors.EVENT_READ)
+        return register(sel)
     except PermissionError:
         sel.close()
-        sel = selectors.SelectSelector()
-        for fd in fds:
-            sel.register(fd, selectors.EVENT_READ)
-    return sel
+        return register(selectors.SelectSelector())
 
 
 def _remaining(deadline: Optional[float]) -> Optional[float]:
@@ -178,11 +189,176 @@ def _remaining(deadline: Optional[float]) -> Optional[float]:
     return max(0.0, deadline - time.monotonic())
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    """Write every byte of ``data`` to a *blocking* fd (os.write may write only part)."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+class Outbox:
+    """Frames on their way out through one fd, in order, without ever waiting for the peer.
+
+    :meth:`put` writes at once as much as the pipe takes -- all of it, nearly always. What does
+    not fit waits in a queue here, and a flusher thread (started when that happens, ended when
+    the queue is empty again) writes it as the peer reads. So no thread of ours ever waits for
+    the peer to read (D-38):
+
+    * a caller's deadline covers its whole request (TO-01): if the peer stops reading, the
+      request still times out on time, and its cancel (TO-02) is queued behind it;
+    * a reader thread that answers a ping never blocks on a full pipe, so it keeps reading (a
+      peer that writes without reading would otherwise deadlock with us), and a signal still
+      ends a server that is stuck that way.
+
+    The fd must be non-blocking for this (on a blocking fd, such as a terminal, ``put`` simply
+    writes everything before it returns). The queue holds the frames themselves, not copies.
+
+    What bounds the queue is :meth:`wait_for_room`: a thread that *starts* something (a
+    request, a handler's answer) first waits, within its own deadline, until no more than
+    :data:`OUTBOX_HIGH_WATER` bytes are queued. Only the reader thread's own replies (a pong,
+    an error for a bad line) never wait; they grow the queue only as fast as the peer sends.
+    """
+
+    def __init__(self, fd: int, name: str,
+                 on_broken: Optional[Callable[[], None]] = None) -> None:
+        self._fd = fd
+        self._name = name
+        self._on_broken = on_broken           # called by the flusher when the peer is gone
+        self._lock = threading.Lock()         # guards everything below, and every os.write
+        self._room = threading.Condition(self._lock)   # notified as the queue shrinks
+        self._queue: "deque[memoryview]" = deque()
+        self.queued = 0                       # bytes waiting in _queue
+        self._broken = False                  # EPIPE: nobody reads the pipe any more
+        self._closed = False                  # close() was called: put() refuses
+        self._abandoned = False               # drop what is queued (close, or abandon())
+        self._waker = _Waker()                # wakes the flusher to make it see _abandoned
+        self._flusher: Optional[threading.Thread] = None
+
+    def put(self, data: bytes) -> None:
+        """Send ``data`` after everything put before it; never waits for the peer.
+
+        Raises BrokenPipeError once the peer has closed its end, ConnectionClosed after
+        :meth:`close`.
+        """
+        view = memoryview(data)
+        with self._lock:
+            if self._broken:
+                raise BrokenPipeError("the peer closed its end of the pipe")
+            if self._closed:
+                raise ConnectionClosed("the connection is closed for writing")
+            if not self._queue:               # nothing ahead of us: write what fits now
+                try:
+                    view = view[os.write(self._fd, view):]
+                except BlockingIOError:       # the pipe is full
+                    pass
+                except BrokenPipeError:
+                    self._broken = True
+                    raise
+            if view:
+                self._queue.append(view)
+                self.queued += len(view)
+                if self._flusher is None:
+                    self._flusher = threading.Thread(target=self._flush, daemon=True,
+                                                     name="mcp_ref-flush-" + self._name)
+                    self._flusher.start()
+
+    def wait_for_room(self, deadline: Optional[float]) -> bool:
+        """Wait until at most :data:`OUTBOX_HIGH_WATER` bytes are queued (or the outbox is
+        closed or broken: :meth:`put` then says so). False if ``deadline`` (a
+        time.monotonic() value; None: none) passed first. :meth:`close` ends every wait."""
+        with self._lock:
+            while (self.queued > OUTBOX_HIGH_WATER and not self._closed
+                   and not self._broken and not self._abandoned):
+                remaining = _remaining(deadline)
+                if remaining == 0.0:
+                    return False
+                self._room.wait(remaining)
+            return True
+
+    def abandon(self) -> None:
+        """Drop whatever is queued, now (a server on SIGTERM). Safe in a signal handler: it
+        sets a flag and wakes the flusher with one write to a pipe, taking no lock."""
+        self._abandoned = True
+        self._waker.wake()
+
+    def close(self, flush_timeout: float = 0.0) -> int:
+        """Refuse further frames; give the queue up to ``flush_timeout`` s to reach the peer,
+        then drop the rest. Returns the bytes dropped. Idempotent.
+
+        When it returns, nothing of ours writes to the fd any more, so the owner may close it
+        -- unless :attr:`flushing` is still True (a flusher that did not stop: never expected).
+        """
+        deadline = time.monotonic() + flush_timeout
+        with self._lock:
+            self._closed = True
+            while self._queue and not self._abandoned:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._room.wait(remaining)
+            dropped = self.queued
+            self._drop()
+            flusher = self._flusher
+        if flusher is not None:
+            self.abandon()
+            flusher.join(_JOIN_TIMEOUT)
+        if not self.flushing:
+            self._waker.close()
+        return dropped
+
+    @property
+    def flushing(self) -> bool:
+        """True while the flusher thread is running."""
+        flusher = self._flusher
+        return flusher is not None and flusher.is_alive()
+
+    def _drop(self) -> None:
+        """With the lock held: forget what is queued."""
+        self._queue.clear()
+        self.queued = 0
+        self._room.notify_all()
+
+    def _flush(self) -> None:
+        """The flusher thread: write the queue as the peer makes room, until it is empty,
+        the peer is gone, or :meth:`abandon`."""
+        broken = False
+        try:
+            with _selector_for(self._waker.fd, write_fd=self._fd) as sel:
+                while True:
+                    sel.select()              # room in the pipe, or abandon()
+                    with self._lock:
+                        if self._abandoned:
+                            self._drop()
+                        elif not self._write_queued():
+                            broken = True
+                        if not self._queue:
+                            # In the same locked step as the last check: a put() from now on
+                            # sees no flusher, and starts one if it needs one.
+                            self._flusher = None
+                            break
+        except BaseException:                 # a bug: the stream may hold half a frame now
+            _log.exception("%s: the flusher failed", self._name)
+            with self._lock:
+                self._broken = broken = True
+                self._drop()
+                self._flusher = None
+        if broken and self._on_broken is not None:
+            self._on_broken()
+
+    def _write_queued(self) -> bool:
+        """With the lock held: write as much of the queue as fits; False if the peer is gone."""
+        while self._queue:
+            head = self._queue[0]
+            try:
+                written = os.write(self._fd, head)
+            except BlockingIOError:
+                return True
+            except OSError as exc:            # EPIPE above all: nobody will read this
+                _log.debug("%s: dropping %d queued bytes: %s", self._name, self.queued, exc)
+                self._broken = True
+                self._drop()
+                return False
+            self.queued -= written
+            if written == len(head):
+                self._queue.popleft()
+            else:
+                self._queue[0] = head[written:]
+            if self.queued <= OUTBOX_HIGH_WATER:
+                self._room.notify_all()
+        return True
 
 
 # --- The client's side: the server as a child process ------------------------------------
@@ -192,11 +368,12 @@ class ShutdownReport(Record):
     """What :meth:`ChildProcess.close` did, rung by rung (TR-13)."""
 
     __slots__ = ("steps", "exit_code", "signal", "durations", "total_seconds", "group_killed",
-                 "stdout_bytes_discarded")
+                 "stdout_bytes_discarded", "stdin_bytes_discarded")
 
     def __init__(self, steps: Tuple[str, ...], exit_code: Optional[int], signal: Optional[int],
                  durations: Optional[Dict[str, float]] = None, total_seconds: float = 0.0,
-                 group_killed: bool = False, stdout_bytes_discarded: int = 0) -> None:
+                 group_killed: bool = False, stdout_bytes_discarded: int = 0,
+                 stdin_bytes_discarded: int = 0) -> None:
         #: The rungs taken, in order, among ``"close_stdin"``, ``"sigterm"``, ``"sigkill"``.
         self.steps = steps
         #: The server's exit status if it exited normally, else None.
@@ -212,6 +389,9 @@ class ShutdownReport(Record):
         self.group_killed = group_killed
         #: Bytes of stdout read and thrown away while waiting for the server to exit.
         self.stdout_bytes_discarded = stdout_bytes_discarded
+        #: Bytes queued for the server's stdin that never reached it: it stopped reading
+        #: (D-38). They belonged to requests that fail, or to notifications that are lost.
+        self.stdin_bytes_discarded = stdin_bytes_discarded
 
 
 class ChildProcess:
@@ -248,26 +428,29 @@ class ChildProcess:
             raise SpawnError("cannot start the server: the command is empty", argv=argv, cwd=cwd)
         child_env = _child_environment(env, inherit_env)
         # Made before the child exists, so running out of fds cannot strand a started server.
-        waker, stdin_stop, stderr_stop = _Waker(), _StopSignal(), _StopSignal()
+        waker, stderr_stop = _Waker(), _StopSignal()
         proc = None
         try:
             proc = _popen(argv, child_env, cwd)
-            child = cls(proc, waker, stdin_stop, stderr_stop, stderr_tail_bytes,
+            child = cls(proc, waker, stderr_stop, stderr_tail_bytes,
                         LazyLogger(stderr_logger_name))
-        except BaseException:                 # e.g. out of fds: leave nothing behind
+        except BaseException as exc:          # e.g. out of fds: leave nothing behind
             if proc is not None:
                 _abandon(proc)
             waker.close()
-            stdin_stop.close()
             stderr_stop.close()
+            if proc is not None and isinstance(exc, OSError):
+                raise SpawnError(f"cannot set up the server's pipes: {exc}", argv=argv,
+                                 cwd=cwd) from exc
             raise
         _log.debug("spawned server pid %d: %r", proc.pid, argv)
         return child
 
-    def __init__(self, proc: "subprocess.Popen[bytes]", waker: _Waker, stdin_stop: _StopSignal,
+    def __init__(self, proc: "subprocess.Popen[bytes]", waker: _Waker,
                  stderr_stop: _StopSignal, stderr_tail_bytes: int,
                  stderr_logger: LazyLogger) -> None:
-        """Private: use :meth:`spawn`."""
+        """Private: use :meth:`spawn`. If it raises, it has released what it made (spawn
+        then kills the child and closes the rest)."""
         self._proc = proc
         self.pid = proc.pid
         # start_new_session=True made the child a session and process-group leader.
@@ -278,21 +461,28 @@ class ChildProcess:
         self._stdout_fd = proc.stdout.fileno()
         self._stderr_fd = proc.stderr.fileno()
         # Our end of the stdin pipe is ours alone, so making it non-blocking affects nobody
-        # else; it lets a writer stuck on a full pipe be woken by close_stdin().
+        # else; the outbox needs it so (D-38).
         os.set_blocking(self._stdin_fd, False)
-
-        self._write_lock = threading.Lock()
-        self._stdin_stop = stdin_stop
+        self._stdin_lock = threading.Lock()   # guards _stdin_fd while it is closed
 
         self._read_lock = threading.Lock()    # held by read(), or by close() while draining
         self._waker = waker                   # wakes read() and the shutdown drain
-        self._selector = _selector_for(self._stdout_fd, waker.fd)
         # A pidfd (Linux 5.3+) is readable once the server has exited. The session ends when
         # the *server* exits, not when the pipe reaches EOF: a grandchild that inherited stdout
         # may hold the pipe open long after the server died (reliability RL-11, SC-04).
         self._pidfd = _pidfd_open(proc.pid)
-        if self._pidfd is not None:
-            self._selector.register(self._pidfd, selectors.EVENT_READ)
+        try:
+            self._selector = _selector_for(self._stdout_fd, waker.fd)
+            if self._pidfd is not None:
+                self._selector.register(self._pidfd, selectors.EVENT_READ)
+            self._outbox = Outbox(self._stdin_fd, "server-stdin-%d" % self.pid)
+        except BaseException:                 # out of fds, say: release what we made
+            if hasattr(self, "_selector"):
+                self._selector.close()
+            if self._pidfd is not None:
+                os.close(self._pidfd)
+            raise
+        self._stdin_discarded = 0
         self._stdout_eof = False
         self._torn_down = False               # close() has released (or is releasing) the fds
         self._stop_draining = False
@@ -313,39 +503,21 @@ class ChildProcess:
     # -- Writing -------------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        """Write all of ``data`` to the server's stdin.
+        """Send ``data`` to the server's stdin, after everything written before it.
 
-        One lock around the whole loop, so two frames written by two threads never interleave.
-        Raises :class:`ConnectionClosed` if the server's stdin is closed (by us or by the server
-        exiting).
+        Never waits for the server to read: what the pipe cannot take now is queued and
+        written as the server reads (:class:`Outbox`, D-38). Frames from two threads never
+        interleave. Raises :class:`ConnectionClosed` if the server's stdin is closed (by us
+        or by the server exiting).
         """
-        with self._write_lock:
-            if self._stdin_fd is None:
-                raise self._stdin_closed()
-            view = memoryview(data)
-            try:
-                while view:
-                    try:
-                        view = view[os.write(self._stdin_fd, view):]
-                    except BlockingIOError:   # pipe full: the server is not reading right now
-                        if not self._wait_writable():
-                            raise self._stdin_closed() from None
-            except BrokenPipeError:
-                # The server closed its stdin, almost always by exiting. (Python ignores
-                # SIGPIPE, so the kernel's EPIPE arrives here as an exception.)
-                raise self._stdin_closed(broken=True) from None
-
-    def _wait_writable(self) -> bool:
-        """Wait until stdin has room (True) or close_stdin() was called (False).
-
-        No deadline of its own: a server that never reads is ended by close(), whose first
-        rung sets ``_stdin_stop``.
-        """
-        with selectors.DefaultSelector() as sel:
-            sel.register(self._stdin_fd, selectors.EVENT_WRITE)
-            sel.register(self._stdin_stop.fd, selectors.EVENT_READ)
-            ready = {key.fd for key, _ in sel.select()}
-        return self._stdin_stop.fd not in ready
+        try:
+            self._outbox.put(data)
+        except BrokenPipeError:
+            # The server closed its stdin, almost always by exiting. (Python ignores
+            # SIGPIPE, so the kernel's EPIPE arrives here as an exception.)
+            raise self._stdin_closed(broken=True) from None
+        except ConnectionClosed:              # close_stdin() was called
+            raise self._stdin_closed() from None
 
     def _stdin_closed(self, broken: bool = False) -> ConnectionClosed:
         if broken and self.wait(0.5) is not None:
@@ -355,11 +527,20 @@ class ChildProcess:
         return ConnectionClosed("server stdin is closed", exit_code=self.exit_code,
                                 signal=self.exit_signal, stderr_tail=self.stderr_tail())
 
-    def close_stdin(self) -> None:
-        """Close the server's stdin: the polite "please exit" of the stdio transport (TR-14)."""
-        self._stdin_stop.set()                # wakes a write() blocked on a full pipe
-        with self._write_lock:
-            if self._stdin_fd is not None:
+    def wait_for_room(self, deadline: Optional[float]) -> bool:
+        """Wait, until ``deadline`` at most, while much is queued for a server that is slow to
+        read (:meth:`Outbox.wait_for_room`); False if the deadline passed first."""
+        return self._outbox.wait_for_room(deadline)
+
+    def close_stdin(self, flush_timeout: float = 0.0) -> None:
+        """Close the server's stdin: the polite "please exit" of the stdio transport (TR-14).
+
+        What is still queued for the server gets up to ``flush_timeout`` s to reach it first;
+        the rest is dropped and counted in the shutdown report. Idempotent.
+        """
+        self._stdin_discarded += self._outbox.close(flush_timeout)
+        with self._stdin_lock:
+            if self._stdin_fd is not None and not self._outbox.flushing:
                 self._stdin_fd = None
                 self._proc.stdin.close()
 
@@ -513,7 +694,8 @@ class ChildProcess:
         """
         with self._close_lock:
             if self._report is None:
-                self._report = self._shut_down(stdin_grace, term_grace)
+                self._shut_down(stdin_grace, term_grace)
+            assert self._report is not None
             return self._report
 
     def __enter__(self) -> "ChildProcess":
@@ -522,50 +704,70 @@ class ChildProcess:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _shut_down(self, stdin_grace: float, term_grace: float) -> ShutdownReport:
+    def _shut_down(self, stdin_grace: float, term_grace: float) -> None:
+        """Climb the ladder, release every fd, and store the report in ``_report`` -- even
+        when interrupted (Ctrl-C while waiting): then the server is killed and reaped at once,
+        the report says so, and the interruption goes on up. Nothing is left behind, and a
+        second close() returns the report instead of closing fds twice."""
         start = time.monotonic()
         # If no thread is inside read(), nobody would empty stdout while we wait, and a
         # server blocked writing a large response to a full pipe could never exit. So we
         # take the read lock and drain stdout ourselves. If a reader *is* active, it keeps
         # reading (and sees EOF when the server exits).
         holding_read_lock = self._read_lock.acquire(blocking=False)
-        drainer = self._start_drainer() if holding_read_lock else None
         steps: List[str] = []
         durations: Dict[str, float] = {}
         group_killed = False
+        drainer = None
         try:
+            drainer = self._start_drainer() if holding_read_lock else None
             self._climb_ladder(stdin_grace, term_grace, steps, durations)
             group_killed = self._kill_leftovers()
             self._finish_stderr()
+        except BaseException:
+            # Interrupted half way down: no time for politeness, but no orphan either.
+            if self._proc.returncode is None:
+                if "sigkill" not in steps:
+                    steps.append("sigkill")
+                self._signal_group(signal.SIGKILL)
+                self._wait_for_exit(_KILL_REAP_TIMEOUT)
+            self._finish_stderr()             # so that stderr, too, can be closed below
+            raise
         finally:
-            drainer_stopped = self._stop_drainer(drainer)
-            self._release_fds(holding_read_lock, stdout_in_use=not drainer_stopped)
-        code = self._proc.returncode
-        report = ShutdownReport(
-            steps=tuple(steps),
-            exit_code=code if code is not None and code >= 0 else None,
-            signal=-code if code is not None and code < 0 else None,
-            durations=durations,
-            total_seconds=time.monotonic() - start,
-            group_killed=group_killed,
-            stdout_bytes_discarded=self._discarded,
-        )
-        _log.debug("server pid %d shut down: %s", self.pid, report)
-        return report
+            try:
+                drainer_stopped = self._stop_drainer(drainer)
+                self._release_fds(holding_read_lock, stdout_in_use=not drainer_stopped)
+            finally:
+                code = self._proc.returncode
+                self._report = ShutdownReport(
+                    steps=tuple(steps),
+                    exit_code=code if code is not None and code >= 0 else None,
+                    signal=-code if code is not None and code < 0 else None,
+                    durations=durations,
+                    total_seconds=time.monotonic() - start,
+                    group_killed=group_killed,
+                    stdout_bytes_discarded=self._discarded,
+                    stdin_bytes_discarded=self._stdin_discarded,
+                )
+                _log.debug("server pid %d shut down: %s", self.pid, self._report)
 
     def _climb_ladder(self, stdin_grace: float, term_grace: float,
                       steps: List[str], durations: Dict[str, float]) -> None:
-        """The three rungs of TR-13; stop at the first after which the server has exited."""
+        """The three rungs of TR-13; stop at the first after which the server has exited.
+
+        Each rung's grace starts when the rung is taken. The first rung's covers both what was
+        still queued for the server's stdin reaching it (D-38) and the server's exit.
+        """
         rungs = (
             ("close_stdin", self.close_stdin, stdin_grace),                        # TR-13 step 1
-            ("sigterm", lambda: self._signal_group(signal.SIGTERM), term_grace),  # TR-13 step 2
-            ("sigkill", lambda: self._signal_group(signal.SIGKILL), _KILL_REAP_TIMEOUT),  # TR-13 3
+            ("sigterm", lambda _: self._signal_group(signal.SIGTERM), term_grace),  # TR-13 step 2
+            ("sigkill", lambda _: self._signal_group(signal.SIGKILL), _KILL_REAP_TIMEOUT),  # 3
         )
         for name, act, grace in rungs:
             started = time.monotonic()
-            act()
             steps.append(name)
-            exited = self._wait_for_exit(grace)
+            act(grace)
+            exited = self._wait_for_exit(max(0.0, started + grace - time.monotonic()))
             durations[name] = time.monotonic() - started
             _log.debug("server pid %d: %s, exited=%s", self.pid, name, exited)
             if exited:
@@ -646,7 +848,8 @@ class ChildProcess:
     def _release_fds(self, holding_read_lock: bool, stdout_in_use: bool) -> None:
         """Close every fd we own. An fd is closed only once no thread can be using it:
         closing an fd another thread is waiting on is a classic bug (the number may be
-        reused at once, and the waiter then reads someone else's data)."""
+        reused at once, and the waiter then reads someone else's data). Each is closed at most
+        once, however often this runs."""
         self.close_stdin()
         self._torn_down = True
         if not holding_read_lock:
@@ -654,8 +857,9 @@ class ChildProcess:
             holding_read_lock = self._read_lock.acquire(timeout=_JOIN_TIMEOUT)
         if holding_read_lock and not stdout_in_use:
             self._selector.close()
-            if self._pidfd is not None:
-                os.close(self._pidfd)
+            pidfd, self._pidfd = self._pidfd, None
+            if pidfd is not None:
+                os.close(pidfd)
             self._proc.stdout.close()
             self._waker.close()
         else:
@@ -667,7 +871,6 @@ class ChildProcess:
             self._stderr_stop.close()
         else:
             _log.warning("server pid %d: stderr thread still running; leaking stderr", self.pid)
-        self._stdin_stop.close()
 
 
 def _pidfd_open(pid: int) -> Optional[int]:
@@ -767,7 +970,15 @@ class StdioServerTransport:
         self._waker = _Waker()
         self._selector = _selector_for(self._in_fd, self._waker.fd)
         self._read_lock = threading.Lock()
-        self._write_lock = threading.Lock()
+        # Writing goes through an outbox, so the reader thread that answers a ping never
+        # waits for the client to read (D-38). That needs a non-blocking fd, which only a
+        # pipe or socket gets: O_NONBLOCK belongs to the open file, which a terminal shares
+        # with the shell, and for files and terminals it would change nothing anyway.
+        self._out_was_blocking = os.get_blocking(self._out_fd)
+        self._nonblocking = self._out_was_blocking and _is_pipe_or_socket(self._out_fd)
+        if self._nonblocking:
+            os.set_blocking(self._out_fd, False)
+        self._outbox = Outbox(self._out_fd, "stdout", on_broken=self.interrupt)
         self._eof = False
         self._interrupted = False
         self._closed = False
@@ -807,26 +1018,37 @@ class StdioServerTransport:
         self._waker.wake()
 
     def write(self, data: bytes) -> None:
-        """Write one or more whole frames to stdout. Blocks while the client is not reading.
+        """Send one or more whole frames to stdout, after everything written before them.
 
-        Raises :class:`ConnectionClosed` if the client has closed its end of our stdout.
+        Never waits for the client to read (:class:`Outbox`, D-38). Raises
+        :class:`ConnectionClosed` if the client has closed its end of our stdout, or after
+        :meth:`close`. If the client turns out to be gone while queued frames are being
+        written, reading is interrupted too: the server shuts down as at EOF (RL-03).
         """
-        with self._write_lock:
-            if self._out_fd is None:
-                raise ConnectionClosed("the server transport is closed")
-            try:
-                _write_all(self._out_fd, data)
-            except BrokenPipeError:
-                raise ConnectionClosed("client closed the server's stdout") from None
+        try:
+            self._outbox.put(data)
+        except BrokenPipeError:
+            raise ConnectionClosed("client closed the server's stdout") from None
 
-    def close(self) -> None:
+    def wait_for_room(self, deadline: Optional[float]) -> bool:
+        """Wait, until ``deadline`` at most, while much is queued for a client that is slow
+        to read (:meth:`Outbox.wait_for_room`); False if the deadline passed first."""
+        return self._outbox.wait_for_room(deadline)
+
+    def abandon_output(self) -> None:
+        """Drop every frame still queued for the client (a server on SIGTERM does not wait
+        for a client that stopped reading). Safe in a signal handler."""
+        self._outbox.abandon()
+
+    def close(self, flush_timeout: float = 0.0) -> None:
         """Stop reading and writing frames, and give back what the guards took: fds 0 and 1
         point again at what they pointed at before, and ``sys.stdout`` is the object it was,
         so a program that embeds the server can go on using its stdio (D-32). Idempotent.
 
         The frame channel is therefore not closed here but handed back to fd 1: the client
         sees EOF on our stdout when the process exits, which is when TR-13's shutdown looks
-        for it (TR-15: the server closes its stdout *and exits*).
+        for it (TR-15: the server closes its stdout *and exits*). Frames still queued for a
+        client that is slow to read get up to ``flush_timeout`` s to reach it.
         """
         self.interrupt()
         with self._read_lock:
@@ -837,10 +1059,21 @@ class StdioServerTransport:
             self._waker.close()
             if self._owns_in_fd:
                 _restore_fd(self._in_fd, self._stdin_fd)
-        with self._write_lock:                # no frame is half written, and none will be
-            out_fd, self._out_fd = self._out_fd, None
-            if out_fd is not None and self._owns_out_fd:
-                _restore_stdout(out_fd, self._stdout_fd, self._sys_stdout)
+        dropped = self._outbox.close(flush_timeout)   # from here on, nothing writes to it
+        if dropped:
+            _log.warning("dropped %d bytes of frames the client did not read", dropped)
+        out_fd, self._out_fd = self._out_fd, None
+        if out_fd is None or self._outbox.flushing:
+            return
+        if self._nonblocking:
+            os.set_blocking(out_fd, True)     # the open file is shared: leave it as it was
+        if self._owns_out_fd:
+            _restore_stdout(out_fd, self._stdout_fd, self._sys_stdout)
+
+
+def _is_pipe_or_socket(fd: int) -> bool:
+    mode = os.fstat(fd).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def _guard_stdin(stdin_fd: int) -> int:

@@ -191,3 +191,18 @@ def error_codes(frames: List[Any]) -> List[Tuple[Any, int]]:
     """(id, code) of every error response among ``frames``, in order."""
     return [(f.get("id"), f["error"]["code"]) for f in frames
             if isinstance(f, dict) and "error" in f]
+
+
+def ctrl_c_in_first_wait(monkeypatch: Any, child: Any) -> None:
+    """Make the first wait for ``child`` (a ChildProcess) to exit raise KeyboardInterrupt, as a
+    Ctrl-C arriving while close() waits would; later waits are real."""
+    real_wait = child._wait_for_exit
+    waits: List[float] = []
+
+    def interrupted(timeout: float) -> bool:
+        waits.append(timeout)
+        if len(waits) == 1:
+            raise KeyboardInterrupt
+        return real_wait(timeout)
+
+    monkeypatch.setattr(child, "_wait_for_exit", interrupted)

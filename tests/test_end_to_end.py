@@ -14,6 +14,7 @@ import threading
 import time
 
 import pytest
+from helpers import ctrl_c_in_first_wait
 
 from mcp_ref import spec
 from mcp_ref.client import Client
@@ -513,3 +514,48 @@ def test_malformed_params_of_list_read_and_get_are_invalid_params_not_internal_e
                 client.request("prompts/get", {"name": "greet", "arguments": arguments})
             assert caught.value.code == -32602, arguments
         client.ping()                                 # the session goes on
+
+
+# --- Closing while interrupted, and answers after close (shell review findings 4 and 9) ------
+
+
+@pytest.mark.spec("TR-13")
+def test_a_client_close_interrupted_by_ctrl_c_leaves_nothing_behind(monkeypatch):
+    """Ctrl-C while close() waits for a server that ignores EOF and SIGTERM (simulated: the
+    first wait raises KeyboardInterrupt). It goes on up, but the server is killed and reaped,
+    the reader thread ends, later calls fail with ConnectionClosed, and a second close()
+    returns the same report."""
+    client = spawn(scripted("ignore-term"))
+    ctrl_c_in_first_wait(monkeypatch, client._process)
+    with pytest.raises(KeyboardInterrupt):
+        client.close()
+    assert client.wait_exit(0) == -signal.SIGKILL
+    assert not client._reader.is_alive()
+    with pytest.raises(ConnectionClosed):
+        client.ping()
+    report = client.close()
+    assert report.steps == ("close_stdin", "sigkill") and client.close() is report
+
+
+@pytest.mark.spec("TR-13")
+def test_a_callback_that_answers_after_close_does_not_crash_its_thread(monkeypatch):
+    """A roots handler that is still running when the session closes (here: it closes the
+    client itself, then returns). Its answer has nowhere to go: it is dropped quietly, and
+    the callback thread ends normally instead of dying with a traceback."""
+    crashed = []
+    monkeypatch.setattr(threading, "excepthook", crashed.append)
+    clients = []
+
+    def roots():
+        clients[0].close()                    # the session ends while the handler runs
+        return [{"uri": "file:///tmp", "name": "tmp"}]
+
+    clients.append(spawn(roots=roots))
+    client = clients[0]
+    handle = client.call_tool_async("roots", {})
+    assert handle.wait(10)
+    with pytest.raises(ConnectionClosed):
+        handle.result()
+    client._callback_thread.join(5)
+    assert not client._callback_thread.is_alive()
+    assert crashed == []

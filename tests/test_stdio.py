@@ -15,6 +15,7 @@ import threading
 import time
 
 import pytest
+from helpers import ctrl_c_in_first_wait
 
 from mcp_ref.errors import ConnectionClosed, SpawnError
 from mcp_ref.stdio import ChildProcess, ParentWatchdog, StdioServerTransport
@@ -270,25 +271,25 @@ def test_flood_stdout_is_drained_while_closing():
 
 
 @pytest.mark.spec("TR-13")
-def test_close_wakes_a_writer_blocked_on_a_full_pipe():
+@pytest.mark.spec("TO-01")
+def test_a_write_never_waits_for_a_server_that_does_not_read():
+    """D-38: write() queues what the pipe cannot take and returns; close()'s first rung gives
+    the queue the stdin grace, then drops it and reports how much (TR-13)."""
     child = spawn("no-read")
     read_until(child, b"ready\n")
-    errors = []
-
-    def write_a_lot():
-        try:
-            child.write(b"z" * (4 * 1024 * 1024))
-        except ConnectionClosed as exc:
-            errors.append(exc)
-
-    writer = threading.Thread(target=write_a_lot)
+    size = 4 * 1024 * 1024
+    writer = threading.Thread(target=child.write, args=(b"z" * size,))
     writer.start()
+    writer.join(5)
+    assert not writer.is_alive(), "write() waited for the server to read"
     start = time.monotonic()
     report = child.close(stdin_grace=0.3, term_grace=2.0)
-    writer.join(2)
-    assert not writer.is_alive() and len(errors) == 1
     assert report.steps == ("close_stdin", "sigterm")
     assert time.monotonic() - start < 0.3 + SLACK
+    # The pipe took at most a few MiB (its size is up to the kernel); the rest was dropped.
+    assert 0 < report.stdin_bytes_discarded < size
+    with pytest.raises(ConnectionClosed):
+        child.write(b"{}\n")
 
 
 # --- Errors and stderr ----------------------------------------------------------------------
@@ -522,3 +523,75 @@ def test_run_stdio_closes_a_given_transport_even_when_its_arguments_are_refused(
     with pytest.raises(ConnectionClosed):
         transport.write(b"{}\n")
     assert transport.read(timeout=5) == b""
+
+
+# --- Interrupted, or failing half way (shell review findings 4 and 11) ----------------------
+
+
+def _released(child):
+    """True if every fd ``child`` owned is closed (checked on the objects, not by fd number:
+    other tests' threads may open and close fds meanwhile)."""
+    proc = child._proc
+    return (proc.stdin.closed and proc.stdout.closed and proc.stderr.closed
+            and child._pidfd is None and child._selector.get_map() is None
+            and child._waker._w == -1 and child._stderr_stop.fd == -1)
+
+
+@pytest.mark.spec("TR-13")
+def test_a_close_interrupted_by_ctrl_c_kills_the_server_and_closes_each_fd_once(monkeypatch):
+    """Ctrl-C arriving while close() waits for the server (simulated: the first wait raises
+    KeyboardInterrupt). The interruption goes on up, but nothing is left behind: the server
+    (which ignores EOF and SIGTERM) is killed and reaped at once, and every fd is released.
+    A second close() returns the report instead of closing the fds again -- the numbers may
+    belong to someone else by then (here: a pipe opened in between)."""
+    child = spawn("ignore-term")
+    read_until(child, b"ready\n")
+    ctrl_c_in_first_wait(monkeypatch, child)
+    with pytest.raises(KeyboardInterrupt):
+        child.close(stdin_grace=30.0, term_grace=30.0)
+    assert child.poll() == -signal.SIGKILL                   # killed and reaped: no zombie
+    assert _released(child)
+    reused = os.pipe()                                       # may take a number just freed
+    try:
+        report = child.close()
+        assert report.steps == ("close_stdin", "sigkill") and report.signal == signal.SIGKILL
+        for fd in reused:
+            os.fstat(fd)                                     # still ours: not closed twice
+    finally:
+        for fd in reused:
+            os.close(fd)
+
+
+@pytest.mark.spec("TR-01")
+def test_a_failure_after_the_child_started_is_a_spawn_error_and_leaks_nothing(monkeypatch):
+    """If setting up fails once the child is running (out of fds, say, as the outbox makes
+    its self-pipe), spawn() raises SpawnError, kills and reaps the child, and closes what it
+    had made: the selector, the pidfd, the self-pipes and the child's pipes."""
+    import mcp_ref.stdio as stdio_module
+    made = {}
+    real_selector_for, real_pidfd_open, real_popen = (
+        stdio_module._selector_for, stdio_module._pidfd_open, stdio_module._popen)
+
+    def no_fds(*args, **kwargs):
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(stdio_module, "Outbox", no_fds)
+    monkeypatch.setattr(stdio_module, "_selector_for", lambda *fds: made.setdefault(
+        "selector", real_selector_for(*fds)))
+    monkeypatch.setattr(stdio_module, "_pidfd_open", lambda pid: made.setdefault(
+        "pidfd", real_pidfd_open(pid)))
+    monkeypatch.setattr(stdio_module, "_popen", lambda *args: made.setdefault(
+        "proc", real_popen(*args)))
+    with pytest.raises(SpawnError) as info:
+        ChildProcess.spawn([sys.executable, CHILD, "ignore-term"])
+    assert "cannot set up the server's pipes" in str(info.value)
+    assert isinstance(info.value.__cause__, OSError)
+    proc = made["proc"]
+    assert proc.returncode == -signal.SIGKILL                # killed and reaped
+    assert proc.stdin.closed and proc.stdout.closed and proc.stderr.closed
+    assert made["selector"].get_map() is None                # the epoll fd is closed
+    if made["pidfd"] is not None:                            # Linux: that number is no pidfd now
+        try:
+            assert os.readlink(f"/proc/self/fd/{made['pidfd']}") != "anon_inode:[pidfd]"
+        except FileNotFoundError:
+            pass

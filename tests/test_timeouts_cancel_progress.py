@@ -816,3 +816,90 @@ def test_the_reference_server_pings_the_client():
         text = text_of(client.call_tool("ping_client"))
     assert text.startswith("client answered ping in ")
     assert float(text.split()[-2]) < 200
+
+
+# --- A peer that stops reading (D-38) -------------------------------------------------------
+
+def _bounded(fn, seconds):
+    """Run ``fn`` on a thread; {"result": ...} or {"error": ...}. Fails the test, instead of
+    hanging it, if ``fn`` is still blocked after ``seconds``."""
+    box = {}
+
+    def run():
+        try:
+            box["result"] = fn()
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still blocked after {seconds} s"
+    return box
+
+
+@pytest.mark.spec("TO-01", "TO-02", "TR-13")
+def test_the_deadline_covers_the_write_when_the_server_stops_reading():
+    """D-38 (shell review finding 2): the server stops reading its stdin for good.
+
+    A call with a 4 MiB argument still times out on its deadline: the pipe took what it
+    could, the rest waits in the outbox. The next call finds more than OUTBOX_HIGH_WATER
+    queued, waits for room within its own deadline, and fails with nothing sent; so does a
+    notification, within the session's request timeout. close() drops the queue, says how
+    much, and needs SIGTERM for a server that never sees EOF."""
+    client = spawn(timing("deaf"), request_timeout=0.3, roots=lambda: [],
+                   roots_list_changed=True, stdin_grace=0.2, term_grace=2.0)
+    try:
+        start = time.monotonic()
+        first = _bounded(lambda: client.call_tool("echo", {"text": "y" * (4 << 20)},
+                                                  timeout=0.5), 5)
+        assert isinstance(first.get("error"), RequestTimeout), first
+        assert "got no response" in str(first["error"])
+        assert time.monotonic() - start < 0.5 + SLACK
+        for attempt in (lambda: client.call_tool("echo", {"text": "small"}),
+                        client.roots_changed):
+            start = time.monotonic()
+            outcome = _bounded(attempt, 5)
+            assert isinstance(outcome.get("error"), RequestTimeout), outcome
+            assert "could not be sent within its timeout of 0.3 s" in str(outcome["error"])
+            assert 0.3 - SLACK <= time.monotonic() - start < 0.3 + SLACK
+    finally:
+        report = client.close()
+    assert report.steps == ("close_stdin", "sigterm")
+    assert report.stdin_bytes_discarded > 0
+
+
+@pytest.mark.spec("TR-06", "PG-02")
+def test_a_server_whose_client_stops_reading_keeps_reading_and_ends_on_sigterm():
+    """D-38 (shell review finding 3): a client sends 20 000 pings and reads none of the
+    pongs. The server's reader answers each without waiting for the client to read (the
+    pongs wait in its outbox), so it keeps reading: all our writes complete. SIGTERM then
+    ends it at once, with 128 + 15, and no SIGKILL: before, the reader blocked on the full
+    pipe, stopped reading, and never saw the signal's wake-up."""
+    proc = subprocess.Popen(SERVE, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    try:
+        proc.stdin.write(json.dumps({"jsonrpc": "2.0", "id": "init", "method": "initialize",
+                                     "params": {"protocolVersion": "2025-11-25",
+                                                "capabilities": {},
+                                                "clientInfo": {"name": "t", "version": "1"}}})
+                         .encode() + b"\n")
+        proc.stdin.flush()
+        assert json.loads(proc.stdout.readline())["id"] == "init"
+        pings = b"".join(b'{"jsonrpc":"2.0","id":%d,"method":"ping"}\n' % i
+                         for i in range(20000))
+        wrote = _bounded(lambda: proc.stdin.write(
+            b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n' + pings) and
+            proc.stdin.flush(), 10)
+        assert "error" not in wrote, wrote
+        proc.send_signal(15)
+        assert proc.wait(timeout=5) == 128 + 15
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
