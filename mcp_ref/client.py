@@ -49,6 +49,9 @@ DEFAULT_HANDSHAKE_TIMEOUT = 30.0
 #: With reset_on_progress, no request outlives this, whatever progress says (TO-05).
 DEFAULT_MAX_TOTAL_TIMEOUT = 600.0
 
+#: How long close() waits for each of its threads to end (a callback may hold one up).
+_THREAD_JOIN_TIMEOUT = 5.0
+
 #: RFC 5424 levels of notifications/message mapped onto Python's logging levels.
 _LOG_LEVELS = {"debug": DEBUG, "info": INFO, "notice": INFO, "warning": WARNING, "error": ERROR,
                "critical": CRITICAL, "alert": CRITICAL, "emergency": CRITICAL}
@@ -536,8 +539,7 @@ class Client:
 
     def _wind_down(self, report: ShutdownReport) -> None:
         """After the server is gone: fail what still waits, stop our threads, close the trace."""
-        if threading.current_thread() is not self._reader:
-            self._reader.join(timeout=5.0)
+        self._join(self._reader)
         self._session.fail_all(ConnectionClosed(
             "the client closed the connection", exit_code=report.exit_code,
             signal=report.signal, stderr_tail=self._process.stderr_tail()))
@@ -551,18 +553,23 @@ class Client:
             if self.notifications_dropped:
                 log.warning("dropped %d notifications: on_notification was too slow",
                             self.notifications_dropped)
-        for thread in (self._reader, self._keepalive, self._callback_thread,
-                       self._notification_thread):
-            if thread is None or thread is threading.current_thread():
-                continue
-            thread.join(timeout=5.0)
-            if thread.is_alive():
-                # A callback of the application that does not return: a thread cannot be
-                # stopped from outside, so say so rather than wait for ever (it is a daemon).
-                log.warning("%s is still running (blocked in a callback?); leaving it",
-                            thread.name)
+        for thread in (self._keepalive, self._callback_thread, self._notification_thread):
+            self._join(thread)
         if self._transcript is not None:
             self._transcript.event("close", steps=list(report.steps),
                                    exit_code=report.exit_code, signal=report.signal,
                                    seconds=round(report.total_seconds, 6))
             self._transcript.close()
+
+    @staticmethod
+    def _join(thread: Optional[threading.Thread]) -> None:
+        """Wait a bounded time for one of our threads to end (not the calling one)."""
+        if thread is None or thread is threading.current_thread():
+            return
+        thread.join(timeout=_THREAD_JOIN_TIMEOUT)
+        if thread.is_alive():
+            # A callback of the application that does not return (on_progress runs on the
+            # reader): a thread cannot be stopped from outside, so say so rather than wait for
+            # ever. It is a daemon thread: it does not keep the process alive.
+            log.warning("%s is still running after close() (blocked in a callback?); "
+                        "leaving it", thread.name)

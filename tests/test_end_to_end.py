@@ -6,6 +6,7 @@ the server process was reaped.
 """
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -559,3 +560,26 @@ def test_a_callback_that_answers_after_close_does_not_crash_its_thread(monkeypat
     client._callback_thread.join(5)
     assert not client._callback_thread.is_alive()
     assert crashed == []
+
+
+def test_close_says_which_callback_thread_it_leaves_behind(monkeypatch, caplog):
+    """Shell review finding 10: an on_notification callback that does not return. close()
+    waits for its thread a bounded time, then goes on and says so; it does not hang."""
+    import mcp_ref.client as client_module
+    monkeypatch.setattr(client_module, "_THREAD_JOIN_TIMEOUT", 0.2)
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck(method, params):
+        entered.set()
+        release.wait(10)
+
+    client = spawn(on_notification=stuck, notification_queue=10)
+    try:
+        client.set_logging_level("debug")
+        client.call_tool("log", {"level": "error", "message": "hold on"})
+        assert entered.wait(5)
+        with caplog.at_level(logging.WARNING, logger="mcp_ref.client"):
+            client.close()
+        assert "mcp_ref-notifications is still running after close()" in caplog.text
+    finally:
+        release.set()
