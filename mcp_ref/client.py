@@ -251,8 +251,18 @@ class Client:
     def wait_exit(self, timeout: Optional[float] = None) -> Optional[int]:
         """Wait up to ``timeout`` s (None: as long as it takes) for the server process to
         exit, and reap it; its return code (negative: the signal), or None if it still runs.
-        A supervisor waits here to learn that the server died (mcp_ref.supervisor)."""
+        To learn that the *session* is over, use :meth:`wait_closed`."""
         return self._process.wait(timeout)
+
+    def wait_closed(self, timeout: Optional[float] = None) -> bool:
+        """Wait up to ``timeout`` s (None: as long as it takes) for the session to end: the
+        server closed its stdout or exited (TR-15), the connection failed, a keepalive ping
+        went unanswered, or close() was called. True once it has. A server can close its
+        stdout and go on running, so a supervisor waits here rather than in wait_exit."""
+        if self._reader.ident is None:          # not started: the handshake never ran
+            return True
+        self._reader.join(timeout)
+        return not self._reader.is_alive()
 
     # --- Requests -----------------------------------------------------------------------------
 

@@ -114,6 +114,7 @@ class Supervisor:
         self._client: Optional[Client] = None
         self._retry_at: Optional[float] = None
         self._failures = 0                       # quick failures in a row
+        self._hopeless = False                   # the last start failed in a way no retry fixes
         #: The error that ended the last server (or the last failed start), if any.
         self.last_error: Optional[BaseException] = None
         #: Everything the supervisor did, in order.
@@ -185,6 +186,19 @@ class Supervisor:
     # --- The supervisor thread ----------------------------------------------------------------
 
     def _run(self) -> None:
+        """The supervisor thread. It must never die silently: anything unexpected ends in
+        FAILED, with the error kept and every waiter woken."""
+        try:
+            self._supervise()
+        except BaseException as exc:
+            log.exception("the supervisor thread failed")
+            with self._locked():
+                self.last_error = exc
+                if self._state not in (CLOSED, FAILED):
+                    self._set_state(FAILED)
+                    self._record("failed", detail=str(exc))
+
+    def _supervise(self) -> None:
         while not self._stop.is_set():
             uptime = self._run_once()
             if self._stop.is_set():
@@ -193,7 +207,7 @@ class Supervisor:
                 if uptime >= self.healthy_after:
                     self._failures = 0           # it was healthy: start the count again
                 self._failures += 1
-                if self._failures >= self.max_failures:
+                if self._failures >= self.max_failures or self._hopeless:
                     self._set_state(FAILED)      # a crash loop: give up, keep the error
                     self._record("failed", detail=str(self.last_error))
                     return
@@ -213,9 +227,13 @@ class Supervisor:
         Why it ended goes to :attr:`last_error`."""
         try:
             client = Client.spawn(self.argv, **self._client_options)
-        except McpRefError as exc:               # cannot start, or died during the handshake
+        except Exception as exc:
+            # An McpRefError (cannot start, died during the handshake) may pass: try again.
+            # Anything else (a bad option, a trace file in a missing directory) is a mistake
+            # in how we were set up, which no retry fixes: give up at once.
             with self._locked():
                 self.last_error = exc
+                self._hopeless = not isinstance(exc, McpRefError)
                 self._record("spawn-failed", detail=str(exc))
             return 0.0
         with self._locked():
@@ -227,15 +245,19 @@ class Supervisor:
                 self._record("spawned", pid=client.pid)
         started = self._clock()
         if not self._stop.is_set():
-            client.wait_exit(None)               # until it dies, or close() shuts it down
+            # Until the session ends: the server died, closed its stdout while running on
+            # (TR-15), or stopped answering keepalive pings; or close() shuts it down.
+            client.wait_closed(None)
         uptime = self._clock() - started
+        # A process that exits closes its stdout a moment before it can be reaped.
+        how = "exited" if client.wait_exit(0.5) is not None else "closed its stdout"
         with self._cond:
             self._client = None                  # from now on, calls fail fast
             if not self._stop.is_set():
                 self._set_state(BACKOFF)
         report = client.close()                  # reaps it; calls in flight fail (no replay)
         with self._locked():
-            self.last_error = ConnectionClosed("the server exited", exit_code=report.exit_code,
+            self.last_error = ConnectionClosed(f"the server {how}", exit_code=report.exit_code,
                                                signal=report.signal,
                                                stderr_tail=client.stderr_tail())
             self._record("exited", pid=client.pid,

@@ -261,3 +261,55 @@ def test_supervisor_rejects_a_nonsensical_policy():
         Supervisor(["true"], initial_backoff=2, max_backoff=1)
     with pytest.raises(ValueError):
         Supervisor(["true"], max_failures=0)
+
+
+@pytest.mark.spec("TR-15", "TR-13")
+def test_a_server_that_closes_stdout_but_runs_on_is_shut_down_and_restarted(inv, tmp_path):
+    """Shell review finding 5: the server closes its stdout on the first call and keeps
+    running. The session is over (TR-15), so the supervisor must not stay RUNNING on a dead
+    connection: it shuts that server down with the Client's ladder (it exits at stdin EOF),
+    backs off, and starts a new one, which answers."""
+    supervisor, watcher, log = supervised(inv, tmp_path, "close-stdout-on-nth-call=1",
+                                          initial_backoff=0.05, healthy_after=30)
+    with supervisor:
+        first = watcher.spawned.get(timeout=15)
+        with pytest.raises(ConnectionClosed):
+            supervisor.call_tool("echo", {"text": "closes stdout"}, timeout=10)
+        second = watcher.spawned.get(timeout=10)
+        assert second != first and rawpipe.wait_pid_gone(first, 5)
+        assert "closed its stdout" in str(supervisor.last_error)
+        supervisor.ping()
+    track_servers(inv, log)
+    assert [(e.pid, e.detail) for e in supervisor.events if e.kind == "exited"][0] == (first, 0)
+
+
+def test_a_start_that_no_retry_can_fix_ends_in_failed_at_once(inv, tmp_path):
+    """Shell review finding 6: a trace file in a missing directory makes Client.spawn raise
+    FileNotFoundError, not an McpRefError. The supervisor thread used to die of it, leaving
+    the state at "starting" for ever. Now the error is kept and the supervisor is FAILED at
+    once: retrying cannot fix how it was set up."""
+    missing = str(tmp_path / "no-such-dir" / "trace.jsonl")
+    supervisor, watcher, log = supervised(inv, tmp_path, initial_backoff=0.05, trace=missing)
+    with supervisor:
+        assert supervisor.wait_for_state(FAILED, timeout=10)
+        assert isinstance(supervisor.last_error, FileNotFoundError)
+        with pytest.raises(ServerUnavailable) as info:
+            supervisor.ping()
+        assert info.value.state == FAILED and "no-such-dir" in str(info.value)
+    assert [e.kind for e in supervisor.events] == ["spawn-failed", "failed", "closed"]
+
+
+def test_an_unexpected_error_in_the_supervisor_thread_ends_in_failed(inv, tmp_path,
+                                                                     monkeypatch):
+    """The supervisor thread never dies silently: a bug inside it (simulated) leaves the
+    state FAILED with the error kept, and waiters are woken."""
+    supervisor, watcher, log = supervised(inv, tmp_path, initial_backoff=0.05)
+
+    def broken():
+        raise RuntimeError("a bug in the supervisor")
+
+    monkeypatch.setattr(supervisor, "_run_once", broken)
+    with supervisor:
+        assert supervisor.wait_for_state(FAILED, timeout=10)
+        assert isinstance(supervisor.last_error, RuntimeError)
+    assert [e.kind for e in supervisor.events] == ["failed", "closed"]
