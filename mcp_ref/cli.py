@@ -5,13 +5,17 @@
   instructions) and what it offers (tools, resources, prompts).
 * ``python3 -m mcp_ref call [--trace FILE] [--timeout S] -- CMD ARGS... TOOL 'JSON'`` calls one
   tool and prints its result; progress shows as a live bar on a terminal, as plain lines
-  otherwise; Ctrl-C sends ``notifications/cancelled`` (CN-01) and exits 130.
+  otherwise; Ctrl-C sends ``notifications/cancelled`` (CN-01) and exits 130 (SIGTERM: 143).
+* However ``inspect`` or ``call`` ends -- an error, Ctrl-C, SIGTERM, SIGHUP -- the server is
+  shut down with the ladder (TR-13) before the command exits (:func:`run_guarded`, D-39).
 * ``python3 -m mcp_ref diff A.jsonl B.jsonl`` compares two transcripts after normalising ids,
   progress tokens, timings and implementation info (:mod:`mcp_ref.transcript`).
 """
 
 import json
+import signal
 import sys
+import threading
 from typing import Any, Dict, List, Optional, Sequence
 
 from .client import Client
@@ -77,17 +81,19 @@ class _Progress:
 
 def call(argv: Sequence[str], tool: str, arguments: Dict[str, Any], *,
          trace: Optional[str] = None, timeout: float = 60.0) -> int:
-    """Call one tool; exit 0 on a result, 1 on an isError result or an error, 130 on Ctrl-C."""
+    """Call one tool; exit 0 on a result, 1 on an isError result or an error, 130 on Ctrl-C
+    and 143 on SIGTERM (the call is cancelled first, CN-01)."""
     bar = _Progress()
     with Client.spawn(argv, trace=trace, request_timeout=timeout) as client:
         handle = client.call_tool_async(tool, arguments, on_progress=bar)
         try:
             result = handle.result()
-        except KeyboardInterrupt:
-            handle.cancel("interrupted by the user (Ctrl-C)")
+        except (KeyboardInterrupt, Terminated) as exc:
+            what = "Ctrl-C" if isinstance(exc, KeyboardInterrupt) else exc.name
+            handle.cancel(f"interrupted by the user ({what})")    # CN-01
             bar.end()
             sys.stderr.write("cancelled: notifications/cancelled sent\n")
-            return 130
+            return _status(exc)
         except RequestCancelled:
             bar.end()
             return 130
@@ -118,10 +124,49 @@ def split_call_arguments(words: Sequence[str]) -> Any:
     return command, tool, arguments
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived while a command ran. Raised in the main thread by the
+    handler :func:`run_guarded` installs, so that the command leaves through its ``with``
+    block, and ``Client.close()`` shuts the server down with the ladder (TR-13). A
+    BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        super().__init__(f"terminated by {self.name}")
+
+
+#: The signals that end a command politely. SIGHUP too: the terminal went away, and the
+#: server, in its own process group, would otherwise outlive us.
+_ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+def _status(exc: BaseException) -> int:
+    """The shell's convention: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
+    return 128 + (exc.signum if isinstance(exc, Terminated) else signal.SIGINT)
+
+
 def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> int:
-    """Turn mcp_ref's typed errors into a one-line message and exit status 1."""
+    """Run a command the way a command line should end: mcp_ref's typed errors become one
+    line and exit status 1; Ctrl-C, SIGTERM and SIGHUP become one line and 128 + the
+    signal, after the server was shut down (D-39)."""
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in _ENDING_SIGNALS:
+            previous[signum] = signal.signal(signum, _raise_terminated)
     try:
         return fn(*args, **kwargs)
     except McpRefError as exc:
         sys.stderr.write(f"mcp_ref: {type(exc).__name__}: {exc}\n")
         return 1
+    except (KeyboardInterrupt, Terminated) as exc:
+        sys.stderr.write(f"mcp_ref: {'interrupted' if isinstance(exc, KeyboardInterrupt) else exc}"
+                         "\n")
+        return _status(exc)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

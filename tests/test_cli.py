@@ -2,6 +2,7 @@
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -129,3 +130,85 @@ def test_demo_and_check_write_transcripts(tmp_path):
     for name in files:
         records = load(str(tmp_path / name))
         assert records[0]["event"] == "spawn" and records[-1]["event"] == "close"
+
+
+# --- Signals: the server is shut down however the command ends (D-39) -----------------------
+
+HOLD = os.path.join(ROOT, "tests", "fixtures", "hold_server.py")
+
+
+def _holding(tmp_path, args, *hold_args):
+    """Start ``python3 -m mcp_ref ARGS -- hold_server.py FIFO HOLD_ARGS...`` (with the tool
+    call's words after the server's when ``args`` is call) and wait, with a deadline, until
+    the server says it is holding on; returns (the command's process, the server's pid)."""
+    fifo = str(tmp_path / "ready")
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        server = [sys.executable, HOLD, fifo, *hold_args]
+        words = server + ["hold", "{}"] if args[0] == "call" else server
+        proc = subprocess.Popen(MCP_REF + args + ["--"] + words, cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        readable, _, _ = select.select([reader], [], [], 20)
+        assert readable, "the server never said it was holding on"
+        return proc, int(os.read(reader, 64))
+    finally:
+        os.close(reader)
+
+
+def _gone(pid):
+    """True if ``pid`` no longer exists. Checked after the command exited: a command that
+    shut its server down has reaped it by then; an orphan would still be running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _reap_all(proc, pid):
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate(timeout=10)
+    try:
+        os.killpg(pid, signal.SIGKILL)        # an orphan left by a regression
+    except ProcessLookupError:
+        pass
+
+
+@pytest.mark.spec("TR-13", "CN-01")
+def test_sigterm_during_call_cancels_shuts_the_server_down_and_exits_143(tmp_path):
+    """SIGTERM to ``call`` while the tool runs: the command cancels the call (CN-01), leaves
+    through Client.close(), whose ladder ends a server that ignores EOF with SIGTERM
+    (TR-13), and exits 128 + 15. Before, the default action killed the command at once and
+    left the server running, an orphan in its own process group."""
+    proc, pid = _holding(tmp_path, ["call"])
+    try:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 143, err
+        assert "notifications/cancelled sent" in err and "Traceback" not in err
+        assert _gone(pid)
+    finally:
+        _reap_all(proc, pid)
+
+
+@pytest.mark.spec("TR-13")
+@pytest.mark.parametrize("signum, status, message", [
+    (signal.SIGINT, 130, "mcp_ref: interrupted"),
+    (signal.SIGTERM, 143, "mcp_ref: terminated by SIGTERM"),
+])
+def test_a_signal_during_the_handshake_is_one_line_and_leaves_no_server(tmp_path, signum,
+                                                                       status, message):
+    """Ctrl-C or SIGTERM while ``inspect`` waits for an initialize answer that never comes:
+    one line on stderr, no traceback, exit 128 + the signal, and the server (which ignores
+    EOF) was shut down with the ladder (TR-13) before the command exited."""
+    proc, pid = _holding(tmp_path, ["inspect"], "slow-init")
+    try:
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == status, err
+        assert err.strip().splitlines()[-1] == message and "Traceback" not in err
+        assert _gone(pid)
+    finally:
+        _reap_all(proc, pid)
