@@ -230,9 +230,9 @@ class Session:
         ``timeout`` defaults to the session's ``request_timeout`` (None: no deadline);
         ``on_progress`` asks for progress (the token is the request id unless
         ``progress_token`` is given). It runs on the reader thread, in order with the
-        response, so it must return quickly: while it runs, nothing else is read. ``reset_on_progress`` asks for progress too, and needs
-        a maximum total time: the session's ``max_total_timeout`` unless given; ValueError if
-        there is none (TO-05).
+        response, so it must return quickly: while it runs, nothing else is read.
+        ``reset_on_progress`` asks for progress too, and needs a maximum total time: the
+        session's ``max_total_timeout`` unless given; ValueError if there is none (TO-05).
         """
         timeout = self.request_timeout if timeout == "default" else timeout
         if max_total_timeout == "default":
