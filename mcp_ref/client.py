@@ -174,19 +174,25 @@ class Client:
                 transcript.event("spawn-failed", argv=list(argv), error=str(exc))
                 transcript.close()
             raise
-        if transcript is not None:
-            transcript.event("spawn", argv=list(argv), pid=process.pid, cwd=cwd)
-        client = cls(process, connection, request_timeout=request_timeout,
-                     max_total_timeout=max_total_timeout, handlers=handlers,
-                     on_notification=on_notification, stdin_grace=stdin_grace,
-                     term_grace=term_grace, transcript=transcript,
-                     notification_queue=notification_queue)
+        client = None
         try:
+            if transcript is not None:
+                transcript.event("spawn", argv=list(argv), pid=process.pid, cwd=cwd)
+            client = cls(process, connection, request_timeout=request_timeout,
+                         max_total_timeout=max_total_timeout, handlers=handlers,
+                         on_notification=on_notification, stdin_grace=stdin_grace,
+                         term_grace=term_grace, transcript=transcript,
+                         notification_queue=notification_queue)
             client._handshake(handshake_timeout)
             if keepalive_interval:
                 client._start_keepalive(keepalive_interval, keepalive_timeout)
-        except BaseException:
-            client.close()
+        except BaseException:                   # Ctrl-C too: the server is never left behind
+            if client is not None:
+                client.close()
+            else:                               # the Client was never made: close the rest
+                process.close(stdin_grace=stdin_grace, term_grace=term_grace)
+                if transcript is not None:
+                    transcript.close()
             raise
         return client
 
@@ -574,8 +580,8 @@ class Client:
     @staticmethod
     def _join(thread: Optional[threading.Thread]) -> None:
         """Wait a bounded time for one of our threads to end (not the calling one)."""
-        if thread is None or thread is threading.current_thread():
-            return
+        if thread is None or thread.ident is None or thread is threading.current_thread():
+            return                              # none, never started, or ourselves
         thread.join(timeout=_THREAD_JOIN_TIMEOUT)
         if thread.is_alive():
             # A callback of the application that does not return (on_progress runs on the

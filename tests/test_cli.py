@@ -6,6 +6,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -157,13 +158,16 @@ def _holding(tmp_path, args, *hold_args):
 
 
 def _gone(pid):
-    """True if ``pid`` no longer exists. Checked after the command exited: a command that
-    shut its server down has reaped it by then; an orphan would still be running."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
+    """True if ``pid`` and its process group (the server leads its own, start_new_session)
+    no longer exist. Checked after the command exited: a command that shut its server down
+    has reaped it by then; an orphan would still be running."""
+    for probe in (os.kill, os.killpg):
+        try:
+            probe(pid, 0)
+        except ProcessLookupError:
+            continue
+        return False
+    return True
 
 
 def _reap_all(proc, pid):
@@ -197,12 +201,13 @@ def test_sigterm_during_call_cancels_shuts_the_server_down_and_exits_143(tmp_pat
 @pytest.mark.parametrize("signum, status, message", [
     (signal.SIGINT, 130, "mcp_ref: interrupted"),
     (signal.SIGTERM, 143, "mcp_ref: terminated by SIGTERM"),
+    (signal.SIGHUP, 129, "mcp_ref: terminated by SIGHUP"),
 ])
 def test_a_signal_during_the_handshake_is_one_line_and_leaves_no_server(tmp_path, signum,
                                                                        status, message):
-    """Ctrl-C or SIGTERM while ``inspect`` waits for an initialize answer that never comes:
-    one line on stderr, no traceback, exit 128 + the signal, and the server (which ignores
-    EOF) was shut down with the ladder (TR-13) before the command exited."""
+    """Ctrl-C, SIGTERM or SIGHUP while ``inspect`` waits for an initialize answer that never
+    comes: one line on stderr, no traceback, exit 128 + the signal, and the server (which
+    ignores EOF) was shut down with the ladder (TR-13) before the command exited."""
     proc, pid = _holding(tmp_path, ["inspect"], "slow-init")
     try:
         proc.send_signal(signum)
@@ -212,3 +217,50 @@ def test_a_signal_during_the_handshake_is_one_line_and_leaves_no_server(tmp_path
         assert _gone(pid)
     finally:
         _reap_all(proc, pid)
+
+
+def test_run_guarded_installs_its_handlers_in_the_main_thread_only_and_restores_them():
+    """In-process callers (tests, an embedding program) get their SIGTERM and SIGHUP
+    handlers back however the command ends; from another thread, where Python cannot set
+    handlers, run_guarded installs none and still runs the command (D-39)."""
+    from mcp_ref import cli
+    from mcp_ref.errors import McpRefError
+
+    def mine(signum, frame):
+        pass
+
+    ending = (signal.SIGTERM, signal.SIGHUP)
+    saved = {signum: signal.signal(signum, mine) for signum in ending}
+    try:
+        seen = []
+
+        def command(outcome):
+            seen.append([signal.getsignal(signum) for signum in ending])
+            if outcome is not None:
+                raise outcome
+            return 0
+
+        def guarded(outcome):
+            try:
+                return cli.run_guarded(command, outcome)
+            except BaseException as exc:      # a KeyboardInterrupt must not end pytest
+                pytest.fail(f"run_guarded let {exc!r} through")
+
+        assert guarded(None) == 0
+        assert guarded(McpRefError("boom")) == 1
+        assert guarded(KeyboardInterrupt()) == 130
+        assert guarded(cli.Terminated(signal.SIGHUP)) == 129
+        for during in seen:
+            assert all(handler is not mine for handler in during), during
+        assert [signal.getsignal(signum) for signum in ending] == [mine, mine]
+
+        seen.clear()
+        results = []
+        worker = threading.Thread(target=lambda: results.append(cli.run_guarded(command, None)))
+        worker.start()
+        worker.join(10)
+        assert results == [0] and seen == [[mine, mine]]
+        assert [signal.getsignal(signum) for signum in ending] == [mine, mine]
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)

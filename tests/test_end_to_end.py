@@ -583,3 +583,29 @@ def test_close_says_which_callback_thread_it_leaves_behind(monkeypatch, caplog):
         assert "mcp_ref-notifications is still running after close()" in caplog.text
     finally:
         release.set()
+
+
+@pytest.mark.spec("TR-13")
+@pytest.mark.parametrize("where", ["constructor", "before the handshake"])
+def test_an_interruption_right_after_the_server_started_still_shuts_it_down(monkeypatch,
+                                                                             where):
+    """Ctrl-C (simulated) between the server's start and the handshake -- while the Client
+    is being made, or once it is made but before initialize is written: spawn() still
+    shuts the server down before the interruption goes on up, and reaps it."""
+    from mcp_ref.stdio import ChildProcess
+    started = []
+    real_spawn = ChildProcess.spawn
+
+    def spawn_and_keep(cls, *args, **kwargs):
+        started.append(real_spawn(*args, **kwargs))
+        return started[-1]
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ChildProcess, "spawn", classmethod(spawn_and_keep))
+    monkeypatch.setattr(Client, "__init__" if where == "constructor" else "_handshake",
+                        interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        spawn()
+    assert len(started) == 1 and started[0].poll() is not None     # shut down and reaped
