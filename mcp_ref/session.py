@@ -259,9 +259,7 @@ class Session:
     def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
         """Send a notification. If the peer has stopped reading, waits for room up to the
         session's request timeout, then raises RequestTimeout with nothing sent (D-38)."""
-        limit = self.request_timeout
-        if not self._wait_for_room(None if limit is None else time.monotonic() + limit):
-            raise RequestTimeout(method, limit or 0.0, unsent=True)
+        self._wait_to_send(method, self.request_timeout)
         with self._lock:
             self._raise_if_closed()
             self._put(self.connection.send_notification(method, params), quiet=False)
@@ -284,10 +282,7 @@ class Session:
         and if there is none by then, fails with RequestTimeout, never sent (so not cancelled).
         """
         limits = [t for t in (deadlines["timeout"], deadlines["max_total"]) if t is not None]
-        if limits and not self._wait_for_room(time.monotonic() + min(limits)):
-            raise RequestTimeout(method, min(limits), unsent=True)
-        if not limits:
-            self._wait_for_room(None)
+        self._wait_to_send(method, min(limits) if limits else None)
         with self._lock:
             self._raise_if_closed()
             request_id, data = open_request()
@@ -300,6 +295,13 @@ class Session:
                 pending._settle(None, exc)
                 raise
         return pending
+
+    def _wait_to_send(self, method: str, limit: Optional[float]) -> None:
+        """Before the lock: wait for room, at most ``limit`` s (None: until there is room or
+        the transport closes); RequestTimeout, with nothing sent, if there is none (D-38)."""
+        deadline = None if limit is None else time.monotonic() + limit
+        if not self._wait_for_room(deadline):
+            raise RequestTimeout(method, limit or 0.0, unsent=True)
 
     def _raise_if_closed(self) -> None:
         if self._closed_error is not None:

@@ -974,8 +974,7 @@ class StdioServerTransport:
         # waits for the client to read (D-38). That needs a non-blocking fd, which only a
         # pipe or socket gets: O_NONBLOCK belongs to the open file, which a terminal shares
         # with the shell, and for files and terminals it would change nothing anyway.
-        self._out_was_blocking = os.get_blocking(self._out_fd)
-        self._nonblocking = self._out_was_blocking and _is_pipe_or_socket(self._out_fd)
+        self._nonblocking = os.get_blocking(self._out_fd) and _is_pipe_or_socket(self._out_fd)
         if self._nonblocking:
             os.set_blocking(self._out_fd, False)
         self._outbox = Outbox(self._out_fd, "stdout", on_broken=self.interrupt)
@@ -1063,7 +1062,10 @@ class StdioServerTransport:
         if dropped:
             _log.warning("dropped %d bytes of frames the client did not read", dropped)
         out_fd, self._out_fd = self._out_fd, None
-        if out_fd is None or self._outbox.flushing:
+        if out_fd is None:
+            return
+        if self._outbox.flushing:             # never expected: then fd 1 stays guarded
+            _log.warning("the stdout flusher did not stop; not giving stdout back")
             return
         if self._nonblocking:
             os.set_blocking(out_fd, True)     # the open file is shared: leave it as it was
@@ -1072,6 +1074,7 @@ class StdioServerTransport:
 
 
 def _is_pipe_or_socket(fd: int) -> bool:
+    """True if ``fd`` is a pipe or a socket: the only files whose writes can stop half way."""
     mode = os.fstat(fd).st_mode
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
