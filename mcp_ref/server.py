@@ -32,13 +32,14 @@ Usage::
 from __future__ import annotations
 
 import collections
+import json
 import signal
 import sys
 import threading
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import events as ev
-from . import spec
+from . import shapes, spec
 from ._logging import LazyLogger
 from ._record import Record
 from .connection import Connection
@@ -208,16 +209,9 @@ def _text(text: str) -> Dict[str, Any]:
     return {"type": "text", "text": text}
 
 
-#: Fields of tool, resource and prompt definitions that later revisions added, with the
-#: revision that added each (catalogue section 4). LC-15: respect the negotiated version.
-_FIELDS_SINCE = {"annotations": "2025-03-26", "title": "2025-06-18",
-                 "outputSchema": "2025-06-18", "icons": "2025-11-25"}
-
-
-def _for_version(version: str, definition: Dict[str, Any]) -> Dict[str, Any]:
-    """A definition without the fields ``version`` does not define (LC-15)."""
-    return {key: value for key, value in definition.items()
-            if _FIELDS_SINCE.get(key, "") <= version}
+#: The schema's name for the objects in each list result (``spec.MEMBERS_SINCE`` keys).
+_KINDS = {"tools": "Tool", "resources": "Resource", "resourceTemplates": "ResourceTemplate",
+          "prompts": "Prompt"}
 
 
 _JSON_TYPES: Dict[str, Any] = {
@@ -286,7 +280,8 @@ class Server:
             spec.TOOLS_LIST: lambda c: self._page(c, "tools", self._tools),
             spec.TOOLS_CALL: self._call_tool,
             spec.RESOURCES_LIST: lambda c: self._page(c, "resources", self._resources),
-            spec.RESOURCES_TEMPLATES_LIST: lambda c: {"resourceTemplates": []},
+            # No templates to list, but the request is still a paginated one (PN-05, ER-12).
+            spec.RESOURCES_TEMPLATES_LIST: lambda c: self._page(c, "resourceTemplates", {}),
             spec.RESOURCES_READ: self._read_resource,
             spec.PROMPTS_LIST: lambda c: self._page(c, "prompts", self._prompts),
             spec.PROMPTS_GET: self._get_prompt,
@@ -596,8 +591,9 @@ class Server:
                 raise RequestError(ErrorCode.INVALID_PARAMS, f"Invalid cursor {cursor!r}")  # ER-12
             start = int(cursor)
         entries = list(registry.values())[start:start + self.page_size]
-        version = context._session.connection.protocol_version or spec.PROTOCOL_VERSION
-        result: Dict[str, Any] = {key: [_for_version(version, entry.definition)
+        version = self._version(context)
+        # LC-15: each definition as the negotiated revision defines it (D-41).
+        result: Dict[str, Any] = {key: [shapes.definition(version, _KINDS[key], entry.definition)
                                         for entry in entries]}
         if start + self.page_size < len(registry):
             result["nextCursor"] = str(start + self.page_size)  # PN-02: only if more exist
@@ -627,7 +623,15 @@ class Server:
             log.exception("tool %s raised", name)
             return {"content": [_text(f"Tool {name} failed: {type(exc).__name__}: {exc}")],
                     "isError": True}
-        return _tool_result(output)
+        result = _tool_result(output)
+        if result is None:                  # the tool ran but returned nothing we can send
+            log.error("tool %s returned %s, not a str, a list of content blocks or a "
+                      "CallToolResult dict", name, type(output).__name__)
+            return {"content": [_text(f"Tool {name} returned a {type(output).__name__}, "
+                                      "which is not a tool result")], "isError": True}
+        # LC-15: blocks and members the negotiated revision lacks (D-41). A block type it
+        # lacks raises LocalProtocolError, which _run answers -32603.
+        return shapes.call_tool_result(self._version(context), result)
 
     def _read_resource(self, context: Context) -> Dict[str, Any]:
         uri = context.params.get("uri")
@@ -668,15 +672,32 @@ class Server:
         result: Dict[str, Any] = {"messages": output}
         if prompt.definition.get("description"):
             result["description"] = prompt.definition["description"]
-        return result
+        return shapes.get_prompt_result(self._version(context), result)     # LC-15, D-41
+
+    @staticmethod
+    def _version(context: Context) -> str:
+        """The session's negotiated revision (requests only arrive once it is known)."""
+        return context._session.connection.protocol_version or spec.PROTOCOL_VERSION
 
 
-def _tool_result(output: Union[str, List[Any], Dict[str, Any], None]) -> Dict[str, Any]:
-    """Normalise what a tool handler returned into a CallToolResult (TL-08)."""
-    if isinstance(output, dict) and "content" in output:
-        return output
+def _tool_result(output: Any) -> Optional[Dict[str, Any]]:
+    """Normalise what a tool handler returned into a CallToolResult (TL-08), or None.
+
+    A str is one text block; a list (or tuple) is the content blocks; a dict with ``content``
+    is the whole result. A dict with only ``structuredContent`` gets its text block, the
+    serialised JSON (TL-10). Anything else (a number, a dict of something else) is None: the
+    caller reports the tool's mistake rather than send, say, a dict's keys as content.
+    """
     if output is None:
         return {"content": [], "isError": False}
     if isinstance(output, str):
         return {"content": [_text(output)], "isError": False}
-    return {"content": list(output), "isError": False}
+    if isinstance(output, (list, tuple)):
+        return {"content": list(output), "isError": False}
+    if isinstance(output, dict):
+        if "content" in output:
+            return output
+        if "structuredContent" in output:
+            text = json.dumps(output["structuredContent"], ensure_ascii=False)
+            return dict(output, content=[_text(text)])
+    return None

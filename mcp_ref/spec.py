@@ -1,4 +1,6 @@
-"""The protocol's vocabulary: versions, method names, spec links. No logic lives here.
+"""The protocol's vocabulary: versions, method names, what each revision added, spec links.
+
+No logic lives here (:mod:`mcp_ref.shapes` applies the revision tables).
 
 mcp_ref is pinned to MCP revision 2025-11-25, the newest revision that still has the
 ``initialize`` handshake and ``ping``. Every spec link in the package is built from
@@ -100,9 +102,41 @@ CAPABILITY_SINCE = {
     "elicitation": "2025-06-18",
 }
 
+#: Content block types that arrived after the oldest revision we speak, with the revision that
+#: added each (the schemas' ``ContentBlock`` and sampling content unions; catalogue section 4).
+#: An older session's schema has no such block, nor anything to turn it into, so we refuse to
+#: send one there (LC-15; decision D-41).
+CONTENT_SINCE = {
+    "audio": "2025-03-26",
+    "resource_link": "2025-06-18",
+    "tool_use": "2025-11-25",
+    "tool_result": "2025-11-25",
+}
+
+#: Members that later revisions added to the objects mcp_ref builds from its user's data, by
+#: the schema's name for the object, with the revision that added each. An older session does
+#: not see them (LC-15; decision D-41). Members every revision has are not listed.
+MEMBERS_SINCE = {
+    "Tool": {"annotations": "2025-03-26", "_meta": "2025-06-18", "title": "2025-06-18",
+             "outputSchema": "2025-06-18", "icons": "2025-11-25", "execution": "2025-11-25"},
+    # Resources had annotations from the start (2024-11-05); tools gained theirs in 2025-03-26.
+    "Resource": {"_meta": "2025-06-18", "title": "2025-06-18", "icons": "2025-11-25"},
+    "ResourceTemplate": {"_meta": "2025-06-18", "title": "2025-06-18", "icons": "2025-11-25"},
+    "Prompt": {"_meta": "2025-06-18", "title": "2025-06-18", "icons": "2025-11-25"},
+    "PromptArgument": {"title": "2025-06-18"},
+    "CallToolResult": {"structuredContent": "2025-06-18"},
+    # Every content block, and the resource contents inside an embedded resource.
+    "Content": {"_meta": "2025-06-18"},
+    "Annotations": {"lastModified": "2025-06-18"},
+}
+
 #: The revision in which elicitation gained its two modes, ``form`` and ``url``, declared as
 #: sub-objects of the client's ``elicitation`` capability (an empty object means form only).
 ELICITATION_MODES_VERSION = "2025-11-25"
+
+#: The revision in which a sampling result's ``content`` may be a list of blocks (sampling
+#: with tools); before it, the content is exactly one block.
+SAMPLING_CONTENT_LIST_VERSION = "2025-11-25"
 
 #: Notifications that need a capability of their *sender* (LC-16 (c), LG-01), named as above.
 NOTIFICATION_CAPABILITY = {

@@ -1,7 +1,7 @@
 """The layering rule: the sans-I/O core imports no I/O, and mcp_ref imports only the stdlib.
 
 spec_notes/README.md, "Two layers": arrows point toward the core only. The core modules
-(spec, errors, jsonrpc, framing, lifecycle, events, connection) never read, write, sleep, start
+(spec, errors, jsonrpc, framing, lifecycle, events, connection, shapes) never read, write, sleep, start
 a thread, look at the clock or log; the blocking shell (stdio, session, client, server, ...)
 owns all of that. And the package as a whole has no third-party dependency (pyproject:
 ``dependencies = []``). Checked by reading the source with ``ast``, so the check sees imports
@@ -16,7 +16,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mcp_ref"
 
-CORE = ("_record", "spec", "errors", "jsonrpc", "framing", "lifecycle", "events", "connection")
+CORE = ("_record", "spec", "errors", "jsonrpc", "framing", "lifecycle", "events", "connection",
+        "shapes")
 
 #: Modules the core may not import: I/O, processes, signals, threads, the clock, logging.
 FORBIDDEN_IN_CORE = {"os", "sys", "select", "selectors", "subprocess", "signal", "socket",

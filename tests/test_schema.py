@@ -521,3 +521,113 @@ def test_answers_to_garbage_validate(version):
         validate_frame(frame, version, S)
     events = pair.server.receive_data(b"")
     assert any(isinstance(e, ev.EndOfStream) for e in events)
+
+
+# --- Handler results fitted to the negotiated revision (D-41) ---------------------------------
+
+CONTENT_SERVER = Path(__file__).resolve().parent / "fixtures" / "content_server.py"
+
+#: Content block type -> its schema definition.
+BLOCK_DEFS = {"text": "TextContent", "image": "ImageContent", "audio": "AudioContent",
+              "resource": "EmbeddedResource", "resource_link": "ResourceLink"}
+
+
+def _unlisted(defs, definition, obj):
+    """Members of ``obj`` that the revision's ``definition`` does not list. The schemas leave
+    objects open (no additionalProperties: false), so validation alone would not see them."""
+    if "$ref" in definition:
+        definition = defs[definition["$ref"].rsplit("/", 1)[1]]
+    return set(obj) - set(definition.get("properties", {}))
+
+
+def _unlisted_in_block(defs, block):
+    definition = defs[BLOCK_DEFS[block["type"]]]
+    extra = _unlisted(defs, definition, block)
+    if "annotations" in block:
+        extra |= _unlisted(defs, definition["properties"]["annotations"], block["annotations"])
+    if block["type"] == "resource":
+        extra |= _unlisted(defs, defs["TextResourceContents"], block["resource"])
+    return extra
+
+
+@pytest.mark.spec("LC-15", "TL-08", "TL-10", "ER-03", "PN-05", "ER-12")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_handler_results_are_fitted_to_the_negotiated_revision(version, tmp_path):
+    """D-41: what handlers return reaches the peer in the negotiated revision's shapes. A
+    member the revision lacks is dropped; a content block type it lacks (audio before
+    2025-03-26, resource_link before 2025-06-18) is refused with -32603, since the older
+    schema has no such block; every frame validates and no object carries a member its
+    definition does not list. Tool results that are not results (a number, a dict without
+    content) are tool errors, not a dict's keys sent as content blocks."""
+    import sys
+    from mcp_ref.client import Client
+    from mcp_ref.errors import PeerError
+
+    def outcome(call):
+        try:
+            return call()
+        except PeerError as exc:
+            return exc.code
+
+    trace = tmp_path / "session.jsonl"
+    with Client.spawn([sys.executable, str(CONTENT_SERVER)], supported_versions=(version,),
+                      trace=str(trace)) as client:
+        assert client.protocol_version == version
+        tools = {t["name"]: t for t in client.list_tools()}
+        (resource,) = client.list_resources()
+        prompts = {p["name"]: p for p in client.list_prompts()}
+        calls = {name: outcome(lambda: client.call_tool(name, {})) for name in tools}
+        titled = client.get_prompt("titled", {})
+        spoken = outcome(lambda: client.get_prompt("spoken", {}))
+        bad_cursor = outcome(lambda: client.request("resources/templates/list",
+                                                    {"cursor": "not-ours"}))
+        templates = client.request("resources/templates/list", {})
+
+    assert (calls["audio"] == ErrorCode.INTERNAL_ERROR) is (version < "2025-03-26")
+    assert (spoken == ErrorCode.INTERNAL_ERROR) is (version < "2025-03-26")
+    assert (calls["link"] == ErrorCode.INTERNAL_ERROR) is (version < "2025-06-18")
+    new = version >= "2025-06-18"
+    (block,) = calls["text"]["content"]
+    assert ("_meta" in block) is new and ("lastModified" in block["annotations"]) is new
+    assert ("_meta" in calls["embedded"]["content"][0]["resource"]) is new
+    structured = calls["structured"]
+    assert json.loads(structured["content"][0]["text"]) == {"answer": 42}          # TL-10
+    assert ("structuredContent" in structured) is new
+    for name in ("number", "keys"):
+        assert calls[name]["isError"] is True                                        # ER-03
+        assert "not a tool result" in calls[name]["content"][0]["text"]
+    assert ("title" in tools["text"]) is new and ("icons" in tools["text"]) is (
+        version >= "2025-11-25")
+    assert ("annotations" in tools["text"]) is (version >= "2025-03-26")
+    assert "annotations" in resource                      # resources had them from 2024-11-05
+    assert ("lastModified" in resource["annotations"]) is new
+    assert ("title" in prompts["titled"]["arguments"][0]) is new
+    assert titled["messages"][0]["content"]["text"] == "hello"
+    assert bad_cursor == ErrorCode.INVALID_PARAMS and templates["resourceTemplates"] == []
+
+    defs = _schema(version)[_defs_key(version)]
+    records = [json.loads(text) for text in trace.read_text("utf-8").splitlines()]
+    frames = [r for r in records if "dir" in r]
+    checked = set()
+    for record in frames:
+        frame = record["msg"]
+        method_of = {frame.get("id"): record["method"]} if "method" in record else {}
+        checked.update(validate_frame(frame, version, C if record["dir"] == "send" else S,
+                                      method_of=method_of))
+        result = frame.get("result") or {}
+        for key, definition in (("tools", "Tool"), ("resources", "Resource"),
+                                ("prompts", "Prompt")):
+            for item in result.get(key, []):
+                assert not _unlisted(defs, defs[definition], item), (version, item)
+                for argument in item.get("arguments", []):
+                    assert not _unlisted(defs, defs["PromptArgument"], argument), argument
+                if "annotations" in item and definition == "Resource":
+                    assert not _unlisted(defs, defs[definition]["properties"]["annotations"],
+                                         item["annotations"]), item
+        blocks = list(result.get("content", [])) + [
+            m["content"] for m in result.get("messages", [])]
+        for block in blocks:
+            assert not _unlisted_in_block(defs, block), (version, block)
+        if "content" in result:
+            assert not _unlisted(defs, defs["CallToolResult"], result), (version, result)
+    assert {"CallToolResult", "GetPromptResult", "ListToolsResult"} <= checked

@@ -1,0 +1,113 @@
+"""Fit what we send to the negotiated revision (LC-15).
+
+A session speaks one revision, and both sides respect it for the rest of the session (LC-15:
+SHOULD in 2024-11-05 and 2025-03-26, MUST from 2025-06-18). Later revisions added two kinds of
+thing to the objects a server or client builds from its user's data (``spec.CONTENT_SINCE``,
+``spec.MEMBERS_SINCE``; catalogue section 4):
+
+* **Members** (``title``, ``icons``, ``_meta``, ``structuredContent``, ...). The older schemas
+  do not forbid unknown members, so one of these is noise to an older peer, not an error. We
+  drop it, as :func:`connection._implementation_for` drops ``title`` from ``serverInfo``.
+* **Content block types** (``audio``, ``resource_link``, ``tool_use``, ``tool_result``). The
+  older schemas list every block type a result may hold, so such a block makes the message
+  invalid, and there is nothing older to turn it into. We refuse to send it:
+  :class:`~mcp_ref.errors.LocalProtocolError`, which the server answers as -32603 and logs, as
+  it does any handler that broke a protocol rule (decision D-41).
+
+Pure functions on plain dicts: the input is never changed, a fitted copy is returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from . import spec
+from .errors import LocalProtocolError
+
+
+def members(version: str, kind: str, obj: Dict[str, Any]) -> Dict[str, Any]:
+    """``obj`` without the members ``version`` does not define for a ``kind`` object."""
+    since = spec.MEMBERS_SINCE.get(kind, {})
+    return {key: value for key, value in obj.items() if since.get(key, "") <= version}
+
+
+def definition(version: str, kind: str, obj: Dict[str, Any]) -> Dict[str, Any]:
+    """A Tool, Resource, ResourceTemplate or Prompt definition for a ``version`` session."""
+    fitted = members(version, kind, obj)
+    if isinstance(fitted.get("annotations"), dict) and kind != "Tool":
+        # Resources carry the shared Annotations object; a tool's are ToolAnnotations.
+        fitted["annotations"] = members(version, "Annotations", fitted["annotations"])
+    if kind == "Prompt" and isinstance(fitted.get("arguments"), list):
+        fitted["arguments"] = [members(version, "PromptArgument", argument)
+                               if isinstance(argument, dict) else argument
+                               for argument in fitted["arguments"]]
+    return fitted
+
+
+def content(version: str, block: Any) -> Any:
+    """One content block for a ``version`` session.
+
+    Raises LocalProtocolError if its ``type`` arrived after ``version`` (LC-15, D-41).
+    Anything that is not a dict is returned as it is: the schema check is the sender's
+    business, this only knows what changed between revisions.
+    """
+    if not isinstance(block, dict):
+        return block
+    kind = block.get("type")
+    since = spec.CONTENT_SINCE.get(kind) if isinstance(kind, str) else None
+    if since is not None and version < since:
+        raise LocalProtocolError(
+            f"a {kind!r} content block needs protocol revision {since} or later; "
+            f"this session speaks {version} (LC-15)")
+    fitted = members(version, "Content", block)
+    if isinstance(fitted.get("annotations"), dict):
+        fitted["annotations"] = members(version, "Annotations", fitted["annotations"])
+    if kind == "resource" and isinstance(fitted.get("resource"), dict):
+        fitted["resource"] = members(version, "Content", fitted["resource"])
+    return fitted
+
+
+def contents(version: str, blocks: Any) -> Any:
+    """A list of content blocks, each fitted by :func:`content`."""
+    if not isinstance(blocks, list):
+        return blocks
+    return [content(version, block) for block in blocks]
+
+
+def call_tool_result(version: str, result: Dict[str, Any]) -> Dict[str, Any]:
+    """A CallToolResult for a ``version`` session (TL-08): its members and its blocks."""
+    fitted = members(version, "CallToolResult", result)
+    if "content" in fitted:
+        fitted["content"] = contents(version, fitted["content"])
+    return fitted
+
+
+def get_prompt_result(version: str, result: Dict[str, Any]) -> Dict[str, Any]:
+    """A GetPromptResult: each message holds one content block (PromptMessage)."""
+    messages: List[Any] = result.get("messages", [])
+    if not isinstance(messages, list):
+        return result
+    fitted = dict(result)
+    fitted["messages"] = [dict(message, content=content(version, message["content"]))
+                          if isinstance(message, dict) and "content" in message else message
+                          for message in messages]
+    return fitted
+
+
+def create_message_result(version: str, result: Dict[str, Any]) -> Dict[str, Any]:
+    """A CreateMessageResult (the client's answer to ``sampling/createMessage``).
+
+    Its ``content`` is one block; 2025-11-25 also allows a list of blocks (sampling with
+    tools), which an older session cannot carry.
+    """
+    if "content" not in result:
+        return result
+    blocks = result["content"]
+    if isinstance(blocks, list):
+        since = spec.SAMPLING_CONTENT_LIST_VERSION
+        if version < since:
+            raise LocalProtocolError(
+                "a list of content blocks in a sampling result needs protocol revision "
+                f"{since} or later; this session speaks {version} (LC-15)")
+        return dict(result, content=contents(version, blocks))
+    return dict(result, content=content(version, blocks))

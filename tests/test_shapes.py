@@ -1,0 +1,91 @@
+"""mcp_ref.shapes: what we send, fitted to the negotiated revision (LC-15, decision D-41).
+
+The end-to-end proof, every frame validated against each revision's schema, is
+tests/test_schema.py::test_handler_results_are_fitted_to_the_negotiated_revision. These are
+the pieces, one rule at a time.
+"""
+
+import copy
+
+import pytest
+
+from mcp_ref import shapes, spec
+from mcp_ref.errors import LocalProtocolError
+
+AUDIO = {"type": "audio", "data": "AAAA", "mimeType": "audio/wav"}
+LINK = {"type": "resource_link", "uri": "file:///a", "name": "a"}
+
+
+@pytest.mark.spec("LC-15")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+@pytest.mark.parametrize("kind", sorted(spec.CONTENT_SINCE))
+def test_a_block_type_newer_than_the_session_is_refused(version, kind):
+    block = {"type": kind}
+    since = spec.CONTENT_SINCE[kind]
+    if version < since:
+        with pytest.raises(LocalProtocolError, match=f"{kind!r}.*{since}.*{version}"):
+            shapes.content(version, block)
+    else:
+        assert shapes.content(version, block) == block
+
+
+@pytest.mark.spec("LC-15")
+def test_members_newer_than_the_session_are_dropped_at_every_depth():
+    block = {"type": "resource", "_meta": {"k": 1},
+             "annotations": {"priority": 1, "lastModified": "2025-01-12T15:00:58Z"},
+             "resource": {"uri": "file:///a", "text": "a", "_meta": {"k": 2}}}
+    before = copy.deepcopy(block)
+    assert shapes.content("2025-03-26", block) == {
+        "type": "resource", "annotations": {"priority": 1},
+        "resource": {"uri": "file:///a", "text": "a"}}
+    assert shapes.content("2025-06-18", block) == block
+    assert block == before, "the caller's dict must not change"
+
+
+@pytest.mark.spec("LC-15", "TL-08")
+def test_a_call_tool_result_loses_structured_content_before_2025_06_18():
+    result = {"content": [{"type": "text", "text": "{}"}], "structuredContent": {},
+              "isError": False, "_meta": {"k": 1}}
+    assert shapes.call_tool_result("2025-03-26", result) == {
+        "content": [{"type": "text", "text": "{}"}], "isError": False, "_meta": {"k": 1}}
+    assert shapes.call_tool_result("2025-06-18", result) == result
+    with pytest.raises(LocalProtocolError):
+        shapes.call_tool_result("2025-03-26", {"content": [LINK]})
+
+
+@pytest.mark.spec("LC-15")
+def test_definitions_keep_what_each_revision_defines():
+    tool = {"name": "t", "inputSchema": {"type": "object"}, "annotations": {},
+            "title": "T", "icons": [], "outputSchema": {"type": "object"}}
+    assert shapes.definition("2024-11-05", "Tool", tool) == {
+        "name": "t", "inputSchema": {"type": "object"}}
+    assert set(shapes.definition("2025-03-26", "Tool", tool)) == {
+        "name", "inputSchema", "annotations"}
+    assert shapes.definition("2025-11-25", "Tool", tool) == tool
+    # Resources had annotations from 2024-11-05 (tools only from 2025-03-26).
+    resource = {"uri": "u", "name": "n", "annotations": {"priority": 1, "lastModified": "x"}}
+    assert shapes.definition("2024-11-05", "Resource", resource) == {
+        "uri": "u", "name": "n", "annotations": {"priority": 1}}
+    prompt = {"name": "p", "title": "P", "arguments": [{"name": "a", "title": "A"}]}
+    assert shapes.definition("2025-03-26", "Prompt", prompt) == {
+        "name": "p", "arguments": [{"name": "a"}]}
+
+
+@pytest.mark.spec("LC-15")
+def test_prompt_messages_and_sampling_results_are_fitted():
+    prompt = {"messages": [{"role": "user", "content": AUDIO}]}
+    with pytest.raises(LocalProtocolError):
+        shapes.get_prompt_result("2024-11-05", prompt)
+    assert shapes.get_prompt_result("2025-03-26", prompt) == prompt
+    sampled = {"role": "assistant", "model": "m", "content": [{"type": "text", "text": "a"}]}
+    with pytest.raises(LocalProtocolError, match="list of content blocks"):
+        shapes.create_message_result("2025-06-18", sampled)
+    assert shapes.create_message_result("2025-11-25", sampled) == sampled
+    with pytest.raises(LocalProtocolError):
+        shapes.create_message_result("2024-11-05", dict(sampled, content=AUDIO))
+
+
+def test_what_is_not_a_dict_is_left_to_the_sender():
+    assert shapes.content("2024-11-05", "text") == "text"
+    assert shapes.contents("2024-11-05", None) is None
+    assert shapes.get_prompt_result("2024-11-05", {"messages": "x"}) == {"messages": "x"}
