@@ -25,7 +25,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 from . import events as ev
-from . import spec
+from . import shapes, spec
 from ._logging import CRITICAL, DEBUG, ERROR, INFO, WARNING, LazyLogger
 from .connection import DEFAULT_INFO, Connection
 from .errors import (ConnectionClosed, ErrorCode, McpRefError, PeerError, RequestTimeout,
@@ -494,7 +494,13 @@ class Client:
         try:
             if handler is None:     # the connection lets through only declared ones
                 raise PeerError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {event.method}")
-            self._session.respond(event.id, handler(event.params))
+            result = handler(event.params)
+            if event.method == spec.SAMPLING_CREATE_MESSAGE and isinstance(result, dict):
+                # LC-15: no content the negotiated revision lacks (D-41); a block type it
+                # lacks raises LocalProtocolError, answered -32603 below.
+                result = shapes.create_message_result(self.protocol_version
+                                                      or spec.PROTOCOL_VERSION, result)
+            self._session.respond(event.id, result)
         except PeerError as exc:
             self._session.respond_error(event.id, exc.code, exc.message, exc.data)
         except Exception as exc:

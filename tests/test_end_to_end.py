@@ -206,6 +206,26 @@ def test_server_to_client_requests():
         assert elicited["content"] == {"answer": "42"}
 
 
+@pytest.mark.spec("LC-15")
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26"])
+def test_a_sampling_answer_the_revision_cannot_carry_is_a_32603(version):
+    """D-41 on the client side: an audio block is new in 2025-03-26, so in a 2024-11-05
+    session the client refuses to send it (-32603) and the server's tool reports the error;
+    in 2025-03-26 the same answer goes through. The session goes on either way."""
+    def sampling(params):
+        return {"role": "assistant", "model": "m",
+                "content": {"type": "audio", "data": "AAAA", "mimeType": "audio/wav"}}
+
+    with spawn(sampling=sampling, supported_versions=(version,)) as client:
+        result = client.call_tool("sample", {"prompt": "hi"})
+        if version < "2025-03-26":
+            assert result["isError"] is True
+            assert "-32603" in result["content"][0]["text"], result
+        else:
+            assert json.loads(result["content"][0]["text"])["content"]["type"] == "audio"
+        client.ping()
+
+
 @pytest.mark.spec("LC-15", "LC-16")
 def test_elicitation_follows_the_declared_modes_and_the_negotiated_revision():
     """D-35, D-36, over real processes: the reference server's ``elicit`` tool (form mode) is a
