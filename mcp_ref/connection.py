@@ -29,7 +29,7 @@ import math
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from . import events as ev
-from . import spec
+from . import shapes, spec
 from ._record import Record
 from .errors import (CapabilityNotNegotiated, ErrorCode, LocalProtocolError, MessageTooLarge,
                      PeerError, RemoteProtocolError, UnsupportedProtocolVersion)
@@ -238,9 +238,10 @@ class Connection:
         """
         if self.role is not Role.CLIENT:
             raise LocalProtocolError("only a client sends initialize", catalogue_id="LC-03")
-        params = {"protocolVersion": self.supported_versions[0],
-                  "capabilities": self.capabilities,
-                  "clientInfo": _implementation_for(self.supported_versions[0], self.info)}
+        offered = self.supported_versions[0]
+        params = {"protocolVersion": offered,
+                  "capabilities": shapes.capabilities(offered, self.capabilities),  # D-41
+                  "clientInfo": _implementation_for(offered, self.info)}
         self.lifecycle.process(self.role, Input.INITIALIZE_REQUEST)
         request_id = self._allocate_id()
         self._initialize_id = request_id
@@ -637,7 +638,8 @@ class Connection:
             version = self.supported_versions[0]   # LC-11, LC-12: counter-offer our newest
         self.negotiated = _Negotiated(version, params["clientInfo"], params["capabilities"])
         result: Dict[str, Any] = {"protocolVersion": version,
-                                  "capabilities": self.capabilities,
+                                  "capabilities": shapes.capabilities(version,
+                                                                      self.capabilities),
                                   "serverInfo": _implementation_for(version, self.info)}
         if self.own_instructions:
             result["instructions"] = self.own_instructions

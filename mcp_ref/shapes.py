@@ -31,6 +31,17 @@ def members(version: str, kind: str, obj: Dict[str, Any]) -> Dict[str, Any]:
     return {key: value for key, value in obj.items() if since.get(key, "") <= version}
 
 
+def capabilities(version: str, declared: Dict[str, Any]) -> Dict[str, Any]:
+    """The capabilities we declare in a ``version`` handshake: none that ``version`` lacks.
+
+    A client offering 2024-11-05 does not declare ``elicitation`` (2025-06-18), nor a server
+    answering in it ``completions`` (2025-03-26). What we *can* do is unchanged: in that
+    revision a newer capability gates nothing (``spec.CAPABILITY_SINCE``, D-35).
+    """
+    return {name: value for name, value in declared.items()
+            if spec.CAPABILITY_SINCE.get(name, "") <= version}
+
+
 def definition(version: str, kind: str, obj: Dict[str, Any]) -> Dict[str, Any]:
     """A Tool, Resource, ResourceTemplate or Prompt definition for a ``version`` session."""
     fitted = members(version, kind, obj)

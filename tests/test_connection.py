@@ -1805,3 +1805,22 @@ def test_the_automatic_progress_token_avoids_a_token_the_caller_chose():
     assert second == first + 1
     token = frames_of(data)[0]["params"]["_meta"]["progressToken"]
     assert token == f"mcp_ref-{second}"
+
+
+@pytest.mark.spec("LC-15", "LC-16")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_each_side_declares_only_capabilities_its_revision_has(version):
+    """D-41: a client offering 2024-11-05 does not declare elicitation (2025-06-18), nor a
+    server answering 2024-11-05 completions (2025-03-26); both still do what they can."""
+    pair = ConnectionPair(
+        client_kwargs={"supported_versions": (version,),
+                       "capabilities": {"roots": {}, "elicitation": {}}},
+        server_kwargs={"capabilities": {"tools": {}, "completions": {}}})
+    _, data = pair.client.initialize()
+    pair.to_server(data)
+    pair.pump()
+    init, _ = pair.c2s
+    assert ("elicitation" in init["params"]["capabilities"]) is (version >= "2025-06-18")
+    assert "roots" in init["params"]["capabilities"]
+    answered = pair.s2c[0]["result"]["capabilities"]
+    assert ("completions" in answered) is (version >= "2025-03-26") and "tools" in answered
