@@ -274,8 +274,11 @@ class Connection:
             meta["progressToken"] = progress_token
             params["_meta"] = meta
         request_id = self._allocate_id()
+        # Encode before the bookkeeping: params JSON cannot carry raise NotJson (BP-01) and
+        # leave nothing pending that no response could ever settle.
+        data = encode(to_obj(Request(request_id, method, params or None)))
         self._pending[request_id] = _OpenRequest(method, progress_token)
-        return request_id, encode(to_obj(Request(request_id, method, params or None)))
+        return request_id, data
 
     def send_notification(self, method: str, params: Optional[Dict[str, Any]] = None) -> bytes:
         """Send a notification that has no dedicated method (list_changed and the like)."""

@@ -73,6 +73,13 @@ class RemoteProtocolError(ProtocolError):
     """The *peer* did something the protocol forbids."""
 
 
+class NotJson(LocalProtocolError, ValueError):
+    """A message we were asked to send holds a value JSON cannot carry: NaN or infinity,
+    bytes, a set, an arbitrary object (BP-01: every message is a JSON object). Nothing was
+    written and no request was registered. Also a ValueError, the type ``json.dumps`` raises
+    for such values."""
+
+
 class CapabilityNotNegotiated(LocalProtocolError):
     """We tried to use a feature the peer did not declare (LC-16)."""
 

@@ -20,6 +20,7 @@ import json
 from typing import Any, List, Optional, Union
 
 from ._record import Record
+from .errors import ErrorCode, NotJson
 
 #: Default maximum size of one line, in bytes (decision D-03). Large enough for the 40 MiB
 #: payloads of the benchmarks (base64 images and file contents travel inside tool results),
@@ -243,7 +244,11 @@ def encode(obj: Any) -> bytes:
     ``json.dumps`` never emits a raw newline: control characters inside strings are escaped,
     and the compact separators put no whitespace between tokens.
     """
-    text = _ENCODER.encode(obj)
+    try:
+        text = _ENCODER.encode(obj)
+    except (TypeError, ValueError) as exc:       # NaN, bytes, an object: not JSON (BP-01)
+        raise NotJson(f"cannot send a value JSON cannot carry: {exc}",
+                      code=ErrorCode.INTERNAL_ERROR, catalogue_id="BP-01") from exc
     for char, escaped in _UNICODE_LINE_BREAKS.items():
         if char in text:
             text = text.replace(char, escaped)

@@ -16,7 +16,7 @@ from mcp_ref import events as ev
 from mcp_ref import spec
 from mcp_ref.connection import Connection
 from mcp_ref.errors import (CapabilityNotNegotiated, ErrorCode, LocalProtocolError,
-                            MessageTooLarge, PeerError, RemoteProtocolError,
+                            MessageTooLarge, NotJson, PeerError, RemoteProtocolError,
                             UnsupportedProtocolVersion)
 from mcp_ref.lifecycle import Role, State
 
@@ -1824,3 +1824,18 @@ def test_each_side_declares_only_capabilities_its_revision_has(version):
     assert "roots" in init["params"]["capabilities"]
     answered = pair.s2c[0]["result"]["capabilities"]
     assert ("completions" in answered) is (version >= "2025-03-26") and "tools" in answered
+
+
+@pytest.mark.spec("BP-01", "BP-05")
+def test_params_json_cannot_carry_raise_not_json_and_register_nothing():
+    """A typed error for the caller, and no pending request that no response could settle;
+    the session goes on."""
+    pair = handshake()
+    before = pair.client.pending_ids
+    for bad in ({"x": object()}, {"x": float("nan")}):
+        with pytest.raises(NotJson, match="JSON"):
+            pair.client.send_request("tools/call", {"name": "t", "arguments": bad},
+                                     want_progress=True)
+    assert pair.client.pending_ids == before and pair.client.data_to_send() == b""
+    request_id = pair.request(C, "ping")
+    assert pair.pump() and request_id not in pair.client.pending_ids

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from mcp_ref.errors import LocalProtocolError, NotJson
 from mcp_ref.framing import (DEFAULT_MAX_LINE_BYTES, FrameError, LineBuffer, LineTooLong,
                              TruncatedAtEOF, decode, encode)
 
@@ -307,10 +308,15 @@ def test_encode_lone_surrogate_falls_back_to_ascii_escapes():
     assert decode(data[:-1]) == obj
 
 
-def test_encode_refuses_nan():
-    for bad in (float("nan"), float("inf"), -float("inf")):
-        with pytest.raises(ValueError):
+@pytest.mark.spec("BP-01")
+def test_encode_refuses_what_json_cannot_carry_with_a_typed_error():
+    """NotJson is a LocalProtocolError (we broke BP-01) and, like json's own error, a
+    ValueError; it names the value's problem."""
+    for bad in (float("nan"), float("inf"), -float("inf"), b"bytes", {1, 2}, object()):
+        with pytest.raises(NotJson) as info:
             encode({"x": bad})
+        assert isinstance(info.value, LocalProtocolError) and isinstance(info.value, ValueError)
+        assert info.value.catalogue_id == "BP-01" and "JSON" in str(info.value)
 
 
 def test_encode_then_linebuffer_round_trip_of_tricky_payload():
