@@ -230,21 +230,27 @@ class Outbox:
     def put(self, data: bytes) -> None:
         """Send ``data`` after everything put before it; never waits for the peer.
 
-        Raises BrokenPipeError once the peer has closed its end, ConnectionClosed after
-        :meth:`close`.
+        Raises OSError (BrokenPipeError, nearly always) once the peer is gone,
+        ConnectionClosed after :meth:`close` or :meth:`abandon`.
         """
         view = memoryview(data)
         with self._lock:
             if self._broken:
                 raise BrokenPipeError("the peer closed its end of the pipe")
-            if self._closed:
+            if self._closed or self._abandoned:
+                # After abandon() too: the frame it dropped was probably half written, and
+                # whatever we wrote next would continue that line. The peer would get one
+                # broken line instead of a frame (TR-06).
                 raise ConnectionClosed("the connection is closed for writing")
             if not self._queue:               # nothing ahead of us: write what fits now
                 try:
                     view = view[os.write(self._fd, view):]
                 except BlockingIOError:       # the pipe is full
                     pass
-                except BrokenPipeError:
+                except OSError:
+                    # EPIPE above all, but EIO (a terminal that hung up) or ENOSPC also means
+                    # that nothing will reach the peer any more: the flusher treats every
+                    # error alike (_write_queued), and so does this fast path.
                     self._broken = True
                     raise
             if view:
@@ -269,8 +275,9 @@ class Outbox:
             return True
 
     def abandon(self) -> None:
-        """Drop whatever is queued, now (a server on SIGTERM). Safe in a signal handler: it
-        sets a flag and wakes the flusher with one write to a pipe, taking no lock."""
+        """Drop whatever is queued, now, and refuse further frames (a server on SIGTERM).
+        Safe in a signal handler: it sets a flag and wakes the flusher with one write to a
+        pipe, taking no lock."""
         self._abandoned = True
         self._waker.wake()
 
@@ -284,6 +291,9 @@ class Outbox:
         deadline = time.monotonic() + flush_timeout
         with self._lock:
             self._closed = True
+            # Threads waiting for room learn it now (their put() then raises), not once the
+            # queue below has had its flush_timeout: "close() ends every wait".
+            self._room.notify_all()
             while self._queue and not self._abandoned:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -512,9 +522,9 @@ class ChildProcess:
         """
         try:
             self._outbox.put(data)
-        except BrokenPipeError:
-            # The server closed its stdin, almost always by exiting. (Python ignores
-            # SIGPIPE, so the kernel's EPIPE arrives here as an exception.)
+        except OSError:
+            # EPIPE, nearly always: the server closed its stdin, almost always by exiting.
+            # (Python ignores SIGPIPE, so the kernel's EPIPE arrives here as an exception.)
             raise self._stdin_closed(broken=True) from None
         except ConnectionClosed:              # close_stdin() was called
             raise self._stdin_closed() from None
@@ -1028,6 +1038,8 @@ class StdioServerTransport:
             self._outbox.put(data)
         except BrokenPipeError:
             raise ConnectionClosed("client closed the server's stdout") from None
+        except OSError as exc:                # EIO, ENOSPC...: as gone as a closed pipe
+            raise ConnectionClosed(f"cannot write to the server's stdout: {exc}") from None
 
     def wait_for_room(self, deadline: Optional[float]) -> bool:
         """Wait, until ``deadline`` at most, while much is queued for a client that is slow
@@ -1036,7 +1048,8 @@ class StdioServerTransport:
 
     def abandon_output(self) -> None:
         """Drop every frame still queued for the client (a server on SIGTERM does not wait
-        for a client that stopped reading). Safe in a signal handler."""
+        for a client that stopped reading); :meth:`write` refuses from now on. Safe in a
+        signal handler."""
         self._outbox.abandon()
 
     def close(self, flush_timeout: float = 0.0) -> None:

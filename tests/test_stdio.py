@@ -18,7 +18,8 @@ import pytest
 from helpers import ctrl_c_in_first_wait
 
 from mcp_ref.errors import ConnectionClosed, SpawnError
-from mcp_ref.stdio import ChildProcess, ParentWatchdog, StdioServerTransport
+from mcp_ref.stdio import (OUTBOX_HIGH_WATER, ChildProcess, Outbox, ParentWatchdog,
+                           StdioServerTransport)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHILD = os.path.join(HERE, "fixtures", "stdio_child.py")
@@ -523,6 +524,112 @@ def test_run_stdio_closes_a_given_transport_even_when_its_arguments_are_refused(
     with pytest.raises(ConnectionClosed):
         transport.write(b"{}\n")
     assert transport.read(timeout=5) == b""
+
+
+# --- The outbox: a peer that stops reading, or is gone (D-38) --------------------------------
+
+
+def _drain_pipe(fd):
+    """Everything the pipe holds now, without waiting."""
+    os.set_blocking(fd, False)
+    data = b""
+    try:
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return data
+            data += chunk
+    except BlockingIOError:
+        return data
+
+
+@pytest.fixture
+def deaf_outbox():
+    """(an Outbox on a pipe that nobody reads, the pipe's read end)."""
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    outbox = Outbox(w, "test")
+    yield outbox, r
+    outbox.close()
+    assert not outbox.flushing                    # no flusher thread left behind
+    os.close(r)
+    os.close(w)
+
+
+@pytest.mark.spec("TR-13")
+def test_close_wakes_a_thread_waiting_for_room_at_once(deaf_outbox):
+    """A thread waits for room while more than OUTBOX_HIGH_WATER is queued for a peer that
+    does not read. close() ends that wait at once, even while it gives the queue itself
+    ``flush_timeout`` (3 s here) to drain (TR-13's first rung): the waiter's put() then says the
+    connection is closed, instead of learning it only when the flush time is up."""
+    outbox, _ = deaf_outbox
+    outbox.put(b"x" * (OUTBOX_HIGH_WATER + (2 << 20)) + b"\n")
+    assert outbox.queued > OUTBOX_HIGH_WATER
+    waited = {}
+
+    def wait_then_put():
+        waited["room"] = outbox.wait_for_room(None)
+        waited["at"] = time.monotonic()
+        try:
+            outbox.put(b"{}\n")
+        except ConnectionClosed as exc:
+            waited["error"] = exc
+
+    waiter = threading.Thread(target=wait_then_put, daemon=True)
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive(), "wait_for_room() did not wait although the queue is full"
+    closer = threading.Thread(target=outbox.close, args=(3.0,), daemon=True)
+    start = time.monotonic()
+    closer.start()
+    waiter.join(3 + SLACK)
+    assert not waiter.is_alive()
+    assert waited["at"] - start < SLACK, "the waiter slept through close()"
+    assert waited["room"] and isinstance(waited.get("error"), ConnectionClosed)
+    closer.join(3 + SLACK)
+    assert not closer.is_alive()
+
+
+@pytest.mark.spec("TR-06")
+def test_no_frame_follows_one_that_abandon_cut_short(pipes):
+    """A server on SIGTERM drops what is queued for a client that stopped reading
+    (abandon_output, D-38). The frame at the head of the queue is then usually half written.
+    Anything written after it would continue that half line, and the client would see one
+    broken line instead of a frame (TR-06). So after abandon_output() the transport writes
+    nothing more: write() raises ConnectionClosed and the wire ends with the cut frame."""
+    transport, _, out_r = pipes
+    big = b'{"jsonrpc":"2.0","method":"big","params":{"x":"' + b"x" * (2 << 20) + b'"}}\n'
+    transport.write(big)                          # the pipe takes what fits; the rest waits
+    flusher = transport._outbox._flusher
+    assert flusher is not None
+    transport.abandon_output()
+    flusher.join(5)
+    assert not flusher.is_alive()                 # it has dropped the rest of the frame
+    wire = _drain_pipe(out_r)
+    assert 0 < len(wire) < len(big) and not wire.endswith(b"\n")   # a half frame
+    with pytest.raises(ConnectionClosed):
+        transport.write(b'{"jsonrpc":"2.0","method":"small"}\n')
+    assert _drain_pipe(out_r) == b""              # nothing was glued onto the half frame
+
+
+@pytest.mark.spec("TR-14")
+def test_a_write_error_other_than_epipe_is_connection_closed():
+    """A stdout that fails with EIO (a terminal that hung up; here, a pty whose master is
+    closed) or ENOSPC is as gone as a closed pipe. write() says so with ConnectionClosed, as
+    for EPIPE and as the flusher does, not with a bare OSError that would end the server's
+    read loop as a failure; and it stays refused."""
+    master, slave = os.openpty()
+    in_r, in_w = os.pipe()
+    transport = StdioServerTransport(in_r, slave, guard_stdout=False)
+    try:
+        os.close(master)
+        for _ in range(2):
+            with pytest.raises(ConnectionClosed):
+                transport.write(b"{}\n")
+    finally:
+        transport.close()
+        for fd in (slave, in_r, in_w):
+            os.close(fd)
 
 
 # --- Interrupted, or failing half way (shell review findings 4 and 11) ----------------------
