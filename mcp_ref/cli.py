@@ -27,6 +27,16 @@ def _out(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
+def _say(text: str) -> None:
+    """One line on stderr, as a command ends because of a signal or an error. A second signal
+    arriving meanwhile (Ctrl-C pressed twice) is dropped: the command is ending anyway, and
+    letting it go up would only add a traceback (shell review F1)."""
+    try:
+        sys.stderr.write(text + "\n")
+    except (KeyboardInterrupt, Terminated):
+        pass
+
+
 def _show(title: str, items: List[Dict[str, Any]], key: str) -> None:
     _out(f"{title} ({len(items)}):")
     for item in items:
@@ -90,9 +100,14 @@ def call(argv: Sequence[str], tool: str, arguments: Dict[str, Any], *,
             result = handle.result()
         except (KeyboardInterrupt, Terminated) as exc:
             what = "Ctrl-C" if isinstance(exc, KeyboardInterrupt) else exc.name
-            handle.cancel(f"interrupted by the user ({what})")    # CN-01
+            cancelled = handle.cancel(f"interrupted by the user ({what})")    # CN-01
             bar.end()
-            sys.stderr.write("cancelled: notifications/cancelled sent\n")
+            if cancelled:
+                _say("cancelled: notifications/cancelled sent")
+            else:
+                # Its outcome arrived just before the signal: nothing left to cancel, so
+                # nothing was sent (shell review F9).
+                _say("interrupted: the call had already ended, so nothing was cancelled")
             return _status(exc)
         except RequestCancelled:
             bar.end()
@@ -154,18 +169,21 @@ def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> int:
     """Run a command the way a command line should end: mcp_ref's typed errors become one
     line and exit status 1; Ctrl-C, SIGTERM and SIGHUP become one line and 128 + the
     signal, after the server was shut down (D-39)."""
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in _ENDING_SIGNALS:
-            previous[signum] = signal.signal(signum, _raise_terminated)
+    previous: Dict[int, Any] = {}
     try:
+        # Inside the try: a signal that arrives as soon as our first handler is in is handled
+        # like one during the command. Each previous handler is kept *before* ours goes in,
+        # so the finally restores every one that was replaced (shell review F1).
+        if threading.current_thread() is threading.main_thread():
+            for signum in _ENDING_SIGNALS:
+                previous[signum] = signal.getsignal(signum)
+                signal.signal(signum, _raise_terminated)
         return fn(*args, **kwargs)
     except McpRefError as exc:
-        sys.stderr.write(f"mcp_ref: {type(exc).__name__}: {exc}\n")
+        _say(f"mcp_ref: {type(exc).__name__}: {exc}")
         return 1
     except (KeyboardInterrupt, Terminated) as exc:
-        sys.stderr.write(f"mcp_ref: {'interrupted' if isinstance(exc, KeyboardInterrupt) else exc}"
-                         "\n")
+        _say(f"mcp_ref: {'interrupted' if isinstance(exc, KeyboardInterrupt) else exc}")
         return _status(exc)
     finally:
         for signum, handler in previous.items():

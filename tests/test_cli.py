@@ -264,3 +264,117 @@ def test_run_guarded_installs_its_handlers_in_the_main_thread_only_and_restores_
     finally:
         for signum, handler in saved.items():
             signal.signal(signum, handler)
+
+
+class _SignalOnWrite:
+    """A stderr on which a signal arrives (its exception is raised) during the first write."""
+
+    def __init__(self, exc):
+        self.exc = exc
+        self.written = []
+
+    def write(self, text):
+        if self.exc is not None:
+            exc, self.exc = self.exc, None
+            raise exc
+        self.written.append(text)
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+@pytest.mark.parametrize("outcome, second, status", [
+    (KeyboardInterrupt(), KeyboardInterrupt(), 130),
+    ("SIGTERM", "SIGHUP", 143),
+    ("McpRefError", KeyboardInterrupt(), 1),
+], ids=["ctrl-c-twice", "sigterm-then-sighup", "error-then-ctrl-c"])
+def test_a_second_signal_while_run_guarded_says_why_it_stops_is_no_traceback(
+        monkeypatch, outcome, second, status):
+    """Shell review F1: a second Ctrl-C or SIGTERM arrives while run_guarded writes its one
+    line (simulated: the write raises it). The command still ends with its status; nothing
+    goes up to print a traceback."""
+    from mcp_ref import cli
+    from mcp_ref.errors import McpRefError
+    made = {"SIGTERM": lambda: cli.Terminated(signal.SIGTERM),
+            "SIGHUP": lambda: cli.Terminated(signal.SIGHUP),
+            "McpRefError": lambda: McpRefError("boom")}
+    outcome = made[outcome]() if isinstance(outcome, str) else outcome
+    second = made[second]() if isinstance(second, str) else second
+
+    def command():
+        raise outcome
+
+    monkeypatch.setattr(sys, "stderr", _SignalOnWrite(second))
+    try:
+        assert cli.run_guarded(command) == status
+    except BaseException as exc:            # a KeyboardInterrupt must not end pytest
+        pytest.fail(f"run_guarded let {exc!r} through")
+
+
+def test_a_signal_as_run_guarded_installs_its_handlers_is_handled_and_they_are_restored(
+        monkeypatch):
+    """Shell review F1: SIGTERM arrives just after run_guarded installed its first handler
+    (simulated). It is handled like one during the command (exit 143), and the caller's
+    handlers are restored: before, the Terminated went up unhandled and the command's
+    handler stayed installed."""
+    from mcp_ref import cli
+
+    def mine(signum, frame):
+        pass
+
+    ending = (signal.SIGTERM, signal.SIGHUP)
+    saved = {signum: signal.signal(signum, mine) for signum in ending}
+    real_signal = signal.signal
+    installed = []
+
+    def arrives_after_the_first(signum, handler):
+        previous = real_signal(signum, handler)
+        if handler is cli._raise_terminated:
+            installed.append(signum)
+            if len(installed) == 1:
+                handler(signal.SIGTERM, None)        # the signal arrives now
+        return previous
+
+    ran = []
+    try:
+        monkeypatch.setattr(signal, "signal", arrives_after_the_first)
+        try:
+            status = cli.run_guarded(lambda: ran.append(True) or 0)
+        except BaseException as exc:
+            pytest.fail(f"run_guarded let {exc!r} through")
+        monkeypatch.undo()
+        assert status == 143 and ran == []
+        assert [signal.getsignal(signum) for signum in ending] == [mine, mine]
+    finally:
+        monkeypatch.undo()
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+@pytest.mark.spec("CN-01")
+def test_call_says_no_cancel_was_sent_when_the_call_had_already_ended(monkeypatch, capsys,
+                                                                      tmp_path):
+    """Shell review F9: Ctrl-C arrives just as the answer does (simulated: result() raises it
+    after the response settled the call). cancel() then returns False and sends nothing, so
+    ``call`` must not claim that notifications/cancelled was sent."""
+    from mcp_ref import cli
+    from mcp_ref.session import PendingRequest
+    real_result = PendingRequest.result
+
+    def answered_then_interrupted(self):
+        result = real_result(self)
+        if self.method == "tools/call":
+            raise KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(PendingRequest, "result", answered_then_interrupted)
+    monkeypatch.chdir(ROOT)
+    trace = tmp_path / "call.jsonl"
+    status = cli.call(SERVE, "echo", {"text": "hi"}, trace=str(trace))
+    err = capsys.readouterr().err
+    assert status == 130
+    assert "notifications/cancelled sent" not in err
+    assert "had already ended" in err
+    sent = [r["msg"].get("method") for r in load(str(trace)) if r.get("dir") == "send"]
+    assert "notifications/cancelled" not in sent
