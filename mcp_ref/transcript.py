@@ -38,7 +38,9 @@ Redactor = Callable[[Any], Any]
 
 class Transcript:
     """Appends records to a JSONL file. Thread-safe; every record is flushed at once, so a
-    transcript survives a crash of the process that writes it."""
+    transcript survives a crash of the process that writes it. A transcript never breaks the
+    session it records: once the file cannot be written (disk full, say), it says so once
+    and stops recording."""
 
     def __init__(self, path: str, *, redact: Optional[Redactor] = None) -> None:
         self.path = path
@@ -66,9 +68,7 @@ class Transcript:
 
     def close(self) -> None:
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            self._stop_recording()
 
     def _frame(self, direction: str, line: bytes, state: str) -> Dict[str, Any]:
         now = self._now()
@@ -121,10 +121,37 @@ class Transcript:
         return round(time.monotonic() - self._start, 6)
 
     def _write(self, record: Dict[str, Any]) -> None:
-        if self._file is not None:
-            # default=repr: whatever a redact hook returns can be recorded.
-            self._file.write(json.dumps(record, ensure_ascii=False, default=repr) + "\n")
+        """With the lock held."""
+        if self._file is None:
+            return
+        # default=repr: whatever a redact hook returns can be recorded.
+        text = json.dumps(record, ensure_ascii=False, default=repr) + "\n"
+        try:
+            try:
+                self._file.write(text)
+            except UnicodeEncodeError:
+                # A lone surrogate (the peer sent a "\ud800" escape) has no UTF-8 form: this
+                # record keeps its escapes (the text file refuses it before writing anything).
+                self._file.write(json.dumps(record, default=repr) + "\n")
             self._file.flush()
+        except OSError as exc:
+            # Disk full, a closed fd: this runs on the session's threads (the reader, every
+            # writer), which must not fail for it (shell review F7). Said once: from now on
+            # nothing is recorded.
+            log.warning("cannot write the transcript %s (%s); recording stops", self.path, exc)
+            self._stop_recording(quiet=True)
+
+    def _stop_recording(self, quiet: bool = False) -> None:
+        """With the lock held: close the file; nothing is recorded after this. Closing flushes
+        what is buffered, which may fail like a write: the fd is released all the same."""
+        file, self._file = self._file, None
+        if file is None:
+            return
+        try:
+            file.close()
+        except OSError as exc:
+            if not quiet:
+                log.warning("cannot write the end of the transcript %s (%s)", self.path, exc)
 
 
 def _key(request_id: Any) -> str:

@@ -7,6 +7,8 @@ transcript shows what actually crossed the wire.
 """
 
 import json
+import logging
+import os
 import sys
 
 import pytest
@@ -169,3 +171,56 @@ def test_sc29_trace_with_a_secret_in_the_arguments(inv, tmp_path):
         call = [r for r in records if r.get("method") == "tools/call"]
         assert [("id" in r, "latency" in r) for r in call] == [(True, False), (True, True)]
 
+
+
+# --- A transcript that cannot be written ---------------------------------------------------
+
+
+needs_dev_full = pytest.mark.skipif(not os.path.exists("/dev/full"),
+                                    reason="/dev/full (every write fails with ENOSPC)")
+
+
+@needs_dev_full
+def test_a_transcript_that_cannot_be_written_stops_recording_and_raises_nothing(caplog):
+    """Shell review F7: the disk is full (/dev/full). The first failing write is logged, once;
+    the transcript stops recording and closes its file; nothing raises, close() neither."""
+    transcript = Transcript("/dev/full")
+    with caplog.at_level(logging.WARNING, logger="mcp_ref.transcript"):
+        for _ in range(3):
+            write_frames(transcript, "send", {"jsonrpc": "2.0", "id": 1, "method": "ping"})
+            transcript.event("exit", code=0)
+        transcript.close()
+        transcript.close()
+    warnings = [r for r in caplog.records if r.name == "mcp_ref.transcript"]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    assert "/dev/full" in warnings[0].getMessage()
+    assert transcript._file is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the invariants read /proc")
+@needs_dev_full
+def test_a_session_outlives_its_failing_transcript(inv, caplog):
+    """Shell review F7, end to end: a trace file that cannot be written must not break the
+    session it records (the first write is the spawn record, then every frame on the reader
+    thread): the calls succeed, close() is clean, and the file is closed (I4)."""
+    with caplog.at_level(logging.WARNING, logger="mcp_ref.transcript"):
+        with inv.spawn(SERVE, trace="/dev/full", request_timeout=10) as client:
+            client.ping()
+            assert client.call_tool("echo", {"text": "hi"})["content"][0]["text"] == "hi"
+    assert [r.name for r in caplog.records if r.levelno >= logging.WARNING] \
+        == ["mcp_ref.transcript"]
+
+
+def test_a_lone_surrogate_from_the_peer_is_recorded_escaped(tmp_path):
+    """Noticed with F7: a ``\\ud800`` escape is valid JSON, but the string it decodes to has no
+    UTF-8 form, and writing it raised UnicodeEncodeError -- on the reader thread, ending the
+    session. The record keeps the escape instead; the records around it are unchanged."""
+    transcript = Transcript(str(tmp_path / "t.jsonl"))
+    transcript.frames("recv", b'{"jsonrpc":"2.0","method":"m","params":{"s":"\\ud800"}}\n'
+                              b'{"jsonrpc":"2.0","method":"n","params":{"s":"\xc3\xa9"}}\n',
+                      "OPERATING")
+    transcript.close()
+    text = (tmp_path / "t.jsonl").read_text(encoding="utf-8")
+    assert '"\\ud800"' in text and '"é"' in text
+    lone, plain = frames_of(tmp_path / "t.jsonl")
+    assert lone["msg"]["params"]["s"] == "\ud800" and plain["msg"]["params"]["s"] == "é"
