@@ -93,6 +93,9 @@ class Client:
         self._close_lock = threading.Lock()
         self._report: Optional[ShutdownReport] = None
         self._stop = threading.Event()
+        # Set once the session is over: by the reader when it ends, and by close() when it is
+        # done, even if the reader is still blocked in an application callback (wait_closed).
+        self._ended = threading.Event()
         self._keepalive: Optional[threading.Thread] = None
         # The server's own requests wait here for the callback thread. Both are made with the
         # first such request: most sessions get none, and ``queue`` costs a millisecond of
@@ -264,11 +267,14 @@ class Client:
         """Wait up to ``timeout`` s (None: as long as it takes) for the session to end: the
         server closed its stdout or exited (TR-15), the connection failed, a keepalive ping
         went unanswered, or close() was called. True once it has. A server can close its
-        stdout and go on running, so a supervisor waits here rather than in wait_exit."""
+        stdout and go on running, so a supervisor waits here rather than in wait_exit.
+
+        Not a join of the reader thread: an on_notification or on_progress callback that
+        never returns holds that thread for ever, and close() leaves it behind (shell review
+        F3); the session is over once close() is done all the same."""
         if self._reader.ident is None:          # not started: the handshake never ran
             return True
-        self._reader.join(timeout)
-        return not self._reader.is_alive()
+        return self._ended.wait(timeout)
 
     # --- Requests -----------------------------------------------------------------------------
 
@@ -372,8 +378,11 @@ class Client:
         except Exception:
             log.exception("the reader thread failed")
         finally:
-            if not ended:
-                self._fail_pending()
+            try:
+                if not ended:
+                    self._fail_pending()
+            finally:
+                self._ended.set()
 
     def _fail_pending(self) -> None:
         reason = ("the client closed the connection" if self._stop.is_set()
@@ -445,7 +454,9 @@ class Client:
         try:
             if callback is not None:
                 callback(method, params)
-        except Exception:
+        except (Exception, SystemExit):
+            # SystemExit too (sys.exit() or argparse in application code): it would end the
+            # reader or the notification thread, and with it the session (shell review F2).
             log.exception("on_notification callback raised for %s", method)
 
     def _notification_loop(self) -> None:
@@ -477,7 +488,7 @@ class Client:
                 return
             try:
                 self._answer(event)
-            except Exception:                   # this thread must outlive any one answer
+            except (Exception, SystemExit):     # this thread must outlive any one answer
                 if self._stop.is_set():
                     # The session ended while the handler ran: the answer has nowhere to go,
                     # and that is no error of the handler's (shell review finding 9).
@@ -503,7 +514,10 @@ class Client:
             self._session.respond(event.id, result)
         except PeerError as exc:
             self._session.respond_error(event.id, exc.code, exc.message, exc.data)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
+            # A handler's SystemExit (sys.exit(), argparse) is its failure like any other: the
+            # server gets -32603 and this thread lives on for the next request (shell review
+            # F2). KeyboardInterrupt never reaches a thread other than the main one.
             if self._stop.is_set():
                 raise                   # closing: not the handler's fault (see the loop)
             log.exception("handler for %s raised", event.method)
@@ -541,33 +555,68 @@ class Client:
         """Shut down: close the server's stdin, wait, SIGTERM, wait, SIGKILL (TR-13).
 
         Requests still waiting fail with ConnectionClosed. Idempotent; returns what happened.
-        Interrupted (Ctrl-C while it waits for the server), it still leaves nothing behind: the
-        server is killed and reaped, the threads are told to stop, and then the interruption
-        goes on up; a later close() returns the report.
+        Interrupted (Ctrl-C while it waits for the server, or even before the ladder began),
+        it still leaves nothing behind: the server is killed and reaped, the threads are told
+        to stop, and then the interruption goes on up; a later close() returns the report.
         """
         with self._close_lock:
             if self._report is not None:
                 return self._report
-            self._stop.set()
-            with self._session._lock:
-                if self.state not in (State.CLOSED, State.FAILED, State.CLOSING):
-                    self._session.connection.close()
             try:
+                self._stop.set()
+                with self._session._lock:
+                    if self.state not in (State.CLOSED, State.FAILED, State.CLOSING):
+                        self._session.connection.close()
                 self._process.close(stdin_grace=self._stdin_grace, term_grace=self._term_grace)
             finally:
-                self._report = self._process.close()    # the one report, even if interrupted
-                self._wind_down(self._report)
+                # Reached however the above ended (shell review F6). Interrupted before the
+                # ladder began -- while waiting for the session's lock, say -- this takes it
+                # at once, without its waits: no orphan. Otherwise the ladder has run, even if
+                # interrupted half way, and this only returns its report.
+                self._stop.set()                # again: the try may not have got that far
+                try:
+                    self._process.close(stdin_grace=0.0, term_grace=0.0)
+                finally:
+                    self._report = self._process.close()    # the one report, even if interrupted
+                    self._wind_down(self._report)
             return self._report
 
     def _wind_down(self, report: ShutdownReport) -> None:
-        """After the server is gone: fail what still waits, stop our threads, close the trace."""
-        self._join(self._reader)
+        """After the server is gone: fail what still waits, stop our threads, close the trace.
+
+        Every step runs even when one before it was interrupted (a second Ctrl-C) or failed:
+        a skipped step would leave a thread waiting for ever or the transcript's fd open
+        (shell review F5). The first such exception goes on up once all have run.
+        """
+        steps = (
+            lambda: self._join(self._reader),
+            lambda: self._fail_everything(report),
+            self._tell_threads_to_stop,
+            lambda: self._join(self._keepalive),
+            lambda: self._join(self._callback_thread),
+            lambda: self._join(self._notification_thread),
+            lambda: self._close_transcript(report),
+        )
+        first_problem: Optional[BaseException] = None
+        for step in steps:
+            try:
+                step()
+            except BaseException as exc:
+                if first_problem is None:
+                    first_problem = exc
+        self._ended.set()                       # the session is over (wait_closed)
+        if first_problem is not None:
+            raise first_problem
+
+    def _fail_everything(self, report: ShutdownReport) -> None:
         self._session.fail_all(ConnectionClosed(
             "the client closed the connection", exit_code=report.exit_code,
             signal=report.signal, stderr_tail=self._process.stderr_tail()))
         with self._session._lock:
             if self.state is not State.FAILED:
                 self._session.connection.transport_closed()
+
+    def _tell_threads_to_stop(self) -> None:
         if self._callbacks is not None:
             self._callbacks.put(None)
         if self._notifications is not None:
@@ -575,12 +624,15 @@ class Client:
             if self.notifications_dropped:
                 log.warning("dropped %d notifications: on_notification was too slow",
                             self.notifications_dropped)
-        for thread in (self._keepalive, self._callback_thread, self._notification_thread):
-            self._join(thread)
-        if self._transcript is not None:
+
+    def _close_transcript(self, report: ShutdownReport) -> None:
+        if self._transcript is None:
+            return
+        try:
             self._transcript.event("close", steps=list(report.steps),
                                    exit_code=report.exit_code, signal=report.signal,
                                    seconds=round(report.total_seconds, 6))
+        finally:
             self._transcript.close()
 
     @staticmethod

@@ -59,7 +59,10 @@ class PendingRequest:
 
     def __init__(self, session: "Session", request_id: RequestId, method: str, *,
                  timeout: Optional[float], max_total: Optional[float],
-                 reset_on_progress: bool, on_progress: Optional[ProgressCallback]) -> None:
+                 reset_on_progress: bool, on_progress: Optional[ProgressCallback],
+                 started: Optional[float] = None) -> None:
+        """``started``: when the caller made the request (``time.monotonic()``; default now).
+        The deadlines count from then, so they cover a wait for room before the write."""
         self.id = request_id
         self.method = method
         self.timeout = timeout
@@ -67,7 +70,7 @@ class PendingRequest:
         self.reset_on_progress = reset_on_progress
         self._on_progress = on_progress
         self._session = session
-        self._started = time.monotonic()
+        self._started = time.monotonic() if started is None else started
         self._last_activity = self._started
         self._guard = threading.Lock()        # makes recording the outcome one step
         self._settled = threading.Lock()      # held until the outcome is recorded
@@ -160,7 +163,9 @@ class PendingRequest:
         if self._on_progress is not None:
             try:
                 self._on_progress(event.progress, event.total, event.message)
-            except Exception:
+            except (Exception, SystemExit):
+                # SystemExit too (sys.exit() in application code): this runs on the reader
+                # thread, which must not end with it (shell review F2).
                 log.exception("on_progress callback for %s raised", self.method)
 
 
@@ -280,13 +285,17 @@ class Session:
         whole request: a server that stops reading its stdin cannot hold the caller (D-38).
         While much is queued for it already, the request waits for room within its deadline,
         and if there is none by then, fails with RequestTimeout, never sent (so not cancelled).
+        The clock starts *before* that wait, and the PendingRequest is given that start: a
+        request that got room late has the rest of its time, not all of it again (TO-01;
+        shell review F4).
         """
+        started = time.monotonic()
         limits = [t for t in (deadlines["timeout"], deadlines["max_total"]) if t is not None]
-        self._wait_to_send(method, min(limits) if limits else None)
+        self._wait_to_send(method, min(limits) if limits else None, started)
         with self._lock:
             self._raise_if_closed()
             request_id, data = open_request()
-            pending = PendingRequest(self, request_id, method, **deadlines)
+            pending = PendingRequest(self, request_id, method, started=started, **deadlines)
             self._requests[request_id] = pending
             try:
                 self._put(data, quiet=False)
@@ -296,10 +305,14 @@ class Session:
                 raise
         return pending
 
-    def _wait_to_send(self, method: str, limit: Optional[float]) -> None:
-        """Before the lock: wait for room, at most ``limit`` s (None: until there is room or
-        the transport closes); RequestTimeout, with nothing sent, if there is none (D-38)."""
-        deadline = None if limit is None else time.monotonic() + limit
+    def _wait_to_send(self, method: str, limit: Optional[float],
+                      started: Optional[float] = None) -> None:
+        """Before the lock: wait for room until ``limit`` s after ``started`` (default now;
+        None: until there is room or the transport closes); RequestTimeout, with nothing
+        sent, if there is none (D-38)."""
+        if started is None:
+            started = time.monotonic()
+        deadline = None if limit is None else started + limit
         if not self._wait_for_room(deadline):
             raise RequestTimeout(method, limit or 0.0, unsent=True)
 

@@ -439,12 +439,20 @@ class ChildProcess:
         child_env = _child_environment(env, inherit_env)
         # Made before the child exists, so running out of fds cannot strand a started server.
         waker, stderr_stop = _Waker(), _StopSignal()
-        proc = None
+        proc = child = None
         try:
             proc = _popen(argv, child_env, cwd)
             child = cls(proc, waker, stderr_stop, stderr_tail_bytes,
                         LazyLogger(stderr_logger_name))
-        except BaseException as exc:          # e.g. out of fds: leave nothing behind
+            # Inside the try: the caller gets the child only once this returns, so until then
+            # an interruption (Ctrl-C) must not strand it (shell review F10).
+            _log.debug("spawned server pid %d: %r", proc.pid, argv)
+        except BaseException as exc:          # e.g. out of fds, or Ctrl-C: leave nothing behind
+            if child is not None:
+                # It owns every fd and its stderr thread now: its close releases them all. The
+                # ladder without its waits: nobody is waiting for this server to be polite.
+                child.close(stdin_grace=0.0, term_grace=0.0)
+                raise
             if proc is not None:
                 _abandon(proc)
             waker.close()
@@ -453,7 +461,6 @@ class ChildProcess:
                 raise SpawnError(f"cannot set up the server's pipes: {exc}", argv=argv,
                                  cwd=cwd) from exc
             raise
-        _log.debug("spawned server pid %d: %r", proc.pid, argv)
         return child
 
     def __init__(self, proc: "subprocess.Popen[bytes]", waker: _Waker,

@@ -187,16 +187,24 @@ class Supervisor:
 
     def _run(self) -> None:
         """The supervisor thread. It must never die silently: anything unexpected ends in
-        FAILED, with the error kept and every waiter woken."""
+        FAILED, with the error kept, every waiter woken, and no server left running."""
         try:
             self._supervise()
         except BaseException as exc:
             log.exception("the supervisor thread failed")
             with self._locked():
                 self.last_error = exc
+                # FAILED means no server: a live one is taken out of service at once (calls
+                # fail fast) and shut down below, not only when close() comes (shell review F8).
+                client, self._client = self._client, None
                 if self._state not in (CLOSED, FAILED):
                     self._set_state(FAILED)
                     self._record("failed", detail=str(exc))
+            if client is not None:
+                try:
+                    client.close()              # the Client's ladder (TR-13)
+                except Exception:
+                    log.exception("shutting the server down after the failure failed")
 
     def _supervise(self) -> None:
         while not self._stop.is_set():
@@ -278,7 +286,9 @@ class Supervisor:
             if self._on_event is not None:
                 try:
                     self._on_event(event)
-                except Exception:                # a broken callback must not stop supervising
+                except (Exception, SystemExit):
+                    # A broken callback must not stop supervising, not even with sys.exit()
+                    # (shell review F8).
                     log.exception("on_event raised for %s", event.kind)
 
     def _set_state(self, state: str) -> None:

@@ -8,6 +8,7 @@ the server process was reaped.
 import json
 import logging
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -629,3 +630,93 @@ def test_an_interruption_right_after_the_server_started_still_shuts_it_down(monk
     with pytest.raises(KeyboardInterrupt):
         spawn()
     assert len(started) == 1 and started[0].poll() is not None     # shut down and reaped
+
+
+@pytest.mark.spec("ER-03")
+@pytest.mark.parametrize("notification_queue", [None, 10], ids=["on-reader", "queued"])
+def test_a_client_callback_raising_system_exit_is_answered_and_the_session_survives(
+        inv, notification_queue):
+    """Shell review F2: SystemExit (sys.exit(), argparse) from the application's callbacks.
+    A sampling or roots handler's becomes a -32603 answer, and the callback thread goes on
+    answering; an on_notification or on_progress callback's is logged, and the reader (or
+    the notification thread) goes on. Before, each of those threads died of it: the server
+    waited for ever for its answer, or the session ended."""
+    delivered = queue.Queue()
+
+    def exits(*args):
+        delivered.put(args)
+        raise SystemExit(2)
+
+    client = inv.spawn(SERVE, sampling=exits, roots=lambda: exits(), on_notification=exits,
+                       notification_queue=notification_queue, request_timeout=10)
+    with client:
+        for tool, arguments in (("sample", {"prompt": "hi"}), ("roots", {}),
+                                ("sample", {"prompt": "again"})):
+            result = client.call_tool(tool, arguments)
+            assert result["isError"] is True and "-32603" in result["content"][0]["text"]
+            assert "SystemExit" in result["content"][0]["text"]
+        for _ in range(3):
+            delivered.get(timeout=5)
+        client.set_logging_level("debug")
+        for n in range(2):
+            client.call_tool("log", {"level": "error", "message": f"to a callback that exits {n}"})
+            method, params = delivered.get(timeout=5)
+            assert method == "notifications/message" and params["data"].endswith(str(n))
+        result = client.call_tool("slow", {"seconds": 0.1, "steps": 2}, on_progress=exits)
+        assert result["content"][0]["text"] == "slept 0.1 s in 2 steps"
+        assert [delivered.get(timeout=5)[0] for _ in range(2)] == [1, 2]
+        client.ping()
+
+
+@pytest.mark.spec("TR-13")
+def test_an_interruption_before_the_ladder_still_shuts_the_server_down(inv, monkeypatch):
+    """Shell review F6: Ctrl-C (simulated) as close() begins, before the shutdown ladder --
+    while it waits for the session's lock, say. The interruption goes on up, but the server
+    is shut down and reaped first, the threads are stopped, and a later close() returns the
+    report."""
+    client = inv.spawn(SERVE, stdin_grace=5.0, term_grace=5.0)
+    client.ping()
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(client._session.connection, "close", interrupted)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        client.close()
+    assert time.monotonic() - started < 5.0           # no time for politeness
+    assert client._process.poll() is not None         # shut down and reaped
+    assert client.wait_closed(5)
+    report = client.close()
+    assert report.steps[0] == "close_stdin" and client.close() is report
+
+
+@pytest.mark.spec("TR-13")
+def test_a_second_ctrl_c_during_the_wind_down_still_stops_every_thread(inv, tmp_path,
+                                                                      monkeypatch):
+    """Shell review F5: Ctrl-C while close() waits for the server, and another while it
+    winds down (simulated: waiting for the reader raises). Each step of the wind-down still
+    runs: the callback thread is told to stop, and the transcript gets its close record and
+    is closed. Before, the first step's interruption skipped the rest: a thread and an fd
+    leaked."""
+    trace = tmp_path / "trace.jsonl"
+    client = inv.spawn(SERVE, roots=lambda: [], trace=str(trace))
+    client.call_tool("roots", {})                      # starts the callback thread
+    callback_thread = client._callback_thread
+    ctrl_c_in_first_wait(monkeypatch, client._process)
+    real_join = client._join
+
+    def interrupted(thread):
+        if thread is client._reader:
+            raise KeyboardInterrupt
+        real_join(thread)
+
+    monkeypatch.setattr(client, "_join", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        client.close()
+    callback_thread.join(5)
+    assert not callback_thread.is_alive()
+    assert client._transcript._file is None
+    records = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert records[-1]["event"] == "close"
+    assert client.wait_closed(5)

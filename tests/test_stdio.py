@@ -702,3 +702,30 @@ def test_a_failure_after_the_child_started_is_a_spawn_error_and_leaks_nothing(mo
             assert os.readlink(f"/proc/self/fd/{made['pidfd']}") != "anon_inode:[pidfd]"
         except FileNotFoundError:
             pass
+
+
+@pytest.mark.spec("TR-01")
+def test_ctrl_c_as_spawn_reports_the_started_child_leaves_nothing_behind(inv, monkeypatch):
+    """Shell review F10: Ctrl-C (simulated) while spawn() logs the child it just started. The
+    caller never gets the ChildProcess, so spawn() itself must shut the child down: killed
+    and reaped, its fds and its stderr thread gone (the inv fixture checks I3, I4)."""
+    import mcp_ref.stdio as stdio_module
+    made = {}
+    real_popen, real_debug = stdio_module._popen, stdio_module._log.debug
+
+    def interrupted(msg, *args, **kwargs):
+        if msg.startswith("spawned server"):
+            raise KeyboardInterrupt
+        real_debug(msg, *args, **kwargs)
+
+    monkeypatch.setattr(stdio_module, "_popen", lambda *args: made.setdefault(
+        "proc", real_popen(*args)))
+    monkeypatch.setattr(stdio_module._log, "debug", interrupted)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        ChildProcess.spawn([sys.executable, CHILD, "ignore-term"])
+    proc = made["proc"]
+    inv.process(proc.pid)
+    assert time.monotonic() - started < SLACK + 1.0          # no grace: interrupted
+    assert proc.returncode is not None                        # killed and reaped
+    assert proc.stdin.closed and proc.stdout.closed and proc.stderr.closed

@@ -14,6 +14,7 @@ fast during the backoff") are deterministic. The ``inv`` fixture checks I1-I7 af
 
 import queue
 import sys
+import threading
 import time
 import uuid
 
@@ -313,3 +314,82 @@ def test_an_unexpected_error_in_the_supervisor_thread_ends_in_failed(inv, tmp_pa
         assert supervisor.wait_for_state(FAILED, timeout=10)
         assert isinstance(supervisor.last_error, RuntimeError)
     assert [e.kind for e in supervisor.events] == ["failed", "closed"]
+
+
+def test_close_is_bounded_when_a_callback_holds_the_reader(inv, tmp_path, monkeypatch):
+    """Shell review F3: an on_notification callback (it runs on the reader thread) that does
+    not return. Client.close() leaves that thread behind after a bounded wait and says so;
+    the supervisor thread, waiting for the session to end, must wake then too, or
+    Supervisor.close() waits for ever."""
+    import mcp_ref.client as client_module
+    monkeypatch.setattr(client_module, "_THREAD_JOIN_TIMEOUT", 0.2)
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck(method, params):
+        entered.set()
+        release.wait(30)
+
+    supervisor, watcher, log = supervised(inv, tmp_path, "notify-after-init=1",
+                                          initial_backoff=0.05, on_notification=stuck)
+    closer = threading.Thread(target=supervisor.close, name="test-closer")
+    supervisor.start()
+    try:
+        watcher.spawned.get(timeout=15)
+        assert entered.wait(10)
+        started = time.monotonic()
+        closer.start()
+        closer.join(10)
+        assert not closer.is_alive(), "Supervisor.close() hung on the blocked reader"
+        assert time.monotonic() - started < 5
+        assert supervisor.state == CLOSED
+    finally:
+        release.set()
+        if closer.ident is not None:
+            closer.join(10)
+        else:
+            supervisor.close()
+    track_servers(inv, log)
+
+
+def test_an_on_event_callback_raising_system_exit_does_not_stop_supervising(inv, tmp_path):
+    """Shell review F8: a broken on_event callback must not end the supervisor thread, even
+    one that raises SystemExit (what sys.exit() or argparse does): the server still runs and
+    answers."""
+    tag = f"tag=sup-{uuid.uuid4().hex[:8]}"
+    log = inv.zoo_log(tmp_path / "zoo.jsonl")
+    seen = []
+
+    def exits(event):
+        seen.append(event.kind)
+        raise SystemExit(2)
+
+    with Supervisor(zoo(f"log={log}", tag), on_event=exits, initial_backoff=0.05) as supervisor:
+        assert supervisor.wait_for_state(RUNNING, FAILED, timeout=15)
+        assert supervisor.state == RUNNING
+        assert supervisor.call_tool("echo", {"text": "still here"},
+                                    timeout=10)["content"][0]["text"] == "still here"
+    track_servers(inv, log)
+    assert seen == ["spawned", "exited", "closed"]
+
+
+def test_a_supervisor_failing_unexpectedly_shuts_its_live_server_down(inv, tmp_path,
+                                                                     monkeypatch):
+    """Shell review F8: a bug in the supervisor thread while a server runs (simulated: the
+    wait for the session's end raises) ends in FAILED, and FAILED means no server: the live
+    one is shut down then, not only when close() is called, and calls fail fast."""
+    from mcp_ref.client import Client
+
+    def broken(self, timeout=None):
+        raise RuntimeError("a bug in the supervisor")
+
+    monkeypatch.setattr(Client, "wait_closed", broken)
+    supervisor, watcher, log = supervised(inv, tmp_path, initial_backoff=0.05)
+    with supervisor:
+        pid = watcher.spawned.get(timeout=15)
+        assert supervisor.wait_for_state(FAILED, timeout=10)
+        assert rawpipe.wait_pid_gone(pid, 5), "FAILED, but the server still runs"
+        assert isinstance(supervisor.last_error, RuntimeError)
+        with pytest.raises(ServerUnavailable) as info:
+            supervisor.ping()
+        assert info.value.state == FAILED
+    track_servers(inv, log)

@@ -29,6 +29,7 @@ import time
 from collections import Counter
 
 import pytest
+from helpers import handshake
 
 from mcp_ref import events as ev
 from mcp_ref.client import DEFAULT_MAX_TOTAL_TIMEOUT, Client
@@ -903,3 +904,28 @@ def test_a_server_whose_client_stops_reading_keeps_reading_and_ends_on_sigterm()
                 pipe.close()
             except OSError:
                 pass
+
+
+@pytest.mark.spec("TO-01", "TO-02")
+def test_the_deadline_includes_the_wait_for_room_in_the_outbox():
+    """Shell review F4: a request that first waits for room in the outbox (the peer reads
+    slowly, D-38) still times out ``timeout`` seconds after it was made, not that long after
+    it was finally written: the deadline covers the whole request (TO-01)."""
+    pair = handshake()
+    never = threading.Event()
+
+    def room_after_a_while(deadline):
+        never.wait(0.3)                     # the peer takes 0.3 s to read enough
+        return deadline is None or time.monotonic() < deadline
+
+    written = []
+    session = Session(pair.client, written.append, request_timeout=None, max_total_timeout=None,
+                      wait_for_room=room_after_a_while)
+    started = time.monotonic()
+    pending = session.send_request("tools/call", {"name": "slow"}, timeout=0.5)
+    with pytest.raises(RequestTimeout):
+        pending.result()
+    assert_near(time.monotonic() - started, 0.5)
+    frames = _frames(written)
+    assert [f.get("method") for f in frames] == ["tools/call", "notifications/cancelled"]
+    assert frames[1]["params"]["requestId"] == pending.id
