@@ -50,6 +50,10 @@ __all__ = ["STARTING", "RUNNING", "BACKOFF", "FAILED", "CLOSED", "ServerUnavaila
 #: loop). CLOSED: close() was called.
 STARTING, RUNNING, BACKOFF, FAILED, CLOSED = "starting", "running", "backoff", "failed", "closed"
 
+#: How long close() waits for the supervisor thread: a start's default handshake timeout
+#: (30 s) plus the ladder's graces, with room to spare.
+DEFAULT_CLOSE_TIMEOUT = 60.0
+
 
 class ServerUnavailable(ConnectionClosed):
     """The supervised server is not running: starting, backing off after a crash, given up
@@ -168,8 +172,14 @@ class Supervisor:
     def ping(self, **options: Any) -> None:
         self.client().ping(**options)
 
-    def close(self) -> None:
-        """Stop supervising and shut the server down (the Client's ladder). Idempotent."""
+    def close(self, timeout: float = DEFAULT_CLOSE_TIMEOUT) -> None:
+        """Stop supervising and shut the server down (the Client's ladder). Idempotent.
+
+        Then wait up to ``timeout`` s for the supervisor thread. A start in progress ends
+        within its handshake timeout and the ladder, and shuts its new server down itself; only
+        an ``on_event`` callback that does not return can hold the thread longer. Then the
+        thread is left behind, with a warning: it stops supervising once the callback returns.
+        """
         self._stop.set()
         with self._cond:
             client = self._client
@@ -177,7 +187,10 @@ class Supervisor:
         if client is not None:
             client.close()                       # wakes the supervisor thread's wait
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join()                  # bounded: a start is bounded by its timeout
+            self._thread.join(timeout)           # every wait bounded
+            if self._thread.is_alive():
+                log.warning("the supervisor thread is still busy after %g s (an on_event "
+                            "callback that does not return?); leaving it behind", timeout)
         with self._locked():
             if self._state != CLOSED:
                 self._set_state(CLOSED)

@@ -393,3 +393,38 @@ def test_a_supervisor_failing_unexpectedly_shuts_its_live_server_down(inv, tmp_p
             supervisor.ping()
         assert info.value.state == FAILED
     track_servers(inv, log)
+
+
+def test_close_is_bounded_when_on_event_never_returns(inv, tmp_path, caplog):
+    """Every wait bounded: an on_event callback that blocks holds the supervisor thread, but
+    close(timeout) returns after ``timeout`` with a warning, the server shut down all the same;
+    once the callback returns, the thread ends without starting another server."""
+    tag = f"tag=sup-{uuid.uuid4().hex[:8]}"
+    log = inv.zoo_log(tmp_path / "zoo.jsonl")
+    release, blocked = threading.Event(), threading.Event()
+    spawned = queue.Queue()
+
+    def on_event(event):
+        if event.kind == "spawned":
+            spawned.put(event.pid)
+        elif event.kind == "exited":        # the supervisor thread, after close() began
+            blocked.set()
+            release.wait(30)
+
+    supervisor = Supervisor(zoo(f"log={log}", tag), on_event=on_event, initial_backoff=0.05)
+    supervisor.start()
+    try:
+        pid = spawned.get(timeout=15)
+        caplog.set_level("WARNING", logger="mcp_ref.supervisor")
+        started = time.monotonic()
+        supervisor.close(timeout=0.5)
+        assert blocked.is_set() and time.monotonic() - started < 15
+        assert supervisor.state == CLOSED
+        assert "leaving it behind" in caplog.text
+        assert rawpipe.wait_pid_gone(pid, 5)
+    finally:
+        release.set()
+        supervisor._thread.join(15)
+    assert not supervisor._thread.is_alive()
+    track_servers(inv, log)
+    assert [e.kind for e in supervisor.events].count("spawned") == 1
