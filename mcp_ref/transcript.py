@@ -35,6 +35,10 @@ log = LazyLogger("mcp_ref.transcript")
 #: Turns a decoded message (or the text of a line that is not JSON) into what is recorded.
 Redactor = Callable[[Any], Any]
 
+#: How many requests without a response yet a transcript remembers, to give each response its
+#: method and latency. More than the 10 000 in flight the benchmark drives.
+OPEN_REQUESTS_MEMORY = 65_536
+
 
 class Transcript:
     """Appends records to a JSONL file. Thread-safe; every record is flushed at once, so a
@@ -107,6 +111,11 @@ class Transcript:
                         self._requests.pop((direction, _key(params.get("requestId"))), None)
                 return {"method": method}
             self._requests[(direction, _key(request_id))] = (method, now)
+            if len(self._requests) > OPEN_REQUESTS_MEMORY:
+                # A peer that never answers must not grow a long recording without end: the
+                # oldest open request is forgotten (dicts keep insertion order), and its
+                # response, should it ever come, is recorded without a latency.
+                del self._requests[next(iter(self._requests))]
             return {"id": request_id, "method": method}
         if "result" in message or "error" in message:               # a response
             answered = "recv" if direction == "send" else "send"

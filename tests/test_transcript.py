@@ -63,6 +63,24 @@ def test_requests_from_either_side_are_matched_in_their_own_direction(tmp_path):
     assert roots_answer["method"] == "roots/list" and call_answer["method"] == "tools/call"
 
 
+def test_a_peer_that_never_answers_does_not_grow_the_transcript_without_bound(tmp_path,
+                                                                             monkeypatch):
+    """Only the newest OPEN_REQUESTS_MEMORY unanswered requests are remembered; a response to
+    a forgotten one is still recorded, with its id but no method or latency."""
+    import mcp_ref.transcript as transcript_module
+    monkeypatch.setattr(transcript_module, "OPEN_REQUESTS_MEMORY", 3)
+    transcript = Transcript(str(tmp_path / "t.jsonl"))
+    write_frames(transcript, "send", *[{"jsonrpc": "2.0", "id": n, "method": "ping"}
+                                       for n in range(5)])
+    assert len(transcript._requests) == 3
+    write_frames(transcript, "recv", {"jsonrpc": "2.0", "id": 0, "result": {}},
+                 {"jsonrpc": "2.0", "id": 4, "result": {}})
+    transcript.close()
+    forgotten, newest = frames_of(tmp_path / "t.jsonl")[-2:]
+    assert forgotten["id"] == 0 and "latency" not in forgotten and "method" not in forgotten
+    assert newest["method"] == "ping" and "latency" in newest
+
+
 @pytest.mark.spec("CN-01", "BP-12", "BP-14")
 def test_notifications_cancels_and_unmatched_responses(tmp_path):
     transcript = Transcript(str(tmp_path / "t.jsonl"))
