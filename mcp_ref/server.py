@@ -297,8 +297,9 @@ class Server:
              input_schema: Optional[Dict[str, Any]] = None, title: Optional[str] = None,
              annotations: Optional[Dict[str, Any]] = None) -> Callable[[Handler], Handler]:
         """Register ``fn(arguments, context)``. It returns a string, a list of content
-        blocks, or a whole CallToolResult dict; raising ToolError (or anything else) makes
-        an ``isError: true`` result (ER-03)."""
+        blocks, a whole CallToolResult dict, or a dict with only ``structuredContent`` (its
+        JSON text block is added, TL-10); raising ToolError (or anything else), or returning
+        anything else, makes an ``isError: true`` result (ER-03)."""
         def register(fn: Handler) -> Handler:
             tool_name = name or fn.__name__
             # TL-06: inputSchema is required and is an object schema.
