@@ -670,7 +670,7 @@ def _main_session(spawn: Spawn, options: Options) -> Tuple[List[Result], List[st
         results.append(_check_schemas(listing))
         results.append(_check_unknown_method(wire))
         results.append(_check_id_types(wire))
-        results.append(_check_echo(wire, options.tool_echo, options.echo_arg, tools))
+        results.append(_check_echo(wire, options.tool_echo, options.echo_arg, listing))
         results.append(_check_exit(wire))
         results.append(_check_no_replies(wire))
     return results, tools
@@ -802,14 +802,27 @@ def _check_id_types(wire: Wire) -> Result:
     return passed(key, "all four ids echoed exactly", evidence)
 
 
-def _check_echo(wire: Wire, tool: str, argument: str, tools: List[str]) -> Result:
+def _check_echo(wire: Wire, tool: str, argument: str, listing: Optional[Frame]) -> Result:
     """BP-02, TR-03: UTF-8 and an escaped newline survive the trip, byte for byte.
 
     The text must come back unchanged inside the result's text (a tool may decorate it, as
-    server-everything's "Echo: ..." does)."""
+    server-everything's "Echo: ..." does). The text goes in ``argument``; if the tool's
+    inputSchema lists other properties but not that one, in its only string property
+    (server-everything's ``message``), and with none or several, nothing can be judged: a
+    call the server must reject for its arguments would prove nothing about the wire."""
     key = "echo-round-trip"
-    if tool not in tools:
+    definition = _tool_definition(listing, tool)
+    if definition is None:
         return not_applicable(key, f"the server lists no tool named {tool!r} (--tool-echo)")
+    schema = definition.get("inputSchema")
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if isinstance(properties, dict) and properties and argument not in properties:
+        strings = [name for name, rule in properties.items()
+                   if isinstance(rule, dict) and rule.get("type") == "string"]
+        if len(strings) != 1:
+            return not_applicable(key, f"the {tool!r} tool takes no {argument!r} argument and "
+                                       "not exactly one string argument (--echo-arg)")
+        argument = strings[0]
     request = {"jsonrpc": "2.0", "id": "echo-1", "method": spec.TOOLS_CALL,
                "params": {"name": tool, "arguments": {argument: ECHO_TEXT}}}
     since = wire.mark()
@@ -825,6 +838,16 @@ def _check_echo(wire: Wire, tool: str, argument: str, tools: List[str]) -> Resul
     if any(isinstance(t, str) and ECHO_TEXT in t for t in texts):
         return passed(key, "the text came back unchanged inside the result", evidence)
     return broken(key, "the text came back changed", evidence)
+
+
+def _tool_definition(listing: Optional[Frame], name: str) -> Optional[Dict[str, Any]]:
+    """The listed definition of the tool ``name``, if tools/list listed it."""
+    result = listing.value.get("result") if listing else None
+    tools = result.get("tools") if isinstance(result, dict) else None
+    for tool in tools if isinstance(tools, list) else []:
+        if isinstance(tool, dict) and tool.get("name") == name:
+            return tool
+    return None
 
 
 def _check_exit(wire: Wire) -> Result:

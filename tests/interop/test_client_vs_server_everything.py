@@ -24,7 +24,7 @@ from typing import Any, Dict, List
 import pytest
 
 from interop_kit import UNICODE_TEXT, Wire, assert_reaped, strictly_increasing, wait_until
-from mcp_ref import spec
+from mcp_ref import check, spec
 from mcp_ref.client import Client
 from mcp_ref.errors import CapabilityNotNegotiated, ConnectionClosed, RequestCancelled
 from mcp_ref.lifecycle import State
@@ -367,3 +367,20 @@ def test_shutdown_while_an_operation_runs_needs_sigterm(server_everything, wire)
     assert report.total_seconds < 1.0 + 1.0 + 1.0, report
     assert_reaped(client.pid)
     assert [f.entry["signal"] for f in wire.frames("signal")] == [signal.SIGTERM]
+
+
+@pytest.mark.spec("LC-10", "LC-11", "PG-02", "BP-02", "TR-03", "PR-05", "PR-13", "CN-05")
+def test_check_judges_server_everything_without_a_false_fail(server_everything):
+    """``check`` on server-everything: no MUST fails, and each warning is one of its known
+    traits. Its echo tool takes ``message``, which check finds by itself (its only string
+    argument); its long-running operation is the slow tool."""
+    options = check.Options(tool_slow="trigger-long-running-operation",
+                            slow_args={"duration": 1, "steps": 4}, timeout=10.0)
+    results = check.run_battery(server_everything, options)
+    others = [r for r in results if r.outcome != "pass"]
+    assert {r.check.key: r.outcome for r in others} == {
+        "pre-init-gating": "warn",       # tools/list is served before initialize (A6, SHOULD)
+        "invalid-request": "warn",       # {"jsonrpc":"2.0","id":1} is read as a bad response
+        "cancel-honoured": "warn",       # progress goes on after a cancel (see the top)
+        "server-request-ids": "n.a.",    # it sends no request to a client without roots
+    }, check.render_table(others, verbose=True)
