@@ -35,6 +35,7 @@ class Run:
     client: str
     out: Dict[str, Any]
     wire: Wire
+    audit: str                      # the JSON file ``serve --audit`` wrote
 
     def check_ok(self) -> None:
         assert self.out["_returncode"] == 0 and "error" not in self.out, (
@@ -51,8 +52,10 @@ class Run:
 
 @pytest.fixture(scope="module", params=["py-sdk-legacy", "py-sdk-auto", "ts-sdk"])
 def run(request, tmp_path_factory, peer_scripts) -> Run:
-    wire = Wire(str(tmp_path_factory.mktemp(request.param) / "wire.jsonl"))
-    server = wire.tapped(SERVE)
+    folder = tmp_path_factory.mktemp(request.param)
+    wire = Wire(str(folder / "wire.jsonl"))
+    audit = str(folder / "audit.json")
+    server = wire.tapped(SERVE + ["--audit", audit])
     if request.param.startswith("py-sdk"):
         python = request.getfixturevalue("py_sdk_python")
         mode = request.param.rsplit("-", 1)[1]
@@ -67,7 +70,7 @@ def run(request, tmp_path_factory, peer_scripts) -> Run:
                 *server]
         env = {"MCP_PEERS_NODE_MODULES": request.getfixturevalue("node_modules"),
                "PYTHONPATH": ROOT}
-    return Run(request.param, run_peer_client(argv, env=env), wire)
+    return Run(request.param, run_peer_client(argv, env=env), wire, audit)
 
 
 @pytest.mark.spec("LC-02", "LC-03", "LC-04", "LC-05", "LC-10", "LC-39", "LC-41", "ER-01",
@@ -195,3 +198,14 @@ def test_every_server_line_is_a_well_formed_response(run):
             continue
         assert ("result" in frame.msg) != ("error" in frame.msg), frame.msg          # BP-08
         assert json.dumps(frame.id) in requests, frame.msg                           # BP-07
+
+
+@pytest.mark.spec("LC-02", "LC-05", "LC-39", "CN-02", "CN-03", "BP-05", "TR-07")
+def test_the_auditor_finds_no_violation_in_an_official_client(run):
+    """``serve --audit`` judges clients, so it must not accuse the official ones falsely: none
+    of the three scenarios breaks a rule. (py-sdk-auto's server/discover before initialize is
+    the dual-era probe the auditor allows, LC-39; it is answered -32601, LC-40.)"""
+    run.check_ok()
+    with open(run.audit, encoding="utf-8") as f:
+        found = json.load(f)
+    assert found == [], json.dumps(found, indent=1)
