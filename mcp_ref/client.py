@@ -28,8 +28,8 @@ from . import events as ev
 from . import shapes, spec
 from ._logging import CRITICAL, DEBUG, ERROR, INFO, WARNING, LazyLogger
 from .connection import DEFAULT_INFO, Connection
-from .errors import (ConnectionClosed, ErrorCode, McpRefError, PeerError, RequestTimeout,
-                     UnsupportedProtocolVersion)
+from .errors import (ConnectionClosed, ErrorCode, McpRefError, PeerError, RemoteProtocolError,
+                     RequestTimeout, UnsupportedProtocolVersion)
 from .framing import DEFAULT_MAX_LINE_BYTES
 from .lifecycle import Role, State
 from .session import PendingRequest, ProgressCallback, Session
@@ -48,6 +48,9 @@ DEFAULT_REQUEST_TIMEOUT = 60.0
 DEFAULT_HANDSHAKE_TIMEOUT = 30.0
 #: With reset_on_progress, no request outlives this, whatever progress says (TO-05).
 DEFAULT_MAX_TOTAL_TIMEOUT = 600.0
+#: The most pages list_tools() and its kind follow (D-42): 1 000 pages of the reference
+#: server's 50 are 50 000 tools.
+MAX_LIST_PAGES = 1000
 
 #: How long close() waits for each of its threads to end (a callback may hold one up).
 _THREAD_JOIN_TIMEOUT = 5.0
@@ -298,7 +301,9 @@ class Client:
         self._session.request(spec.PING, timeout=timeout)
 
     def list_tools(self, **options: Any) -> List[Dict[str, Any]]:
-        """Every tool, following ``nextCursor`` until it is absent (PN-01, PN-04)."""
+        """Every tool, following ``nextCursor`` until it is absent (PN-01, PN-04), for at
+        most ``max_pages`` pages (default :data:`MAX_LIST_PAGES`; D-42). Likewise
+        :meth:`list_resources` and :meth:`list_prompts`."""
         return self._list_all(spec.TOOLS_LIST, "tools", options)
 
     def call_tool(self, name: str, arguments: Optional[Dict[str, Any]] = None, *,
@@ -346,16 +351,34 @@ class Client:
         self._session.request(spec.SET_LOGGING_LEVEL, {"level": level}, **options)
 
     def _list_all(self, method: str, key: str, options: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """Every page of a paginated list. ``options["max_pages"]`` (default
+        :data:`MAX_LIST_PAGES`) bounds the listing: a server that hands out a ``nextCursor``
+        for ever must not hold the caller for ever (decision D-42). The cursors themselves are
+        never compared or inspected (PN-05)."""
+        options = dict(options)
+        max_pages = options.pop("max_pages", MAX_LIST_PAGES)
         items: List[Dict[str, Any]] = []
         cursor: Optional[str] = None
-        while True:
+        for _ in range(max_pages):
             # PN-05: the cursor is opaque; we send back exactly what we got.
             result = self._session.request(method, None if cursor is None else {"cursor": cursor},
                                            **options)
-            items.extend(result.get(key, []))
+            page = result.get(key, [])
             cursor = result.get("nextCursor")
+            # The schema: the items are an array, and a Cursor is a string (any string, ""
+            # included: only its presence matters, PN-05). Anything else is a broken page: we
+            # neither hand it to the caller nor echo a non-string cursor, which would make our
+            # next request invalid (BP-01). Opaque means not parsed, not "of any type".
+            if not isinstance(page, list) or not (cursor is None or isinstance(cursor, str)):
+                raise RemoteProtocolError(
+                    f"{method} answered a page whose {key!r} is not an array or whose "
+                    f"nextCursor is not a string", catalogue_id="PN-05")
+            items.extend(page)
             if cursor is None:                  # PN-04: no nextCursor means the last page
                 return items
+        raise RemoteProtocolError(
+            f"{method} still had a nextCursor after {max_pages} pages ({len(items)} items); "
+            "the listing was abandoned (max_pages)", catalogue_id="PN-02")
 
     # --- The reader thread --------------------------------------------------------------------
 
@@ -502,6 +525,14 @@ class Client:
         handler's PeerError as it is, anything else as -32603 (a result the connection refuses
         to send, too)."""
         handler = self._handlers.get(event.method)
+        if self._session.peer_cancelled(event.id):
+            # CN-05, CN-11: the server cancelled it while it waited for this thread: stop
+            # processing means never calling the handler, which may be asking a human. The
+            # connection sends nothing for it; answering only lets it forget the id.
+            log.info("server cancelled %s %r before its handler ran", event.method, event.id)
+            self._session.respond_error(event.id, ErrorCode.INTERNAL_ERROR, "cancelled",
+                                        wait=False)     # nothing is written
+            return
         try:
             if handler is None:     # the connection lets through only declared ones
                 raise PeerError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {event.method}")

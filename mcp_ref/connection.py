@@ -344,6 +344,11 @@ class Connection:
         if self._in_flight.pop(request_id, None) is not None:
             self._cancelled_by_peer.add(request_id)
 
+    def cancelled_by_peer(self, request_id: RequestId) -> bool:
+        """Did the peer cancel its request ``request_id`` (or did we give it up), with our
+        answer still to come? The answer will not be sent (CN-05); the handler need not run."""
+        return request_id in self._cancelled_by_peer
+
     def send_progress(self, request_id: RequestId, progress: float,
                       total: Optional[float] = None, message: Optional[str] = None) -> bytes:
         """Report progress on a request of the peer's that asked for it.
@@ -699,6 +704,14 @@ class Connection:
             events.append(ev.ProtocolViolation(RemoteProtocolError(
                 f"{note.method} needs the peer's {missing!r} capability, which it did not "
                 "declare", catalogue_id="LC-16"), False))
+        if note.method == spec.LOG_MESSAGE and (params.get("level") not in spec.LOG_LEVELS
+                                                or "data" not in params):
+            # LG-03: one of the eight syslog levels, and the schema requires level and data.
+            # Delivered anyway (a lenient receiver, D-24), but reported, as progress is (D-25).
+            events.append(ev.ProtocolViolation(RemoteProtocolError(
+                f"notifications/message needs a level among {', '.join(spec.LOG_LEVELS)} "
+                f"and data; got level {params.get('level')!r}"
+                + ("" if "data" in params else " and no data"), catalogue_id="LG-03"), False))
         events.append(ev.NotificationReceived(note.method, params))
         return events
 

@@ -262,6 +262,10 @@ class Server:
                  max_in_flight: int = 64, page_size: int = 50,
                  drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
                  supported_versions: Tuple[str, ...] = spec.SUPPORTED_VERSIONS) -> None:
+        if page_size < 1:
+            # PN-02: a page of nothing with a nextCursor says "more exist" for ever, and a
+            # client following it never gets to the end.
+            raise ValueError(f"page_size must be at least 1, not {page_size!r}")
         self.info: Dict[str, Any] = {"name": name, "version": version}
         if title:
             self.info["title"] = title
@@ -553,6 +557,15 @@ class Server:
         """Worker thread: run one handler and answer. If the request was cancelled meanwhile,
         the connection sends nothing (CN-05)."""
         session = context._session
+        if context.cancelled:
+            # CN-05, CN-11: cancelled (or given up, D-18) while it waited for a worker: stop
+            # processing means never starting the handler, whose side effects nobody wants.
+            # The connection sends nothing for a cancelled request; answering it here only
+            # lets the connection forget the id.
+            contexts.pop(context.request_id, None)
+            session.respond_error(context.request_id, ErrorCode.INTERNAL_ERROR, "cancelled",
+                                  wait=False)      # nothing is written, so nothing to wait for
+            return
         try:
             session.respond(context.request_id, self._dispatch(context))
         except RequestError as exc:

@@ -408,6 +408,11 @@ class Session:
 
     # --- Answering the peer's requests -------------------------------------------------------
 
+    def peer_cancelled(self, request_id: RequestId) -> bool:
+        """Has the peer cancelled this request of its own (see Connection.cancelled_by_peer)?"""
+        with self._lock:
+            return self.connection.cancelled_by_peer(request_id)
+
     def respond(self, request_id: RequestId, result: Dict[str, Any]) -> None:
         self._exchange(lambda: self.connection.send_response(request_id, result))
 

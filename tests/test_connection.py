@@ -1372,6 +1372,24 @@ def test_set_level_filters_log_messages():
                          "params": {"level": level, "data": {"k": 1}, "logger": "db"}}
 
 
+@pytest.mark.spec("LG-03", "LG-01")
+@pytest.mark.parametrize("params", [{"level": "loud", "data": "x"}, {"level": "INFO", "data": "x"},
+                                    {"data": "x"}, {"level": "info"}])
+def test_client_reports_a_log_message_with_an_unknown_level_or_no_data(params):
+    # LG-03: the level is one of the eight syslog levels, and the schema requires level and
+    # data. A lenient receiver still delivers the message (D-24), but reports the breach, as
+    # it does for progress (D-25): a baseline must say when a server gets it wrong.
+    pair = handshake()
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "method": spec.LOG_MESSAGE,
+                                            "params": params}))
+    assert only(events, ev.ProtocolViolation).error.catalogue_id == "LG-03"
+    assert only(events, ev.NotificationReceived).params == params
+    assert pair.client.data_to_send() == b""                             # BP-13
+    ok = pair.client.receive_data(line({"jsonrpc": "2.0", "method": spec.LOG_MESSAGE,
+                                        "params": {"level": "notice", "data": None}}))
+    assert not of(ok, ev.ProtocolViolation)
+
+
 @pytest.mark.spec("LG-01")
 def test_send_log_needs_the_logging_capability():
     pair = handshake(server_kwargs={"capabilities": {"tools": {}}})

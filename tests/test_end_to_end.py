@@ -20,7 +20,7 @@ from helpers import ctrl_c_in_first_wait
 
 from mcp_ref import spec
 from mcp_ref.client import Client
-from mcp_ref.errors import (ConnectionClosed, PeerError, SpawnError,
+from mcp_ref.errors import (ConnectionClosed, PeerError, RemoteProtocolError, SpawnError,
                             UnsupportedProtocolVersion)
 from mcp_ref.lifecycle import State
 
@@ -127,6 +127,92 @@ def test_list_tools_follows_pagination():
     with spawn([sys.executable, "-c", launcher]) as client:
         names = [tool["name"] for tool in client.list_tools()]
     assert names == list(build_server()._tools)
+
+
+@pytest.mark.spec("PN-02")
+def test_a_page_size_below_one_is_refused():
+    # With page_size 0 every page is empty yet carries a nextCursor: "more exist" for ever.
+    from mcp_ref.server import Server
+    for size in (0, -1):
+        with pytest.raises(ValueError):
+            Server("x", page_size=size)
+
+
+def _bounded_listing(client, seconds):
+    """Run client.list_tools() on a thread; ('done', tools), ('error', exc) or ('running',)
+    after ``seconds``. A listing still running ends with ConnectionClosed at close()."""
+    outcome = queue.Queue()
+
+    def run():
+        try:
+            outcome.put(("done", client.list_tools(timeout=2)))
+        except Exception as exc:          # noqa: BLE001 - the test inspects it
+            outcome.put(("error", exc))
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        return outcome.get(timeout=seconds), thread
+    except queue.Empty:
+        return ("running",), thread
+
+
+@pytest.mark.spec("PN-05", "BP-01")
+@pytest.mark.parametrize("mode", ["cursor-number", "page-not-list"])
+def test_a_malformed_page_fails_the_listing_and_no_invalid_cursor_is_sent(mode, caplog):
+    # The schema's Cursor is a string and each list result's items an array. A client that
+    # echoes a nextCursor of 2 sends a PaginatedRequest no schema accepts, and one that
+    # extends its list with whatever "tools" holds hands the caller garbage (here, the
+    # dict's keys). Either way the listing cannot be completed faithfully: RemoteProtocolError.
+    caplog.set_level(logging.INFO, logger="mcp_ref.server_stderr")
+    with spawn(scripted(mode)) as client:
+        (kind, *value), thread = _bounded_listing(client, 5)
+        assert kind == "error", value
+        assert isinstance(value[0], RemoteProtocolError), value[0]
+        client.ping()                                   # the session goes on
+    thread.join(5)
+    received = [r.getMessage() for r in caplog.records if r.name == "mcp_ref.server_stderr"]
+    assert not [m for m in received if m.startswith("cursor ")], received
+
+
+@pytest.mark.spec("PN-02", "PN-05", "TO-01")
+def test_a_server_repeating_its_cursor_does_not_hold_the_listing_for_ever():
+    """D-42: a server that answers every page with a nextCursor (here always "again") gets
+    max_pages requests, then RemoteProtocolError; the cursors are never compared (PN-05), so
+    each one, repeated or not, was sent back as it came. The session goes on."""
+    with spawn(scripted("cursor-loop")) as client:
+        with pytest.raises(RemoteProtocolError, match="after 25 pages"):
+            client.list_tools(max_pages=25, timeout=10)
+        client.ping()
+
+
+@pytest.mark.spec("CN-05", "CN-11")
+def test_a_server_request_cancelled_while_queued_for_the_callback_is_never_run():
+    # The server sends "one", "two" and "three"; "two" is cancelled while the callback thread
+    # is still busy with "one". CN-05: stop processing, so "two" never reaches the handler
+    # (which may be asking a human).
+    cancel_read = threading.Event()
+    seen = []
+    three_done = threading.Event()
+
+    def sampling(params):
+        tag = params["messages"][0]["content"]["text"]
+        seen.append(tag)
+        if tag == "one":
+            # The log message follows the cancel on the wire; once the reader delivered it,
+            # the cancel of "two" has been read too.
+            assert cancel_read.wait(5)
+        if tag == "three":
+            three_done.set()
+        return {"role": "assistant", "content": {"type": "text", "text": tag}, "model": "m"}
+
+    def on_notification(method, params):
+        if method == "notifications/message":
+            cancel_read.set()
+    with spawn(scripted("cancel-queued"), sampling=sampling,
+               on_notification=on_notification) as client:
+        assert three_done.wait(5)
+        client.ping()
+    assert seen == ["one", "three"]
 
 
 @pytest.mark.spec("LG-02", "ER-13")

@@ -525,6 +525,51 @@ def test_a_thousand_client_cancels_racing_completion_each_end_in_one_outcome():
         assert client._session.connection.pending_ids == ()
 
 
+#: A server with ONE worker, a tool that holds it until cancelled and records each run, and a
+#: tool that returns those records: for a request cancelled while it waits for a worker.
+QUEUE_LAUNCHER = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from mcp_ref.server import Server
+
+server = Server("queue", max_workers=1)
+runs = []
+TAG = {"type": "object", "properties": {"tag": {"type": "string"}}, "required": ["tag"]}
+
+@server.tool(name="hold", description="Record the run; hold the worker until cancelled.",
+             input_schema=TAG)
+def hold(arguments, context):
+    runs.append(arguments["tag"])
+    context.progress(1)                     # tells the client that the handler runs
+    context.wait_cancelled(10.0)
+    return "held"
+
+@server.tool(name="runs", description="The tags of every hold that ran.")
+def runs_tool(arguments, context):
+    return json.dumps(runs)
+
+sys.exit(server.run_stdio())
+"""
+
+
+@pytest.mark.spec("CN-05", "CN-11")
+def test_a_request_cancelled_while_it_waits_for_a_worker_is_never_run():
+    # CN-05/CN-11: on a cancel the receiver stops processing; a request whose handler has not
+    # started yet must not start at all (a tool with side effects would otherwise still run).
+    with spawn([sys.executable, "-c", QUEUE_LAUNCHER, ROOT]) as client:
+        running = threading.Event()
+        first = client.call_tool_async("hold", {"tag": "first"}, timeout=30,
+                                       on_progress=lambda *a: running.set())
+        assert running.wait(5), "the first handler did not start"
+        queued = client.call_tool_async("hold", {"tag": "queued"}, timeout=30)
+        # The server reads in order: the queued request's cancel is processed before the
+        # first one's, so the worker is still busy with "first" when "queued" is cancelled.
+        assert queued.cancel("no longer needed") is True
+        assert first.cancel("done") is True
+        # One worker, first in first out: "runs" is handled after the queued request's turn.
+        assert json.loads(text_of(client.call_tool("runs", timeout=10))) == ["first"]
+
+
 # ================================================================================================
 # SC-15: progress
 # ================================================================================================
