@@ -142,7 +142,9 @@ class RequestTimeout(McpRefError):
 
 
 class RequestCancelled(McpRefError):
-    """The caller cancelled the request; a ``notifications/cancelled`` was sent (CN-01)."""
+    """The caller cancelled the request; a ``notifications/cancelled`` was sent (CN-01). In a
+    server handler, also what ``Context.request`` raises once the request that asked was
+    cancelled (then the question is cancelled too, or never asked)."""
 
     def __init__(self, method: str, reason: Optional[str] = None) -> None:
         super().__init__(f"{method} was cancelled" + (f": {reason}" if reason else ""))

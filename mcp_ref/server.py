@@ -36,16 +36,17 @@ import json
 import signal
 import sys
 import threading
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from . import events as ev
 from . import shapes, spec
 from ._logging import LazyLogger
 from ._record import Record
 from .connection import Connection
-from .errors import ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError
+from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError,
+                     RequestCancelled)
 from .lifecycle import Role
-from .session import Session
+from .session import PendingRequest, Session
 from .stdio import ParentWatchdog, StdioServerTransport, watchdog_problem
 from .transcript import Trace, open_transcript
 
@@ -83,6 +84,8 @@ class Context:
         self._session = session
         self._cancelled = threading.Event()
         self.cancel_reason: Optional[str] = None
+        self._lock = threading.Lock()                     # guards _asked
+        self._asked: Set[PendingRequest] = set()          # our requests to the client, open
 
     @property
     def cancelled(self) -> bool:
@@ -110,16 +113,42 @@ class Context:
                 **options: Any) -> Dict[str, Any]:
         """Ask the client something (``roots/list``, ``sampling/createMessage``,
         ``elicitation/create``, ``ping``) and wait for the answer. Raises
-        CapabilityNotNegotiated if the client did not declare the capability (LC-16)."""
-        return self._session.request(method, params, **options)
+        CapabilityNotNegotiated if the client did not declare the capability (LC-16).
+
+        If the client cancels *this* request meanwhile, the question is cancelled in turn
+        (CN-01: its answer is no longer wanted, and a human may be looking at it) and
+        RequestCancelled is raised here, at once rather than at the question's timeout.
+        """
+        if self._cancelled.is_set():
+            raise RequestCancelled(method, "the request that asked was cancelled")
+        pending = self._session.send_request(method, params, **options)
+        with self._lock:
+            self._asked.add(pending)
+            cancelled = self._cancelled.is_set()     # _cancel may have run since the check
+        try:
+            if cancelled:
+                pending.cancel(self._why_asked_cancelled())
+            return pending.result()
+        finally:
+            with self._lock:
+                self._asked.discard(pending)
 
     @property
     def client_capabilities(self) -> Dict[str, Any]:
         return self._session.connection.negotiated.peer_capabilities
 
     def _cancel(self, reason: Optional[str]) -> None:
-        self.cancel_reason = reason
-        self._cancelled.set()
+        """The reader thread (a cancel from the client) or shutdown (D-18). Never waits:
+        cancelling a question writes one notification and waits for no room (D-38)."""
+        with self._lock:
+            self.cancel_reason = reason
+            self._cancelled.set()
+            asked = list(self._asked)
+        for pending in asked:
+            pending.cancel(self._why_asked_cancelled())
+
+    def _why_asked_cancelled(self) -> str:
+        return f"no longer needed: request {self.request_id!r} that asked was cancelled"
 
 
 Handler = Callable[..., Any]

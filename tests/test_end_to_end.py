@@ -293,6 +293,54 @@ def test_server_to_client_requests():
         assert elicited["content"] == {"answer": "42"}
 
 
+@pytest.mark.spec("CN-01", "CN-05")
+def test_cancelling_a_call_cancels_the_question_its_handler_asked_the_client(tmp_path):
+    """The reference server's ``sample`` tool asks the client (sampling/createMessage) and
+    waits. When the client cancels the tool call, the server cancels its own question in
+    turn (CN-01: the answer is no longer wanted), instead of waiting for it until the
+    question's timeout; the client's sampling handler's late answer is never sent (CN-05)."""
+    asked, release = threading.Event(), threading.Event()
+    cancelled_here = threading.Event()
+
+    class Spot(logging.Handler):
+        def emit(self, record):
+            if "server cancelled its request" in record.getMessage():
+                cancelled_here.set()
+
+    def sampling(params):
+        asked.set()
+        release.wait(10)
+        return {"role": "assistant", "model": "m", "content": {"type": "text", "text": "late"}}
+
+    spot = Spot(level=logging.INFO)
+    client_log = logging.getLogger("mcp_ref.client")
+    old_level = client_log.level
+    client_log.addHandler(spot)
+    client_log.setLevel(logging.INFO)
+    try:
+        trace = tmp_path / "t.jsonl"
+        with spawn(sampling=sampling, trace=str(trace)) as client:
+            call = client.call_tool_async("sample", {"prompt": "hi"})
+            assert asked.wait(10)
+            assert call.cancel("changed my mind") is True
+            assert cancelled_here.wait(10), "the server did not cancel its sampling request"
+            release.set()
+            client.ping()                       # the session goes on
+    finally:
+        release.set()
+        client_log.removeHandler(spot)
+        client_log.setLevel(old_level)
+    frames = [json.loads(line) for line in trace.read_text("utf-8").splitlines()]
+    frames = [f for f in frames if "dir" in f]
+    (question,) = [f for f in frames if f["dir"] == "recv"
+                   and f["msg"].get("method") == "sampling/createMessage"]
+    cancels = [f["msg"]["params"] for f in frames if f["dir"] == "recv"
+               and f.get("method") == "notifications/cancelled"]
+    assert [c["requestId"] for c in cancels] == [question["id"]]
+    assert not [f for f in frames if f["dir"] == "send" and f.get("id") == question["id"]
+                and ("result" in f["msg"] or "error" in f["msg"])], "the late answer was sent"
+
+
 @pytest.mark.spec("LC-15")
 @pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26"])
 def test_a_sampling_answer_the_revision_cannot_carry_is_a_32603(version):
