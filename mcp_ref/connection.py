@@ -366,14 +366,17 @@ class Connection:
             raise LocalProtocolError(
                 f"progress must increase with every notification: {progress!r} does not "
                 f"exceed {inbound.last_progress!r}", catalogue_id="PR-05")
-        self.lifecycle.process(self.role, Input.PROGRESS)
-        inbound.last_progress = progress
         params: Dict[str, Any] = {"progressToken": inbound.progress_token, "progress": progress}
         if total is not None:
             params["total"] = total
         if message is not None and (self.protocol_version or "") >= "2025-03-26":
             params["message"] = message  # PR-07: ``message`` exists from 2025-03-26 on
-        return encode(to_obj(Notification(spec.PROGRESS, params)))
+        # Encode first: a message JSON cannot carry raises NotJson (BP-01) before this value
+        # becomes the one the next progress must exceed (PR-05); nothing was sent.
+        data = encode(to_obj(Notification(spec.PROGRESS, params)))
+        self.lifecycle.process(self.role, Input.PROGRESS)
+        inbound.last_progress = progress
+        return data
 
     def send_log(self, level: str, data: Any, logger: Optional[str] = None) -> bytes:
         """Server: a ``notifications/message`` log entry, if ``level`` passes the client's

@@ -117,11 +117,16 @@ class Context:
 
         If the client cancels *this* request meanwhile, the question is cancelled in turn
         (CN-01: its answer is no longer wanted, and a human may be looking at it) and
-        RequestCancelled is raised here, at once rather than at the question's timeout.
+        RequestCancelled is raised here, at once rather than at the question's timeout. (A
+        question still waiting for room to be sent, D-38, learns of it once there is room,
+        or fails at its own deadline; either way it is never sent.)
         """
         if self._cancelled.is_set():
             raise RequestCancelled(method, "the request that asked was cancelled")
-        pending = self._session.send_request(method, params, **options)
+        # Checked again just before the write: a cancel that came while the question waited
+        # for room (a client slow to read, D-38) means it is never sent (D-43).
+        pending = self._session.send_request(method, params, unless=self._cancelled.is_set,
+                                             **options)
         with self._lock:
             self._asked.add(pending)
             cancelled = self._cancelled.is_set()     # _cancel may have run since the check

@@ -229,7 +229,8 @@ class Session:
     def send_request(self, method: str, params: Optional[Dict[str, Any]] = None, *,
                      timeout: Any = "default", on_progress: Optional[ProgressCallback] = None,
                      progress_token: Any = None, reset_on_progress: bool = False,
-                     max_total_timeout: Any = "default") -> PendingRequest:
+                     max_total_timeout: Any = "default",
+                     unless: Optional[Callable[[], bool]] = None) -> PendingRequest:
         """Write a request and return its PendingRequest without waiting.
 
         ``timeout`` defaults to the session's ``request_timeout`` (None: no deadline);
@@ -238,6 +239,8 @@ class Session:
         response, so it must return quickly: while it runs, nothing else is read.
         ``reset_on_progress`` asks for progress too, and needs a maximum total time: the
         session's ``max_total_timeout`` unless given; ValueError if there is none (TO-05).
+        ``unless``: checked under the lock, just before the write (after any wait for room);
+        if it returns True, nothing is sent and RequestCancelled is raised (D-43).
         """
         timeout = self.request_timeout if timeout == "default" else timeout
         if max_total_timeout == "default":
@@ -254,7 +257,7 @@ class Session:
                 # TO-04: a reset needs progress to arrive, so it asks for progress itself.
                 want_progress=on_progress is not None or reset_on_progress),
             method, timeout=timeout, max_total=max_total, reset_on_progress=reset_on_progress,
-            on_progress=on_progress)
+            on_progress=on_progress, unless=unless)
 
     def request(self, method: str, params: Optional[Dict[str, Any]] = None,
                 **options: Any) -> Dict[str, Any]:
@@ -275,7 +278,7 @@ class Session:
                            max_total=None, reset_on_progress=False, on_progress=None)
 
     def _start(self, open_request: Callable[[], Tuple[RequestId, bytes]], method: str,
-               **deadlines: Any) -> PendingRequest:
+               unless: Optional[Callable[[], bool]] = None, **deadlines: Any) -> PendingRequest:
         """Register one request of ours and write it.
 
         ``open_request()`` asks the connection for the request's id and bytes, under the lock;
@@ -294,6 +297,8 @@ class Session:
         self._wait_to_send(method, min(limits) if limits else None, started)
         with self._lock:
             self._raise_if_closed()
+            if unless is not None and unless():
+                raise RequestCancelled(method, "cancelled before it was sent")
             request_id, data = open_request()
             pending = PendingRequest(self, request_id, method, started=started, **deadlines)
             self._requests[request_id] = pending

@@ -125,8 +125,9 @@ MEMBERS_SINCE = {
     "Prompt": {"_meta": "2025-06-18", "title": "2025-06-18", "icons": "2025-11-25"},
     "PromptArgument": {"title": "2025-06-18"},
     "CallToolResult": {"structuredContent": "2025-06-18"},
-    # Every content block, and the resource contents inside an embedded resource.
-    "Content": {"_meta": "2025-06-18"},
+    # Every content block, and the resource contents inside an embedded resource. Of the
+    # blocks, only resource_link has icons (2025-11-25; it arrived in 2025-06-18 without).
+    "Content": {"_meta": "2025-06-18", "icons": "2025-11-25"},
     "Annotations": {"lastModified": "2025-06-18"},
 }
 

@@ -884,6 +884,18 @@ def test_send_progress_refuses_nan_and_infinity_without_losing_its_place():
     assert pair.server.send_progress(request_id, 2 ** 70) != b""   # big integers are fine
 
 
+@pytest.mark.spec("PR-05", "BP-01")
+def test_progress_json_cannot_carry_is_not_json_and_is_not_counted():
+    """NotJson means nothing was sent: the refused value is not the one the next progress
+    must exceed (PR-05), or a handler that retries without the bad message is refused."""
+    pair = handshake()
+    request_id = _in_flight_call(pair, progress_token="t")
+    assert pair.server.send_progress(request_id, 1) != b""
+    with pytest.raises(NotJson):
+        pair.server.send_progress(request_id, 2, message=object())
+    assert pair.server.send_progress(request_id, 2, message="halfway") != b""
+
+
 @pytest.mark.spec("PR-06", "BP-01")
 def test_client_flags_progress_that_overflows_to_infinity():
     # 1e400 is valid JSON with no finite value: framing marks it (D-37) before the progress

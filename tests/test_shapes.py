@@ -42,6 +42,14 @@ def test_members_newer_than_the_session_are_dropped_at_every_depth():
     assert block == before, "the caller's dict must not change"
 
 
+@pytest.mark.spec("LC-15")
+def test_a_resource_link_loses_its_icons_before_2025_11_25():
+    # ResourceLink arrived in 2025-06-18 without icons; 2025-11-25 added them (both schemas).
+    link = dict(LINK, icons=[{"src": "data:image/png;base64,AA=="}])
+    assert shapes.content("2025-06-18", link) == LINK
+    assert shapes.content("2025-11-25", link) == link
+
+
 @pytest.mark.spec("LC-15", "TL-08")
 def test_a_call_tool_result_loses_structured_content_before_2025_06_18():
     result = {"content": [{"type": "text", "text": "{}"}], "structuredContent": {},

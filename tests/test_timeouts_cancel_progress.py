@@ -974,3 +974,43 @@ def test_the_deadline_includes_the_wait_for_room_in_the_outbox():
     frames = _frames(written)
     assert [f.get("method") for f in frames] == ["tools/call", "notifications/cancelled"]
     assert frames[1]["params"]["requestId"] == pending.id
+
+
+@pytest.mark.spec("CN-01", "CN-05")
+def test_a_question_whose_asker_is_cancelled_while_it_waits_for_room_is_never_sent():
+    """D-43: a question asked after the cancel is never sent. The handler may already be past
+    Context.request's first check, waiting for room in the outbox (the client reads slowly,
+    D-38), when the client's cancel arrives: once there is room, the question is dropped, not
+    written and then cancelled."""
+    pair = handshake()
+    call_id = pair.request(Role.CLIENT, "tools/call", {"name": "ask"})
+    (received,) = [e for e in pair.pump().server_events if isinstance(e, ev.RequestReceived)]
+    assert received.id == call_id
+    waiting, room = threading.Event(), threading.Event()
+
+    def room_once_the_client_reads(deadline):
+        waiting.set()
+        return room.wait(10)
+
+    written = []
+    session = Session(pair.server, written.append, request_timeout=None, max_total_timeout=None,
+                      wait_for_room=room_once_the_client_reads)
+    context = Context(session, received)
+    outcome = []
+
+    def handler():
+        try:
+            outcome.append(context.request("ping", timeout=10))
+        except Exception as exc:            # the outcome is what the test checks
+            outcome.append(exc)
+
+    thread = threading.Thread(target=handler, daemon=True)
+    thread.start()
+    assert waiting.wait(5), "the question never waited for room"
+    context._cancel("changed my mind")      # the reader thread, on the client's cancel
+    room.set()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert isinstance(outcome[0], RequestCancelled), outcome
+    assert _frames(written) == [], "the question was sent after its asker was cancelled"
+    assert pair.server.pending_ids == ()
