@@ -242,11 +242,16 @@ class Connection:
         params = {"protocolVersion": offered,
                   "capabilities": shapes.capabilities(offered, self.capabilities),  # D-41
                   "clientInfo": _implementation_for(offered, self.info)}
-        self.lifecycle.process(self.role, Input.INITIALIZE_REQUEST)
+        if not self.lifecycle.permits(self.role, Input.INITIALIZE_REQUEST):
+            self.lifecycle.process(self.role, Input.INITIALIZE_REQUEST)   # raises, saying why
         request_id = self._allocate_id()
+        # Encode before any bookkeeping: info or capabilities JSON cannot carry raise NotJson
+        # (BP-01) and leave the connection as it was, ready for a corrected attempt.
+        data = encode(to_obj(Request(request_id, spec.INITIALIZE, params)))
+        self.lifecycle.process(self.role, Input.INITIALIZE_REQUEST)
         self._initialize_id = request_id
         self._pending[request_id] = _OpenRequest(spec.INITIALIZE)
-        return request_id, encode(to_obj(Request(request_id, spec.INITIALIZE, params)))
+        return request_id, data
 
     def send_request(self, method: str, params: Optional[Dict[str, Any]] = None, *,
                      progress_token: Any = None,

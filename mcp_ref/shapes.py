@@ -19,7 +19,7 @@ Pure functions on plain dicts: the input is never changed, a fitted copy is retu
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from . import spec
 from .errors import LocalProtocolError
@@ -35,11 +35,15 @@ def capabilities(version: str, declared: Dict[str, Any]) -> Dict[str, Any]:
     """The capabilities we declare in a ``version`` handshake: none that ``version`` lacks.
 
     A client offering 2024-11-05 does not declare ``elicitation`` (2025-06-18), nor a server
-    answering in it ``completions`` (2025-03-26). What we *can* do is unchanged: in that
-    revision a newer capability gates nothing (``spec.CAPABILITY_SINCE``, D-35).
+    answering in it ``completions`` (2025-03-26); before 2025-11-25 the client's
+    ``elicitation`` names no modes. What we *can* do is unchanged: in that revision a newer
+    capability gates nothing (``spec.CAPABILITY_SINCE``, D-35).
     """
-    return {name: value for name, value in declared.items()
-            if spec.CAPABILITY_SINCE.get(name, "") <= version}
+    fitted = {name: value for name, value in declared.items()
+              if spec.CAPABILITY_SINCE.get(name, "") <= version}
+    if version < spec.ELICITATION_MODES_VERSION and isinstance(fitted.get("elicitation"), dict):
+        fitted["elicitation"] = {}         # its form/url modes arrived in 2025-11-25 (D-36)
+    return fitted
 
 
 def definition(version: str, kind: str, obj: Dict[str, Any]) -> Dict[str, Any]:
@@ -55,17 +59,21 @@ def definition(version: str, kind: str, obj: Dict[str, Any]) -> Dict[str, Any]:
     return fitted
 
 
-def content(version: str, block: Any) -> Any:
-    """One content block for a ``version`` session.
+def content(version: str, block: Any,
+            allowed: Tuple[str, ...] = spec.RESULT_BLOCK_TYPES) -> Any:
+    """One content block, of one of the ``allowed`` types, for a ``version`` session.
 
-    Raises LocalProtocolError if its ``type`` arrived after ``version`` (LC-15, D-41).
-    Anything that is not a dict is returned as it is: the schema check is the sender's
-    business, this only knows what changed between revisions.
+    Raises LocalProtocolError if its ``type`` is not allowed here (a ``tool_use`` block in a
+    tool result, say), or arrived after ``version`` (LC-15, D-41). Anything that is not a
+    dict is returned as it is: the rest of the schema is the sender's business.
     """
     if not isinstance(block, dict):
         return block
     kind = block.get("type")
-    since = spec.CONTENT_SINCE.get(kind) if isinstance(kind, str) else None
+    if kind not in allowed:
+        raise LocalProtocolError(f"a {kind!r} content block cannot go here: the schema "
+                                 f"allows {', '.join(allowed)}")
+    since = spec.CONTENT_SINCE.get(kind)
     if since is not None and version < since:
         raise LocalProtocolError(
             f"a {kind!r} content block needs protocol revision {since} or later; "
@@ -78,11 +86,12 @@ def content(version: str, block: Any) -> Any:
     return fitted
 
 
-def contents(version: str, blocks: Any) -> Any:
+def contents(version: str, blocks: Any,
+             allowed: Tuple[str, ...] = spec.RESULT_BLOCK_TYPES) -> Any:
     """A list of content blocks, each fitted by :func:`content`."""
     if not isinstance(blocks, list):
         return blocks
-    return [content(version, block) for block in blocks]
+    return [content(version, block, allowed) for block in blocks]
 
 
 def call_tool_result(version: str, result: Dict[str, Any]) -> Dict[str, Any]:
@@ -120,5 +129,5 @@ def create_message_result(version: str, result: Dict[str, Any]) -> Dict[str, Any
             raise LocalProtocolError(
                 "a list of content blocks in a sampling result needs protocol revision "
                 f"{since} or later; this session speaks {version} (LC-15)")
-        return dict(result, content=contents(version, blocks))
-    return dict(result, content=content(version, blocks))
+        return dict(result, content=contents(version, blocks, spec.SAMPLING_BLOCK_TYPES))
+    return dict(result, content=content(version, blocks, spec.SAMPLING_BLOCK_TYPES))

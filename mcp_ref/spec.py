@@ -113,6 +113,12 @@ CONTENT_SINCE = {
     "tool_result": "2025-11-25",
 }
 
+#: The content block types each place holds (the schemas' unions): tool results and prompt
+#: messages hold a ``ContentBlock``; a sampling result holds sampling content. A block of
+#: another type is invalid there in every revision (D-41).
+RESULT_BLOCK_TYPES = ("text", "image", "audio", "resource_link", "resource")
+SAMPLING_BLOCK_TYPES = ("text", "image", "audio", "tool_use", "tool_result")
+
 #: Members that later revisions added to the objects mcp_ref builds from its user's data, by
 #: the schema's name for the object, with the revision that added each. An older session does
 #: not see them (LC-15; decision D-41). Members every revision has are not listed.

@@ -1869,3 +1869,14 @@ def test_params_json_cannot_carry_raise_not_json_and_register_nothing():
     assert pair.client.pending_ids == before and pair.client.data_to_send() == b""
     request_id = pair.request(C, "ping")
     assert pair.pump() and request_id not in pair.client.pending_ids
+
+
+@pytest.mark.spec("BP-01", "LC-03")
+def test_an_initialize_json_cannot_carry_leaves_the_client_ready_to_try_again():
+    client = Connection(Role.CLIENT, info={"name": "c", "version": object()})
+    with pytest.raises(NotJson):
+        client.initialize()
+    assert client.state is State.AWAITING_INITIALIZE and client.pending_ids == ()
+    client.info = {"name": "c", "version": "1"}
+    request_id, data = client.initialize()
+    assert frames_of(data)[0]["id"] == request_id and client.pending_ids == (request_id,)

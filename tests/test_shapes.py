@@ -22,11 +22,12 @@ LINK = {"type": "resource_link", "uri": "file:///a", "name": "a"}
 def test_a_block_type_newer_than_the_session_is_refused(version, kind):
     block = {"type": kind}
     since = spec.CONTENT_SINCE[kind]
+    anywhere = spec.RESULT_BLOCK_TYPES + spec.SAMPLING_BLOCK_TYPES
     if version < since:
         with pytest.raises(LocalProtocolError, match=f"{kind!r}.*{since}.*{version}"):
-            shapes.content(version, block)
+            shapes.content(version, block, anywhere)
     else:
-        assert shapes.content(version, block) == block
+        assert shapes.content(version, block, anywhere) == block
 
 
 @pytest.mark.spec("LC-15")
@@ -97,3 +98,28 @@ def test_what_is_not_a_dict_is_left_to_the_sender():
     assert shapes.content("2024-11-05", "text") == "text"
     assert shapes.contents("2024-11-05", None) is None
     assert shapes.get_prompt_result("2024-11-05", {"messages": "x"}) == {"messages": "x"}
+
+
+@pytest.mark.spec("LC-15")
+def test_a_block_type_the_place_does_not_hold_is_refused_in_every_revision():
+    """Tool results and prompt messages hold a ContentBlock; a sampling result holds sampling
+    content. tool_use in a tool result, or a resource link in a sampling answer, is invalid
+    in every revision's schema."""
+    tool_use = {"type": "tool_use", "id": "u", "name": "t", "input": {}}
+    with pytest.raises(LocalProtocolError, match="cannot go here"):
+        shapes.call_tool_result("2025-11-25", {"content": [tool_use]})
+    with pytest.raises(LocalProtocolError, match="cannot go here"):
+        shapes.create_message_result("2025-11-25", {"role": "assistant", "model": "m",
+                                                     "content": LINK})
+    with pytest.raises(LocalProtocolError, match="cannot go here"):
+        shapes.content("2025-11-25", {"type": "video"})
+    assert shapes.create_message_result("2025-11-25", {"content": [tool_use]})["content"] == [
+        tool_use]
+
+
+@pytest.mark.spec("LC-15")
+def test_elicitation_names_its_modes_only_from_2025_11_25():
+    declared = {"elicitation": {"form": {}, "url": {}}, "roots": {}}
+    assert shapes.capabilities("2025-06-18", declared) == {"elicitation": {}, "roots": {}}
+    assert shapes.capabilities("2025-11-25", declared) == declared
+    assert shapes.capabilities("2025-03-26", declared) == {"roots": {}}
