@@ -377,7 +377,11 @@ def build_pairs(cfg: Dict[str, Any], pycache: str, shared: Optional[str],
     elif not os.path.isdir(os.path.join(node_modules, "@modelcontextprotocol", "sdk")):
         ts_reason = "no @modelcontextprotocol/sdk under %s" % node_modules
     else:
-        ts_server = ["--", node, os.path.join(shared, "ts_sdk_server.mjs")]
+        # The SDK's stdio client gives the server only a default environment (HOME, PATH,
+        # ...), so the server learns where the SDK is from an `env` in front of it.
+        ts_server = ["--", shutil.which("env") or "/usr/bin/env",
+                     "MCP_PEERS_NODE_MODULES=" + node_modules, node,
+                     os.path.join(shared, "ts_sdk_server.mjs")]
         ts_argv = [node, os.path.join(shared, "ts_sdk_client.mjs")] + peer_n + ts_server
         ts_extra = [node, os.path.join(HERE, "ts_sdk_extra.mjs")] + extra_args + ts_server
     ts_env = dict(os.environ)
