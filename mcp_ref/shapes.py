@@ -12,7 +12,9 @@ thing to the objects a server or client builds from its user's data (``spec.CONT
   older schemas list every block type a result may hold, so such a block makes the message
   invalid, and there is nothing older to turn it into. We refuse to send it:
   :class:`~mcp_ref.errors.LocalProtocolError`, which the server answers as -32603 and logs, as
-  it does any handler that broke a protocol rule (decision D-41).
+  it does any handler that broke a protocol rule (decision D-41). The same goes, in every
+  revision, for a block its place does not hold (``spec.RESULT_BLOCK_TYPES``,
+  ``spec.SAMPLING_BLOCK_TYPES``): no ``tool_use`` in a tool result.
 
 Pure functions on plain dicts: the input is never changed, a fitted copy is returned.
 """
