@@ -254,12 +254,21 @@ class Outbox:
                     self._broken = True
                     raise
             if view:
+                if self._flusher is None:
+                    flusher = threading.Thread(target=self._flush, daemon=True,
+                                               name="mcp_ref-flush-" + self._name)
+                    try:
+                        flusher.start()               # it waits for our lock
+                    except RuntimeError as exc:       # no thread can start: out of resources
+                        # Part of this frame may be on the wire already, and without a
+                        # flusher the rest cannot follow: nothing more can arrive intact.
+                        self._broken = True
+                        self._room.notify_all()
+                        raise OSError(f"cannot start a thread to write the rest: {exc}") \
+                            from None
+                    self._flusher = flusher
                 self._queue.append(view)
                 self.queued += len(view)
-                if self._flusher is None:
-                    self._flusher = threading.Thread(target=self._flush, daemon=True,
-                                                     name="mcp_ref-flush-" + self._name)
-                    self._flusher.start()
 
     def wait_for_room(self, deadline: Optional[float]) -> bool:
         """Wait until at most :data:`OUTBOX_HIGH_WATER` bytes are queued (or the outbox is
@@ -529,19 +538,23 @@ class ChildProcess:
         """
         try:
             self._outbox.put(data)
-        except OSError:
+        except BrokenPipeError:
             # EPIPE, nearly always: the server closed its stdin, almost always by exiting.
             # (Python ignores SIGPIPE, so the kernel's EPIPE arrives here as an exception.)
             raise self._stdin_closed(broken=True) from None
+        except OSError as exc:                # EIO, no thread for the flusher, ...
+            raise self._stdin_closed(broken=True, why=f"cannot write to the server: {exc}") \
+                from None
         except ConnectionClosed:              # close_stdin() was called
             raise self._stdin_closed() from None
 
-    def _stdin_closed(self, broken: bool = False) -> ConnectionClosed:
+    def _stdin_closed(self, broken: bool = False,
+                      why: str = "server stdin is closed") -> ConnectionClosed:
         if broken and self.wait(0.5) is not None:
             # EPIPE: the server is exiting or gone. Its exit status and last stderr are a
             # moment away at most, and belong in the error (reliability SC-04).
             self.wait_stderr(0.5)
-        return ConnectionClosed("server stdin is closed", exit_code=self.exit_code,
+        return ConnectionClosed(why, exit_code=self.exit_code,
                                 signal=self.exit_signal, stderr_tail=self.stderr_tail())
 
     def wait_for_room(self, deadline: Optional[float]) -> bool:

@@ -590,6 +590,26 @@ def test_close_wakes_a_thread_waiting_for_room_at_once(deaf_outbox):
     assert not closer.is_alive()
 
 
+def test_no_thread_for_the_flusher_is_a_write_error_and_close_still_works(deaf_outbox,
+                                                                          monkeypatch):
+    """Out of threads (resources exhausted) when a frame does not fit the pipe: the rest of
+    it cannot follow, so put() raises OSError (which both transports turn into
+    ConnectionClosed), the outbox stays refused, and close() neither raises nor waits."""
+    outbox, _ = deaf_outbox
+
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    with pytest.raises(OSError, match="cannot start a thread"):
+        outbox.put(b"x" * (OUTBOX_HIGH_WATER + (2 << 20)) + b"\n")
+    with pytest.raises(OSError):
+        outbox.put(b"{}\n")
+    assert outbox.queued == 0 and not outbox.flushing
+    monkeypatch.undo()
+    outbox.close(1.0)
+
+
 @pytest.mark.spec("TR-06")
 def test_no_frame_follows_one_that_abandon_cut_short(pipes):
     """A server on SIGTERM drops what is queued for a client that stopped reading
