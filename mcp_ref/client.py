@@ -537,11 +537,11 @@ class Client:
             if handler is None:     # the connection lets through only declared ones
                 raise PeerError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {event.method}")
             result = handler(event.params)
-            if event.method == spec.SAMPLING_CREATE_MESSAGE and isinstance(result, dict):
-                # LC-15: no content the negotiated revision lacks (D-41); a block type it
-                # lacks raises LocalProtocolError, answered -32603 below.
-                result = shapes.create_message_result(self.protocol_version
-                                                      or spec.PROTOCOL_VERSION, result)
+            if isinstance(result, dict):
+                # LC-15: nothing the negotiated revision lacks (D-41); a block type it lacks
+                # raises LocalProtocolError, answered -32603 below.
+                result = shapes.client_result(self.protocol_version or spec.PROTOCOL_VERSION,
+                                              event.method, result)
             self._session.respond(event.id, result)
         except PeerError as exc:
             self._session.respond_error(event.id, exc.code, exc.message, exc.data)

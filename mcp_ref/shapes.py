@@ -133,3 +133,14 @@ def create_message_result(version: str, result: Dict[str, Any]) -> Dict[str, Any
                 f"{since} or later; this session speaks {version} (LC-15)")
         return dict(result, content=contents(version, blocks, spec.SAMPLING_BLOCK_TYPES))
     return dict(result, content=content(version, blocks, spec.SAMPLING_BLOCK_TYPES))
+
+
+def client_result(version: str, method: str, result: Dict[str, Any]) -> Dict[str, Any]:
+    """The client's answer to the server's request ``method``, for a ``version`` session:
+    a sampling result's content (above) and the roots of ``roots/list``."""
+    if method == spec.SAMPLING_CREATE_MESSAGE:
+        return create_message_result(version, result)
+    if method == spec.ROOTS_LIST and isinstance(result.get("roots"), list):
+        return dict(result, roots=[members(version, "Root", root) if isinstance(root, dict)
+                                   else root for root in result["roots"]])
+    return result

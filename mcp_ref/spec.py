@@ -135,6 +135,7 @@ MEMBERS_SINCE = {
     # blocks, only resource_link has icons (2025-11-25; it arrived in 2025-06-18 without).
     "Content": {"_meta": "2025-06-18", "icons": "2025-11-25"},
     "Annotations": {"lastModified": "2025-06-18"},
+    "Root": {"_meta": "2025-06-18"},
 }
 
 #: The revision in which elicitation gained its two modes, ``form`` and ``url``, declared as

@@ -123,3 +123,16 @@ def test_elicitation_names_its_modes_only_from_2025_11_25():
     assert shapes.capabilities("2025-06-18", declared) == {"elicitation": {}, "roots": {}}
     assert shapes.capabilities("2025-11-25", declared) == declared
     assert shapes.capabilities("2025-03-26", declared) == {"roots": {}}
+
+
+@pytest.mark.spec("LC-15")
+def test_the_clients_answers_are_fitted_too():
+    roots = {"roots": [{"uri": "file:///a", "name": "a", "_meta": {"k": 1}}]}
+    assert shapes.client_result("2025-03-26", "roots/list", roots) == {
+        "roots": [{"uri": "file:///a", "name": "a"}]}
+    assert shapes.client_result("2025-06-18", "roots/list", roots) == roots
+    with pytest.raises(LocalProtocolError):
+        shapes.client_result("2024-11-05", "sampling/createMessage",
+                             {"role": "assistant", "model": "m", "content": AUDIO})
+    elicited = {"action": "accept", "content": {"x": 1}}
+    assert shapes.client_result("2025-06-18", "elicitation/create", elicited) == elicited
