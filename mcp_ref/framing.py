@@ -210,7 +210,10 @@ def decode(line: bytes) -> Any:
             raise FrameError(f"line is not valid JSON ({exc})") from None
         first = first_out_of_range(value)
         if first is None:
-            raise FrameError("line is not valid JSON") from None
+            # The number was in a member named twice, and the later one won, as it does for
+            # every duplicate name (RFC 8259 leaves duplicates to the reader): nothing out of
+            # range is left, so this is an ordinary message.
+            return value
         raise NumberOutOfRange(first.reason, value) from None
     except RecursionError:
         # Thousands of nested brackets exhaust Python's recursion limit: valid JSON, perhaps,

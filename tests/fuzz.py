@@ -236,19 +236,21 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(name)
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(text)
-    return value
+def _any_integer(text: str) -> Any:
+    """A JSON integer; one of more digits than Python converts stands for "out of range"."""
+    try:
+        return int(text)
+    except ValueError:                        # over sys.get_int_max_str_digits()
+        return float("inf")
 
 
 def strict_object(line: bytes) -> Optional[Dict[str, Any]]:
-    """The line as a JSON object by the wire's rules (strict UTF-8, no NaN/Infinity, finite
-    numbers), or None."""
+    """The line as a JSON object by the wire's rules (strict UTF-8, no NaN/Infinity
+    literals), or None. A number Python cannot carry (1e400, thousands of digits) is still
+    valid JSON: the server answers such a request by its id (D-37), so it counts here too."""
     try:
         value = json.loads(line.decode("utf-8"), parse_constant=_reject_constant,
-                           parse_float=_finite)
+                           parse_int=_any_integer)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None

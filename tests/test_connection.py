@@ -1135,6 +1135,17 @@ def test_a_number_out_of_range_is_answered_by_the_request_id(number):
     assert frames == [{"jsonrpc": "2.0", "id": 8, "result": {}}]
 
 
+@pytest.mark.spec("ER-01", "BP-07")
+@pytest.mark.parametrize("number", HUGE_NUMBERS)
+def test_a_number_out_of_range_in_a_member_named_again_later_is_overruled(number):
+    """Found by the fuzzer (seed 42): with a name given twice, the later member wins, as it
+    does for any duplicate name. A number out of range in the earlier one leaves nothing out
+    of range, so the message is an ordinary request (it was answered -32700, id null)."""
+    server, feed = raw_session()
+    _, frames = feed(b'{"jsonrpc":"2.0","id":' + number + b',"id":5,"method":"ping"}\n')
+    assert frames == [{"jsonrpc": "2.0", "id": 5, "result": {}}]
+
+
 @pytest.mark.spec("ER-01", "BP-16")
 def test_a_number_out_of_range_fails_only_its_own_batch_member():
     server, feed = raw_session("2025-03-26")
