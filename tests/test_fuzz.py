@@ -89,8 +89,10 @@ def test_the_oracle_recovers_ids_the_way_the_wire_rules_say():
     ]
     stream = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
     stream += b'{"id": 4, "method": "x", "n": NaN}\n'                 # not JSON on the wire
-    stream += b'{"id": 5, "method": "x", "n": 1e400}\n'               # out of range
+    stream += b'{"id": 5, "method": "x", "n": 1e400}\n'    # valid JSON: answered by id (D-37)
     stream += b'{"id": 6, "method": "x"}\r\n' + b"\xff{}\n" + b"   \n"
+    stream += b'{"id": 7, "method": "x", "n": ' + b"9" * 5000 + b'}\n'   # the same, in digits
     expected.feed(stream)
-    assert expected.requests == {("int", 1): 1, ("str", "1"): 1, ("int", 3): 1, ("int", 6): 1}
+    assert expected.requests == {("int", 1): 1, ("str", "1"): 1, ("int", 3): 1, ("int", 5): 1,
+                                 ("int", 6): 1, ("int", 7): 1}
     assert expected.cancels == {("int", 1): 1}
