@@ -155,7 +155,7 @@ CHECKS: Tuple[Check, ...] = (
           "requests the server sends have unique string or integer ids",
           spec.spec_url("basic/index", "requests")),
     Check("stdout-purity", ("TR-06", "TR-02", "BP-01"), "MUST NOT",
-          "every stdout line is one JSON-RPC object: no banner, blank line or CRLF",
+          "every stdout line is one JSON-RPC object: no banner or blank line (CRLF: warn)",
           spec.spec_url("basic/transports", "stdio")),
     Check("exit-on-eof", ("TR-14", "TR-13"), "SHOULD",
           f"the server exits by itself within {EXIT_GRACE:g} s of stdin EOF",

@@ -525,13 +525,10 @@ class Client:
         handler's PeerError as it is, anything else as -32603 (a result the connection refuses
         to send, too)."""
         handler = self._handlers.get(event.method)
-        if self._session.peer_cancelled(event.id):
+        if self._session.drop_if_cancelled(event.id):
             # CN-05, CN-11: the server cancelled it while it waited for this thread: stop
-            # processing means never calling the handler, which may be asking a human. The
-            # connection sends nothing for it; answering only lets it forget the id.
+            # processing means never calling the handler, which may be asking a human.
             log.info("server cancelled %s %r before its handler ran", event.method, event.id)
-            self._session.respond_error(event.id, ErrorCode.INTERNAL_ERROR, "cancelled",
-                                        wait=False)     # nothing is written
             return
         try:
             if handler is None:     # the connection lets through only declared ones

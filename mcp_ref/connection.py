@@ -242,13 +242,12 @@ class Connection:
         params = {"protocolVersion": offered,
                   "capabilities": shapes.capabilities(offered, self.capabilities),  # D-41
                   "clientInfo": _implementation_for(offered, self.info)}
-        if not self.lifecycle.permits(self.role, Input.INITIALIZE_REQUEST):
-            self.lifecycle.process(self.role, Input.INITIALIZE_REQUEST)   # raises, saying why
         request_id = self._allocate_id()
         # Encode before any bookkeeping: info or capabilities JSON cannot carry raise NotJson
-        # (BP-01) and leave the connection as it was, ready for a corrected attempt.
+        # (BP-01) and leave the connection as it was, ready for a corrected attempt (the id
+        # stays unused: ids are never reused, BP-05, so a gap is harmless).
         data = encode(to_obj(Request(request_id, spec.INITIALIZE, params)))
-        self.lifecycle.process(self.role, Input.INITIALIZE_REQUEST)
+        self.lifecycle.process(self.role, Input.INITIALIZE_REQUEST)   # LC-02: raises if not now
         self._initialize_id = request_id
         self._pending[request_id] = _OpenRequest(spec.INITIALIZE)
         return request_id, data
@@ -349,10 +348,14 @@ class Connection:
         if self._in_flight.pop(request_id, None) is not None:
             self._cancelled_by_peer.add(request_id)
 
-    def cancelled_by_peer(self, request_id: RequestId) -> bool:
-        """Did the peer cancel its request ``request_id`` (or did we give it up), with our
-        answer still to come? The answer will not be sent (CN-05); the handler need not run."""
-        return request_id in self._cancelled_by_peer
+    def drop_if_cancelled(self, request_id: RequestId) -> bool:
+        """True if the peer cancelled its request ``request_id`` (or we gave it up) before
+        it was answered. Then it is forgotten here, as an answer would forget it: none will
+        be sent (CN-05), and its handler need not run at all (CN-11)."""
+        if request_id not in self._cancelled_by_peer:
+            return False
+        self._cancelled_by_peer.discard(request_id)
+        return True
 
     def send_progress(self, request_id: RequestId, progress: float,
                       total: Optional[float] = None, message: Optional[str] = None) -> bytes:

@@ -43,8 +43,7 @@ from . import shapes, spec
 from ._logging import LazyLogger
 from ._record import Record
 from .connection import Connection
-from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError,
-                     RequestCancelled)
+from .errors import ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError
 from .lifecycle import Role
 from .session import PendingRequest, Session
 from .stdio import ParentWatchdog, StdioServerTransport, watchdog_problem
@@ -117,14 +116,11 @@ class Context:
 
         If the client cancels *this* request meanwhile, the question is cancelled in turn
         (CN-01: its answer is no longer wanted, and a human may be looking at it) and
-        RequestCancelled is raised here, at once rather than at the question's timeout. (A
-        question still waiting for room to be sent, D-38, learns of it once there is room,
-        or fails at its own deadline; either way it is never sent.)
+        RequestCancelled is raised here, at once rather than at the question's timeout. A
+        question asked after the cancel is never sent; so is one still waiting for room
+        (D-38), which learns of the cancel once there is room or fails at its own deadline.
         """
-        if self._cancelled.is_set():
-            raise RequestCancelled(method, "the request that asked was cancelled")
-        # Checked again just before the write: a cancel that came while the question waited
-        # for room (a client slow to read, D-38) means it is never sent (D-43).
+        # The cancel flag is checked under the session's lock just before the write (D-43).
         pending = self._session.send_request(method, params, unless=self._cancelled.is_set,
                                              **options)
         with self._lock:
@@ -591,14 +587,10 @@ class Server:
         """Worker thread: run one handler and answer. If the request was cancelled meanwhile,
         the connection sends nothing (CN-05)."""
         session = context._session
-        if context.cancelled:
+        if session.drop_if_cancelled(context.request_id):
             # CN-05, CN-11: cancelled (or given up, D-18) while it waited for a worker: stop
             # processing means never starting the handler, whose side effects nobody wants.
-            # The connection sends nothing for a cancelled request; answering it here only
-            # lets the connection forget the id.
             contexts.pop(context.request_id, None)
-            session.respond_error(context.request_id, ErrorCode.INTERNAL_ERROR, "cancelled",
-                                  wait=False)      # nothing is written, so nothing to wait for
             return
         try:
             session.respond(context.request_id, self._dispatch(context))

@@ -413,10 +413,11 @@ class Session:
 
     # --- Answering the peer's requests -------------------------------------------------------
 
-    def peer_cancelled(self, request_id: RequestId) -> bool:
-        """Has the peer cancelled this request of its own (see Connection.cancelled_by_peer)?"""
+    def drop_if_cancelled(self, request_id: RequestId) -> bool:
+        """Before running the handler of a peer request: True if the peer has cancelled it
+        meanwhile, and it is then forgotten (:meth:`Connection.drop_if_cancelled`)."""
         with self._lock:
-            return self.connection.cancelled_by_peer(request_id)
+            return self.connection.drop_if_cancelled(request_id)
 
     def respond(self, request_id: RequestId, result: Dict[str, Any]) -> None:
         self._exchange(lambda: self.connection.send_response(request_id, result))

@@ -236,7 +236,8 @@ class Outbox:
         view = memoryview(data)
         with self._lock:
             if self._broken:
-                raise BrokenPipeError("the peer closed its end of the pipe")
+                raise BrokenPipeError("nothing more can be written: the peer closed its end of "
+                                      "the pipe, or an earlier write failed")
             if self._closed or self._abandoned:
                 # After abandon() too: the frame it dropped was probably half written, and
                 # whatever we wrote next would continue that line. The peer would get one
