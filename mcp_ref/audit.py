@@ -389,9 +389,9 @@ class AuditingTransport(StdioServerTransport):
             self.auditor.client_sent(data)
         return data
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, reply: bool = False) -> None:
         self.auditor.server_sent(data)       # first: see the module docstring on ordering
-        super().write(data)
+        super().write(data, reply)
 
 
 def run_audited(server: Any, path: str, trace: Trace = None, *,

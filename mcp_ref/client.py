@@ -88,7 +88,8 @@ class Client:
         self._transcript = transcript
         self._session = Session(connection, self._write, request_timeout=request_timeout,
                                 max_total_timeout=max_total_timeout,
-                                wait_for_room=process.wait_for_room)
+                                wait_for_room=process.wait_for_room,
+                                write_reply=lambda data: self._write(data, reply=True))
         self._handlers = handlers
         self._on_notification = on_notification
         self._stdin_grace = stdin_grace
@@ -426,12 +427,13 @@ class Client:
             log.info("server cancelled its request %r: %s", event.request_id, event.reason)
         # Initialized needs no action here: the handshake's caller reads the connection.
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, reply: bool = False) -> None:
         """Every frame to the server goes through here (one place to record it). It is
-        recorded *before* it is written, so the transcript never shows a reply first."""
+        recorded *before* it is written, so the transcript never shows a reply first.
+        ``reply``: the reader thread's own reply (ChildProcess.read, D-38)."""
         if self._transcript is not None:
             self._transcript.frames("send", data, self.state.name)
-        self._process.write(data)
+        self._process.write(data, reply)
 
     def _closed_error(self, reason: str) -> ConnectionClosed:
         """ConnectionClosed with the exit code or signal, once the process has exited."""

@@ -475,18 +475,19 @@ class Server:
                                 supported_versions=self.supported_versions)
         transcript = open_transcript(trace)
 
-        def write(data: bytes) -> None:
+        def write(data: bytes, reply: bool = False) -> None:
             if transcript is not None:      # recorded before it is written: replies come after
                 transcript.frames("send", data, connection.state.name)
             try:
-                transport.write(data)
+                transport.write(data, reply)
             except ConnectionClosed:
                 # The client closed our stdout (EPIPE): nothing can reach it any more, so stop
                 # reading and shut down as at stdin EOF (TR-14; reliability RL-03).
                 transport.interrupt()
                 raise
         session = Session(connection, write, request_timeout=60.0, max_total_timeout=None,
-                          wait_for_room=transport.wait_for_room)
+                          wait_for_room=transport.wait_for_room,
+                          write_reply=lambda data: write(data, reply=True))
         self._session, self._transport = session, transport
         pool = _WorkerPool(self.max_workers, self.max_in_flight)
         contexts: Dict[Any, Context] = {}
@@ -570,7 +571,7 @@ class Server:
                 session.respond_error(event.id, ErrorCode.INTERNAL_ERROR,
                                       f"Server busy: {pool.limit} requests already in flight",
                                       {"inFlightLimit": pool.limit},
-                                      wait=False)     # the reader never waits (D-38)
+                                      reply=True)     # the reader never waits (D-38)
         elif isinstance(event, ev.CancelReceived):
             context = contexts.get(event.request_id)
             if context is not None:

@@ -180,45 +180,52 @@ class Session:
     its own response (PR-13), nor a cancel the request it cancels -- and no thread ever holds
     the lock while waiting for the peer: not a caller, whose deadline covers its whole request
     (TO-01), nor the reader thread, which must keep reading for the peer to make progress.
+    (The reader's own replies go through ``write_reply``: the transport reads less, between
+    two reads, while too many of them wait for the peer.)
     """
 
     def __init__(self, connection: Connection, write: Callable[[bytes], None], *,
                  request_timeout: Optional[float], max_total_timeout: Optional[float],
-                 wait_for_room: Optional[Callable[[Optional[float]], bool]] = None) -> None:
+                 wait_for_room: Optional[Callable[[Optional[float]], bool]] = None,
+                 write_reply: Optional[Callable[[bytes], None]] = None) -> None:
         self.connection = connection
         self.request_timeout = request_timeout
         self.max_total_timeout = max_total_timeout
         self._lock = threading.Lock()           # guards the connection and _requests
         self._write = write
+        # The reader thread's own replies (a pong, an error for a bad line) go here, so that
+        # the transport can stop reading while too many of them wait for the peer (D-38).
+        self._write_reply = write_reply or write
         # Backpressure: a thread that starts something waits here first, *without* the lock,
         # while much is queued for a peer slow to read (Outbox.wait_for_room, D-38).
         self._wait_for_room = wait_for_room or (lambda deadline: True)
         self._requests: Dict[RequestId, PendingRequest] = {}
         self._closed_error: Optional[McpRefError] = None
 
-    def _exchange(self, produce: Callable[[], bytes], wait: bool = True) -> bytes:
+    def _exchange(self, produce: Callable[[], bytes], reply: bool = False) -> bytes:
         """The whole pattern for a call that only produces bytes: ``produce()`` runs under the
         lock, and what it returns is written, quietly (see :meth:`_put`); returns those bytes.
 
-        ``wait``: first wait for room (a handler's answer, progress or log; bounded by
-        close()). The reader thread passes False: it must never wait for the peer."""
-        if wait:
+        A handler's answer, progress or log first waits for room (bounded by close()).
+        ``reply``: the reader thread answers what it read; it never waits for the peer."""
+        if not reply:
             self._wait_for_room(None)
         with self._lock:
             data = produce()
-            self._put(data)
+            self._put(data, reply=reply)
         return data
 
-    def _put(self, data: bytes, *, quiet: bool = True) -> None:
+    def _put(self, data: bytes, *, quiet: bool = True, reply: bool = False) -> None:
         """Under ``_lock``: write ``data`` (never waits for the peer; see the class docstring).
 
         ``quiet``: a closed connection is logged instead of raised (for frames whose loss does
-        not matter: a cancel, an answer to a peer that is gone).
+        not matter: a cancel, an answer to a peer that is gone). ``reply``: the reader
+        thread's own reply, written with ``write_reply``.
         """
         if not data:
             return
         try:
-            self._write(data)
+            (self._write_reply if reply else self._write)(data)
         except ConnectionClosed:
             if not quiet:
                 raise
@@ -363,7 +370,7 @@ class Session:
         """
         with self._lock:
             events = self.connection.receive_data(data)
-            self._put(self.connection.data_to_send())
+            self._put(self.connection.data_to_send(), reply=True)
             claimed = self._claim(events)
         for event in events:
             if not self._settle_event(event, claimed):
@@ -423,9 +430,11 @@ class Session:
         self._exchange(lambda: self.connection.send_response(request_id, result))
 
     def respond_error(self, request_id: RequestId, code: int, message: str,
-                      data: Any = None, *, wait: bool = True) -> None:
+                      data: Any = None, *, reply: bool = False) -> None:
+        """``reply=True``: the reader thread answers this itself ("server busy"): it does not
+        wait for room, and counts as one of its replies (D-38)."""
         self._exchange(lambda: self.connection.send_error(request_id, code, message, data),
-                       wait=wait)
+                       reply=reply)
 
     def send_progress(self, request_id: RequestId, progress: float,
                       total: Optional[float] = None, message: Optional[str] = None) -> bool:

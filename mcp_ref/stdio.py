@@ -79,6 +79,8 @@ READ_CHUNK = 65536
 #: A thread starting a request (or answering one) waits while more than this many bytes are
 #: queued for a peer that is slow to read (:class:`Outbox`, D-38): enough that a pipelining
 #: client never waits in practice, little enough that a flood cannot grow memory for long.
+#: The reader thread stops reading while more than this many bytes *of its own replies* (pongs,
+#: errors for bad lines) are queued: backpressure on a peer that sends without reading.
 OUTBOX_HIGH_WATER = 1024 * 1024
 
 #: After SIGKILL the kernel ends the process; this only bounds the wait for the reap.
@@ -200,16 +202,23 @@ class Outbox:
     * a caller's deadline covers its whole request (TO-01): if the peer stops reading, the
       request still times out on time, and its cancel (TO-02) is queued behind it;
     * a reader thread that answers a ping never blocks on a full pipe, so it keeps reading (a
-      peer that writes without reading would otherwise deadlock with us), and a signal still
-      ends a server that is stuck that way.
+      peer that writes a burst before it reads would otherwise deadlock with us at the first
+      full pipe) until a whole :data:`OUTBOX_HIGH_WATER` of its replies wait; and a signal
+      still ends a server that is stuck that way.
 
     The fd must be non-blocking for this (on a blocking fd, such as a terminal, ``put`` simply
     writes everything before it returns). The queue holds the frames themselves, not copies.
 
     What bounds the queue is :meth:`wait_for_room`: a thread that *starts* something (a
     request, a handler's answer) first waits, within its own deadline, until no more than
-    :data:`OUTBOX_HIGH_WATER` bytes are queued. Only the reader thread's own replies (a pong,
-    an error for a bad line) never wait; they grow the queue only as fast as the peer sends.
+    :data:`OUTBOX_HIGH_WATER` bytes are queued. The reader thread's own replies (a pong, an
+    error for a bad line: ``put(data, reply=True)``) never wait, so the reader always gets
+    back to reading; instead, it reads nothing more while more than
+    :data:`OUTBOX_HIGH_WATER` bytes of those replies are queued
+    (:meth:`wait_for_reply_room`). A peer that keeps sending pings without reading the pongs
+    is then held up by a full pipe, as TCP holds up a sender whose receiver stops reading.
+    Counting only the reader's *own* replies is what keeps two peers that both send large
+    answers from each stopping its reader for the other (D-38).
     """
 
     def __init__(self, fd: int, name: str,
@@ -219,16 +228,22 @@ class Outbox:
         self._on_broken = on_broken           # called by the flusher when the peer is gone
         self._lock = threading.Lock()         # guards everything below, and every os.write
         self._room = threading.Condition(self._lock)   # notified as the queue shrinks
-        self._queue: "deque[memoryview]" = deque()
+        # Each entry: what is left of one put(), and whether it is a reply of the reader's.
+        self._queue: "deque[Tuple[memoryview, bool]]" = deque()
         self.queued = 0                       # bytes waiting in _queue
+        self.replies_queued = 0               # ... of which the reader thread's own replies
         self._broken = False                  # EPIPE: nobody reads the pipe any more
         self._closed = False                  # close() was called: put() refuses
         self._abandoned = False               # drop what is queued (close, or abandon())
-        self._waker = _Waker()                # wakes the flusher to make it see _abandoned
+        self._reader_released = False         # release_reader(): wait_for_reply_room ends
+        self._waker = _Waker()                # wakes the flusher to see those two flags
         self._flusher: Optional[threading.Thread] = None
 
-    def put(self, data: bytes) -> None:
+    def put(self, data: bytes, reply: bool = False) -> None:
         """Send ``data`` after everything put before it; never waits for the peer.
+
+        ``reply``: the reader thread is answering what it read (a pong, an error for a bad
+        line); what of it must be queued counts towards :meth:`wait_for_reply_room`.
 
         Raises OSError (BrokenPipeError, nearly always) once the peer is gone,
         ConnectionClosed after :meth:`close` or :meth:`abandon`.
@@ -268,8 +283,10 @@ class Outbox:
                         raise OSError(f"cannot start a thread to write the rest: {exc}") \
                             from None
                     self._flusher = flusher
-                self._queue.append(view)
+                self._queue.append((view, reply))
                 self.queued += len(view)
+                if reply:
+                    self.replies_queued += len(view)
 
     def wait_for_room(self, deadline: Optional[float]) -> bool:
         """Wait until at most :data:`OUTBOX_HIGH_WATER` bytes are queued (or the outbox is
@@ -283,6 +300,35 @@ class Outbox:
                     return False
                 self._room.wait(remaining)
             return True
+
+    def wait_for_reply_room(self, deadline: Optional[float] = None) -> bool:
+        """The reader thread, before it reads more: wait while more than
+        :data:`OUTBOX_HIGH_WATER` bytes of its own replies are queued, that is, while the peer
+        is not reading what we answered to what it sent; or until the outbox is closed,
+        abandoned or broken, or :meth:`release_reader`. False if ``deadline`` (None: none)
+        passed first."""
+        if self.replies_queued <= OUTBOX_HIGH_WATER:
+            # Nearly always. Read without the lock, soundly: only the reader adds to the
+            # count, and the reader is who calls this; other threads only take from it.
+            return True
+        _log.warning("%s: %d bytes of replies wait for the peer to read them; reading nothing "
+                     "more until it does (D-38)", self._name, self.replies_queued)
+        with self._lock:
+            while (self.replies_queued > OUTBOX_HIGH_WATER and not self._reader_released
+                   and not self._closed and not self._broken and not self._abandoned):
+                remaining = _remaining(deadline)
+                if remaining == 0.0:
+                    return False
+                self._room.wait(remaining)
+            return True
+
+    def release_reader(self) -> None:
+        """End :meth:`wait_for_reply_room`, now and from now on: the reader is to stop
+        (:meth:`StdioServerTransport.interrupt`). Safe in a signal handler, like
+        :meth:`abandon`: a flag, and the flusher (which exists while replies are queued)
+        wakes the waiter."""
+        self._reader_released = True
+        self._waker.wake()
 
     def abandon(self) -> None:
         """Drop whatever is queued, now, and refuse further frames (a server on SIGTERM).
@@ -328,7 +374,7 @@ class Outbox:
     def _drop(self) -> None:
         """With the lock held: forget what is queued."""
         self._queue.clear()
-        self.queued = 0
+        self.queued = self.replies_queued = 0
         self._room.notify_all()
 
     def _flush(self) -> None:
@@ -338,8 +384,11 @@ class Outbox:
         try:
             with _selector_for(self._waker.fd, write_fd=self._fd) as sel:
                 while True:
-                    sel.select()              # room in the pipe, or abandon()
+                    ready = sel.select()      # room in the pipe, abandon(), release_reader()
                     with self._lock:
+                        if any(key.fd == self._waker.fd for key, _ in ready):
+                            self._waker.consume()
+                            self._room.notify_all()   # a waiter re-checks release_reader()
                         if self._abandoned:
                             self._drop()
                         elif not self._write_queued():
@@ -361,7 +410,7 @@ class Outbox:
     def _write_queued(self) -> bool:
         """With the lock held: write as much of the queue as fits; False if the peer is gone."""
         while self._queue:
-            head = self._queue[0]
+            head, reply = self._queue[0]
             try:
                 written = os.write(self._fd, head)
             except BlockingIOError:
@@ -372,12 +421,15 @@ class Outbox:
                 self._drop()
                 return False
             self.queued -= written
+            if reply:
+                self.replies_queued -= written
             if written == len(head):
                 self._queue.popleft()
             else:
-                self._queue[0] = head[written:]
-            if self.queued <= OUTBOX_HIGH_WATER:
-                self._room.notify_all()
+                self._queue[0] = (head[written:], reply)
+            if (self.queued <= OUTBOX_HIGH_WATER
+                    or (reply and self.replies_queued <= OUTBOX_HIGH_WATER)):
+                self._room.notify_all()       # wait_for_room, wait_for_reply_room
         return True
 
 
@@ -529,16 +581,17 @@ class ChildProcess:
 
     # -- Writing -------------------------------------------------------------------------
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, reply: bool = False) -> None:
         """Send ``data`` to the server's stdin, after everything written before it.
 
         Never waits for the server to read: what the pipe cannot take now is queued and
         written as the server reads (:class:`Outbox`, D-38). Frames from two threads never
-        interleave. Raises :class:`ConnectionClosed` if the server's stdin is closed (by us
-        or by the server exiting).
+        interleave. ``reply``: the reader thread answering what it read (see :meth:`read`).
+        Raises :class:`ConnectionClosed` if the server's stdin is closed (by us or by the
+        server exiting).
         """
         try:
-            self._outbox.put(data)
+            self._outbox.put(data, reply)
         except BrokenPipeError:
             # EPIPE, nearly always: the server closed its stdin, almost always by exiting.
             # (Python ignores SIGPIPE, so the kernel's EPIPE arrives here as an exception.)
@@ -583,9 +636,17 @@ class ChildProcess:
         Returns ``b""`` at EOF (TR-15: the server may close its stdout; it also happens when
         it exits) and after close(); ``None`` if ``timeout`` seconds pass with no data, or if
         :meth:`interrupt_read` was called.
+
+        While more than :data:`OUTBOX_HIGH_WATER` bytes of the reader's own replies
+        (``write(reply=True)``) wait for a server that does not read them, nothing more is
+        read: the server that floods us with pings is held up by a full pipe (D-38).
+        Closing the server's stdin ends that wait.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        if not self._read_lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+        if not self._outbox.wait_for_reply_room(deadline):
+            return None
+        remaining = _remaining(deadline)
+        if not self._read_lock.acquire(timeout=-1 if remaining is None else remaining):
             return None                       # close() is draining stdout; try again later
         try:
             if self._torn_down or self._stdout_eof:
@@ -1019,11 +1080,19 @@ class StdioServerTransport:
         TR-14: EOF on stdin means the client is done; the caller then shuts down and exits.
         (We never make fd 0 non-blocking: its open file description may be shared with other
         processes. The selector tells us when os.read() will not block.)
+
+        While more than :data:`OUTBOX_HIGH_WATER` bytes of the reader's own replies
+        (``write(reply=True)``: pongs, errors for bad lines) wait for a client that does not
+        read them, nothing more is read: a client that floods us with pings is held up by a
+        full pipe instead of growing our memory (D-38). :meth:`interrupt` ends that wait.
         """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._outbox.wait_for_reply_room(deadline):
+            return None
         with self._read_lock:
             if self._eof or self._interrupted or self._closed:
                 return b""
-            ready = {key.fd for key, _ in self._selector.select(timeout)}
+            ready = {key.fd for key, _ in self._selector.select(_remaining(deadline))}
             if self._waker.fd in ready:
                 self._waker.consume()
                 self._interrupted = True
@@ -1043,20 +1112,22 @@ class StdioServerTransport:
     def interrupt(self) -> None:
         """Make the current or next :meth:`read` return ``b""`` (and every later one too).
 
-        Safe in a signal handler: one os.write to a non-blocking pipe, no lock.
+        Safe in a signal handler: os.write to non-blocking pipes, no lock.
         """
         self._waker.wake()
+        self._outbox.release_reader()         # a read() waiting for the client to read
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, reply: bool = False) -> None:
         """Send one or more whole frames to stdout, after everything written before them.
 
-        Never waits for the client to read (:class:`Outbox`, D-38). Raises
+        Never waits for the client to read (:class:`Outbox`, D-38). ``reply``: the reader
+        thread answering what it read (see :meth:`read`). Raises
         :class:`ConnectionClosed` if the client has closed its end of our stdout, or after
         :meth:`close`. If the client turns out to be gone while queued frames are being
         written, reading is interrupted too: the server shuts down as at EOF (RL-03).
         """
         try:
-            self._outbox.put(data)
+            self._outbox.put(data, reply)
         except BrokenPipeError:
             raise ConnectionClosed("client closed the server's stdout") from None
         except OSError as exc:                # EIO, ENOSPC...: as gone as a closed pipe

@@ -827,6 +827,94 @@ def test_sc10_a_bidirectional_flood_does_not_deadlock(inv, tmp_path):
     assert [e["event"] for e in zoo_events(log)][-2:] == ["eof", "exit"]
 
 
+class _EventOnLog(logging.Handler):
+    """Sets ``seen`` once a record whose message contains ``needle`` is logged."""
+
+    def __init__(self, needle):
+        super().__init__()
+        self.needle, self.seen = needle, threading.Event()
+
+    def emit(self, record):
+        if self.needle in record.getMessage():
+            self.seen.set()
+
+
+@pytest.mark.spec("PG-02", "TR-01", "TR-13")
+def test_sc10_a_server_that_pings_without_reading_is_held_up_not_buffered(inv, tmp_path):
+    """D-38: the zoo sends 100 000 pings (about 5 MiB of pongs) and reads nothing meanwhile.
+    The client answers each from its reader thread (PG-02); what the zoo does not read waits
+    in the outbox. Once more than OUTBOX_HIGH_WATER bytes of pongs wait, the client's reader
+    reads nothing more, so the zoo is held up by a full pipe instead of growing the client's
+    memory. close() still ends it all: closing the server's stdin lets the reader go."""
+    from mcp_ref.stdio import OUTBOX_HIGH_WATER, READ_CHUNK
+    inv.max_seconds = 60
+    argv, log = zoo_logged(inv, tmp_path, "ping-flood=100000")
+    watch = _EventOnLog("replies wait for the peer to read them")
+    stdio_log = logging.getLogger("mcp_ref.stdio")
+    stdio_log.addHandler(watch)
+    try:
+        with inv.spawn(argv) as client:
+            outbox = client._process._outbox
+            assert watch.seen.wait(30), "the client's reader never stopped reading"
+            assert outbox.replies_queued <= OUTBOX_HIGH_WATER + READ_CHUNK   # pong < ping
+            assert not zoo_events(log, "ping-flood-done"), "the zoo was not held up"
+            report = client.close()
+    finally:
+        stdio_log.removeHandler(watch)
+    assert report.steps[0] == "close_stdin"
+
+
+@pytest.mark.spec("PG-02", "TR-13")
+def test_sc10_sigterm_ends_a_server_held_up_by_a_client_that_pings_without_reading(inv):
+    """D-38, the server's side, as a process: a client pings without reading until the
+    server's reader stops (its stderr says so). The reader is then the main thread, blocked
+    until the client reads; SIGTERM must still end the server at once (128 + 15), because the
+    handler only sets flags and writes to self-pipes, and the flusher wakes the reader."""
+    inv.max_seconds = 30
+    proc = subprocess.Popen(SERVE, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=ROOT, start_new_session=True)
+    inv.process(proc.pid)
+    handshake = [request("init", "initialize", {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "deaf", "version": "1"}}),
+        notification("notifications/initialized")]
+    pings = b"".join([encode(m) for m in handshake] +
+                     [encode(request(i, "ping")) for i in range(100_000)])
+
+    def write():
+        try:
+            proc.stdin.write(pings)
+            proc.stdin.flush()
+        except OSError:                                  # the server is gone: expected
+            pass
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    stderr = b""
+    deadline = time.monotonic() + 30
+    while b"replies wait for the peer" not in stderr and time.monotonic() < deadline:
+        if select.select([proc.stderr], [], [], 1)[0]:
+            chunk = os.read(proc.stderr.fileno(), 4096)
+            if not chunk:
+                break
+            stderr += chunk
+    try:
+        assert b"replies wait for the peer" in stderr, stderr.decode(errors="replace")
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(5) == 128 + signal.SIGTERM
+        assert time.monotonic() - start < 2.0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        writer.join(5)
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            with contextlib.suppress(OSError):
+                pipe.close()
+    assert not writer.is_alive()
+
+
 @pytest.mark.spec("TR-01", "BP-07")
 def test_sc10_server_survives_a_flood_of_large_requests(inv):
     """SC-10 (S): 100 x 1 MiB echo requests in one burst; each gets exactly one answer (a

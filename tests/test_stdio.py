@@ -18,8 +18,9 @@ import pytest
 from helpers import ctrl_c_in_first_wait
 
 from mcp_ref.errors import ConnectionClosed, SpawnError
-from mcp_ref.stdio import (OUTBOX_HIGH_WATER, ChildProcess, Outbox, ParentWatchdog,
-                           StdioServerTransport)
+from mcp_ref.server import Server
+from mcp_ref.stdio import (OUTBOX_HIGH_WATER, READ_CHUNK, ChildProcess, Outbox,
+                           ParentWatchdog, StdioServerTransport)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHILD = os.path.join(HERE, "fixtures", "stdio_child.py")
@@ -588,6 +589,140 @@ def test_close_wakes_a_thread_waiting_for_room_at_once(deaf_outbox):
     assert waited["room"] and isinstance(waited.get("error"), ConnectionClosed)
     closer.join(3 + SLACK)
     assert not closer.is_alive()
+
+
+def _replies(outbox, total):
+    """Put small frames as the reader's own replies until more than ``total`` bytes of
+    them are queued (what the pipe took at once is not queued)."""
+    pong = b'{"jsonrpc":"2.0","id":1,"result":{}}\n'
+    while outbox.replies_queued <= total:
+        outbox.put(pong, reply=True)
+
+
+def test_only_the_readers_own_replies_hold_up_its_reading(deaf_outbox):
+    """D-38: the reader reads nothing more while more than OUTBOX_HIGH_WATER bytes of its own
+    replies wait for a peer that does not read them. Other threads' frames do not count,
+    however large: otherwise two peers both sending large answers could each stop their
+    reader for the other, and neither pipe would ever drain. Room for the replies (the peer
+    reads) ends the wait."""
+    outbox, r = deaf_outbox
+    outbox.put(b"x" * (OUTBOX_HIGH_WATER + (2 << 20)) + b"\n")        # a handler's answer
+    assert outbox.queued > OUTBOX_HIGH_WATER and outbox.replies_queued == 0
+    assert outbox.wait_for_reply_room(time.monotonic())                # not held up by it
+    _replies(outbox, OUTBOX_HIGH_WATER)
+    assert not outbox.wait_for_reply_room(time.monotonic())            # held up: deadline
+    waited = {}
+    waiter = threading.Thread(target=lambda: waited.update(room=outbox.wait_for_reply_room()),
+                              daemon=True)
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive(), "wait_for_reply_room() did not wait for the peer to read"
+    deadline = time.monotonic() + 10
+    while waiter.is_alive() and time.monotonic() < deadline:           # the peer reads
+        if select.select([r], [], [], 0.5)[0]:
+            os.read(r, 1 << 20)
+        waiter.join(0)
+    assert waited == {"room": True}
+    assert outbox.replies_queued <= OUTBOX_HIGH_WATER
+
+
+@pytest.mark.parametrize("end", ["release_reader", "abandon", "close"])
+def test_a_reader_held_up_by_its_replies_is_let_go_at_once(deaf_outbox, end):
+    """Every wait ends (D-38): release_reader() (the server transport's interrupt(): EOF on
+    a watchdog, a signal) and abandon() (SIGTERM), both safe in a signal handler, and
+    close() end the reader's wait for room at once, with the peer still not reading."""
+    outbox, _ = deaf_outbox
+    _replies(outbox, OUTBOX_HIGH_WATER)
+    waited = {}
+
+    def wait():
+        waited["room"] = outbox.wait_for_reply_room()
+        waited["at"] = time.monotonic()
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive()
+    start = time.monotonic()
+    getattr(outbox, end)()
+    waiter.join(5)
+    assert not waiter.is_alive() and waited["room"]
+    assert waited["at"] - start < SLACK
+
+
+_HANDSHAKE = (b'{"jsonrpc":"2.0","id":"init","method":"initialize","params":{'
+              b'"protocolVersion":"2025-11-25","capabilities":{},'
+              b'"clientInfo":{"name":"deaf","version":"1"}}}\n'
+              b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+
+
+@pytest.mark.spec("PG-02", "TR-01")
+@pytest.mark.parametrize("then", ["client-reads", "interrupt"])
+def test_a_client_that_pings_without_reading_is_held_up_by_a_full_pipe(pipes, then):
+    """D-38: a client sends 60 000 pings (about 2.4 MiB of pongs) and reads nothing. The
+    server's reader answers each ping itself (PG-02), and what the client does not read waits
+    in the outbox. Before, it grew without bound. Now, once more than OUTBOX_HIGH_WATER bytes
+    of pongs wait, the reader reads nothing more, and the client's own writes block on a full
+    pipe, as they would against any server. When the client reads again, every ping gets its
+    pong, in order: nothing is lost. interrupt() (EOF from the watchdog; a signal also
+    abandons the output) ends the wait at once instead."""
+    transport, in_w, out_r = pipes
+    outbox = transport._outbox
+    held_up = threading.Event()
+    real_wait = outbox.wait_for_reply_room
+
+    def spy(deadline=None):
+        if outbox.replies_queued > OUTBOX_HIGH_WATER:
+            held_up.set()
+        return real_wait(deadline)
+
+    outbox.wait_for_reply_room = spy
+    count = 60_000
+    served = {}
+    server = threading.Thread(
+        target=lambda: served.update(status=Server("flooded").serve(transport)), daemon=True)
+    written = threading.Event()
+
+    def write_pings():
+        view = memoryview(_HANDSHAKE + b"".join(
+            b'{"jsonrpc":"2.0","id":%d,"method":"ping"}\n' % i for i in range(count)))
+        try:
+            while view:
+                view = view[os.write(in_w, view):]       # blocks while the pipe is full
+        except OSError:
+            return
+        written.set()
+
+    writer = threading.Thread(target=write_pings, daemon=True)
+    server.start()
+    writer.start()
+    assert held_up.wait(30), "the reader never stopped reading"
+    assert outbox.replies_queued <= OUTBOX_HIGH_WATER + READ_CHUNK   # a pong < its ping
+    assert not written.is_set(), "the client was not held up"
+    if then == "interrupt":
+        start = time.monotonic()
+        transport.interrupt()
+        server.join(5)
+        assert not server.is_alive() and time.monotonic() - start < SLACK
+        assert served == {"status": 0}
+        deadline = time.monotonic() + 10
+        while writer.is_alive() and time.monotonic() < deadline:   # let the writer finish
+            if select.select([transport._in_fd], [], [], 0.5)[0]:
+                os.read(transport._in_fd, 1 << 20)
+            writer.join(0)
+        assert not writer.is_alive()
+        return
+    wire = b""
+    while wire.count(b"\n") < count + 1 and (select.select([out_r], [], [], 10)[0]):
+        wire += os.read(out_r, 1 << 20)
+    assert written.wait(10)
+    os.close(in_w)                                       # EOF: the server exits (TR-14)
+    server.join(10)
+    assert served == {"status": 0}
+    answers = [json.loads(line) for line in wire.splitlines()]
+    assert answers[0]["id"] == "init" and "result" in answers[0]
+    assert [a["id"] for a in answers[1:]] == list(range(count))
+    assert all(a["result"] == {} for a in answers[1:])
 
 
 def test_no_thread_for_the_flusher_is_a_write_error_and_close_still_works(deaf_outbox,
