@@ -72,6 +72,17 @@ class RequestError(McpRefError):
         self.data = data
 
 
+def _tool_name_problem(name: str) -> Optional[str]:
+    """What is wrong with a tool name by TL-07 (2025-11-25: 1 to 128 characters from
+    ``A-Z a-z 0-9 _ - .``), or None."""
+    if not 1 <= len(name) <= 128:
+        return f"has {len(name)} characters, not 1 to 128"
+    odd = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in "_-."))})
+    if odd:
+        return f"holds {''.join(odd)!r}, outside A-Z a-z 0-9 _ - ."
+    return None
+
+
 class Context:
     """What a handler gets besides its arguments: the request, and ways to talk back."""
 
@@ -333,11 +344,28 @@ class Server:
         """Register ``fn(arguments, context)``. It returns a string, a list of content
         blocks, a whole CallToolResult dict, or a dict with only ``structuredContent`` (its
         JSON text block is added, TL-10); raising ToolError (or anything else), or returning
-        anything else, makes an ``isError: true`` result (ER-03)."""
+        anything else, makes an ``isError: true`` result (ER-03).
+
+        ValueError for a second tool of the same name, or an ``input_schema`` without
+        ``"type": "object"`` (TL-06, TL-07). A name longer than 128 characters or outside
+        ``A-Z a-z 0-9 _ - .`` is registered, with a warning (TL-07 is a SHOULD)."""
         def register(fn: Handler) -> Handler:
             tool_name = name or fn.__name__
-            # TL-06: inputSchema is required and is an object schema.
-            schema = input_schema or {"type": "object", "additionalProperties": False}
+            if tool_name in self._tools:      # TL-07: unique within the server
+                raise ValueError(f"a tool named {tool_name!r} is already registered: tool "
+                                 "names are unique within a server (TL-07)")
+            problem = _tool_name_problem(tool_name)
+            if problem is not None:           # a SHOULD: the application's choice, but said
+                log.warning("tool name %r %s; clients may refuse it (TL-07)", tool_name, problem)
+            # TL-06: inputSchema is required and is an object schema (the default takes no
+            # arguments at all, as TL-06 recommends for a tool without any).
+            if input_schema is None:
+                schema: Dict[str, Any] = {"type": "object", "additionalProperties": False}
+            elif isinstance(input_schema, dict) and input_schema.get("type") == "object":
+                schema = input_schema
+            else:
+                raise ValueError(f"tool {tool_name!r}: inputSchema must be a JSON Schema "
+                                 f'object with "type": "object" (TL-06), not {input_schema!r}')
             definition: Dict[str, Any] = {"name": tool_name, "description": description,
                                           "inputSchema": schema}
             if title:

@@ -602,6 +602,51 @@ def test_capabilities_follow_the_registries():
     assert "resources" not in bare.capabilities and "prompts" not in bare.capabilities
 
 
+@pytest.mark.spec("TL-06")
+@pytest.mark.parametrize("schema", [{}, {"type": "string"}, {"type": ["object", "null"]},
+                                    [], "object", {"properties": {"x": {}}}])
+def test_a_tool_whose_input_schema_is_not_an_object_schema_is_refused(schema):
+    """TL-06: inputSchema MUST be a JSON Schema object with "type": "object". One without it
+    is refused when the tool is registered, not published for clients to trip over."""
+    from mcp_ref.server import Server
+    server = Server("strict")
+    with pytest.raises(ValueError, match="TL-06"):
+        server.tool(name="t", input_schema=schema)(lambda arguments, context: "x")
+    assert "tools" not in server.capabilities         # nothing was registered
+
+
+@pytest.mark.spec("TL-06")
+def test_a_tool_without_an_input_schema_takes_no_arguments():
+    from mcp_ref.server import Server
+    server = Server("strict")
+    server.tool(name="none")(lambda arguments, context: "x")
+    server.tool(name="given", input_schema={"type": "object"})(lambda arguments, context: "x")
+    assert server._tools["none"].definition["inputSchema"] == {
+        "type": "object", "additionalProperties": False}
+    assert server._tools["given"].definition["inputSchema"] == {"type": "object"}
+
+
+@pytest.mark.spec("TL-07")
+def test_tool_names_are_unique_and_a_name_outside_tl07_is_warned(caplog):
+    """TL-07 (2025-11-25): names are unique within the server (a second tool of a name is
+    refused, not silently put in place of the first), and SHOULD be 1 to 128 characters
+    from A-Z a-z 0-9 _ - . A name outside that is the application's choice: it is
+    registered, and a warning says which rule it breaks."""
+    from mcp_ref.server import Server
+    server = Server("names")
+    server.tool(name="get_user.v2-beta")(lambda arguments, context: "first")
+    with pytest.raises(ValueError, match="already registered"):
+        server.tool(name="get_user.v2-beta")(lambda arguments, context: "second")
+    assert server._tools["get_user.v2-beta"].fn({}, None) == "first"
+    assert not [r for r in caplog.records if "TL-07" in r.getMessage()]
+    with caplog.at_level(logging.WARNING, logger="mcp_ref.server"):
+        server.tool(name="get user, v2")(lambda arguments, context: "x")
+        server.tool(name="x" * 129)(lambda arguments, context: "x")
+    warned = [r.getMessage() for r in caplog.records if "TL-07" in r.getMessage()]
+    assert len(warned) == 2 and "' ,'" in warned[0] and "129 characters" in warned[1]
+    assert "get user, v2" in server._tools and "x" * 129 in server._tools
+
+
 @pytest.mark.spec("BP-21")
 def test_unknown_meta_keys_do_not_change_processing():
     meta = {"io.modelcontextprotocol/unknown": {"x": 1}, "com.example/y": [1, 2]}
