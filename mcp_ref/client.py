@@ -91,6 +91,8 @@ class Client:
                                 wait_for_room=process.wait_for_room,
                                 write_reply=lambda data: self._write(data, reply=True))
         self._handlers = handlers
+        # TL-09: each tool's outputSchema, from the latest list_tools(), to check results by.
+        self._output_schemas: Dict[str, Dict[str, Any]] = {}
         self._on_notification = on_notification
         self._stdin_grace = stdin_grace
         self._term_grace = term_grace
@@ -304,8 +306,16 @@ class Client:
     def list_tools(self, **options: Any) -> List[Dict[str, Any]]:
         """Every tool, following ``nextCursor`` until it is absent (PN-01, PN-04), for at
         most ``max_pages`` pages (default :data:`MAX_LIST_PAGES`; D-42). Likewise
-        :meth:`list_resources` and :meth:`list_prompts`."""
-        return self._list_all(spec.TOOLS_LIST, "tools", options)
+        :meth:`list_resources` and :meth:`list_prompts`.
+
+        Remembers each tool's ``outputSchema``, by which :meth:`call_tool` then checks its
+        results (TL-09)."""
+        tools = self._list_all(spec.TOOLS_LIST, "tools", options)
+        self._output_schemas = {
+            tool["name"]: tool["outputSchema"] for tool in tools
+            if isinstance(tool, dict) and isinstance(tool.get("name"), str)
+            and isinstance(tool.get("outputSchema"), dict)}
+        return tools
 
     def call_tool(self, name: str, arguments: Optional[Dict[str, Any]] = None, *,
                   timeout: Any = "default", on_progress: Optional[ProgressCallback] = None,
@@ -314,9 +324,20 @@ class Client:
 
         A tool's own failure is a result with ``isError: true``, not an exception (ER-03);
         an unknown tool is a PeerError with code -32602 (ER-02).
+
+        TL-09: once :meth:`list_tools` has shown the tool's ``outputSchema``, a successful
+        result must carry ``structuredContent`` that matches it (the checks of
+        :func:`mcp_ref.shapes.object_problems`); otherwise RemoteProtocolError. (The
+        PendingRequest of :meth:`call_tool_async` gives the result unchecked.)
         """
-        return self.call_tool_async(name, arguments, timeout=timeout, on_progress=on_progress,
-                                    **options).result()
+        result = self.call_tool_async(name, arguments, timeout=timeout,
+                                      on_progress=on_progress, **options).result()
+        problems = shapes.output_problems(result, self._output_schemas.get(name))
+        if problems:
+            raise RemoteProtocolError(
+                f"tool {name!r} returned a result that does not match its outputSchema: "
+                + "; ".join(problems), catalogue_id="TL-09")
+        return result
 
     def call_tool_async(self, name: str, arguments: Optional[Dict[str, Any]] = None,
                         **options: Any) -> PendingRequest:

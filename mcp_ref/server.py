@@ -72,6 +72,14 @@ class RequestError(McpRefError):
         self.data = data
 
 
+def _object_schema(tool: str, member: str, schema: Any, rule: str) -> Dict[str, Any]:
+    """``schema`` if it is a JSON Schema object with ``"type": "object"``, else ValueError."""
+    if isinstance(schema, dict) and schema.get("type") == "object":
+        return schema
+    raise ValueError(f'tool {tool!r}: {member} must be a JSON Schema object with "type": '
+                     f'"object" ({rule}), not {schema!r}')
+
+
 def _tool_name_problem(name: str) -> Optional[str]:
     """What is wrong with a tool name by TL-07 (2025-11-25: 1 to 128 characters from
     ``A-Z a-z 0-9 _ - .``), or None."""
@@ -255,44 +263,10 @@ _KINDS = {"tools": "Tool", "resources": "Resource", "resourceTemplates": "Resour
           "prompts": "Prompt"}
 
 
-_JSON_TYPES: Dict[str, Any] = {
-    "string": str, "boolean": bool, "object": dict, "array": list, "null": type(None),
-    "number": (int, float), "integer": int,
-}
-
-
 def check_arguments(arguments: Dict[str, Any], schema: Dict[str, Any]) -> List[str]:
-    """Problems with ``arguments`` against the simple part of a tool's ``inputSchema``.
-
-    Checks ``required``, each property's ``type`` and ``enum``, and ``additionalProperties:
-    false``. TL-14: servers validate tool inputs. This is a deliberately small subset of JSON
-    Schema (standard library only); a tool needing more validates inside its handler.
-    """
-    problems = [f"missing required argument {name!r}" for name in schema.get("required", [])
-                if name not in arguments]
-    properties = schema.get("properties", {})
-    for name, value in arguments.items():
-        rule = properties.get(name)
-        if rule is None:
-            if schema.get("additionalProperties") is False:
-                problems.append(f"unexpected argument {name!r}")
-            continue
-        expected = rule.get("type")
-        types = expected if isinstance(expected, list) else [expected] if expected else []
-        if types and not any(_is_json_type(value, t) for t in types):
-            problems.append(f"argument {name!r} must be of type {' or '.join(types)}")
-        if "enum" in rule and value not in rule["enum"]:
-            problems.append(f"argument {name!r} must be one of {rule['enum']!r}")
-    return problems
-
-
-def _is_json_type(value: Any, json_type: str) -> bool:
-    if isinstance(value, bool) and json_type in ("number", "integer"):
-        return False                      # JSON true is not a number, though Python says so
-    if json_type == "integer" and isinstance(value, float):
-        return value.is_integer()
-    python_type = _JSON_TYPES.get(json_type)
-    return python_type is None or isinstance(value, python_type)
+    """Problems with ``arguments`` against the simple part of a tool's ``inputSchema``
+    (:func:`mcp_ref.shapes.object_problems`). TL-14: servers validate tool inputs."""
+    return shapes.object_problems(arguments, schema, "argument")
 
 
 class Server:
@@ -340,15 +314,22 @@ class Server:
 
     def tool(self, name: Optional[str] = None, *, description: str = "",
              input_schema: Optional[Dict[str, Any]] = None, title: Optional[str] = None,
-             annotations: Optional[Dict[str, Any]] = None) -> Callable[[Handler], Handler]:
+             annotations: Optional[Dict[str, Any]] = None,
+             output_schema: Optional[Dict[str, Any]] = None) -> Callable[[Handler], Handler]:
         """Register ``fn(arguments, context)``. It returns a string, a list of content
         blocks, a whole CallToolResult dict, or a dict with only ``structuredContent`` (its
         JSON text block is added, TL-10); raising ToolError (or anything else), or returning
         anything else, makes an ``isError: true`` result (ER-03).
 
-        ValueError for a second tool of the same name, or an ``input_schema`` without
-        ``"type": "object"`` (TL-06, TL-07). A name longer than 128 characters or outside
-        ``A-Z a-z 0-9 _ - .`` is registered, with a warning (TL-07 is a SHOULD)."""
+        ``output_schema`` (published from 2025-06-18) promises ``structuredContent`` of that
+        shape: a result without it, or not matching it (the checks of
+        :func:`mcp_ref.shapes.object_problems`), is sent as an ``isError`` result instead
+        (TL-09: the server MUST keep that promise).
+
+        ValueError for a second tool of the same name, or an ``input_schema`` or
+        ``output_schema`` without ``"type": "object"`` (TL-06, TL-07, TL-09). A name longer
+        than 128 characters or outside ``A-Z a-z 0-9 _ - .`` is registered, with a warning
+        (TL-07 is a SHOULD)."""
         def register(fn: Handler) -> Handler:
             tool_name = name or fn.__name__
             if tool_name in self._tools:      # TL-07: unique within the server
@@ -361,13 +342,13 @@ class Server:
             # arguments at all, as TL-06 recommends for a tool without any).
             if input_schema is None:
                 schema: Dict[str, Any] = {"type": "object", "additionalProperties": False}
-            elif isinstance(input_schema, dict) and input_schema.get("type") == "object":
-                schema = input_schema
             else:
-                raise ValueError(f"tool {tool_name!r}: inputSchema must be a JSON Schema "
-                                 f'object with "type": "object" (TL-06), not {input_schema!r}')
+                schema = _object_schema(tool_name, "inputSchema", input_schema, "TL-06")
             definition: Dict[str, Any] = {"name": tool_name, "description": description,
                                           "inputSchema": schema}
+            if output_schema is not None:     # TL-09; the schema has it as an object schema
+                definition["outputSchema"] = _object_schema(tool_name, "outputSchema",
+                                                            output_schema, "TL-09")
             if title:
                 definition["title"] = title
             if annotations:
@@ -698,6 +679,11 @@ class Server:
                       "CallToolResult dict", name, type(output).__name__)
             return {"content": [_text(f"Tool {name} returned a {type(output).__name__}, "
                                       "which is not a tool result")], "isError": True}
+        problems = shapes.output_problems(result, tool.definition.get("outputSchema"))
+        if problems:                        # TL-09: the promise of its outputSchema is broken
+            log.error("tool %s broke its outputSchema: %s", name, "; ".join(problems))
+            return {"content": [_text(f"Tool {name} returned a result that does not match its "
+                                      "outputSchema: " + "; ".join(problems))], "isError": True}
         # LC-15: blocks and members the negotiated revision lacks (D-41). A block type it
         # lacks raises LocalProtocolError, which _run answers -32603.
         return shapes.call_tool_result(self._version(context), result)

@@ -21,7 +21,7 @@ Pure functions on plain dicts: the input is never changed, a fitted copy is retu
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import spec
 from .errors import LocalProtocolError
@@ -144,3 +144,67 @@ def client_result(version: str, method: str, result: Dict[str, Any]) -> Dict[str
         return dict(result, roots=[members(version, "Root", root) if isinstance(root, dict)
                                    else root for root in result["roots"]])
     return result
+
+
+# --- Checking an object against the simple part of a JSON Schema -----------------------------
+
+_JSON_TYPES: Dict[str, Any] = {
+    "string": str, "boolean": bool, "object": dict, "array": list, "null": type(None),
+    "number": (int, float), "integer": int,
+}
+
+
+def object_problems(value: Dict[str, Any], schema: Dict[str, Any], what: str) -> List[str]:
+    """Problems with the object ``value`` against the simple part of an object ``schema``:
+    ``required``, each property's ``type`` and ``enum``, and ``additionalProperties: false``.
+    ``what`` names a member in the messages ("argument", "member").
+
+    A tool's arguments against its ``inputSchema`` (TL-14) and its ``structuredContent``
+    against its ``outputSchema`` (TL-09). A deliberately small subset of JSON Schema, with the
+    standard library only (BP-34 is partial); a tool needing more checks inside its handler.
+    """
+    # The schema may be the peer's (a client checking a server's outputSchema): what is not
+    # of the expected JSON type is ignored, never trusted to be.
+    required = _list(schema.get("required"))
+    problems = [f"missing required {what} {name!r}" for name in required
+                if isinstance(name, str) and name not in value]
+    properties = schema.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    for name, member in value.items():
+        rule = properties.get(name)
+        if not isinstance(rule, dict):
+            if rule is None and schema.get("additionalProperties") is False:
+                problems.append(f"unexpected {what} {name!r}")
+            continue
+        expected = rule.get("type")
+        types = [t for t in (_list(expected) or [expected]) if isinstance(t, str)]
+        if types and not any(_is_json_type(member, t) for t in types):
+            problems.append(f"{what} {name!r} must be of type {' or '.join(types)}")
+        if isinstance(rule.get("enum"), list) and member not in rule["enum"]:
+            problems.append(f"{what} {name!r} must be one of {rule['enum']!r}")
+    return problems
+
+
+def output_problems(result: Dict[str, Any], schema: Optional[Dict[str, Any]]) -> List[str]:
+    """TL-09: how a CallToolResult breaks its tool's ``outputSchema`` (empty: it does not, or
+    there is none). An ``isError`` result reports a failure, not structured output: never
+    checked."""
+    if schema is None or result.get("isError"):
+        return []
+    structured = result.get("structuredContent")
+    if not isinstance(structured, dict):
+        return ["structuredContent is missing or not an object"]
+    return object_problems(structured, schema, "member")
+
+
+def _list(value: Any) -> List[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _is_json_type(value: Any, json_type: str) -> bool:
+    if isinstance(value, bool) and json_type in ("number", "integer"):
+        return False                      # JSON true is not a number, though Python says so
+    if json_type == "integer" and isinstance(value, float):
+        return value.is_integer()
+    python_type = _JSON_TYPES.get(json_type)
+    return python_type is None or isinstance(value, python_type)

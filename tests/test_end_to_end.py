@@ -647,6 +647,90 @@ def test_tool_names_are_unique_and_a_name_outside_tl07_is_warned(caplog):
     assert "get user, v2" in server._tools and "x" * 129 in server._tools
 
 
+_OUTPUT_SERVER = """
+import sys; sys.path.insert(0, %r)
+from mcp_ref.server import Server
+server = Server("promises")
+SUM = {"type": "object", "properties": {"sum": {"type": "number"}}, "required": ["sum"]}
+
+@server.tool(name="sum", output_schema=SUM)
+def honest(arguments, context):
+    return {"structuredContent": {"sum": 3}}
+
+@server.tool(name="liar", output_schema=SUM)
+def liar(arguments, context):
+    return {"structuredContent": {"sum": "three"}}
+
+@server.tool(name="text_only", output_schema=SUM)
+def text_only(arguments, context):
+    return "3"
+
+sys.exit(server.run_stdio())
+""" % ROOT
+
+
+@pytest.mark.spec("TL-09", "ER-03")
+@pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25"])
+def test_a_tool_keeps_the_promise_of_its_output_schema(version):
+    """TL-09: a tool that declares an outputSchema MUST return structuredContent matching it.
+    A handler that does not (a wrong type, or text only) gets an isError result naming the
+    problem instead of its output (ER-03: a failure of the tool, not of the protocol); the
+    honest one goes through, and the client's own check (it has listed the tools) agrees."""
+    with spawn([sys.executable, "-c", _OUTPUT_SERVER],
+               supported_versions=(version,)) as client:
+        tools = {tool["name"]: tool for tool in client.list_tools()}
+        assert tools["sum"]["outputSchema"]["required"] == ["sum"]
+        honest = client.call_tool("sum", {})
+        liar = client.call_tool("liar", {})
+        text_only = client.call_tool("text_only", {})
+    assert honest["structuredContent"] == {"sum": 3} and not honest.get("isError")
+    assert liar["isError"] and "member 'sum' must be of type number" in liar["content"][0]["text"]
+    assert text_only["isError"] and "structuredContent is missing" in text_only["content"][0]["text"]
+
+
+@pytest.mark.spec("TL-09", "LC-15")
+def test_before_2025_06_18_no_output_schema_is_published():
+    with spawn([sys.executable, "-c", _OUTPUT_SERVER],
+               supported_versions=("2025-03-26",)) as client:
+        tools = client.list_tools()
+        liar = client.call_tool("liar", {})
+    assert tools and not any("outputSchema" in tool for tool in tools)
+    assert liar["isError"] and "structuredContent" not in liar      # same verdict, no member
+
+
+@pytest.mark.spec("TL-09")
+@pytest.mark.parametrize("schema", [{}, {"type": "array"}, []])
+def test_an_output_schema_that_is_not_an_object_schema_is_refused(schema):
+    from mcp_ref.server import Server
+    with pytest.raises(ValueError, match="TL-09"):
+        Server("s").tool(name="t", output_schema=schema)(lambda arguments, context: "x")
+
+
+@pytest.mark.spec("TL-09")
+def test_the_client_checks_structured_content_against_the_listed_output_schema():
+    """TL-09: clients SHOULD check structured results against the tool's outputSchema. Once
+    list_tools() has shown it, a result that breaks it (a wrong type, structuredContent
+    missing) is a RemoteProtocolError naming the rule, not a result handed on as if good. An
+    isError result, a tool without an outputSchema, and a call made before any listing are
+    not checked (the client does not know a schema then)."""
+    from mcp_ref.errors import RemoteProtocolError
+    with spawn(scripted("output-schema")) as client:
+        unlisted = client.call_tool("sum", {"lie": True})          # no schema known yet
+        client.list_tools()
+        honest = client.call_tool("sum", {})
+        with pytest.raises(RemoteProtocolError, match="'sum' must be of type number") as lie:
+            client.call_tool("sum", {"lie": True})
+        with pytest.raises(RemoteProtocolError, match="structuredContent is missing"):
+            client.call_tool("sum", {"omit": True})
+        failed = client.call_tool("sum", {"fail": True})
+        plain = client.call_tool("plain", {})
+        raw = client.call_tool_async("sum", {"lie": True}).result()    # the unchecked way
+    assert lie.value.catalogue_id == "TL-09"
+    assert unlisted["structuredContent"] == {"sum": "three"} == raw["structuredContent"]
+    assert honest["structuredContent"] == {"sum": 3}
+    assert failed["isError"] and plain["structuredContent"] == {"anything": 1}
+
+
 @pytest.mark.spec("BP-21")
 def test_unknown_meta_keys_do_not_change_processing():
     meta = {"io.modelcontextprotocol/unknown": {"x": 1}, "com.example/y": [1, 2]}

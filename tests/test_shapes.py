@@ -136,3 +136,29 @@ def test_the_clients_answers_are_fitted_too():
                              {"role": "assistant", "model": "m", "content": AUDIO})
     elicited = {"action": "accept", "content": {"x": 1}}
     assert shapes.client_result("2025-06-18", "elicitation/create", elicited) == elicited
+
+
+@pytest.mark.spec("TL-09", "TL-14")
+def test_object_problems_checks_the_simple_part_of_a_schema():
+    schema = {"type": "object", "additionalProperties": False, "required": ["n", "kind"],
+              "properties": {"n": {"type": "integer"}, "kind": {"enum": ["a", "b"]},
+                             "x": {"type": ["number", "null"]}}}
+    assert shapes.object_problems({"n": 2.0, "kind": "a", "x": None}, schema, "member") == []
+    assert shapes.object_problems({"n": True, "kind": "c", "y": 1}, schema, "argument") == [
+        "argument 'n' must be of type integer", "argument 'kind' must be one of ['a', 'b']",
+        "unexpected argument 'y'"]
+    assert shapes.object_problems({}, schema, "member") == [
+        "missing required member 'n'", "missing required member 'kind'"]
+
+
+@pytest.mark.spec("TL-09")
+@pytest.mark.parametrize("schema", [
+    {"required": "sum"}, {"required": [1, None, {}]}, {"properties": []},
+    {"properties": {"sum": "number"}}, {"properties": {"sum": {"type": ["x", 1, {}, []]}}},
+    {"properties": {"sum": {"type": {"a": 1}}}}, {"properties": {"sum": {"enum": "three"}}},
+    {"additionalProperties": "no"}])
+def test_object_problems_never_trusts_a_peers_schema(schema):
+    """A client checks structuredContent by the *server's* outputSchema (TL-09): whatever
+    that holds, the check reports problems or none, and never raises. Members of the wrong
+    JSON type are ignored, not taken as rules (a string enum is not a list of characters)."""
+    assert shapes.object_problems({"sum": "three"}, schema, "member") == []
