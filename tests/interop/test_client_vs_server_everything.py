@@ -16,6 +16,7 @@ Behaviour of server-everything worth knowing when reading these tests (pinned ve
 * it does not exit on stdin EOF while an operation (or a request of its own) is pending.
 """
 
+import json
 import signal
 import threading
 import time
@@ -109,6 +110,29 @@ def test_handshake_tools_and_echo(server_everything, wire):
     assert c2s[0].method == "initialize" and c2s[1].is_notification("notifications/initialized")
     call = wire.request("c2s", "tools/call", name=echo["name"])
     assert call.params["arguments"] == {argument: UNICODE_TEXT}
+
+
+@pytest.mark.spec("TL-09", "TL-10")
+def test_structured_content_is_checked_against_the_published_output_schema(server_everything,
+                                                                          wire):
+    """TL-09 (D-45): server-everything publishes a tool with an outputSchema. mcp_ref's
+    call_tool, having listed it, checks the structuredContent it returns against that
+    schema; the official server keeps its promise, so the check passes: a false alarm here
+    would be a bug in mcp_ref's checker. TL-10: the same JSON comes as a text block too."""
+    with spawn(server_everything, wire) as client:
+        tools = client.list_tools()
+        promising = [t for t in tools if "outputSchema" in t and not task_only(t)]
+        assert promising, [t["name"] for t in tools]
+        for tool in promising:
+            schema = tool["inputSchema"]
+            arguments = {name: ("New York" if schema["properties"][name].get("type") == "string"
+                                else 1) for name in schema.get("required", [])}
+            result = client.call_tool(tool["name"], arguments)      # raises if it breaks TL-09
+            assert result.get("isError", False) is False, result
+            structured = result["structuredContent"]
+            assert set(tool["outputSchema"].get("required", [])) <= set(structured), result
+            assert any(c.get("type") == "text" and c["text"].strip().startswith("{")
+                       and json.loads(c["text"]) == structured for c in result["content"]), result
 
 
 @pytest.mark.spec("TL-02", "TL-18", "LC-07", "BP-13", "TL-04")
