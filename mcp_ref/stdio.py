@@ -40,6 +40,7 @@ selecting on pipes, none of which Windows offers in this form.
 from __future__ import annotations
 
 import os
+import select
 import selectors
 import signal
 import stat
@@ -83,6 +84,10 @@ READ_CHUNK = 65536
 #: errors for bad lines) are queued: backpressure on a peer that sends without reading.
 OUTBOX_HIGH_WATER = 1024 * 1024
 
+#: While the reader is held up by its own replies (D-38), how often it looks whether the peer
+#: has gone or closed its end: the session must still see that end (TR-14, TR-15, SC-04).
+_HELD_UP_POLL = 0.1
+
 #: After SIGKILL the kernel ends the process; this only bounds the wait for the reap.
 _KILL_REAP_TIMEOUT = 5.0
 #: How long close() waits for stderr to reach EOF once the server has exited, and how long it
@@ -105,8 +110,8 @@ _log = LazyLogger("mcp_ref.stdio")
 class _Waker:
     """A self-pipe: ``wake()`` makes the read end readable until ``consume()`` empties it.
 
-    ``wake()`` is a single :func:`os.write` on a non-blocking fd and takes no lock, so it is
-    safe to call from a signal handler or from any thread. A wake-up that arrives before the
+    ``wake()`` is one :func:`os.write` on a non-blocking fd and never waits for a lock, so it
+    is safe to call from a signal handler or from any thread. A wake-up that arrives before the
     waiter starts waiting is not lost: the byte stays in the pipe.
     """
 
@@ -114,15 +119,23 @@ class _Waker:
         self.fd, self._w = os.pipe()          # os.pipe() fds are close-on-exec (PEP 446)
         os.set_blocking(self.fd, False)
         os.set_blocking(self._w, False)
+        # Keeps close() from closing the write end between a wake()'s check and its write: the
+        # fd number could by then belong to a file opened meanwhile, which would get our byte.
+        self._closing = threading.Lock()
 
     def wake(self) -> None:
-        w = self._w
-        if w < 0:
+        # Never blocking: a signal handler may run this on the very thread that holds the lock
+        # in close(). The lock taken means that another wake() is writing (one byte is enough)
+        # or that close() is closing the pipe (nobody will wait on it again): nothing to do.
+        if not self._closing.acquire(blocking=False):
             return
         try:
-            os.write(w, b"\0")
-        except OSError:                       # pipe full (already woken) or already closed
+            if self._w >= 0:
+                os.write(self._w, b"\0")
+        except OSError:                       # the pipe is full: already woken
             pass
+        finally:
+            self._closing.release()
 
     def consume(self) -> None:
         try:
@@ -132,10 +145,11 @@ class _Waker:
             pass
 
     def close(self) -> None:
-        w, self._w = self._w, -1
-        if w >= 0:
-            os.close(w)
-            os.close(self.fd)
+        with self._closing:
+            w, self._w = self._w, -1
+            if w >= 0:
+                os.close(w)
+                os.close(self.fd)
 
 
 class _StopSignal:
@@ -191,13 +205,40 @@ def _remaining(deadline: Optional[float]) -> Optional[float]:
     return max(0.0, deadline - time.monotonic())
 
 
+def _ready_or_hung_up(read_fds: Sequence[int], pipe_fd: int) -> bool:
+    """Now, without waiting: is one of ``read_fds`` readable, or has every writer of the pipe
+    ``pipe_fd`` closed it (POLLHUP: reported even while data is left in it)?"""
+    poller = select.poll()
+    for fd in read_fds:
+        poller.register(fd, select.POLLIN)
+    poller.register(pipe_fd, 0)               # 0: only POLLHUP, POLLERR and POLLNVAL
+    return bool(poller.poll(0))
+
+
+def _hold_reader(outbox: "Outbox", deadline: Optional[float],
+                 let_go: Callable[[], bool]) -> bool:
+    """The reader thread, before it reads more: :meth:`Outbox.wait_for_reply_room`, but every
+    :data:`_HELD_UP_POLL` s ``let_go()`` says whether the peer has gone or closed its end.
+    Then the reader reads on: what is left is bounded by the pipe, and the session must see
+    its end (D-38). False if ``deadline`` (None: none) passed first."""
+    while True:
+        step = time.monotonic() + _HELD_UP_POLL
+        if outbox.wait_for_reply_room(step if deadline is None else min(step, deadline)):
+            return True
+        if let_go():
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+
+
 class Outbox:
     """Frames on their way out through one fd, in order, without ever waiting for the peer.
 
     :meth:`put` writes at once as much as the pipe takes -- all of it, nearly always. What does
     not fit waits in a queue here, and a flusher thread (started when that happens, ended when
-    the queue is empty again) writes it as the peer reads. So no thread of ours ever waits for
-    the peer to read (D-38):
+    the queue is empty again) writes it as the peer reads. So no thread of ours ever blocks on
+    a full pipe (D-38); only the reader waits for the peer, and only while its own replies
+    pile up (below):
 
     * a caller's deadline covers its whole request (TO-01): if the peer stops reading, the
       request still times out on time, and its cancel (TO-02) is queued behind it;
@@ -236,6 +277,7 @@ class Outbox:
         self._closed = False                  # close() was called: put() refuses
         self._abandoned = False               # drop what is queued (close, or abandon())
         self._reader_released = False         # release_reader(): wait_for_reply_room ends
+        self._reader_warned = False           # this hold-up of the reader is logged already
         self._waker = _Waker()                # wakes the flusher to see those two flags
         self._flusher: Optional[threading.Thread] = None
 
@@ -310,9 +352,12 @@ class Outbox:
         if self.replies_queued <= OUTBOX_HIGH_WATER:
             # Nearly always. Read without the lock, soundly: only the reader adds to the
             # count, and the reader is who calls this; other threads only take from it.
+            self._reader_warned = False       # the next hold-up is news again
             return True
-        _log.warning("%s: %d bytes of replies wait for the peer to read them; reading nothing "
-                     "more until it does (D-38)", self._name, self.replies_queued)
+        if not self._reader_warned:           # one WARNING per hold-up, however often called
+            self._reader_warned = True
+            _log.warning("%s: %d bytes of replies wait for the peer to read them; reading "
+                         "nothing more until it does (D-38)", self._name, self.replies_queued)
         with self._lock:
             while (self.replies_queued > OUTBOX_HIGH_WATER and not self._reader_released
                    and not self._closed and not self._broken and not self._abandoned):
@@ -640,10 +685,11 @@ class ChildProcess:
         While more than :data:`OUTBOX_HIGH_WATER` bytes of the reader's own replies
         (``write(reply=True)``) wait for a server that does not read them, nothing more is
         read: the server that floods us with pings is held up by a full pipe (D-38).
-        Closing the server's stdin ends that wait.
+        Closing the server's stdin ends that wait; so do the server exiting or closing its
+        stdout (SC-04, TR-15: even if a grandchild holds its stdin) and :meth:`interrupt_read`.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        if not self._outbox.wait_for_reply_room(deadline):
+        if not _hold_reader(self._outbox, deadline, self._let_reader_go):
             return None
         remaining = _remaining(deadline)
         if not self._read_lock.acquire(timeout=-1 if remaining is None else remaining):
@@ -652,6 +698,20 @@ class ChildProcess:
             if self._torn_down or self._stdout_eof:
                 return b""
             return self._read_stdout(deadline)
+        finally:
+            self._read_lock.release()
+
+    def _let_reader_go(self) -> bool:
+        """A reader held up by its replies (D-38) reads on once the server has exited or
+        closed its stdout (what is left is bounded by the pipe, and its end must end the
+        session: SC-04, TR-15), or after :meth:`interrupt_read`."""
+        if not self._read_lock.acquire(blocking=False):
+            return False                      # close() is draining; it ends the wait itself
+        try:
+            if self._torn_down:
+                return True
+            fds = [self._waker.fd] if self._pidfd is None else [self._waker.fd, self._pidfd]
+            return _ready_or_hung_up(fds, self._stdout_fd)
         finally:
             self._read_lock.release()
 
@@ -1084,10 +1144,11 @@ class StdioServerTransport:
         While more than :data:`OUTBOX_HIGH_WATER` bytes of the reader's own replies
         (``write(reply=True)``: pongs, errors for bad lines) wait for a client that does not
         read them, nothing more is read: a client that floods us with pings is held up by a
-        full pipe instead of growing our memory (D-38). :meth:`interrupt` ends that wait.
+        full pipe instead of growing our memory (D-38). :meth:`interrupt` ends that wait, and
+        so does the client closing our stdin: its EOF must still end the session (TR-14).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        if not self._outbox.wait_for_reply_room(deadline):
+        if not _hold_reader(self._outbox, deadline, self._let_reader_go):
             return None
         with self._read_lock:
             if self._eof or self._interrupted or self._closed:
@@ -1102,6 +1163,12 @@ class StdioServerTransport:
             data = os.read(self._in_fd, READ_CHUNK)
             self._eof = not data              # TR-14: EOF on stdin, time to exit
             return data
+
+    def _let_reader_go(self) -> bool:
+        """A reader held up by its replies (D-38) reads on once the client has closed our
+        stdin: what is left is bounded by the pipe, and its EOF ends the session (TR-14)."""
+        with self._read_lock:
+            return self._closed or _ready_or_hung_up((), self._in_fd)
 
     @property
     def at_eof(self) -> bool:

@@ -915,6 +915,32 @@ def test_sc10_sigterm_ends_a_server_held_up_by_a_client_that_pings_without_readi
     assert not writer.is_alive()
 
 
+@pytest.mark.spec("PG-02", "TR-15")
+def test_sc10_a_reader_held_up_by_a_pinging_server_still_sees_it_die(inv, tmp_path):
+    """D-38, SC-04: the client's reader is held up by its pongs to a server that pings
+    without reading; then the server is killed, while its grandchild holds its stdin and
+    stdout. The session still ends within a second: it ends with the server, not with the
+    pipe, held up or not."""
+    inv.max_seconds = 60
+    argv, log = zoo_logged(inv, tmp_path, "ping-flood=100000", "fork-grandchild")
+    watch = _EventOnLog("replies wait for the peer to read them")
+    stdio_log = logging.getLogger("mcp_ref.stdio")
+    stdio_log.addHandler(watch)
+    try:
+        with inv.spawn(argv) as client:
+            assert watch.seen.wait(30), "the client's reader never stopped reading"
+            os.kill(client.pid, signal.SIGKILL)
+            started = time.monotonic()
+            assert client.wait_closed(5), "the session did not end with the server"
+            assert time.monotonic() - started < 1.0
+            report = client.close()
+    finally:
+        stdio_log.removeHandler(watch)
+    assert report.group_killed is True
+    [grandchild] = zoo_events(log, "grandchild")
+    assert rawpipe.wait_pid_gone(grandchild["grandchild"], 5)
+
+
 @pytest.mark.spec("TR-01", "BP-07")
 def test_sc10_server_survives_a_flood_of_large_requests(inv):
     """SC-10 (S): 100 x 1 MiB echo requests in one burst; each gets exactly one answer (a

@@ -650,6 +650,29 @@ def test_a_reader_held_up_by_its_replies_is_let_go_at_once(deaf_outbox, end):
     assert waited["at"] - start < SLACK
 
 
+def _watch_hold_up(outbox):
+    """An Event set once the reader calls wait_for_reply_room with its replies over the
+    limit, that is, once it is held up (the spy is in place before the server starts)."""
+    held_up = threading.Event()
+    real_wait = outbox.wait_for_reply_room
+
+    def spy(deadline=None):
+        if outbox.replies_queued > OUTBOX_HIGH_WATER:
+            held_up.set()
+        return real_wait(deadline)
+
+    outbox.wait_for_reply_room = spy
+    return held_up
+
+
+def _serving(transport):
+    """({} that gets the exit status, a thread that will serve a Server on ``transport``)."""
+    served = {}
+    server = threading.Thread(
+        target=lambda: served.update(status=Server("flooded").serve(transport)), daemon=True)
+    return served, server
+
+
 _HANDSHAKE = (b'{"jsonrpc":"2.0","id":"init","method":"initialize","params":{'
               b'"protocolVersion":"2025-11-25","capabilities":{},'
               b'"clientInfo":{"name":"deaf","version":"1"}}}\n'
@@ -668,19 +691,9 @@ def test_a_client_that_pings_without_reading_is_held_up_by_a_full_pipe(pipes, th
     abandons the output) ends the wait at once instead."""
     transport, in_w, out_r = pipes
     outbox = transport._outbox
-    held_up = threading.Event()
-    real_wait = outbox.wait_for_reply_room
-
-    def spy(deadline=None):
-        if outbox.replies_queued > OUTBOX_HIGH_WATER:
-            held_up.set()
-        return real_wait(deadline)
-
-    outbox.wait_for_reply_room = spy
+    held_up = _watch_hold_up(outbox)
     count = 60_000
-    served = {}
-    server = threading.Thread(
-        target=lambda: served.update(status=Server("flooded").serve(transport)), daemon=True)
+    served, server = _serving(transport)
     written = threading.Event()
 
     def write_pings():
@@ -723,6 +736,90 @@ def test_a_client_that_pings_without_reading_is_held_up_by_a_full_pipe(pipes, th
     assert answers[0]["id"] == "init" and "result" in answers[0]
     assert [a["id"] for a in answers[1:]] == list(range(count))
     assert all(a["result"] == {} for a in answers[1:])
+
+
+def test_interrupt_read_ends_a_read_held_up_by_its_replies():
+    """interrupt_read() keeps its promise while the reader is held up by its own replies to a
+    server that does not read them (D-38): the read returns None at once, not when the
+    server reads."""
+    child = spawn("no-read")
+    _replies(child._outbox, OUTBOX_HIGH_WATER)
+    result = []
+    reader = threading.Thread(target=lambda: result.append(child.read()), daemon=True)
+    reader.start()
+    reader.join(0.3)
+    assert reader.is_alive(), "the reader was not held up"
+    start = time.monotonic()
+    child.interrupt_read()
+    reader.join(5)
+    assert not reader.is_alive() and result == [None]
+    assert time.monotonic() - start < SLACK
+
+
+@pytest.mark.spec("TR-14")
+def test_a_reader_held_up_by_its_replies_still_sees_stdin_eof(pipes):
+    """D-38, TR-14: a client pings without reading until the server's reader is held up,
+    then closes the server's stdin. What is left to read is bounded by the pipe, so the
+    reader reads on to EOF and the server ends its session, as it did before the hold-up."""
+    transport, in_w, _ = pipes
+    outbox = transport._outbox
+    held_up = _watch_hold_up(outbox)
+    served, server = _serving(transport)
+    server.start()
+    os.write(in_w, _HANDSHAKE)
+    os.set_blocking(in_w, False)
+    deadline = time.monotonic() + 30
+    i = 0
+    while time.monotonic() < deadline:
+        try:                       # one whole frame per write: < PIPE_BUF, so all or nothing
+            os.write(in_w, b'{"jsonrpc":"2.0","id":%d,"method":"ping"}\n' % i)
+            i += 1
+        except BlockingIOError:
+            if held_up.is_set():
+                break
+            select.select([], [in_w], [], 0.5)
+    assert held_up.is_set(), "the reader never stopped reading"
+    os.close(in_w)                                       # EOF, nobody reads stdout
+    server.join(5)
+    assert not server.is_alive(), "the held-up server did not see stdin EOF"
+    assert served == {"status": 0}
+
+
+def test_a_wake_racing_close_never_writes_into_a_reused_fd():
+    """_Waker.wake() from one thread (the flusher finding the peer gone, a worker, the
+    watchdog) while another closes the waker. Before, wake() could read the write end's fd
+    number, lose the CPU, and write after close() had freed that number for a pipe opened
+    meanwhile (about one try in six here, with a tiny switch interval): a stray NUL in
+    someone else's stream. Now close() waits for a wake() in progress, and a wake() that
+    finds close() under way does nothing."""
+    from mcp_ref.stdio import _Waker
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    stray = 0
+    try:
+        for _ in range(1000):
+            waker, stop = _Waker(), threading.Event()
+
+            def hammer(waker=waker, stop=stop):
+                while not stop.is_set():
+                    waker.wake()
+
+            thread = threading.Thread(target=hammer, daemon=True)
+            thread.start()
+            waker.close()
+            r, w = os.pipe()                          # most likely the numbers just freed
+            stop.set()
+            thread.join(5)
+            os.set_blocking(r, False)
+            try:
+                stray += len(os.read(r, 16))
+            except BlockingIOError:
+                pass
+            os.close(r)
+            os.close(w)
+    finally:
+        sys.setswitchinterval(previous)
+    assert stray == 0
 
 
 def test_no_thread_for_the_flusher_is_a_write_error_and_close_still_works(deaf_outbox,
