@@ -16,6 +16,10 @@ thing to the objects a server or client builds from its user's data (``spec.CONT
   revision, for a block its place does not hold (``spec.RESULT_BLOCK_TYPES``,
   ``spec.SAMPLING_BLOCK_TYPES``): no ``tool_use`` in a tool result.
 
+It also checks an object against the simple part of a JSON Schema (:func:`object_problems`):
+a tool's arguments (TL-14) and, on both sides, its ``structuredContent`` against its
+``outputSchema`` (TL-09, decision D-45).
+
 Pure functions on plain dicts: the input is never changed, a fitted copy is returned.
 """
 
