@@ -136,8 +136,8 @@ class Context:
         If the client cancels *this* request meanwhile, the question is cancelled in turn
         (CN-01: its answer is no longer wanted, and a human may be looking at it) and
         RequestCancelled is raised here, at once rather than at the question's timeout. A
-        question asked after the cancel is never sent; so is one still waiting for room
-        (D-38), which learns of the cancel once there is room or fails at its own deadline.
+        question asked after the cancel is never sent, nor one still waiting for room (D-38):
+        that one gives up within 0.1 s of the cancel.
         """
         # The cancel flag is checked under the session's lock just before the write (D-43).
         pending = self._session.send_request(method, params, unless=self._cancelled.is_set,

@@ -42,6 +42,9 @@ ProgressCallback = Callable[[float, Optional[float], Optional[str]], None]
 #: How long a waiter whose deadline has passed still waits for a response that the reader
 #: thread already claimed (it is being delivered at that moment, so this is never reached).
 _DELIVERY_GRACE = 5.0
+#: A handler's question waiting for room (D-38) looks this often whether its asker was
+#: cancelled meanwhile (D-43): the wait for room is on the outbox, which a cancel does not wake.
+_UNLESS_POLL = 0.1
 
 
 class PendingRequest:
@@ -301,7 +304,7 @@ class Session:
         """
         started = time.monotonic()
         limits = [t for t in (deadlines["timeout"], deadlines["max_total"]) if t is not None]
-        self._wait_to_send(method, min(limits) if limits else None, started)
+        self._wait_to_send(method, min(limits) if limits else None, started, unless)
         with self._lock:
             self._raise_if_closed()
             if unless is not None and unless():
@@ -318,15 +321,26 @@ class Session:
         return pending
 
     def _wait_to_send(self, method: str, limit: Optional[float],
-                      started: Optional[float] = None) -> None:
+                      started: Optional[float] = None,
+                      unless: Optional[Callable[[], bool]] = None) -> None:
         """Before the lock: wait for room until ``limit`` s after ``started`` (default now;
         None: until there is room or the transport closes); RequestTimeout, with nothing
-        sent, if there is none (D-38)."""
+        sent, if there is none (D-38). With ``unless`` (a handler's question, D-43), look
+        every :data:`_UNLESS_POLL` s whether it now holds: then RequestCancelled, unsent."""
         if started is None:
             started = time.monotonic()
         deadline = None if limit is None else started + limit
-        if not self._wait_for_room(deadline):
-            raise RequestTimeout(method, limit or 0.0, unsent=True)
+        while True:
+            step = deadline
+            if unless is not None:
+                soon = time.monotonic() + _UNLESS_POLL
+                step = soon if deadline is None else min(soon, deadline)
+            if self._wait_for_room(step):
+                return
+            if unless is not None and unless():
+                raise RequestCancelled(method, "cancelled while it waited for room to be sent")
+            if deadline is not None and time.monotonic() >= deadline:
+                raise RequestTimeout(method, limit or 0.0, unsent=True)
 
     def _raise_if_closed(self) -> None:
         if self._closed_error is not None:

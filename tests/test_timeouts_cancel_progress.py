@@ -976,6 +976,48 @@ def test_the_deadline_includes_the_wait_for_room_in_the_outbox():
     assert frames[1]["params"]["requestId"] == pending.id
 
 
+@pytest.mark.spec("CN-05", "CN-01")
+def test_a_question_waiting_for_room_gives_up_soon_after_its_asker_is_cancelled():
+    """D-43: the client reads nothing, so the handler's question waits for room (D-38);
+    then the client cancels the call. The wait is on the outbox, which a cancel does not
+    wake, so the question looks every 0.1 s: the handler gets RequestCancelled within a
+    second, with no room ever coming, and the question is never written. Before, it waited
+    for room or for its own 10 s deadline."""
+    pair = handshake()
+    pair.request(Role.CLIENT, "tools/call", {"name": "ask"})
+    (received,) = [e for e in pair.pump().server_events if isinstance(e, ev.RequestReceived)]
+    waiting = threading.Event()
+    never = threading.Event()
+
+    def no_room(deadline):                  # honours its deadline, as Outbox.wait_for_room
+        waiting.set()
+        return never.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    written = []
+    session = Session(pair.server, written.append, request_timeout=None, max_total_timeout=None,
+                      wait_for_room=no_room)
+    context = Context(session, received)
+    outcome = []
+    thread = threading.Thread(target=lambda: outcome.append(_outcome_of(
+        lambda: context.request("ping", timeout=10))), daemon=True)
+    thread.start()
+    assert waiting.wait(5), "the question never waited for room"
+    cancelled_at = time.monotonic()
+    context._cancel("changed my mind")
+    thread.join(5)
+    assert not thread.is_alive()
+    assert time.monotonic() - cancelled_at < 1.0, "the question waited on after the cancel"
+    assert isinstance(outcome[0], RequestCancelled), outcome
+    assert _frames(written) == [] and pair.server.pending_ids == ()
+
+
+def _outcome_of(call):
+    try:
+        return call()
+    except Exception as exc:                # the outcome is what the test checks
+        return exc
+
+
 @pytest.mark.spec("CN-01", "CN-05")
 def test_a_question_whose_asker_is_cancelled_while_it_waits_for_room_is_never_sent():
     """D-43: a question asked after the cancel is never sent. The handler may already be past
