@@ -322,13 +322,14 @@ class Wire:
 
     # -- Writing ----------------------------------------------------------------------------
 
-    def send_raw(self, data: bytes) -> float:
+    def send_raw(self, data: bytes, reply: bool = False) -> float:
         """Write bytes; returns the time they were written. A dead server is not an error
-        here: the checks see that no answer comes."""
+        here: the checks see that no answer comes. ``reply``: our answer to the server's own
+        request, written by the reading thread (it counts towards the reader's hold-up, D-38)."""
         if self.transcript is not None:
             self.transcript.frames("send", data, "raw")   # before writing: replies come after
         try:
-            self.child.write(data)
+            self.child.write(data, reply)
         except ConnectionClosed:
             pass
         return time.monotonic()
@@ -426,7 +427,7 @@ class Wire:
         else:
             reply = {"jsonrpc": "2.0", "id": request["id"],
                      "error": {"code": -32601, "message": "Method not found"}}
-        self.send_raw(encode(reply))
+        self.send_raw(encode(reply), reply=True)
 
     # -- Ending -----------------------------------------------------------------------------
 
