@@ -327,16 +327,19 @@ class Client:
 
         TL-09: once :meth:`list_tools` has shown the tool's ``outputSchema``, a successful
         result must carry ``structuredContent`` that matches it (the checks of
-        :func:`mcp_ref.shapes.object_problems`); otherwise RemoteProtocolError. (The
-        PendingRequest of :meth:`call_tool_async` gives the result unchecked.)
+        :func:`mcp_ref.shapes.object_problems`); otherwise RemoteProtocolError, whose
+        ``result`` is what the server sent. (The PendingRequest of :meth:`call_tool_async`
+        gives the result unchecked.)
         """
         result = self.call_tool_async(name, arguments, timeout=timeout,
                                       on_progress=on_progress, **options).result()
         problems = shapes.output_problems(result, self._output_schemas.get(name))
         if problems:
-            raise RemoteProtocolError(
+            error = RemoteProtocolError(
                 f"tool {name!r} returned a result that does not match its outputSchema: "
                 + "; ".join(problems), catalogue_id="TL-09")
+            error.result = result             # nothing lost: what the server sent
+            raise error
         return result
 
     def call_tool_async(self, name: str, arguments: Optional[Dict[str, Any]] = None,

@@ -70,7 +70,13 @@ class LocalProtocolError(ProtocolError):
 
 
 class RemoteProtocolError(ProtocolError):
-    """The *peer* did something the protocol forbids."""
+    """The *peer* did something the protocol forbids.
+
+    ``result``: where the peer's answer itself broke the rule (a tool result that breaks its
+    ``outputSchema``, TL-09), that answer, as sent; otherwise None.
+    """
+
+    result: Any = None
 
 
 class NotJson(LocalProtocolError, ValueError):

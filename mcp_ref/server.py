@@ -73,11 +73,23 @@ class RequestError(McpRefError):
 
 
 def _object_schema(tool: str, member: str, schema: Any, rule: str) -> Dict[str, Any]:
-    """``schema`` if it is a JSON Schema object with ``"type": "object"``, else ValueError."""
-    if isinstance(schema, dict) and schema.get("type") == "object":
+    """``schema`` if it is a JSON Schema object with ``"type": "object"`` whose
+    ``properties`` (if any) is an object of object schemas and whose ``required`` (if any) is
+    an array of strings, as the MCP schema has it; else ValueError."""
+    problem = None
+    if not (isinstance(schema, dict) and schema.get("type") == "object"):
+        problem = 'must be a JSON Schema object with "type": "object"'
+    elif "properties" in schema and not (
+            isinstance(schema["properties"], dict)
+            and all(isinstance(rule, dict) for rule in schema["properties"].values())):
+        problem = 'must have "properties" map each name to an object (a JSON Schema)'
+    elif "required" in schema and not (
+            isinstance(schema["required"], list)
+            and all(isinstance(name, str) for name in schema["required"])):
+        problem = 'must have "required" be an array of strings'
+    if problem is None:
         return schema
-    raise ValueError(f'tool {tool!r}: {member} must be a JSON Schema object with "type": '
-                     f'"object" ({rule}), not {schema!r}')
+    raise ValueError(f"tool {tool!r}: {member} {problem} ({rule}), not {schema!r}")
 
 
 def _tool_name_problem(name: str) -> Optional[str]:
@@ -327,7 +339,8 @@ class Server:
         (TL-09: the server MUST keep that promise).
 
         ValueError for a second tool of the same name, or an ``input_schema`` or
-        ``output_schema`` without ``"type": "object"`` (TL-06, TL-07, TL-09). A name longer
+        ``output_schema`` without ``"type": "object"`` (``{}`` included), or whose ``properties``
+        or ``required`` the MCP schema would refuse (TL-06, TL-07, TL-09). A name longer
         than 128 characters or outside ``A-Z a-z 0-9 _ - .`` is registered, with a warning
         (TL-07 is a SHOULD)."""
         def register(fn: Handler) -> Handler:

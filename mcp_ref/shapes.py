@@ -25,6 +25,7 @@ Pure functions on plain dicts: the input is never changed, a fitted copy is retu
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import spec
@@ -160,33 +161,58 @@ _JSON_TYPES: Dict[str, Any] = {
 
 def object_problems(value: Dict[str, Any], schema: Dict[str, Any], what: str) -> List[str]:
     """Problems with the object ``value`` against the simple part of an object ``schema``:
-    ``required``, each property's ``type`` and ``enum``, and ``additionalProperties: false``.
-    ``what`` names a member in the messages ("argument", "member").
+    ``required``, each property's ``type`` and ``enum``, and ``additionalProperties: false``
+    (only when the schema has no ``patternProperties``: a member matching a pattern is not
+    additional, and a peer's pattern is not run here). ``what`` names a member in the
+    messages ("argument", "member").
 
     A tool's arguments against its ``inputSchema`` (TL-14) and its ``structuredContent``
     against its ``outputSchema`` (TL-09). A deliberately small subset of JSON Schema, with the
     standard library only (BP-34 is partial); a tool needing more checks inside its handler.
+    The subset only ever reports less than a full validator would, never more.
     """
     # The schema may be the peer's (a client checking a server's outputSchema): what is not
-    # of the expected JSON type is ignored, never trusted to be.
+    # of the expected JSON type is ignored, never trusted to be, and nothing raises.
     required = _list(schema.get("required"))
     problems = [f"missing required {what} {name!r}" for name in required
                 if isinstance(name, str) and name not in value]
     properties = schema.get("properties")
     properties = properties if isinstance(properties, dict) else {}
+    closed = schema.get("additionalProperties") is False and not schema.get("patternProperties")
     for name, member in value.items():
         rule = properties.get(name)
         if not isinstance(rule, dict):
-            if rule is None and schema.get("additionalProperties") is False:
+            if rule is None and closed:
                 problems.append(f"unexpected {what} {name!r}")
             continue
         expected = rule.get("type")
         types = [t for t in (_list(expected) or [expected]) if isinstance(t, str)]
         if types and not any(_is_json_type(member, t) for t in types):
             problems.append(f"{what} {name!r} must be of type {' or '.join(types)}")
-        if isinstance(rule.get("enum"), list) and member not in rule["enum"]:
-            problems.append(f"{what} {name!r} must be one of {rule['enum']!r}")
+        enum = rule.get("enum")
+        if isinstance(enum, list) and _outside(member, enum):
+            problems.append(f"{what} {name!r} must be one of {_short(enum)}")
     return problems
+
+
+def _outside(member: Any, enum: List[Any]) -> bool:
+    """``member not in enum``; False (not checked) for values nested too deep to compare:
+    a peer's JSON may nest nearly to the recursion limit, and comparing it deeper in the
+    stack would raise RecursionError."""
+    try:
+        return member not in enum
+    except RecursionError:
+        return False
+
+
+def _short(value: Any) -> str:
+    """A repr for a message, bounded in length and depth (the value may be the peer's)."""
+    return _REPR.repr(value)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlist = _REPR.maxdict = 20
+_REPR.maxstring = _REPR.maxother = 80
 
 
 def output_problems(result: Dict[str, Any], schema: Optional[Dict[str, Any]]) -> List[str]:

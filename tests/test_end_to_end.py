@@ -706,6 +706,20 @@ def test_an_output_schema_that_is_not_an_object_schema_is_refused(schema):
         Server("s").tool(name="t", output_schema=schema)(lambda arguments, context: "x")
 
 
+@pytest.mark.spec("TL-06", "TL-09")
+@pytest.mark.parametrize("member", ["input_schema", "output_schema"])
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": []}, {"type": "object", "properties": {"a": True}},
+    {"type": "object", "required": "a"}, {"type": "object", "required": [1]}])
+def test_a_schema_the_mcp_schema_would_refuse_is_refused_at_registration(member, schema):
+    """The MCP schema has an input or output schema's "properties" map names to objects and
+    its "required" be an array of strings: a tool published with anything else makes
+    tools/list invalid (and a "required" that is not a list would go unchecked)."""
+    from mcp_ref.server import Server
+    with pytest.raises(ValueError, match="TL-06" if member == "input_schema" else "TL-09"):
+        Server("s").tool(name="t", **{member: schema})(lambda arguments, context: "x")
+
+
 @pytest.mark.spec("TL-09")
 def test_the_client_checks_structured_content_against_the_listed_output_schema():
     """TL-09: clients SHOULD check structured results against the tool's outputSchema. Once
@@ -726,6 +740,7 @@ def test_the_client_checks_structured_content_against_the_listed_output_schema()
         plain = client.call_tool("plain", {})
         raw = client.call_tool_async("sum", {"lie": True}).result()    # the unchecked way
     assert lie.value.catalogue_id == "TL-09"
+    assert lie.value.result["structuredContent"] == {"sum": "three"}       # nothing lost
     assert unlisted["structuredContent"] == {"sum": "three"} == raw["structuredContent"]
     assert honest["structuredContent"] == {"sum": 3}
     assert failed["isError"] and plain["structuredContent"] == {"anything": 1}

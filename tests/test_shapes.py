@@ -162,3 +162,38 @@ def test_object_problems_never_trusts_a_peers_schema(schema):
     that holds, the check reports problems or none, and never raises. Members of the wrong
     JSON type are ignored, not taken as rules (a string enum is not a list of characters)."""
     assert shapes.object_problems({"sum": "three"}, schema, "member") == []
+
+
+@pytest.mark.spec("TL-09", "TL-14")
+def test_object_problems_reports_nothing_a_full_validator_would_accept():
+    """additionalProperties: false leaves out what patternProperties matches; the subset does
+    not run patterns (a peer's pattern could be made to backtrack for ever), so with
+    patternProperties present it does not call any member unexpected. Before, a server whose
+    valid structuredContent used such a schema made call_tool raise RemoteProtocolError."""
+    schema = {"type": "object", "patternProperties": {"^x_": {"type": "number"}},
+              "properties": {"n": {"type": "integer"}}, "additionalProperties": False}
+    assert shapes.object_problems({"x_1": 1, "n": 2}, schema, "member") == []
+    assert shapes.output_problems({"content": [], "structuredContent": {"x_1": 1}}, schema) == []
+    closed = {"type": "object", "properties": {"n": {}}, "additionalProperties": False}
+    assert shapes.object_problems({"x_1": 1}, closed, "member") == ["unexpected member 'x_1'"]
+
+
+@pytest.mark.spec("TL-09")
+def test_object_problems_never_raises_on_a_peers_deep_enum():
+    """A peer's schema and result may nest nearly as deep as the decoder allows; comparing
+    them (or printing the enum) deeper in the stack must not raise RecursionError."""
+    import sys
+
+    from mcp_ref.framing import decode
+    depth = sys.getrecursionlimit() - 60
+    nest = "[" * depth + "%s" + "]" * depth
+    schema = decode(('{"type": "object", "properties": {"a": {"enum": [%s]}}}'
+                     % (nest % "0")).encode())
+    value = decode(('{"a": %s}' % (nest % "1")).encode())
+
+    def deep(k):
+        return shapes.object_problems(value, schema, "member") if k == 0 else deep(k - 1)
+    assert deep(100) == []                         # too deep to compare: not checked
+    wide = {"type": "object", "properties": {"a": {"enum": list(range(100_000))}}}
+    (problem,) = shapes.object_problems({"a": -1}, wide, "member")
+    assert len(problem) < 300                      # the message stays short
