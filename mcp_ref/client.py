@@ -28,11 +28,12 @@ from . import events as ev
 from . import shapes, spec
 from ._logging import CRITICAL, DEBUG, ERROR, INFO, WARNING, LazyLogger
 from .connection import DEFAULT_INFO, Connection
-from .errors import (ConnectionClosed, ErrorCode, McpRefError, PeerError, RemoteProtocolError,
+from .errors import (ConnectionClosed, ErrorCode, PeerError, RemoteProtocolError,
                      RequestTimeout, UnsupportedProtocolVersion)
 from .framing import DEFAULT_MAX_LINE_BYTES
 from .lifecycle import Role, State
-from .session import PendingRequest, ProgressCallback, Session
+from .session import (DEFAULT_KEEPALIVE_TIMEOUT, Keepalive, PendingRequest, ProgressCallback,
+                      Session)
 from .stdio import DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport
 from .transcript import Trace, Transcript, open_transcript
 
@@ -102,7 +103,7 @@ class Client:
         # Set once the session is over: by the reader when it ends, and by close() when it is
         # done, even if the reader is still blocked in an application callback (wait_closed).
         self._ended = threading.Event()
-        self._keepalive: Optional[threading.Thread] = None
+        self._keepalive: Optional[Keepalive] = None
         # The server's own requests wait here for the callback thread. Both are made with the
         # first such request: most sessions get none, and ``queue`` costs a millisecond of
         # import time (D-29).
@@ -138,7 +139,7 @@ class Client:
               elicitation_modes: Sequence[str] = ("form",),
               on_notification: Optional[Callable[[str, Dict[str, Any]], None]] = None,
               keepalive_interval: Optional[float] = None,
-              keepalive_timeout: float = 10.0,
+              keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
               stdin_grace: float = DEFAULT_STDIN_GRACE, term_grace: float = DEFAULT_TERM_GRACE,
               max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
               trace: Trace = None,
@@ -581,27 +582,20 @@ class Client:
     # --- Keepalive (PG-04..PG-11) -------------------------------------------------------------
 
     def _start_keepalive(self, interval: float, timeout: float) -> None:
-        self._keepalive = threading.Thread(target=self._keepalive_loop, args=(interval, timeout),
-                                           daemon=True, name="mcp_ref-keepalive")
+        # The loop is shared with the server (session.Keepalive, D-48); it stops with close().
+        self._keepalive = Keepalive(self._session, interval, timeout, self._missed_ping,
+                                    stop=self._stop)
         self._keepalive.start()
 
-    def _keepalive_loop(self, interval: float, timeout: float) -> None:
-        """Ping every ``interval`` s (PG-05, PG-06); a missed pong ends the session (PG-09)."""
-        while not self._stop.wait(interval):
-            try:
-                self.ping(timeout=timeout)
-            except PeerError:
-                pass                    # any answer, even -32601, proves the peer is alive
-            except RequestTimeout:
-                log.error("server (pid %d) did not answer ping within %g s; closing the "
-                          "session", self._process.pid, timeout)       # PG-11: log it
-                self._session.fail_all(ConnectionClosed(
-                    f"server pid {self._process.pid} did not answer a keepalive ping within "
-                    f"{timeout:g} s", stderr_tail=self._process.stderr_tail()))
-                threading.Thread(target=self.close, daemon=True, name="mcp_ref-close").start()
-                return
-            except McpRefError:
-                return                  # the session is closing anyway
+    def _missed_ping(self, error: RequestTimeout) -> None:
+        """Keepalive thread: a ping went unanswered; the session is closed (PG-09)."""
+        timeout = error.timeout
+        log.error("server (pid %d) did not answer ping within %g s; closing the "
+                  "session", self._process.pid, timeout)       # PG-11: log it
+        self._session.fail_all(ConnectionClosed(
+            f"server pid {self._process.pid} did not answer a keepalive ping within "
+            f"{timeout:g} s", stderr_tail=self._process.stderr_tail()))
+        threading.Thread(target=self.close, daemon=True, name="mcp_ref-close").start()
 
     # --- Closing (lifecycle#shutdown, TR-13) --------------------------------------------------
 
@@ -646,7 +640,7 @@ class Client:
             lambda: self._join(self._reader),
             lambda: self._fail_everything(report),
             self._tell_threads_to_stop,
-            lambda: self._join(self._keepalive),
+            lambda: self._join(None if self._keepalive is None else self._keepalive.thread),
             lambda: self._join(self._callback_thread),
             lambda: self._join(self._notification_thread),
             lambda: self._close_transcript(report),

@@ -18,6 +18,8 @@ progress pushes the deadline back (TO-04), but never past the maximum total time
 
 The clock lives here, in the waiting caller: the deadline is checked by whoever waits in
 ``result()``. A request nobody waits on is not timed out.
+
+:class:`Keepalive` is the ping loop both peers can run (PG-05, decisions D-10 and D-48).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from . import events as ev
 from . import spec
 from ._logging import LazyLogger
 from .connection import Connection
-from .errors import ConnectionClosed, McpRefError, RequestCancelled, RequestTimeout
+from .errors import ConnectionClosed, McpRefError, PeerError, RequestCancelled, RequestTimeout
 from .jsonrpc import RequestId
 from .lifecycle import State
 
@@ -45,6 +47,12 @@ _DELIVERY_GRACE = 5.0
 #: A handler's question waiting for room (D-38) looks this often whether its asker was
 #: cancelled meanwhile (D-43): the wait for room is on the outbox, which a cancel does not wake.
 _UNLESS_POLL = 0.1
+#: How long stopping a keepalive waits for its thread. It only ever waits on its stop event or
+#: on one ping with a deadline, and the owner ends that ping first (fail_all), so this is
+#: never reached.
+_KEEPALIVE_JOIN_TIMEOUT = 5.0
+#: How long a keepalive ping waits for its answer unless told otherwise (PG-07, D-10, D-48).
+DEFAULT_KEEPALIVE_TIMEOUT = 10.0
 
 
 class PendingRequest:
@@ -459,3 +467,83 @@ class Session:
     def send_log(self, level: str, data: Any, logger: Optional[str] = None) -> None:
         self._exchange(lambda: self.connection.send_log(level, data, logger))
 
+
+
+# --- Keepalive pings (PG-04..PG-11) -----------------------------------------------------------
+
+def keepalive_problem(interval: Any, timeout: Any) -> Optional[str]:
+    """What is wrong with a keepalive setting (``interval`` None: no keepalive), or None. The
+    one check behind ``Server(keepalive_interval=, keepalive_timeout=)`` and ``serve
+    --keepalive``. PG-06, PG-07: both are the user's to choose, but each must be a finite,
+    positive number of seconds."""
+    if interval is not None:
+        problem = _seconds_problem("keepalive interval", interval)
+        if problem is not None:
+            return problem
+    return _seconds_problem("keepalive timeout", timeout)
+
+
+def _seconds_problem(name: str, value: Any) -> Optional[str]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"the {name} must be a number of seconds, not {value!r}"
+    if not 0 < value < float("inf"):            # NaN fails too; inf overflows the waits
+        return f"the {name} must be a finite, positive number of seconds, not {value!r}"
+    return None
+
+
+class Keepalive:
+    """A daemon thread that pings the peer every ``interval`` s and waits ``timeout`` s for
+    each answer (PG-05, PG-06, PG-07), for the client (D-10) and the server (D-48) alike.
+
+    Any answer, even a JSON-RPC error such as -32601, proves the peer alive. A ping that gets
+    no answer in time was cancelled by :meth:`PendingRequest.result` (TO-02, CN-01); this then
+    calls ``on_missed(error)`` once, with the RequestTimeout, and ends: the owner logs it
+    (PG-11) and ends the session (PG-04, PG-09). The session closing under it (ConnectionClosed
+    and the like) ends the thread quietly, and so does :meth:`stop`. ``stop``: the owner's own
+    stop event, if it has one (the client's); otherwise the Keepalive makes its own.
+    """
+
+    def __init__(self, session: Session, interval: float, timeout: float,
+                 on_missed: Callable[[RequestTimeout], None], *,
+                 stop: Optional[threading.Event] = None, name: str = "mcp_ref-keepalive") -> None:
+        self.interval = interval
+        self.timeout = timeout
+        self._session = session
+        self._on_missed = on_missed
+        self._stop = stop if stop is not None else threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True, name=name)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def is_alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def stop(self) -> None:
+        """Ask the thread to end; it sends no ping after this. Does not wait (see :meth:`join`)."""
+        self._stop.set()
+
+    def join(self) -> bool:
+        """Wait a bounded time for the thread to end (not from the thread itself). True if it
+        has ended or never started."""
+        if self.thread.ident is not None and self.thread is not threading.current_thread():
+            self.thread.join(_KEEPALIVE_JOIN_TIMEOUT)
+        return not self.thread.is_alive()
+
+    def _loop(self) -> None:
+        # PG-05: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/ping#implementation-considerations
+        # The interval is the wait's timeout: stop() ends the wait at once (PG-08: one ping
+        # per interval at most, and none while the previous one is still waiting).
+        while not self._stop.wait(self.interval):
+            try:
+                self._session.request(spec.PING, timeout=self.timeout)
+            except PeerError:
+                pass                    # PG-04: any answer, even an error, proves the peer alive
+            except RequestTimeout as exc:
+                # PG-09: a missed pong is a connection failure -- unless we were stopped
+                # meanwhile, when the session is ending anyway and nobody is to blame.
+                if not self._stop.is_set():
+                    self._on_missed(exc)
+                return
+            except McpRefError:
+                return                  # the session is closing anyway
