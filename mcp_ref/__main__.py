@@ -5,7 +5,9 @@
 * ``serve``    runs the reference server on stdin/stdout (put it in a desktop client's config);
                ``--audit FILE`` records the client's protocol violations as JSON;
                ``--watchdog SECONDS`` [``--parent-pid PID``] also exits once the client is
-               gone though stdin stays open (D-33).
+               gone though stdin stays open (D-33); ``--keepalive SECONDS``
+               [``--keepalive-timeout SECONDS``] pings the client and exits once a ping goes
+               unanswered (PG-05, D-48).
 * ``states``   prints the lifecycle state machine, generated from its transition table.
 * ``inspect``  ``-- CMD ARGS...``: what any stdio MCP server says about itself and offers.
 * ``call``     ``-- CMD ARGS... TOOL 'JSON'``: call one tool, with live progress; Ctrl-C cancels.
@@ -16,7 +18,7 @@
 import json
 import logging
 import sys
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from . import spec
 from .lifecycle import render
@@ -36,11 +38,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "serve":
+        from .session import keepalive_problem
         from .stdio import watchdog_problem
         problem = watchdog_problem(args.watchdog, args.parent_pid)
         if problem is not None:
             parser.error(f"--watchdog / --parent-pid: {problem}")
-        return serve_reference(args.trace, args.audit, args.watchdog, args.parent_pid)
+        problem = keepalive_problem(args.keepalive, args.keepalive_timeout)    # PG-06, PG-07
+        if problem is not None:
+            parser.error(f"--keepalive / --keepalive-timeout: {problem}")
+        return serve_reference(args.trace, args.audit, args.watchdog, args.parent_pid,
+                               keepalive=args.keepalive,
+                               keepalive_timeout=args.keepalive_timeout)
     if args.command == "check":
         from . import check        # here, not above: the battery takes ~18 ms to import
         return check.run(args)
@@ -71,6 +79,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 def build_parser() -> "argparse.ArgumentParser":
     """The parser of every command and its options."""
     import argparse      # here: a bare ``serve`` starts without it (see main)
+    from .session import DEFAULT_KEEPALIVE_TIMEOUT
     parser = argparse.ArgumentParser(prog="python3 -m mcp_ref",
                                      description="mcp_ref: the MCP lifecycle over stdio, "
                                                  f"revision {spec.PROTOCOL_VERSION}")
@@ -87,6 +96,14 @@ def build_parser() -> "argparse.ArgumentParser":
                             "there, and exit as at end of stdin once it is gone (default: off)")
     serve.add_argument("--parent-pid", type=int, metavar="PID",
                        help="with --watchdog: watch process PID instead of our parent")
+    # PG-05..PG-07: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/ping#implementation-considerations
+    serve.add_argument("--keepalive", type=float, metavar="SECONDS",
+                       help="once the session is operating, ping the client every SECONDS, and "
+                            "exit as at end of stdin if a ping goes unanswered (default: off)")
+    serve.add_argument("--keepalive-timeout", type=float, metavar="SECONDS",
+                       default=DEFAULT_KEEPALIVE_TIMEOUT,
+                       help="with --keepalive: how long each ping waits for its answer "
+                            f"(default: {DEFAULT_KEEPALIVE_TIMEOUT:g})")
     add_check_arguments(commands.add_parser(
         "check", help="run black-box lifecycle checks against a stdio MCP server"))
     states = commands.add_parser("states", help="print the lifecycle state machine")
@@ -132,16 +149,22 @@ def add_check_arguments(parser: "argparse.ArgumentParser") -> None:
 
 
 def serve_reference(trace: Optional[str] = None, audit: Optional[str] = None,
-                    watchdog: Optional[float] = None, parent_pid: Optional[int] = None) -> int:
-    """The reference server. Logs go to stderr (TR-04); stdout carries only frames (TR-06)."""
+                    watchdog: Optional[float] = None, parent_pid: Optional[int] = None, *,
+                    keepalive: Optional[float] = None,
+                    keepalive_timeout: Optional[float] = None) -> int:
+    """The reference server. Logs go to stderr (TR-04); stdout carries only frames (TR-06).
+    ``keepalive``, ``keepalive_timeout``: the Server's keepalive_interval and _timeout (D-48)."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
                         format="mcp_ref serve: %(levelname)s %(name)s: %(message)s")
     from .reference import build_server
+    options: Dict[str, Any] = {"keepalive_interval": keepalive}
+    if keepalive_timeout is not None:
+        options["keepalive_timeout"] = keepalive_timeout
+    server = build_server(**options)
     if audit:
         from .audit import run_audited
-        return run_audited(build_server(), audit, trace, watchdog=watchdog,
-                           parent_pid=parent_pid)
-    return build_server().run_stdio(trace=trace, watchdog=watchdog, parent_pid=parent_pid)
+        return run_audited(server, audit, trace, watchdog=watchdog, parent_pid=parent_pid)
+    return server.run_stdio(trace=trace, watchdog=watchdog, parent_pid=parent_pid)
 
 
 if __name__ == "__main__":

@@ -31,10 +31,11 @@ def _schema(properties: Dict[str, Any], required: List[str]) -> Dict[str, Any]:
     return {"type": "object", "properties": properties, "required": required}
 
 
-def build_server() -> Server:
+def build_server(**options: Any) -> Server:
+    """The reference server; ``options`` go to :class:`Server` (``serve --keepalive``)."""
     server = Server("mcp_ref-reference", version=__version__, title="mcp_ref reference server",
                     instructions="A reference MCP server for testing clients: echo, add, slow "
-                                 "(progress, cancellation) and fail (tool errors).")
+                                 "(progress, cancellation) and fail (tool errors).", **options)
 
     @server.tool(description="Return the text unchanged.", title="Echo",
                  annotations={"readOnlyHint": True, "idempotentHint": True},

@@ -10,7 +10,9 @@ Threads:
   the handlers are (reliability scorecard SC-16);
 * a fixed pool of worker threads runs the handlers. Each handler gets a :class:`Context`:
   its cancelled flag, ``progress()``, ``log()`` and ``request()`` (to ask the client for
-  roots, sampling, elicitation or a ping).
+  roots, sampling, elicitation or a ping);
+* with ``keepalive_interval``, a keepalive thread that pings the client once the session is
+  operating, and ends the session if a ping goes unanswered (PG-05, D-48).
 
 Every frame goes through one locked writer, so frames never interleave. Nothing but frames
 reaches stdout: :class:`~mcp_ref.stdio.StdioServerTransport` moves fd 1 aside (TR-06).
@@ -43,9 +45,11 @@ from . import shapes, spec
 from ._logging import LazyLogger
 from ._record import Record
 from .connection import Connection
-from .errors import ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError
+from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError,
+                     RequestTimeout)
 from .lifecycle import Role
-from .session import PendingRequest, Session
+from .session import (DEFAULT_KEEPALIVE_TIMEOUT, Keepalive, PendingRequest, Session,
+                      keepalive_problem)
 from .stdio import ParentWatchdog, StdioServerTransport, watchdog_problem
 from .transcript import Trace, open_transcript
 
@@ -288,7 +292,16 @@ class Server:
                  instructions: Optional[str] = None, max_workers: int = 4,
                  max_in_flight: int = 64, page_size: int = 50,
                  drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
-                 supported_versions: Tuple[str, ...] = spec.SUPPORTED_VERSIONS) -> None:
+                 supported_versions: Tuple[str, ...] = spec.SUPPORTED_VERSIONS,
+                 keepalive_interval: Optional[float] = None,
+                 keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT) -> None:
+        """``keepalive_interval``: once the session is operating, ping the client every that
+        many seconds, and wait ``keepalive_timeout`` seconds for each answer; a missed one
+        ends the session as stdin EOF does (PG-05, PG-09, D-48). Off (None) by default.
+        ValueError for a value that is not a finite, positive number of seconds."""
+        problem = keepalive_problem(keepalive_interval, keepalive_timeout)   # PG-06, PG-07
+        if problem is not None:
+            raise ValueError(problem)
         if page_size < 1:
             # PN-02: a page of nothing with a nextCursor says "more exist" for ever, and a
             # client following it never gets to the end.
@@ -302,6 +315,8 @@ class Server:
         self.page_size = page_size
         self.drain_timeout = drain_timeout
         self.supported_versions = supported_versions
+        self.keepalive_interval = keepalive_interval
+        self.keepalive_timeout = keepalive_timeout
         self._tools: Dict[str, _Tool] = {}
         self._resources: Dict[str, _Resource] = {}
         self._prompts: Dict[str, _Prompt] = {}
@@ -321,6 +336,7 @@ class Server:
         self._session: Optional[Session] = None
         self._signal: Optional[int] = None
         self._transport: Optional[StdioServerTransport] = None
+        self._keepalive: Optional[Keepalive] = None
 
     # --- Registries ---------------------------------------------------------------------------
 
@@ -511,6 +527,7 @@ class Server:
                           wait_for_room=transport.wait_for_room,
                           write_reply=lambda data: write(data, reply=True))
         self._session, self._transport = session, transport
+        self._keepalive = None                                 # a new session
         pool = _WorkerPool(self.max_workers, self.max_in_flight)
         contexts: Dict[Any, Context] = {}
         try:
@@ -535,6 +552,9 @@ class Server:
             return status
         finally:
             pool.stop()
+            if self._keepalive is not None:
+                self._keepalive.stop()          # _finish did already, unless it never ran
+                self._keepalive.join()          # bounded: fail_all ended any ping it waited on
             if transcript is not None:
                 transcript.close()
 
@@ -543,6 +563,10 @@ class Server:
         """After stdin EOF (TR-14), a signal, or a failure of serving itself: let in-flight
         handlers finish for a bounded time (after EOF only), then cancel what is left, and
         report the exit status."""
+        if self._keepalive is not None:
+            # No ping while we drain: the client's answer could no longer be read after EOF,
+            # and the "missed" ping would be blamed on it (D-48).
+            self._keepalive.stop()
         if self._signal is not None or failed:
             # SIGTERM/SIGINT, or a failure: give up on everything at once; handlers get 1 s to
             # return (SC-19).
@@ -603,8 +627,34 @@ class Server:
         elif isinstance(event, ev.Initialized):
             log.info("session initialized: protocol %s, client %s", event.protocol_version,
                      event.peer_info.get("name"))
+            self._start_keepalive(session)
         elif isinstance(event, ev.NotificationReceived):
             log.debug("notification %s", event.method)
+
+    def _start_keepalive(self, session: Session) -> None:
+        """Reader thread, at ``notifications/initialized``: start pinging the client, if asked.
+
+        Not before: until then a server may send pings (PG-03, LC-07), but a client that is
+        still setting up need not be judged yet; from now on the session is operating.
+        https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/ping#implementation-considerations
+        """
+        if self.keepalive_interval is None:
+            return
+        self._keepalive = Keepalive(session, self.keepalive_interval, self.keepalive_timeout,
+                                    self._missed_ping, name="mcp_ref-server-keepalive")
+        self._keepalive.start()         # PG-05: ping periodically
+
+    def _missed_ping(self, error: RequestTimeout) -> None:
+        """Keepalive thread: a ping went unanswered in time (and was cancelled, TO-02), or
+        could not even be sent because the client stopped reading (D-38). Say so once, and
+        end the session as at stdin EOF: in-flight handlers drain, exit status 0."""
+        # PG-09: a ping timeout is a connection failure; PG-11: log it (to stderr, never
+        # stdout: stdout carries frames only, TR-06).
+        # https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/ping#error-handling
+        log.warning("keepalive: %s; the client counts as gone: ending the session as at "
+                    "end of stdin", error)
+        if self._transport is not None:
+            self._transport.interrupt()     # the read loop sees end of stream (as D-33)
 
     def _run(self, context: Context, contexts: Dict[Any, Context]) -> None:
         """Worker thread: run one handler and answer. If the request was cancelled meanwhile,
