@@ -193,7 +193,7 @@ def test_the_server_pings_an_idle_client_on_schedule_and_an_answer_keeps_it(serv
     # PG-06: every interval after the previous answer: never sooner (PG-08), not much later.
     gaps = [later - earlier for earlier, later in zip([started] + times, times)]
     assert all(gap >= 0.04 for gap in gaps[1:]), gaps
-    assert times[3] - started < 4 * 0.05 + SLACK, gaps
+    assert times[3] - started < 4 * 0.05 + 2 * SLACK, gaps     # bounded, on a busy machine too
     ids = [f["id"] for f in peer.frames if is_ping(f)]
     assert len(set(ids)) == len(ids)                      # each ping a new request id
     assert all("params" not in f or set(f["params"]) <= {"_meta"}
