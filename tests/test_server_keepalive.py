@@ -29,8 +29,9 @@ from rawpipe import ROOT, SERVE, is_response, notification, request
 from mcp_ref.server import Server
 from mcp_ref.stdio import StdioServerTransport
 
-#: The allowed error of a deadline, in seconds.
-SLACK = 0.5
+#: The allowed error of a deadline, in seconds: generous, as in test_stdio, so that a loaded
+#: CI machine does not fail a bound that only proves "on schedule, not never".
+SLACK = 1.5
 
 
 def is_ping(frame):
