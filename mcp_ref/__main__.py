@@ -5,7 +5,8 @@
 * ``serve``    runs the reference server on stdin/stdout (put it in a desktop client's config);
                ``--audit FILE`` records the client's protocol violations as JSON;
                ``--watchdog SECONDS`` [``--parent-pid PID``] also exits once the client is
-               gone though stdin stays open (D-33).
+               gone though stdin stays open (D-33); ``--progress-interval SECONDS``: the
+               least time between two progress notifications on one call (PR-12, D-47).
 * ``states``   prints the lifecycle state machine, generated from its transition table.
 * ``inspect``  ``-- CMD ARGS...``: what any stdio MCP server says about itself and offers.
 * ``call``     ``-- CMD ARGS... TOOL 'JSON'``: call one tool, with live progress; Ctrl-C cancels.
@@ -40,7 +41,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         problem = watchdog_problem(args.watchdog, args.parent_pid)
         if problem is not None:
             parser.error(f"--watchdog / --parent-pid: {problem}")
-        return serve_reference(args.trace, args.audit, args.watchdog, args.parent_pid)
+        if args.progress_interval is not None:
+            from .server import check_progress_interval
+            try:
+                check_progress_interval(args.progress_interval)
+            except ValueError as exc:
+                parser.error(f"--progress-interval: {exc}")
+        return serve_reference(args.trace, args.audit, args.watchdog, args.parent_pid,
+                               args.progress_interval)
     if args.command == "check":
         from . import check        # here, not above: the battery takes ~18 ms to import
         return check.run(args)
@@ -87,6 +95,12 @@ def build_parser() -> "argparse.ArgumentParser":
                             "there, and exit as at end of stdin once it is gone (default: off)")
     serve.add_argument("--parent-pid", type=int, metavar="PID",
                        help="with --watchdog: watch process PID instead of our parent")
+    # The default is server.DEFAULT_PROGRESS_INTERVAL, not imported here: building the
+    # parser of any command should not import the server (tests/test_cli.py checks the text).
+    serve.add_argument("--progress-interval", type=float, metavar="SECONDS",
+                       help="the least time between two progress notifications on one call; "
+                            "the first and the one reaching total are always sent; 0 sends "
+                            "all (PR-12; default: 0.05)")
     add_check_arguments(commands.add_parser(
         "check", help="run black-box lifecycle checks against a stdio MCP server"))
     states = commands.add_parser("states", help="print the lifecycle state machine")
@@ -132,16 +146,18 @@ def add_check_arguments(parser: "argparse.ArgumentParser") -> None:
 
 
 def serve_reference(trace: Optional[str] = None, audit: Optional[str] = None,
-                    watchdog: Optional[float] = None, parent_pid: Optional[int] = None) -> int:
-    """The reference server. Logs go to stderr (TR-04); stdout carries only frames (TR-06)."""
+                    watchdog: Optional[float] = None, parent_pid: Optional[int] = None,
+                    progress_interval: Optional[float] = None) -> int:
+    """The reference server. Logs go to stderr (TR-04); stdout carries only frames (TR-06).
+    ``progress_interval``: None keeps the server's default (PR-12, D-47)."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
                         format="mcp_ref serve: %(levelname)s %(name)s: %(message)s")
     from .reference import build_server
+    server = build_server() if progress_interval is None else build_server(progress_interval)
     if audit:
         from .audit import run_audited
-        return run_audited(build_server(), audit, trace, watchdog=watchdog,
-                           parent_pid=parent_pid)
-    return build_server().run_stdio(trace=trace, watchdog=watchdog, parent_pid=parent_pid)
+        return run_audited(server, audit, trace, watchdog=watchdog, parent_pid=parent_pid)
+    return server.run_stdio(trace=trace, watchdog=watchdog, parent_pid=parent_pid)
 
 
 if __name__ == "__main__":

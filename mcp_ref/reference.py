@@ -6,7 +6,8 @@ Outside checks rely on these tool names, so they are stable:
 ``echo``       ``{text}``: the text back, unchanged
 ``add``        ``{a, b}``: the sum, as text
 ``slow``       ``{seconds, steps}``: sleeps in steps, reporting progress after each
-               (when the call carries a progressToken); stops at once when cancelled
+               (when the call carries a progressToken; steps closer together than
+               ``--progress-interval`` are not all sent, PR-12); stops at once when cancelled
 ``fail``       ``{message}``: an ``isError: true`` result with that message
 ``roots``      asks the client for its roots (``roots/list``)
 ``sample``     asks the client to sample an LLM (``sampling/createMessage``)
@@ -24,17 +25,20 @@ from typing import Any, Dict, List
 
 from . import __version__, spec
 from .errors import CapabilityNotNegotiated, McpRefError
-from .server import Context, Server, ToolError
+from .server import DEFAULT_PROGRESS_INTERVAL, Context, Server, ToolError
 
 
 def _schema(properties: Dict[str, Any], required: List[str]) -> Dict[str, Any]:
     return {"type": "object", "properties": properties, "required": required}
 
 
-def build_server() -> Server:
+def build_server(progress_interval: float = DEFAULT_PROGRESS_INTERVAL) -> Server:
+    """The reference server. ``progress_interval``: the least time in seconds between two
+    progress notifications on one call (PR-12, D-47; ``serve --progress-interval``)."""
     server = Server("mcp_ref-reference", version=__version__, title="mcp_ref reference server",
                     instructions="A reference MCP server for testing clients: echo, add, slow "
-                                 "(progress, cancellation) and fail (tool errors).")
+                                 "(progress, cancellation) and fail (tool errors).",
+                    progress_interval=progress_interval)
 
     @server.tool(description="Return the text unchanged.", title="Echo",
                  annotations={"readOnlyHint": True, "idempotentHint": True},

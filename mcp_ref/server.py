@@ -57,6 +57,20 @@ log = LazyLogger("mcp_ref.server")
 #: handler ignores its cancel and needs the extra 0.5 s (reliability SC-01, RL-02).
 DEFAULT_DRAIN_TIMEOUT = 1.0
 
+#: The least time, in seconds, between two progress notifications on one request (PR-12:
+#: rate-limit progress so as not to flood the client; D-47). 20 a second is more than a
+#: progress bar shows, and a handler reporting in a tight loop no longer floods the pipe.
+DEFAULT_PROGRESS_INTERVAL = 0.05
+
+
+def check_progress_interval(value: Any) -> float:
+    """``value`` as a progress interval in seconds (0: send every progress); ValueError for a
+    negative number, NaN or a non-number (PR-12, D-47)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"the progress interval must be a number of seconds >= 0 "
+                         f"(0 sends every progress), not {value!r}")
+    return float(value)
+
 
 class ToolError(Exception):
     """Raise in a tool handler to fail the call with this message as an ``isError`` result."""
@@ -129,7 +143,10 @@ class Context:
     def progress(self, progress: float, total: Optional[float] = None,
                  message: Optional[str] = None) -> bool:
         """Report progress (PR-04). Returns False when nothing was sent: the client asked for
-        no progress (PR-08), or the request has completed or been cancelled (PR-13, A9).
+        no progress (PR-08), the request has completed or been cancelled (PR-13, A9), or the
+        last progress went out less than the server's ``progress_interval`` ago (PR-12, D-47;
+        the first progress, and one that reaches ``total``, are always sent). To know
+        whether to stop, look at :attr:`cancelled`, not at this.
 
         Raises LocalProtocolError if ``progress`` does not increase (PR-05).
         """
@@ -288,7 +305,11 @@ class Server:
                  instructions: Optional[str] = None, max_workers: int = 4,
                  max_in_flight: int = 64, page_size: int = 50,
                  drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
-                 supported_versions: Tuple[str, ...] = spec.SUPPORTED_VERSIONS) -> None:
+                 supported_versions: Tuple[str, ...] = spec.SUPPORTED_VERSIONS,
+                 progress_interval: float = DEFAULT_PROGRESS_INTERVAL) -> None:
+        """``progress_interval``: the least time, in seconds, between two progress
+        notifications on one request; calls of ``Context.progress()`` in between are not
+        sent, except one that reaches ``total`` (PR-12, D-47). 0 sends every one."""
         if page_size < 1:
             # PN-02: a page of nothing with a nextCursor says "more exist" for ever, and a
             # client following it never gets to the end.
@@ -301,6 +322,7 @@ class Server:
         self.max_in_flight = max_in_flight
         self.page_size = page_size
         self.drain_timeout = drain_timeout
+        self.progress_interval = check_progress_interval(progress_interval)
         self.supported_versions = supported_versions
         self._tools: Dict[str, _Tool] = {}
         self._resources: Dict[str, _Resource] = {}
@@ -509,7 +531,8 @@ class Server:
                 raise
         session = Session(connection, write, request_timeout=60.0, max_total_timeout=None,
                           wait_for_room=transport.wait_for_room,
-                          write_reply=lambda data: write(data, reply=True))
+                          write_reply=lambda data: write(data, reply=True),
+                          progress_interval=self.progress_interval)
         self._session, self._transport = session, transport
         pool = _WorkerPool(self.max_workers, self.max_in_flight)
         contexts: Dict[Any, Context] = {}
