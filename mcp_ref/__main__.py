@@ -7,7 +7,8 @@
                ``--watchdog SECONDS`` [``--parent-pid PID``] also exits once the client is
                gone though stdin stays open (D-33); ``--keepalive SECONDS``
                [``--keepalive-timeout SECONDS``] pings the client and exits once a ping goes
-               unanswered (PG-05, D-48).
+               unanswered (PG-05, D-48); ``--progress-interval SECONDS``: the least time
+               between two progress notifications on one call (PR-12, D-47).
 * ``states``   prints the lifecycle state machine, generated from its transition table.
 * ``inspect``  ``-- CMD ARGS...``: what any stdio MCP server says about itself and offers.
 * ``call``     ``-- CMD ARGS... TOOL 'JSON'``: call one tool, with live progress; Ctrl-C cancels.
@@ -46,9 +47,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         problem = keepalive_problem(args.keepalive, args.keepalive_timeout)    # PG-06, PG-07
         if problem is not None:
             parser.error(f"--keepalive / --keepalive-timeout: {problem}")
+        if args.progress_interval is not None:
+            from .server import check_progress_interval
+            try:
+                check_progress_interval(args.progress_interval)
+            except ValueError as exc:
+                parser.error(f"--progress-interval: {exc}")
         return serve_reference(args.trace, args.audit, args.watchdog, args.parent_pid,
                                keepalive=args.keepalive,
-                               keepalive_timeout=args.keepalive_timeout)
+                               keepalive_timeout=args.keepalive_timeout,
+                               progress_interval=args.progress_interval)
     if args.command == "check":
         from . import check        # here, not above: the battery takes ~18 ms to import
         return check.run(args)
@@ -104,6 +112,12 @@ def build_parser() -> "argparse.ArgumentParser":
                        default=DEFAULT_KEEPALIVE_TIMEOUT,
                        help="with --keepalive: how long each ping waits for its answer "
                             f"(default: {DEFAULT_KEEPALIVE_TIMEOUT:g})")
+    # The default is server.DEFAULT_PROGRESS_INTERVAL, not imported here: building the
+    # parser of any command should not import the server (tests/test_cli.py checks the text).
+    serve.add_argument("--progress-interval", type=float, metavar="SECONDS",
+                       help="the least time between two progress notifications on one call; "
+                            "the first and the one reaching total are always sent; 0 sends "
+                            "all (PR-12; default: 0.05)")
     add_check_arguments(commands.add_parser(
         "check", help="run black-box lifecycle checks against a stdio MCP server"))
     states = commands.add_parser("states", help="print the lifecycle state machine")
@@ -151,15 +165,19 @@ def add_check_arguments(parser: "argparse.ArgumentParser") -> None:
 def serve_reference(trace: Optional[str] = None, audit: Optional[str] = None,
                     watchdog: Optional[float] = None, parent_pid: Optional[int] = None, *,
                     keepalive: Optional[float] = None,
-                    keepalive_timeout: Optional[float] = None) -> int:
+                    keepalive_timeout: Optional[float] = None,
+                    progress_interval: Optional[float] = None) -> int:
     """The reference server. Logs go to stderr (TR-04); stdout carries only frames (TR-06).
-    ``keepalive``, ``keepalive_timeout``: the Server's keepalive_interval and _timeout (D-48)."""
+    ``keepalive``, ``keepalive_timeout``: the Server's keepalive_interval and _timeout (D-48);
+    ``progress_interval``: None keeps the server's default (PR-12, D-47)."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
                         format="mcp_ref serve: %(levelname)s %(name)s: %(message)s")
     from .reference import build_server
     options: Dict[str, Any] = {"keepalive_interval": keepalive}
     if keepalive_timeout is not None:
         options["keepalive_timeout"] = keepalive_timeout
+    if progress_interval is not None:
+        options["progress_interval"] = progress_interval
     server = build_server(**options)
     if audit:
         from .audit import run_audited

@@ -57,12 +57,14 @@ class _OpenRequest(Record):
     """A request still open: one of ours awaiting its response (in ``_pending``), or one of
     the peer's we are handling (in ``_in_flight``)."""
 
-    __slots__ = ("method", "progress_token", "last_progress")
+    __slots__ = ("method", "progress_token", "last_progress", "last_progress_sent_at")
 
     def __init__(self, method: str, progress_token: Optional[Any] = None) -> None:
         self.method = method
         self.progress_token = progress_token
         self.last_progress: Optional[float] = None
+        #: When we last sent progress on the peer's request (the caller's clock; PR-12).
+        self.last_progress_sent_at: Optional[float] = None
 
 
 class _Negotiated(Record):
@@ -358,12 +360,19 @@ class Connection:
         return True
 
     def send_progress(self, request_id: RequestId, progress: float,
-                      total: Optional[float] = None, message: Optional[str] = None) -> bytes:
+                      total: Optional[float] = None, message: Optional[str] = None, *,
+                      now: Optional[float] = None, min_interval: float = 0.0) -> bytes:
         """Report progress on a request of the peer's that asked for it.
 
         Sends nothing (b"") when the request carried no progress token (PR-08) or is no longer
         in flight, because it completed or was cancelled (PR-13, CN-23, decision A9). A value
         that does not increase is refused (PR-05).
+
+        Rate limit (PR-12, decision D-47): with ``now`` (the shell's clock, in seconds; the
+        core has none) and ``min_interval`` > 0, a call less than ``min_interval`` after the
+        last progress sent on this request sends nothing. The first progress of a request is
+        always sent, and so is one that reaches ``total``. A skipped call is checked exactly
+        like a sent one, and its value is the one the next must exceed (PR-05).
         """
         inbound = self._in_flight.get(request_id)
         if inbound is None or inbound.progress_token is None:
@@ -384,7 +393,24 @@ class Connection:
         data = encode(to_obj(Notification(spec.PROGRESS, params)))
         self.lifecycle.process(self.role, Input.PROGRESS)
         inbound.last_progress = progress
+        if self._too_soon_for_progress(inbound, progress, total, now, min_interval):
+            return b""
+        inbound.last_progress_sent_at = now
         return data
+
+    @staticmethod
+    def _too_soon_for_progress(inbound: _OpenRequest, progress: float, total: Optional[float],
+                               now: Optional[float], min_interval: float) -> bool:
+        """PR-12: "Implementations SHOULD implement rate limiting to prevent flooding"
+        (https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/progress#implementation-notes).
+        Skip this progress if the last one sent on the request is less than ``min_interval``
+        old; never the first one, nor one that reaches ``total`` (the final state is not
+        lost: nothing is sent later in its place, D-47)."""
+        if now is None or min_interval <= 0 or inbound.last_progress_sent_at is None:
+            return False
+        if total is not None and progress >= total:
+            return False
+        return now - inbound.last_progress_sent_at < min_interval
 
     def send_log(self, level: str, data: Any, logger: Optional[str] = None) -> bytes:
         """Server: a ``notifications/message`` log entry, if ``level`` passes the client's

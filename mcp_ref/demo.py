@@ -82,8 +82,9 @@ def run_demo(fast: bool = False, trace: Optional[str] = None) -> int:
         tools = client.list_tools()
         _say("List tools", "TL-05, PN-04", ", ".join(tool["name"] for tool in tools))
 
-        _say("A slow call with progress", "PR-01..PR-05",
-             "the request carries _meta.progressToken; the server reports each step")
+        _say("A slow call with progress", "PR-01..PR-05, PR-12",
+             "the request carries _meta.progressToken; the server reports each step, "
+             "at most one every 0.05 s (D-47)")
         bar = _ProgressBar()
         result = client.call_tool("slow", {"seconds": 1.5 * scale, "steps": 10},
                                   on_progress=bar)

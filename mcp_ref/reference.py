@@ -6,7 +6,8 @@ Outside checks rely on these tool names, so they are stable:
 ``echo``       ``{text}``: the text back, unchanged
 ``add``        ``{a, b}``: the sum, as text
 ``slow``       ``{seconds, steps}``: sleeps in steps, reporting progress after each
-               (when the call carries a progressToken); stops at once when cancelled
+               (when the call carries a progressToken; steps closer together than
+               ``--progress-interval`` are not all sent, PR-12); stops at once when cancelled
 ``fail``       ``{message}``: an ``isError: true`` result with that message
 ``roots``      asks the client for its roots (``roots/list``)
 ``sample``     asks the client to sample an LLM (``sampling/createMessage``)
@@ -32,7 +33,8 @@ def _schema(properties: Dict[str, Any], required: List[str]) -> Dict[str, Any]:
 
 
 def build_server(**options: Any) -> Server:
-    """The reference server; ``options`` go to :class:`Server` (``serve --keepalive``)."""
+    """The reference server; ``options`` go to :class:`Server` (``serve --keepalive``,
+    ``--progress-interval``)."""
     server = Server("mcp_ref-reference", version=__version__, title="mcp_ref reference server",
                     instructions="A reference MCP server for testing clients: echo, add, slow "
                                  "(progress, cancellation) and fail (tool errors).", **options)

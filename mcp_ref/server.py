@@ -61,6 +61,20 @@ log = LazyLogger("mcp_ref.server")
 #: handler ignores its cancel and needs the extra 0.5 s (reliability SC-01, RL-02).
 DEFAULT_DRAIN_TIMEOUT = 1.0
 
+#: The least time, in seconds, between two progress notifications on one request (PR-12:
+#: rate-limit progress so as not to flood the client; D-47). 20 a second is more than a
+#: progress bar shows, and a handler reporting in a tight loop no longer floods the pipe.
+DEFAULT_PROGRESS_INTERVAL = 0.05
+
+
+def check_progress_interval(value: Any) -> float:
+    """``value`` as a progress interval in seconds (0: send every progress); ValueError for a
+    negative number, NaN or a non-number (PR-12, D-47)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"the progress interval must be a number of seconds >= 0 "
+                         f"(0 sends every progress), not {value!r}")
+    return float(value)
+
 
 class ToolError(Exception):
     """Raise in a tool handler to fail the call with this message as an ``isError`` result."""
@@ -133,7 +147,10 @@ class Context:
     def progress(self, progress: float, total: Optional[float] = None,
                  message: Optional[str] = None) -> bool:
         """Report progress (PR-04). Returns False when nothing was sent: the client asked for
-        no progress (PR-08), or the request has completed or been cancelled (PR-13, A9).
+        no progress (PR-08), the request has completed or been cancelled (PR-13, A9), or the
+        last progress went out less than the server's ``progress_interval`` ago (PR-12, D-47;
+        the first progress, and one that reaches ``total``, are always sent). To know
+        whether to stop, look at :attr:`cancelled`, not at this.
 
         Raises LocalProtocolError if ``progress`` does not increase (PR-05).
         """
@@ -294,11 +311,15 @@ class Server:
                  drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
                  supported_versions: Tuple[str, ...] = spec.SUPPORTED_VERSIONS,
                  keepalive_interval: Optional[float] = None,
-                 keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT) -> None:
+                 keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
+                 progress_interval: float = DEFAULT_PROGRESS_INTERVAL) -> None:
         """``keepalive_interval``: once the session is operating, ping the client every that
         many seconds, and wait ``keepalive_timeout`` seconds for each answer; a missed one
         ends the session as stdin EOF does (PG-05, PG-09, D-48). Off (None) by default.
-        ValueError for a value that is not a finite, positive number of seconds."""
+        ValueError for a value that is not a finite, positive number of seconds.
+        ``progress_interval``: the least time, in seconds, between two progress
+        notifications on one request; calls of ``Context.progress()`` in between are not
+        sent, except one that reaches ``total`` (PR-12, D-47). 0 sends every one."""
         problem = keepalive_problem(keepalive_interval, keepalive_timeout)   # PG-06, PG-07
         if problem is not None:
             raise ValueError(problem)
@@ -314,6 +335,7 @@ class Server:
         self.max_in_flight = max_in_flight
         self.page_size = page_size
         self.drain_timeout = drain_timeout
+        self.progress_interval = check_progress_interval(progress_interval)
         self.supported_versions = supported_versions
         self.keepalive_interval = keepalive_interval
         self.keepalive_timeout = keepalive_timeout
@@ -525,7 +547,8 @@ class Server:
                 raise
         session = Session(connection, write, request_timeout=60.0, max_total_timeout=None,
                           wait_for_room=transport.wait_for_room,
-                          write_reply=lambda data: write(data, reply=True))
+                          write_reply=lambda data: write(data, reply=True),
+                          progress_interval=self.progress_interval)
         self._session, self._transport = session, transport
         self._keepalive = None                                 # a new session
         pool = _WorkerPool(self.max_workers, self.max_in_flight)

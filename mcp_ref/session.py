@@ -198,8 +198,15 @@ class Session:
     def __init__(self, connection: Connection, write: Callable[[bytes], None], *,
                  request_timeout: Optional[float], max_total_timeout: Optional[float],
                  wait_for_room: Optional[Callable[[Optional[float]], bool]] = None,
-                 write_reply: Optional[Callable[[bytes], None]] = None) -> None:
+                 write_reply: Optional[Callable[[bytes], None]] = None,
+                 progress_interval: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``progress_interval``: the least time, in seconds, between two progress
+        notifications on one request of the peer's; 0 sends every one (PR-12, D-47).
+        ``clock`` tells the connection the time for that (injectable for tests)."""
         self.connection = connection
+        self.progress_interval = progress_interval
+        self._clock = clock
         self.request_timeout = request_timeout
         self.max_total_timeout = max_total_timeout
         self._lock = threading.Lock()           # guards the connection and _requests
@@ -460,9 +467,13 @@ class Session:
 
     def send_progress(self, request_id: RequestId, progress: float,
                       total: Optional[float] = None, message: Optional[str] = None) -> bool:
-        """Progress on a peer request; False when nothing was sent (see Connection)."""
-        return bool(self._exchange(
-            lambda: self.connection.send_progress(request_id, progress, total, message)))
+        """Progress on a peer request; False when nothing was sent (see Connection), which
+        includes a progress skipped by the rate limit (PR-12, D-47)."""
+        # The clock is read under the lock, so the times follow the order of the calls.
+        return bool(self._exchange(lambda: self.connection.send_progress(
+            request_id, progress, total, message,
+            now=self._clock() if self.progress_interval > 0 else None,
+            min_interval=self.progress_interval)))
 
     def send_log(self, level: str, data: Any, logger: Optional[str] = None) -> None:
         self._exchange(lambda: self.connection.send_log(level, data, logger))

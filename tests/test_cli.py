@@ -67,6 +67,29 @@ def test_call_prints_the_result_and_exits_by_outcome():
     assert bad.returncode == 2 and "JSON object" in bad.stderr
 
 
+@pytest.mark.spec("PR-12")
+def test_serve_progress_interval_sets_how_often_progress_is_sent():
+    """``call`` prints each progress it gets as a line (stderr is not a terminal here)."""
+    def progress_lines(interval):
+        done = run(["call", "--"] + SERVE + ["--progress-interval", interval]
+                   + ["slow", '{"seconds": 0.1, "steps": 5}'])
+        assert done.returncode == 0, done.stderr
+        return [line.split("] ")[1] for line in done.stderr.splitlines()]
+    assert progress_lines("0") == [f"{n}/5 step {n}/5" for n in range(1, 6)]   # every one
+    assert progress_lines("3600") == ["1/5 step 1/5", "5/5 step 5/5"]        # first, final
+
+
+@pytest.mark.spec("PR-12")
+def test_serve_refuses_a_progress_interval_that_is_not_a_number_of_seconds():
+    from mcp_ref.server import DEFAULT_PROGRESS_INTERVAL
+    for bad in ("-1", "nan", "soon"):
+        done = run(["serve", "--progress-interval", bad], stdin=subprocess.DEVNULL)
+        assert done.returncode == 2 and "--progress-interval" in done.stderr, done.stderr
+    # The help names the server's default (the parser does not import the server for it).
+    helped = run(["serve", "--help"])
+    assert f"(PR-12; default: {DEFAULT_PROGRESS_INTERVAL:g})" in " ".join(helped.stdout.split())
+
+
 @pytest.mark.spec("CN-01", "PR-01")
 def test_ctrl_c_during_call_sends_a_cancel(tmp_path):
     trace = tmp_path / "call.jsonl"

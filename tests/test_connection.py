@@ -896,6 +896,89 @@ def test_progress_json_cannot_carry_is_not_json_and_is_not_counted():
     assert pair.server.send_progress(request_id, 2, message="halfway") != b""
 
 
+# --- PR-12: the rate limit, with a fake clock (the core has none: the time is passed in) ----
+
+def _progress_sent(pair, request_id, progress, now, total=None, min_interval=1.0):
+    """Send progress at time ``now``; the progress values the client received ([]: none).
+    The times in these tests are exact in binary, so ``now - last`` has no rounding error."""
+    data = pair.server.send_progress(request_id, progress, total, now=now,
+                                     min_interval=min_interval)
+    if not data:
+        return []                    # (b"" fed to the client would be the end of the stream)
+    return [e.progress for e in of(pair.client.receive_data(data), ev.ProgressReceived)]
+
+
+def _call_with_progress():
+    """A handshake, and a tools/call in flight that asked for progress."""
+    pair = handshake()
+    return pair, _in_flight_call(pair, progress_token="t")
+
+
+@pytest.mark.spec("PR-12")
+def test_progress_within_the_interval_is_skipped_and_sent_after_it():
+    pair, request_id = _call_with_progress()
+    assert _progress_sent(pair, request_id, 1, now=100.0) == [1]          # the first: sent
+    assert _progress_sent(pair, request_id, 2, now=100.25) == []          # too soon
+    assert _progress_sent(pair, request_id, 3, now=100.75) == []          # still too soon
+    assert _progress_sent(pair, request_id, 4, now=101.0) == [4]          # the interval passed
+    assert _progress_sent(pair, request_id, 5, now=101.5) == []           # counted from 4
+    assert _progress_sent(pair, request_id, 6, now=102.0) == [6]
+    assert pair.server.data_to_send() == b""                              # nothing queued
+
+
+@pytest.mark.spec("PR-12")
+def test_the_first_progress_is_always_sent_and_no_clock_or_interval_means_no_limit():
+    pair, request_id = _call_with_progress()
+    assert _progress_sent(pair, request_id, 1, now=5.0, min_interval=3600) == [1]
+    assert _progress_sent(pair, request_id, 2, now=6.0, min_interval=3600) == []
+    # Without a time, or with an interval of 0, every progress is sent, as before PR-12.
+    assert _progress_sent(pair, request_id, 3, now=None, min_interval=3600) == [3]
+    assert [_progress_sent(pair, request_id, p, now=6.0, min_interval=0)
+            for p in (4, 5, 6)] == [[4], [5], [6]]
+
+
+@pytest.mark.spec("PR-12")
+def test_progress_that_reaches_total_is_always_sent():
+    pair, request_id = _call_with_progress()
+    assert _progress_sent(pair, request_id, 1, now=0.0, total=10) == [1]
+    assert _progress_sent(pair, request_id, 9.5, now=0.25, total=10) == []
+    assert _progress_sent(pair, request_id, 10, now=0.5, total=10) == [10]   # the final state
+    assert _progress_sent(pair, request_id, 11, now=0.75, total=10) == [11]   # past it too
+
+
+@pytest.mark.spec("PR-12", "PR-05", "PR-06")
+def test_a_skipped_progress_is_checked_as_if_it_were_sent():
+    """A handler bug is reported the same way whether or not its progress went out: the
+    skipped value is the one the next must exceed, though the peer never saw it."""
+    pair, request_id = _call_with_progress()
+    assert _progress_sent(pair, request_id, 1, now=0.0) == [1]
+    assert _progress_sent(pair, request_id, 5, now=0.25) == []            # skipped
+    with pytest.raises(LocalProtocolError) as info:
+        _progress_sent(pair, request_id, 3, now=2.0)                      # 3 > 1, but < 5
+    assert info.value.catalogue_id == "PR-05"
+    for bad in (float("nan"), "6"):
+        with pytest.raises(LocalProtocolError) as info:
+            _progress_sent(pair, request_id, bad, now=0.5)                # would be skipped
+        assert info.value.catalogue_id == "PR-06"
+    with pytest.raises(NotJson):                                          # BP-01, likewise
+        pair.server.send_progress(request_id, 6, message=object(), now=0.5, min_interval=1.0)
+    assert _progress_sent(pair, request_id, 6, now=2.0) == [6]
+
+
+@pytest.mark.spec("PR-12")
+def test_each_request_has_its_own_progress_interval():
+    pair = handshake()
+    first = _in_flight_call(pair, progress_token="a")
+    second = _in_flight_call(pair, progress_token="b")
+    assert _progress_sent(pair, first, 1, now=0.0) == [1]
+    assert _progress_sent(pair, second, 1, now=0.25) == [1]     # its own first: sent
+    assert _progress_sent(pair, first, 2, now=0.5) == []
+    assert _progress_sent(pair, second, 2, now=0.75) == []
+    assert _progress_sent(pair, first, 3, now=1.0) == [3]
+    assert _progress_sent(pair, second, 3, now=1.0) == []       # 0.75 after its own last
+    assert _progress_sent(pair, second, 4, now=1.25) == [4]
+
+
 @pytest.mark.spec("PR-06", "BP-01")
 def test_client_flags_progress_that_overflows_to_infinity():
     # 1e400 is valid JSON with no finite value: framing marks it (D-37) before the progress

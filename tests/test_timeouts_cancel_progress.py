@@ -43,6 +43,8 @@ from mcp_ref.session import Session
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 SERVE = [sys.executable, "-m", "mcp_ref", "serve"]
+#: The reference server sending every progress, for tests that count them (PR-12, D-47).
+SERVE_ALL_PROGRESS = SERVE + ["--progress-interval", "0"]
 
 #: The allowed error of a deadline, in seconds (SC-11, SC-15: +-100 ms).
 SLACK = 0.1
@@ -578,7 +580,7 @@ def test_a_request_cancelled_while_it_waits_for_a_worker_is_never_run():
 @pytest.mark.parametrize("token", ["tok-é", 0, 2 ** 40], ids=["str", "zero", "2**40"])
 def test_progress_tokens_round_trip_exactly_through_the_client(token):
     calls = []
-    with spawn() as client:
+    with spawn(SERVE_ALL_PROGRESS) as client:
         result = client.call_tool("slow", {"seconds": 0.2, "steps": 4}, progress_token=token,
                                   on_progress=lambda *a: calls.append(a))
     assert text_of(result) == "slept 0.2 s in 4 steps"
@@ -589,7 +591,7 @@ def test_progress_tokens_round_trip_exactly_through_the_client(token):
 
 @pytest.mark.spec("PR-01", "PR-02", "PR-05", "PR-08", "PR-13", "PR-14")
 def test_progress_tokens_are_echoed_with_type_and_value_on_the_wire(raw_peer):
-    peer = raw_peer()
+    peer = raw_peer(SERVE_ALL_PROGRESS)
     peer.initialize()
     tokens = {2: "tok-é", 3: 0, 4: 2 ** 40, 5: "3"}
     for request_id, token in tokens.items():
@@ -733,6 +735,82 @@ def test_context_progress_refuses_non_increasing_values_and_goes_quiet_when_done
     assert [(f.get("method"), f.get("id"), f.get("params", {}).get("progress")) for f in frames] \
         == [("notifications/progress", None, 1), ("notifications/progress", None, 2.5),
             (None, 7, None), ("notifications/progress", None, 1)]
+
+
+@pytest.mark.spec("PR-12")
+def test_context_progress_is_rate_limited_by_the_sessions_clock():
+    """The shell reads its clock (injected here) and the core decides; Context.progress()
+    says False for a progress it did not send."""
+    written = []
+    times = iter([10.0, 10.25, 10.5, 11.0, 11.25, 11.5])
+    connection = Connection(Role.SERVER, capabilities={"tools": {}})
+    session = Session(connection, written.append, request_timeout=None, max_total_timeout=None,
+                      progress_interval=1.0, clock=lambda: next(times))
+    handled = []
+    session.feed(b"".join(json.dumps(f).encode() + b"\n" for f in (
+        request(1, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                  "clientInfo": {"name": "t", "version": "0"}}),
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        tool_call(7, "x", token="t7"))), handled.append)
+    (context,) = [Context(session, e) for e in handled if isinstance(e, ev.RequestReceived)]
+    written.clear()
+    sent = [context.progress(p, total=6) for p in (1, 2, 3, 4, 5, 6)]
+    assert sent == [True, False, False, True, False, True]   # 6 reaches total: always sent
+    assert [f["params"]["progress"] for f in _frames(written)] == [1, 4, 6]
+
+
+#: A server whose ``flood`` tool calls ``context.progress()`` 1000 times in a tight loop
+#: and returns how long that took (argv: ROOT, and the progress interval, or "default").
+#: Each step does ``work`` seconds of work (a sleep standing for it: the loop then lasts a few
+#: intervals, so that some progress between the first and the last is due).
+FLOOD = r'''
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from mcp_ref.server import Server
+
+options = {} if sys.argv[2] == "default" else {"progress_interval": float(sys.argv[2])}
+server = Server("flood", **options)
+
+@server.tool(name="flood", description="1000 progress calls in a tight loop.",
+             input_schema={"type": "object", "properties": {"work": {"type": "number"}}})
+def flood(arguments, context):
+    started = time.monotonic()
+    for step in range(1, 1001):
+        time.sleep(arguments.get("work", 0))
+        context.progress(step, total=1000)
+    return repr(time.monotonic() - started)
+
+sys.exit(server.run_stdio())
+'''
+
+
+@pytest.mark.spec("PR-12", "PR-05", "PR-13")
+def test_a_tight_loop_of_progress_sends_far_fewer_notifications_and_the_last_one():
+    from mcp_ref.server import DEFAULT_PROGRESS_INTERVAL
+    seen = []
+    with spawn([sys.executable, "-c", FLOOD, ROOT, "default"]) as client:
+        result = client.call_tool("flood", {"work": 0.0002}, timeout=30,
+                                  on_progress=lambda p, t, m: seen.append(p))
+    elapsed = float(text_of(result))
+    assert seen[0] == 1 and seen[-1] == 1000             # the first and the final state
+    assert seen == sorted(set(seen))                     # still increasing (PR-05)
+    # Every notification but the first and the last is one interval after the one before.
+    assert len(seen) <= 2 + elapsed / DEFAULT_PROGRESS_INTERVAL, (len(seen), elapsed)
+    assert len(seen) < 200, (len(seen), elapsed)         # far fewer than 1000
+    # An interval of 0 (Server(progress_interval=0)) sends them all.
+    every = []
+    with spawn([sys.executable, "-c", FLOOD, ROOT, "0"]) as client:
+        client.call_tool("flood", {}, timeout=30, on_progress=lambda p, t, m: every.append(p))
+    assert every == list(range(1, 1001))
+
+
+@pytest.mark.spec("PR-12")
+@pytest.mark.parametrize("bad", [-0.01, float("nan"), "0.1", None, True])
+def test_the_progress_interval_must_be_a_number_of_seconds(bad):
+    from mcp_ref.server import Server
+    with pytest.raises(ValueError, match="progress interval"):
+        Server("x", progress_interval=bad)
+    assert Server("x", progress_interval=0).progress_interval == 0.0
 
 
 # ================================================================================================
