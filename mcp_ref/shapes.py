@@ -326,10 +326,11 @@ class _Checker:
         for name, member in value.items():
             if not self.step():
                 return
+            where = path + (str(name),)      # str: a handler's dict may have other keys
             if isinstance(properties, dict) and name in properties:
-                self.check(member, properties[name], path + (name,), depth + 1)
+                self.check(member, properties[name], where, depth + 1)
             elif judge_rest:
-                self.check(member, schema["additionalProperties"], path + (name,), depth + 1,
+                self.check(member, schema["additionalProperties"], where, depth + 1,
                            "unexpected property (additionalProperties is false)")
 
     def _array(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],

@@ -733,7 +733,8 @@ def test_the_client_checks_structured_content_against_the_listed_output_schema()
         unlisted = client.call_tool("sum", {"lie": True})          # no schema known yet
         client.list_tools()
         honest = client.call_tool("sum", {})
-        with pytest.raises(RemoteProtocolError, match=r"structuredContent\.sum: expected number") as lie:
+        with pytest.raises(RemoteProtocolError,
+                           match=r"structuredContent\.sum: expected number") as lie:
             client.call_tool("sum", {"lie": True})
         with pytest.raises(RemoteProtocolError, match="structuredContent is missing"):
             client.call_tool("sum", {"omit": True})

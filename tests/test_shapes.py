@@ -373,7 +373,8 @@ TYPES = ["string", "integer", "number", "boolean", "null", "object", "array"]
 def _random_value(rng, depth=0):
     roll = rng.random()
     if depth < 3 and roll < 0.2:
-        return {name: _random_value(rng, depth + 1) for name in rng.sample(NAMES, rng.randint(0, 3))}
+        names = rng.sample(NAMES, rng.randint(0, 3))
+        return {name: _random_value(rng, depth + 1) for name in names}
     if depth < 3 and roll < 0.4:
         return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
     return rng.choice(SCALARS)
