@@ -22,7 +22,7 @@ Usage::
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set
 
 from . import events as ev
 from . import shapes, spec
@@ -94,6 +94,8 @@ class Client:
         self._handlers = handlers
         # TL-09: each tool's outputSchema, from the latest list_tools(), to check results by.
         self._output_schemas: Dict[str, Dict[str, Any]] = {}
+        # BP-34: the tools already warned of for a JSON Schema dialect we do not support.
+        self._warned_dialects: Set[str] = set()
         self._on_notification = on_notification
         self._stdin_grace = stdin_grace
         self._term_grace = term_grace
@@ -310,13 +312,30 @@ class Client:
         :meth:`list_resources` and :meth:`list_prompts`.
 
         Remembers each tool's ``outputSchema``, by which :meth:`call_tool` then checks its
-        results (TL-09)."""
+        results (TL-09). A tool whose schema declares a JSON Schema dialect we do not
+        support is logged once, as a WARNING, and its results are not checked (BP-34)."""
         tools = self._list_all(spec.TOOLS_LIST, "tools", options)
+        named = [tool for tool in tools
+                 if isinstance(tool, dict) and isinstance(tool.get("name"), str)]
+        for tool in named:
+            self._warn_of_dialect(tool)
         self._output_schemas = {
-            tool["name"]: tool["outputSchema"] for tool in tools
-            if isinstance(tool, dict) and isinstance(tool.get("name"), str)
-            and isinstance(tool.get("outputSchema"), dict)}
+            tool["name"]: tool["outputSchema"] for tool in named
+            if isinstance(tool.get("outputSchema"), dict)
+            and shapes.dialect(tool["outputSchema"]) is not None}
         return tools
+
+    def _warn_of_dialect(self, tool: Dict[str, Any]) -> None:
+        """BP-34: fail gracefully on a dialect we do not support. The tool is listed as the
+        server gave it; one WARNING says which schema we cannot judge (once per tool)."""
+        for member in ("outputSchema", "inputSchema"):
+            problem = shapes.dialect_problem(tool.get(member))
+            if problem is not None and tool["name"] not in self._warned_dialects:
+                self._warned_dialects.add(tool["name"])
+                consequence = ("call_tool returns its results unchecked"
+                               if member == "outputSchema" else "it is listed as given")
+                log.warning("tool %r: its %s %s; %s (BP-34)",
+                            tool["name"], member, problem, consequence)
 
     def call_tool(self, name: str, arguments: Optional[Dict[str, Any]] = None, *,
                   timeout: Any = "default", on_progress: Optional[ProgressCallback] = None,

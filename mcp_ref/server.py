@@ -93,7 +93,8 @@ class RequestError(McpRefError):
 def _object_schema(tool: str, member: str, schema: Any, rule: str) -> Dict[str, Any]:
     """``schema`` if it is a JSON Schema object with ``"type": "object"`` whose
     ``properties`` (if any) is an object of object schemas and whose ``required`` (if any) is
-    an array of strings, as the MCP schema has it; else ValueError."""
+    an array of strings, as the MCP schema has it, in a JSON Schema dialect we support
+    (BP-34); else ValueError."""
     problem = None
     if not (isinstance(schema, dict) and schema.get("type") == "object"):
         problem = 'must be a JSON Schema object with "type": "object"'
@@ -105,6 +106,10 @@ def _object_schema(tool: str, member: str, schema: Any, rule: str) -> Dict[str, 
             isinstance(schema["required"], list)
             and all(isinstance(name, str) for name in schema["required"])):
         problem = 'must have "required" be an array of strings'
+    else:
+        # BP-34: a dialect we cannot validate by fails gracefully, here at registration,
+        # not as arguments or results judged by rules the schema's author did not mean.
+        problem, rule = shapes.dialect_problem(schema), "BP-34"
     if problem is None:
         return schema
     raise ValueError(f"tool {tool!r}: {member} {problem} ({rule}), not {schema!r}")
@@ -297,9 +302,9 @@ _KINDS = {"tools": "Tool", "resources": "Resource", "resourceTemplates": "Resour
 
 
 def check_arguments(arguments: Dict[str, Any], schema: Dict[str, Any]) -> List[str]:
-    """Problems with ``arguments`` against the simple part of a tool's ``inputSchema``
-    (:func:`mcp_ref.shapes.object_problems`). TL-14: servers validate tool inputs."""
-    return shapes.object_problems(arguments, schema, "argument")
+    """Problems with ``arguments`` against a tool's ``inputSchema``, by the JSON Schema
+    subset of :func:`mcp_ref.shapes.object_problems`. TL-14: servers validate tool inputs."""
+    return shapes.object_problems(arguments, schema, "arguments")
 
 
 class Server:
@@ -378,7 +383,8 @@ class Server:
 
         ValueError for a second tool of the same name, or an ``input_schema`` or
         ``output_schema`` without ``"type": "object"`` (``{}`` included), or whose ``properties``
-        or ``required`` the MCP schema would refuse (TL-06, TL-07, TL-09). A name longer
+        or ``required`` the MCP schema would refuse, or whose ``$schema`` names a dialect
+        :func:`mcp_ref.shapes.dialect` does not know (TL-06, TL-07, TL-09, BP-34). A name longer
         than 128 characters or outside ``A-Z a-z 0-9 _ - .`` is registered, with a warning
         (TL-07 is a SHOULD)."""
         def register(fn: Handler) -> Handler:

@@ -16,9 +16,9 @@ thing to the objects a server or client builds from its user's data (``spec.CONT
   revision, for a block its place does not hold (``spec.RESULT_BLOCK_TYPES``,
   ``spec.SAMPLING_BLOCK_TYPES``): no ``tool_use`` in a tool result.
 
-It also checks an object against the simple part of a JSON Schema (:func:`object_problems`):
-a tool's arguments (TL-14) and, on both sides, its ``structuredContent`` against its
-``outputSchema`` (TL-09, decision D-45).
+It also checks a value against a subset of JSON Schema, by the schema's dialect (BP-34,
+:func:`dialect`, :func:`object_problems`): a tool's arguments (TL-14) and, on both sides, its
+``structuredContent`` against its ``outputSchema`` (TL-09; decisions D-45, D-46).
 
 Pure functions on plain dicts: the input is never changed, a fitted copy is returned.
 """
@@ -151,58 +151,248 @@ def client_result(version: str, method: str, result: Dict[str, Any]) -> Dict[str
     return result
 
 
-# --- Checking an object against the simple part of a JSON Schema -----------------------------
+# --- Checking a value against a subset of JSON Schema (BP-34, decisions D-14, D-45, D-46) -----
+#
+# BP-34 (https://modelcontextprotocol.io/specification/2025-11-25/basic/index#json-schema-usage):
+# a schema without "$schema" is JSON Schema 2020-12; a schema is validated by its declared or
+# that default dialect, and a dialect the implementation does not support fails gracefully.
 
-_JSON_TYPES: Dict[str, Any] = {
-    "string": str, "boolean": bool, "object": dict, "array": list, "null": type(None),
-    "number": (int, float), "integer": int,
+#: The dialects we know, by the ``$schema`` URI naming each, written here without its scheme
+#: (http or https) and without a trailing "#": schemas in the wild use every spelling.
+DIALECTS: Dict[str, str] = {
+    "json-schema.org/draft/2020-12/schema": "2020-12",
+    "json-schema.org/draft/2019-09/schema": "2019-09",
+    "json-schema.org/draft-07/schema": "draft-07",
+    "json-schema.org/draft-06/schema": "draft-06",
+    "json-schema.org/draft-04/schema": "draft-04",
 }
 
+#: BP-34: a schema without ``$schema`` is JSON Schema 2020-12.
+DEFAULT_DIALECT = "2020-12"
 
-def object_problems(value: Dict[str, Any], schema: Dict[str, Any], what: str) -> List[str]:
-    """Problems with the object ``value`` against the simple part of an object ``schema``:
-    ``required``, each property's ``type`` and ``enum``, and ``additionalProperties: false``
-    (only when the schema has no ``patternProperties``: a member matching a pattern is not
-    additional, and a peer's pattern is not run here). ``what`` names a member in the
-    messages ("argument", "member").
+#: Dialects in which ``$ref`` replaces its schema: "all other properties in a $ref object
+#: MUST be ignored" (draft-07 core §8.3,
+#: https://datatracker.ietf.org/doc/html/draft-handrews-json-schema-01#section-8.3). From
+#: 2019-09 on, ``$ref`` is one keyword among the others.
+_REF_HIDES_SIBLINGS = ("draft-04", "draft-06", "draft-07")
+
+#: Hard limits, so that a peer's schema (a client checks by the server's outputSchema) or a
+#: peer's value can never hang or crash the check: nesting followed, problems listed, and
+#: work done in all (one step per schema applied, per member or item looked at, per value
+#: compared). Past a limit the check stops and says nothing more: never a false problem.
+MAX_DEPTH = 32
+MAX_PROBLEMS = 20
+MAX_STEPS = 200_000
+
+
+def dialect(schema: Any) -> Optional[str]:
+    """The JSON Schema dialect ``schema`` is written in (BP-34): ``"2020-12"`` when it has no
+    ``$schema`` (the default), else the dialect its ``$schema`` names (one of
+    :data:`DIALECTS`), or None when that is a dialect we do not support (or not a string)."""
+    if not isinstance(schema, dict) or "$schema" not in schema:
+        return DEFAULT_DIALECT
+    uri = schema["$schema"]
+    if not isinstance(uri, str):
+        return None
+    if uri.endswith("#"):
+        uri = uri[:-1]
+    for scheme in ("https://", "http://"):
+        if uri.startswith(scheme):
+            return DIALECTS.get(uri[len(scheme):])
+    return None
+
+
+def dialect_problem(schema: Any) -> Optional[str]:
+    """What to say of a ``schema`` whose dialect we do not support (BP-34: fail gracefully),
+    or None when we support it."""
+    if dialect(schema) is not None:
+        return None
+    known = ", ".join(DIALECTS.values())
+    return (f"declares $schema {_short(schema.get('$schema'))}, a JSON Schema dialect "
+            f"mcp_ref does not support (it knows {known}; none declared means "
+            f"{DEFAULT_DIALECT})")
+
+
+def object_problems(value: Dict[str, Any], schema: Dict[str, Any], where: str) -> List[str]:
+    """Problems with ``value`` against ``schema``, each starting with the JSON path of the
+    value it is about, rooted at ``where`` (``"arguments.a.b[2]: expected integer, got
+    string"``). Empty: no problem found.
 
     A tool's arguments against its ``inputSchema`` (TL-14) and its ``structuredContent``
-    against its ``outputSchema`` (TL-09). A deliberately small subset of JSON Schema, with the
-    standard library only (BP-34 is partial); a tool needing more checks inside its handler.
-    The subset only ever reports less than a full validator would, never more.
+    against its ``outputSchema`` (TL-09). A subset of JSON Schema, by the schema's dialect
+    (BP-34), with the standard library only:
+
+    * ``type`` (``integer`` vs ``number``; JSON ``true`` is not a number), ``enum``, ``const``;
+    * ``required``, ``properties``, ``additionalProperties`` (false or a schema);
+    * ``prefixItems`` + ``items`` (2020-12), ``items`` + ``additionalItems`` (older);
+    * the boolean schemas ``true`` and ``false`` (draft-06 on), at any depth.
+
+    The subset only ever reports less than a full validator would, never a false problem:
+    every other keyword (``$ref``, ``anyOf``, ``pattern``, ``minimum``, ...) is ignored, and a
+    keyword is not checked where one we ignore could change its meaning (D-46). A schema in
+    a dialect we do not support (:func:`dialect` is None) is not checked at all: empty list.
+    A tool needing more checks inside its handler.
     """
-    # The schema may be the peer's (a client checking a server's outputSchema): what is not
-    # of the expected JSON type is ignored, never trusted to be, and nothing raises.
-    required = _list(schema.get("required"))
-    problems = [f"missing required {what} {name!r}" for name in required
-                if isinstance(name, str) and name not in value]
-    properties = schema.get("properties")
-    properties = properties if isinstance(properties, dict) else {}
-    closed = schema.get("additionalProperties") is False and not schema.get("patternProperties")
-    for name, member in value.items():
-        rule = properties.get(name)
-        if not isinstance(rule, dict):
-            if rule is None and closed:
-                problems.append(f"unexpected {what} {name!r}")
-            continue
-        expected = rule.get("type")
-        types = [t for t in (_list(expected) or [expected]) if isinstance(t, str)]
-        if types and not any(_is_json_type(member, t) for t in types):
-            problems.append(f"{what} {name!r} must be of type {' or '.join(types)}")
-        enum = rule.get("enum")
-        if isinstance(enum, list) and _outside(member, enum):
-            problems.append(f"{what} {name!r} must be one of {_short(enum)}")
+    checker = _Checker(dialect(schema))
+    if checker.dialect is not None:
+        checker.check(value, schema, (), 0)
+    problems = [f"{where}{_path(path)}: {message}"
+                for path, message in checker.problems[:MAX_PROBLEMS]]
+    if len(checker.problems) > MAX_PROBLEMS:
+        problems.append(f"{where}: more problems not listed (the check stops after "
+                        f"{MAX_PROBLEMS})")
     return problems
 
 
-def _outside(member: Any, enum: List[Any]) -> bool:
-    """``member not in enum``; False (not checked) for values nested too deep to compare:
-    a peer's JSON may nest nearly to the recursion limit, and comparing it deeper in the
-    stack would raise RecursionError."""
-    try:
-        return member not in enum
-    except RecursionError:
-        return False
+class _Checker:
+    """One check of one value: its dialect, the problems found and the steps left.
+
+    The schema may be the peer's: what is not of the expected JSON type is ignored, never
+    trusted to be, and nothing raises (D-45)."""
+
+    def __init__(self, dialect_name: Optional[str]) -> None:
+        self.dialect = dialect_name
+        self.problems: List[Any] = []
+        self.steps = MAX_STEPS
+
+    def step(self) -> bool:
+        """Spend one step; False once the check must stop (problems or steps used up)."""
+        self.steps -= 1
+        return self.steps > 0 and len(self.problems) <= MAX_PROBLEMS
+
+    def report(self, path: Tuple[Any, ...], message: str) -> None:
+        self.problems.append((path, message))
+
+    def check(self, value: Any, schema: Any, path: Tuple[Any, ...], depth: int,
+              because: Optional[str] = None) -> None:
+        """``value`` (at ``path``) against ``schema``. ``because``: the message if the schema
+        is ``false`` where every dialect allows a boolean (additionalProperties, ...)."""
+        if depth > MAX_DEPTH or not self.step():
+            return
+        if isinstance(schema, bool):
+            # Boolean schemas: ``false`` accepts nothing. Draft-04 had none, except as the
+            # value of additionalProperties and additionalItems (``because`` is given there).
+            if schema is False and (because is not None or self.dialect != "draft-04"):
+                self.report(path, because or "not allowed here (the schema is false)")
+            return
+        if not isinstance(schema, dict):
+            return                                      # malformed: no rule
+        if depth > 0 and "$schema" in schema and dialect(schema) != self.dialect:
+            return                                      # another dialect inside: not judged
+        if "$ref" in schema and self.dialect in _REF_HIDES_SIBLINGS:
+            return                                      # only $ref counts, and we do not follow it
+        self._type(value, schema, path)
+        self._enum_and_const(value, schema, path)
+        if isinstance(value, dict):
+            self._object(value, schema, path, depth)
+        elif isinstance(value, (list, tuple)):
+            self._array(value, schema, path, depth)
+
+    def _type(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...]) -> None:
+        expected = schema.get("type")
+        types = [t for t in (expected if isinstance(expected, list) else [expected])
+                 if isinstance(t, str)]
+        if types and not any(_is_json_type(value, t, self.dialect) for t in types):
+            self.report(path, f"expected {' or '.join(types)}, got {_json_type(value)}")
+
+    def _enum_and_const(self, value: Any, schema: Dict[str, Any],
+                        path: Tuple[Any, ...]) -> None:
+        enum = schema.get("enum")
+        if isinstance(enum, list):
+            verdicts = []
+            for allowed in enum:
+                verdicts.append(self.equal(value, allowed, 0))
+                if verdicts[-1]:
+                    break
+            if all(verdict is False for verdict in verdicts):   # None: could not compare
+                self.report(path, f"expected one of {_short(enum)}")
+        if "const" in schema and self.dialect != "draft-04":      # const: draft-06 on
+            if self.equal(value, schema["const"], 0) is False:
+                self.report(path, f"expected {_short(schema['const'])}")
+
+    def _object(self, value: Dict[str, Any], schema: Dict[str, Any], path: Tuple[Any, ...],
+                depth: int) -> None:
+        for name in _list(schema.get("required")):
+            if not self.step():
+                return
+            if isinstance(name, str) and name not in value:
+                self.report(path, f"missing required property {_short(name)}")
+        properties = schema.get("properties", {})
+        # additionalProperties judges the members that neither properties nor
+        # patternProperties names. Patterns are not run (a peer's could be made to backtrack
+        # for ever), and a malformed properties names nothing we know: then it is not judged.
+        judge_rest = ("additionalProperties" in schema and isinstance(properties, dict)
+                      and not schema.get("patternProperties"))
+        for name, member in value.items():
+            if not self.step():
+                return
+            where = path + (str(name),)      # str: a handler's dict may have other keys
+            if isinstance(properties, dict) and name in properties:
+                self.check(member, properties[name], where, depth + 1)
+            elif judge_rest:
+                self.check(member, schema["additionalProperties"], where, depth + 1,
+                           "unexpected property (additionalProperties is false)")
+
+    def _array(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+               depth: int) -> None:
+        if self.dialect == "2020-12":
+            # 2020-12: prefixItems for the first items, items for every one after them
+            # (https://json-schema.org/draft/2020-12/json-schema-core#section-10.3.1).
+            prefix = schema.get("prefixItems", [])
+            rest, because = schema.get("items", True), "unexpected item (items is false)"
+        elif isinstance(schema.get("items"), list):
+            # Up to 2019-09, an array of schemas in items is for the first items, and
+            # additionalItems is for every one after them ...
+            prefix, rest = schema["items"], schema.get("additionalItems", True)
+            because = "unexpected item (additionalItems is false)"
+        else:
+            # ... and one schema in items is for every item.
+            prefix, rest, because = [], schema.get("items", True), None
+        if not isinstance(prefix, list):
+            return              # malformed: where the first items end is not known
+        for index, item in enumerate(value):
+            if (index >= len(prefix) and rest is True) or not self.step():
+                return
+            if index < len(prefix):
+                self.check(item, prefix[index], path + (index,), depth + 1)
+            else:
+                self.check(item, rest, path + (index,), depth + 1, because)
+
+    def equal(self, a: Any, b: Any, depth: int) -> Optional[bool]:
+        """JSON equality (``enum``, ``const``): 1 equals 1.0, true does not equal 1. None
+        when it cannot be told within the limits (too deep, out of steps)."""
+        if depth > MAX_DEPTH or not self.step():
+            return None
+        kind = _json_type(a)
+        if kind == "integer":
+            kind = "number"
+        if kind != ("number" if _json_type(b) == "integer" else _json_type(b)):
+            return False
+        if isinstance(a, dict):
+            if a.keys() != b.keys():
+                return False
+            pairs = [(a[key], b[key]) for key in a]
+        elif isinstance(a, (list, tuple)):
+            if len(a) != len(b):
+                return False
+            pairs = list(zip(a, b))
+        else:
+            return bool(a == b)
+        verdict: Optional[bool] = True
+        for x, y in pairs:
+            same = self.equal(x, y, depth + 1)
+            if same is False:
+                return False
+            if same is None:
+                verdict = None
+        return verdict
+
+
+def _path(path: Tuple[Any, ...]) -> str:
+    """``.name`` and ``[index]`` after the root: ``.a.b[2]``, or ``['odd name']``."""
+    return "".join(f"[{segment}]" if isinstance(segment, int)
+                   else f".{segment}" if segment.isidentifier() and len(segment) <= 64
+                   else f"[{_short(segment)}]" for segment in path)
 
 
 def _short(value: Any) -> str:
@@ -224,17 +414,41 @@ def output_problems(result: Dict[str, Any], schema: Optional[Dict[str, Any]]) ->
     structured = result.get("structuredContent")
     if not isinstance(structured, dict):
         return ["structuredContent is missing or not an object"]
-    return object_problems(structured, schema, "member")
+    return object_problems(structured, schema, "structuredContent")
 
 
 def _list(value: Any) -> List[Any]:
     return value if isinstance(value, list) else []
 
 
-def _is_json_type(value: Any, json_type: str) -> bool:
+#: JSON's types by their JSON Schema names ("integer" is a kind of "number").
+_JSON_TYPES: Dict[str, Any] = {
+    "string": str, "boolean": bool, "object": dict, "array": (list, tuple),
+    "null": type(None), "number": (int, float), "integer": int,
+}
+
+
+def _is_json_type(value: Any, json_type: str, dialect_name: Optional[str]) -> bool:
     if isinstance(value, bool) and json_type in ("number", "integer"):
         return False                      # JSON true is not a number, though Python says so
     if json_type == "integer" and isinstance(value, float):
-        return value.is_integer()
+        # From draft-06 on, 1.0 is an integer, "any number with a zero fractional part"
+        # (https://datatracker.ietf.org/doc/html/draft-wright-json-schema-01#section-4.2);
+        # draft-04's is "a JSON number without a fraction or exponent part"
+        # (https://datatracker.ietf.org/doc/html/draft-zyp-json-schema-04#section-3.5).
+        return dialect_name != "draft-04" and value.is_integer()
     python_type = _JSON_TYPES.get(json_type)
-    return python_type is None or isinstance(value, python_type)
+    return python_type is None or isinstance(value, python_type)   # unknown name: no rule
+
+
+def _json_type(value: Any) -> str:
+    """The JSON type of ``value``, for a message: "integer" for a Python int, "number"
+    for a float (1.0 included: it was written with a fraction)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    for name in ("number", "string", "null", "object", "array"):
+        if isinstance(value, _JSON_TYPES[name]):
+            return name
+    return type(value).__name__

@@ -684,7 +684,8 @@ def test_a_tool_keeps_the_promise_of_its_output_schema(version):
         liar = client.call_tool("liar", {})
         text_only = client.call_tool("text_only", {})
     assert honest["structuredContent"] == {"sum": 3} and not honest.get("isError")
-    assert liar["isError"] and "member 'sum' must be of type number" in liar["content"][0]["text"]
+    assert liar["isError"] and ("structuredContent.sum: expected number, got string"
+                                in liar["content"][0]["text"])
     assert text_only["isError"] and "structuredContent is missing" in text_only["content"][0]["text"]
 
 
@@ -732,7 +733,8 @@ def test_the_client_checks_structured_content_against_the_listed_output_schema()
         unlisted = client.call_tool("sum", {"lie": True})          # no schema known yet
         client.list_tools()
         honest = client.call_tool("sum", {})
-        with pytest.raises(RemoteProtocolError, match="'sum' must be of type number") as lie:
+        with pytest.raises(RemoteProtocolError,
+                           match=r"structuredContent\.sum: expected number") as lie:
             client.call_tool("sum", {"lie": True})
         with pytest.raises(RemoteProtocolError, match="structuredContent is missing"):
             client.call_tool("sum", {"omit": True})
@@ -744,6 +746,78 @@ def test_the_client_checks_structured_content_against_the_listed_output_schema()
     assert unlisted["structuredContent"] == {"sum": "three"} == raw["structuredContent"]
     assert honest["structuredContent"] == {"sum": 3}
     assert failed["isError"] and plain["structuredContent"] == {"anything": 1}
+
+
+@pytest.mark.spec("BP-34", "TL-09")
+def test_the_client_checks_by_the_declared_dialect_and_warns_of_an_unknown_one(caplog):
+    """BP-34: a schema is validated by its declared dialect, and one we do not support fails
+    gracefully. "parts" declares draft-07: its result is checked (nested, with the path of
+    the bad item). "future" declares an unknown $schema: list_tools() logs one WARNING for
+    it, however often it is called, and call_tool() hands its result on unchecked."""
+    from mcp_ref.errors import RemoteProtocolError
+    with caplog.at_level(logging.WARNING, logger="mcp_ref.client"):
+        with spawn(scripted("output-schema")) as client:
+            client.list_tools()
+            client.list_tools()
+            future = client.call_tool("future", {})
+            with pytest.raises(RemoteProtocolError) as parts:
+                client.call_tool("parts", {})
+    assert future["structuredContent"]["sum"] == "three"
+    assert str(parts.value).endswith(
+        "does not match its outputSchema: structuredContent.parts[1]: expected integer, "
+        "got string")
+    warned = [r for r in caplog.records if "BP-34" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].levelname == "WARNING"
+    assert "'future'" in warned[0].getMessage() and "example.com" in warned[0].getMessage()
+    assert "unchecked" in warned[0].getMessage()
+
+
+@pytest.mark.spec("BP-34", "TL-06", "TL-09")
+@pytest.mark.parametrize("member", ["input_schema", "output_schema"])
+def test_a_schema_in_a_dialect_we_do_not_support_is_refused_at_registration(member):
+    """BP-34: fail gracefully on an unsupported dialect: a clear ValueError when the tool is
+    registered, naming the dialects we know. Every spelling of a known one is accepted."""
+    from mcp_ref.server import Server
+    server = Server("dialects")
+    with pytest.raises(ValueError, match=r"\$schema 'https://json-schema.org/draft/2030/x'.*"
+                                         r"2020-12, 2019-09, draft-07.*BP-34"):
+        server.tool(name="t", **{member: {"$schema": "https://json-schema.org/draft/2030/x",
+                                          "type": "object"}})(lambda arguments, context: "x")
+    for n, uri in enumerate(["https://json-schema.org/draft/2020-12/schema",
+                             "http://json-schema.org/draft-07/schema#",
+                             "https://json-schema.org/draft-04/schema"]):
+        server.tool(name=f"t{n}", **{member: {"$schema": uri, "type": "object"}})(
+            lambda arguments, context: "x")
+    assert len(server._tools) == 3
+
+
+_NESTED_SERVER = """
+import sys; sys.path.insert(0, %r)
+from mcp_ref.server import Server
+server = Server("nested")
+POINT = {"type": "object", "required": ["xy"], "properties": {
+    "xy": {"type": "array", "prefixItems": [{"type": "number"}, {"type": "number"}],
+           "items": False}}}
+server.tool(name="plot", input_schema={"type": "object", "properties": {
+    "points": {"type": "array", "items": POINT}}})(lambda arguments, context: "ok")
+sys.exit(server.run_stdio())
+""" % ROOT
+
+
+@pytest.mark.spec("BP-34", "TL-14")
+def test_nested_arguments_are_checked_with_their_path():
+    """The server judges arguments by the whole subset, at every depth (no $schema: 2020-12,
+    so prefixItems then items), and names where each problem is."""
+    good = {"points": [{"xy": [1, 2.5]}]}
+    bad = {"points": [{"xy": [1, 2]}, {"xy": [1, "2", 3]}, {}]}
+    with spawn([sys.executable, "-c", _NESTED_SERVER]) as client:
+        accepted = client.call_tool("plot", good)
+        refused = client.call_tool("plot", bad)
+    assert accepted["content"][0]["text"] == "ok" and not accepted.get("isError")
+    assert refused["isError"] and refused["content"][0]["text"] == (
+        "Invalid arguments: arguments.points[1].xy[1]: expected number, got string; "
+        "arguments.points[1].xy[2]: unexpected item (items is false); "
+        "arguments.points[2]: missing required property 'xy'")
 
 
 @pytest.mark.spec("BP-21")

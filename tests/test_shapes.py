@@ -144,11 +144,12 @@ def test_object_problems_checks_the_simple_part_of_a_schema():
               "properties": {"n": {"type": "integer"}, "kind": {"enum": ["a", "b"]},
                              "x": {"type": ["number", "null"]}}}
     assert shapes.object_problems({"n": 2.0, "kind": "a", "x": None}, schema, "member") == []
-    assert shapes.object_problems({"n": True, "kind": "c", "y": 1}, schema, "argument") == [
-        "argument 'n' must be of type integer", "argument 'kind' must be one of ['a', 'b']",
-        "unexpected argument 'y'"]
-    assert shapes.object_problems({}, schema, "member") == [
-        "missing required member 'n'", "missing required member 'kind'"]
+    assert shapes.object_problems({"n": True, "kind": "c", "y": 1}, schema, "arguments") == [
+        "arguments.n: expected integer, got boolean", "arguments.kind: expected one of ['a', 'b']",
+        "arguments.y: unexpected property (additionalProperties is false)"]
+    assert shapes.object_problems({}, schema, "structuredContent") == [
+        "structuredContent: missing required property 'n'",
+        "structuredContent: missing required property 'kind'"]
 
 
 @pytest.mark.spec("TL-09")
@@ -175,7 +176,8 @@ def test_object_problems_reports_nothing_a_full_validator_would_accept():
     assert shapes.object_problems({"x_1": 1, "n": 2}, schema, "member") == []
     assert shapes.output_problems({"content": [], "structuredContent": {"x_1": 1}}, schema) == []
     closed = {"type": "object", "properties": {"n": {}}, "additionalProperties": False}
-    assert shapes.object_problems({"x_1": 1}, closed, "member") == ["unexpected member 'x_1'"]
+    assert shapes.object_problems({"x_1": 1}, closed, "structuredContent") == [
+        "structuredContent.x_1: unexpected property (additionalProperties is false)"]
 
 
 @pytest.mark.spec("TL-09")
@@ -197,3 +199,277 @@ def test_object_problems_never_raises_on_a_peers_deep_enum():
     wide = {"type": "object", "properties": {"a": {"enum": list(range(100_000))}}}
     (problem,) = shapes.object_problems({"a": -1}, wide, "member")
     assert len(problem) < 300                      # the message stays short
+
+
+# --- JSON Schema dialects and the recursive subset (BP-34, decision D-46) ---------------------
+
+URIS = {"2020-12": "https://json-schema.org/draft/2020-12/schema",
+        "2019-09": "https://json-schema.org/draft/2019-09/schema",
+        "draft-07": "http://json-schema.org/draft-07/schema#",
+        "draft-06": "http://json-schema.org/draft-06/schema#",
+        "draft-04": "http://json-schema.org/draft-04/schema#"}
+
+
+def problems(value, schema, dialect=None):
+    if dialect is not None:
+        schema = dict(schema, **{"$schema": URIS[dialect]})
+    return shapes.object_problems(value, schema, "v")
+
+
+@pytest.mark.spec("BP-34")
+def test_the_dialect_is_the_declared_one_or_2020_12():
+    """BP-34: no $schema means 2020-12. The five dialects we know are recognised however the
+    URI is spelled (http or https, with or without the trailing #); anything else is None,
+    "unsupported", and object_problems does not judge by it."""
+    assert shapes.dialect({"type": "object"}) == "2020-12" == shapes.DEFAULT_DIALECT
+    assert shapes.dialect(True) == "2020-12"
+    for name, uri in URIS.items():
+        bare = uri.split("://")[1].rstrip("#")
+        for spelled in ("http://" + bare, "https://" + bare, "http://" + bare + "#",
+                        "https://" + bare + "#"):
+            assert shapes.dialect({"$schema": spelled}) == name, spelled
+    for odd in ["https://json-schema.org/draft/2030-01/schema", "json-schema.org/draft-07/schema",
+                "http://json-schema.org/draft-03/schema#", "", None, 7, ["x"],
+                "https://json-schema.org/draft/2020-12/schema/"]:
+        assert shapes.dialect({"$schema": odd}) is None, odd
+        assert shapes.dialect_problem({"$schema": odd}).startswith("declares $schema")
+        unknown = {"$schema": odd, "type": "object", "required": ["a"]}
+        assert shapes.object_problems({}, unknown, "v") == []       # not judged: no rules
+    assert shapes.dialect_problem({"$schema": URIS["draft-06"]}) is None
+
+
+@pytest.mark.spec("BP-34", "TL-09", "TL-14")
+def test_the_subset_follows_every_nested_schema_and_names_the_path():
+    schema = {"type": "object", "properties": {
+        "user": {"type": "object", "required": ["id"], "properties": {
+            "id": {"type": "integer"}, "tags": {"type": "array", "items": {"enum": ["x", "y"]}},
+            "odd key": {"const": {"a": [1, None]}}},
+            "additionalProperties": {"type": "string"}}}}
+    assert problems({"user": {"id": 1.0, "tags": ["x"], "odd key": {"a": [1.0, None]},
+                              "note": "n"}}, schema) == []
+    assert problems({"user": {"tags": ["x", "z"], "odd key": {"a": [True, None]},
+                              "note": 5}}, schema) == [
+        "v.user: missing required property 'id'",
+        "v.user.tags[1]: expected one of ['x', 'y']",
+        "v.user['odd key']: expected {'a': [1, None]}",
+        "v.user.note: expected string, got integer"]
+
+
+@pytest.mark.spec("BP-34")
+def test_items_follow_the_dialect():
+    """2020-12: prefixItems for the first items, items for the rest. Up to 2019-09: items as
+    an array for the first items and additionalItems for the rest, or items as one schema for
+    all. A keyword of another dialect is not one of this dialect's: it is ignored."""
+    pair_2020 = {"prefixItems": [{"type": "string"}, {"type": "integer"}], "items": False}
+    assert problems(["a", 1], pair_2020) == []
+    assert problems([1, 1, None], pair_2020) == [
+        "v[0]: expected string, got integer", "v[2]: unexpected item (items is false)"]
+    assert problems([1, 1, None], {"prefixItems": [{"type": "string"}]}, "2019-09") == []
+    pair_old = {"items": [{"type": "string"}, {"type": "integer"}], "additionalItems": False}
+    for old in ("2019-09", "draft-07", "draft-06", "draft-04"):
+        assert problems([1, 1, None], pair_old, old) == [
+            "v[0]: expected string, got integer",
+            "v[2]: unexpected item (additionalItems is false)"], old
+    assert problems([1, 1, None], pair_old) == []   # 2020-12: neither an array items nor
+    every = {"items": {"type": "integer"}, "additionalItems": False}   # additionalItems
+    for name in URIS:
+        assert problems([1, "2"], every, name) == ["v[1]: expected integer, got string"]
+
+
+@pytest.mark.spec("BP-34")
+def test_what_older_dialects_lack_is_not_checked_by_them():
+    """const and boolean schemas arrived in draft-06; draft-04's integer has no fraction
+    part at all, so 1.0 is not one there (it is from draft-06 on)."""
+    assert problems({"a": 2}, {"properties": {"a": {"const": 1}}}, "draft-06") == [
+        "v.a: expected 1"]
+    assert problems({"a": 2}, {"properties": {"a": {"const": 1}}}, "draft-04") == []
+    assert problems([1], {"items": False}, "draft-07") == [
+        "v[0]: not allowed here (the schema is false)"]
+    assert problems([1], {"items": False}, "draft-04") == []
+    assert problems({"b": 1}, {"additionalProperties": False}, "draft-04") == [
+        "v.b: unexpected property (additionalProperties is false)"]
+    assert problems({"n": 1.0}, {"properties": {"n": {"type": "integer"}}}, "draft-06") == []
+    assert problems({"n": 1.0}, {"properties": {"n": {"type": "integer"}}}, "draft-04") == [
+        "v.n: expected integer, got number"]
+
+
+@pytest.mark.spec("BP-34")
+def test_a_keyword_we_do_not_check_never_makes_a_false_problem():
+    """Up to draft-07, $ref replaces its schema (its siblings are ignored): nothing there is
+    checked. From 2019-09 on, $ref is one keyword among others: the siblings are checked.
+    patternProperties, or properties of the wrong JSON type, leave additionalProperties
+    unchecked; a prefixItems of the wrong type leaves items unchecked. A nested $schema of
+    another dialect is not judged."""
+    ref = {"properties": {"a": {"$ref": "#/$defs/x", "type": "string"}}}
+    for old in ("draft-07", "draft-06", "draft-04"):
+        assert problems({"a": 1}, ref, old) == []
+    for new in ("2019-09", "2020-12"):
+        assert problems({"a": 1}, ref, new) == ["v.a: expected string, got integer"]
+    assert problems({"x": 1}, {"patternProperties": {"^x": {}},
+                               "additionalProperties": False}) == []
+    assert problems({"x": 1}, {"properties": [], "additionalProperties": False}) == []
+    assert problems([1, 2], {"prefixItems": {"type": "integer"}, "items": False}) == []
+    assert problems({"a": 1}, {"properties": {"a": {"$schema": URIS["draft-04"],
+                                                    "type": "string"}}}) == []
+    assert problems({"a": 1}, {"properties": {"a": {"$schema": URIS["2020-12"],
+                                                    "type": "string"}}}) == [
+        "v.a: expected string, got integer"]
+    anything = {"anyOf": [{"type": "string"}], "not": {}, "minimum": 5, "pattern": "(a+)+$",
+                "format": "email", "if": {}, "then": False, "allOf": [False]}
+    assert problems({"a": 1}, {"properties": {"a": anything}}) == []
+
+
+@pytest.mark.spec("BP-34", "TL-09")
+@pytest.mark.parametrize("schema", [
+    {"items": 5}, {"prefixItems": "x"}, {"additionalProperties": []}, {"type": 3},
+    {"enum": {"a": 1}}, {"properties": {"a": 7}}, {"required": [{"x": 1}]},
+    {"$schema": {"uri": 1}}, {"items": [1, "x", None]}, {"properties": {"a": {"items": "y"}}}])
+def test_a_malformed_schema_member_is_ignored(schema):
+    for dialect in URIS:
+        assert problems({"a": [1, 2]}, schema, dialect) == []
+
+
+@pytest.mark.spec("BP-34", "TL-09")
+def test_hard_limits_bound_the_check():
+    """A peer's schema or value can never hang or crash the check: it follows schemas 32
+    deep, lists 20 problems (and says there were more), and stops after MAX_STEPS steps.
+    Past a limit it says nothing: never a false problem."""
+    import time
+
+    def nest(depth, leaf):
+        schema = leaf
+        for _ in range(depth):
+            schema = {"properties": {"a": schema}}
+        return schema
+
+    def value(depth):
+        return {"a": value(depth - 1)} if depth else "leaf"
+    assert problems(value(31), nest(31, {"type": "integer"})) == [
+        "v" + ".a" * 31 + ": expected integer, got string"]
+    assert problems(value(40), nest(40, {"type": "integer"})) == []        # too deep
+    many = problems(list(range(100)), {"items": {"type": "string"}})
+    assert len(many) == shapes.MAX_PROBLEMS + 1
+    assert many[-1] == "v: more problems not listed (the check stops after 20)"
+    started = time.monotonic()
+    huge_enum = {"properties": {"a": {"enum": list(range(2 * shapes.MAX_STEPS))}}}
+    assert problems({"a": -1}, huge_enum) == []          # out of steps: not judged
+    long_list = [[0] * 1000] * 1000                       # a million items to look at
+    ints = {"items": {"items": {"type": "integer"}}}
+    assert problems([["x"]] + long_list, ints) == ["v[0][0]: expected integer, got string"]
+    assert problems(long_list + [["x"]], ints) == []       # out of steps before the last
+    assert time.monotonic() - started < 20                # bounded work, generous deadline
+
+
+# --- The subset against a full validator (jsonschema), on generated schemas -------------------
+
+VALIDATORS = {"2020-12": "Draft202012Validator", "2019-09": "Draft201909Validator",
+              "draft-07": "Draft7Validator", "draft-06": "Draft6Validator",
+              "draft-04": "Draft4Validator"}
+SCALARS = [None, True, False, 0, 1, 1.0, 2.5, -3, "", "a", "b"]
+NAMES = ["a", "b", "c", "d"]
+TYPES = ["string", "integer", "number", "boolean", "null", "object", "array"]
+
+
+def _random_value(rng, depth=0):
+    roll = rng.random()
+    if depth < 3 and roll < 0.2:
+        names = rng.sample(NAMES, rng.randint(0, 3))
+        return {name: _random_value(rng, depth + 1) for name in names}
+    if depth < 3 and roll < 0.4:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    return rng.choice(SCALARS)
+
+
+def _random_schema(rng, dialect, extra, depth=0):
+    """A schema of our subset's keywords (and, with ``extra``, keywords outside it)."""
+    booleans = dialect != "draft-04"            # boolean schemas: draft-06 on
+
+    def sub():
+        if booleans and rng.random() < 0.15:
+            return rng.random() < 0.6
+        return _random_schema(rng, dialect, extra, depth + 1)
+
+    schema = {}
+    if rng.random() < 0.4:
+        chosen = rng.sample(TYPES, rng.choice([1, 1, 2]))
+        schema["type"] = chosen[0] if len(chosen) == 1 and rng.random() < 0.7 else chosen
+    if rng.random() < 0.15:
+        schema["enum"] = [_random_value(rng, 2) for _ in range(rng.randint(1, 3))]
+    if rng.random() < 0.1:
+        schema["const"] = _random_value(rng, 2)    # draft-04 has none: both ignore it there
+    if depth < 3:
+        if rng.random() < 0.4:
+            schema["properties"] = {name: sub() for name in rng.sample(NAMES, rng.randint(1, 3))}
+        if rng.random() < 0.25:
+            schema["required"] = rng.sample(NAMES, rng.randint(1, 2))
+        if rng.random() < 0.3:
+            schema["additionalProperties"] = rng.random() < 0.5 if rng.random() < 0.6 else sub()
+        if rng.random() < 0.2:
+            schema["prefixItems"] = [sub() for _ in range(rng.randint(1, 2))]
+        if rng.random() < 0.3:
+            schema["items"] = ([sub() for _ in range(rng.randint(1, 2))]
+                               if dialect != "2020-12" and rng.random() < 0.5 else sub())
+        # (Not with a boolean items: jsonschema 4.26 raises TypeError on that pair.)
+        if rng.random() < 0.2 and not isinstance(schema.get("items"), bool):
+            schema["additionalItems"] = rng.random() < 0.5 if rng.random() < 0.6 else sub()
+    if extra and depth < 3 and rng.random() < 0.35:
+        outside = rng.choice(["$ref", "anyOf", "not", "minimum", "patternProperties",
+                              "maxItems", "allOf", "minLength"])
+        schema[outside] = {"$ref": lambda: "#/definitions/s", "anyOf": lambda: [sub(), sub()],
+                           "not": sub, "minimum": lambda: 1,
+                           "patternProperties": lambda: {"^a": sub()}, "maxItems": lambda: 1,
+                           "allOf": lambda: [sub()], "minLength": lambda: 1}[outside]()
+    return schema
+
+
+def _instance_for(rng, schema, depth=0):
+    """Mostly shaped like ``schema`` (so that some instances are valid), sometimes random."""
+    if not isinstance(schema, dict) or rng.random() < 0.25 or depth > 3:
+        return _random_value(rng, depth)
+    if "const" in schema and rng.random() < 0.5:
+        return schema["const"]
+    if "enum" in schema and rng.random() < 0.7:
+        return rng.choice(schema["enum"])
+    kind = schema.get("type")
+    kind = rng.choice(kind) if isinstance(kind, list) else kind
+    if kind == "object" or "properties" in schema or "required" in schema:
+        properties = schema.get("properties", {})
+        names = set(schema.get("required", [])) | set(rng.sample(sorted(properties),
+                                                                 len(properties) // 2 + 1)
+                                                      if properties else [])
+        return {name: _instance_for(rng, properties.get(name, {}), depth + 1)
+                for name in sorted(names)}
+    if kind == "array" or "items" in schema or "prefixItems" in schema:
+        first = schema.get("prefixItems", schema.get("items"))
+        first = first if isinstance(first, list) else [schema.get("items", {})]
+        return [_instance_for(rng, first[i % len(first)], depth + 1)
+                for i in range(rng.randint(0, 3))]
+    return {"string": "a", "integer": 1, "number": 2.5, "boolean": True, "null": None}.get(
+        kind, _random_value(rng, depth))
+
+
+@pytest.mark.spec("BP-34", "TL-09", "TL-14")
+@pytest.mark.parametrize("dialect", list(URIS))
+def test_the_subset_agrees_with_a_full_validator(dialect):
+    """Differential test (deterministic seed): on schemas of the subset's keywords alone, our
+    verdict is jsonschema's, valid or not; on schemas with keywords outside the subset, a
+    problem we report is one jsonschema sees too (the subset reports less, never more)."""
+    jsonschema = pytest.importorskip(
+        "jsonschema", reason="the differential test needs jsonschema (pip install jsonschema)")
+    import random
+    validator_class = getattr(jsonschema, VALIDATORS[dialect])
+    rng = random.Random(f"BP-34 {dialect}")
+    agreed = invalid = 0
+    for n in range(1200):
+        extra = n % 2 == 1
+        schema = dict(_random_schema(rng, dialect, extra), **{"$schema": URIS[dialect]})
+        schema["definitions"] = {"s": {"type": "string"}}         # what $ref points to
+        instance = _instance_for(rng, schema)
+        ours = shapes.object_problems(instance, schema, "v")
+        valid = validator_class(schema).is_valid(instance)
+        assert not (ours and valid), (schema, instance, ours)
+        if not extra:
+            assert bool(ours) == (not valid), (schema, instance, ours)
+            agreed += 1
+            invalid += not valid
+    assert agreed == 600 and 100 < invalid < 500     # both verdicts were exercised
