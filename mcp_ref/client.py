@@ -349,7 +349,8 @@ class Client:
         result must carry ``structuredContent`` that matches it (the checks of
         :func:`mcp_ref.shapes.object_problems`); otherwise RemoteProtocolError, whose
         ``result`` is what the server sent. (The PendingRequest of :meth:`call_tool_async`
-        gives the result unchecked.)
+        gives the result unchecked, and so is every result after a
+        ``notifications/tools/list_changed`` until the next :meth:`list_tools`: D-45.)
         """
         result = self.call_tool_async(name, arguments, timeout=timeout,
                                       on_progress=on_progress, **options).result()
@@ -488,6 +489,12 @@ class Client:
                                 stderr_tail=self._process.stderr_tail())
 
     def _notification(self, event: ev.NotificationReceived) -> None:
+        if event.method == spec.TOOLS_LIST_CHANGED:
+            # TL-02: the server's tools changed, so the outputSchemas of the last listing may
+            # be stale. Judging a result by an old schema could refuse a good one (a false
+            # problem), so results go unchecked until list_tools() is called again (D-45).
+            # https://modelcontextprotocol.io/specification/2025-11-25/server/tools#list-changed-notification
+            self._output_schemas = {}
         if event.method == spec.LOG_MESSAGE:
             level = _LOG_LEVELS.get(str(event.params.get("level")), INFO)
             server_log.log(level, "%s: %s", event.params.get("logger", "server"),

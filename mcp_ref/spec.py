@@ -43,6 +43,7 @@ SET_LOGGING_LEVEL = "logging/setLevel"
 
 TOOLS_LIST = "tools/list"
 TOOLS_CALL = "tools/call"
+TOOLS_LIST_CHANGED = "notifications/tools/list_changed"
 RESOURCES_LIST = "resources/list"
 RESOURCES_TEMPLATES_LIST = "resources/templates/list"
 RESOURCES_READ = "resources/read"

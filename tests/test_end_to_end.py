@@ -748,6 +748,25 @@ def test_the_client_checks_structured_content_against_the_listed_output_schema()
     assert failed["isError"] and plain["structuredContent"] == {"anything": 1}
 
 
+@pytest.mark.spec("TL-09")
+def test_tools_list_changed_makes_the_client_forget_the_listed_output_schemas():
+    """TL-09: after notifications/tools/list_changed (which TL-02 has servers send), the
+    schemas of the last listing may be stale, and judging by them could refuse a good result.
+    The client stops checking until list_tools() is called again, and then checks by the new
+    listing (D-45).
+    The notification arrives before the answer on the same pipe: no race."""
+    from mcp_ref.errors import RemoteProtocolError
+    with spawn(scripted("output-schema")) as client:
+        assert client.server_capabilities["tools"] == {"listChanged": True}
+        client.list_tools()
+        changed = client.call_tool("sum", {"change": True})    # list_changed, then {"sum": "three"}
+        after = client.call_tool("sum", {"lie": True})         # not judged by a stale schema
+        client.list_tools()
+        with pytest.raises(RemoteProtocolError, match="TL-09|outputSchema"):
+            client.call_tool("sum", {"lie": True})             # judged again, by the new listing
+    assert changed["structuredContent"] == {"sum": "three"} == after["structuredContent"]
+
+
 @pytest.mark.spec("BP-34", "TL-09")
 def test_the_client_checks_by_the_declared_dialect_and_warns_of_an_unknown_one(caplog):
     """BP-34: a schema is validated by its declared dialect, and one we do not support fails
