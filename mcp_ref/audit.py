@@ -13,8 +13,9 @@ transition table the connection uses (:class:`~mcp_ref.lifecycle.Lifecycle`): cl
 as they are read, the server's ``initialize`` answer as it is written. A frame the table
 refuses is a violation, and the table already knows which catalogue row it breaks (LC-02,
 LC-05, LC-06, ...). On top of that come the rules the table does not hold: raw line checks
-(TR-07), id bookkeeping (BP-05, BP-07, CN-02, CN-03, PR-03, PR-08), direction (LG-01, LC-16)
-and the negotiated version (LC-15).
+(TR-07), id bookkeeping (BP-05, BP-07, CN-02, CN-03, PR-03, PR-08), direction (LG-01, LC-16),
+the negotiated version (LC-15), and the answers to the server's keepalive pings (PG-02, with
+``serve --keepalive``: an error for an answer, or none before the server gave up).
 
 Why ordering can be trusted: the server's frames are shown to the auditor *before* they are
 written, so anything the client sends in reaction to them is necessarily seen after them. A
@@ -50,7 +51,8 @@ LEVELS = {
     "BP-01": "MUST", "BP-03": "MUST", "BP-04": "MUST NOT", "BP-05": "MUST NOT",
     "BP-07": "MUST", "BP-17": "MUST NOT", "CN-02": "MUST", "CN-03": "MUST NOT",
     "LC-02": "MUST", "LC-05": "MUST", "LC-06": "SHOULD NOT", "LC-15": "MUST", "LC-16": "MUST",
-    "LC-19": "(def)", "LG-01": "MUST", "PR-03": "MUST", "PR-08": "MUST", "TR-07": "MUST NOT",
+    "LC-19": "(def)", "LG-01": "MUST", "PG-02": "MUST", "PR-03": "MUST", "PR-08": "MUST",
+    "TR-07": "MUST NOT",
 }
 
 #: Requests only a server sends; a client offers them through its capabilities (LC-16).
@@ -100,6 +102,7 @@ class Auditor:
         self._in_flight: Dict[IdKey, Any] = {}             # client id -> its progress token
         self._server_ids: Set[IdKey] = set()               # ids of the server's requests
         self._server_ids_answered: Set[IdKey] = set()
+        self._server_pings: Set[IdKey] = set()             # ids of the server's pings
         self._server_tokens: Set[IdKey] = set()            # tokens the server handed out
         self._partial = bytearray()
         self._ended = False
@@ -321,6 +324,12 @@ class Auditor:
         if isinstance(message, ErrorResponse) and message.id is None:
             return                       # the client could not read something: BP-12 allows it
         key = _key(message.id)
+        if key in self._server_pings and isinstance(message, ErrorResponse):
+            # PG-02: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/ping#behavior-requirements
+            # A ping is answered promptly with an empty result; an error is not that answer
+            # (though the server's keepalive counts it as alive, D-48).
+            self._record("PG-02", f"answered the server's ping {message.id!r} with an error, "
+                         "not the empty result {}", frame)
         if key not in self._server_ids:
             self._record("BP-07", f"a response to id {message.id!r}, which the server never "
                          "used", frame)
@@ -345,14 +354,29 @@ class Auditor:
             return
         if "method" in value and "id" in value:          # the server's own request
             self._server_ids.add(_key(value["id"]))
+            if value["method"] == spec.PING:
+                self._server_pings.add(_key(value["id"]))
             meta = (value.get("params") or {}).get("_meta")
             if isinstance(meta, dict) and "progressToken" in meta:
                 self._server_tokens.add(_key(meta["progressToken"]))
+        elif value.get("method") == spec.CANCELLED:
+            self._server_cancelled(value)
         elif "result" in value or "error" in value:
             key = _key(value.get("id"))
             self._in_flight.pop(key, None)
             if key == self._initialize_id and self._lifecycle.state is State.INITIALIZING:
                 self._initialize_answered(value)
+
+    def _server_cancelled(self, value: Dict[str, Any]) -> None:
+        """PG-02: the server gives up on its own ping (``serve --keepalive``: its keepalive
+        timeout passed, TO-02) while the client's stream is still open: the client did not
+        answer promptly. At the end of the session (stdin closed, a signal) nobody is blamed."""
+        params = value.get("params")
+        key = _key(params.get("requestId")) if isinstance(params, dict) else None
+        if (key in self._server_pings and key not in self._server_ids_answered
+                and not self._ended and not self.interrupted):
+            self._record("PG-02", f"no answer to the server's ping {params['requestId']!r} "
+                         "before the server gave up on it", value)
 
     def _initialize_answered(self, value: Dict[str, Any]) -> None:
         result = value.get("result")

@@ -380,6 +380,100 @@ def test_audit_combines_with_trace_and_watchdog(tmp_path):
     assert received == ["ping", "initialize", "notifications/initialized", "ping"], records
 
 
+# --- PG-02: the client's answers to the server's keepalive pings (serve --keepalive) ----------
+
+
+class _PingWire(Wire):
+    """A client that answers the server's pings as told: ``"error"`` (-32601) or ``None``
+    (never); other requests as :class:`Wire` does."""
+
+    def __init__(self, argv, options, label, pongs):
+        super().__init__(argv, options, label)
+        self.pongs = pongs
+
+    def _answer_server_request(self, request):
+        if request["method"] != spec.PING:
+            super()._answer_server_request(request)
+        elif self.pongs == "error":
+            self.send_raw(line({"jsonrpc": "2.0", "id": request["id"],
+                                "error": {"code": -32601, "message": "Method not found"}}),
+                          reply=True)
+
+
+def keepalive_serve(path, timeout):
+    return [sys.executable, "-m", "mcp_ref", "serve", "--audit", str(path),
+            "--keepalive", "0.05", "--keepalive-timeout", str(timeout)]
+
+
+def is_ping(value):
+    return isinstance(value, dict) and value.get("method") == "ping" and "id" in value
+
+
+@pytest.mark.spec("PG-02", "PG-05")
+def test_a_client_answering_keepalive_pings_records_nothing(tmp_path):
+    path = tmp_path / "audit.json"
+    with Wire(keepalive_serve(path, 5.0), Options(cwd=ROOT), "pongs") as wire:
+        handshake(wire)
+        for _ in range(3):                         # Wire answers each ping with {} (PG-02)
+            assert wire.wait_for(is_ping, wire.mark()) is not None
+        assert wire.await_exit(5.0) == 0, wire.child.stderr_tail()
+    assert json.loads(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.spec("PG-02")
+def test_a_ping_answered_with_an_error_is_recorded(tmp_path):
+    """PG-02: the answer to ping is an empty result. The server's keepalive still counts an
+    error as a sign of life (D-48); the auditor, which judges the client, records it."""
+    path = tmp_path / "audit.json"
+    with _PingWire(keepalive_serve(path, 5.0), Options(cwd=ROOT), "error pongs",
+                   pongs="error") as wire:
+        handshake(wire)
+        pings = [wire.wait_for(is_ping, wire.mark()) for _ in range(2)]
+        assert None not in pings
+        assert wire.await_exit(5.0) == 0, wire.child.stderr_tail()
+    violations = json.loads(path.read_text(encoding="utf-8"))
+    assert set(ids(violations)) == {"PG-02"} and len(violations) >= 2
+    assert violations[0]["level"] == "MUST"
+    assert "with an error" in violations[0]["violation"]
+    assert violations[0]["frame"]["id"] == pings[0].value["id"]
+
+
+@pytest.mark.spec("PG-02", "PG-09")
+def test_a_ping_never_answered_is_recorded_once(tmp_path):
+    """PG-02: a client that does not answer. The server gives up on its ping after the
+    keepalive timeout, cancels it and ends the session (PG-09, D-48); the auditor records
+    the missing answer, once."""
+    path = tmp_path / "audit.json"
+    with _PingWire(keepalive_serve(path, 0.3), Options(cwd=ROOT), "no pongs",
+                   pongs=None) as wire:
+        handshake(wire)
+        ping = wire.wait_for(is_ping, wire.mark())
+        assert ping is not None
+        cancel = wire.wait_for(lambda v: isinstance(v, dict)                 # TO-02
+                               and v.get("method") == "notifications/cancelled", ping.index)
+        assert cancel is not None and cancel.value["params"]["requestId"] == ping.value["id"]
+        wire.listen(10.0)                          # the server ends the session: stdout EOF
+        assert wire.eof
+        assert wire.await_exit(5.0) == 0, wire.child.stderr_tail()
+    [violation] = json.loads(path.read_text(encoding="utf-8"))
+    assert violation["id"] == "PG-02"
+    assert f"ping {ping.value['id']!r}" in violation["violation"]
+    assert violation["frame"]["method"] == "notifications/cancelled"
+
+
+@pytest.mark.spec("PG-02", "TR-14")
+def test_a_ping_pending_when_the_client_closes_stdin_is_not_blamed(tmp_path):
+    """The client ends the session while the server's ping waits (its timeout is long): the
+    ping was not refused, the session simply ended. Nothing is recorded."""
+    path = tmp_path / "audit.json"
+    with _PingWire(keepalive_serve(path, 30.0), Options(cwd=ROOT), "ping at close",
+                   pongs=None) as wire:
+        handshake(wire)
+        assert wire.wait_for(is_ping, wire.mark()) is not None
+        assert wire.await_exit(10.0) == 0, wire.child.stderr_tail()
+    assert json.loads(path.read_text(encoding="utf-8")) == []
+
+
 def test_several_servers_may_share_one_file(tmp_path):
     """Each process writes through its own temporary file, so none trips over another's
     rename (the battery of mcp_ref.check starts six servers at once)."""

@@ -50,12 +50,20 @@ class Run:
         return answers[0]
 
 
-@pytest.fixture(scope="module", params=["py-sdk-legacy", "py-sdk-auto", "ts-sdk"])
+CLIENTS = ["py-sdk-legacy", "py-sdk-auto", "ts-sdk"]
+
+
+@pytest.fixture(scope="module", params=CLIENTS)
 def run(request, tmp_path_factory, peer_scripts) -> Run:
-    folder = tmp_path_factory.mktemp(request.param)
+    return run_client(request, tmp_path_factory.mktemp(request.param), peer_scripts)
+
+
+def run_client(request, folder, peer_scripts, *serve_options: str) -> Run:
+    """The scenario of client ``request.param`` against ``serve --audit`` (and
+    ``serve_options``), behind the tap."""
     wire = Wire(str(folder / "wire.jsonl"))
     audit = str(folder / "audit.json")
-    server = wire.tapped(SERVE + ["--audit", audit])
+    server = wire.tapped(SERVE + ["--audit", audit, *serve_options])
     if request.param.startswith("py-sdk"):
         python = request.getfixturevalue("py_sdk_python")
         mode = request.param.rsplit("-", 1)[1]
@@ -206,6 +214,33 @@ def test_the_auditor_finds_no_violation_in_an_official_client(run):
     of the three scenarios breaks a rule. (py-sdk-auto's server/discover before initialize is
     the dual-era probe the auditor allows, LC-39; it is answered -32601, LC-40.)"""
     run.check_ok()
+    with open(run.audit, encoding="utf-8") as f:
+        found = json.load(f)
+    assert found == [], json.dumps(found, indent=1)
+
+
+@pytest.fixture(scope="module", params=CLIENTS)
+def pinged_run(request, tmp_path_factory, peer_scripts) -> Run:
+    """The same scenario, with the server pinging the client every 20 ms (PG-05, D-48)."""
+    return run_client(request, tmp_path_factory.mktemp(request.param + "-pinged"),
+                      peer_scripts, "--keepalive", "0.02", "--keepalive-timeout", "10")
+
+
+@pytest.mark.spec("PG-02", "PG-05", "PG-03")
+def test_official_clients_answer_the_servers_keepalive_pings(pinged_run):
+    """PG-02 applies to clients too: each official client answers every ping of
+    ``serve --keepalive`` with the empty result, and the auditor records nothing. mcp_ref's
+    keepalive starts once the session operates (D-48) and its pings do not disturb the
+    scenario (progress, cancellation, the SDK's own ping)."""
+    run = pinged_run
+    run.check_ok()
+    pings = [f for f in run.wire.s2c() if f.method == "ping" and f.is_request()]
+    assert pings, "no keepalive ping was sent during the scenario\n" + run.wire.transcript()
+    for ping in pings:
+        answers = [f for f in run.wire.c2s() if f.is_response(ping.id)]
+        # The last ping may still be waiting when the client ends the session.
+        if answers or ping is not pings[-1]:
+            assert [a.msg.get("result") for a in answers] == [{}], run.wire.transcript()
     with open(run.audit, encoding="utf-8") as f:
         found = json.load(f)
     assert found == [], json.dumps(found, indent=1)
