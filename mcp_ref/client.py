@@ -33,7 +33,7 @@ from .errors import (ConnectionClosed, ErrorCode, PeerError, RemoteProtocolError
 from .framing import DEFAULT_MAX_LINE_BYTES
 from .lifecycle import Role, State
 from .session import (DEFAULT_KEEPALIVE_TIMEOUT, Keepalive, PendingRequest, ProgressCallback,
-                      Session)
+                      Session, keepalive_problem)
 from .stdio import DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport
 from .transcript import Trace, Transcript, open_transcript
 
@@ -162,6 +162,12 @@ class Client:
         many notifications, and the ones that do not fit are dropped and counted in
         :attr:`notifications_dropped` (for a callback that may be slow: RL-33).
         """
+        if keepalive_interval == 0:
+            keepalive_interval = None           # 0 has always meant "no keepalive" here
+        problem = keepalive_problem(keepalive_interval, keepalive_timeout)   # PG-06, PG-07
+        if problem is not None:
+            # Before anything is spawned: a negative interval would ping without pause (PG-08).
+            raise ValueError(problem)
         capabilities: Dict[str, Any] = {}
         handlers: Dict[str, RequestHandler] = {}
         if roots is not None:
@@ -196,7 +202,7 @@ class Client:
                          term_grace=term_grace, transcript=transcript,
                          notification_queue=notification_queue)
             client._handshake(handshake_timeout)
-            if keepalive_interval:
+            if keepalive_interval is not None:
                 client._start_keepalive(keepalive_interval, keepalive_timeout)
         except BaseException:                   # Ctrl-C too: the server is never left behind
             if client is not None:

@@ -934,6 +934,27 @@ def test_keepalive_does_not_kill_a_server_busy_in_a_slow_tool():
         assert client._keepalive is None                        # off by default (D-10)
 
 
+@pytest.mark.spec("PG-06", "PG-07", "PG-08")
+@pytest.mark.parametrize("interval, timeout", [
+    (-1, 10.0), (float("nan"), 10.0), (float("inf"), 10.0), ("1", 10.0), (True, 10.0),
+    (0.1, 0), (0.1, -2.0), (0.1, None)])
+def test_client_keepalive_settings_are_checked_before_anything_is_spawned(interval, timeout):
+    """PG-06/PG-07 leave both values to the user, but each must be a finite, positive number
+    of seconds: a negative interval used to ping without pause (PG-08). The ValueError comes
+    before the spawn: a command that does not exist is never tried."""
+    with pytest.raises(ValueError, match="keepalive (interval|timeout)"):
+        Client.spawn(["/nonexistent/mcp-server"], keepalive_interval=interval,
+                     keepalive_timeout=timeout)
+
+
+@pytest.mark.spec("PG-06")
+@pytest.mark.parametrize("off", [None, 0])
+def test_client_keepalive_none_or_0_is_off(off):
+    with spawn(keepalive_interval=off) as client:
+        assert client._keepalive is None
+        client.ping()
+
+
 @pytest.mark.spec("PG-01", "PG-02")
 def test_the_reference_server_pings_the_client():
     with spawn() as client:
