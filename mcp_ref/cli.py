@@ -176,7 +176,10 @@ def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> int:
         # so the finally restores every one that was replaced (shell review F1).
         if threading.current_thread() is threading.main_thread():
             for signum in _ENDING_SIGNALS:
-                previous[signum] = signal.getsignal(signum)
+                handler = signal.getsignal(signum)
+                if handler is None:
+                    continue        # installed outside Python: it could not be put back
+                previous[signum] = handler
                 signal.signal(signum, _raise_terminated)
         return fn(*args, **kwargs)
     except McpRefError as exc:

@@ -503,7 +503,14 @@ class Server:
         previous = {}
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT):
-                previous[signum] = signal.signal(signum, self._on_signal)
+                handler = signal.getsignal(signum)
+                if handler is None:
+                    # Installed outside Python (an embedding program): getsignal cannot name
+                    # it, so it could not be put back afterwards; it stays, and is the
+                    # embedder's to act on.
+                    continue
+                previous[signum] = handler
+                signal.signal(signum, self._on_signal)
         try:
             if watcher is not None:
                 watcher.start(on_gone=transport.interrupt)      # as at EOF: D-18, D-33

@@ -206,3 +206,21 @@ def ctrl_c_in_first_wait(monkeypatch: Any, child: Any) -> None:
         return real_wait(timeout)
 
     monkeypatch.setattr(child, "_wait_for_exit", interrupted)
+
+
+def signal_installed_outside_python(monkeypatch, signum):
+    """Make ``signal.getsignal(signum)`` answer None, as for a handler an embedding program
+    installed in C; returns the list of signal numbers later passed to ``signal.signal``."""
+    import signal
+    real_getsignal, real_signal, installed = signal.getsignal, signal.signal, []
+
+    def getsignal(number):
+        return None if number == signum else real_getsignal(number)
+
+    def set_signal(number, handler):
+        installed.append(number)
+        return real_signal(number, handler)
+
+    monkeypatch.setattr(signal, "getsignal", getsignal)
+    monkeypatch.setattr(signal, "signal", set_signal)
+    return installed

@@ -9,6 +9,7 @@ import sys
 import threading
 
 import pytest
+from helpers import signal_installed_outside_python
 
 from mcp_ref.lifecycle import render
 from mcp_ref.transcript import diff, load
@@ -287,6 +288,19 @@ def test_run_guarded_installs_its_handlers_in_the_main_thread_only_and_restores_
     finally:
         for signum, handler in saved.items():
             signal.signal(signum, handler)
+
+
+def test_run_guarded_leaves_a_handler_installed_outside_python_alone(monkeypatch):
+    """``signal.getsignal`` is None for a handler an embedding program installed in C: it
+    could not be put back, so run_guarded leaves that signal alone (before, restoring it
+    raised TypeError in the finally and hid the command's own result)."""
+    from mcp_ref import cli
+    real_getsignal = signal.getsignal
+    installed = signal_installed_outside_python(monkeypatch, signal.SIGHUP)
+    before = real_getsignal(signal.SIGTERM)
+    assert cli.run_guarded(lambda: 7) == 7
+    assert signal.SIGHUP not in installed and signal.SIGTERM in installed
+    assert real_getsignal(signal.SIGTERM) is before
 
 
 class _SignalOnWrite:

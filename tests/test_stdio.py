@@ -15,7 +15,7 @@ import threading
 import time
 
 import pytest
-from helpers import ctrl_c_in_first_wait
+from helpers import ctrl_c_in_first_wait, signal_installed_outside_python
 
 from mcp_ref.errors import ConnectionClosed, SpawnError
 from mcp_ref.server import Server
@@ -525,6 +525,31 @@ def test_run_stdio_closes_a_given_transport_even_when_its_arguments_are_refused(
     with pytest.raises(ConnectionClosed):
         transport.write(b"{}\n")
     assert transport.read(timeout=5) == b""
+
+
+def test_run_stdio_leaves_a_signal_handler_installed_outside_python_alone(monkeypatch):
+    """``signal.getsignal`` is None for a handler installed in C by an embedding program:
+    run_stdio cannot put it back, so it leaves that signal alone and still serves, and puts
+    back the one it did replace (before, restoring None raised TypeError at the end)."""
+    import signal
+    from mcp_ref.server import Server
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    transport = StdioServerTransport(in_r, out_w, guard_stdout=False)   # run_stdio closes it
+    real_getsignal = signal.getsignal
+    installed = signal_installed_outside_python(monkeypatch, signal.SIGINT)
+    before = real_getsignal(signal.SIGTERM)
+    os.close(in_w)                                    # EOF at once: the session ends cleanly
+    try:
+        assert Server("t").run_stdio(transport=transport) == 0
+    finally:
+        for fd in (in_r, out_r, out_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    assert signal.SIGINT not in installed and installed.count(signal.SIGTERM) == 2
+    assert real_getsignal(signal.SIGTERM) is before
 
 
 # --- The outbox: a peer that stops reading, or is gone (D-38) --------------------------------
