@@ -391,3 +391,35 @@ def test_serve_refuses_bad_keepalive_options(words, problem):
                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
     assert done.returncode == 2 and problem in done.stderr, done.stderr
     assert done.stdout == b""
+
+
+# --- The Keepalive itself --------------------------------------------------------------------
+
+@pytest.mark.spec("PG-05", "PG-09")
+def test_stop_ends_a_ping_that_waits_for_room_without_blaming_the_peer():
+    """A peer that stops reading leaves the ping waiting for room in the outbox (D-38), for up
+    to the ping's timeout. stop() (the session ending) must end that wait too, so that the
+    owner's bounded join() finds the thread gone, and nobody is blamed."""
+    from mcp_ref.connection import Connection
+    from mcp_ref.lifecycle import Role
+    from mcp_ref.session import Keepalive, Session
+
+    waiting, never = threading.Event(), threading.Event()
+
+    def no_room(deadline):      # Outbox.wait_for_room while the peer reads nothing: no room
+        waiting.set()
+        never.wait(5.0 if deadline is None else max(0.0, deadline - time.monotonic()))
+        return False
+
+    written = []
+    session = Session(Connection(Role.SERVER), written.append, request_timeout=None,
+                      max_total_timeout=None, wait_for_room=no_room)
+    missed = []
+    keepalive = Keepalive(session, 0.01, 30.0, missed.append)
+    keepalive.start()
+    assert waiting.wait(5.0), "the ping never waited for room"
+    keepalive.stop()
+    started = time.monotonic()
+    assert keepalive.join(), "stop() did not end the ping's wait for room"
+    assert time.monotonic() - started < 1.0 + SLACK
+    assert missed == [] and written == []
