@@ -317,7 +317,8 @@ class Client:
         :meth:`list_resources` and :meth:`list_prompts`.
 
         Remembers each tool's ``outputSchema``, by which :meth:`call_tool` then checks its
-        results (TL-09). A tool whose schema declares a JSON Schema dialect we do not
+        results (TL-09), unless ``notifications/tools/list_changed`` arrived while it listed
+        (D-45). A tool whose schema declares a JSON Schema dialect we do not
         support is logged once, as a WARNING, and its results are not checked (BP-34)."""
         changes = self._tools_changes
         tools = self._list_all(spec.TOOLS_LIST, "tools", options)
