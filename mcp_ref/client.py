@@ -94,6 +94,11 @@ class Client:
         self._handlers = handlers
         # TL-09: each tool's outputSchema, from the latest list_tools(), to check results by.
         self._output_schemas: Dict[str, Dict[str, Any]] = {}
+        # How many notifications/tools/list_changed have arrived (the reader counts them), so
+        # that a listing taken while one arrived is known to be stale (D-45); the lock makes
+        # "count and forget" and "check and remember" one step each.
+        self._tools_changes = 0
+        self._schemas_lock = threading.Lock()
         # BP-34: the tools already warned of for a JSON Schema dialect we do not support.
         self._warned_dialects: Set[str] = set()
         self._on_notification = on_notification
@@ -318,17 +323,22 @@ class Client:
         :meth:`list_resources` and :meth:`list_prompts`.
 
         Remembers each tool's ``outputSchema``, by which :meth:`call_tool` then checks its
-        results (TL-09). A tool whose schema declares a JSON Schema dialect we do not
+        results (TL-09), unless ``notifications/tools/list_changed`` arrived while it listed
+        (D-45). A tool whose schema declares a JSON Schema dialect we do not
         support is logged once, as a WARNING, and its results are not checked (BP-34)."""
+        changes = self._tools_changes
         tools = self._list_all(spec.TOOLS_LIST, "tools", options)
         named = [tool for tool in tools
                  if isinstance(tool, dict) and isinstance(tool.get("name"), str)]
         for tool in named:
             self._warn_of_dialect(tool)
-        self._output_schemas = {
-            tool["name"]: tool["outputSchema"] for tool in named
-            if isinstance(tool.get("outputSchema"), dict)
-            and shapes.dialect(tool["outputSchema"]) is not None}
+        schemas = {tool["name"]: tool["outputSchema"] for tool in named
+                   if isinstance(tool.get("outputSchema"), dict)
+                   and shapes.dialect(tool["outputSchema"]) is not None}
+        with self._schemas_lock:
+            # A tools/list_changed while we listed (between two pages, or just after the
+            # last): what we took may be stale, so it is not remembered (D-45).
+            self._output_schemas = schemas if self._tools_changes == changes else {}
         return tools
 
     def _warn_of_dialect(self, tool: Dict[str, Any]) -> None:
@@ -500,7 +510,9 @@ class Client:
             # be stale. Judging a result by an old schema could refuse a good one (a false
             # problem), so results go unchecked until list_tools() is called again (D-45).
             # https://modelcontextprotocol.io/specification/2025-11-25/server/tools#list-changed-notification
-            self._output_schemas = {}
+            with self._schemas_lock:
+                self._tools_changes += 1        # a list_tools() under way: its listing too
+                self._output_schemas = {}
         if event.method == spec.LOG_MESSAGE:
             level = _LOG_LEVELS.get(str(event.params.get("level")), INFO)
             server_log.log(level, "%s: %s", event.params.get("logger", "server"),

@@ -48,8 +48,8 @@ _DELIVERY_GRACE = 5.0
 #: cancelled meanwhile (D-43): the wait for room is on the outbox, which a cancel does not wake.
 _UNLESS_POLL = 0.1
 #: How long stopping a keepalive waits for its thread. It only ever waits on its stop event or
-#: on one ping with a deadline, and the owner ends that ping first (fail_all), so this is
-#: never reached.
+#: on one ping with a deadline: stop() ends a ping still waiting for room, and the owner ends
+#: one waiting for its answer first (fail_all), so this is never reached.
 _KEEPALIVE_JOIN_TIMEOUT = 5.0
 #: How long a keepalive ping waits for its answer unless told otherwise (PG-07, D-10, D-48).
 DEFAULT_KEEPALIVE_TIMEOUT = 10.0
@@ -510,7 +510,8 @@ class Keepalive:
     no answer in time was cancelled by :meth:`PendingRequest.result` (TO-02, CN-01); this then
     calls ``on_missed(error)`` once, with the RequestTimeout, and ends: the owner logs it
     (PG-11) and ends the session (PG-04, PG-09). The session closing under it (ConnectionClosed
-    and the like) ends the thread quietly, and so does :meth:`stop`. ``stop``: the owner's own
+    and the like) ends the thread quietly, and so does :meth:`stop`, even while a ping waits
+    for room to be sent. ``stop``: the owner's own
     stop event, if it has one (the client's); otherwise the Keepalive makes its own.
     """
 
@@ -547,7 +548,10 @@ class Keepalive:
         # per interval at most, and none while the previous one is still waiting).
         while not self._stop.wait(self.interval):
             try:
-                self._session.request(spec.PING, timeout=self.timeout)
+                # unless: a ping still waiting for room (a peer that stopped reading, D-38),
+                # or not yet written, when stop() comes is never sent (D-43's check).
+                self._session.request(spec.PING, timeout=self.timeout,
+                                      unless=self._stop.is_set)
             except PeerError:
                 pass                    # PG-04: any answer, even an error, proves the peer alive
             except RequestTimeout as exc:
@@ -557,4 +561,4 @@ class Keepalive:
                     self._on_missed(exc)
                 return
             except McpRefError:
-                return                  # the session is closing anyway
+                return                  # stopped (RequestCancelled), or the session closing

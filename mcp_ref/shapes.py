@@ -310,8 +310,9 @@ class _Checker:
             if self.equal(value, schema["const"], 0) is False:
                 self.report(path, f"expected {_short(schema['const'])}")
 
-    def _object(self, value: Dict[str, Any], schema: Dict[str, Any], path: Tuple[Any, ...],
+    def _object(self, value: Dict[Any, Any], schema: Dict[str, Any], path: Tuple[Any, ...],
                 depth: int) -> None:
+        value = _with_json_names(value)
         for name in _list(schema.get("required")):
             if not self.step():
                 return
@@ -326,7 +327,7 @@ class _Checker:
         for name, member in value.items():
             if not self.step():
                 return
-            where = path + (str(name),)      # str: a handler's dict may have other keys
+            where = path + (name,)
             if isinstance(properties, dict) and name in properties:
                 self.check(member, properties[name], where, depth + 1)
             elif judge_rest:
@@ -369,6 +370,7 @@ class _Checker:
         if kind != ("number" if _json_type(b) == "integer" else _json_type(b)):
             return False
         if isinstance(a, dict):
+            a, b = _with_json_names(a), _with_json_names(b)
             if a.keys() != b.keys():
                 return False
             pairs = [(a[key], b[key]) for key in a]
@@ -386,6 +388,30 @@ class _Checker:
             if same is None:
                 verdict = None
         return verdict
+
+
+def _with_json_names(obj: Dict[Any, Any]) -> Dict[str, Any]:
+    """``obj`` with each key as the member name JSON will carry. A handler's dict may have
+    keys that are not strings, and ``json.dumps`` writes ``3``, ``2.5``, ``True``, ``None``
+    as ``"3"``, ``"2.5"``, ``"true"``, ``"null"``: the peer, and a full validator, see those
+    names, so the check must judge by them too (never a false problem, D-46)."""
+    if all(isinstance(key, str) for key in obj):
+        return obj                                      # nearly always: no copy
+    return {_json_name(key): member for key, member in obj.items()}
+
+
+def _json_name(key: Any) -> str:
+    """The member name ``json.dumps`` writes for the key ``key`` (what it cannot write, it
+    refuses to send: then any name will do)."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool) or key is None:
+        return {True: "true", False: "false", None: "null"}[key]
+    if isinstance(key, int):
+        return int.__repr__(key)                # as json.dumps does (an IntEnum too)
+    if isinstance(key, float):
+        return float.__repr__(key)
+    return str(key)
 
 
 def _path(path: Tuple[Any, ...]) -> str:

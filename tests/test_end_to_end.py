@@ -767,6 +767,24 @@ def test_tools_list_changed_makes_the_client_forget_the_listed_output_schemas():
     assert changed["structuredContent"] == {"sum": "three"} == after["structuredContent"]
 
 
+@pytest.mark.spec("TL-09", "TL-02", "PN-04")
+def test_a_list_changed_that_arrives_while_the_client_lists_tools_is_not_lost():
+    """The server's tools change while list_tools() is between two pages: the first page
+    may already be stale, so the listing must not become the cache the notification has just
+    emptied (D-45). The notification comes before the second page on the same pipe: it is
+    handled before list_tools() returns, deterministically."""
+    from mcp_ref.errors import RemoteProtocolError
+    with spawn(scripted("output-schema")) as client:
+        client.call_tool("sum", {"changeDuringList": True})
+        names = [tool["name"] for tool in client.list_tools()]     # page, list_changed, page
+        unjudged = client.call_tool("sum", {"lie": True})          # declared stale: unchecked
+        client.list_tools()                                        # a listing with no change
+        with pytest.raises(RemoteProtocolError, match="TL-09|outputSchema"):
+            client.call_tool("sum", {"lie": True})
+    assert names == ["sum", "plain", "future", "parts"]
+    assert unjudged["structuredContent"] == {"sum": "three"}
+
+
 @pytest.mark.spec("BP-34", "TL-09")
 def test_the_client_checks_by_the_declared_dialect_and_warns_of_an_unknown_one(caplog):
     """BP-34: a schema is validated by its declared dialect, and one we do not support fails

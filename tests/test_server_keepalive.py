@@ -186,7 +186,7 @@ def assert_thread_gone(server):
 
 @pytest.mark.spec("PG-05", "PG-06", "PG-08", "PG-02")
 def test_the_server_pings_an_idle_client_on_schedule_and_an_answer_keeps_it(served, warnings):
-    server = Server("t", keepalive_interval=0.05, keepalive_timeout=2.0)
+    server = Server("t", keepalive_interval=0.05, keepalive_timeout=5.0)
     peer = served(server)
     peer.initialize()
     started = time.monotonic()
@@ -226,10 +226,12 @@ def test_no_keepalive_ping_before_initialized(served):
 
 @pytest.mark.spec("PG-04", "PG-12")
 def test_an_error_answer_counts_as_alive(served, warnings):
-    server = Server("t", keepalive_interval=0.05, keepalive_timeout=0.5)
+    # The timeout is long on purpose: an answer that took longer on a loaded machine would
+    # end the session for the wrong reason. The proof is that the thread goes on pinging.
+    server = Server("t", keepalive_interval=0.05, keepalive_timeout=5.0)
     peer = served(server, pongs="error")
     peer.initialize()
-    peer.wait_pings(4)                    # past several ping timeouts' worth of error answers
+    peer.wait_pings(4)                    # each ping answered -32601, and the pinging goes on
     assert server._keepalive.is_alive() and not peer.eof
     peer.close_stdin()
     assert peer.wait_ended() == 0
@@ -366,7 +368,8 @@ def test_serve_keepalive_exits_0_with_one_warning_when_the_client_stops_answerin
 
 @pytest.mark.spec("PG-05", "PG-02")
 def test_serve_keepalive_keeps_a_client_that_answers(inv):
-    server = inv.raw(SERVE + ["--keepalive", "0.05", "--keepalive-timeout", "1"])
+    # A timeout no answer takes on a loaded machine (the default), yet several pings go out.
+    server = inv.raw(SERVE + ["--keepalive", "0.05", "--keepalive-timeout", "10"])
     server.initialize()
     answered = []
     for _ in range(3):
@@ -391,3 +394,35 @@ def test_serve_refuses_bad_keepalive_options(words, problem):
                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
     assert done.returncode == 2 and problem in done.stderr, done.stderr
     assert done.stdout == b""
+
+
+# --- The Keepalive itself --------------------------------------------------------------------
+
+@pytest.mark.spec("PG-05", "PG-09")
+def test_stop_ends_a_ping_that_waits_for_room_without_blaming_the_peer():
+    """A peer that stops reading leaves the ping waiting for room in the outbox (D-38), for up
+    to the ping's timeout. stop() (the session ending) must end that wait too, so that the
+    owner's bounded join() finds the thread gone, and nobody is blamed."""
+    from mcp_ref.connection import Connection
+    from mcp_ref.lifecycle import Role
+    from mcp_ref.session import Keepalive, Session
+
+    waiting, never = threading.Event(), threading.Event()
+
+    def no_room(deadline):      # Outbox.wait_for_room while the peer reads nothing: no room
+        waiting.set()
+        never.wait(5.0 if deadline is None else max(0.0, deadline - time.monotonic()))
+        return False
+
+    written = []
+    session = Session(Connection(Role.SERVER), written.append, request_timeout=None,
+                      max_total_timeout=None, wait_for_room=no_room)
+    missed = []
+    keepalive = Keepalive(session, 0.01, 30.0, missed.append)
+    keepalive.start()
+    assert waiting.wait(5.0), "the ping never waited for room"
+    keepalive.stop()
+    started = time.monotonic()
+    assert keepalive.join(), "stop() did not end the ping's wait for room"
+    assert time.monotonic() - started < 1.0 + SLACK
+    assert missed == [] and written == []

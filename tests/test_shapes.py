@@ -360,6 +360,23 @@ def test_hard_limits_bound_the_check():
     assert time.monotonic() - started < 20                # bounded work, generous deadline
 
 
+@pytest.mark.spec("TL-09", "BP-01")
+def test_a_handlers_non_string_keys_are_judged_as_json_will_write_them():
+    """A handler's structuredContent is checked before it is encoded, and json.dumps writes
+    the keys 3, True, None and 2.5 as "3", "true", "null" and "2.5": a full validator on the
+    wire sees those names, so the check must too (no false problem)."""
+    schema = {"type": "object", "required": ["3", "true", "null"],
+              "properties": {"3": {"type": "string"}, "true": {"type": "integer"},
+                             "null": {}, "2.5": {"const": {"7": [1]}}},
+              "additionalProperties": False}
+    handler_made = {3: "x", True: 2, None: 0, 2.5: {7: [1.0]}}
+    assert problems(handler_made, schema) == []
+    assert problems({3: 5, True: 2, None: 0}, schema) == ["v['3']: expected string, got integer"]
+    assert problems({"a": {False: 1}}, {"properties": {"a": {"enum": [{"false": 1}]}}}) == []
+    assert shapes.output_problems({"content": [], "structuredContent": handler_made},
+                                  schema) == []
+
+
 # --- The subset against a full validator (jsonschema), on generated schemas -------------------
 
 VALIDATORS = {"2020-12": "Draft202012Validator", "2019-09": "Draft201909Validator",
