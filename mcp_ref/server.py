@@ -372,9 +372,10 @@ class Server:
              annotations: Optional[Dict[str, Any]] = None,
              output_schema: Optional[Dict[str, Any]] = None) -> Callable[[Handler], Handler]:
         """Register ``fn(arguments, context)``. It returns a string, a list of content
-        blocks, a whole CallToolResult dict, or a dict with only ``structuredContent`` (its
-        JSON text block is added, TL-10); raising ToolError (or anything else), or returning
-        anything else, makes an ``isError: true`` result (ER-03).
+        blocks, a whole CallToolResult dict, a dict with only ``structuredContent`` (its
+        JSON text block is added, TL-10), or None (a result with no content); raising
+        ToolError (or anything else), or returning anything else, makes an ``isError: true``
+        result (ER-03).
 
         ``output_schema`` (published from 2025-06-18) promises ``structuredContent`` of that
         shape: a result without it, or not matching it (the checks of
@@ -837,9 +838,9 @@ class Server:
 def _tool_result(output: Any) -> Optional[Dict[str, Any]]:
     """Normalise what a tool handler returned into a CallToolResult (TL-08), or None.
 
-    A str is one text block; a list (or tuple) is the content blocks; a dict with ``content``
-    is the whole result. A dict with only ``structuredContent`` gets its text block, the
-    serialised JSON (TL-10). Anything else (a number, a dict of something else) is None: the
+    None is a result with no content; a str is one text block; a list (or tuple) is the
+    content blocks; a dict with ``content`` is the whole result. A dict with only
+    ``structuredContent`` gets its text block, the serialised JSON (TL-10). Anything else (a number, a dict of something else) is None: the
     caller reports the tool's mistake rather than send, say, a dict's keys as content.
     """
     if output is None:

@@ -231,7 +231,7 @@ def object_problems(value: Dict[str, Any], schema: Dict[str, Any], where: str) -
     every other keyword (``$ref``, ``anyOf``, ``pattern``, ``minimum``, ...) is ignored, and a
     keyword is not checked where one we ignore could change its meaning (D-46). A schema in
     a dialect we do not support (:func:`dialect` is None) is not checked at all: empty list.
-    A tool needing more checks inside its handler.
+    A tool that needs more checks makes them in its handler.
     """
     checker = _Checker(dialect(schema))
     if checker.dialect is not None:
