@@ -13,9 +13,11 @@ Reading order (each module is written to be read with the spec open beside it):
     lifecycle.py   THE state machine: one transition table
     events.py      what the core reports upward
     connection.py  one end of a session: bytes in, events out
+    shapes.py      results fitted to the negotiated revision; the JSON Schema subset
 
   The blocking shell -- threads, pipes, processes:
     stdio.py       the only module touching fds and processes
+    session.py     requests with deadlines and one writer, shared by both peers
     client.py      Client: spawn a server, handshake, requests with deadlines
     server.py      Server: tools, resources, prompts on a worker pool
 """
