@@ -9,8 +9,9 @@ Threads (the design card's "blocking threads and select-based stdio"):
   :mod:`mcp_ref.stdio`), feeds the bytes to the connection and settles pending requests;
 * one stderr thread (inside :class:`~mcp_ref.stdio.ChildProcess`) that logs the server's stderr
   and keeps a bounded tail of it -- stderr is logging, not an error signal (TR-04, TR-05);
-* optionally a keepalive thread that pings the server (PG-05) and a small pool for the
-  server's own requests (roots, sampling, elicitation), which may take long.
+* optionally a keepalive thread that pings the server (PG-05); one callback thread for the
+  server's own requests (roots, sampling, elicitation), which may take long, started with the
+  first of them (D-23); and, with ``notification_queue=``, one for ``on_notification`` (SC-22).
 
 Usage::
 
