@@ -484,8 +484,8 @@ class Session:
 
 def keepalive_problem(interval: Any, timeout: Any) -> Optional[str]:
     """What is wrong with a keepalive setting (``interval`` None: no keepalive), or None. The
-    one check behind ``Server(keepalive_interval=, keepalive_timeout=)`` and ``serve
-    --keepalive``. PG-06, PG-07: both are the user's to choose, but each must be a finite,
+    one check behind ``Server(keepalive_interval=, keepalive_timeout=)``, ``serve
+    --keepalive`` and ``Client.spawn`` (where an interval of 0 is first taken as None). PG-06, PG-07: both are the user's to choose, but each must be a finite,
     positive number of seconds."""
     if interval is not None:
         problem = _seconds_problem("keepalive interval", interval)
