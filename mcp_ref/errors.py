@@ -17,6 +17,7 @@ is checked for both directions, and which class is raised says who broke it.
 from __future__ import annotations
 
 import enum
+import reprlib
 from typing import Any, Optional, Sequence
 
 
@@ -40,6 +41,29 @@ class ErrorCode(enum.IntEnum):
     INTERNAL_ERROR = -32603
     #: 2024-11-05 .. 2025-11-25 only: ``resources/read`` of an unknown URI.
     RESOURCE_NOT_FOUND = -32002
+
+
+#: BP-36: an error's message is one short sentence. What the peer sent (a method, tool or
+#: prompt name, a cursor, a log level, an id) is quoted in it at most about this long.
+QUOTE_LIMIT = 80
+
+_REPR = reprlib.Repr()
+_REPR.maxlist = _REPR.maxdict = 20
+_REPR.maxstring = _REPR.maxother = QUOTE_LIMIT
+
+
+def quoted(value: Any, *, as_repr: bool = False) -> str:
+    """``value`` as a message quotes it, bounded (BP-36,
+    https://modelcontextprotocol.io/specification/2025-11-25/schema#error-message): the peer
+    chose it and could make it any length. A printable string is shown as it is, or, with
+    ``as_repr`` or when it holds a newline or another control character, as its repr; past
+    :data:`QUOTE_LIMIT` characters it is cut, with its length. Anything else is a repr
+    bounded in length and depth."""
+    if isinstance(value, str) and not as_repr and value.isprintable():
+        if len(value) <= QUOTE_LIMIT:
+            return value
+        return f"{value[:QUOTE_LIMIT]}... ({len(value)} characters)"
+    return _REPR.repr(value)
 
 
 class McpRefError(Exception):

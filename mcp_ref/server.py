@@ -46,7 +46,7 @@ from ._logging import LazyLogger
 from ._record import Record
 from .connection import Connection
 from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError,
-                     RequestTimeout)
+                     RequestTimeout, quoted)
 from .lifecycle import Role
 from .session import (DEFAULT_KEEPALIVE_TIMEOUT, Keepalive, PendingRequest, Session,
                       keepalive_problem)
@@ -724,7 +724,7 @@ class Server:
     def _dispatch(self, context: Context) -> Dict[str, Any]:
         handler = self._methods.get(context.method)
         if handler is None:
-            raise RequestError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {context.method}")
+            raise RequestError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {quoted(context.method)}")
         return handler(context)
 
     def _page(self, context: Context, key: str, registry: Dict[str, Any]) -> Dict[str, Any]:
@@ -738,7 +738,7 @@ class Server:
             # cursors (-32602), not failures of ours (-32603). 18 digits is past any offset.
             if not (isinstance(cursor, str) and cursor.isascii() and cursor.isdigit()
                     and len(cursor) <= 18 and int(cursor) <= len(registry)):
-                raise RequestError(ErrorCode.INVALID_PARAMS, f"Invalid cursor {cursor!r}")  # ER-12
+                raise RequestError(ErrorCode.INVALID_PARAMS, f"Invalid cursor {quoted(cursor, as_repr=True)}")  # ER-12
             start = int(cursor)
         entries = list(registry.values())[start:start + self.page_size]
         version = self._version(context)
@@ -760,7 +760,7 @@ class Server:
                                "tools/call needs a string name and an object of arguments")
         tool = self._tools.get(name)
         if tool is None:
-            raise RequestError(ErrorCode.INVALID_PARAMS, f"Unknown tool: {name}")
+            raise RequestError(ErrorCode.INVALID_PARAMS, f"Unknown tool: {quoted(name)}")
         problems = check_arguments(arguments, tool.definition["inputSchema"])
         if problems:
             return {"content": [_text("Invalid arguments: " + "; ".join(problems))],
@@ -810,7 +810,7 @@ class Server:
         arguments = context.params.get("arguments") or {}
         prompt = self._prompts.get(name) if isinstance(name, str) else None
         if prompt is None:
-            raise RequestError(ErrorCode.INVALID_PARAMS, f"Unknown prompt: {name}")
+            raise RequestError(ErrorCode.INVALID_PARAMS, f"Unknown prompt: {quoted(name)}")
         # GetPromptRequest's arguments are an object of strings (schema); anything else is
         # invalid params (ER-01), like a missing required argument below.
         if not (isinstance(arguments, dict)

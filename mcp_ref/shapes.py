@@ -25,11 +25,10 @@ Pure functions on plain dicts: the input is never changed, a fitted copy is retu
 
 from __future__ import annotations
 
-import reprlib
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import spec
-from .errors import LocalProtocolError
+from .errors import LocalProtocolError, quoted
 
 
 def members(version: str, kind: str, obj: Dict[str, Any]) -> Dict[str, Any]:
@@ -423,12 +422,7 @@ def _path(path: Tuple[Any, ...]) -> str:
 
 def _short(value: Any) -> str:
     """A repr for a message, bounded in length and depth (the value may be the peer's)."""
-    return _REPR.repr(value)
-
-
-_REPR = reprlib.Repr()
-_REPR.maxlist = _REPR.maxdict = 20
-_REPR.maxstring = _REPR.maxother = 80
+    return quoted(value, as_repr=True)
 
 
 def output_problems(result: Dict[str, Any], schema: Optional[Dict[str, Any]]) -> List[str]:

@@ -299,6 +299,32 @@ def test_unknown_method_before_initialize_is_32601_not_32600():
     assert server.state is State.AWAITING_INITIALIZE
 
 
+@pytest.mark.spec("BP-36", "ER-01", "ER-13", "BP-05")
+def test_error_messages_quote_what_the_peer_sent_briefly():
+    """BP-36: error.message is one short sentence. What the peer sent is quoted in it, cut
+    after errors.QUOTE_LIMIT characters (with its length), and never with a raw newline;
+    short values read as before."""
+    server, feed = raw_session()
+    long = "x" * 100_000
+    _, frames = feed({"jsonrpc": "2.0", "id": 1, "method": long},
+                     {"jsonrpc": "2.0", "id": 2, "method": "bad\nname"},
+                     {"jsonrpc": "2.0", "id": 3, "method": "logging/setLevel",
+                      "params": {"level": long}},
+                     {"jsonrpc": "2.0", "id": long, "method": "tools/call",
+                      "params": {"name": "t"}},
+                     {"jsonrpc": "2.0", "id": long, "method": "tools/call",
+                      "params": {"name": "t"}},
+                     {"jsonrpc": "2.0", "id": 4, "method": "nope"})
+    codes = [(f["id"] if f["id"] != long else "long", f["error"]["code"]) for f in frames]
+    assert codes == [(1, -32601), (2, -32601), (3, -32602), ("long", -32600), (4, -32601)]
+    messages = [f["error"]["message"] for f in frames]
+    for message in messages[:4]:
+        assert len(message) < 300 and "\n" not in message, message[:300]
+    assert messages[0] == f"Method not found: {'x' * 80}... (100000 characters)"
+    assert messages[1] == "Method not found: 'bad\\nname'"
+    assert messages[4] == "Method not found: nope"
+
+
 @pytest.mark.spec("PG-02", "PG-03", "LC-07")
 def test_ping_before_initialized_is_answered():
     server, feed = raw_server()

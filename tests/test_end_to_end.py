@@ -1109,3 +1109,23 @@ def test_a_second_ctrl_c_during_the_wind_down_still_stops_every_thread(inv, tmp_
     records = [json.loads(line) for line in trace.read_text().splitlines()]
     assert records[-1]["event"] == "close"
     assert client.wait_closed(5)
+
+
+@pytest.mark.spec("BP-36", "ER-02", "ER-12")
+def test_the_servers_error_messages_stay_short_whatever_the_client_sends():
+    """BP-36: a 100 000-character cursor, tool name or prompt name is quoted briefly in the
+    -32602 that answers it (it used to be copied whole into error.message)."""
+    long = "y" * 100_000
+    with spawn() as client:
+        asks = [("tools/list", {"cursor": long}), ("tools/call", {"name": long}),
+                ("prompts/get", {"name": long}), ("tools/call", {"name": "no_such_tool"})]
+        errors = []
+        for method, params in asks:
+            with pytest.raises(PeerError) as info:
+                client.request(method, params)
+            errors.append(info.value)
+    assert [e.code for e in errors] == [-32602] * 4
+    for error in errors[:3]:
+        assert len(error.message) < 300, error.message[:300]
+    assert errors[1].message == f"Unknown tool: {'y' * 80}... (100000 characters)"
+    assert errors[3].message == "Unknown tool: no_such_tool"
