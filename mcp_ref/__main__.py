@@ -39,7 +39,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "serve":
-        from .session import keepalive_problem
+        from .session import keepalive_problem, progress_interval_problem
         from .stdio import watchdog_problem
         problem = watchdog_problem(args.watchdog, args.parent_pid)
         if problem is not None:
@@ -47,12 +47,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         problem = keepalive_problem(args.keepalive, args.keepalive_timeout)    # PG-06, PG-07
         if problem is not None:
             parser.error(f"--keepalive / --keepalive-timeout: {problem}")
-        if args.progress_interval is not None:
-            from .server import check_progress_interval
-            try:
-                check_progress_interval(args.progress_interval)
-            except ValueError as exc:
-                parser.error(f"--progress-interval: {exc}")
+        problem = progress_interval_problem(args.progress_interval)           # PR-12
+        if problem is not None:
+            parser.error(f"--progress-interval: {problem}")
         return serve_reference(args.trace, args.audit, args.watchdog, args.parent_pid,
                                keepalive=args.keepalive,
                                keepalive_timeout=args.keepalive_timeout,
@@ -87,7 +84,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 def build_parser() -> "argparse.ArgumentParser":
     """The parser of every command and its options."""
     import argparse      # here: a bare ``serve`` starts without it (see main)
-    from .session import DEFAULT_KEEPALIVE_TIMEOUT
+    from .session import DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_PROGRESS_INTERVAL
     parser = argparse.ArgumentParser(prog="python3 -m mcp_ref",
                                      description="mcp_ref: the MCP lifecycle over stdio, "
                                                  f"revision {spec.PROTOCOL_VERSION}")
@@ -112,12 +109,11 @@ def build_parser() -> "argparse.ArgumentParser":
                        default=DEFAULT_KEEPALIVE_TIMEOUT,
                        help="with --keepalive: how long each ping waits for its answer "
                             f"(default: {DEFAULT_KEEPALIVE_TIMEOUT:g})")
-    # The default is server.DEFAULT_PROGRESS_INTERVAL, not imported here: building the
-    # parser of any command should not import the server (tests/test_cli.py checks the text).
     serve.add_argument("--progress-interval", type=float, metavar="SECONDS",
+                       default=DEFAULT_PROGRESS_INTERVAL,
                        help="the least time between two progress notifications on one call; "
                             "the first and the one reaching total are always sent; 0 sends "
-                            "all (PR-12; default: 0.05)")
+                            f"all (PR-12; default: {DEFAULT_PROGRESS_INTERVAL:g})")
     add_check_arguments(commands.add_parser(
         "check", help="run black-box lifecycle checks against a stdio MCP server"))
     states = commands.add_parser("states", help="print the lifecycle state machine")

@@ -1,8 +1,8 @@
 """The inspector commands: ``inspect``, ``call`` and ``diff``, a zero-dependency MCP inspector.
 
-* ``python3 -m mcp_ref inspect [--trace FILE] [--timeout S] -- CMD ARGS...`` spawns any stdio MCP server and
-  prints what the handshake settled (server info, negotiated version, capabilities,
-  instructions) and what it offers (tools, resources, prompts).
+* ``python3 -m mcp_ref inspect [--trace FILE] [--timeout S] -- CMD ARGS...`` spawns any stdio
+  MCP server and prints what the handshake settled (server info, negotiated version,
+  capabilities, instructions) and what it offers (tools, resources, prompts).
 * ``python3 -m mcp_ref call [--trace FILE] [--timeout S] -- CMD ARGS... TOOL 'JSON'`` calls one
   tool and prints its result; progress shows as a live bar on a terminal, as plain lines
   otherwise; Ctrl-C sends ``notifications/cancelled`` (CN-01) and exits 130 (SIGTERM: 143).

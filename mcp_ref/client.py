@@ -507,9 +507,10 @@ class Client:
 
     def _notification(self, event: ev.NotificationReceived) -> None:
         if event.method == spec.TOOLS_LIST_CHANGED:
-            # TL-02: the server's tools changed, so the outputSchemas of the last listing may
-            # be stale. Judging a result by an old schema could refuse a good one (a false
-            # problem), so results go unchecked until list_tools() is called again (D-45).
+            # TL-09 (D-45): the server's tools changed (the notification of TL-02), so the
+            # outputSchemas of the last listing may be stale. Judging a result by an old schema
+            # could refuse a good one (a false problem), so results go unchecked until
+            # list_tools() is called again.
             # https://modelcontextprotocol.io/specification/2025-11-25/server/tools#list-changed-notification
             with self._schemas_lock:
                 self._tools_changes += 1        # a list_tools() under way: its listing too

@@ -610,14 +610,17 @@ class Connection:
         if request.id in self._in_flight or request.id in self._cancelled_by_peer:
             # BP-05: the peer reused an id it is still waiting on (decision D-07).
             return self._answer_error(request, ErrorCode.INVALID_REQUEST,
-                                      f"request id {quoted(request.id, as_repr=True)} is already in use", "BP-05")
+                                      f"request id {quoted(request.id, as_repr=True)} is "
+                                      "already in use", "BP-05")
         known = self._requests_we_receive
         if method not in known:
             # ER-01: an unknown method is -32601, in every state (decision D-05). Not a fault of
             # the peer's: probing is legitimate (a dual-era client's server/discover, LC-41).
-            self._answer_error(request, ErrorCode.METHOD_NOT_FOUND, f"Method not found: {quoted(method)}",
-                               "ER-01", answer_only=True)
-            return [ev.MessageDropped(f"unknown method {quoted(method, as_repr=True)}: answered -32601")]
+            # BP-36: what the peer sent is quoted briefly, however long it is.
+            self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
+                               f"Method not found: {quoted(method)}", "ER-01", answer_only=True)
+            return [ev.MessageDropped(f"unknown method {quoted(method, as_repr=True)}: "
+                                      "answered -32601")]
         if not method_exists(method, self.protocol_version):
             # LC-15: a method newer than the negotiated revision does not exist in this session;
             # -32601 as for any unknown method (ER-01), and reported: the peer chose the
@@ -657,8 +660,9 @@ class Connection:
             # The server used a mode we did not declare (D-36): never handed to the application.
             mode, supported = refused
             return self._answer_error(request, ErrorCode.INVALID_PARAMS,
-                                      f"Invalid params: elicitation mode {quoted(mode, as_repr=True)} was not "
-                                      f"declared (this client supports {supported})", "LC-16")
+                                      "Invalid params: elicitation mode "
+                                      f"{quoted(mode, as_repr=True)} was not declared (this "
+                                      f"client supports {supported})", "LC-16")
         meta = params.get("_meta")
         token = meta.get("progressToken") if isinstance(meta, dict) else None
         self._in_flight[request.id] = _OpenRequest(method, token if is_progress_token(token) else None)
@@ -697,8 +701,9 @@ class Connection:
         level = (request.params or {}).get("level")
         if level not in spec.LOG_LEVELS:
             return self._answer_error(request, ErrorCode.INVALID_PARAMS,
-                                      f"Invalid log level {quoted(level, as_repr=True)}; expected one of "
-                                      + ", ".join(spec.LOG_LEVELS), "ER-13", answer_only=True)
+                                      f"Invalid log level {quoted(level, as_repr=True)}; "
+                                      "expected one of " + ", ".join(spec.LOG_LEVELS), "ER-13",
+                                      answer_only=True)
         self.log_level = level
         self._queue(Response(request.id, {}))
         return []

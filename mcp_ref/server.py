@@ -48,8 +48,8 @@ from .connection import Connection
 from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError,
                      RequestTimeout, quoted)
 from .lifecycle import Role
-from .session import (DEFAULT_KEEPALIVE_TIMEOUT, Keepalive, PendingRequest, Session,
-                      keepalive_problem)
+from .session import (DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_PROGRESS_INTERVAL, Keepalive,
+                      PendingRequest, Session, keepalive_problem, progress_interval_problem)
 from .stdio import ParentWatchdog, StdioServerTransport, watchdog_problem
 from .transcript import Trace, open_transcript
 
@@ -60,20 +60,6 @@ log = LazyLogger("mcp_ref.server")
 #: server busy in a call then exits on EOF before the client escalates to SIGTERM, even when a
 #: handler ignores its cancel and needs the extra 0.5 s (reliability SC-01, RL-02).
 DEFAULT_DRAIN_TIMEOUT = 1.0
-
-#: The least time, in seconds, between two progress notifications on one request (PR-12:
-#: rate-limit progress so as not to flood the client; D-47). 20 a second is more than a
-#: progress bar shows, and a handler reporting in a tight loop no longer floods the pipe.
-DEFAULT_PROGRESS_INTERVAL = 0.05
-
-
-def check_progress_interval(value: Any) -> float:
-    """``value`` as a progress interval in seconds (0: send every progress); ValueError for a
-    negative number, NaN or a non-number (PR-12, D-47)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"the progress interval must be a number of seconds >= 0 "
-                         f"(0 sends every progress), not {value!r}")
-    return float(value)
 
 
 class ToolError(Exception):
@@ -325,7 +311,8 @@ class Server:
         ``progress_interval``: the least time, in seconds, between two progress
         notifications on one request; calls of ``Context.progress()`` in between are not
         sent, except one that reaches ``total`` (PR-12, D-47). 0 sends every one."""
-        problem = keepalive_problem(keepalive_interval, keepalive_timeout)   # PG-06, PG-07
+        problem = (keepalive_problem(keepalive_interval, keepalive_timeout)   # PG-06, PG-07
+                   or progress_interval_problem(progress_interval))           # PR-12
         if problem is not None:
             raise ValueError(problem)
         if page_size < 1:
@@ -340,7 +327,7 @@ class Server:
         self.max_in_flight = max_in_flight
         self.page_size = page_size
         self.drain_timeout = drain_timeout
-        self.progress_interval = check_progress_interval(progress_interval)
+        self.progress_interval = float(progress_interval)
         self.supported_versions = supported_versions
         self.keepalive_interval = keepalive_interval
         self.keepalive_timeout = keepalive_timeout
@@ -724,7 +711,8 @@ class Server:
     def _dispatch(self, context: Context) -> Dict[str, Any]:
         handler = self._methods.get(context.method)
         if handler is None:
-            raise RequestError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {quoted(context.method)}")
+            raise RequestError(ErrorCode.METHOD_NOT_FOUND,
+                               f"Method not found: {quoted(context.method)}")
         return handler(context)
 
     def _page(self, context: Context, key: str, registry: Dict[str, Any]) -> Dict[str, Any]:
@@ -738,7 +726,8 @@ class Server:
             # cursors (-32602), not failures of ours (-32603). 18 digits is past any offset.
             if not (isinstance(cursor, str) and cursor.isascii() and cursor.isdigit()
                     and len(cursor) <= 18 and int(cursor) <= len(registry)):
-                raise RequestError(ErrorCode.INVALID_PARAMS, f"Invalid cursor {quoted(cursor, as_repr=True)}")  # ER-12
+                raise RequestError(ErrorCode.INVALID_PARAMS,                      # ER-12
+                                   f"Invalid cursor {quoted(cursor, as_repr=True)}")
             start = int(cursor)
         entries = list(registry.values())[start:start + self.page_size]
         version = self._version(context)
@@ -840,8 +829,9 @@ def _tool_result(output: Any) -> Optional[Dict[str, Any]]:
 
     None is a result with no content; a str is one text block; a list (or tuple) is the
     content blocks; a dict with ``content`` is the whole result. A dict with only
-    ``structuredContent`` gets its text block, the serialised JSON (TL-10). Anything else (a number, a dict of something else) is None: the
-    caller reports the tool's mistake rather than send, say, a dict's keys as content.
+    ``structuredContent`` gets its text block, the serialised JSON (TL-10). Anything else (a
+    number, a dict of something else) is None: the caller reports the tool's mistake rather
+    than send, say, a dict's keys as content.
     """
     if output is None:
         return {"content": [], "isError": False}

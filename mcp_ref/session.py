@@ -53,6 +53,10 @@ _UNLESS_POLL = 0.1
 _KEEPALIVE_JOIN_TIMEOUT = 5.0
 #: How long a keepalive ping waits for its answer unless told otherwise (PG-07, D-10, D-48).
 DEFAULT_KEEPALIVE_TIMEOUT = 10.0
+#: The server's least time, in seconds, between two progress notifications on one request
+#: (PR-12: rate-limit progress so as not to flood the client; D-47). 20 a second is more than
+#: a progress bar shows, and a handler reporting in a tight loop no longer floods the pipe.
+DEFAULT_PROGRESS_INTERVAL = 0.05
 
 
 class PendingRequest:
@@ -479,14 +483,14 @@ class Session:
         self._exchange(lambda: self.connection.send_log(level, data, logger))
 
 
-
-# --- Keepalive pings (PG-04..PG-11) -----------------------------------------------------------
+# --- Settings in seconds: keepalive (PG-06, PG-07) and progress (PR-12) ----------------------
 
 def keepalive_problem(interval: Any, timeout: Any) -> Optional[str]:
     """What is wrong with a keepalive setting (``interval`` None: no keepalive), or None. The
     one check behind ``Server(keepalive_interval=, keepalive_timeout=)``, ``serve
-    --keepalive`` and ``Client.spawn`` (where an interval of 0 is first taken as None). PG-06, PG-07: both are the user's to choose, but each must be a finite,
-    positive number of seconds."""
+    --keepalive`` and ``Client.spawn`` (where an interval of 0 is first taken as None).
+    PG-06, PG-07: both are the user's to choose, but each must be a finite, positive number
+    of seconds."""
     if interval is not None:
         problem = _seconds_problem("keepalive interval", interval)
         if problem is not None:
@@ -494,11 +498,21 @@ def keepalive_problem(interval: Any, timeout: Any) -> Optional[str]:
     return _seconds_problem("keepalive timeout", timeout)
 
 
-def _seconds_problem(name: str, value: Any) -> Optional[str]:
+def progress_interval_problem(interval: Any) -> Optional[str]:
+    """What is wrong with a progress interval, or None: the one check behind
+    ``Server(progress_interval=)`` and ``serve --progress-interval`` (PR-12, D-47). 0 is
+    allowed: it sends every progress."""
+    return _seconds_problem("progress interval", interval, zero_allowed=True)
+
+
+def _seconds_problem(name: str, value: Any, *, zero_allowed: bool = False) -> Optional[str]:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"the {name} must be a number of seconds, not {value!r}"
-    if not 0 < value < float("inf"):            # NaN fails too; inf overflows the waits
-        return f"the {name} must be a finite, positive number of seconds, not {value!r}"
+    # NaN fails both comparisons; inf would overflow the waits.
+    if not ((0 <= value if zero_allowed else 0 < value) and value < float("inf")):
+        kind = "a finite number of seconds >= 0" if zero_allowed else \
+            "a finite, positive number of seconds"
+        return f"the {name} must be {kind}, not {value!r}"
     return None
 
 
@@ -511,8 +525,8 @@ class Keepalive:
     calls ``on_missed(error)`` once, with the RequestTimeout, and ends: the owner logs it
     (PG-11) and ends the session (PG-04, PG-09). The session closing under it (ConnectionClosed
     and the like) ends the thread quietly, and so does :meth:`stop`, even while a ping waits
-    for room to be sent. ``stop``: the owner's own
-    stop event, if it has one (the client's); otherwise the Keepalive makes its own.
+    for room to be sent. ``stop``: the owner's own stop event, if it has one (the client's);
+    otherwise the Keepalive makes its own.
     """
 
     def __init__(self, session: Session, interval: float, timeout: float,

@@ -363,10 +363,7 @@ class _Checker:
         when it cannot be told within the limits (too deep, out of steps)."""
         if depth > MAX_DEPTH or not self.step():
             return None
-        kind = _json_type(a)
-        if kind == "integer":
-            kind = "number"
-        if kind != ("number" if _json_type(b) == "integer" else _json_type(b)):
+        if _equality_type(a) != _equality_type(b):
             return False
         if isinstance(a, dict):
             a, b = _with_json_names(a), _with_json_names(b)
@@ -387,6 +384,12 @@ class _Checker:
             if same is None:
                 verdict = None
         return verdict
+
+
+def _equality_type(value: Any) -> str:
+    """The JSON type by which ``enum`` and ``const`` compare: integers are numbers."""
+    kind = _json_type(value)
+    return "number" if kind == "integer" else kind
 
 
 def _with_json_names(obj: Dict[Any, Any]) -> Dict[str, Any]:
