@@ -122,6 +122,8 @@ def build_parser() -> "argparse.ArgumentParser":
                        ("call", "call one tool: -- CMD ARGS... TOOL 'JSON'")):
         command = commands.add_parser(name, help=text)
         command.add_argument("--trace", metavar="FILE", help="write every frame to FILE (JSONL)")
+        # client.DEFAULT_REQUEST_TIMEOUT, written out: importing the client here would slow
+        # every ``serve`` with an option (tests/test_cli.py checks that the two agree).
         command.add_argument("--timeout", type=float, default=60.0,
                              help="request timeout in seconds (default 60)")
         command.add_argument("words", nargs=argparse.REMAINDER,

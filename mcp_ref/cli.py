@@ -18,7 +18,7 @@ import sys
 import threading
 from typing import Any, Dict, List, Optional, Sequence
 
-from .client import Client
+from .client import DEFAULT_REQUEST_TIMEOUT, Client
 from .errors import McpRefError, PeerError, RequestCancelled
 from .transcript import diff, load
 
@@ -44,7 +44,8 @@ def _show(title: str, items: List[Dict[str, Any]], key: str) -> None:
         _out(f"  {item.get(key)}" + (f"  -- {description}" if description else ""))
 
 
-def inspect(argv: Sequence[str], *, trace: Optional[str] = None, timeout: float = 30.0) -> int:
+def inspect(argv: Sequence[str], *, trace: Optional[str] = None,
+            timeout: float = DEFAULT_REQUEST_TIMEOUT) -> int:
     """Print what a server says about itself and what it offers."""
     with Client.spawn(argv, trace=trace, request_timeout=timeout) as client:
         _out(f"server: {json.dumps(client.server_info, ensure_ascii=False)}")
@@ -90,7 +91,7 @@ class _Progress:
 
 
 def call(argv: Sequence[str], tool: str, arguments: Dict[str, Any], *,
-         trace: Optional[str] = None, timeout: float = 60.0) -> int:
+         trace: Optional[str] = None, timeout: float = DEFAULT_REQUEST_TIMEOUT) -> int:
     """Call one tool; exit 0 on a result, 1 on an isError result or an error, 130 on Ctrl-C
     and 143 on SIGTERM (the call is cancelled first, CN-01)."""
     bar = _Progress()

@@ -398,6 +398,21 @@ class Connection:
         inbound.last_progress_sent_at = now
         return data
 
+    def progress_is_owed(self, request_id: RequestId, progress: float,
+                         total: Optional[float] = None, *, now: Optional[float] = None,
+                         min_interval: float = 0.0) -> bool:
+        """Whether :meth:`send_progress` with these values would send something, asked before
+        calling it and changing nothing: False when the request asked for no progress (PR-08),
+        is no longer in flight (PR-13), or the rate limit would skip the value (PR-12). The
+        shell uses it to skip waiting for room in the outbox for a frame it will not write.
+        (An invalid value gives True here: send_progress raises for it.)"""
+        inbound = self._in_flight.get(request_id)
+        if inbound is None or inbound.progress_token is None:
+            return False
+        if not _is_number(progress) or (total is not None and not _is_number(total)):
+            return True
+        return not self._too_soon_for_progress(inbound, progress, total, now, min_interval)
+
     @staticmethod
     def _too_soon_for_progress(inbound: _OpenRequest, progress: float, total: Optional[float],
                                now: Optional[float], min_interval: float) -> bool:
@@ -408,7 +423,9 @@ class Connection:
         lost: nothing is sent later in its place, D-47)."""
         if now is None or min_interval <= 0 or inbound.last_progress_sent_at is None:
             return False
-        if total is not None and progress >= total:
+        # "Reaches": a total reached by adding floats may fall a rounding error short
+        # (0.1 added ten times is 0.9999999999999999): within 1e-9 of it counts.
+        if total is not None and (progress >= total or math.isclose(progress, total)):
             return False
         return now - inbound.last_progress_sent_at < min_interval
 
@@ -421,13 +438,20 @@ class Connection:
                                           catalogue_id="LG-01")
         if level not in spec.LOG_LEVELS:
             raise LocalProtocolError(f"unknown log level {level!r}", catalogue_id="LG-03")
-        if spec.LOG_LEVELS.index(level) < spec.LOG_LEVELS.index(self.log_level):
+        if not self.log_is_wanted(level):
             return b""
         self.lifecycle.process(self.role, Input.LOG_MESSAGE)
         params: Dict[str, Any] = {"level": level, "data": data}
         if logger is not None:
             params["logger"] = logger
         return encode(to_obj(Notification(spec.LOG_MESSAGE, params)))
+
+    def log_is_wanted(self, level: str) -> bool:
+        """Whether :meth:`send_log` at ``level`` would send something: False for a level below
+        the client's threshold (LG-02). An unknown level gives True: send_log raises for it."""
+        if level not in spec.LOG_LEVELS:
+            return True
+        return spec.LOG_LEVELS.index(level) >= spec.LOG_LEVELS.index(self.log_level)
 
     def close(self) -> None:
         """We close our end: the client closes the server's stdin, or the server its stdout."""

@@ -224,13 +224,15 @@ class Session:
         self._requests: Dict[RequestId, PendingRequest] = {}
         self._closed_error: Optional[McpRefError] = None
 
-    def _exchange(self, produce: Callable[[], bytes], reply: bool = False) -> bytes:
+    def _exchange(self, produce: Callable[[], bytes], reply: bool = False,
+                  room: bool = True) -> bytes:
         """The whole pattern for a call that only produces bytes: ``produce()`` runs under the
         lock, and what it returns is written, quietly (see :meth:`_put`); returns those bytes.
 
-        A handler's answer, progress or log first waits for room (bounded by close()).
-        ``reply``: the reader thread answers what it read; it never waits for the peer."""
-        if not reply:
+        A handler's answer, progress or log first waits for room (bounded by close()), unless
+        ``room`` is False (it is known to write nothing). ``reply``: the reader thread answers
+        what it read; it never waits for the peer."""
+        if room and not reply:
             self._wait_for_room(None)
         with self._lock:
             data = produce()
@@ -473,14 +475,23 @@ class Session:
                       total: Optional[float] = None, message: Optional[str] = None) -> bool:
         """Progress on a peer request; False when nothing was sent (see Connection), which
         includes a progress skipped by the rate limit (PR-12, D-47)."""
-        # The clock is read under the lock, so the times follow the order of the calls.
+        # The clock is read once, under the lock, so the times follow the order of the calls.
+        with self._lock:
+            now = self._clock() if self.progress_interval > 0 else None
+            owed = self.connection.progress_is_owed(request_id, progress, total, now=now,
+                                                    min_interval=self.progress_interval)
+        # A value that will not be sent (no token, request over, or skipped by the rate
+        # limit) does not wait for room in the outbox (D-38, D-47): a handler reporting
+        # progress to a client that reads slowly is held up only by what it does send.
         return bool(self._exchange(lambda: self.connection.send_progress(
-            request_id, progress, total, message,
-            now=self._clock() if self.progress_interval > 0 else None,
-            min_interval=self.progress_interval)))
+            request_id, progress, total, message, now=now,
+            min_interval=self.progress_interval), room=owed))
 
     def send_log(self, level: str, data: Any, logger: Optional[str] = None) -> None:
-        self._exchange(lambda: self.connection.send_log(level, data, logger))
+        with self._lock:
+            wanted = self.connection.log_is_wanted(level)
+        # Below the client's level (LG-02) nothing is written: nothing to wait for room for.
+        self._exchange(lambda: self.connection.send_log(level, data, logger), room=wanted)
 
 
 # --- Settings in seconds: keepalive (PG-06, PG-07) and progress (PR-12) ----------------------

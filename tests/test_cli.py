@@ -68,6 +68,23 @@ def test_call_prints_the_result_and_exits_by_outcome():
     assert bad.returncode == 2 and "JSON object" in bad.stderr
 
 
+def test_inspect_and_call_time_out_as_the_client_does_whether_run_or_called():
+    """One request timeout for ``inspect`` and ``call`` on the command line and as functions:
+    the client's default (the parser writes it out, to keep the client's import off the
+    server's start-up)."""
+    import inspect as introspect
+
+    from mcp_ref import cli
+    from mcp_ref.__main__ import build_parser
+    from mcp_ref.client import DEFAULT_REQUEST_TIMEOUT
+    parser = build_parser()
+    for command in ("inspect", "call"):
+        assert parser.parse_args([command, "--", "x"]).timeout == DEFAULT_REQUEST_TIMEOUT
+        function = getattr(cli, command)
+        assert introspect.signature(function).parameters["timeout"].default \
+            == DEFAULT_REQUEST_TIMEOUT
+
+
 @pytest.mark.spec("PR-12")
 def test_serve_progress_interval_sets_how_often_progress_is_sent():
     """``call`` prints each progress it gets as a line (stderr is not a terminal here)."""

@@ -972,6 +972,19 @@ def test_progress_that_reaches_total_is_always_sent():
     assert _progress_sent(pair, request_id, 11, now=0.75, total=10) == [11]   # past it too
 
 
+@pytest.mark.spec("PR-12")
+def test_progress_that_reaches_total_by_adding_floats_is_sent():
+    """A handler counting in steps of 0.1 ends at 0.9999999999999999, not 1.0: that final
+    value still counts as reaching the total, a rounding error short of it (D-47)."""
+    pair, request_id = _call_with_progress()
+    done = 0.0
+    sent = []
+    for step in range(10):
+        done += 0.1
+        sent += _progress_sent(pair, request_id, done, now=step / 16, total=1.0)
+    assert done != 1.0 and sent == [0.1, done]      # the first and the last; none between
+
+
 @pytest.mark.spec("PR-12", "PR-05", "PR-06")
 def test_a_skipped_progress_is_checked_as_if_it_were_sent():
     """A handler bug is reported the same way whether or not its progress went out: the

@@ -759,6 +759,43 @@ def test_context_progress_is_rate_limited_by_the_sessions_clock():
     assert [f["params"]["progress"] for f in _frames(written)] == [1, 4, 6]
 
 
+@pytest.mark.spec("PR-12", "PR-08", "LG-02")
+def test_what_will_not_be_sent_does_not_wait_for_room_in_the_outbox():
+    """D-38, D-47: a handler's frame first waits for room in the outbox while the client reads
+    slowly; a progress the rate limit skips, a progress on a request without a token, or a log
+    below the client's level writes nothing, so it does not wait. Here the outbox never has
+    room, and only what is really sent is held up (each wait is recorded, then let through)."""
+    written, waits = [], []
+    times = iter([10.0, 10.25, 11.5, 11.75])
+    connection = Connection(Role.SERVER, capabilities={"tools": {}, "logging": {}})
+    session = Session(connection, written.append, request_timeout=None, max_total_timeout=None,
+                      progress_interval=1.0, clock=lambda: next(times),
+                      wait_for_room=lambda deadline: waits.append(deadline) or True)
+    handled = []
+    session.feed(b"".join(json.dumps(f).encode() + b"\n" for f in (
+        request(1, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                  "clientInfo": {"name": "t", "version": "0"}}),
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "logging/setLevel", "params": {"level": "warning"}},
+        tool_call(7, "x", token="t7"), tool_call(8, "x"))), handled.append)
+    with_token, without = [Context(session, e) for e in handled
+                           if isinstance(e, ev.RequestReceived) and e.method == "tools/call"]
+    written.clear()
+    waited = []
+    for step in (lambda: with_token.progress(1),            # the first: sent
+                 lambda: with_token.progress(2),            # 0.25 s later: skipped (PR-12)
+                 lambda: with_token.progress(3),            # 1.5 s after the first: sent
+                 lambda: without.progress(1),               # no token (PR-08)
+                 lambda: with_token.log("info", "quiet"),   # below "warning" (LG-02)
+                 lambda: with_token.log("error", "loud")):
+        before = len(waits)
+        step()
+        waited.append(len(waits) > before)
+    assert waited == [True, False, True, False, False, True]
+    assert [f["params"].get("progress", f["params"].get("data")) for f in _frames(written)] \
+        == [1, 3, "loud"]
+
+
 #: A server whose ``flood`` tool calls ``context.progress()`` 1000 times in a tight loop
 #: and returns how long that took (argv: ROOT, and the progress interval, or "default").
 #: Each step does ``work`` seconds of work (a sleep standing for it: the loop then lasts a few
