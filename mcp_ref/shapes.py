@@ -219,20 +219,28 @@ def object_problems(value: Dict[str, Any], schema: Dict[str, Any], where: str) -
 
     A tool's arguments against its ``inputSchema`` (TL-14) and its ``structuredContent``
     against its ``outputSchema`` (TL-09). A subset of JSON Schema, by the schema's dialect
-    (BP-34), with the standard library only:
+    (BP-34), with the standard library only (:data:`_KEYWORDS` lists it, D-46, D-49):
 
     * ``type`` (``integer`` vs ``number``; JSON ``true`` is not a number), ``enum``, ``const``;
-    * ``required``, ``properties``, ``additionalProperties`` (false or a schema);
-    * ``prefixItems`` + ``items`` (2020-12), ``items`` + ``additionalItems`` (older);
+    * ``minimum``, ``maximum``, ``exclusiveMinimum``, ``exclusiveMaximum``, ``multipleOf``,
+      ``minLength``, ``maxLength``, ``minItems``, ``maxItems``, ``uniqueItems``,
+      ``minProperties``, ``maxProperties``;
+    * ``required``, ``properties``, ``additionalProperties`` (false or a schema),
+      ``propertyNames``, ``dependentRequired``, ``dependentSchemas``, ``dependencies``;
+    * ``prefixItems`` + ``items`` (2020-12), ``items`` + ``additionalItems`` (older),
+      ``contains`` (+ ``minContains``, ``maxContains``);
+    * ``allOf``, ``anyOf``, ``oneOf``, ``not``, ``if``/``then``/``else``;
+    * ``$ref`` to a JSON pointer into the same document (``#/$defs/x``);
     * the boolean schemas ``true`` and ``false`` (draft-06 on), at any depth.
 
     The subset only ever reports less than a full validator would, never a false problem:
-    every other keyword (``$ref``, ``anyOf``, ``pattern``, ``minimum``, ...) is ignored, and a
-    keyword is not checked where one we ignore could change its meaning (D-46). A schema in
-    a dialect we do not support (:func:`dialect` is None) is not checked at all: empty list.
-    A tool that needs more checks makes them in its handler.
+    ``pattern``, ``patternProperties``, ``format``, ``unevaluated*``, ``$dynamicRef``,
+    ``$recursiveRef`` and a ``$ref`` it cannot resolve are not checked, and a combinator
+    (``anyOf``, ``not``, ...) judges a branch only where it knows the branch's verdict
+    (D-49). A schema in a dialect we do not support (:func:`dialect` is None) is not checked
+    at all: empty list. A tool that needs more checks makes them in its handler.
     """
-    checker = _Checker(dialect(schema))
+    checker = _Checker(dialect(schema), schema)
     if checker.dialect is not None:
         checker.check(value, schema, (), 0)
     problems = [f"{where}{_path(path)}: {message}"
@@ -243,98 +251,275 @@ def object_problems(value: Dict[str, Any], schema: Dict[str, Any], where: str) -
     return problems
 
 
+def verdict(value: Any, schema: Any) -> Optional[bool]:
+    """Whether ``value`` is valid against ``schema`` as far as the subset knows: False when
+    :func:`object_problems` finds a problem, True when it finds none and understood every
+    keyword that applies (so that a full validator would accept the value too), None when
+    it cannot tell (a keyword it does not check, a ``$ref`` it does not follow, a limit hit,
+    an unsupported dialect: D-49)."""
+    checker = _Checker(dialect(schema), schema)
+    if checker.dialect is None:
+        return None
+    exact = checker.check(value, schema, (), 0)
+    return False if checker.problems else True if exact else None
+
+
+#: The order of the dialects, oldest first.
+_DIALECT_ORDER = ("draft-04", "draft-06", "draft-07", "2019-09", "2020-12")
+
+#: Keywords that arrived after draft-04, by the first dialect that has them ...
+_SINCE = {"const": "draft-06", "contains": "draft-06", "propertyNames": "draft-06",
+          "if": "draft-07", "then": "draft-07", "else": "draft-07",
+          "dependentRequired": "2019-09", "dependentSchemas": "2019-09",
+          "minContains": "2019-09", "maxContains": "2019-09", "prefixItems": "2020-12"}
+#: ... and those that left, by the last dialect that has them. A keyword used outside its
+#: dialects is not checked (a validator may still apply it: the verdict is not exact).
+_UNTIL = {"dependencies": "draft-07", "additionalItems": "2019-09"}
+
+#: Assertions the subset does not check (D-49): a schema holding one has no exact verdict.
+#: Regular expressions are not run: a peer's pattern could be made to backtrack for ever,
+#: and ECMA-262's are not Python's ``re``. ``format`` is an annotation by default, but
+#: some validators assert it.
+_UNCHECKED = ("pattern", "patternProperties", "format", "unevaluatedProperties",
+              "unevaluatedItems", "$dynamicRef", "$recursiveRef")
+
+
 class _Checker:
-    """One check of one value: its dialect, the problems found and the steps left.
+    """One check of one value: its dialect, its root schema, the problems found and the
+    steps left.
+
+    Each ``check`` also says whether its verdict is *exact*: True when the subset understood
+    every keyword that applies there and no limit was hit, so that "no problem found" means
+    "valid". A combinator needs that to judge a branch that passes (D-49). Problems are
+    always true, exact or not.
 
     The schema may be the peer's: what is not of the expected JSON type is ignored, never
     trusted to be, and nothing raises (D-45)."""
 
-    def __init__(self, dialect_name: Optional[str]) -> None:
+    def __init__(self, dialect_name: Optional[str], root: Any) -> None:
         self.dialect = dialect_name
+        self.root = root
         self.problems: List[Any] = []
         self.steps = MAX_STEPS
+        self.enough = MAX_PROBLEMS      # problems after which to stop (0 in a trial)
+        self.rebased = False            # under a subschema with its own $id: no $ref followed
+        self.following: set = set()     # (schema, value) pairs of the $refs being followed
 
     def step(self) -> bool:
         """Spend one step; False once the check must stop (problems or steps used up)."""
         self.steps -= 1
-        return self.steps > 0 and len(self.problems) <= MAX_PROBLEMS
+        return self.steps > 0 and len(self.problems) <= self.enough
 
     def report(self, path: Tuple[Any, ...], message: str) -> None:
         self.problems.append((path, message))
 
+    def has(self, keyword: str) -> bool:
+        """Whether this check's dialect has ``keyword`` (:data:`_SINCE`, :data:`_UNTIL`)."""
+        order = _DIALECT_ORDER.index(self.dialect)
+        return (order >= _DIALECT_ORDER.index(_SINCE.get(keyword, "draft-04"))
+                and order <= _DIALECT_ORDER.index(_UNTIL.get(keyword, "2020-12")))
+
     def check(self, value: Any, schema: Any, path: Tuple[Any, ...], depth: int,
-              because: Optional[str] = None) -> None:
-        """``value`` (at ``path``) against ``schema``. ``because``: the message if the schema
-        is ``false`` where every dialect allows a boolean (additionalProperties, ...)."""
+              because: Optional[str] = None) -> bool:
+        """``value`` (at ``path``) against ``schema``; True if the verdict is exact.
+        ``because``: the message if the schema is ``false`` where every dialect allows a
+        boolean (additionalProperties, ...)."""
         if depth > MAX_DEPTH or not self.step():
-            return
+            return False
         if isinstance(schema, bool):
             # Boolean schemas: ``false`` accepts nothing. Draft-04 had none, except as the
             # value of additionalProperties and additionalItems (``because`` is given there).
-            if schema is False and (because is not None or self.dialect != "draft-04"):
+            if because is None and self.dialect == "draft-04":
+                return False                            # malformed there: no rule
+            if schema is False:
                 self.report(path, because or "not allowed here (the schema is false)")
-            return
+            return True
         if not isinstance(schema, dict):
-            return                                      # malformed: no rule
+            return False                                # malformed: no rule
         if depth > 0 and "$schema" in schema and dialect(schema) != self.dialect:
-            return                                      # another dialect inside: not judged
-        if "$ref" in schema and self.dialect in _REF_HIDES_SIBLINGS:
-            return                                      # only $ref counts, and we do not follow it
-        self._type(value, schema, path)
-        self._enum_and_const(value, schema, path)
-        if isinstance(value, dict):
-            self._object(value, schema, path, depth)
-        elif isinstance(value, (list, tuple)):
-            self._array(value, schema, path, depth)
+            return False                                # another dialect inside: not judged
+        rebased = self.rebased
+        if schema is not self.root and isinstance(schema.get(self._id_keyword()), str):
+            self.rebased = True         # a new base URI: its $refs are not into our root
+        exact = self._keywords(value, schema, path, depth)
+        self.rebased = rebased
+        return exact
 
-    def _type(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...]) -> None:
-        expected = schema.get("type")
-        types = [t for t in (expected if isinstance(expected, list) else [expected])
-                 if isinstance(t, str)]
+    def _id_keyword(self) -> str:
+        return "id" if self.dialect == "draft-04" else "$id"
+
+    def _keywords(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                  depth: int) -> bool:
+        """Every keyword of ``schema`` the subset knows, in :data:`_KEYWORDS` order."""
+        if "$ref" in schema:
+            exact = self._ref(value, schema, path, depth)
+            if self.dialect in _REF_HIDES_SIBLINGS:
+                return exact                            # only $ref counts
+        else:
+            exact = True
+        for keywords, method in _KEYWORDS:
+            if not schema.keys().isdisjoint(keywords):
+                exact = method(self, value, schema, path, depth) and exact
+        if exact:
+            exact = (schema.keys().isdisjoint(_UNCHECKED)
+                     and all(self.has(keyword) for keyword in schema
+                             if keyword in _SINCE or keyword in _UNTIL))
+        return exact
+
+    def trial(self, value: Any, schema: Any, path: Tuple[Any, ...],
+              depth: int) -> Optional[bool]:
+        """Whether ``value`` passes ``schema``, for a combinator: True or False when known,
+        None when not (a keyword the subset does not check, a limit hit). Its problems are
+        not reported: the combinator says what it needs in one line."""
+        problems, enough = self.problems, self.enough
+        self.problems, self.enough = [], 0              # the first problem settles it
+        exact = self.check(value, schema, path, depth)
+        failed = bool(self.problems)
+        self.problems, self.enough = problems, enough
+        return False if failed else True if exact else None
+
+    # --- any value: type, enum, const --------------------------------------------------------
+
+    def _type(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+              depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.1.1
+        expected = schema["type"]
+        names = expected if isinstance(expected, list) else [expected]
+        types = [t for t in names if isinstance(t, str)]
         if types and not any(_is_json_type(value, t, self.dialect) for t in types):
             self.report(path, f"expected {' or '.join(types)}, got {_json_type(value)}")
+        return len(types) == len(names) and all(t in _JSON_TYPES for t in types)
 
-    def _enum_and_const(self, value: Any, schema: Dict[str, Any],
-                        path: Tuple[Any, ...]) -> None:
-        enum = schema.get("enum")
-        if isinstance(enum, list):
-            verdicts = []
-            for allowed in enum:
-                verdicts.append(self.equal(value, allowed, 0))
-                if verdicts[-1]:
-                    break
-            if all(verdict is False for verdict in verdicts):   # None: could not compare
-                self.report(path, f"expected one of {_short(enum)}")
-        if "const" in schema and self.dialect != "draft-04":      # const: draft-06 on
-            if self.equal(value, schema["const"], 0) is False:
-                self.report(path, f"expected {_short(schema['const'])}")
+    def _enum(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+              depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.1.2
+        enum = schema["enum"]
+        if not isinstance(enum, list):
+            return False
+        verdicts = []
+        for allowed in enum:
+            verdicts.append(self.equal(value, allowed, 0))
+            if verdicts[-1]:
+                break
+        if all(verdict is False for verdict in verdicts):   # None: could not compare
+            self.report(path, f"expected one of {_short(enum)}")
+        return None not in verdicts
 
-    def _object(self, value: Dict[Any, Any], schema: Dict[str, Any], path: Tuple[Any, ...],
-                depth: int) -> None:
-        value = _with_json_names(value)
-        for name in _list(schema.get("required")):
-            if not self.step():
-                return
-            if isinstance(name, str) and name not in value:
-                self.report(path, f"missing required property {_short(name)}")
-        properties = schema.get("properties", {})
-        # additionalProperties judges the members that neither properties nor
-        # patternProperties names. Patterns are not run (a peer's could be made to backtrack
-        # for ever), and a malformed properties names nothing we know: then it is not judged.
-        judge_rest = ("additionalProperties" in schema and isinstance(properties, dict)
-                      and not schema.get("patternProperties"))
-        for name, member in value.items():
-            if not self.step():
-                return
-            where = path + (name,)
-            if isinstance(properties, dict) and name in properties:
-                self.check(member, properties[name], where, depth + 1)
-            elif judge_rest:
-                self.check(member, schema["additionalProperties"], where, depth + 1,
-                           "unexpected property (additionalProperties is false)")
+    def _const(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+               depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.1.3 (draft-06 on)
+        if not self.has("const"):
+            return False
+        same = self.equal(value, schema["const"], 0)
+        if same is False:
+            self.report(path, f"expected {_short(schema['const'])}")
+        return same is not None
 
-    def _array(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
-               depth: int) -> None:
+    # --- numbers -----------------------------------------------------------------------------
+
+    def _bounds(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.2.2 to 6.2.5.
+        # Draft-04's exclusiveMinimum/exclusiveMaximum are booleans that make minimum/maximum
+        # exclusive (https://datatracker.ietf.org/doc/html/draft-fge-json-schema-validation-00
+        # #section-5.1.2); from draft-06 on they are numbers of their own.
+        if not _is_number(value):
+            return True
+        if self.dialect == "draft-04":
+            limits = [("minimum", schema.get("exclusiveMinimum"), 1),
+                      ("maximum", schema.get("exclusiveMaximum"), -1)]
+            exact = all(isinstance(schema.get(flag, False), bool)
+                        for flag in ("exclusiveMinimum", "exclusiveMaximum"))
+            bounds = [(schema[name], sign, flag is True) for name, flag, sign in limits
+                      if name in schema]
+        else:
+            exact = True
+            bounds = [(schema[name], sign, exclusive) for name, sign, exclusive in (
+                ("minimum", 1, False), ("exclusiveMinimum", 1, True),
+                ("maximum", -1, False), ("exclusiveMaximum", -1, True)) if name in schema]
+        for limit, sign, exclusive in bounds:
+            if not _is_number(limit) or limit != limit:
+                exact = False                           # malformed (or NaN): no rule
+            elif (value < limit if sign == 1 else value > limit) or (
+                    exclusive and value == limit):
+                words = {(1, False): "at least", (1, True): "more than",
+                         (-1, False): "at most", (-1, True): "less than"}[sign, exclusive]
+                self.report(path, f"expected {words} {limit!r}, got {value!r}")
+        return exact
+
+    def _multiple_of(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                     depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.2.1
+        divisor = schema["multipleOf"]
+        if not _is_number(value):
+            return True
+        if not _is_number(divisor) or divisor <= 0:
+            return False                                # malformed: no rule
+        quotient = _exact_quotient(value, divisor)
+        if quotient is None:
+            return False                                # not exact: not judged
+        if quotient.denominator != 1:
+            self.report(path, f"expected a multiple of {divisor!r}, got {value!r}")
+        return True
+
+    # --- strings -----------------------------------------------------------------------------
+
+    def _length(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.3.1 and 6.3.2:
+        # the length in characters (code points), as Python's len() counts them.
+        if not isinstance(value, str):
+            return True
+        return self._count(len(value), schema, "minLength", "maxLength", "characters", path)
+
+    def _count(self, count: int, schema: Dict[str, Any], least: str, most: str, what: str,
+               path: Tuple[Any, ...]) -> bool:
+        """A count against the ``least`` and ``most`` keywords of ``schema`` (non-negative
+        integers; another value is malformed: no rule, not exact)."""
+        exact = True
+        for keyword, sign, words in ((least, 1, "at least"), (most, -1, "at most")):
+            if keyword in schema:
+                limit = _non_negative(schema[keyword])
+                if limit is None:
+                    exact = False
+                elif count < limit if sign == 1 else count > limit:
+                    self.report(path, f"expected {words} {limit} {what}, got {count}")
+        return exact
+
+    # --- arrays ------------------------------------------------------------------------------
+
+    def _item_count(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                    depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.4.1 and 6.4.2
+        if not isinstance(value, (list, tuple)):
+            return True
+        return self._count(len(value), schema, "minItems", "maxItems", "items", path)
+
+    def _unique(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.4.3
+        if not isinstance(schema["uniqueItems"], bool):
+            return False
+        if schema["uniqueItems"] is False or not isinstance(value, (list, tuple)):
+            return True
+        exact = True
+        for later in range(1, len(value)):
+            for earlier in range(later):
+                same = self.equal(value[earlier], value[later], 0)
+                if same:
+                    self.report(path, f"items {earlier} and {later} are equal, expected "
+                                      "unique items")
+                    return True
+                if same is None:
+                    exact = False
+                    if self.steps <= 0:
+                        return False
+        return exact
+
+    def _items(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+               depth: int) -> bool:
+        if not isinstance(value, (list, tuple)):
+            return True
         if self.dialect == "2020-12":
             # 2020-12: prefixItems for the first items, items for every one after them
             # (https://json-schema.org/draft/2020-12/json-schema-core#section-10.3.1).
@@ -349,18 +534,244 @@ class _Checker:
             # ... and one schema in items is for every item.
             prefix, rest, because = [], schema.get("items", True), None
         if not isinstance(prefix, list):
-            return              # malformed: where the first items end is not known
+            return False        # malformed: where the first items end is not known
+        exact = True
         for index, item in enumerate(value):
-            if (index >= len(prefix) and rest is True) or not self.step():
-                return
+            if index >= len(prefix) and rest is True:
+                return exact
+            if not self.step():
+                return False
             if index < len(prefix):
-                self.check(item, prefix[index], path + (index,), depth + 1)
+                exact = self.check(item, prefix[index], path + (index,), depth + 1) and exact
             else:
-                self.check(item, rest, path + (index,), depth + 1, because)
+                exact = self.check(item, rest, path + (index,), depth + 1, because) and exact
+        return exact
+
+    def _contains(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                  depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-core#section-10.3.1.3, with
+        # minContains and maxContains from 2019-09
+        # (https://json-schema.org/draft/2020-12/json-schema-validation#section-6.4.4, 6.4.5).
+        if not isinstance(value, (list, tuple)):
+            return True
+        if not self.has("contains"):
+            return False
+        least: Optional[int] = 1
+        most: Optional[int] = None
+        if self.has("minContains") and "minContains" in schema:
+            least = _non_negative(schema["minContains"])
+        if self.has("minContains") and "maxContains" in schema:
+            most = _non_negative(schema["maxContains"])
+            if most is None:
+                return False                            # malformed: no rule
+        verdicts = [self.trial(item, schema["contains"], path + (index,), depth + 1)
+                    for index, item in enumerate(value)]
+        sure, maybe = verdicts.count(True), verdicts.count(None)
+        if least is not None and sure + maybe < least:
+            self.report(path, "no item matches contains" if least == 1 else
+                        f"expected at least {least} items matching contains, "
+                        f"found {sure + maybe}")
+        elif most is not None and sure > most:
+            self.report(path, f"expected at most {most} items matching contains, "
+                              f"found {sure}{' or more' if maybe else ''}")
+        return maybe == 0 and least is not None
+
+    # --- objects -----------------------------------------------------------------------------
+
+    def _property_count(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                        depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.5.1 and 6.5.2
+        if not isinstance(value, dict):
+            return True
+        return self._count(len(_with_json_names(value)), schema, "minProperties",
+                           "maxProperties", "properties", path)
+
+    def _required(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                  depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.5.3
+        if not isinstance(value, dict):
+            return True
+        return self._needs(_with_json_names(value), schema["required"], path, "")
+
+    def _needs(self, value: Dict[str, Any], names: Any, path: Tuple[Any, ...],
+               when: str) -> bool:
+        """Each of ``names`` must be a member of ``value`` (``when``: the reason)."""
+        if not isinstance(names, list):
+            return False
+        for name in names:
+            if not self.step():
+                return False
+            if isinstance(name, str) and name not in value:
+                self.report(path, f"missing required property {_short(name)}{when}")
+        return all(isinstance(name, str) for name in names)
+
+    def _properties(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                    depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-core#section-10.3.2.1 and 10.3.2.3
+        if not isinstance(value, dict):
+            return True
+        value = _with_json_names(value)
+        properties = schema.get("properties", {})
+        # additionalProperties judges the members that neither properties nor
+        # patternProperties names. Patterns are not run (a peer's could be made to backtrack
+        # for ever), and a malformed properties names nothing we know: then it is not judged.
+        judge_rest = ("additionalProperties" in schema and isinstance(properties, dict)
+                      and not schema.get("patternProperties"))
+        exact = isinstance(properties, dict)
+        for name, member in value.items():
+            if not self.step():
+                return False
+            where = path + (name,)
+            if isinstance(properties, dict) and name in properties:
+                exact = self.check(member, properties[name], where, depth + 1) and exact
+            elif judge_rest:
+                exact = self.check(member, schema["additionalProperties"], where, depth + 1,
+                                   "unexpected property (additionalProperties is false)"
+                                   ) and exact
+        return exact
+
+    def _property_names(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                        depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-core#section-10.3.2.4 (draft-06 on)
+        if not isinstance(value, dict) or not self.has("propertyNames"):
+            return not isinstance(value, dict)
+        exact = True
+        for name in _with_json_names(value):
+            verdict = self.trial(name, schema["propertyNames"], path, depth + 1)
+            if verdict is False:
+                self.report(path, f"property name {_short(name)} does not match "
+                                  "propertyNames")
+            exact = exact and verdict is not None
+        return exact
+
+    def _dependent_required(self, value: Any, schema: Dict[str, Any],
+                            path: Tuple[Any, ...], depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.5.4 (2019-09 on)
+        return self._dependent(value, schema, "dependentRequired", path, depth)
+
+    def _dependent_schemas(self, value: Any, schema: Dict[str, Any],
+                           path: Tuple[Any, ...], depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-core#section-10.2.2.4 (2019-09 on)
+        return self._dependent(value, schema, "dependentSchemas", path, depth)
+
+    def _dependencies(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                      depth: int) -> bool:
+        # Draft-04 to draft-07: each dependency is an array of names or a schema
+        # (https://datatracker.ietf.org/doc/html/draft-handrews-json-schema-validation-01
+        # #section-6.5.7); 2019-09 split it in two, above.
+        return self._dependent(value, schema, "dependencies", path, depth)
+
+    def _dependent(self, value: Any, schema: Dict[str, Any], keyword: str,
+                   path: Tuple[Any, ...], depth: int) -> bool:
+        """``keyword``'s dependencies: for each member of ``value`` it names, the names that
+        must be there too (a list) or a schema the whole object must pass."""
+        if not self.has(keyword) or not isinstance(schema[keyword], dict):
+            return not isinstance(value, dict)
+        if not isinstance(value, dict):
+            return True
+        value = _with_json_names(value)
+        exact = True
+        for name, dependency in schema[keyword].items():
+            if name not in value:
+                continue
+            if isinstance(dependency, list) and keyword != "dependentSchemas":
+                when = f", as {_short(name)} is present"
+                exact = self._needs(value, dependency, path, when) and exact
+            elif keyword != "dependentRequired":
+                exact = self.check(value, dependency, path, depth + 1) and exact
+            else:
+                exact = False                           # malformed: no rule
+        return exact
+
+    # --- combinators: https://json-schema.org/draft/2020-12/json-schema-core#section-10.2 -----
+
+    def _all_of(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                depth: int) -> bool:
+        # section 10.2.1.1: every schema must pass; their problems are the value's.
+        branches = schema["allOf"]
+        if not isinstance(branches, list):
+            return False
+        exact = True
+        for branch in branches:
+            exact = self.check(value, branch, path, depth + 1) and exact
+        return exact
+
+    def _any_of(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                depth: int) -> bool:
+        # section 10.2.1.2: at least one schema must pass. Reported only when each surely
+        # fails; known to pass when one surely passes.
+        verdicts = self._branches(value, schema["anyOf"], path, depth)
+        if verdicts is None:
+            return False
+        if verdicts and all(verdict is False for verdict in verdicts):
+            self.report(path, f"matches none of anyOf's {_schemas(len(verdicts))}")
+        return True in verdicts or None not in verdicts
+
+    def _one_of(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                depth: int) -> bool:
+        # section 10.2.1.3: exactly one schema must pass.
+        verdicts = self._branches(value, schema["oneOf"], path, depth)
+        if verdicts is None:
+            return False
+        sure, maybe = verdicts.count(True), verdicts.count(None)
+        if sure + maybe == 0:
+            self.report(path, f"matches none of oneOf's {_schemas(len(verdicts))}")
+        elif sure > 1:
+            self.report(path, f"matches {'at least ' if maybe else ''}{sure} of oneOf's "
+                              f"{_schemas(len(verdicts))}, expected exactly one")
+        return maybe == 0 or sure > 1
+
+    def _branches(self, value: Any, branches: Any, path: Tuple[Any, ...],
+                  depth: int) -> Optional[List[Optional[bool]]]:
+        """The verdict of each of ``branches`` (None: malformed, not an array)."""
+        if not isinstance(branches, list) or not branches:
+            return None
+        return [self.trial(value, branch, path, depth + 1) for branch in branches]
+
+    def _not(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+             depth: int) -> bool:
+        # section 10.2.1.4: the schema must fail. Reported only when it surely passes.
+        verdict = self.trial(value, schema["not"], path, depth + 1)
+        if verdict is True:
+            self.report(path, "matches the schema of not")
+        return verdict is not None
+
+    def _if(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+            depth: int) -> bool:
+        # section 10.2.2.1 to 10.2.2.3 (draft-07 on): then applies when the value passes if,
+        # else when it fails. Neither is applied when that is not known.
+        if not self.has("if"):
+            return False
+        verdict = self.trial(value, schema["if"], path, depth + 1)
+        if verdict is None:
+            return "then" not in schema and "else" not in schema
+        branch = "then" if verdict else "else"
+        return branch not in schema or self.check(value, schema[branch], path, depth + 1)
+
+    # --- $ref: https://json-schema.org/draft/2020-12/json-schema-core#section-8.2.3.1 -------
+
+    def _ref(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+             depth: int) -> bool:
+        """Follow a ``$ref`` that is a JSON pointer into the root schema (``#``,
+        ``#/$defs/x``). Another (an anchor, another document, a ref under a subschema with
+        its own ``$id``) is not followed: not exact. A schema that refers to itself ends at
+        MAX_DEPTH, or at once where it comes back to the same value: that loop would never
+        end in a full validator either, and has no verdict."""
+        target = None if self.rebased else _resolve(self.root, schema["$ref"],
+                                                    self._id_keyword())
+        if target is None:
+            return False
+        loop = (id(target[0]), id(value))
+        if loop in self.following:
+            return False
+        self.following.add(loop)
+        exact = self.check(value, target[0], path, depth + 1)
+        self.following.discard(loop)
+        return exact
 
     def equal(self, a: Any, b: Any, depth: int) -> Optional[bool]:
-        """JSON equality (``enum``, ``const``): 1 equals 1.0, true does not equal 1. None
-        when it cannot be told within the limits (too deep, out of steps)."""
+        """JSON equality (``enum``, ``const``, ``uniqueItems``): 1 equals 1.0, true does not
+        equal 1. None when it cannot be told within the limits (too deep, out of steps)."""
         if depth > MAX_DEPTH or not self.step():
             return None
         if _equality_type(a) != _equality_type(b):
@@ -384,6 +795,86 @@ class _Checker:
             if same is None:
                 verdict = None
         return verdict
+
+
+#: The keywords the subset checks, each group by the method that checks it, in the order
+#: the problems are listed. ``$ref`` comes first (:meth:`_Checker._keywords`).
+_KEYWORDS = (
+    (("type",), _Checker._type),
+    (("enum",), _Checker._enum),
+    (("const",), _Checker._const),
+    (("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"), _Checker._bounds),
+    (("multipleOf",), _Checker._multiple_of),
+    (("minLength", "maxLength"), _Checker._length),
+    (("minItems", "maxItems"), _Checker._item_count),
+    (("uniqueItems",), _Checker._unique),
+    (("minProperties", "maxProperties"), _Checker._property_count),
+    (("required",), _Checker._required),
+    (("properties", "additionalProperties"), _Checker._properties),
+    (("propertyNames",), _Checker._property_names),
+    (("dependentRequired",), _Checker._dependent_required),
+    (("dependentSchemas",), _Checker._dependent_schemas),
+    (("dependencies",), _Checker._dependencies),
+    (("prefixItems", "items", "additionalItems"), _Checker._items),
+    (("contains",), _Checker._contains),
+    (("allOf",), _Checker._all_of),
+    (("anyOf",), _Checker._any_of),
+    (("oneOf",), _Checker._one_of),
+    (("not",), _Checker._not),
+    (("if",), _Checker._if),
+)
+
+
+def _resolve(root: Any, ref: Any, id_keyword: str) -> Optional[Tuple[Any]]:
+    """The schema a ``$ref`` names in ``root``, in a 1-tuple (None: not found, or not a JSON
+    pointer into the root: https://datatracker.ietf.org/doc/html/rfc6901#section-6). A
+    pointer through a subschema with its own ``$id`` is not followed either (it has
+    another base URI)."""
+    if not isinstance(ref, str) or not (ref == "#" or ref.startswith("#/")):
+        return None
+    from urllib.parse import unquote                # late: most schemas have no $ref
+    target = root
+    for token in unquote(ref[2:]).split("/") if ref != "#" else []:
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(target, dict) and token in target:
+            target = target[token]
+        elif (isinstance(target, list) and token.isdigit() and token == str(int(token))
+              and int(token) < len(target)):
+            target = target[int(token)]
+        else:
+            return None
+        if isinstance(target, dict) and id_keyword in target:
+            return None
+    return (target,)
+
+
+def _exact_quotient(value: Any, divisor: Any) -> Any:
+    """``value / divisor`` as an exact Fraction, each number read as the decimal JSON
+    writes for it (so 0.3 is a multiple of 0.1), or None when that cannot be had."""
+    from decimal import Decimal                     # late: only multipleOf needs them
+    from fractions import Fraction
+    try:
+        exact = [Fraction(Decimal(repr(number)) if isinstance(number, float) else number)
+                 for number in (value, divisor)]
+        return exact[0] / exact[1]
+    except (ArithmeticError, ValueError):             # inf, nan
+        return None
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number (JSON ``true`` is not one, though Python says so)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _non_negative(value: Any) -> Optional[int]:
+    """A count keyword's value (``minItems``, ...): a non-negative integer, or None."""
+    if _is_number(value) and value >= 0 and (isinstance(value, int) or value.is_integer()):
+        return int(value)
+    return None
+
+
+def _schemas(count: int) -> str:
+    return "1 schema" if count == 1 else f"{count} schemas"
 
 
 def _equality_type(value: Any) -> str:
