@@ -25,7 +25,7 @@ Pure functions on plain dicts: the input is never changed, a fitted copy is retu
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from . import spec
 from .errors import LocalProtocolError, quoted
@@ -303,7 +303,8 @@ class _Checker:
         self.steps = MAX_STEPS
         self.enough = MAX_PROBLEMS      # problems after which to stop (0 in a trial)
         self.rebased = False            # under a subschema with its own $id: no $ref followed
-        self.following: set = set()     # (schema, value) pairs of the $refs being followed
+        # The (schema, value) pairs, by id, that the $refs being followed lead to.
+        self.following: Set[Tuple[int, int]] = set()
 
     def step(self) -> bool:
         """Spend one step; False once the check must stop (problems or steps used up)."""
@@ -351,7 +352,7 @@ class _Checker:
     def _keywords(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
                   depth: int) -> bool:
         """Every keyword of ``schema`` the subset knows, in :data:`_KEYWORDS` order."""
-        if "$ref" in schema:
+        if "$ref" in schema:                            # first: it may hide the others
             exact = self._ref(value, schema, path, depth)
             if self.dialect in _REF_HIDES_SIBLINGS:
                 return exact                            # only $ref counts
@@ -633,8 +634,10 @@ class _Checker:
     def _property_names(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
                         depth: int) -> bool:
         # https://json-schema.org/draft/2020-12/json-schema-core#section-10.3.2.4 (draft-06 on)
-        if not isinstance(value, dict) or not self.has("propertyNames"):
-            return not isinstance(value, dict)
+        if not isinstance(value, dict):
+            return True
+        if not self.has("propertyNames"):
+            return False
         exact = True
         for name in _with_json_names(value):
             verdict = self.trial(name, schema["propertyNames"], path, depth + 1)
@@ -665,10 +668,10 @@ class _Checker:
                    path: Tuple[Any, ...], depth: int) -> bool:
         """``keyword``'s dependencies: for each member of ``value`` it names, the names that
         must be there too (a list) or a schema the whole object must pass."""
-        if not self.has(keyword) or not isinstance(schema[keyword], dict):
-            return not isinstance(value, dict)
         if not isinstance(value, dict):
             return True
+        if not self.has(keyword) or not isinstance(schema[keyword], dict):
+            return False                                # not this dialect's, or malformed
         value = _with_json_names(value)
         exact = True
         for name, dependency in schema[keyword].items():
@@ -843,7 +846,7 @@ def _resolve(root: Any, ref: Any, id_keyword: str) -> Optional[Tuple[Any]]:
             target = target[int(token)]
         else:
             return None
-        if isinstance(target, dict) and id_keyword in target:
+        if isinstance(target, dict) and isinstance(target.get(id_keyword), str):
             return None
     return (target,)
 

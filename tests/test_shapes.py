@@ -502,6 +502,8 @@ def test_all_of_and_any_of():
     assert problems("a", either) == problems(7, either) == []
     assert problems(3, either) == ["v: matches none of anyOf's 3 schemas"]
     assert problems(3, {"anyOf": [{"type": "string"}, {"format": "date"}]}) == []
+    many = {"anyOf": [{"items": {"type": "string"}}, False]}   # 100 problems in a branch
+    assert problems(list(range(100)), many) == ["v: matches none of anyOf's 2 schemas"]
 
 
 @pytest.mark.spec("BP-34", "TL-09", "TL-14")
@@ -574,6 +576,9 @@ def test_local_refs_are_followed():
     assert problems({"a": ["x"]}, draft4_id, "draft-04") == []
     assert problems({"a": ["x"]}, draft4_id, "draft-06") == [
         "v.a[0]: expected integer, got string"]                # id is draft-04's keyword
+    named_id = {"properties": {"id": {"type": "integer"}, "copy": {"$ref": "#/properties/id"}}}
+    assert problems({"copy": "x"}, named_id, "draft-04") == [   # a property named id is
+        "v.copy: expected integer, got string"]                  # not a schema's id
 
 
 @pytest.mark.spec("BP-34", "TL-09")
