@@ -934,10 +934,6 @@ def output_problems(result: Dict[str, Any], schema: Optional[Dict[str, Any]]) ->
     return object_problems(structured, schema, "structuredContent")
 
 
-def _list(value: Any) -> List[Any]:
-    return value if isinstance(value, list) else []
-
-
 #: JSON's types by their JSON Schema names ("integer" is a kind of "number").
 _JSON_TYPES: Dict[str, Any] = {
     "string": str, "boolean": bool, "object": dict, "array": (list, tuple),
