@@ -395,26 +395,33 @@ class _Checker:
               depth: int) -> bool:
         # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.1.2
         enum = schema["enum"]
-        if not isinstance(enum, list):
-            return False
-        verdicts = []
+        wanted = self.key(value, 0)
+        if not isinstance(enum, list) or wanted is None:
+            return False                                # malformed, or cannot compare
+        exact = True
         for allowed in enum:
-            verdicts.append(self.equal(value, allowed, 0))
-            if verdicts[-1]:
-                break
-        if all(verdict is False for verdict in verdicts):   # None: could not compare
+            key = self.key(allowed, 0)
+            if key == wanted:
+                return True
+            if key is None:
+                exact = False                           # could not compare: maybe equal
+                if self.steps <= 0:
+                    return False
+        if exact:
             self.report(path, f"expected one of {_short(enum)}")
-        return None not in verdicts
+        return exact
 
     def _const(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
                depth: int) -> bool:
         # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.1.3 (draft-06 on)
         if not self.has("const"):
             return False
-        same = self.equal(value, schema["const"], 0)
-        if same is False:
+        wanted, key = self.key(value, 0), self.key(schema["const"], 0)
+        if wanted is None or key is None:
+            return False                                # cannot compare: not judged
+        if key != wanted:
             self.report(path, f"expected {_short(schema['const'])}")
-        return same is not None
+        return True
 
     # --- numbers -----------------------------------------------------------------------------
 
@@ -504,17 +511,19 @@ class _Checker:
         if schema["uniqueItems"] is False or not isinstance(value, (list, tuple)):
             return True
         exact = True
-        for later in range(1, len(value)):
-            for earlier in range(later):
-                same = self.equal(value[earlier], value[later], 0)
-                if same:
-                    self.report(path, f"items {earlier} and {later} are equal, expected "
-                                      "unique items")
-                    return True
-                if same is None:
-                    exact = False
-                    if self.steps <= 0:
-                        return False
+        first: Dict[Any, int] = {}                      # each item's key: where it was first
+        for index, item in enumerate(value):
+            key = self.key(item, 0)
+            if key is None:
+                exact = False                           # not compared: an equal pair missed?
+                if self.steps <= 0:
+                    return False
+            elif key in first:
+                self.report(path, f"items {first[key]} and {index} are equal, expected "
+                                  "unique items")
+                return True
+            else:
+                first[key] = index
         return exact
 
     def _items(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
@@ -772,32 +781,40 @@ class _Checker:
         self.following.discard(loop)
         return exact
 
-    def equal(self, a: Any, b: Any, depth: int) -> Optional[bool]:
-        """JSON equality (``enum``, ``const``, ``uniqueItems``): 1 equals 1.0, true does not
-        equal 1. None when it cannot be told within the limits (too deep, out of steps)."""
+    def key(self, value: Any, depth: int) -> Any:
+        """``value``'s JSON-equality key (``enum``, ``const``, ``uniqueItems``): two values
+        are equal in JSON exactly when their keys are equal. 1 equals 1.0, true does not
+        equal 1, an object's members are compared in any order
+        (https://json-schema.org/draft/2020-12/json-schema-core#section-4.2.2). None when
+        it cannot be had within the limits (too deep, out of steps), or for what JSON cannot
+        carry (NaN, which equals nothing; a non-JSON type).
+
+        Numbers are keyed by the digits of their value, never by the number itself: a
+        peer's array of integers that all hash alike (multiples of 2**61 - 1) would make
+        ``uniqueItems``' dict quadratic, where strings hash with a per-process secret."""
         if depth > MAX_DEPTH or not self.step():
             return None
-        if _equality_type(a) != _equality_type(b):
-            return False
-        if isinstance(a, dict):
-            a, b = _with_json_names(a), _with_json_names(b)
-            if a.keys() != b.keys():
-                return False
-            pairs = [(a[key], b[key]) for key in a]
-        elif isinstance(a, (list, tuple)):
-            if len(a) != len(b):
-                return False
-            pairs = list(zip(a, b))
-        else:
-            return bool(a == b)
-        verdict: Optional[bool] = True
-        for x, y in pairs:
-            same = self.equal(x, y, depth + 1)
-            if same is False:
-                return False
-            if same is None:
-                verdict = None
-        return verdict
+        kind = _equality_type(value)
+        if kind in ("string", "boolean", "null"):
+            return (kind, value)
+        if kind == "number":
+            digits = _number_key(value)
+            return None if digits is None else (kind, digits)
+        if kind == "array":
+            keys = []
+            for item in value:
+                keys.append(self.key(item, depth + 1))
+                if keys[-1] is None:
+                    return None
+            return (kind, tuple(keys))
+        if kind == "object":
+            members = []
+            for name, member in _with_json_names(value).items():
+                members.append((name, self.key(member, depth + 1)))
+                if members[-1][1] is None:
+                    return None
+            return (kind, frozenset(members))
+        return None
 
 
 #: The keywords the subset checks, each group by the method that checks it, in the order
@@ -867,6 +884,23 @@ def _exact_quotient(value: Any, divisor: Any) -> Any:
 def _is_number(value: Any) -> bool:
     """A JSON number (JSON ``true`` is not one, though Python says so)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number_key(number: Any) -> Optional[str]:
+    """The digits that key a JSON number for equality: the same for numbers that are equal
+    (1, 1.0 and -0.0 give "1", "1" and "0"; 0.1 gives "0.1", the shortest repr that reads
+    back as that float). None for NaN, and for an integer too long to be any float's
+    value (over 1 100 bits: writing its digits out could take long, and Python 3.11 on
+    refuses past 4 300 of them)."""
+    if isinstance(number, float):
+        if number != number:
+            return None                                 # NaN
+        if not number.is_integer():
+            return repr(number)                         # a fraction, or inf
+        number = int(number)
+    if number.bit_length() > 1100:
+        return None
+    return int.__repr__(number)
 
 
 def _non_negative(value: Any) -> Optional[int]:
