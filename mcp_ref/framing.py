@@ -20,7 +20,7 @@ import json
 from typing import Any, List, Optional, Union
 
 from ._record import Record
-from .errors import ErrorCode, NotJson
+from .errors import ErrorCode, NotJson, quoted
 
 #: Default maximum size of one line, in bytes (decision D-03). Large enough for the 40 MiB
 #: payloads of the benchmarks (base64 images and file contents travel inside tool results),
@@ -61,10 +61,10 @@ class OutOfRange(Record):
 
     @property
     def reason(self) -> str:
-        """What an error answer or a log line says about this number."""
-        shown = self.text if len(self.text) <= 40 else (
-            f"{self.text[:20]}... ({len(self.text)} characters)")
-        return f"the number {shown} is out of the range this implementation can represent"
+        """What an error answer or a log line says about this number, quoted briefly (BP-36:
+        a peer's 5 000-digit integer is cut, with its length)."""
+        return (f"the number {quoted(self.text)} is out of the range this implementation can "
+                "represent")
 
 
 class NumberOutOfRange(FrameError):

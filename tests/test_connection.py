@@ -1235,7 +1235,7 @@ HUGE_NUMBERS = [b"1e400", b"-1e400"] + (
     [b"9" * 5000] if hasattr(sys, "get_int_max_str_digits") else [])
 
 
-@pytest.mark.spec("ER-01", "BP-12")
+@pytest.mark.spec("ER-01", "BP-12", "BP-36")
 @pytest.mark.parametrize("number", HUGE_NUMBERS)
 def test_a_number_out_of_range_is_answered_by_the_request_id(number):
     """D-37: valid JSON, so not -32700 with a lost id; the request is answered -32602 by its id,
@@ -1244,7 +1244,10 @@ def test_a_number_out_of_range_is_answered_by_the_request_id(number):
     events, frames = feed(b'{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"e",'
                           b'"arguments":{"n":' + number + b'}}}\n')
     assert error_codes(frames) == [(7, -32602)]
-    assert "out of the range" in frames[0]["error"]["message"]
+    message = frames[0]["error"]["message"]
+    assert "out of the range" in message and len(message) < 200   # BP-36: quoted briefly
+    if len(number) > 80:
+        assert f"{'9' * 80}... ({len(number)} characters)" in message
     assert not of(events, ev.RequestReceived) and of(events, ev.MessageDropped)
     # A notification is dropped silently (BP-13); an id that is the number itself is -32600.
     events, frames = feed(b'{"jsonrpc":"2.0","method":"notifications/roots/list_changed",'
