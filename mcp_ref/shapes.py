@@ -299,6 +299,9 @@ class _Checker:
     def __init__(self, dialect_name: Optional[str], root: Any) -> None:
         self.dialect = dialect_name
         self.root = root
+        self.id_keyword = "id" if dialect_name == "draft-04" else "$id"
+        # Keywords that leave a verdict inexact here: not checked, or not this dialect's.
+        self.unknowable = _UNKNOWABLE.get(dialect_name, frozenset())
         self.problems: List[Any] = []
         self.steps = MAX_STEPS
         self.enough = MAX_PROBLEMS      # problems after which to stop (0 in a trial)
@@ -316,9 +319,7 @@ class _Checker:
 
     def has(self, keyword: str) -> bool:
         """Whether this check's dialect has ``keyword`` (:data:`_SINCE`, :data:`_UNTIL`)."""
-        order = _DIALECT_ORDER.index(self.dialect)
-        return (order >= _DIALECT_ORDER.index(_SINCE.get(keyword, "draft-04"))
-                and order <= _DIALECT_ORDER.index(_UNTIL.get(keyword, "2020-12")))
+        return _in_dialect(keyword, self.dialect)
 
     def check(self, value: Any, schema: Any, path: Tuple[Any, ...], depth: int,
               because: Optional[str] = None) -> bool:
@@ -340,32 +341,26 @@ class _Checker:
         if depth > 0 and "$schema" in schema and dialect(schema) != self.dialect:
             return False                                # another dialect inside: not judged
         rebased = self.rebased
-        if schema is not self.root and isinstance(schema.get(self._id_keyword()), str):
+        if schema is not self.root and isinstance(schema.get(self.id_keyword), str):
             self.rebased = True         # a new base URI: its $refs are not into our root
         exact = self._keywords(value, schema, path, depth)
         self.rebased = rebased
         return exact
 
-    def _id_keyword(self) -> str:
-        return "id" if self.dialect == "draft-04" else "$id"
-
     def _keywords(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
                   depth: int) -> bool:
-        """Every keyword of ``schema`` the subset knows, in :data:`_KEYWORDS` order."""
+        """Every keyword of ``schema`` the subset knows, in :data:`_KEYWORDS` order (each
+        method once, however many of its keywords the schema holds)."""
         if "$ref" in schema:                            # first: it may hide the others
             exact = self._ref(value, schema, path, depth)
             if self.dialect in _REF_HIDES_SIBLINGS:
                 return exact                            # only $ref counts
         else:
             exact = True
-        for keywords, method in _KEYWORDS:
-            if not schema.keys().isdisjoint(keywords):
-                exact = method(self, value, schema, path, depth) and exact
-        if exact:
-            exact = (schema.keys().isdisjoint(_UNCHECKED)
-                     and all(self.has(keyword) for keyword in schema
-                             if keyword in _SINCE or keyword in _UNTIL))
-        return exact
+        for index in sorted({_CHECKED_BY[keyword] for keyword in schema
+                             if keyword in _CHECKED_BY}):
+            exact = _KEYWORDS[index][1](self, value, schema, path, depth) and exact
+        return exact and schema.keys().isdisjoint(self.unknowable)
 
     def trial(self, value: Any, schema: Any, path: Tuple[Any, ...],
               depth: int) -> Optional[bool]:
@@ -385,6 +380,10 @@ class _Checker:
               depth: int) -> bool:
         # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.1.1
         expected = schema["type"]
+        if isinstance(expected, str):                   # the usual case: one type
+            if not _is_json_type(value, expected, self.dialect):
+                self.report(path, f"expected {expected}, got {_json_type(value)}")
+            return expected in _JSON_TYPES
         names = expected if isinstance(expected, list) else [expected]
         types = [t for t in names if isinstance(t, str)]
         if types and not any(_is_json_type(value, t, self.dialect) for t in types):
@@ -770,7 +769,7 @@ class _Checker:
         MAX_DEPTH, or at once where it comes back to the same value: that loop would never
         end in a full validator either, and has no verdict."""
         target = None if self.rebased else _resolve(self.root, schema["$ref"],
-                                                    self._id_keyword())
+                                                    self.id_keyword)
         if target is None:
             return False
         loop = (id(target[0]), id(value))
@@ -843,6 +842,25 @@ _KEYWORDS = (
     (("not",), _Checker._not),
     (("if",), _Checker._if),
 )
+
+#: Each keyword the subset checks, by the index of its method in :data:`_KEYWORDS`.
+_CHECKED_BY = {keyword: index for index, (keywords, _) in enumerate(_KEYWORDS)
+               for keyword in keywords}
+
+
+def _in_dialect(keyword: str, dialect_name: str) -> bool:
+    """Whether ``keyword`` is one of ``dialect_name``'s (:data:`_SINCE`, :data:`_UNTIL`)."""
+    order = _DIALECT_ORDER.index(dialect_name)
+    return (_DIALECT_ORDER.index(_SINCE.get(keyword, "draft-04")) <= order
+            <= _DIALECT_ORDER.index(_UNTIL.get(keyword, "2020-12")))
+
+
+#: By dialect, the keywords that leave a verdict inexact: those the subset does not check
+#: (:data:`_UNCHECKED`) and those the dialect does not have, which a validator of it may
+#: still apply (worked out once here: every schema a check meets is tested against it).
+_UNKNOWABLE = {name: frozenset(_UNCHECKED) | {keyword for keyword in {**_SINCE, **_UNTIL}
+                                              if not _in_dialect(keyword, name)}
+               for name in _DIALECT_ORDER}
 
 
 def _resolve(root: Any, ref: Any, id_keyword: str) -> Optional[Tuple[Any]]:
