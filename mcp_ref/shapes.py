@@ -876,8 +876,9 @@ def _resolve(root: Any, ref: Any, id_keyword: str) -> Optional[Tuple[Any]]:
         token = token.replace("~1", "/").replace("~0", "~")
         if isinstance(target, dict) and token in target:
             target = target[token]
-        elif (isinstance(target, list) and token.isdigit() and token == str(int(token))
-              and int(token) < len(target)):
+        elif (isinstance(target, list) and token.isascii() and token.isdigit()
+              and token == str(int(token)) and int(token) < len(target)):
+            # ASCII digits only: "²" is a digit to isdigit(), and int() refuses it.
             target = target[int(token)]
         else:
             return None

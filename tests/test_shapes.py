@@ -900,3 +900,20 @@ def test_the_subset_agrees_with_a_full_validator(dialect):
     assert wrong == []
     assert plain == 600 and exact_plain > 400         # the subset's own keywords: mostly exact
     assert 100 < invalid < exact - 100                # both verdicts were exercised
+
+
+# --- Adversarial cases the generator does not make (BP-34, D-46, D-49) -----------------------
+
+
+@pytest.mark.spec("BP-34")
+def test_a_ref_with_a_digit_that_is_not_ascii_is_not_followed():
+    """"²" and "١" are digits to str.isdigit, but not an array index (RFC 6901 §4: "0" or
+    digits 1-9 then 0-9): a $ref through one is not followed, and never raises."""
+    for token in ("²", "١", "01", "-0", "+0", " 0"):
+        schema = {"$defs": {"l": [{"type": "string"}]},
+                  "properties": {"a": {"$ref": f"#/$defs/l/{token}"}}}
+        assert problems({"a": 1}, schema) == [], token
+        assert shapes.verdict({"a": 1}, schema) is None, token
+    assert problems({"a": 1}, {"$defs": {"l": [{"type": "string"}]},
+                               "properties": {"a": {"$ref": "#/$defs/l/0"}}}) == [
+        "v.a: expected string, got integer"]
