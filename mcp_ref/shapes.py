@@ -388,7 +388,10 @@ class _Checker:
         types = [t for t in names if isinstance(t, str)]
         if types and not any(_is_json_type(value, t, self.dialect) for t in types):
             self.report(path, f"expected {' or '.join(types)}, got {_json_type(value)}")
-        return len(types) == len(names) and all(t in _JSON_TYPES for t in types)
+        # An empty array is malformed (the meta-schemas say minItems 1), though a validator
+        # that reads "in any of the sets listed" literally rejects every value: no rule.
+        return (bool(types) and len(types) == len(names)
+                and all(t in _JSON_TYPES for t in types))
 
     def _enum(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
               depth: int) -> bool:

@@ -917,3 +917,22 @@ def test_a_ref_with_a_digit_that_is_not_ascii_is_not_followed():
     assert problems({"a": 1}, {"$defs": {"l": [{"type": "string"}]},
                                "properties": {"a": {"$ref": "#/$defs/l/0"}}}) == [
         "v.a: expected string, got integer"]
+
+
+@pytest.mark.spec("BP-34")
+def test_an_empty_type_array_and_nan_have_no_verdict():
+    """"type": [] is malformed (the meta-schemas want at least one name), and jsonschema
+    rejects every value by it; NaN is no JSON number (RFC 8259 §6), but Python's json reads
+    it as one shared object, which jsonschema finds equal to itself (it compares by
+    identity first). Neither is judged: no problem, no verdict."""
+    nan = json.loads("NaN")
+    for dialect in URIS:
+        assert problems({"a": 1}, {"properties": {"a": {"type": []}}}, dialect) == []
+        assert shapes.verdict(1, {"type": [], "$schema": URIS[dialect]}) is None
+        for schema, value in (({"enum": [nan]}, nan), ({"enum": [[nan]]}, [nan]),
+                              ({"uniqueItems": True}, [nan, nan])):
+            assert problems({"a": value}, {"properties": {"a": schema}}, dialect) == []
+            assert shapes.verdict(value, dict(schema, **{"$schema": URIS[dialect]})) is None
+    assert problems({"a": nan}, {"properties": {"a": {"const": nan}}}) == []
+    assert problems({"a": 1.5}, {"properties": {"a": {"enum": [nan, 1]}}}) == [
+        "v.a: expected one of [nan, 1]"]                  # 1.5 is surely not 1, nor NaN
