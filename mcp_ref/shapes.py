@@ -243,7 +243,7 @@ def object_problems(value: Dict[str, Any], schema: Dict[str, Any], where: str) -
     checker = _Checker(dialect(schema), schema)
     if checker.dialect is not None:
         checker.check(value, schema, (), 0)
-    problems = [f"{where}{_path(path)}: {message}"
+    problems = [f"{where}{_path(path)}: {message() if callable(message) else message}"
                 for path, message in checker.problems[:MAX_PROBLEMS]]
     if len(checker.problems) > MAX_PROBLEMS:
         problems.append(f"{where}: more problems not listed (the check stops after "
@@ -309,13 +309,23 @@ class _Checker:
         # The (schema, value) pairs, by id, that the $refs being followed lead to.
         self.following: Set[Tuple[int, int]] = set()
 
-    def step(self) -> bool:
-        """Spend one step; False once the check must stop (problems or steps used up)."""
-        self.steps -= 1
+    def step(self, cost: int = 1) -> bool:
+        """Spend one step, or ``cost``: one per member, item or character that a keyword
+        reads at once (a peer can make them many, and a $ref can make it read them again
+        and again); False once the check must stop (problems or steps used up)."""
+        self.steps -= cost
         return self.steps > 0 and len(self.problems) <= self.enough
 
-    def report(self, path: Tuple[Any, ...], message: str) -> None:
+    def report(self, path: Tuple[Any, ...], message: Any) -> None:
+        """A problem at ``path``. ``message`` is a string, or a function that writes it
+        where quoting the peer's values costs: only listed problems are written (a trial
+        only counts its own, and may run for every branch a $ref repeats)."""
         self.problems.append((path, message))
+
+    def members(self, obj: Dict[Any, Any]) -> Optional[Dict[str, Any]]:
+        """``obj`` by its JSON names (:func:`_with_json_names`), which reads every name: a
+        step each. None once the check must stop."""
+        return _with_json_names(obj) if self.step(len(obj)) else None
 
     def has(self, keyword: str) -> bool:
         """Whether this check's dialect has ``keyword`` (:data:`_SINCE`, :data:`_UNTIL`)."""
@@ -357,8 +367,10 @@ class _Checker:
                 return exact                            # only $ref counts
         else:
             exact = True
-        for index in sorted({_CHECKED_BY[keyword] for keyword in schema
-                             if keyword in _CHECKED_BY}):
+        # Only the keywords the schema holds are looked at, and a wide schema (a peer's may
+        # have thousands of members) meets the tables by the smaller of the two.
+        for index in sorted({_CHECKED_BY[keyword]
+                             for keyword in schema.keys() & _CHECKED_BY.keys()}):
             exact = _KEYWORDS[index][1](self, value, schema, path, depth) and exact
         return exact and schema.keys().isdisjoint(self.unknowable)
 
@@ -385,9 +397,12 @@ class _Checker:
                 self.report(path, f"expected {expected}, got {_json_type(value)}")
             return expected in _JSON_TYPES
         names = expected if isinstance(expected, list) else [expected]
+        if not self.step(len(names)):
+            return False                                # a step a name: a peer's may be many
         types = [t for t in names if isinstance(t, str)]
         if types and not any(_is_json_type(value, t, self.dialect) for t in types):
-            self.report(path, f"expected {' or '.join(types)}, got {_json_type(value)}")
+            self.report(path, lambda: f"expected {' or '.join(types)}, got "
+                                      f"{_json_type(value)}")
         # An empty array is malformed (the meta-schemas say minItems 1), though a validator
         # that reads "in any of the sets listed" literally rejects every value: no rule.
         return (bool(types) and len(types) == len(names)
@@ -410,7 +425,7 @@ class _Checker:
                 if self.steps <= 0:
                     return False
         if exact:
-            self.report(path, f"expected one of {_short(enum)}")
+            self.report(path, lambda: f"expected one of {_short(enum)}")
         return exact
 
     def _const(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
@@ -422,7 +437,7 @@ class _Checker:
         if wanted is None or key is None:
             return False                                # cannot compare: not judged
         if key != wanted:
-            self.report(path, f"expected {_short(schema['const'])}")
+            self.report(path, lambda: f"expected {_short(schema['const'])}")
         return True
 
     # --- numbers -----------------------------------------------------------------------------
@@ -454,7 +469,8 @@ class _Checker:
                     exclusive and value == limit):
                 words = {(1, False): "at least", (1, True): "more than",
                          (-1, False): "at most", (-1, True): "less than"}[sign, exclusive]
-                self.report(path, f"expected {words} {limit!r}, got {value!r}")
+                self.report(path, lambda words=words, limit=limit:
+                            f"expected {words} {limit!r}, got {value!r}")
         return exact
 
     def _multiple_of(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
@@ -469,7 +485,7 @@ class _Checker:
         if quotient is None:
             return False                                # not exact: not judged
         if quotient.denominator != 1:
-            self.report(path, f"expected a multiple of {divisor!r}, got {value!r}")
+            self.report(path, lambda: f"expected a multiple of {divisor!r}, got {value!r}")
         return True
 
     # --- strings -----------------------------------------------------------------------------
@@ -493,7 +509,8 @@ class _Checker:
                 if limit is None:
                     exact = False
                 elif count < limit if sign == 1 else count > limit:
-                    self.report(path, f"expected {words} {limit} {what}, got {count}")
+                    self.report(path, lambda words=words, limit=limit:
+                                f"expected {words} {limit} {what}, got {count}")
         return exact
 
     # --- arrays ------------------------------------------------------------------------------
@@ -595,15 +612,19 @@ class _Checker:
         # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.5.1 and 6.5.2
         if not isinstance(value, dict):
             return True
-        return self._count(len(_with_json_names(value)), schema, "minProperties",
-                           "maxProperties", "properties", path)
+        value = self.members(value)
+        if value is None:
+            return False
+        return self._count(len(value), schema, "minProperties", "maxProperties",
+                           "properties", path)
 
     def _required(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
                   depth: int) -> bool:
         # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.5.3
         if not isinstance(value, dict):
             return True
-        return self._needs(_with_json_names(value), schema["required"], path, "")
+        value = self.members(value)
+        return value is not None and self._needs(value, schema["required"], path, "")
 
     def _needs(self, value: Dict[str, Any], names: Any, path: Tuple[Any, ...],
                when: str) -> bool:
@@ -622,7 +643,9 @@ class _Checker:
         # https://json-schema.org/draft/2020-12/json-schema-core#section-10.3.2.1 and 10.3.2.3
         if not isinstance(value, dict):
             return True
-        value = _with_json_names(value)
+        value = self.members(value)
+        if value is None:
+            return False
         properties = schema.get("properties", {})
         # additionalProperties judges the members that neither properties nor
         # patternProperties names. Patterns are not run (a peer's could be made to backtrack
@@ -649,8 +672,11 @@ class _Checker:
             return True
         if not self.has("propertyNames"):
             return False
+        value = self.members(value)
+        if value is None:
+            return False
         exact = True
-        for name in _with_json_names(value):
+        for name in value:
             verdict = self.trial(name, schema["propertyNames"], path, depth + 1)
             if verdict is False:
                 self.report(path, f"property name {_short(name)} does not match "
@@ -683,7 +709,9 @@ class _Checker:
             return True
         if not self.has(keyword) or not isinstance(schema[keyword], dict):
             return False                                # not this dialect's, or malformed
-        value = _with_json_names(value)
+        value = self.members(value)
+        if value is None or not self.step(len(schema[keyword])):
+            return False                                # each dependency is read
         exact = True
         for name, dependency in schema[keyword].items():
             if name not in value:
@@ -771,8 +799,10 @@ class _Checker:
         its own ``$id``) is not followed: not exact. A schema that refers to itself ends at
         MAX_DEPTH, or at once where it comes back to the same value: that loop would never
         end in a full validator either, and has no verdict."""
-        target = None if self.rebased else _resolve(self.root, schema["$ref"],
-                                                    self.id_keyword)
+        ref = schema["$ref"]
+        if isinstance(ref, str) and not self.step(len(ref)):
+            return False                                # reading it: a step a character
+        target = None if self.rebased else _resolve(self.root, ref, self.id_keyword)
         if target is None:
             return False
         loop = (id(target[0]), id(value))

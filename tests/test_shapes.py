@@ -938,3 +938,37 @@ def test_an_empty_type_array_and_nan_have_no_verdict():
     assert problems({"a": 1.5}, {"properties": {"a": {"enum": [nan, 1]}}}) == []
     assert problems({"a": 1.5}, {"properties": {"a": {"enum": [1]}}}) == [
         "v.a: expected one of [1]"]
+
+
+@pytest.mark.spec("BP-34", "TL-09")
+def test_work_a_step_does_is_bounded_too():
+    """MAX_STEPS bounds the work only if each step's is bounded: a $ref repeated in an allOf
+    or anyOf makes every keyword of its target run again, so reading a wide value or schema
+    at once (every member's name, every item compared, the members of a wide schema, a long
+    $ref or type array) costs a step each, and a problem's words are written only if it is
+    listed. Each of these took from 4 seconds to 10 minutes."""
+    import time
+
+    wide = {f"k{i}": i for i in range(8000)}
+    other = dict(wide, k0=-1)
+    nest = list(range(20))
+    for _ in range(3):
+        nest = [nest] * 20                                # 160 000 numbers, quoted by enum
+
+    def again(target, combinator="allOf", times=8000):
+        return {"$defs": {"t": target}, combinator: [{"$ref": "#/$defs/t"}] * times}
+    cases = [
+        (wide, again({"minProperties": 0})), (wide, again({"required": ["k1"]})),
+        ([wide, other], again({"uniqueItems": True})),
+        (other, again({"enum": [wide]}, "anyOf")),
+        (1, again({f"x{i}": 1 for i in range(8000)})),
+        (1, again({"type": ["string"] * 8000 + ["integer"]})),
+        (1, again({"$ref": "#/" + "x/" * 80000})),
+        (1, again({"enum": [nest]}, "anyOf")),
+        (10 ** 4299, again({"maximum": 0}, "anyOf", 60000)),
+    ]
+    for value, schema in cases:
+        started = time.process_time()
+        shapes.object_problems(value, schema, "v")
+        shapes.verdict(value, schema)
+        assert time.process_time() - started < 2, str(schema)[:80]
