@@ -470,7 +470,7 @@ class _Checker:
                 words = {(1, False): "at least", (1, True): "more than",
                          (-1, False): "at most", (-1, True): "less than"}[sign, exclusive]
                 self.report(path, lambda words=words, limit=limit:
-                            f"expected {words} {limit!r}, got {value!r}")
+                            f"expected {words} {_short(limit)}, got {_short(value)}")
         return exact
 
     def _multiple_of(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
@@ -485,7 +485,8 @@ class _Checker:
         if quotient is None:
             return False                                # not exact: not judged
         if quotient.denominator != 1:
-            self.report(path, lambda: f"expected a multiple of {divisor!r}, got {value!r}")
+            self.report(path, lambda: f"expected a multiple of {_short(divisor)}, got "
+                                      f"{_short(value)}")
         return True
 
     # --- strings -----------------------------------------------------------------------------
@@ -510,7 +511,7 @@ class _Checker:
                     exact = False
                 elif count < limit if sign == 1 else count > limit:
                     self.report(path, lambda words=words, limit=limit:
-                                f"expected {words} {limit} {what}, got {count}")
+                                f"expected {words} {_short(limit)} {what}, got {count}")
         return exact
 
     # --- arrays ------------------------------------------------------------------------------
@@ -990,7 +991,10 @@ def _json_name(key: Any) -> str:
     if isinstance(key, bool) or key is None:
         return {True: "true", False: "false", None: "null"}[key]
     if isinstance(key, int):
-        return int.__repr__(key)                # as json.dumps does (an IntEnum too)
+        try:
+            return int.__repr__(key)            # as json.dumps does (an IntEnum too)
+        except ValueError:                      # past sys.get_int_max_str_digits()
+            return "(too long to write)"
     if isinstance(key, float):
         return float.__repr__(key)
     return str(key)
@@ -1004,8 +1008,13 @@ def _path(path: Tuple[Any, ...]) -> str:
 
 
 def _short(value: Any) -> str:
-    """A repr for a message, bounded in length and depth (the value may be the peer's)."""
-    return quoted(value, as_repr=True)
+    """A repr for a message, bounded in length and depth (the value may be the peer's). An
+    integer past ``sys.get_int_max_str_digits()`` digits, which Python refuses to write (a
+    handler's or a programmer's: json reads none), is not quoted."""
+    try:
+        return quoted(value, as_repr=True)
+    except ValueError:
+        return f"{_json_type(value)} (too long to quote)"
 
 
 def output_problems(result: Dict[str, Any], schema: Optional[Dict[str, Any]]) -> List[str]:
