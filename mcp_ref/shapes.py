@@ -25,7 +25,7 @@ Pure functions on plain dicts: the input is never changed, a fitted copy is retu
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from . import spec
 from .errors import LocalProtocolError, quoted
@@ -939,21 +939,20 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _number_key(number: Any) -> Optional[str]:
-    """The digits that key a JSON number for equality: the same for numbers that are equal
-    (1, 1.0 and -0.0 give "1", "1" and "0"; 0.1 gives "0.1", the shortest repr that reads
-    back as that float). None for NaN, and for an integer too long to be any float's
-    value (over 1 100 bits: writing its digits out could take long, and Python 3.11 on
-    refuses past 4 300 of them)."""
+def _number_key(number: Any) -> Union[str, bytes, None]:
+    """What keys a JSON number for equality: the same for numbers that are equal. An
+    integer, or a float with no fraction, is keyed by its two's-complement bytes (1, 1.0
+    and -0.0 give b"\\x01", b"\\x01" and b"\\x00"), at any size: writing a long integer's
+    digits could take long, and Python 3.11 on refuses past 4 300 of them. Any other float
+    by its repr (0.1 gives "0.1", the shortest text that reads back as that float): a str,
+    so never equal to an integer's bytes. None for NaN, which equals nothing."""
     if isinstance(number, float):
         if number != number:
             return None                                 # NaN
         if not number.is_integer():
             return repr(number)                         # a fraction, or inf
         number = int(number)
-    if number.bit_length() > 1100:
-        return None
-    return int.__repr__(number)
+    return int(number).to_bytes(number.bit_length() // 8 + 1, "big", signed=True)
 
 
 def _non_negative(value: Any) -> Optional[int]:
