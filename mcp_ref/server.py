@@ -351,6 +351,8 @@ class Server:
         self._signal: Optional[int] = None
         self._transport: Optional[StdioServerTransport] = None
         self._keepalive: Optional[Keepalive] = None
+        #: Tools whose first whole result with structuredContent was checked for TL-10.
+        self._checked_tl10: Set[str] = set()
 
     # --- Registries ---------------------------------------------------------------------------
 
@@ -359,10 +361,11 @@ class Server:
              annotations: Optional[Dict[str, Any]] = None,
              output_schema: Optional[Dict[str, Any]] = None) -> Callable[[Handler], Handler]:
         """Register ``fn(arguments, context)``. It returns a string, a list of content
-        blocks, a whole CallToolResult dict, a dict with only ``structuredContent`` (its
-        JSON text block is added, TL-10), or None (a result with no content); raising
-        ToolError (or anything else), or returning anything else, makes an ``isError: true``
-        result (ER-03).
+        blocks, a whole CallToolResult dict (sent as built: the first one whose
+        ``structuredContent`` has no JSON text block is warned of, TL-10, D-50), a dict with
+        only ``structuredContent`` (its JSON text block is added, TL-10), or None (a result
+        with no content); raising ToolError (or anything else), or returning anything else,
+        makes an ``isError: true`` result (ER-03).
 
         ``output_schema`` (published from 2025-06-18) promises ``structuredContent`` of that
         shape: a result without it, or not matching it (the checks of
@@ -775,7 +778,17 @@ class Server:
                                       "outputSchema: " + "; ".join(problems))], "isError": True}
         # LC-15: blocks and members the negotiated revision lacks (D-41). A block type it
         # lacks raises LocalProtocolError, which _run answers -32603.
-        return shapes.call_tool_result(self._version(context), result)
+        fitted = shapes.call_tool_result(self._version(context), result)
+        # TL-10 is a SHOULD on the tool. A whole result the handler built (``_tool_result``
+        # passed it through) is sent as it is; the tool's first one is checked, and its
+        # author told if the JSON text block is missing (D-50).
+        if result is output and "structuredContent" in fitted and name not in self._checked_tl10:
+            self._checked_tl10.add(name)
+            if not _carries_its_json(fitted):
+                log.warning("tool %s returned structuredContent without its JSON as a text "
+                            "block: a client that reads only content will not see it (TL-10)",
+                            name)
+        return fitted
 
     def _read_resource(self, context: Context) -> Dict[str, Any]:
         uri = context.params.get("uri")
@@ -822,6 +835,28 @@ class Server:
     def _version(context: Context) -> str:
         """The session's negotiated revision (requests only arrive once it is known)."""
         return context._session.connection.protocol_version or spec.PROTOCOL_VERSION
+
+
+def _carries_its_json(result: Dict[str, Any]) -> bool:
+    """TL-10: whether a text block of ``result`` holds its ``structuredContent`` as JSON,
+    equal as a JSON value (any spacing, key order or number spelling), as the wire will
+    carry it. A value json cannot write is left to the response's encoding to report."""
+    try:
+        structured = json.loads(json.dumps(result["structuredContent"]))
+    except (TypeError, ValueError, RecursionError):
+        return True
+    content = result.get("content")
+    for block in content if isinstance(content, list) else ():
+        is_text = isinstance(block, dict) and block.get("type") == "text"
+        text = block.get("text") if is_text else None
+        if isinstance(text, str):
+            try:
+                parsed = json.loads(text)
+            except (ValueError, RecursionError):
+                continue
+            if shapes.verdict(parsed, {"const": structured}) is not False:
+                return True
+    return False
 
 
 def _tool_result(output: Any) -> Optional[Dict[str, Any]]:

@@ -689,6 +689,58 @@ def test_a_tool_keeps_the_promise_of_its_output_schema(version):
     assert text_only["isError"] and "structuredContent is missing" in text_only["content"][0]["text"]
 
 
+_STRUCTURED_SERVER = """
+import sys; sys.path.insert(0, %r)
+from mcp_ref.server import Server
+server = Server("structured")
+
+@server.tool()
+def summary_only(arguments, context):          # the JSON is in no text block
+    return {"content": [{"type": "text", "text": "3 items"}], "structuredContent": {"n": 3}}
+
+@server.tool()
+def spelled_otherwise(arguments, context):     # the same JSON value, spaced and spelled apart
+    return {"content": [{"type": "text", "text": "{ \\"n\\" : 3.0 }"}],
+            "structuredContent": {"n": 3}}
+
+@server.tool()
+def structured_only(arguments, context):       # mcp_ref writes the text block itself
+    return {"structuredContent": {"n": 3}}
+
+sys.exit(server.run_stdio())
+""" % ROOT
+
+
+@pytest.mark.spec("TL-10")
+@pytest.mark.parametrize("version", ["2025-03-26", "2025-11-25"])
+def test_a_whole_result_without_its_json_text_block_is_sent_as_built_and_warned_once(
+        version, caplog):
+    """TL-10 (a SHOULD on the tool): structuredContent comes with its serialised JSON as a
+    text block. A handler that returns only structuredContent gets that block; one that
+    builds the whole result is sent as it built it, and the server warns on stderr, once
+    per tool, if no text block is that JSON (equal as a JSON value: spacing and 3.0 for 3
+    do not matter). Before 2025-06-18 there is no structuredContent, so nothing to warn of
+    (D-50)."""
+    caplog.set_level(logging.INFO, logger="mcp_ref.server_stderr")
+    with spawn([sys.executable, "-c", _STRUCTURED_SERVER],
+               supported_versions=(version,)) as client:
+        first = client.call_tool("summary_only", {})
+        again = client.call_tool("summary_only", {})
+        spelled = client.call_tool("spelled_otherwise", {})
+        auto = client.call_tool("structured_only", {})
+    new = version >= "2025-06-18"
+    assert first == again and first["content"] == [{"type": "text", "text": "3 items"}]
+    assert ("structuredContent" in first) is new
+    assert json.loads(spelled["content"][0]["text"]) == {"n": 3}
+    assert json.loads(auto["content"][0]["text"]) == {"n": 3}
+    lines = [r.getMessage() for r in caplog.records if r.name == "mcp_ref.server_stderr"]
+    warned = [line for line in lines if "TL-10" in line]
+    if new:
+        assert len(warned) == 1 and "tool summary_only returned structuredContent" in warned[0]
+    else:
+        assert warned == []
+
+
 @pytest.mark.spec("TL-09", "LC-15")
 def test_before_2025_06_18_no_output_schema_is_published():
     with spawn([sys.executable, "-c", _OUTPUT_SERVER],
