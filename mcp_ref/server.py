@@ -361,11 +361,11 @@ class Server:
              annotations: Optional[Dict[str, Any]] = None,
              output_schema: Optional[Dict[str, Any]] = None) -> Callable[[Handler], Handler]:
         """Register ``fn(arguments, context)``. It returns a string, a list of content
-        blocks, a whole CallToolResult dict (sent as built: the first one whose
-        ``structuredContent`` has no JSON text block is warned of, TL-10, D-50), a dict with
-        only ``structuredContent`` (its JSON text block is added, TL-10), or None (a result
-        with no content); raising ToolError (or anything else), or returning anything else,
-        makes an ``isError: true`` result (ER-03).
+        blocks, a whole CallToolResult dict (sent as built: the tool's first one with
+        ``structuredContent`` is checked, and warned of if no text block holds its JSON,
+        TL-10, D-50), a dict with only ``structuredContent`` (its JSON text block is added,
+        TL-10), or None (a result with no content); raising ToolError (or anything else), or
+        returning anything else, makes an ``isError: true`` result (ER-03).
 
         ``output_schema`` (published from 2025-06-18) promises ``structuredContent`` of that
         shape: a result without it, or not matching it (the checks of
