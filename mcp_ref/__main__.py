@@ -183,5 +183,25 @@ def serve_reference(trace: Optional[str] = None, audit: Optional[str] = None,
     return server.run_stdio(trace=trace, watchdog=watchdog, parent_pid=parent_pid)
 
 
+def command_line() -> int:
+    """:func:`main` as the process runs it. Its output is flushed inside, so that a reader
+    that went away (``python3 -m mcp_ref inspect -- CMD | head -3``) ends the command quietly
+    with 128 + SIGPIPE, the status a shell shows for a Unix tool ended that way, instead of
+    a traceback. A server the command spawned was shut down on the way out (the client's
+    ``with`` block); stdout then points at /dev/null, so the interpreter's last flush of
+    what is left has nowhere to fail."""
+    try:
+        status = main()
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        import os
+        import signal
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+        return 128 + signal.SIGPIPE
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command_line())

@@ -55,6 +55,31 @@ def test_inspect_shows_what_the_server_offers(tmp_path):
     assert methods[:2] == ["initialize", "notifications/initialized"]
 
 
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["flushed-at-the-end", "each-line"])
+def test_a_reader_that_went_away_ends_the_command_quietly_and_the_server_is_shut_down(
+        tmp_path, unbuffered):
+    """``python3 -m mcp_ref inspect -- CMD | head -3``: once the reader of our stdout has
+    gone, the next write fails (EPIPE). The command ends as a Unix tool does, with 128 +
+    SIGPIPE and no traceback, and the server it spawned was shut down first: the transcript
+    ends with the close, and the process is gone. Unbuffered, the first line already fails,
+    inside the client's ``with`` block; buffered, the failure comes at the final flush."""
+    trace = tmp_path / "inspect.jsonl"
+    env = dict(os.environ, PYTHONUNBUFFERED="1" if unbuffered else "")
+    read_end, write_end = os.pipe()
+    os.close(read_end)                  # gone before the first line is written
+    try:
+        done = subprocess.run(MCP_REF + ["inspect", "--trace", str(trace), "--"] + SERVE,
+                              cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE, text=True,
+                              timeout=60, env=env)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 128 + signal.SIGPIPE, done.stderr
+    assert "Traceback" not in done.stderr and "Broken pipe" not in done.stderr, done.stderr
+    records = load(str(trace))
+    assert records[-1]["event"] == "close" and records[-1]["exit_code"] == 0
+    assert _gone(records[0]["pid"])
+
+
 @pytest.mark.spec("ER-03")
 def test_call_prints_the_result_and_exits_by_outcome():
     done = run(["call", "--"] + SERVE + ["echo", json.dumps({"text": "héllo"})])
