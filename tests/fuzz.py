@@ -43,6 +43,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import rawpipe  # noqa: E402
 
+sys.path.insert(0, rawpipe.ROOT)                # run as a script too: mcp_ref from this tree
+from mcp_ref.framing import MAX_NESTING  # noqa: E402
+
 # --- The corpus --------------------------------------------------------------------------------
 
 TEXTS = ["hi", "", "ü 漢 🎉", "a\u2028b\u2029c\x85", "line\nbreak\r\n", "\\ud800", "x" * 300]
@@ -164,8 +167,8 @@ def mutate_object(obj: Dict[str, Any], rng: random.Random) -> Any:
     return obj
 
 
-#: Nesting depths well away from the recursion limit, so the server's decoder and this
-#: oracle's (different stack depths) never disagree about whether it decodes.
+#: Nesting depths well away from MAX_NESTING (D-51) and from json's own limit, which depends
+#: on the stack depth, so the server's decoder and this oracle's never disagree.
 DEPTHS = [1, 10, 100, 400, 5000, 50_000, 200_000]
 
 
@@ -253,7 +256,21 @@ def strict_object(line: bytes) -> Optional[Dict[str, Any]]:
                            parse_int=_any_integer)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
+    if _depth(value) > MAX_NESTING:                 # D-51: refused however json fares
+        return None
     return value if isinstance(value, dict) else None
+
+
+def _depth(value: Any) -> int:
+    """How deep arrays and objects nest in ``value`` (0 for a scalar), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1)
+                         for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def id_key(value: Any) -> Optional[Tuple[str, Any]]:

@@ -1215,9 +1215,16 @@ def test_batch_before_initialize_is_32600():
 # ==============================================================================================
 
 
+#: A ping whose params nest one level past framing.MAX_NESTING (D-51): valid JSON that every
+#: supported Python decodes, refused all the same, so the answer does not depend on the
+#: interpreter.
+TOO_DEEP = (b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":'
+            + b"[" * 511 + b"]" * 511 + b"}}")
+
+
 @pytest.mark.spec("ER-01", "BP-12")
 @pytest.mark.parametrize("garbage", [b"{not json", b'{"jsonrpc":"2.0","id":1,', b"\xff\xfe",
-                                     b'{"a":"\xc3"}', b"NaN", b'{"x":Infinity}'])
+                                     b'{"a":"\xc3"}', b"NaN", b'{"x":Infinity}', TOO_DEEP])
 def test_unparseable_line_is_32700_with_id_null(garbage):
     """SC-08: the session survives and the next ping is answered."""
     server, feed = raw_session()

@@ -11,8 +11,8 @@ import json
 import pytest
 
 from mcp_ref.errors import LocalProtocolError, NotJson
-from mcp_ref.framing import (DEFAULT_MAX_LINE_BYTES, FrameError, LineBuffer, LineTooLong,
-                             TruncatedAtEOF, decode, encode)
+from mcp_ref.framing import (DEFAULT_MAX_LINE_BYTES, MAX_NESTING, FrameError, LineBuffer,
+                             LineTooLong, NumberOutOfRange, TruncatedAtEOF, decode, encode)
 
 MESSAGES = [
     {"jsonrpc": "2.0", "id": 1, "method": "ping"},
@@ -256,6 +256,48 @@ def test_decode_accepts_utf8_and_any_json_value():
     assert decode(b"42") == 42
     assert decode(b"null") is None
     assert decode(b'  {"a":1}  ') == {"a": 1}
+
+
+def _nested(depth, form):
+    """A JSON text ``depth`` arrays (or objects) deep, with at the bottom a huge number (that
+    line takes decode's second, marking pass: D-37) or a string long enough that the line is
+    walked rather than counted, when ``form`` says so."""
+    bottom = {"huge number": "1" + "0" * 5000, "long line": '"' + "x" * 70_000 + '"'}.get(form, "1")
+    if form == "objects":
+        return ('{"a":' * depth + bottom + "}" * depth).encode()
+    return ("[" * depth + bottom + "]" * depth).encode()
+
+
+@pytest.mark.spec("BP-01")
+@pytest.mark.parametrize("form", ["arrays", "objects", "huge number", "long line"])
+def test_nesting_is_refused_past_one_limit_on_every_interpreter(form):
+    """D-51: MAX_NESTING (512) levels decode; one more is a FrameError (-32700), on every
+    Python. json's own limit differs by version (about 990 on 3.9-3.11, 1 500 on 3.12,
+    10 000 on 3.13, where 5 000 levels decoded and the old test failed), so a baseline for
+    differential testing states its own."""
+    if form == "huge number":       # decoded, then refused for its number, not its depth
+        with pytest.raises(NumberOutOfRange) as caught:
+            decode(_nested(MAX_NESTING, form))
+        value = caught.value.value
+    else:
+        value = decode(_nested(MAX_NESTING, form))
+    for _ in range(MAX_NESTING):
+        value = value["a"] if form == "objects" else value[0]
+    assert not isinstance(value, (dict, list))          # exactly MAX_NESTING levels
+    for depth in (MAX_NESTING + 1, 1000, 1500, 5000, 20_000):
+        with pytest.raises(FrameError, match=f"more than {MAX_NESTING} deep"):
+            decode(_nested(depth, form))
+
+
+def test_many_brackets_that_do_not_nest_deep_decode():
+    """Only depth counts: a wide value with thousands of arrays and objects, and brackets
+    inside strings, decode (the line is walked, level by level, and passes)."""
+    wide = [{"k": [i, {"s": "[[[{{{"}]} for i in range(3000)]
+    assert decode(json.dumps(wide).encode()) == wide
+    inside_strings = {"text": "[" * 10_000 + "{" * 10_000}
+    assert decode(json.dumps(inside_strings).encode()) == inside_strings
+    long_and_shallow = {"blob": "x" * 100_000, "list": [[1]] * 100}
+    assert decode(json.dumps(long_and_shallow).encode()) == long_and_shallow
 
 
 # --- encode ---------------------------------------------------------------------------------
