@@ -105,9 +105,10 @@ class RemoteProtocolError(ProtocolError):
 
 class NotJson(LocalProtocolError, ValueError):
     """A message we were asked to send holds a value JSON cannot carry: NaN or infinity,
-    bytes, a set, an arbitrary object (BP-01: every message is a JSON object). Nothing was
-    written and no request was registered. Also a ValueError, the type ``json.dumps`` raises
-    for such values."""
+    bytes, a set, an arbitrary object (BP-01: every message is a JSON object), or arrays and
+    objects nested deeper than ``framing.MAX_NESTING``, which no mcp_ref reader accepts
+    (D-51). Nothing was written and no request was registered. Also a ValueError, the type
+    ``json.dumps`` raises for such values."""
 
 
 class CapabilityNotNegotiated(LocalProtocolError):

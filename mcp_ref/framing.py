@@ -27,7 +27,7 @@ from .errors import ErrorCode, NotJson, quoted
 #: small enough that a peer that never sends a newline cannot exhaust memory.
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 
-#: How deep arrays and objects may nest in one received line (decision D-51). JSON leaves the
+#: How deep arrays and objects may nest in one line, received or sent (decision D-51). JSON leaves the
 #: limit to the implementation (RFC 8259 section 9); ours is one number on every interpreter,
 #: where json's own depends on the version (about 990 on 3.9-3.11, 1 500 on 3.12, 10 000 on
 #: 3.13). No MCP message comes near it: a tools/list result with nested schemas is a few
@@ -290,19 +290,33 @@ def encode(obj: Any) -> bytes:
     """One compact JSON line, UTF-8, ending in ``\\n`` (TR-02, TR-03, BP-02).
 
     ``json.dumps`` never emits a raw newline: control characters inside strings are escaped,
-    and the compact separators put no whitespace between tokens.
+    and the compact separators put no whitespace between tokens. What :func:`decode` would
+    refuse as nesting too deep is not sent either (D-51).
     """
     try:
         text = _ENCODER.encode(obj)
     except (TypeError, ValueError) as exc:       # NaN, bytes, an object: not JSON (BP-01)
         raise NotJson(f"cannot send a value JSON cannot carry: {exc}",
                       code=ErrorCode.INTERNAL_ERROR, catalogue_id="BP-01") from exc
+    except RecursionError:                       # nested past json's own limit (D-51)
+        raise _not_sent_too_deep() from None
     for char, escaped in _UNICODE_LINE_BREAKS.items():
         if char in text:
             text = text.replace(char, escaped)
     try:
-        return text.encode("utf-8") + b"\n"
+        data = text.encode("utf-8") + b"\n"
     except UnicodeEncodeError:
         # A lone surrogate (say, echoed from a peer's "\\ud800") has no UTF-8 form; ASCII
         # escapes keep the value and the wire valid.
-        return _ASCII_ENCODER.encode(obj).encode("ascii") + b"\n"
+        data = _ASCII_ENCODER.encode(obj).encode("ascii") + b"\n"
+    try:
+        _check_nesting(data, obj)    # we send nothing our own reader would refuse (D-51)
+    except FrameError:
+        raise _not_sent_too_deep() from None
+    return data
+
+
+def _not_sent_too_deep() -> NotJson:
+    return NotJson(f"cannot send a value that nests arrays and objects more than "
+                   f"{MAX_NESTING} deep (MAX_NESTING, D-51)",
+                   code=ErrorCode.INTERNAL_ERROR, catalogue_id="BP-01")

@@ -2005,8 +2005,11 @@ def test_params_json_cannot_carry_raise_not_json_and_register_nothing():
     the session goes on."""
     pair = handshake()
     before = pair.client.pending_ids
-    for bad in ({"x": object()}, {"x": float("nan")}):
-        with pytest.raises(NotJson, match="JSON"):
+    too_deep = []
+    for _ in range(600):
+        too_deep = [too_deep]                   # past MAX_NESTING (D-51): still NotJson
+    for bad in ({"x": object()}, {"x": float("nan")}, {"x": too_deep}):
+        with pytest.raises(NotJson, match="JSON|deep"):
             pair.client.send_request("tools/call", {"name": "t", "arguments": bad},
                                      want_progress=True)
     assert pair.client.pending_ids == before and pair.client.data_to_send() == b""

@@ -426,6 +426,45 @@ def test_a_handler_raising_system_exit_is_answered_and_the_worker_survives():
         assert client.call_tool("ok", {})["content"][0]["text"] == "still here"
 
 
+_DEEP_SERVER = """
+import sys; sys.path.insert(0, %r)
+from mcp_ref.server import Server
+server = Server("deep")
+
+@server.tool(input_schema={"type": "object", "properties": {"depth": {"type": "integer"}}})
+def deep(arguments, context):
+    value = 0
+    for _ in range(arguments["depth"]):
+        value = [value]
+    return {"structuredContent": {"value": value}}
+
+sys.exit(server.run_stdio())
+""" % ROOT
+
+
+@pytest.mark.spec("BP-01", "ER-03")
+def test_a_value_nested_past_the_limit_is_a_typed_error_on_either_side_and_nothing_hangs():
+    """D-51 both ways. A handler's result nested deeper than MAX_NESTING is answered -32603
+    (before, 513 to ~990 levels went out and this client's reader refused the line as
+    -32700, so the call waited for its timeout; deeper ones broke json.dumps). Arguments
+    nested that deep are NotJson here, nothing is sent, and the session goes on."""
+    from mcp_ref.errors import NotJson
+    from mcp_ref.framing import MAX_NESTING
+    with spawn([sys.executable, "-c", _DEEP_SERVER], request_timeout=10) as client:
+        shallow = client.call_tool("deep", {"depth": MAX_NESTING - 3})   # + {"value":} + result
+        assert shallow["structuredContent"]["value"] and not shallow.get("isError")
+        for depth in (MAX_NESTING, 700, 5000):
+            with pytest.raises(PeerError) as info:
+                client.call_tool("deep", {"depth": depth})
+            assert info.value.code == -32603
+        deep = 0
+        for _ in range(MAX_NESTING):
+            deep = [deep]
+        with pytest.raises(NotJson, match=f"more than {MAX_NESTING} deep"):
+            client.call_tool("echo", {"message": deep})
+        client.ping()
+
+
 @pytest.mark.spec("LC-16", "ER-11")
 def test_undeclared_client_capability_is_refused():
     with spawn() as client:     # no roots callback: no roots capability

@@ -361,6 +361,26 @@ def test_encode_refuses_what_json_cannot_carry_with_a_typed_error():
         assert info.value.catalogue_id == "BP-01" and "JSON" in str(info.value)
 
 
+@pytest.mark.spec("BP-01")
+@pytest.mark.parametrize("form", ["arrays", "objects", "long line"])
+def test_encode_sends_nothing_its_own_decode_would_refuse_as_too_deep(form):
+    """D-51, both ways: a value MAX_NESTING deep is sent and decodes again; one level more,
+    or far more (past json's own recursion limit, which raised RecursionError out of encode
+    before), is NotJson (-32603 when a handler's result), so no mcp_ref peer is sent a line
+    it answers -32700."""
+    for depth in (MAX_NESTING, MAX_NESTING + 1, 5000, 100_000):
+        value = json.loads(_nested(min(depth, 900), form))          # json.loads: 900 is safe
+        if depth > 900:                                               # build deeper by hand
+            for _ in range(depth - 900):
+                value = {"a": value} if form == "objects" else [value]
+        if depth <= MAX_NESTING:
+            assert decode(encode(value)[:-1]) == value
+            continue
+        with pytest.raises(NotJson, match=f"more than {MAX_NESTING} deep") as caught:
+            encode(value)
+        assert caught.value.code == -32603 and caught.value.catalogue_id == "BP-01"
+
+
 def test_encode_then_linebuffer_round_trip_of_tricky_payload():
     data = encode(TRICKY) * 3
     out = []
