@@ -12,7 +12,8 @@ import pytest
 
 from mcp_ref.errors import LocalProtocolError, NotJson
 from mcp_ref.framing import (DEFAULT_MAX_LINE_BYTES, MAX_NESTING, FrameError, LineBuffer,
-                             LineTooLong, NumberOutOfRange, TruncatedAtEOF, decode, encode)
+                             LineTooLong, NumberOutOfRange, TruncatedAtEOF, decode, encode,
+                             nests_too_deep)
 
 MESSAGES = [
     {"jsonrpc": "2.0", "id": 1, "method": "ping"},
@@ -260,8 +261,8 @@ def test_decode_accepts_utf8_and_any_json_value():
 
 def _nested(depth, form):
     """A JSON text ``depth`` arrays (or objects) deep, with at the bottom a huge number (that
-    line takes decode's second, marking pass: D-37) or a string long enough that the line is
-    walked rather than counted, when ``form`` says so."""
+    line takes decode's second, marking pass: D-37) or a string of 70 000 characters (a
+    line past 64 KiB), when ``form`` says so."""
     bottom = {"huge number": "1" + "0" * 5000, "long line": '"' + "x" * 70_000 + '"'}.get(form, "1")
     if form == "objects":
         return ('{"a":' * depth + bottom + "}" * depth).encode()
@@ -287,17 +288,134 @@ def test_nesting_is_refused_past_one_limit_on_every_interpreter(form):
     for depth in (MAX_NESTING + 1, 1000, 1500, 5000, 20_000):
         with pytest.raises(FrameError, match=f"more than {MAX_NESTING} deep"):
             decode(_nested(depth, form))
+        # A number out of range first, the deep part after it (review of D-51).
+        with pytest.raises(FrameError, match=f"more than {MAX_NESTING} deep"):
+            decode(b"[1e400," + _nested(depth, form) + b"]")
 
 
 def test_many_brackets_that_do_not_nest_deep_decode():
     """Only depth counts: a wide value with thousands of arrays and objects, and brackets
-    inside strings, decode (the line is walked, level by level, and passes)."""
+    inside strings, decode (the line's brackets are summed, and pass)."""
     wide = [{"k": [i, {"s": "[[[{{{"}]} for i in range(3000)]
     assert decode(json.dumps(wide).encode()) == wide
     inside_strings = {"text": "[" * 10_000 + "{" * 10_000}
     assert decode(json.dumps(inside_strings).encode()) == inside_strings
     long_and_shallow = {"blob": "x" * 100_000, "list": [[1]] * 100}
     assert decode(json.dumps(long_and_shallow).encode()) == long_and_shallow
+
+
+def _depth(value):
+    """How deep arrays and objects nest in ``value`` (the tests' own oracle, level by level)."""
+    depth, level = 0, [value]
+    while True:
+        level = [v for v in level if isinstance(v, (dict, list))]
+        if not level:
+            return depth
+        depth += 1
+        level = [item for v in level for item in (v.values() if isinstance(v, dict) else v)]
+
+
+_TRICKY_TEXT = ['[', ']', '{', '}', '(', ')', '()', '"', '\\', '\\"', '"]', '\\\\', '[[[', ']]]]', 'x', '\u2028']
+
+
+def _deep_value(rng, depth):
+    """A value nesting exactly ``depth`` deep, strings full of brackets, quotes and
+    backslashes beside each level, so that a scan counting them as structure goes wrong."""
+    value = rng.choice([0, "", rng.choice(_TRICKY_TEXT)])
+    for _ in range(depth):
+        text = "".join(rng.choice(_TRICKY_TEXT) for _ in range(rng.randrange(4)))
+        if rng.random() < 0.5:
+            value = [text, value] if rng.random() < 0.5 else [value, text, {}]
+        else:
+            value = {text: value, "k" + text: [text]} if rng.random() < 0.5 else {"a": value}
+    return value
+
+
+@pytest.mark.spec("BP-01")
+def test_nests_too_deep_reads_the_depth_from_the_bytes_exactly():
+    """D-51: the check runs on the bytes, before json recurses, and its answer is the
+    value's true depth against MAX_NESTING, whatever the strings hold: 600 values around the
+    limit, their strings made of brackets, quotes and escapes, written compact, spaced, and
+    ASCII-escaped, each compared with a recursive count of the decoded value."""
+    import random
+    rng = random.Random(20261206)
+    for _ in range(600):
+        depth = rng.choice([rng.randrange(1, 40), rng.randrange(MAX_NESTING - 8, MAX_NESTING + 8)])
+        value = _deep_value(rng, depth)
+        expected = _depth(value) > MAX_NESTING
+        for line in (json.dumps(value, separators=(",", ":"), ensure_ascii=False),
+                     json.dumps(value, ensure_ascii=True),
+                     json.dumps(value, separators=(" ,\t", " : "))):
+            data = line.encode("utf-8", "surrogatepass").replace(b"\n", b" ")
+            assert nests_too_deep(data) is expected, (depth, line[:200])
+
+
+def test_nests_too_deep_is_an_upper_bound_on_lines_that_are_not_json():
+    """A broken line is never judged shallower than json would recurse into it before
+    finding the error: unclosed brackets, an unterminated string, a stray closer."""
+    assert nests_too_deep(b"[" * (MAX_NESTING + 1))                       # never closed
+    assert nests_too_deep(b"[" * 600 + b'"abc')                           # string unterminated
+    assert nests_too_deep(b'["]]]]",' + b"[" * 600 + b"]" * 601)          # closers in a string
+    assert nests_too_deep(b"[" * 600 + b"}" * 600)                        # closers mismatched
+    assert not nests_too_deep(b"[" * MAX_NESTING)                         # too few to matter
+    assert not nests_too_deep(b'"' + b"[" * 5000)                         # all in one string
+    assert not nests_too_deep(b'["\\"' + b"[" * 5000 + b'"]')             # after an escaped quote
+
+
+@pytest.mark.spec("BP-01")
+def test_a_line_too_deep_never_reaches_json(monkeypatch):
+    """D-51 (review): json recurses once per level before anything could look at the value,
+    and on Python 3.13 with a small thread stack (musl's, or threading.stack_size) that
+    crashed the process at 20 000 levels instead of raising. So the line is judged first:
+    the decoder is never called with it, on any interpreter."""
+    import mcp_ref.framing as framing
+    called = []
+
+    class Recording:
+        def decode(self, text):
+            called.append(len(text))
+            return json.loads(text)
+
+    monkeypatch.setattr(framing, "_DECODER", Recording())
+    monkeypatch.setattr(framing, "_MARKING_DECODER", Recording())
+    for line in (b"[" * 20_000 + b"]" * 20_000, b'{"a":' * 600 + b"1" + b"}" * 600,
+                 b"[1e400," + b"[" * 5000 + b"]" * 5001):
+        with pytest.raises(FrameError, match=f"more than {MAX_NESTING} deep"):
+            decode(line)
+    assert called == []
+    assert decode(b"[" * MAX_NESTING + b"]" * MAX_NESTING) and called == [2 * MAX_NESTING]
+
+
+_SMALL_STACK = """
+import sys, threading
+sys.path.insert(0, %r)
+from mcp_ref.framing import FrameError, decode
+threading.stack_size(1024 * 1024)
+out = []
+def run():
+    for depth in (2000, 20000, 100000):
+        try:
+            decode(b"[" * depth + b"]" * depth)
+        except FrameError as exc:
+            out.append(str(exc))
+thread = threading.Thread(target=run)
+thread.start()
+thread.join()
+print(len(out))
+"""
+
+
+def test_a_deep_line_on_a_thread_with_a_small_stack_is_refused_not_a_crash():
+    """The review's reproduction, in a child process so a crash cannot take the suite with
+    it: a reader thread with a 1 MiB stack decodes lines 2 000 to 100 000 deep. Before the
+    check moved in front of json, Python 3.13 died of SIGSEGV here (exit -11)."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", _SMALL_STACK % root], capture_output=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == b"3", done
 
 
 # --- encode ---------------------------------------------------------------------------------
@@ -379,6 +497,11 @@ def test_encode_sends_nothing_its_own_decode_would_refuse_as_too_deep(form):
         with pytest.raises(NotJson, match=f"more than {MAX_NESTING} deep") as caught:
             encode(value)
         assert caught.value.code == -32603 and caught.value.catalogue_id == "BP-01"
+    as_tuples = 0                         # json writes a tuple as an array (review of D-51)
+    for _ in range(MAX_NESTING + 1):
+        as_tuples = (as_tuples,)
+    with pytest.raises(NotJson, match=f"more than {MAX_NESTING} deep"):
+        encode({"x": as_tuples})
 
 
 def test_encode_then_linebuffer_round_trip_of_tricky_payload():
