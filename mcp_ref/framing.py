@@ -242,8 +242,15 @@ _NOT_MARKS = bytes(b for b in range(256) if b not in b'[]{}"')
 _AS_PARENTHESES = bytes.maketrans(b"[{]}", b"(())")
 _STEP = [0] * 256
 _STEP[ord("(")], _STEP[ord(")")] = 1, -1
+#: Indexed by the running depth: True at MAX_NESTING + 1, its last item, and so at -1 too
+#: (Python reads index -1 as the last item). The sum stops at the first True: a depth past
+#: the limit, or a closer with no opener, where json has stopped reading. No other index
+#: is ever asked, since the depth moves by one at a time.
+_OUT_OF_RANGE = [False] * (MAX_NESTING + 1) + [True]
 #: Passes of removing innermost pairs that nests_too_deep tries before summing (D-51).
 _QUICK_PASSES = 16
+#: Bytes of marks split at a time when strings are dropped: bounds the pieces alive at once.
+_SLICE = 1 << 16
 
 
 def nests_too_deep(line: bytes) -> bool:
@@ -273,7 +280,16 @@ def nests_too_deep(line: bytes) -> bool:
     # brackets; drop those strings.
     marks = line.translate(_AS_PARENTHESES, _NOT_MARKS).replace(b'""', b"")
     if b'"' in marks:
-        marks = b"".join(marks.split(b'"')[::2])
+        # A slice at a time: split makes one object per piece (']"[' * N, invalid, made
+        # ~35 bytes of memory per byte of line), so only one slice's pieces live at once.
+        # ``inside``: whether the slice starts inside a string (an odd number of quotes
+        # came before it), so that its pieces outside strings are the odd ones.
+        kept, inside = [], 0
+        for start in range(0, len(marks), _SLICE):
+            pieces = marks[start:start + _SLICE].split(b'"')
+            kept.append(b"".join(pieces[inside::2]))
+            inside ^= (len(pieces) - 1) & 1
+        marks = b"".join(kept)
     rest = marks
     for _ in range(_QUICK_PASSES):      # each pass removes one level: the innermost pairs
         shorter = rest.replace(b"()", b"")
@@ -285,9 +301,9 @@ def nests_too_deep(line: bytes) -> bool:
             break
         rest = shorter
     # The running depth, +1 at each "(" and -1 at each ")", stopping at the first point
-    # past the limit (filter and next: C iterators, no Python loop).
-    past_the_limit = filter(MAX_NESTING.__lt__, accumulate(map(_STEP.__getitem__, marks)))
-    return next(past_the_limit, None) is not None
+    # past the limit, or at -1 (filter and next: C iterators, no Python loop).
+    out_of_range = filter(_OUT_OF_RANGE.__getitem__, accumulate(map(_STEP.__getitem__, marks)))
+    return next(out_of_range, 0) > MAX_NESTING
 
 
 def first_out_of_range(value: Any) -> Optional[OutOfRange]:

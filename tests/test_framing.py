@@ -358,8 +358,27 @@ def test_nests_too_deep_is_an_upper_bound_on_lines_that_are_not_json():
     assert nests_too_deep(b'["]]]]",' + b"[" * 600 + b"]" * 601)          # closers in a string
     assert nests_too_deep(b"[" * 600 + b"}" * 600)                        # closers mismatched
     assert not nests_too_deep(b"[" * MAX_NESTING)                         # too few to matter
+    assert not nests_too_deep(b"[]]" + b"[" * 5000)                       # json stops at "]"
     assert not nests_too_deep(b'"' + b"[" * 5000)                         # all in one string
     assert not nests_too_deep(b'["\\"' + b"[" * 5000 + b'"]')             # after an escaped quote
+
+
+def test_nests_too_deep_holds_little_memory_however_many_strings_hold_brackets():
+    """Review of D-51: dropping the strings split the line into one object per string, and
+    a 64 MiB line of ']"[' (not JSON) took 2.1 GB. Now a slice at a time: the peak Python
+    allocation stays a few times the line, here 3 MiB of it, every string holding a
+    bracket. The answer is unchanged across slice boundaries (strings straddle them)."""
+    import tracemalloc
+    line = b']"[' * (1 << 20)
+    valid = b"[" + b",".join([b'"[",[1]'] * 200_000) + b"]"       # 1.6 MB, strings straddle
+    tracemalloc.start()
+    try:
+        assert not nests_too_deep(line) and not nests_too_deep(valid)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * len(line), peak
+    assert nests_too_deep(b"[" + b'"]",' * 100_000 + b"[" * MAX_NESTING + b"]" * (MAX_NESTING + 1))
 
 
 @pytest.mark.spec("BP-01")
