@@ -167,9 +167,12 @@ def mutate_object(obj: Dict[str, Any], rng: random.Random) -> Any:
     return obj
 
 
-#: Nesting depths well away from MAX_NESTING (D-51) and from json's own limit, which depends
-#: on the stack depth, so the server's decoder and this oracle's never disagree.
-DEPTHS = [1, 10, 100, 400, 5000, 50_000, 200_000]
+#: Nesting depths of the ping's params value, on both sides of MAX_NESTING (D-51): the message
+#: and its params object add two levels, so 510 is the deepest the server answers and 511 the
+#: shallowest it refuses; and past json's own limits (about 990 to 10 000 by interpreter),
+#: which the server's check never lets json reach. Where this oracle's json.loads gives up
+#: first (RecursionError), it counts the line as refused too, so the two always agree.
+DEPTHS = [1, 10, 100, 400, 510, 511, 600, 1000, 1500, 5000, 50_000, 200_000]
 
 
 def deep_line(rng: random.Random, rid: Any) -> bytes:
