@@ -63,9 +63,9 @@ def test_the_fuzzer_catches_the_deep_nesting_crash_that_was_fixed():
 @pytest.mark.spec("BP-01")
 @pytest.mark.parametrize("depth", [5000, 200_000])
 def test_deep_nesting_is_a_parse_error_not_a_recursion_error(depth):
-    """The fix the fuzzer guards: framing.decode turns RecursionError into FrameError. Since
-    D-51 a line nesting past MAX_NESTING is refused before json's own limit is reached, which
-    on Python 3.13 lies above 5 000 (tests/test_framing.py tests the limit itself)."""
+    """The fix the fuzzer guards: a line nested far too deep is a FrameError, never a
+    RecursionError or a crash. Since D-51 it is refused from its bytes, before json sees it
+    (tests/test_framing.py tests the limit itself)."""
     for text in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
         with pytest.raises(FrameError):
             decode(text.encode())
