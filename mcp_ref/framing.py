@@ -28,11 +28,13 @@ from .errors import ErrorCode, NotJson, quoted
 #: small enough that a peer that never sends a newline cannot exhaust memory.
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 
-#: How deep arrays and objects may nest in one line, received or sent (decision D-51). JSON leaves the
-#: limit to the implementation (RFC 8259 section 9); ours is one number on every interpreter,
-#: where json's own depends on the version (about 990 on 3.9-3.11, 1 500 on 3.12, 10 000 on
-#: 3.13). No MCP message comes near it: a tools/list result with nested schemas is a few
-#: dozen deep.
+#: How deep arrays and objects may nest in one line, received or sent (decision D-51). MCP
+#: sets no limit (BP-01: each line is one JSON-RPC message,
+#: https://modelcontextprotocol.io/specification/2025-11-25/basic/index#messages) and JSON
+#: leaves it to the implementation (RFC 8259 section 9); ours is one number on every
+#: interpreter, where json's own depends on the version (about 990 on 3.9-3.11, 1 500 on
+#: 3.12, 10 000 on 3.13). No MCP message comes near it: a tools/list result with nested
+#: schemas is a few dozen deep.
 MAX_NESTING = 512
 
 
@@ -198,13 +200,14 @@ def decode(line: bytes) -> Any:
     """Decode one line as UTF-8 JSON, or raise :class:`FrameError` (answered with -32700).
 
     The bytes are decoded as UTF-8 explicitly: ``json.loads`` given bytes would also guess
-    UTF-16 and UTF-32, which the wire never carries (BP-02).
+    UTF-16 and UTF-32, which the wire never carries (BP-02). A line nesting deeper than
+    :data:`MAX_NESTING` is refused before json reads it (D-51).
     """
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FrameError(f"line is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    if nests_too_deep(line):            # before json recurses into it (D-51)
+    if nests_too_deep(line):            # BP-01, D-51: before json recurses into it
         raise FrameError(_TOO_DEEP)
     try:
         value = _DECODER.decode(text)
@@ -349,7 +352,7 @@ def encode(obj: Any) -> bytes:
         # A lone surrogate (say, echoed from a peer's "\\ud800") has no UTF-8 form; ASCII
         # escapes keep the value and the wire valid.
         data = _ASCII_ENCODER.encode(obj).encode("ascii") + b"\n"
-    if nests_too_deep(data):            # we send nothing our own reader would refuse (D-51)
+    if nests_too_deep(data):            # BP-01, D-51: send nothing our reader refuses
         raise _not_sent_too_deep()
     return data
 

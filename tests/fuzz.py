@@ -259,13 +259,14 @@ def strict_object(line: bytes) -> Optional[Dict[str, Any]]:
                            parse_int=_any_integer)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
-    if _depth(value) > MAX_NESTING:                 # D-51: refused however json fares
+    if nesting_depth(value) > MAX_NESTING:          # D-51: refused however json fares
         return None
     return value if isinstance(value, dict) else None
 
 
-def _depth(value: Any) -> int:
-    """How deep arrays and objects nest in ``value`` (0 for a scalar), without recursion."""
+def nesting_depth(value: Any) -> int:
+    """How deep arrays and objects nest in ``value`` (0 for a scalar), without recursion: the
+    tests' own count, against which framing.nests_too_deep is checked (D-51)."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()

@@ -9,6 +9,7 @@ Reliability scorecard SC-07 (framing torture) is the source of most cases here.
 import json
 
 import pytest
+from fuzz import nesting_depth
 
 from mcp_ref.errors import LocalProtocolError, NotJson
 from mcp_ref.framing import (DEFAULT_MAX_LINE_BYTES, MAX_NESTING, FrameError, LineBuffer,
@@ -304,18 +305,8 @@ def test_many_brackets_that_do_not_nest_deep_decode():
     assert decode(json.dumps(long_and_shallow).encode()) == long_and_shallow
 
 
-def _depth(value):
-    """How deep arrays and objects nest in ``value`` (the tests' own oracle, level by level)."""
-    depth, level = 0, [value]
-    while True:
-        level = [v for v in level if isinstance(v, (dict, list))]
-        if not level:
-            return depth
-        depth += 1
-        level = [item for v in level for item in (v.values() if isinstance(v, dict) else v)]
-
-
-_TRICKY_TEXT = ['[', ']', '{', '}', '(', ')', '()', '"', '\\', '\\"', '"]', '\\\\', '[[[', ']]]]', 'x', '\u2028']
+_TRICKY_TEXT = ['[', ']', '{', '}', '(', ')', '()', '"',
+                '\\', '\\"', '"]', '\\\\', '[[[', ']]]]', 'x', '\u2028']
 
 
 def _deep_value(rng, depth):
@@ -342,7 +333,7 @@ def test_nests_too_deep_reads_the_depth_from_the_bytes_exactly():
     for _ in range(600):
         depth = rng.choice([rng.randrange(1, 40), rng.randrange(MAX_NESTING - 8, MAX_NESTING + 8)])
         value = _deep_value(rng, depth)
-        expected = _depth(value) > MAX_NESTING
+        expected = nesting_depth(value) > MAX_NESTING
         for line in (json.dumps(value, separators=(",", ":"), ensure_ascii=False),
                      json.dumps(value, ensure_ascii=True),
                      json.dumps(value, separators=(" ,\t", " : "))):
