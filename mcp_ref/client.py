@@ -34,7 +34,7 @@ from .errors import (ConnectionClosed, ErrorCode, PeerError, RemoteProtocolError
 from .framing import DEFAULT_MAX_LINE_BYTES
 from .lifecycle import Role, State
 from .session import (DEFAULT_KEEPALIVE_TIMEOUT, Keepalive, PendingRequest, ProgressCallback,
-                      Session, keepalive_problem)
+                      Session, deadline_seconds, keepalive_problem)
 from .stdio import DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport
 from .transcript import Trace, Transcript, open_transcript
 
@@ -107,6 +107,7 @@ class Client:
         self._term_grace = term_grace
         self._close_lock = threading.Lock()
         self._report: Optional[ShutdownReport] = None
+        self._report_ready = threading.Event()      # set once _report is (close() from a callback)
         self._stop = threading.Event()
         # Set once the session is over: by the reader when it ends, and by close() when it is
         # done, even if the reader is still blocked in an application callback (wait_closed).
@@ -117,6 +118,9 @@ class Client:
         # import time (D-29).
         self._callbacks: Optional[Queue[Optional[ev.RequestReceived]]] = None
         self._callback_thread: Optional[threading.Thread] = None
+        # Making the callback or notification thread, and telling them to stop, each under
+        # this lock and after checking _stop: no thread is made that close() cannot reach.
+        self._threads_lock = threading.Lock()
         # notification_queue=N: on_notification runs on its own thread, behind a queue of at
         # most N, so a slow callback never holds up the reader, which also delivers responses;
         # a full queue drops the notification and counts it (reliability RL-33, SC-22).
@@ -174,6 +178,10 @@ class Client:
         if problem is not None:
             # Before anything is spawned: a negative interval would ping without pause (PG-08).
             raise ValueError(problem)
+        # The same for the request timeouts (TO-01): NaN would never expire (ValueError).
+        request_timeout = deadline_seconds("request timeout", request_timeout)
+        handshake_timeout = deadline_seconds("handshake timeout", handshake_timeout)
+        max_total_timeout = deadline_seconds("maximum total timeout", max_total_timeout)
         capabilities: Dict[str, Any] = {}
         handlers: Dict[str, RequestHandler] = {}
         if roots is not None:
@@ -476,6 +484,13 @@ class Client:
         self._session.fail_all(self._closed_error(reason))
 
     def _handle(self, event: ev.Event) -> None:
+        if self._stop.is_set() and isinstance(event, (ev.RequestReceived,
+                                                      ev.NotificationReceived)):
+            # close() has begun (perhaps from a callback for an earlier message of this same
+            # chunk): no application callback runs once close() is called, and a request of
+            # the server's could no longer be answered (concurrency review F2).
+            log.debug("%s after close(): dropped", event.method)
+            return
         if isinstance(event, ev.RequestReceived):
             self._start_callback(event)
         elif isinstance(event, ev.NotificationReceived):
@@ -524,10 +539,13 @@ class Client:
         if self._notifications is None:
             self._deliver((event.method, event.params))
             return
-        if self._notification_thread is None:
-            self._notification_thread = threading.Thread(
-                target=self._notification_loop, daemon=True, name="mcp_ref-notifications")
-            self._notification_thread.start()
+        with self._threads_lock:
+            if self._stop.is_set():
+                return                  # close() has told the threads to stop: none is made
+            if self._notification_thread is None:
+                self._notification_thread = threading.Thread(
+                    target=self._notification_loop, daemon=True, name="mcp_ref-notifications")
+                self._notification_thread.start()
         if not self._offer((event.method, event.params)):   # RL-33: never block the reader
             self.notifications_dropped += 1
             if self.notifications_dropped == 1:
@@ -568,13 +586,19 @@ class Client:
     def _start_callback(self, event: ev.RequestReceived) -> None:
         """Answer on a separate thread: a sampling or elicitation callback may wait for a
         human, and the reader must keep reading meanwhile (pings, cancels, responses)."""
-        if self._callbacks is None:
-            import queue
-            self._callbacks = queue.Queue()
-            self._callback_thread = threading.Thread(target=self._callback_loop, daemon=True,
-                                                     name="mcp_ref-callbacks")
-            self._callback_thread.start()
-        self._callbacks.put(event)
+        with self._threads_lock:
+            if self._stop.is_set():
+                # close() has told the threads to stop (it checks under this lock too), so a
+                # thread made now would wait for ever: none is, and nothing is answered.
+                log.debug("%s %r after close(): dropped", event.method, event.id)
+                return
+            if self._callbacks is None:
+                import queue
+                self._callbacks = queue.Queue()
+                self._callback_thread = threading.Thread(target=self._callback_loop,
+                                                         daemon=True, name="mcp_ref-callbacks")
+                self._callback_thread.start()
+            self._callbacks.put(event)
 
     def _callback_loop(self) -> None:
         assert self._callbacks is not None
@@ -585,7 +609,7 @@ class Client:
             try:
                 self._answer(event)
             except (Exception, SystemExit):     # this thread must outlive any one answer
-                if self._stop.is_set():
+                if self._session_over():
                     # The session ended while the handler ran: the answer has nowhere to go,
                     # and that is no error of the handler's (shell review finding 9).
                     log.debug("answer to %s %r dropped: the session is closed", event.method,
@@ -619,11 +643,17 @@ class Client:
             # A handler's SystemExit (sys.exit(), argparse) is its failure like any other: the
             # server gets -32603 and this thread lives on for the next request (shell review
             # F2). KeyboardInterrupt never reaches a thread other than the main one.
-            if self._stop.is_set():
+            if self._session_over():
                 raise                   # closing: not the handler's fault (see the loop)
             log.exception("handler for %s raised", event.method)
             self._session.respond_error(event.id, ErrorCode.INTERNAL_ERROR,
                                         f"client handler failed: {type(exc).__name__}")
+
+    def _session_over(self) -> bool:
+        """Whether the session has ended -- close() was called, or the server went away --
+        so that an answer failing to go out is no fault of the handler (concurrency review
+        F4: the server exited while a roots/list handler ran)."""
+        return self._stop.is_set() or self.state in (State.CLOSING, State.CLOSED, State.FAILED)
 
     # --- Keepalive (PG-04..PG-11) -------------------------------------------------------------
 
@@ -653,27 +683,47 @@ class Client:
         it still leaves nothing behind: the server is killed and reaped, the threads are told
         to stop, and then the interruption goes on up; a later close() returns the report.
         """
-        with self._close_lock:
-            if self._report is not None:
-                return self._report
-            try:
+        if not self._close_lock.acquire(blocking=False):
+            if threading.current_thread() in (self._reader, self._callback_thread,
+                                              self._notification_thread):
+                # Called from a callback while another thread is closing, which holds the
+                # lock while it waits for this very thread to end: waiting for the lock would
+                # hold both up until that wait gave up (concurrency review F5). The report is
+                # ready once the ladder has run, before that wait; the ladder is bounded.
                 self._stop.set()
-                with self._session._lock:
-                    if self.state not in (State.CLOSED, State.FAILED, State.CLOSING):
-                        self._session.connection.close()
-                self._process.close(stdin_grace=self._stdin_grace, term_grace=self._term_grace)
-            finally:
-                # Reached however the above ended (shell review F6). Interrupted before the
-                # ladder began -- while waiting for the session's lock, say -- this takes it
-                # at once, without its waits: no orphan. Otherwise the ladder has run, even if
-                # interrupted half way, and this only returns its report.
-                self._stop.set()                # again: the try may not have got that far
-                try:
-                    self._process.close(stdin_grace=0.0, term_grace=0.0)
-                finally:
-                    self._report = self._process.close()    # the one report, even if interrupted
-                    self._wind_down(self._report)
+                if self._report_ready.wait(self._stdin_grace + self._term_grace
+                                           + _THREAD_JOIN_TIMEOUT):
+                    assert self._report is not None
+                    return self._report
+            self._close_lock.acquire()
+        try:
+            return self._close()
+        finally:
+            self._close_lock.release()
+
+    def _close(self) -> ShutdownReport:
+        """close(), under its lock."""
+        if self._report is not None:
             return self._report
+        try:
+            self._stop.set()
+            with self._session._lock:
+                if self.state not in (State.CLOSED, State.FAILED, State.CLOSING):
+                    self._session.connection.close()
+            self._process.close(stdin_grace=self._stdin_grace, term_grace=self._term_grace)
+        finally:
+            # Reached however the above ended (shell review F6). Interrupted before the
+            # ladder began -- while waiting for the session's lock, say -- this takes it
+            # at once, without its waits: no orphan. Otherwise the ladder has run, even if
+            # interrupted half way, and this only returns its report.
+            self._stop.set()                # again: the try may not have got that far
+            try:
+                self._process.close(stdin_grace=0.0, term_grace=0.0)
+            finally:
+                self._report = self._process.close()    # the one report, even if interrupted
+                self._report_ready.set()
+                self._wind_down(self._report)
+        return self._report
 
     def _wind_down(self, report: ShutdownReport) -> None:
         """After the server is gone: fail what still waits, stop our threads, close the trace.
@@ -711,13 +761,15 @@ class Client:
                 self._session.connection.transport_closed()
 
     def _tell_threads_to_stop(self) -> None:
-        if self._callbacks is not None:
-            self._callbacks.put(None)
-        if self._notifications is not None:
-            self._offer(None)                   # if full, the loop sees _stop after its item
-            if self.notifications_dropped:
-                log.warning("dropped %d notifications: on_notification was too slow",
-                            self.notifications_dropped)
+        # Under the lock that makes the threads: one made after this would never be told.
+        with self._threads_lock:
+            if self._callbacks is not None:
+                self._callbacks.put(None)
+            if self._notification_thread is not None:
+                self._offer(None)               # if full, the loop sees _stop after its item
+        if self.notifications_dropped:
+            log.warning("dropped %d notifications: on_notification was too slow",
+                        self.notifications_dropped)
 
     def _close_transcript(self, report: ShutdownReport) -> None:
         if self._transcript is None:

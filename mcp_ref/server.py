@@ -690,7 +690,7 @@ class Server:
         if session.drop_if_cancelled(context.request_id):
             # CN-05, CN-11: cancelled (or given up, D-18) while it waited for a worker: stop
             # processing means never starting the handler, whose side effects nobody wants.
-            contexts.pop(context.request_id, None)
+            self._forget(context, contexts)
             return
         try:
             session.respond(context.request_id, self._dispatch(context))
@@ -707,7 +707,16 @@ class Server:
             session.respond_error(context.request_id, ErrorCode.INTERNAL_ERROR,
                                   f"Internal error while handling {context.method}")
         finally:
-            contexts.pop(context.request_id, None)
+            self._forget(context, contexts)
+
+    @staticmethod
+    def _forget(context: Context, contexts: Dict[Any, Context]) -> None:
+        """Worker thread: the request is over. Its id may already name a newer request: a
+        client that breaks BP-05 may use the id of an answered request again, and that is not
+        refused (D-07). Only this request's own entry goes, or the newer one's cancel would
+        find no handler to stop (concurrency review F6; CN-05)."""
+        if contexts.get(context.request_id) is context:
+            del contexts[context.request_id]
 
     # --- Method handlers ----------------------------------------------------------------------
 

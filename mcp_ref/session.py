@@ -41,8 +41,8 @@ log = LazyLogger("mcp_ref.session")
 #: Called with (progress, total, message) for each progress notification of a request.
 ProgressCallback = Callable[[float, Optional[float], Optional[str]], None]
 
-#: How long a waiter whose deadline has passed still waits for a response that the reader
-#: thread already claimed (it is being delivered at that moment, so this is never reached).
+#: How long a waiter whose deadline has passed still waits for an outcome that another thread
+#: is recording at that moment (close()'s fail_all), so this is never reached.
 _DELIVERY_GRACE = 5.0
 #: A handler's question waiting for room (D-38) looks this often whether its asker was
 #: cancelled meanwhile (D-43): the wait for room is on the outbox, which a cancel does not wake.
@@ -93,6 +93,10 @@ class PendingRequest:
         self._done = False
         self._result: Optional[Dict[str, Any]] = None
         self._error: Optional[BaseException] = None
+        # The response, once the reader has taken it off the pending map: it is delivered
+        # after the events that came before it, and a waiter whose deadline passes meanwhile
+        # takes it from here (it arrived in time: never a timeout).
+        self._arrived: Optional[ev.Event] = None
 
     # --- For the caller -----------------------------------------------------------------------
 
@@ -103,7 +107,10 @@ class PendingRequest:
         """Wait up to ``timeout`` seconds for an outcome without acting on the deadline."""
         if self._done:
             return True
-        if self._settled.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+        if timeout is not None:
+            # A lock takes no wait past TIMEOUT_MAX (OverflowError), nor NaN (0: no wait).
+            timeout = min(timeout, threading.TIMEOUT_MAX) if timeout > 0 else 0.0
+        if self._settled.acquire(timeout=-1 if timeout is None else timeout):
             self._settled.release()           # let the next waiter through
         return self._done
 
@@ -125,8 +132,14 @@ class PendingRequest:
         if not self._done:
             total = self._total_deadline_passed()
             self._session._expire(self, total=total)
-            if not self.wait(_DELIVERY_GRACE):
-                # Unreachable unless the reader died mid-delivery; never hang the caller.
+            arrived = self._arrived
+            if arrived is not None:
+                # The response came in time, but the reader is still handling what arrived
+                # before it (an application callback that takes long): the caller's deadline
+                # comes first, so it has the response now, without waiting for the rest (TO-01).
+                self._settle_with(arrived)
+            elif not self.wait(_DELIVERY_GRACE):
+                # Unreachable (fail_all is settling it); never hang the caller.
                 limit = (self.max_total if total else self.timeout) or 0.0
                 self._settle(None, RequestTimeout(self.method, limit, total=total))
         if self._error is not None:
@@ -170,6 +183,13 @@ class PendingRequest:
         self._settled.release()               # wake every waiter
         return True
 
+    def _settle_with(self, response: ev.Event) -> bool:
+        """Settle with a ResponseReceived's result or a RequestFailed's error."""
+        if isinstance(response, ev.ResponseReceived):
+            return self._settle(response.result, None)
+        assert isinstance(response, ev.RequestFailed)
+        return self._settle(None, response.error)
+
     def _progress(self, event: ev.ProgressReceived) -> None:
         if self.reset_on_progress:
             # TO-04: progress resets the clock. A waiter sees the later deadline when it wakes
@@ -211,8 +231,8 @@ class Session:
         self.connection = connection
         self.progress_interval = progress_interval
         self._clock = clock
-        self.request_timeout = request_timeout
-        self.max_total_timeout = max_total_timeout
+        self.request_timeout = deadline_seconds("request timeout", request_timeout)
+        self.max_total_timeout = deadline_seconds("maximum total timeout", max_total_timeout)
         self._lock = threading.Lock()           # guards the connection and _requests
         self._write = write
         # The reader thread's own replies (a pong, an error for a bad line) go here, so that
@@ -273,12 +293,16 @@ class Session:
         ``unless``: checked under the lock, just before the write (after any wait for room);
         if it returns True, nothing is sent and RequestCancelled is raised (D-43).
         """
-        timeout = self.request_timeout if timeout == "default" else timeout
-        if max_total_timeout == "default":
+        if isinstance(timeout, str) and timeout == "default":
+            timeout = self.request_timeout
+        else:
+            timeout = deadline_seconds("timeout", timeout)
+        if isinstance(max_total_timeout, str) and max_total_timeout == "default":
             # Without resets, the timeout is the maximum; with them, the session's cap holds.
             max_total = self.max_total_timeout if reset_on_progress else None
         else:
-            max_total = max_total_timeout       # asked for explicitly: kept, even without resets
+            # Asked for explicitly: kept, even without resets.
+            max_total = deadline_seconds("max_total_timeout", max_total_timeout)
         if reset_on_progress and max_total is None:
             raise ValueError("reset_on_progress=True needs a max_total_timeout: progress may "
                              "restart the clock, but a maximum total always holds (TO-05)")
@@ -305,6 +329,7 @@ class Session:
 
     def _register_initialize(self, timeout: Optional[float]) -> PendingRequest:
         """Client: write ``initialize``; its deadline never cancels it (CN-03)."""
+        timeout = deadline_seconds("handshake timeout", timeout)
         return self._start(self.connection.initialize, spec.INITIALIZE, timeout=timeout,
                            max_total=None, reset_on_progress=False, on_progress=None)
 
@@ -401,7 +426,8 @@ class Session:
 
         Replies the connection queued (``notifications/initialized`` above all) are written
         *before* any waiting caller is woken, so nothing the caller sends next can overtake
-        them on the wire (LC-05).
+        them on the wire (LC-05). A caller whose deadline passes while ``handle`` is still
+        busy with what came before its response takes the response then (see ``result``).
         """
         with self._lock:
             events = self.connection.receive_data(data)
@@ -418,16 +444,15 @@ class Session:
             if isinstance(event, (ev.ResponseReceived, ev.RequestFailed)):
                 pending = self._requests.pop(event.id, None)
                 if pending is not None:
+                    pending._arrived = event        # known from now on, even if late to wake
                     claimed[event.id] = pending
         # EndOfStream and ConnectionFailed end every request still waiting; the owner calls
         # fail_all() with the richest error it has (exit code, signal, stderr tail).
         return claimed
 
     def _settle_event(self, event: ev.Event, claimed: Dict[RequestId, PendingRequest]) -> bool:
-        if isinstance(event, ev.ResponseReceived) and event.id in claimed:
-            claimed[event.id]._settle(event.result, None)
-        elif isinstance(event, ev.RequestFailed) and event.id in claimed:
-            claimed[event.id]._settle(None, event.error)
+        if isinstance(event, (ev.ResponseReceived, ev.RequestFailed)) and event.id in claimed:
+            claimed[event.id]._settle_with(event)
         elif isinstance(event, ev.ProgressReceived):
             # Progress that precedes its response in the same chunk: the response's claim
             # already took the request out of _requests, but the progress is still in order.
@@ -514,6 +539,26 @@ def progress_interval_problem(interval: Any) -> Optional[str]:
     ``Server(progress_interval=)`` and ``serve --progress-interval`` (PR-12, D-47). 0 is
     allowed: it sends every progress."""
     return _seconds_problem("progress interval", interval, zero_allowed=True)
+
+
+def deadline_seconds(name: str, value: Any) -> Optional[float]:
+    """A request's timeout as the user gave it, ready to wait on (TO-01): None (no deadline)
+    or a finite, positive number of seconds; ValueError otherwise, before anything is sent.
+
+    NaN never compares as passed, so a request could never time out, and its waiter would
+    spin; 0 or less would give up before the peer could answer. A timeout that no wait can
+    take (``inf``, or past ``threading.TIMEOUT_MAX``, about 292 years) is no deadline: None.
+    The one check behind every request, handshake and total timeout of a Session or Client.
+    """
+    if value is None:
+        return None
+    if (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and value >= threading.TIMEOUT_MAX):
+        return None
+    problem = _seconds_problem(name, value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
 def _seconds_problem(name: str, value: Any, *, zero_allowed: bool = False) -> Optional[str]:

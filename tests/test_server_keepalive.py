@@ -426,3 +426,59 @@ def test_stop_ends_a_ping_that_waits_for_room_without_blaming_the_peer():
     assert keepalive.join(), "stop() did not end the ping's wait for room"
     assert time.monotonic() - started < 1.0 + SLACK
     assert missed == [] and written == []
+
+
+# --- Cancellation of a reused id (this harness serves it well: the server in-process) ---------
+
+@pytest.mark.spec("CN-05", "BP-05")
+def test_a_cancel_reaches_a_request_that_reused_an_answered_id(served, monkeypatch):
+    """Concurrency review F6. A client that breaks BP-05 uses the id of an answered request
+    again (not refused, D-07) while the first request's worker has answered but not yet
+    forgotten it. That worker must forget only its own request: the newer one's cancel must
+    still reach its handler (CN-05)."""
+    from mcp_ref import server as server_module
+    from mcp_ref.session import Session
+
+    server = Server("t")
+    started, cancelled = threading.Event(), threading.Event()
+    answered, hold, forgot = threading.Event(), threading.Event(), threading.Event()
+
+    @server.tool(name="quick")
+    def quick(arguments, context):
+        return "quick"
+
+    @server.tool(name="watch")
+    def watch(arguments, context):
+        started.set()
+        if context.wait_cancelled(5.0):
+            cancelled.set()
+        return "watch"
+
+    respond = Session.respond
+
+    def respond_then_hold(self, request_id, result):
+        respond(self, request_id, result)
+        if result["content"][0]["text"] == "quick":
+            answered.set()
+            hold.wait(5)                    # the first worker, between its answer and forgetting
+
+    forget = server_module.Server._forget
+
+    def forget_and_tell(context, contexts):
+        forget(context, contexts)
+        if context.params.get("name") == "quick":
+            forgot.set()
+
+    monkeypatch.setattr(Session, "respond", respond_then_hold)
+    monkeypatch.setattr(server_module.Server, "_forget", staticmethod(forget_and_tell))
+    peer = served(server)
+    peer.initialize()
+    peer.send(request(1, "tools/call", {"name": "quick"}))
+    peer.wait_for(lambda f: is_response(f, 1))
+    assert answered.wait(5)
+    peer.send(request(1, "tools/call", {"name": "watch"}))      # id 1 again
+    assert started.wait(5), "the second request's handler never ran"
+    hold.set()
+    assert forgot.wait(5), "the first worker never forgot its request"
+    peer.send(notification("notifications/cancelled", {"requestId": 1, "reason": "enough"}))
+    assert cancelled.wait(5), "the cancel never reached the handler of the reused id"

@@ -1192,3 +1192,195 @@ def test_a_question_whose_asker_is_cancelled_while_it_waits_for_room_is_never_se
     assert isinstance(outcome[0], RequestCancelled), outcome
     assert _frames(written) == [], "the question was sent after its asker was cancelled"
     assert pair.server.pending_ids == ()
+
+
+# ================================================================================================
+# Races found by the concurrency review of 2026-12-06 (F1 to F5; F6 is in test_server_keepalive)
+# ================================================================================================
+
+class _LogSeen(logging.Handler):
+    """Sets ``event`` at the first record that ``predicate`` accepts."""
+
+    def __init__(self, predicate):
+        super().__init__(logging.DEBUG)
+        self.predicate = predicate
+        self.event = threading.Event()
+
+    def emit(self, record):
+        if self.predicate(record):
+            self.event.set()
+
+
+def _own_threads(client):
+    """The client's own threads that are still alive."""
+    return [t.name for t in (client._reader, client._callback_thread, client._notification_thread)
+            if t is not None and t.is_alive()]
+
+
+@pytest.mark.spec("TO-01", "CN-02")
+def test_a_response_read_in_time_is_the_result_even_behind_a_slow_callback(tmp_path):
+    # F1: the log and the response arrive in one chunk; the log's callback holds the reader
+    # past the caller's deadline. The response was read in time: the caller gets it at its
+    # deadline (not RequestTimeout 5 s later), and no cancel is sent for an answered request.
+    log = tmp_path / "wire.jsonl"
+    entered, release = threading.Event(), threading.Event()
+
+    def on_notification(method, params):
+        if method == "notifications/message":
+            entered.set()
+            release.wait(10)
+
+    try:
+        with spawn(timing("plain", log), on_notification=on_notification) as client:
+            started = time.monotonic()
+            handle = client.call_tool_async("burst", {"then": "answer"}, timeout=0.5)
+            assert text_of(handle.result()) == "after the log"
+            assert_near(time.monotonic() - started, 0.5)
+            assert entered.is_set()             # the callback was still running
+            release.set()
+            client.ping()
+            assert client._session._requests == {}
+    finally:
+        release.set()
+    assert cancels_for(read_log(log), handle.id) == []
+
+
+@pytest.mark.spec("TO-01")
+@pytest.mark.parametrize("bad", [float("nan"), 0, -1.5, True, "10"])
+def test_a_timeout_no_deadline_can_be_kept_by_is_refused_before_anything_is_sent(tmp_path, bad):
+    # F3: NaN never compares as passed (the caller spun at 100 % CPU for ever); 0 or less gives
+    # up before the peer can answer. ValueError, with nothing sent and nothing registered.
+    log = tmp_path / "wire.jsonl"
+    with spawn(timing("plain", log)) as client:
+        with pytest.raises(ValueError, match="timeout must be a"):
+            client.call_tool_async("echo", {"text": "x"}, timeout=bad)
+        with pytest.raises(ValueError, match="max_total_timeout must be a"):
+            client.call_tool_async("echo", {"text": "x"}, max_total_timeout=bad)
+        assert client._session._requests == {}
+        client.ping()
+    assert received(read_log(log), "tools/call") == []
+
+
+@pytest.mark.spec("TO-01")
+@pytest.mark.parametrize("option", ["request_timeout", "handshake_timeout", "max_total_timeout"])
+def test_spawn_refuses_a_nan_timeout_before_it_starts_anything(option):
+    # The program does not exist: a check made after the spawn would raise SpawnError.
+    with pytest.raises(ValueError, match="timeout must be a finite, positive number"):
+        Client.spawn([os.path.join(ROOT, "no-such-server")], **{option: float("nan")})
+
+
+@pytest.mark.spec("TO-01")
+@pytest.mark.parametrize("huge", [float("inf"), 1e10])
+def test_a_timeout_beyond_what_a_wait_can_take_means_no_deadline(tmp_path, huge):
+    # F3: past threading.TIMEOUT_MAX, a lock's wait raises OverflowError, once the request was
+    # written and registered. Such a timeout is now no deadline at all, like None.
+    with spawn(timing("plain", tmp_path / "wire.jsonl")) as client:
+        handle = client.call_tool_async("delay", {"seconds": 0.2}, timeout=huge)
+        assert handle.timeout is None
+        assert text_of(handle.result()) == "delayed"
+        waiting = client.call_tool_async("never", timeout=huge)
+        canceller = threading.Timer(0.2, waiting.cancel)    # the action, not a synchronisation
+        canceller.start()
+        try:
+            assert waiting.wait(huge) is True               # a wait of 1e10 s, ended by the cancel
+        finally:
+            canceller.cancel()
+        with pytest.raises(RequestCancelled):
+            waiting.result()
+
+
+@pytest.mark.spec("LC-19")
+def test_close_from_a_callback_runs_no_later_callback_and_leaves_no_thread(tmp_path):
+    # F2: the log and a roots/list request of the server's arrive in one chunk; the log's
+    # callback closes the client. The roots handler must not run after close(), and no
+    # callback thread may be made that nothing would ever tell to stop.
+    closed, ran_after_close = threading.Event(), threading.Event()
+    holder = {}
+
+    def on_notification(method, params):
+        if method == "notifications/message":
+            holder["client"].close()
+            closed.set()
+
+    def roots():
+        if closed.is_set():
+            ran_after_close.set()
+        return []
+
+    client = holder["client"] = spawn(timing("plain", tmp_path / "wire.jsonl"),
+                                      on_notification=on_notification, roots=roots)
+    try:
+        handle = client.call_tool_async("burst", {"then": "roots"}, timeout=5)
+        assert closed.wait(10) and client.wait_closed(10)
+        client._reader.join(5)                  # it goes on from the callback to end of stream
+        assert _own_threads(client) == []
+        assert client._callback_thread is None  # the request after close() made none
+        assert not ran_after_close.is_set()
+        with pytest.raises(ConnectionClosed):
+            handle.result()
+    finally:
+        client.close()
+
+
+@pytest.mark.spec("LC-19")
+def test_an_answer_the_exited_server_cannot_get_is_not_blamed_on_the_handler(tmp_path, caplog):
+    # F4: the server asks roots/list and exits while the handler runs. The answer has nowhere
+    # to go: that is the session ending, not the handler failing (no ERROR, no traceback).
+    caplog.set_level(logging.DEBUG, logger="mcp_ref")
+    entered, release = threading.Event(), threading.Event()
+
+    def roots():
+        entered.set()
+        release.wait(10)
+        return []
+
+    answered = _LogSeen(lambda record: "'srv-roots'" in record.getMessage())
+    logging.getLogger("mcp_ref.client").addHandler(answered)
+    client = spawn(timing("plain", tmp_path / "wire.jsonl"), roots=roots)
+    try:
+        client.call_tool_async("ask-roots-and-exit", timeout=5)
+        assert entered.wait(5) and client.wait_closed(5)
+        release.set()
+        assert answered.event.wait(5), "the callback thread never said what became of the answer"
+    finally:
+        logging.getLogger("mcp_ref.client").removeHandler(answered)
+        release.set()
+        client.close()
+    assert no_warnings(caplog) == []
+    assert any(r.getMessage() == "answer to roots/list 'srv-roots' dropped: the session is closed"
+               for r in caplog.records)
+
+
+@pytest.mark.spec("LC-19")
+def test_close_from_a_callback_while_another_thread_closes_returns_at_once(tmp_path, caplog,
+                                                                          monkeypatch):
+    # F5: close() holds its lock while it waits for the reader to end; the reader, in a
+    # callback, calls close() too. It used to wait for that lock until the first close() gave
+    # up on it (5 s) and warned of a thread "still running". Both now get the one report.
+    caplog.set_level(logging.DEBUG, logger="mcp_ref")
+    entered, ladder_started = threading.Event(), threading.Event()
+    holder, reports = {}, []
+
+    def on_notification(method, params):
+        if method == "notifications/message":
+            entered.set()
+            ladder_started.wait(10)             # the other close() holds the lock by now
+            reports.append(holder["client"].close())
+
+    client = holder["client"] = spawn(timing("plain", tmp_path / "wire.jsonl"),
+                                      on_notification=on_notification)
+    process_close = client._process.close
+
+    def close_and_tell(*args, **kwargs):
+        ladder_started.set()
+        return process_close(*args, **kwargs)
+
+    monkeypatch.setattr(client._process, "close", close_and_tell)
+    client.call_tool_async("burst", {"then": "answer"}, timeout=5)
+    assert entered.wait(5)
+    started = time.monotonic()
+    report = client.close()
+    assert time.monotonic() - started < 2.5, "close() waited for the callback's close()"
+    assert reports == [report]
+    assert _own_threads(client) == []
+    assert no_warnings(caplog) == []
