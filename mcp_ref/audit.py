@@ -203,11 +203,12 @@ class Auditor:
             self._message(value)
 
     def _batch(self, items: List[Any]) -> None:
-        """BP-16/BP-17, LC-15: a batch exists only in a 2025-03-26 session, never with
-        initialize in it."""
+        """BP-16/BP-17, LC-15: a batch exists only once a session has negotiated 2025-03-26
+        (``notifications/initialized`` may be in one: D-06), never with initialize in it."""
         if any(isinstance(i, dict) and i.get("method") == spec.INITIALIZE for i in items):
             self._record("BP-17", "initialize inside a JSON-RPC batch", items)
-        elif self._version != spec.BATCH_VERSION or self._lifecycle.state is not State.OPERATING:
+        elif (self._version != spec.BATCH_VERSION or self._lifecycle.state
+              not in (State.AWAITING_INITIALIZED, State.OPERATING)):
             self._record("LC-15", "a JSON-RPC batch, which only 2025-03-26 has; this session "
                          f"negotiated {self._version or 'no version yet'}", items)
         elif not items:

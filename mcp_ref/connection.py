@@ -577,8 +577,11 @@ class Connection:
 
     def _receive_batch(self, items: List[Any]) -> List[ev.Event]:
         # BP-16: only 2025-03-26 has batches, and initialize is never in one (BP-17), so a
-        # batch is valid only in the operation phase of a 2025-03-26 session (decision D-06).
-        if self.protocol_version != spec.BATCH_VERSION or self.state is not State.OPERATING:
+        # batch is valid once a session has negotiated 2025-03-26: from the initialize
+        # result on, notifications/initialized included (decision D-06). Each member then
+        # meets the lifecycle as if it had come alone.
+        if (self.protocol_version != spec.BATCH_VERSION
+                or self.state not in (State.AWAITING_INITIALIZED, State.OPERATING)):
             version = self.protocol_version or "an uninitialized session"
             return self._reject(InvalidMessage(f"JSON-RPC batches are not supported in {version}"),
                                 "BP-16")

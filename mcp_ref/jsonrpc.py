@@ -124,11 +124,14 @@ def parse(obj: Any) -> Message:
     readable_id = raw_id if is_request_id(raw_id) else None
 
     if obj.get("jsonrpc") != "2.0":
-        # BP-01: every message carries "jsonrpc": "2.0". Only something shaped like a response
-        # goes unanswered; anything else (even "{}") is an invalid request: -32600 (ER-01).
+        # BP-01: every message carries "jsonrpc": "2.0". Something shaped like a response or a
+        # notification (a method, no id) goes unanswered, as when its method or params are
+        # what is wrong (BP-13: a notification is never answered, D-04); anything else (even
+        # "{}") is an invalid request: -32600 (ER-01).
         raise InvalidMessage('missing or wrong "jsonrpc" member; it must be "2.0"',
                              id=readable_id, is_response="method" not in obj
-                             and ("result" in obj or "error" in obj))
+                             and ("result" in obj or "error" in obj),
+                             is_notification="method" in obj and "id" not in obj)
 
     if "method" in obj:
         return _parse_request_or_notification(obj, readable_id)

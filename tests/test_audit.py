@@ -319,6 +319,20 @@ def test_a_batch_in_a_2025_03_26_session_is_fine(tmp_path):
     assert audited(tmp_path, drive) == []
 
 
+@pytest.mark.spec("BP-16", "LC-05")
+def test_a_2025_03_26_batch_carrying_initialized_is_fine(tmp_path):
+    # D-06: the version is negotiated once the initialize result is out, so initialized may
+    # come in a batch with the first request; the auditor must not call that a violation.
+    def drive(wire):
+        initialize(wire, "2025-03-26")
+        since = wire.mark()
+        wire.send_raw(b'[{"jsonrpc":"2.0","method":"notifications/initialized"},'
+                      b'{"jsonrpc":"2.0","id":"b1","method":"tools/list"}]\n')
+        frame = wire.response("b1", since)
+        assert frame is not None and "result" in frame.value, frame
+    assert audited(tmp_path, drive) == []
+
+
 @pytest.mark.spec("LC-15")
 def test_a_request_claiming_another_version(tmp_path):
     def drive(wire):

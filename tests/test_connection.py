@@ -1172,6 +1172,25 @@ def test_batch_is_processed_in_a_2025_03_26_session():
     assert all(isinstance(f, dict) for f in pair.s2c)
 
 
+@pytest.mark.spec("BP-16", "LC-05", "PG-03")
+def test_a_2025_03_26_batch_may_carry_initialized_with_the_first_requests():
+    # Wire review 2026-12-06: the batch used to be refused before the operation phase, so
+    # its notifications/initialized was lost and every later request refused (-32600).
+    server, feed = raw_server(supported_versions=("2025-03-26",))
+    _, frames = feed(init_request(version="2025-03-26"))
+    assert server.state is State.AWAITING_INITIALIZED
+    # Each member meets the lifecycle as if alone: a ping may come before initialized, a
+    # request may not (LC-05), and initialized opens the operation phase for what follows.
+    events, frames = feed([{"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                           {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+                           {"jsonrpc": "2.0", "method": spec.INITIALIZED},
+                           {"jsonrpc": "2.0", "id": 3, "method": "tools/list"}])
+    assert server.state is State.OPERATING
+    assert {"jsonrpc": "2.0", "id": 1, "result": {}} in frames
+    assert error_codes(frames) == [(2, ErrorCode.INVALID_REQUEST)]
+    assert only(events, ev.RequestReceived).id == 3
+
+
 @pytest.mark.spec("BP-16", "BP-17")
 def test_a_batch_may_not_carry_initialize_even_in_2025_03_26():
     pair = handshake("2025-03-26")

@@ -78,6 +78,19 @@ def test_without_jsonrpc_and_without_a_response_shape_is_an_invalid_request(obj,
     assert not error.is_response and not error.is_notification
 
 
+@pytest.mark.spec("BP-13", "BP-01")
+@pytest.mark.parametrize("obj", [{"method": "notifications/initialized"},
+                                 {"jsonrpc": "1.0", "method": "notifications/x"},
+                                 {"jsonrpc": "2.0", "method": 1, "params": "bar"},
+                                 {"jsonrpc": "2.0", "method": "notifications/x", "params": "bar"}])
+def test_a_broken_notification_is_never_answered_whatever_is_wrong_with_it(obj):
+    """Wire review 2026-12-06: a method without an id was answered -32600 when its jsonrpc
+    member was wrong, but not when its method or params were. Shaped like a notification, it
+    is never answered (BP-13), whichever check fails first (D-04)."""
+    error = _invalid(obj)
+    assert error.is_notification and not error.is_response
+
+
 def test_method_must_be_a_string():
     error = _invalid({"jsonrpc": "2.0", "id": 1, "method": 5})
     assert error.code == ErrorCode.INVALID_REQUEST and error.id == 1
