@@ -170,6 +170,7 @@ def serve_reference(trace: Optional[str] = None, audit: Optional[str] = None,
     ``progress_interval``: None keeps the server's default (PR-12, D-47)."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
                         format="mcp_ref serve: %(levelname)s %(name)s: %(message)s")
+    from .errors import ConnectionClosed
     from .reference import build_server
     options: Dict[str, Any] = {"keepalive_interval": keepalive}
     if keepalive_timeout is not None:
@@ -177,10 +178,14 @@ def serve_reference(trace: Optional[str] = None, audit: Optional[str] = None,
     if progress_interval is not None:
         options["progress_interval"] = progress_interval
     server = build_server(**options)
-    if audit:
-        from .audit import run_audited
-        return run_audited(server, audit, trace, watchdog=watchdog, parent_pid=parent_pid)
-    return server.run_stdio(trace=trace, watchdog=watchdog, parent_pid=parent_pid)
+    try:
+        if audit:
+            from .audit import run_audited
+            return run_audited(server, audit, trace, watchdog=watchdog, parent_pid=parent_pid)
+        return server.run_stdio(trace=trace, watchdog=watchdog, parent_pid=parent_pid)
+    except ConnectionClosed as exc:           # started without a stdin or stdout: say so
+        sys.stderr.write(f"mcp_ref serve: {exc}\n")
+        return 1
 
 
 def command_line() -> int:
@@ -192,7 +197,8 @@ def command_line() -> int:
     what is left has nowhere to fail."""
     try:
         status = main()
-        sys.stdout.flush()
+        if sys.stdout is not None:              # None: started with fd 1 closed
+            sys.stdout.flush()
         return status
     except BrokenPipeError:
         import os

@@ -38,6 +38,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from . import events as ev
@@ -60,6 +61,8 @@ log = LazyLogger("mcp_ref.server")
 #: server busy in a call then exits on EOF before the client escalates to SIGTERM, even when a
 #: handler ignores its cancel and needs the extra 0.5 s (reliability SC-01, RL-02).
 DEFAULT_DRAIN_TIMEOUT = 1.0
+#: How often a drain after stdin EOF looks whether a signal has come meanwhile (SC-19).
+_SIGNAL_POLL = 0.05
 
 
 class ToolError(Exception):
@@ -594,16 +597,20 @@ class Server:
             # No ping while we drain: the client's answer could no longer be read after EOF,
             # and the "missed" ping would be blamed on it (D-48).
             self._keepalive.stop()
-        if self._signal is not None or failed:
-            # SIGTERM/SIGINT, or a failure: give up on everything at once; handlers get 1 s to
-            # return (SC-19).
-            self._give_up(session, contexts)
-            pool.drain(1.0)
-        elif not pool.drain(self.drain_timeout):
+        if self._signal is None and not failed:
             # stdin EOF: work in flight may still finish and be answered for drain_timeout;
             # then it is given up, with a short wait for the handlers to notice (D-18).
+            if not self._drain_unless_signalled(pool, self.drain_timeout) and \
+                    self._signal is None:
+                self._give_up(session, contexts)
+                self._drain_unless_signalled(pool, 0.5)
+        if self._signal is not None or failed:
+            # SIGTERM/SIGINT, or a failure: give up on everything at once; handlers get 1 s to
+            # return (SC-19). A signal that comes while we drain after EOF ends that drain:
+            # the client's shutdown ladder closes stdin first, so its SIGTERM always lands
+            # there (TR-13; stdio review R1).
             self._give_up(session, contexts)
-            pool.drain(0.5)
+            pool.drain(1.0)
         if failed:
             reason = "serving failed"
         elif self._signal is not None:
@@ -615,6 +622,21 @@ class Server:
             session.connection.transport_closed()
         log.info("server %s exiting", self.info["name"])
         return 0 if self._signal is None else 128 + self._signal
+
+    def _drain_unless_signalled(self, pool: _WorkerPool, timeout: float) -> bool:
+        """``pool.drain(timeout)``, ended early by SIGTERM or SIGINT: True if no task is left.
+
+        The signal handler only sets ``_signal`` (taking a lock there could deadlock with the
+        main thread it interrupts), so the drain waits in slices of :data:`_SIGNAL_POLL` s
+        and looks at it between them."""
+        deadline = time.monotonic() + timeout
+        while self._signal is None:
+            remaining = deadline - time.monotonic()
+            if pool.drain(max(0.0, min(_SIGNAL_POLL, remaining))):
+                return True
+            if remaining <= 0:
+                return False
+        return False
 
     def _run_shutdown_hooks(self) -> None:
         """Each on_shutdown hook once, the last registered first; one raising stops no other."""

@@ -936,6 +936,12 @@ class ChildProcess:
             os.killpg(self.pgid, signum)
         except ProcessLookupError:            # everyone has exited already
             pass
+        except PermissionError:
+            # It runs as another user (a setuid program): no rung can end it. Said, not
+            # raised: the ladder goes on, our fds and threads are released, and the report
+            # shows that it did not exit (stdio review R2).
+            _log.warning("may not send signal %d to server pid %d (EPERM: does it run as "
+                         "another user?); it cannot be made to exit", signum, self.pid)
 
     def _kill_leftovers(self) -> bool:
         """SIGKILL whatever is left of the process group once the server itself has exited.
@@ -1110,6 +1116,12 @@ class StdioServerTransport:
 
     def __init__(self, stdin_fd: int = 0, stdout_fd: int = 1, *,
                  guard_stdout: bool = True, guard_stdin: bool = False) -> None:
+        for fd, name in ((stdin_fd, "stdin"), (stdout_fd, "stdout")):
+            if not _is_open(fd):
+                # Started with it closed (``serve >&-``): its copy would take that very number,
+                # and the guards would cross the wires (stdio review R3). Nothing to serve on.
+                raise ConnectionClosed(f"the server's {name} (fd {fd}) is not open: there is "
+                                       "no client to serve (TR-01)")
         self._stdin_fd, self._stdout_fd = stdin_fd, stdout_fd
         self._sys_stdout = sys.stdout         # what the stdout guard replaces, and close() restores
         self._owns_in_fd = guard_stdin
@@ -1251,16 +1263,31 @@ def _is_pipe_or_socket(fd: int) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def _private_copy(fd: int) -> int:
+    """A close-on-exec copy of ``fd`` numbered 3 or more, never 0, 1 or 2: a guard then points
+    those at something else, and a copy that had taken one of them would move with it."""
+    import fcntl
+    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+
+
 def _guard_stdin(stdin_fd: int) -> int:
     """Keep stdin for protocol frames only; return the fd to read frames from.
 
     A subprocess that a handler starts inherits fd 0. If it reads stdin (plenty of programs
     do, by default), it steals the client's requests, or blocks until it is killed
     (reliability RL-31, SC-06). So, as for stdout (TR-06), the frame channel moves to a private
-    fd (``os.dup`` makes it close-on-exec) and fd 0 becomes ``/dev/null``: a child reading
+    fd (close-on-exec, :func:`_private_copy`) and fd 0 becomes ``/dev/null``: a child reading
     stdin sees end of file at once. :meth:`StdioServerTransport.close` moves it back.
     """
-    frame_fd = os.dup(stdin_fd)
+    frame_fd = _private_copy(stdin_fd)
     null_fd = os.open(os.devnull, os.O_RDONLY)
     try:
         os.dup2(null_fd, stdin_fd)            # everyone else reading fd 0 reads /dev/null
@@ -1276,8 +1303,8 @@ def _guard_stdout(stdout_fd: int) -> int:
     Being careful with print() is not enough: a library may print, C code may write to fd 1,
     and a subprocess inherits fd 1. So we move the frame channel *away* from fd 1:
 
-    1. ``os.dup(stdout_fd)`` gives a private fd on the same pipe; only frames go there.
-       (Python makes it close-on-exec, so subprocesses do not inherit it.)
+    1. :func:`_private_copy` gives a private fd on the same pipe; only frames go there.
+       (It is close-on-exec, so subprocesses do not inherit it.)
     2. ``os.dup2(2, stdout_fd)`` points fd 1 at stderr, so every stray write to fd 1, from
        any code or any child process, lands in the client's log instead of corrupting the
        protocol stream.
@@ -1285,7 +1312,7 @@ def _guard_stdout(stdout_fd: int) -> int:
 
     :meth:`StdioServerTransport.close` undoes all three (:func:`_restore_stdout`).
     """
-    frame_fd = os.dup(stdout_fd)              # TR-06: frames only, through this fd
+    frame_fd = _private_copy(stdout_fd)       # TR-06: frames only, through this fd
     os.dup2(2, stdout_fd)                     # TR-06: everything else written to fd 1 -> stderr
     sys.stdout = sys.stderr
     return frame_fd
@@ -1306,7 +1333,8 @@ def _restore_stdout(frame_fd: int, stdout_fd: int, sys_stdout: Any) -> None:
     # it while fd 1 pointed at stderr. What it left in the buffer is no frame: flush it to
     # stderr before fd 1 points at the client's pipe again (TR-06).
     try:
-        sys_stdout.flush()
+        if sys_stdout is not None:            # None: Python started with fd 1 closed
+            sys_stdout.flush()
     except (OSError, ValueError):             # a broken pipe, or closed: nothing to save
         pass
     _restore_fd(frame_fd, stdout_fd)

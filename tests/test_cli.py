@@ -133,6 +133,30 @@ def test_serve_refuses_a_progress_interval_that_is_not_a_number_of_seconds():
     assert f"(PR-12; default: {DEFAULT_PROGRESS_INTERVAL:g})" in " ".join(helped.stdout.split())
 
 
+@pytest.mark.spec("TR-01", "TR-06")
+@pytest.mark.parametrize("closed,name", [(">&-", "stdout (fd 1)"), ("<&-", "stdin (fd 0)"),
+                                         ("<&- >&-", "stdin (fd 0)")])
+def test_serve_started_without_a_stdin_or_stdout_says_so_and_exits(closed, name):
+    """Stdio review R3: with fd 1 closed, the stdin guard's copy took fd 1 and the stdout
+    guard then pointed it at stderr: the server read its own stderr pipe and waited for
+    ever. Now each copy is numbered 3 or more, and a closed fd 0 or 1 is one clear line."""
+    command = " ".join([sys.executable, "-m", "mcp_ref", "serve", "</dev/null", closed])
+    done = subprocess.run(["sh", "-c", "exec " + command], cwd=ROOT, stderr=subprocess.PIPE,
+                          text=True, timeout=30)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == f"mcp_ref serve: the server's {name} is not open: there is no client " \
+                          "to serve (TR-01)\n"
+
+
+def test_private_copies_of_the_standard_fds_are_never_0_1_or_2():
+    from mcp_ref.stdio import _private_copy
+    copy = _private_copy(0)
+    try:
+        assert copy > 2 and not os.get_inheritable(copy)
+    finally:
+        os.close(copy)
+
+
 @pytest.mark.spec("CN-01", "PR-01")
 def test_ctrl_c_during_call_sends_a_cancel(tmp_path):
     trace = tmp_path / "call.jsonl"

@@ -1171,6 +1171,27 @@ def test_sc19_a_signal_ends_the_server_within_a_second_cleanly(inv, signum, busy
     assert server.responses(2) == [] and server.responses(3) == []   # given up: not answered
 
 
+@pytest.mark.spec("TR-13", "TR-14")
+def test_sc19_a_sigterm_while_the_server_drains_after_eof_ends_the_drain(inv):
+    """Stdio review R1: the ladder closes stdin first, so its SIGTERM lands while the server
+    drains the work in flight (up to drain_timeout, then 0.5 s more). The signal used to wait
+    for that drain to end, so a short term_grace ended in SIGKILL, without on_shutdown."""
+    running = threading.Event()
+    patient = ("import sys; sys.path.insert(0, sys.argv[1]); "
+               "from mcp_ref.reference import build_server; "
+               "sys.exit(build_server(drain_timeout=30.0).run_stdio())")
+    client = inv.spawn([sys.executable, "-c", patient, ROOT], stdin_grace=0.2, term_grace=3.0)
+    client.call_tool_async("slow", {"seconds": 30, "steps": 300}, timeout=None,
+                           on_progress=lambda *args: running.set())
+    assert running.wait(5)
+    report = client.close()
+    # Not SIGKILL 3 s later: the SIGTERM ends the 30 s drain, and the server exits within
+    # SC-19's second, as if it had come first.
+    assert report.steps == ("close_stdin", "sigterm"), report
+    assert report.exit_code == 128 + signal.SIGTERM, report
+    assert report.durations["sigterm"] < 1.0 + 0.5, report     # SC-19, plus I6's slack
+
+
 # ================================================================================================
 # SC-20 (P1): Ctrl-C in the host's terminal
 # ================================================================================================

@@ -198,6 +198,38 @@ def test_ignore_eof_needs_sigterm():
 
 
 @pytest.mark.spec("TR-13")
+def test_a_server_we_may_not_signal_is_reported_not_raised(monkeypatch, caplog):
+    """Stdio review R2: a server running as another user (setuid) refuses our signals with
+    EPERM. close() used to raise a bare PermissionError half way down the ladder, leaving
+    fds and threads behind; now it says so, releases them, and reports no exit."""
+    import mcp_ref.stdio as stdio_module
+    child = spawn("ignore-term")
+    read_until(child, b"ready\n")
+    pgid = child.pgid
+
+    def killpg(group, signum):
+        if group == pgid:
+            raise PermissionError(1, "Operation not permitted")
+        os.killpg(group, signum)
+
+    monkeypatch.setattr(stdio_module.os, "killpg", killpg)
+    monkeypatch.setattr(stdio_module, "_KILL_REAP_TIMEOUT", 0.3)
+    fds_before = len(os.listdir("/proc/self/fd"))
+    try:
+        report = child.close(stdin_grace=0.2, term_grace=0.2)
+        assert report.steps == ("close_stdin", "sigterm", "sigkill")
+        assert report.exit_code is None and report.signal is None   # it did not exit
+        assert child.poll() is None
+        assert sum("EPERM" in r.getMessage() for r in caplog.records) == 2
+        assert len(os.listdir("/proc/self/fd")) < fds_before        # our ends are closed
+        assert not child._stderr_thread.is_alive()
+    finally:
+        monkeypatch.undo()
+        os.killpg(pgid, signal.SIGKILL)
+        child.wait(5)
+
+
+@pytest.mark.spec("TR-13")
 def test_ignore_term_needs_sigkill():
     child = spawn("ignore-term")
     read_until(child, b"ready\n")
