@@ -37,6 +37,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return serve_reference()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "timeout", None) is not None:       # inspect, call, check (TO-01)
+        from .session import deadline_seconds
+        try:
+            deadline_seconds("--timeout", args.timeout)
+        except ValueError as exc:
+            parser.error(str(exc))
 
     if args.command == "serve":
         from .session import keepalive_problem, progress_interval_problem

@@ -35,7 +35,8 @@ from .framing import DEFAULT_MAX_LINE_BYTES
 from .lifecycle import Role, State
 from .session import (DEFAULT_KEEPALIVE_TIMEOUT, Keepalive, PendingRequest, ProgressCallback,
                       Session, deadline_seconds, keepalive_problem)
-from .stdio import DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport
+from .stdio import (DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport,
+                    ladder_bound)
 from .transcript import Trace, Transcript, open_transcript
 
 if TYPE_CHECKING:
@@ -606,6 +607,11 @@ class Client:
             event = self._callbacks.get()
             if event is None:
                 return
+            if self._stop.is_set():
+                # Queued before close() began, behind a slow handler: no handler runs once
+                # close() is called (concurrency review F2; helper review F-4).
+                log.debug("%s %r after close(): dropped", event.method, event.id)
+                continue
             try:
                 self._answer(event)
             except (Exception, SystemExit):     # this thread must outlive any one answer
@@ -683,23 +689,26 @@ class Client:
         it still leaves nothing behind: the server is killed and reaped, the threads are told
         to stop, and then the interruption goes on up; a later close() returns the report.
         """
-        if not self._close_lock.acquire(blocking=False):
-            if threading.current_thread() in (self._reader, self._callback_thread,
-                                              self._notification_thread):
-                # Called from a callback while another thread is closing, which holds the
-                # lock while it waits for this very thread to end: waiting for the lock would
-                # hold both up until that wait gave up (concurrency review F5). The report is
-                # ready once the ladder has run, before that wait; the ladder is bounded.
+        if threading.current_thread() in (self._reader, self._callback_thread,
+                                          self._notification_thread):
+            # From a callback. If another thread is closing, it holds the lock while it waits
+            # for this very thread to end: waiting for the lock would hold both up until that
+            # wait gave up (concurrency review F5). Its report is ready once the ladder has
+            # run, before that wait, and the ladder is bounded. (These are never the main
+            # thread, so no Ctrl-C can land between the acquire and the try.)
+            if not self._close_lock.acquire(blocking=False):
                 self._stop.set()
-                if self._report_ready.wait(self._stdin_grace + self._term_grace
-                                           + _THREAD_JOIN_TIMEOUT):
+                if self._report_ready.wait(min(threading.TIMEOUT_MAX, ladder_bound(
+                        self._stdin_grace, self._term_grace))):
                     assert self._report is not None
                     return self._report
-            self._close_lock.acquire()
-        try:
+                self._close_lock.acquire()
+            try:
+                return self._close()
+            finally:
+                self._close_lock.release()
+        with self._close_lock:
             return self._close()
-        finally:
-            self._close_lock.release()
 
     def _close(self) -> ShutdownReport:
         """close(), under its lock."""

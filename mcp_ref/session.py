@@ -304,8 +304,9 @@ class Session:
             # Asked for explicitly: kept, even without resets.
             max_total = deadline_seconds("max_total_timeout", max_total_timeout)
         if reset_on_progress and max_total is None:
-            raise ValueError("reset_on_progress=True needs a max_total_timeout: progress may "
-                             "restart the clock, but a maximum total always holds (TO-05)")
+            raise ValueError("reset_on_progress=True needs a finite max_total_timeout: "
+                             "progress may restart the clock, but a maximum total always "
+                             "holds (TO-05)")
         return self._start(
             lambda: self.connection.send_request(
                 method, params, progress_token=progress_token,

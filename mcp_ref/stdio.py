@@ -1031,6 +1031,12 @@ class ChildProcess:
             _log.warning("server pid %d: stderr thread still running; leaking stderr", self.pid)
 
 
+def ladder_bound(stdin_grace: float, term_grace: float) -> float:
+    """The longest :meth:`ChildProcess.close` can take with these graces: its three rungs, the
+    wait for the stderr thread, and a second to spare (a bound to wait on, not an estimate)."""
+    return stdin_grace + term_grace + _KILL_REAP_TIMEOUT + 2 * _JOIN_TIMEOUT + 1.0
+
+
 def _pidfd_open(pid: int) -> Optional[int]:
     """A pidfd for ``pid``, readable once it exits (Linux 5.3+); None where unsupported."""
     try:

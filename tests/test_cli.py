@@ -133,6 +133,19 @@ def test_serve_refuses_a_progress_interval_that_is_not_a_number_of_seconds():
     assert f"(PR-12; default: {DEFAULT_PROGRESS_INTERVAL:g})" in " ".join(helped.stdout.split())
 
 
+@pytest.mark.spec("TO-01")
+@pytest.mark.parametrize("command", ["inspect", "call", "check"])
+def test_a_timeout_no_deadline_can_be_kept_by_is_a_usage_error(command):
+    # D-10: 0, a negative number and NaN are refused before anything is spawned: one line,
+    # exit 2, as argparse says of any bad option (not a traceback from Client.spawn).
+    for bad in ("0", "-1", "nan"):
+        done = run([command, "--timeout", bad, "--", sys.executable, "-m", "mcp_ref", "serve"],
+                   stdin=subprocess.DEVNULL)
+        assert done.returncode == 2, done.stderr
+        assert "the --timeout must be a finite, positive number of seconds" in done.stderr
+        assert "Traceback" not in done.stderr
+
+
 @pytest.mark.spec("TR-01", "TR-06")
 @pytest.mark.parametrize("closed,name", [(">&-", "stdout (fd 1)"), ("<&-", "stdin (fd 0)"),
                                          ("<&- >&-", "stdin (fd 0)")])

@@ -1352,8 +1352,39 @@ def test_an_answer_the_exited_server_cannot_get_is_not_blamed_on_the_handler(tmp
 
 
 @pytest.mark.spec("LC-19")
+def test_a_server_request_queued_behind_a_slow_handler_does_not_run_after_close(tmp_path):
+    # F2, the queued case (found by the review of the fixes): two roots/list requests arrive
+    # together; while the first handler runs, close() is called. The second, already queued
+    # for the callback thread, must not run.
+    entered, release = threading.Event(), threading.Event()
+    ran = []
+
+    def roots():
+        ran.append(len(ran) + 1)
+        entered.set()
+        release.wait(10)
+        return []
+
+    client = spawn(timing("plain", tmp_path / "wire.jsonl"), roots=roots)
+    closer = threading.Thread(target=client.close, daemon=True)
+    try:
+        client.call_tool_async("ask-roots-twice", timeout=5)
+        assert entered.wait(5)
+        closer.start()
+        assert client._stop.wait(5)             # close() has begun
+    finally:
+        release.set()
+        closer.join(10)
+        client.close()
+    assert ran == [1]
+    assert _own_threads(client) == []
+
+
+@pytest.mark.spec("LC-19")
+@pytest.mark.parametrize("term_grace", [2.0, float("inf")])
 def test_close_from_a_callback_while_another_thread_closes_returns_at_once(tmp_path, caplog,
-                                                                          monkeypatch):
+                                                                          monkeypatch,
+                                                                          term_grace):
     # F5: close() holds its lock while it waits for the reader to end; the reader, in a
     # callback, calls close() too. It used to wait for that lock until the first close() gave
     # up on it (5 s) and warned of a thread "still running". Both now get the one report.
@@ -1367,8 +1398,10 @@ def test_close_from_a_callback_while_another_thread_closes_returns_at_once(tmp_p
             ladder_started.wait(10)             # the other close() holds the lock by now
             reports.append(holder["client"].close())
 
+    # An infinite grace (wait as long as the server takes) bounds nothing: the callback's
+    # close() still waits for the report, without OverflowError.
     client = holder["client"] = spawn(timing("plain", tmp_path / "wire.jsonl"),
-                                      on_notification=on_notification)
+                                      on_notification=on_notification, term_grace=term_grace)
     process_close = client._process.close
 
     def close_and_tell(*args, **kwargs):
