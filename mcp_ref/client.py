@@ -34,7 +34,7 @@ from .errors import (ConnectionClosed, ErrorCode, PeerError, RemoteProtocolError
 from .framing import DEFAULT_MAX_LINE_BYTES
 from .lifecycle import Role, State
 from .session import (DEFAULT_KEEPALIVE_TIMEOUT, Keepalive, PendingRequest, ProgressCallback,
-                      Session, deadline_seconds, keepalive_problem)
+                      Session, deadline_seconds, keepalive_problem, waitable)
 from .stdio import (DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport,
                     ladder_bound)
 from .transcript import Trace, Transcript, open_transcript
@@ -304,7 +304,7 @@ class Client:
         F3); the session is over once close() is done all the same."""
         if self._reader.ident is None:          # not started: the handshake never ran
             return True
-        return self._ended.wait(timeout)
+        return self._ended.wait(waitable(timeout))
 
     # --- Requests -----------------------------------------------------------------------------
 

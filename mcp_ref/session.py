@@ -107,9 +107,7 @@ class PendingRequest:
         """Wait up to ``timeout`` seconds for an outcome without acting on the deadline."""
         if self._done:
             return True
-        if timeout is not None:
-            # A lock takes no wait past TIMEOUT_MAX (OverflowError), nor NaN (0: no wait).
-            timeout = min(timeout, threading.TIMEOUT_MAX) if timeout > 0 else 0.0
+        timeout = waitable(timeout)
         if self._settled.acquire(timeout=-1 if timeout is None else timeout):
             self._settled.release()           # let the next waiter through
         return self._done
@@ -540,6 +538,15 @@ def progress_interval_problem(interval: Any) -> Optional[str]:
     ``Server(progress_interval=)`` and ``serve --progress-interval`` (PR-12, D-47). 0 is
     allowed: it sends every progress."""
     return _seconds_problem("progress interval", interval, zero_allowed=True)
+
+
+def waitable(timeout: Optional[float]) -> Optional[float]:
+    """A caller's ``timeout`` for one wait, as a lock or an event takes it: None stays None
+    (no limit); past ``threading.TIMEOUT_MAX`` it is that (more would be OverflowError); NaN
+    or 0 or less is 0 (no wait)."""
+    if timeout is None:
+        return None
+    return min(timeout, threading.TIMEOUT_MAX) if timeout > 0 else 0.0
 
 
 def deadline_seconds(name: str, value: Any) -> Optional[float]:

@@ -1289,6 +1289,19 @@ def test_a_timeout_beyond_what_a_wait_can_take_means_no_deadline(tmp_path, huge)
             waiting.result()
 
 
+def test_wait_closed_takes_any_timeout_a_caller_may_pass(tmp_path):
+    # Found by the review of the fixes: Event.wait(inf) raised OverflowError.
+    with spawn(timing("plain", tmp_path / "wire.jsonl")) as client:
+        assert client.wait_closed(float("nan")) is False      # no wait at all
+        assert client.wait_closed(-1) is False
+        closer = threading.Timer(0.2, client.close)           # the action, not a synchronisation
+        closer.start()
+        try:
+            assert client.wait_closed(float("inf")) is True
+        finally:
+            closer.cancel()
+
+
 @pytest.mark.spec("LC-19")
 def test_close_from_a_callback_runs_no_later_callback_and_leaves_no_thread(tmp_path):
     # F2: the log and a roots/list request of the server's arrive in one chunk; the log's
