@@ -96,15 +96,23 @@ def call(argv: Sequence[str], tool: str, arguments: Dict[str, Any], *,
     and 143 on SIGTERM (the call is cancelled first, CN-01)."""
     bar = _Progress()
     with Client.spawn(argv, trace=trace, request_timeout=timeout) as client:
-        handle = client.call_tool_async(tool, arguments, on_progress=bar)
+        handle = None
         try:
+            # Inside the try: a signal that comes as soon as the call is written (the server
+            # may already be at work) still cancels it.
+            handle = client.call_tool_async(tool, arguments, on_progress=bar)
             result = handle.result()
         except (KeyboardInterrupt, Terminated) as exc:
             what = "Ctrl-C" if isinstance(exc, KeyboardInterrupt) else exc.name
-            cancelled = handle.cancel(f"interrupted by the user ({what})")    # CN-01
+            reason = f"interrupted by the user ({what})"
             bar.end()
-            if cancelled:
+            # No handle: the signal came while call_tool_async was still returning, maybe
+            # just after it wrote the call (the handler runs as the write returns), so what
+            # is in flight is cancelled, not only what has a handle (CN-01).
+            if handle.cancel(reason) if handle is not None else client.cancel_all(reason):
                 _say("cancelled: notifications/cancelled sent")
+            elif handle is None:
+                _say("interrupted before the call was sent")
             else:
                 # Its outcome arrived just before the signal: nothing left to cancel, so
                 # nothing was sent (shell review F9).

@@ -397,6 +397,15 @@ class Client:
             params["arguments"] = arguments
         return self._session.send_request(spec.TOOLS_CALL, params, **options)
 
+    def cancel_all(self, reason: Optional[str] = None) -> int:
+        """Cancel every request of ours still waiting for its answer (CN-01): each sends
+        ``notifications/cancelled`` and fails with RequestCancelled. Returns how many. For a
+        user who asks to stop everything, and for a call interrupted before its handle was
+        returned to the caller (the request may already be on its way)."""
+        with self._session._lock:
+            waiting = list(self._session._requests.values())
+        return sum(1 for pending in waiting if pending.cancel(reason))
+
     def list_resources(self, **options: Any) -> List[Dict[str, Any]]:
         return self._list_all(spec.RESOURCES_LIST, "resources", options)
 

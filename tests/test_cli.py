@@ -469,6 +469,34 @@ def test_a_signal_as_run_guarded_installs_its_handlers_is_handled_and_they_are_r
 
 
 @pytest.mark.spec("CN-01")
+def test_call_cancels_a_call_interrupted_as_soon_as_it_is_written(monkeypatch, capsys,
+                                                                 tmp_path):
+    """SIGTERM sent the moment the server has the request (the CLI signal test, under load):
+    Python runs the handler as the write returns, inside call_tool_async, before the handle
+    exists. The call is on its way all the same, so it must be cancelled (simulated: the
+    write of tools/call raises KeyboardInterrupt once done)."""
+    from mcp_ref import cli
+    from mcp_ref.session import Session
+    real_put = Session._put
+
+    def written_then_interrupted(self, data, **options):
+        real_put(self, data, **options)
+        if b'"tools/call"' in data:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Session, "_put", written_then_interrupted)
+    monkeypatch.chdir(ROOT)
+    trace = tmp_path / "call.jsonl"
+    status = cli.call(SERVE, "slow", {"seconds": 30, "steps": 300}, trace=str(trace))
+    err = capsys.readouterr().err
+    assert status == 130
+    assert "cancelled: notifications/cancelled sent" in err
+    sent = [r["msg"].get("method") for r in load(str(trace)) if r.get("dir") == "send"]
+    assert sent.count("notifications/cancelled") == 1
+    assert sent.index("notifications/cancelled") > sent.index("tools/call")
+
+
+@pytest.mark.spec("CN-01")
 def test_call_says_no_cancel_was_sent_when_the_call_had_already_ended(monkeypatch, capsys,
                                                                       tmp_path):
     """Shell review F9: Ctrl-C arrives just as the answer does (simulated: result() raises it
