@@ -29,8 +29,8 @@ from . import events as ev
 from . import shapes, spec
 from ._logging import CRITICAL, DEBUG, ERROR, INFO, WARNING, LazyLogger
 from .connection import DEFAULT_INFO, Connection
-from .errors import (ConnectionClosed, ErrorCode, PeerError, RemoteProtocolError,
-                     RequestTimeout, UnsupportedProtocolVersion)
+from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, PeerError,
+                     RemoteProtocolError, RequestTimeout, UnsupportedProtocolVersion)
 from .framing import DEFAULT_MAX_LINE_BYTES
 from .lifecycle import Role, State
 from .session import (DEFAULT_KEEPALIVE_TIMEOUT, Keepalive, PendingRequest, ProgressCallback,
@@ -428,7 +428,11 @@ class Client:
         self._session.notify("notifications/roots/list_changed")
 
     def set_logging_level(self, level: str, **options: Any) -> None:
-        """LG-02: the server sends only log messages at ``level`` or above from now on."""
+        """LG-02: the server sends only log messages at ``level`` or above from now on.
+        ValueError, with nothing sent, unless ``level`` is one of the eight names (LG-03)."""
+        if level not in spec.LOG_LEVELS:
+            raise ValueError(f"the logging level must be one of {', '.join(spec.LOG_LEVELS)}, "
+                             f"not {level!r}")
         self._session.request(spec.SET_LOGGING_LEVEL, {"level": level}, **options)
 
     def _list_all(self, method: str, key: str, options: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -646,6 +650,11 @@ class Client:
             if handler is None:     # the connection lets through only declared ones
                 raise PeerError(ErrorCode.METHOD_NOT_FOUND, f"Method not found: {event.method}")
             result = handler(event.params)
+            problem = shapes.client_result_problem(event.method, result)
+            if problem is not None:
+                # Not sent as it is: the server would get a frame its schema refuses (TR-07).
+                raise LocalProtocolError(f"the {event.method} handler returned no valid "
+                                         f"result: {problem}", catalogue_id="TR-07")
             if isinstance(result, dict):
                 # LC-15: nothing the negotiated revision lacks (D-41); a block type it lacks
                 # raises LocalProtocolError, answered -32603 below.

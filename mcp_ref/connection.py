@@ -267,6 +267,11 @@ class Connection:
         if method == spec.INITIALIZE:
             raise LocalProtocolError("use Connection.initialize() to open the session",
                                      catalogue_id="LC-03")
+        if method in self._requests_we_receive and method not in self._requests_we_send:
+            # A known request of the other direction (a client asking roots/list): no valid
+            # message (TR-07, TR-06). Methods the spec does not name go out, as extensions.
+            raise LocalProtocolError(f"{method} is a request the {self.peer_role.value} "
+                                     f"sends, not the {self.role.value}", catalogue_id="LC-16")
         self.lifecycle.process(self.role, Input.PING if method == spec.PING else Input.REQUEST)
         self._check_peer_offers(method, params)
         params = dict(params) if params else {}
@@ -305,6 +310,11 @@ class Connection:
 
     def send_response(self, request_id: RequestId, result: Dict[str, Any]) -> bytes:
         """Answer a request of the peer's. Returns b"" if the peer cancelled it (CN-05)."""
+        if not isinstance(result, dict):
+            # BP-09: a result is an object. Refused before anything is sent or forgotten, so
+            # the request can still be answered with an error (a handler returned None, say).
+            raise LocalProtocolError(f"a result must be a JSON object, not "
+                                     f"{type(result).__name__}", catalogue_id="BP-09")
         return self._answer(request_id, Response(request_id, result))
 
     def send_error(self, request_id: RequestId, code: int, message: str,

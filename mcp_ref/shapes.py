@@ -150,6 +150,29 @@ def client_result(version: str, method: str, result: Dict[str, Any]) -> Dict[str
     return result
 
 
+def client_result_problem(method: str, result: Any) -> Optional[str]:
+    """What keeps ``result`` from answering the server's request ``method``, or None: an
+    object (BP-09) with the members every revision's schema requires of it. The client's
+    handlers build these, and an answer the schema refuses is no valid message (TR-07)."""
+    if not isinstance(result, dict):
+        return f"a result must be a JSON object, not {type(result).__name__}"
+    if method == spec.ROOTS_LIST:
+        roots = result.get("roots")
+        if not (isinstance(roots, list) and all(isinstance(root, dict)
+                                                and isinstance(root.get("uri"), str)
+                                                for root in roots)):
+            return "roots must be a list of objects, each with a string uri"
+    elif method == spec.SAMPLING_CREATE_MESSAGE:
+        if not (result.get("role") in ("user", "assistant")
+                and isinstance(result.get("content"), (dict, list))
+                and isinstance(result.get("model"), str)):
+            return "a sampling result needs a role (user or assistant), content and a string model"
+    elif method == spec.ELICITATION_CREATE:
+        if result.get("action") not in ("accept", "decline", "cancel"):
+            return "an elicitation result needs an action: accept, decline or cancel"
+    return None
+
+
 # --- Checking a value against a subset of JSON Schema (BP-34, decisions D-14, D-45, D-46) -----
 #
 # BP-34 (https://modelcontextprotocol.io/specification/2025-11-25/basic/index#json-schema-usage):

@@ -2018,6 +2018,33 @@ def test_each_side_declares_only_capabilities_its_revision_has(version):
     assert ("completions" in answered) is (version >= "2025-03-26") and "tools" in answered
 
 
+@pytest.mark.spec("BP-09")
+@pytest.mark.parametrize("result", [None, [1], "text", 3])
+def test_a_result_that_is_not_an_object_is_refused_and_the_request_can_still_be_answered(
+        result):
+    pair = handshake()
+    request_id = pair.request(C, "tools/list")
+    pair.pump()
+    with pytest.raises(LocalProtocolError) as info:
+        pair.server.send_response(request_id, result)
+    assert info.value.catalogue_id == "BP-09"
+    (frame,) = frames_of(pair.server.send_error(request_id, ErrorCode.INTERNAL_ERROR, "no"))
+    assert frame["id"] == request_id and frame["error"]["code"] == -32603
+
+
+@pytest.mark.spec("LC-16", "TR-07")
+def test_a_known_request_of_the_other_direction_is_never_sent():
+    pair = handshake(client_kwargs={"capabilities": {"roots": {}, "sampling": {}}})
+    for method in ("roots/list", "sampling/createMessage", "elicitation/create"):
+        with pytest.raises(LocalProtocolError, match="a request the server sends"):
+            pair.client.send_request(method, {})
+    for method in ("tools/list", "resources/read", "logging/setLevel"):
+        with pytest.raises(LocalProtocolError, match="a request the client sends"):
+            pair.server.send_request(method, {})
+    assert pair.client.pending_ids == () and pair.server.pending_ids == ()
+    pair.client.send_request("x-vendor/extension", {})    # a method the spec does not name
+
+
 @pytest.mark.spec("BP-01", "BP-05")
 def test_params_json_cannot_carry_raise_not_json_and_register_nothing():
     """A typed error for the caller, and no pending request that no response could settle;

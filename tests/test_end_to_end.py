@@ -244,8 +244,8 @@ def test_resources_prompts_and_logging():
         client.call_tool("log", {"level": "info", "message": "filtered out"})
         client.call_tool("log", {"level": "error", "message": "let through"})
         assert got_log.wait(5)
-        with pytest.raises(PeerError) as info:
-            client.set_logging_level("loud")
+        with pytest.raises(PeerError) as info:       # set_logging_level would not send it
+            client.request("logging/setLevel", {"level": "loud"})
         assert info.value.code == -32602
     logs = [p["data"] for m, p in seen if m == "notifications/message"]
     assert logs == ["let through"]
@@ -358,6 +358,60 @@ def test_a_sampling_answer_the_revision_cannot_carry_is_a_32603(version):
             assert "-32603" in result["content"][0]["text"], result
         else:
             assert json.loads(result["content"][0]["text"])["content"]["type"] == "audio"
+        client.ping()
+
+
+#: Handler answers the schema refuses (client wire review, 2026-12-06): each was sent as
+#: it was, ``"result": null`` included.
+_NOT_ANSWERS = [
+    ("roots", lambda: None, "roots", {}),
+    ("roots", lambda: [{"name": "no uri"}], "roots", {}),
+    ("sampling", lambda params: None, "sample", {"prompt": "hi"}),
+    ("sampling", lambda params: "just text", "sample", {"prompt": "hi"}),
+    ("sampling", lambda params: {"role": "robot", "model": "m",
+                                 "content": {"type": "text", "text": "x"}}, "sample",
+     {"prompt": "hi"}),
+    ("sampling", lambda params: {"role": "assistant",
+                                 "content": {"type": "text", "text": "no model"}}, "sample",
+     {"prompt": "hi"}),
+    ("elicitation", lambda params: {"action": "maybe"}, "elicit", {"message": "ok?"}),
+    ("elicitation", lambda params: [1], "elicit", {"message": "ok?"}),
+]
+
+
+@pytest.mark.spec("TR-07", "BP-09")
+@pytest.mark.parametrize("option,handler,tool,arguments", _NOT_ANSWERS)
+def test_a_client_handler_answer_the_schema_refuses_is_a_32603(option, handler, tool,
+                                                               arguments, caplog):
+    """The server gets -32603 instead of a frame its schema refuses (TR-07); the handler's
+    author gets the reason in the log; the session goes on."""
+    caplog.set_level(logging.ERROR, logger="mcp_ref.client")
+    with spawn(**{option: handler}) as client:
+        result = client.call_tool(tool, arguments)
+        assert result["isError"] is True and "-32603" in result["content"][0]["text"], result
+        client.ping()
+    assert any("returned no valid result" in str(r.exc_info[1]) for r in caplog.records
+               if r.exc_info), [r.getMessage() for r in caplog.records]
+
+
+@pytest.mark.spec("LG-03")
+def test_set_logging_level_refuses_a_level_that_is_not_one_of_the_eight():
+    with spawn() as client:
+        for bad in ("loud", 5, "INFO"):
+            with pytest.raises(ValueError, match="must be one of debug, info"):
+                client.set_logging_level(bad)
+        client.set_logging_level("notice")
+
+
+@pytest.mark.spec("LC-16", "TR-07")
+@pytest.mark.parametrize("method", ["roots/list", "sampling/createMessage", "elicitation/create"])
+def test_a_client_refuses_to_send_a_request_only_servers_send(method):
+    from mcp_ref.errors import LocalProtocolError
+    with spawn() as client:
+        with pytest.raises(LocalProtocolError, match=f"{method} is a request the server "
+                                                     "sends, not the client"):
+            client.request(method, {})
+        assert client._session._requests == {}
         client.ping()
 
 
