@@ -296,6 +296,12 @@ class Connection:
         dedicated = {spec.INITIALIZED: "the connection sends it itself",
                      spec.CANCELLED: "use cancel()", spec.PROGRESS: "use send_progress()",
                      spec.LOG_MESSAGE: "use send_log()"}
+        sender = spec.NOTIFICATION_SENDER.get(method, self.role.value)
+        if sender != self.role.value:
+            # Before the capability check, whose message would name a capability this side
+            # cannot have (TR-07; client wire review, D-54).
+            raise LocalProtocolError(f"{method} is a notification the {sender} sends, not the "
+                                     f"{self.role.value}", catalogue_id="LC-16")
         if method in dedicated:
             raise LocalProtocolError(f"{method}: {dedicated[method]}")
         self.lifecycle.process(self.role, Input.NOTIFICATION)

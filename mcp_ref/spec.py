@@ -157,6 +157,19 @@ NOTIFICATION_CAPABILITY = {
     "notifications/roots/list_changed": "roots.listChanged",
 }
 
+#: Notifications only one side sends (catalogue section 1.1), by the side that does; the
+#: others (cancelled, progress) go both ways. The other side never sends one of these.
+NOTIFICATION_SENDER = {
+    INITIALIZED: "client",
+    "notifications/roots/list_changed": "client",
+    LOG_MESSAGE: "server",
+    TOOLS_LIST_CHANGED: "server",
+    "notifications/resources/list_changed": "server",
+    "notifications/resources/updated": "server",
+    "notifications/prompts/list_changed": "server",
+    ELICITATION_COMPLETE: "server",
+}
+
 #: Log levels of ``logging/setLevel`` and ``notifications/message``, least to most severe
 #: (LG-03: the RFC 5424 syslog levels).
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")

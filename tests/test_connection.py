@@ -2033,7 +2033,7 @@ def test_a_result_that_is_not_an_object_is_refused_and_the_request_can_still_be_
 
 
 @pytest.mark.spec("LC-16", "TR-07")
-def test_a_known_request_of_the_other_direction_is_never_sent():
+def test_a_known_request_or_notification_of_the_other_direction_is_never_sent():
     pair = handshake(client_kwargs={"capabilities": {"roots": {}, "sampling": {}}})
     for method in ("roots/list", "sampling/createMessage", "elicitation/create"):
         with pytest.raises(LocalProtocolError, match="a request the server sends"):
@@ -2043,6 +2043,14 @@ def test_a_known_request_of_the_other_direction_is_never_sent():
             pair.server.send_request(method, {})
     assert pair.client.pending_ids == () and pair.server.pending_ids == ()
     pair.client.send_request("x-vendor/extension", {})    # a method the spec does not name
+    for method in ("notifications/tools/list_changed", "notifications/message",
+                   "notifications/elicitation/complete"):
+        with pytest.raises(LocalProtocolError, match="a notification the server sends"):
+            pair.client.send_notification(method, {})
+    for method in ("notifications/initialized", "notifications/roots/list_changed"):
+        with pytest.raises(LocalProtocolError, match="a notification the client sends"):
+            pair.server.send_notification(method, {})
+    pair.client.send_notification("x-vendor/note", {})
 
 
 @pytest.mark.spec("BP-01", "BP-05")
