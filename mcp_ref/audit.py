@@ -40,7 +40,7 @@ from .errors import ProtocolError
 from .framing import DEFAULT_MAX_LINE_BYTES, FrameError, NumberOutOfRange, decode
 from .jsonrpc import (ErrorResponse, InvalidMessage, Notification, Request, is_request_id,
                       parse)
-from .lifecycle import Input, Lifecycle, Role, State
+from .lifecycle import NEGOTIATED, Input, Lifecycle, Role, State
 from .stdio import StdioServerTransport
 from .transcript import Trace
 
@@ -207,8 +207,7 @@ class Auditor:
         (``notifications/initialized`` may be in one: D-06), never with initialize in it."""
         if any(isinstance(i, dict) and i.get("method") == spec.INITIALIZE for i in items):
             self._record("BP-17", "initialize inside a JSON-RPC batch", items)
-        elif (self._version != spec.BATCH_VERSION or self._lifecycle.state
-              not in (State.AWAITING_INITIALIZED, State.OPERATING)):
+        elif self._version != spec.BATCH_VERSION or self._lifecycle.state not in NEGOTIATED:
             self._record("LC-15", "a JSON-RPC batch, which only 2025-03-26 has; this session "
                          f"negotiated {self._version or 'no version yet'}", items)
         elif not items:

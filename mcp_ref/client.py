@@ -32,7 +32,7 @@ from .connection import DEFAULT_INFO, Connection
 from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, PeerError,
                      RemoteProtocolError, RequestTimeout, UnsupportedProtocolVersion)
 from .framing import DEFAULT_MAX_LINE_BYTES
-from .lifecycle import Role, State
+from .lifecycle import ENDING, Role, State
 from .session import (DEFAULT_KEEPALIVE_TIMEOUT, Keepalive, PendingRequest, ProgressCallback,
                       Session, deadline_seconds, keepalive_problem, waitable)
 from .stdio import (DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport,
@@ -503,7 +503,7 @@ class Client:
             # close() has begun (perhaps from a callback for an earlier message of this same
             # chunk): no application callback runs once close() is called, and a request of
             # the server's could no longer be answered (concurrency review F2).
-            log.debug("%s after close(): dropped", event.method)
+            self._dropped_after_close(event)
             return
         if isinstance(event, ev.RequestReceived):
             self._start_callback(event)
@@ -604,7 +604,7 @@ class Client:
             if self._stop.is_set():
                 # close() has told the threads to stop (it checks under this lock too), so a
                 # thread made now would wait for ever: none is, and nothing is answered.
-                log.debug("%s %r after close(): dropped", event.method, event.id)
+                self._dropped_after_close(event)
                 return
             if self._callbacks is None:
                 import queue
@@ -623,7 +623,7 @@ class Client:
             if self._stop.is_set():
                 # Queued before close() began, behind a slow handler: no handler runs once
                 # close() is called (concurrency review F2; helper review F-4).
-                log.debug("%s %r after close(): dropped", event.method, event.id)
+                self._dropped_after_close(event)
                 continue
             try:
                 self._answer(event)
@@ -673,11 +673,17 @@ class Client:
             self._session.respond_error(event.id, ErrorCode.INTERNAL_ERROR,
                                         f"client handler failed: {type(exc).__name__}")
 
+    @staticmethod
+    def _dropped_after_close(event: ev.Event) -> None:
+        """Say (DEBUG) that a message of the server's arrived, or waited, after close()."""
+        log.debug("%s %r after close(): dropped", getattr(event, "method", None),
+                  getattr(event, "id", None))
+
     def _session_over(self) -> bool:
         """Whether the session has ended -- close() was called, or the server went away --
         so that an answer failing to go out is no fault of the handler (concurrency review
         F4: the server exited while a roots/list handler ran)."""
-        return self._stop.is_set() or self.state in (State.CLOSING, State.CLOSED, State.FAILED)
+        return self._stop.is_set() or self.state in ENDING
 
     # --- Keepalive (PG-04..PG-11) -------------------------------------------------------------
 
@@ -735,7 +741,7 @@ class Client:
         try:
             self._stop.set()
             with self._session._lock:
-                if self.state not in (State.CLOSED, State.FAILED, State.CLOSING):
+                if self.state not in ENDING:
                     self._session.connection.close()
             self._process.close(stdin_grace=self._stdin_grace, term_grace=self._term_grace)
         finally:

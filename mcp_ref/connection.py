@@ -37,7 +37,7 @@ from .framing import (DEFAULT_MAX_LINE_BYTES, FrameError, LineBuffer, LineTooLon
                       NumberOutOfRange, TruncatedAtEOF, decode, encode, first_out_of_range)
 from .jsonrpc import (ErrorResponse, InvalidMessage, Message, Notification, Request, RequestId,
                       Response, is_progress_token, is_request_id, parse, to_obj)
-from .lifecycle import Input, Lifecycle, Role, State
+from .lifecycle import NEGOTIATED, Input, Lifecycle, Role, State
 
 #: The client's default implementation info (LC-03: clientInfo is required).
 DEFAULT_INFO = {"name": "mcp_ref", "version": "0.1.0"}
@@ -596,8 +596,7 @@ class Connection:
         # batch is valid once a session has negotiated 2025-03-26: from the initialize
         # result on, notifications/initialized included (decision D-06). Each member then
         # meets the lifecycle as if it had come alone.
-        if (self.protocol_version != spec.BATCH_VERSION
-                or self.state not in (State.AWAITING_INITIALIZED, State.OPERATING)):
+        if self.protocol_version != spec.BATCH_VERSION or self.state not in NEGOTIATED:
             version = self.protocol_version or "an uninitialized session"
             return self._reject(InvalidMessage(f"JSON-RPC batches are not supported in {version}"),
                                 "BP-16")

@@ -115,6 +115,14 @@ class State(_Member):
     FAILED = "failed"
 
 
+#: The session is ending or over: nothing new may start there (the shell fails such a call
+#: with ConnectionClosed, and an answer that cannot go out is nobody's fault).
+ENDING = frozenset({State.CLOSING, State.CLOSED, State.FAILED})
+#: The protocol version is fixed (LC-15: from the initialize result on) and the session not
+#: ending: where a 2025-03-26 session takes batches (BP-16, D-06).
+NEGOTIATED = frozenset({State.AWAITING_INITIALIZED, State.OPERATING})
+
+
 class Input(_Member):
     """What can happen to a session: a message of some kind, or a transport event."""
 

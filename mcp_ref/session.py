@@ -34,7 +34,7 @@ from ._logging import LazyLogger
 from .connection import Connection
 from .errors import ConnectionClosed, McpRefError, PeerError, RequestCancelled, RequestTimeout
 from .jsonrpc import RequestId
-from .lifecycle import State
+from .lifecycle import ENDING
 
 log = LazyLogger("mcp_ref.session")
 
@@ -390,7 +390,7 @@ class Session:
     def _raise_if_closed(self) -> None:
         if self._closed_error is not None:
             raise self._closed_error          # later calls fail fast (reliability SC-04)
-        if self.connection.state in (State.CLOSING, State.CLOSED, State.FAILED):
+        if self.connection.state in ENDING:
             # Shutting down, and the details (exit code, stderr) are still being collected:
             # a closed connection all the same, never a lifecycle error for the caller (I2).
             raise ConnectionClosed("the connection is closing")
