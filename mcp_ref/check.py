@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from . import __version__, spec
+from .connection import declares, gating_capability
 from .errors import ConnectionClosed, SpawnError
 from .framing import FrameError, LineBuffer, NumberOutOfRange, decode, encode
 from .jsonrpc import is_request_id
@@ -154,6 +155,12 @@ CHECKS: Tuple[Check, ...] = (
     Check("server-request-ids", ("BP-05", "BP-03", "BP-04"), "MUST",
           "requests the server sends have unique string or integer ids",
           spec.spec_url("basic/index", "requests")),
+    Check("requests-wait-for-initialized", ("LC-07",), "SHOULD NOT",
+          "before notifications/initialized the server sends no request but ping",
+          spec.spec_url(_LIFECYCLE, "initialization")),
+    Check("capabilities-respected", ("LC-16", "LG-01"), "MUST",
+          "server requests and notifications stay inside the negotiated capabilities "
+          "(a SHOULD before 2025-06-18: warn)", spec.spec_url(_LIFECYCLE, "operation")),
     Check("stdout-purity", ("TR-06", "TR-02", "BP-01"), "MUST NOT",
           "every stdout line is one JSON-RPC object: no banner or blank line (CRLF: warn)",
           spec.spec_url("basic/transports", "stdio")),
@@ -206,6 +213,10 @@ def not_applicable(key: str, why: str, evidence: Sequence[str] = ()) -> Result:
 def _is_response(value: Any) -> bool:
     return isinstance(value, dict) and "method" not in value and (
         "result" in value or "error" in value)
+
+
+def _is_request(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("method"), str) and "id" in value
 
 
 def _is_progress(value: Any) -> bool:
@@ -310,6 +321,12 @@ class Wire:
         self.frames: List[Frame] = []
         self.sent: List[Any] = []
         self.server_request_ids: List[Any] = []
+        #: The protocolVersion of the initialize *result* (None: no session was opened) and
+        #: the capabilities it declared: what LC-16 is judged against, per process.
+        self.version: Optional[str] = None
+        self.server_capabilities: Dict[str, Any] = {}
+        #: :meth:`mark` when notifications/initialized was sent (LC-07), or None.
+        self.initialized_mark: Optional[int] = None
         self.eof = False
         self.shutdown: Optional[ShutdownReport] = None
         self._lines = LineBuffer()
@@ -348,6 +365,9 @@ class Wire:
         obj: Dict[str, Any] = {"jsonrpc": "2.0", "method": method}
         if params is not None:
             obj["params"] = params
+        if method == spec.INITIALIZED and self.initialized_mark is None:
+            # Frames read from here on were read after the server could have it (LC-07).
+            self.initialized_mark = self.mark()
         return self.send(obj)
 
     # -- Reading ----------------------------------------------------------------------------
@@ -461,7 +481,14 @@ def _initialize(wire: Wire, version: str, request_id: Any = "init") -> Optional[
     since = wire.mark()
     wire.request(request_id, spec.INITIALIZE, {"protocolVersion": version, "capabilities": {},
                                                "clientInfo": CLIENT_INFO})
-    return wire.response(request_id, since)
+    frame = wire.response(request_id, since)
+    result = frame.value.get("result") if frame is not None else None
+    if isinstance(result, dict):
+        offered = result.get("protocolVersion")
+        wire.version = offered if isinstance(offered, str) else repr(offered)
+        capabilities = result.get("capabilities")
+        wire.server_capabilities = capabilities if isinstance(capabilities, dict) else {}
+    return frame
 
 
 def _open_session(wire: Wire) -> Optional[Dict[str, Any]]:
@@ -495,6 +522,8 @@ def run_battery(argv: Sequence[str], options: Optional[Options] = None) -> List[
     results += progress_results
     results += _cancel(spawn, options, tools, call_seconds)
     results.append(_server_request_ids(wires))
+    results.append(_early_requests(wires))
+    results.append(_capabilities_respected(wires))
     results.append(_stdout_purity(wires))
     order = {check.key: i for i, check in enumerate(CHECKS)}
     return sorted(results, key=lambda r: order[r.check.key])
@@ -1130,6 +1159,92 @@ def _server_request_ids(wires: List[Wire]) -> Result:
     if problems:
         return broken(key, problems[0], problems)
     return passed(key, f"{count} request(s), ids unique")
+
+
+def _early_requests(wires: Sequence[Wire]) -> Result:
+    """LC-07 (catalogue A7): until notifications/initialized, a server sends no request but
+    ping; log notifications are allowed. Judged on every process that got an initialize
+    result, the version probes included: they never send notifications/initialized at all.
+
+    A request read before we wrote notifications/initialized was sent before the server could
+    have read it, so a failure here is never a race; one sent just before the server read it
+    but read by us after we wrote it is missed (a false pass, never a false warning)."""
+    key = "requests-wait-for-initialized"
+    problems, opened, never = [], 0, 0
+    for wire in wires:
+        if wire.version is None:
+            continue            # no session: silent-before-initialize judges what it said
+        opened += 1
+        never += wire.initialized_mark is None
+        before = wire.frames[:wire.initialized_mark]       # [:None]: all of them
+        problems += [f"{wire.label}: {got(f)}" for f in before
+                     if _is_request(f.value) and f.value["method"] != spec.PING]
+    if not opened:
+        return not_applicable(key, "no initialize handshake succeeded")
+    if problems:
+        return broken(key, f"{len(problems)} request(s) before notifications/initialized",
+                      problems[:6])
+    return passed(key, f"no request but ping in {opened} session(s), {never} of them never "
+                       "sent notifications/initialized")
+
+
+#: The revisions in which LC-16 is a SHOULD (catalogue LC-16: V1-V2); a MUST from 2025-06-18.
+#: A version the battery does not know is judged by the pinned revision's rule.
+CAPABILITIES_SHOULD_ONLY = ("2024-11-05", "2025-03-26")
+
+
+def _capabilities_respected(wires: Sequence[Wire]) -> Result:
+    """LC-16 (b, c) and LG-01 on every process that got an initialize result: the battery
+    declares no client capabilities, so the server sends it no roots, sampling or
+    elicitation request; and a notification that needs a server capability (log messages,
+    list_changed, resources/updated) needs it declared in that process's result. In
+    2024-11-05 and 2025-03-26 LC-16 is a SHOULD (warn); LG-01 is a MUST in every revision."""
+    key = "capabilities-respected"
+    must, should, opened = [], [], 0
+    for wire in wires:
+        if wire.version is None:
+            continue
+        opened += 1
+        version = wire.version if wire.version in spec.SUPPORTED_VERSIONS else None
+        for frame in wire.frames:
+            why, rule = _outside_capabilities(frame.value, version, wire.server_capabilities)
+            if why:
+                line = f"{wire.label} ({wire.version}), {rule}: {why}: {got(frame)}"
+                strict = rule == "LG-01" or wire.version not in CAPABILITIES_SHOULD_ONLY
+                (must if strict else should).append(line)
+    if not opened:
+        return not_applicable(key, "no initialize handshake succeeded")
+    if must:
+        return broken(key, f"{len(must)} message(s) outside the negotiated capabilities",
+                      (must + should)[:6])
+    if should:
+        return warned(key, f"{len(should)} message(s) outside the negotiated capabilities, "
+                           "in revisions where LC-16 is a SHOULD", should[:6])
+    return passed(key, f"every message of {opened} session(s) inside what was declared")
+
+
+def _outside_capabilities(value: Any, version: Optional[str],
+                          capabilities: Dict[str, Any]) -> Tuple[str, str]:
+    """Why one message from the server needs a capability that was not negotiated, and the
+    rule it breaks; ``("", "")`` when it needs none or has it. ``version`` None: unknown."""
+    if not isinstance(value, dict) or not isinstance(value.get("method"), str):
+        return "", ""
+    method = value["method"]
+    if "id" in value:
+        needed = gating_capability(spec.SERVER_REQUESTS, method, version)
+        if needed:
+            return f"{method} needs the client's {needed!r} capability; none was declared", \
+                "LC-16"
+        return "", ""
+    if method == spec.ELICITATION_COMPLETE:          # the client's url mode (D-36)
+        return f"{method} needs the client's elicitation capability; none was declared", \
+            "LC-16"
+    needed = spec.NOTIFICATION_CAPABILITY.get(method)
+    if needed and spec.NOTIFICATION_SENDER.get(method) == "server" \
+            and not declares(capabilities, needed):
+        rule = "LG-01" if method == spec.LOG_MESSAGE else "LC-16"
+        return f"{method} needs the server's {needed!r} capability, not declared", rule
+    return "", ""
 
 
 def _stdout_purity(wires: List[Wire]) -> Result:

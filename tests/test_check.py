@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -58,6 +59,13 @@ EXPECTED = {
     "late-chatter": {"silent-before-initialize": "fail"},         # after the quiet window
     "stringifies-integer-ids": {"id-types": "fail"},              # and BP-13 was blamed too
     "error-without-message": {"unknown-method": "fail"},          # BP-10 went unchecked
+    # LC-07 and LC-16 were recorded but not judged until session 15 (D-56). roots/list before
+    # initialized breaks both: the battery declares no client capabilities.
+    "requests-before-initialized": {"requests-wait-for-initialized": "warn",
+                                    "capabilities-respected": "fail"},
+    "samples-without-capability": {"capabilities-respected": "fail"},
+    "undeclared-list-changed": {"capabilities-respected": "fail"},
+    "logs-without-capability": {"capabilities-respected": "fail"},
 }
 
 #: Modes whose warning comes from a weaker rule inside a MUST check (``check.warned``).
@@ -246,3 +254,64 @@ def test_every_check_cites_the_catalogue_and_the_versioned_spec():
         assert c.ids and all(len(i) == 5 and i[2] == "-" for i in c.ids), c
         assert c.url.startswith(check.spec.SPEC_BASE + "/"), c
     assert len({c.key for c in check.CHECKS}) == len(check.CHECKS)
+
+
+# --- LC-07 and LC-16 on recorded sessions (D-56) ---------------------------------------------
+
+
+def _session(version, capabilities, *values, initialized_after=None):
+    """A stand-in for a finished Wire: what the two whole-run checks read of one process."""
+    frames = [check.Frame(v, float(i), i) for i, v in enumerate(values)]
+    return types.SimpleNamespace(label="probe", version=version, frames=frames,
+                                 server_capabilities=capabilities,
+                                 initialized_mark=initialized_after)
+
+
+_ROOTS = {"jsonrpc": "2.0", "id": 1, "method": "roots/list"}
+_PING = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+_LOG = {"jsonrpc": "2.0", "method": "notifications/message",
+        "params": {"level": "info", "data": "x"}}
+_LIST_CHANGED = {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
+
+
+@pytest.mark.spec("LC-07")
+def test_only_ping_and_logs_come_before_initialized():
+    logs_and_ping = _session("2025-11-25", {"logging": {}}, _LOG, _PING)
+    assert check._early_requests([logs_and_ping]).outcome == "pass"
+    early = _session("2025-11-25", {}, _ROOTS, initialized_after=1)
+    late = _session("2025-11-25", {}, _PING, _ROOTS, initialized_after=1)
+    assert check._early_requests([early]).outcome == "warn"          # SHOULD NOT
+    assert check._early_requests([late]).outcome == "pass"
+    assert check._early_requests([_session(None, {}, _ROOTS)]).outcome == "n.a."
+
+
+@pytest.mark.spec("LC-16", "LG-01")
+@pytest.mark.parametrize("version, capabilities, message, outcome", [
+    ("2025-11-25", {}, _ROOTS, "fail"),                    # the battery declared no roots
+    ("2025-06-18", {}, _ROOTS, "fail"),                    # a MUST from 2025-06-18 (V3)
+    ("2025-03-26", {}, _ROOTS, "warn"),                    # a SHOULD in V1 and V2
+    ("2024-11-05", {}, _ROOTS, "warn"),
+    ("2099-01-01", {}, _ROOTS, "fail"),                    # unknown: the pinned revision's rule
+    ("2025-11-25", {}, _PING, "pass"),                     # ping needs no capability
+    ("2025-11-25", {"tools": {}}, _LIST_CHANGED, "fail"),
+    ("2025-03-26", {"tools": {}}, _LIST_CHANGED, "warn"),
+    ("2025-11-25", {"tools": {"listChanged": True}}, _LIST_CHANGED, "pass"),
+    ("2024-11-05", {"tools": {}}, _LOG, "fail"),           # LG-01 is a MUST in every revision
+    ("2024-11-05", {"logging": {}}, _LOG, "pass"),
+    ("2025-11-25", {}, {"jsonrpc": "2.0", "method": "notifications/elicitation/complete",
+                        "params": {"elicitationId": "e"}}, "fail"),
+    ("2025-11-25", {}, {"jsonrpc": "2.0", "method": "notifications/progress",
+                        "params": {"progressToken": 1, "progress": 1}}, "pass"),
+])
+def test_server_messages_stay_inside_the_negotiated_capabilities(version, capabilities,
+                                                                  message, outcome):
+    result = check._capabilities_respected([_session(version, capabilities, message)])
+    assert result.outcome == outcome, result
+
+
+def test_capability_breaches_in_a_strict_revision_outweigh_the_lenient_ones():
+    lenient = _session("2024-11-05", {}, _ROOTS)
+    strict = _session("2025-11-25", {}, _ROOTS)
+    result = check._capabilities_respected([lenient, strict])
+    assert result.outcome == "fail" and len(result.evidence) == 2
+    assert check._capabilities_respected([_session(None, {}, _ROOTS)]).outcome == "n.a."
