@@ -37,7 +37,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return serve_reference()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "timeout", None) is not None:       # inspect, call, check (TO-01)
+    if args.command != "check" and getattr(args, "timeout", None) is not None:
+        # inspect, call (TO-01); check.run judges its own --timeout, which must be finite.
         from .session import deadline_seconds
         try:
             deadline_seconds("--timeout", args.timeout)
@@ -140,6 +141,20 @@ def build_parser() -> "argparse.ArgumentParser":
     return parser
 
 
+def json_object(text: str) -> Dict[str, Any]:
+    """An option's JSON object, one a frame can carry: ``[1]``, ``NaN`` or ``1e309`` is a
+    usage error (exit 2), not a traceback once the battery has started."""
+    import argparse
+    from .framing import FrameError, decode
+    try:
+        value = decode(text.encode("utf-8", "surrogateescape"))
+    except FrameError as exc:
+        raise argparse.ArgumentTypeError(f"not a JSON object a frame can carry: {exc}")
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object, not {text!r}")
+    return value
+
+
 def add_check_arguments(parser: "argparse.ArgumentParser") -> None:
     """The options of ``check``, for a parser of its own or a subcommand's.
 
@@ -155,7 +170,7 @@ def add_check_arguments(parser: "argparse.ArgumentParser") -> None:
     parser.add_argument("--tool-slow", default="slow", metavar="NAME",
                         help="tool that runs a while and reports progress (default: slow)")
     parser.add_argument("--slow-args", default='{"seconds": 1, "steps": 4}', metavar="JSON",
-                        type=json.loads, help="arguments of the slow tool")
+                        type=json_object, help="arguments of the slow tool (a JSON object)")
     parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
                         help="seconds to wait for any one response (default: 5)")
     parser.add_argument("--trace", metavar="FILE",

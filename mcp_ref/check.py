@@ -38,6 +38,7 @@ from .connection import declares, gating_capability
 from .errors import ConnectionClosed, SpawnError
 from .framing import FrameError, LineBuffer, NumberOutOfRange, decode, encode
 from .jsonrpc import is_request_id
+from .session import finite_seconds_problem
 from .stdio import ChildProcess, ShutdownReport
 from .transcript import Transcript
 
@@ -53,6 +54,10 @@ PING_PROMPT = 1.0
 EXIT_GRACE = 2.0
 #: After a cancel, messages already in the pipe may still arrive (CN-23's "grace window").
 CANCEL_GRACE = 0.2
+
+#: The longest --timeout, and the longest call the slow tool's arguments may announce: a day.
+#: The battery must end, and a wait far longer than this overflows the clock (OverflowError).
+LONGEST_WAIT = 86400.0
 
 CLIENT_INFO = {"name": "mcp_ref-check", "version": __version__}
 #: Text for the echo round trip: non-ASCII (BP-02), an embedded newline (TR-03), quotes,
@@ -459,7 +464,7 @@ class Wire:
             pass
         return self.child.wait(max(0.0, deadline - time.monotonic()))
 
-    def close(self, grace: float = 2.0) -> ShutdownReport:
+    def close(self, grace: float = EXIT_GRACE) -> ShutdownReport:
         """End the process: stdin EOF first, then the TR-13 ladder. Idempotent. ``grace``:
         how long stdout is still read, and its lines judged, while the server exits: the
         client's own grace before SIGTERM (D-01); a server that exits at once costs nothing."""
@@ -500,12 +505,28 @@ def _open_session(wire: Wire) -> Optional[Dict[str, Any]]:
     return frame.value["result"]
 
 
+def options_problem(options: Options, prefix: str = "") -> Optional[str]:
+    """Why the battery cannot run with ``options``, or None. Its timeout must be finite (every
+    window is measured from it, and the battery must end: no inf, unlike a request's timeout),
+    and the slow tool's arguments a JSON object. ``prefix``: "--" to name the options."""
+    problem = finite_seconds_problem(f"{prefix}timeout", options.timeout)
+    if problem is None and options.timeout > LONGEST_WAIT:
+        problem = f"the {prefix}timeout must be at most {LONGEST_WAIT:g} s, not {options.timeout!r}"
+    if problem is None and not isinstance(options.slow_args, dict):
+        problem = f"the {prefix}slow-args must be a JSON object, not {options.slow_args!r}"
+    return problem
+
+
 def run_battery(argv: Sequence[str], options: Optional[Options] = None) -> List[Result]:
     """Run every check against the server started by ``argv``; results in report order.
 
-    Raises :class:`~mcp_ref.errors.SpawnError` if the server cannot be started at all.
+    Raises :class:`~mcp_ref.errors.SpawnError` if the server cannot be started at all, and
+    ValueError for options it cannot run with (:func:`options_problem`).
     """
     options = options or Options()
+    problem = options_problem(options)
+    if problem is not None:
+        raise ValueError(problem)
     wires: List[Wire] = []
 
     def spawn(label: str) -> Wire:
@@ -993,11 +1014,12 @@ def _progress(spawn: Spawn, options: Options, tools: List[str]) -> Tuple[List[Re
         started = wire.send(request)
         ping = _ping(wire, "ping-during-call", "ping-busy")
         response = wire.response("slow-1", since, options.timeout + _seconds(options.slow_args))
-        wire.listen(CANCEL_GRACE)                    # progress straggling after the response
-        frames = [f for f in wire.frames[since:] if _is_progress(f.value)]
-        results = [_check_answered(request, response), ping,
-                   _check_token(frames, token), _check_increasing(frames, token),
-                   _check_stops(frames, token, response)]
+    # Closed: stdout was read until the server exited, or for EXIT_GRACE s after stdin EOF,
+    # so progress sent long after the response is judged too (PR-13), at no cost in time for
+    # a server that exits at once.
+    frames = [f for f in wire.frames[since:] if _is_progress(f.value)]
+    results = [_check_answered(request, response), ping, _check_token(frames, token),
+               _check_increasing(frames, token), _check_stops(frames, token, response)]
     return results, (response.at - started) if response else 0.0
 
 
@@ -1007,9 +1029,12 @@ def _slow_call(request_id: str, tool: str, arguments: Dict[str, Any], token: str
 
 
 def _seconds(arguments: Dict[str, Any]) -> float:
-    """How long the slow tool says it will take, if its arguments say (else 0)."""
+    """How long the slow tool says it will take, if its arguments say (else 0), at most
+    :data:`LONGEST_WAIT`: the battery waits that long on top of its timeout."""
     seconds = arguments.get("seconds")
-    return float(seconds) if isinstance(seconds, (int, float)) else 0.0
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        return 0.0
+    return min(max(float(seconds), 0.0), LONGEST_WAIT)
 
 
 def _check_answered(request: Dict[str, Any], response: Optional[Frame]) -> Result:
@@ -1058,7 +1083,8 @@ def _check_stops(frames: List[Frame], token: str, response: Optional[Frame]) -> 
     if late:
         return broken(key, f"{len(late)} progress notification(s) after the response",
                       [got(response)] + [got(f) for f in late[:3]])
-    return passed(key, f"nothing in the {CANCEL_GRACE:g} s after the response")
+    return passed(key, "nothing after the response, until the server exited (or for "
+                       f"{EXIT_GRACE:g} s after stdin EOF)")
 
 
 # --- Group 6: cancellation -----------------------------------------------------------------
@@ -1339,6 +1365,10 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
         return 2
     options = Options(tool_echo=args.tool_echo, echo_arg=args.echo_arg, tool_slow=args.tool_slow,
                       slow_args=args.slow_args, timeout=args.timeout, trace=args.trace)
+    problem = options_problem(options, "--")
+    if problem is not None:
+        sys.stderr.write(f"check: {problem}\n")
+        return 2
     try:
         results = run_battery(command, options)
     except SpawnError as exc:            # nothing to check

@@ -563,19 +563,34 @@ def deadline_seconds(name: str, value: Any) -> Optional[float]:
     if (isinstance(value, (int, float)) and not isinstance(value, bool)
             and value >= threading.TIMEOUT_MAX):
         return None
-    problem = _seconds_problem(name, value)
+    problem = _seconds_problem(name, value, no_deadline="inf")
     if problem is not None:
         raise ValueError(problem)
     return value
 
 
-def _seconds_problem(name: str, value: Any, *, zero_allowed: bool = False) -> Optional[str]:
+def finite_seconds_problem(name: str, value: Any) -> Optional[str]:
+    """Why ``value`` cannot bound a wait that must end, or None: a finite, positive number of
+    seconds. For the ``check`` battery, whose every window is measured from its timeout; a
+    request's timeout takes inf as "no deadline" instead (:func:`deadline_seconds`)."""
+    return _seconds_problem(name, value)
+
+
+def _seconds_problem(name: str, value: Any, *, zero_allowed: bool = False,
+                     no_deadline: str = "") -> Optional[str]:
+    """Why ``value`` is not a usable number of seconds, or None. ``no_deadline``: how the
+    caller spells "no deadline" (a request timeout takes inf), named in the message instead
+    of "finite"."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"the {name} must be a number of seconds, not {value!r}"
     # NaN fails both comparisons; inf would overflow the waits.
     if not ((0 <= value if zero_allowed else 0 < value) and value < float("inf")):
-        kind = "a finite number of seconds >= 0" if zero_allowed else \
-            "a finite, positive number of seconds"
+        if no_deadline:
+            kind = f"a positive number of seconds ({no_deadline}: no deadline)"
+        elif zero_allowed:
+            kind = "a finite number of seconds >= 0"
+        else:
+            kind = "a finite, positive number of seconds"
         return f"the {name} must be {kind}, not {value!r}"
     return None
 

@@ -44,6 +44,7 @@ EXPECTED = {
     "ignores-cancel": {"cancel-honoured": "warn"},
     "non-increasing-progress": {"progress-increases": "fail"},
     "progress-after-response": {"progress-stops": "fail"},
+    "progress-long-after-response": {"progress-stops": "fail"},   # passed a 0.2 s window
     "ignores-eof": {"exit-on-eof": "warn"},
     "id-type-coercion": {"id-types": "fail"},
     "wrong-ping-result": {"ping-before-initialized": "fail", "ping-operating": "fail",
@@ -212,6 +213,24 @@ def test_table_output_and_failing_exit_status(batteries):
 def test_no_command_is_a_usage_error(capsys):
     assert check.main([]) == 2
     assert check.main(["--json", "--"]) == 2
+
+
+@pytest.mark.parametrize("options", [check.Options(timeout=float("inf")),
+                                     check.Options(timeout=float("nan")),
+                                     check.Options(timeout=1e10),
+                                     check.Options(slow_args=[1, 2])])
+def test_options_the_battery_cannot_run_with_are_refused_before_any_spawn(options):
+    # The program does not exist: a check made after the spawn would raise SpawnError.
+    with pytest.raises(ValueError, match="must be"):
+        check.run_battery([os.path.join(ROOT, "no", "such", "server")], options)
+
+
+def test_the_slow_tool_announces_at_most_a_day():
+    # seconds = 1e300 is finite JSON; added to a deadline it overflowed the clock.
+    assert check._seconds({"seconds": 1e300}) == check.LONGEST_WAIT
+    assert check._seconds({"seconds": -4}) == 0.0
+    assert check._seconds({"seconds": True}) == 0.0
+    assert check._seconds({"duration": 2}) == 0.0
 
 
 def test_a_command_that_cannot_start_is_reported(capsys):

@@ -138,12 +138,29 @@ def test_serve_refuses_a_progress_interval_that_is_not_a_number_of_seconds():
 def test_a_timeout_no_deadline_can_be_kept_by_is_a_usage_error(command):
     # D-10: 0, a negative number and NaN are refused before anything is spawned: one line,
     # exit 2, as argparse says of any bad option (not a traceback from Client.spawn).
-    for bad in ("0", "-1", "nan"):
+    # inspect and call take inf as "no deadline"; check's battery must end, so it refuses inf
+    # and anything past a day (1e10 s overflowed the clock once the battery had started).
+    wanted = ("the --timeout must be a finite, positive number of seconds" if command == "check"
+              else "the --timeout must be a positive number of seconds (inf: no deadline)")
+    for bad in ("0", "-1", "nan") + (("inf", "1e10") if command == "check" else ()):
         done = run([command, "--timeout", bad, "--", sys.executable, "-m", "mcp_ref", "serve"],
                    stdin=subprocess.DEVNULL)
         assert done.returncode == 2, done.stderr
-        assert "the --timeout must be a finite, positive number of seconds" in done.stderr
+        assert (wanted if bad != "1e10" else "must be at most 86400 s") in done.stderr
         assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("bad, why", [("[1, 2]", "must be a JSON object"),
+                                      ('{"seconds": 1e309}', "out of the range"),
+                                      ('{"seconds": NaN}', "NaN is not valid JSON"),
+                                      ("seconds=1", "not valid JSON")])
+def test_check_refuses_slow_args_no_frame_can_carry(bad, why):
+    # A traceback once the battery had started (AttributeError, NotJson); now a usage error.
+    done = run(["check", "--slow-args", bad, "--", sys.executable, "-m", "mcp_ref", "serve"],
+               stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stderr
+    assert "argument --slow-args" in done.stderr and why in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.spec("TR-01", "TR-06")

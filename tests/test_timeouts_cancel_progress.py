@@ -1265,7 +1265,8 @@ def test_a_timeout_no_deadline_can_be_kept_by_is_refused_before_anything_is_sent
 @pytest.mark.parametrize("option", ["request_timeout", "handshake_timeout", "max_total_timeout"])
 def test_spawn_refuses_a_nan_timeout_before_it_starts_anything(option):
     # The program does not exist: a check made after the spawn would raise SpawnError.
-    with pytest.raises(ValueError, match="timeout must be a finite, positive number"):
+    with pytest.raises(ValueError, match=r"timeout must be a positive number of seconds \(inf: "
+                                         r"no deadline\), not nan"):
         Client.spawn([os.path.join(ROOT, "no-such-server")], **{option: float("nan")})
 
 
