@@ -16,7 +16,6 @@
 * ``diff``     ``A.jsonl B.jsonl``: compare two transcripts written with ``--trace``.
 """
 
-import json
 import logging
 import sys
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
@@ -82,7 +81,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return cli.run_guarded(cli.inspect, words, trace=args.trace, timeout=args.timeout)
     try:
         command, tool, arguments = cli.split_call_arguments(words)
-    except (ValueError, json.JSONDecodeError) as exc:
+    except ValueError as exc:
         parser.error(str(exc))
     return cli.run_guarded(cli.call, command, tool, arguments, trace=args.trace,
                            timeout=args.timeout)

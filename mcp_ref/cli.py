@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from .client import DEFAULT_REQUEST_TIMEOUT, Client
 from .errors import McpRefError, PeerError, RequestCancelled
+from .framing import FrameError, decode
 from .transcript import diff, load
 
 
@@ -132,7 +133,14 @@ def call(argv: Sequence[str], tool: str, arguments: Dict[str, Any], *,
 
 def diff_transcripts(path_a: str, path_b: str) -> int:
     """Print the normalised difference of two transcripts; exit 1 if they differ."""
-    text = diff(load(path_a), load(path_b), names=(path_a, path_b))
+    records = []
+    for path in (path_a, path_b):
+        try:
+            records.append(load(path))
+        except (OSError, ValueError) as exc:     # missing, unreadable, or not JSONL
+            sys.stderr.write(f"diff: cannot read the transcript {path}: {exc}\n")
+            return 2                             # as diff(1): 0 same, 1 different, 2 trouble
+    text = diff(records[0], records[1], names=(path_a, path_b))
     sys.stdout.write(text or "equivalent\n")
     return 1 if text else 0
 
@@ -142,9 +150,13 @@ def split_call_arguments(words: Sequence[str]) -> Any:
     if len(words) < 3:
         raise ValueError("call needs: -- CMD [ARGS...] TOOL 'JSON-ARGUMENTS'")
     *command, tool, raw = words
-    arguments = json.loads(raw)
+    try:                         # the frame reader: NaN and 1e309 cannot be sent either
+        arguments = decode(raw.encode("utf-8", "surrogateescape"))
+    except FrameError as exc:
+        raise ValueError(f"the tool arguments (the last word, {raw!r}) must be a JSON object: "
+                         f"{exc}") from None
     if not isinstance(arguments, dict):
-        raise ValueError("the tool arguments must be a JSON object")
+        raise ValueError(f"the tool arguments (the last word) must be a JSON object, not {raw!r}")
     return command, tool, arguments
 
 

@@ -197,8 +197,20 @@ def open_transcript(trace: Trace) -> Optional[Transcript]:
 
 
 def load(path: str) -> List[Dict[str, Any]]:
+    """The records of a transcript; ValueError names the first line that is not one."""
+    records = []
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                raise ValueError(f"line {number} is not JSON: {exc}") from None
+            if not isinstance(record, dict):
+                raise ValueError(f"line {number} is not a JSON object")
+            records.append(record)
+    return records
 
 
 #: Members whose values differ between equivalent sessions.

@@ -163,6 +163,33 @@ def test_check_refuses_slow_args_no_frame_can_carry(bad, why):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("words,why", [
+    (["--", "srv", "echo", '{"text": 1e309}'], "out of the range"),
+    (["--", "srv", "echo", '{"text": NaN}'], "NaN"),
+    (["--", "srv", "echo", "[1, 2]"], "must be a JSON object, not"),
+    (["--", "srv", "echo", "{"], "must be a JSON object"),
+    (["--", "srv", "{}"], "call needs"),
+])
+def test_call_refuses_tool_arguments_no_frame_can_carry(words, why):
+    # 1e309 and NaN were read by json.loads and failed as a traceback at send time (D-58).
+    done = run(["call"] + words, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stderr
+    assert why in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("content", [None, "not a transcript\n", '{"a": 1}\n[2]\n'])
+def test_diff_of_a_file_that_is_no_transcript_is_trouble_not_a_traceback(tmp_path, content):
+    good = tmp_path / "good.jsonl"
+    good.write_text("")
+    bad = tmp_path / "bad.jsonl"
+    if content is not None:
+        bad.write_text(content)
+    done = run(["diff", str(good), str(bad)])
+    assert done.returncode == 2, (done.stdout, done.stderr)      # as diff(1): 2 is trouble
+    assert done.stderr.startswith(f"diff: cannot read the transcript {bad}: ")
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
 @pytest.mark.spec("TR-01", "TR-06")
 @pytest.mark.parametrize("closed,name", [(">&-", "stdout (fd 1)"), ("<&-", "stdin (fd 0)"),
                                          ("<&- >&-", "stdin (fd 0)")])
