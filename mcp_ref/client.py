@@ -582,9 +582,11 @@ class Client:
         try:
             if callback is not None:
                 callback(method, params)
-        except (Exception, SystemExit):
-            # SystemExit too (sys.exit() or argparse in application code): it would end the
-            # reader or the notification thread, and with it the session (shell review F2).
+        except BaseException:
+            # SystemExit (sys.exit() or argparse in application code), asyncio's
+            # CancelledError, anything: it would end the reader or the notification thread,
+            # and with it the session (shell review F2, D-59). Neither thread is the main
+            # one, so no Ctrl-C is swallowed here.
             log.exception("on_notification callback raised for %s", method)
 
     def _notification_loop(self) -> None:
@@ -627,7 +629,7 @@ class Client:
                 continue
             try:
                 self._answer(event)
-            except (Exception, SystemExit):     # this thread must outlive any one answer
+            except BaseException:               # this thread must outlive any one answer
                 if self._session_over():
                     # The session ended while the handler ran: the answer has nowhere to go,
                     # and that is no error of the handler's (shell review finding 9).
@@ -663,10 +665,11 @@ class Client:
             self._session.respond(event.id, result)
         except PeerError as exc:
             self._session.respond_error(event.id, exc.code, exc.message, exc.data)
-        except (Exception, SystemExit) as exc:
-            # A handler's SystemExit (sys.exit(), argparse) is its failure like any other: the
-            # server gets -32603 and this thread lives on for the next request (shell review
-            # F2). KeyboardInterrupt never reaches a thread other than the main one.
+        except BaseException as exc:
+            # A handler's SystemExit (sys.exit(), argparse) or CancelledError is its failure
+            # like any other: the server gets -32603 and this thread lives on for the next
+            # request (shell review F2, D-59). KeyboardInterrupt from a signal never reaches a
+            # thread other than the main one, so whatever arrives here is the handler's.
             if self._session_over():
                 raise                   # closing: not the handler's fault (see the loop)
             log.exception("handler for %s raised", event.method)

@@ -46,7 +46,7 @@ from . import shapes, spec
 from ._logging import LazyLogger
 from ._record import Record
 from .connection import Connection
-from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError,
+from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError, NotJson,
                      RequestTimeout, quoted)
 from .lifecycle import Role
 from .session import (DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_PROGRESS_INTERVAL, Keepalive,
@@ -73,8 +73,14 @@ class RequestError(McpRefError):
     """Raise in a handler to answer with a JSON-RPC error response instead of a result."""
 
     def __init__(self, code: int, message: str, data: Any = None) -> None:
+        # BP-10, BP-11: an error's code is an integer, its message a string. Refused here, in the
+        # handler that raises it, which then fails like any other (-32603; D-59).
+        if isinstance(code, bool) or not isinstance(code, int):
+            raise TypeError(f"a JSON-RPC error code is an integer, not {code!r}")
+        if not isinstance(message, str):
+            raise TypeError(f"a JSON-RPC error message is a string, not {message!r}")
         super().__init__(message)
-        self.code = int(code)
+        self.code = code
         self.message = message
         self.data = data
 
@@ -272,7 +278,7 @@ class _WorkerPool:
                 task = self._tasks.popleft()
             try:
                 task()
-            except (Exception, SystemExit):     # SystemExit too: a worker must outlive it
+            except BaseException:               # a worker must outlive anything a task raises
                 log.exception("a worker task raised")
             finally:
                 with self._cond:
@@ -368,7 +374,9 @@ class Server:
         ``structuredContent`` is checked, and warned of if no text block holds its JSON,
         TL-10, D-50), a dict with only ``structuredContent`` (its JSON text block is added,
         TL-10), or None (a result with no content); raising ToolError (or anything else), or
-        returning anything else, makes an ``isError: true`` result (ER-03).
+        returning anything else or a result the schema refuses (``shapes.
+        server_result_problem``), makes an ``isError: true`` result (ER-03, D-59). Raising
+        :class:`RequestError` answers with that JSON-RPC error instead.
 
         ``output_schema`` (published from 2025-06-18) promises ``structuredContent`` of that
         shape: a result without it, or not matching it (the checks of
@@ -410,7 +418,8 @@ class Server:
 
     def resource(self, uri: str, *, name: Optional[str] = None, description: str = "",
                  mime_type: str = "text/plain") -> Callable[[Handler], Handler]:
-        """Register ``fn(context)`` returning the resource's text (str) or bytes."""
+        """Register ``fn(context)`` returning the resource's text (str) or bytes (anything
+        else is answered -32603, D-59)."""
         def register(fn: Handler) -> Handler:
             definition = {"uri": uri, "name": name or fn.__name__, "description": description,
                           "mimeType": mime_type}
@@ -421,8 +430,8 @@ class Server:
     def prompt(self, name: Optional[str] = None, *, description: str = "",
                arguments: Optional[List[Dict[str, Any]]] = None) -> Callable[[Handler], Handler]:
         """Register ``fn(arguments, context)`` returning a string (one user message) or a
-        list of PromptMessage dicts. ``arguments`` lists ``{"name", "description",
-        "required"}``."""
+        list of PromptMessage dicts (messages the schema refuses are answered -32603, D-59).
+        ``arguments`` lists ``{"name", "description", "required"}``."""
         def register(fn: Handler) -> Handler:
             prompt_name = name or fn.__name__
             definition: Dict[str, Any] = {"name": prompt_name, "description": description}
@@ -717,13 +726,24 @@ class Server:
         try:
             session.respond(context.request_id, self._dispatch(context))
         except RequestError as exc:
-            session.respond_error(context.request_id, exc.code, exc.message, exc.data)
+            try:
+                session.respond_error(context.request_id, exc.code, exc.message, exc.data)
+            except NotJson:
+                # Its data holds NaN, bytes, a set...: encoding failed before anything was
+                # sent or forgotten, so the request is still answered, without the data
+                # (BP-07, D-59). Before, the worker gave up and the id stayed in use.
+                log.exception("handler for %s raised a RequestError whose data is not JSON",
+                              context.method)
+                session.respond_error(context.request_id, exc.code, exc.message)
         except LocalProtocolError:
             log.exception("handler for %s broke a protocol rule", context.method)
             session.respond_error(context.request_id, ErrorCode.INTERNAL_ERROR,
                                   f"Internal error while handling {context.method}")
-        except (Exception, SystemExit):
-            # SystemExit too (argparse in a handler, say): the request is still answered.
+        except BaseException:
+            # Anything, SystemExit (argparse in a handler) and asyncio's CancelledError
+            # included: a worker thread never gets a signal's KeyboardInterrupt, so what a
+            # handler raises here is its own failure, and the request is still answered
+            # (BP-07, D-59). Catching less left the id in use and the worker dead.
             log.exception("handler for %s raised", context.method)
             # -32603, with no internals in the message (LG-04 spirit); details go to stderr.
             session.respond_error(context.request_id, ErrorCode.INTERNAL_ERROR,
@@ -792,7 +812,9 @@ class Server:
             output = tool.fn(arguments, context)
         except ToolError as exc:
             return {"content": [_text(str(exc))], "isError": True}
-        except (Exception, SystemExit) as exc:   # SystemExit: a tool that "exits" failed
+        except RequestError:                # the handler asks for a JSON-RPC error (D-59)
+            raise
+        except BaseException as exc:        # SystemExit too: a tool that "exits" failed (D-59)
             log.exception("tool %s raised", name)
             return {"content": [_text(f"Tool {name} failed: {type(exc).__name__}: {exc}")],
                     "isError": True}
@@ -802,6 +824,11 @@ class Server:
                       "CallToolResult dict", name, type(output).__name__)
             return {"content": [_text(f"Tool {name} returned a {type(output).__name__}, "
                                       "which is not a tool result")], "isError": True}
+        problem = shapes.server_result_problem(spec.TOOLS_CALL, result)
+        if problem:                         # TL-08, TR-07: the schema would refuse it (D-59)
+            log.error("tool %s returned no valid CallToolResult: %s", name, problem)
+            return {"content": [_text(f"Tool {name} returned no valid tool result: {problem}")],
+                    "isError": True}
         problems = shapes.output_problems(result, tool.definition.get("outputSchema"))
         if problems:                        # TL-09: the promise of its outputSchema is broken
             log.error("tool %s broke its outputSchema: %s", name, "; ".join(problems))
@@ -834,8 +861,12 @@ class Server:
         if isinstance(content, bytes):
             import base64       # here: only a binary resource needs it (and serve starts faster)
             item = {"uri": uri, "mimeType": mime, "blob": base64.b64encode(content).decode()}
-        else:
-            item = {"uri": uri, "mimeType": mime, "text": str(content)}
+        elif isinstance(content, str):
+            item = {"uri": uri, "mimeType": mime, "text": content}
+        else:           # None or a dict was sent as its str(): answered -32603 by _run (D-59)
+            raise LocalProtocolError(f"the handler of resource {uri} returned a "
+                                     f"{type(content).__name__}, not a str or bytes",
+                                     catalogue_id="TR-07")
         return {"contents": [item]}
 
     def _get_prompt(self, context: Context) -> Dict[str, Any]:
@@ -858,6 +889,10 @@ class Server:
         if isinstance(output, str):
             output = [{"role": "user", "content": _text(output)}]
         result: Dict[str, Any] = {"messages": output}
+        problem = shapes.server_result_problem(spec.PROMPTS_GET, result)
+        if problem:                         # TR-07: the schema would refuse it; -32603 (D-59)
+            raise LocalProtocolError(f"the handler of prompt {name} returned no valid "
+                                     f"messages: {problem}", catalogue_id="TR-07")
         if prompt.definition.get("description"):
             result["description"] = prompt.definition["description"]
         return shapes.get_prompt_result(self._version(context), result)     # LC-15, D-41

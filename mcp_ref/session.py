@@ -196,9 +196,14 @@ class PendingRequest:
         if self._on_progress is not None:
             try:
                 self._on_progress(event.progress, event.total, event.message)
-            except (Exception, SystemExit):
-                # SystemExit too (sys.exit() in application code): this runs on the reader
-                # thread, which must not end with it (shell review F2).
+            except BaseException as exc:
+                # SystemExit (sys.exit() in application code), asyncio's CancelledError,
+                # anything: this runs on the reader thread, which must not end with it (shell
+                # review F2, D-59). A server reads on the main thread, where Ctrl-C arrives:
+                # that KeyboardInterrupt is the user's, not the callback's, and goes on up.
+                if (isinstance(exc, KeyboardInterrupt)
+                        and threading.current_thread() is threading.main_thread()):
+                    raise
                 log.exception("on_progress callback for %s raised", self.method)
 
 

@@ -173,6 +173,67 @@ def client_result_problem(method: str, result: Any) -> Optional[str]:
     return None
 
 
+#: The string members each content block type requires, in every revision's schema that has
+#: the type (TextContent, ImageContent, AudioContent, ResourceLink); ``resource`` (an
+#: EmbeddedResource) is checked by :func:`block_problem` itself.
+_BLOCK_STRINGS: Dict[str, Tuple[str, ...]] = {
+    "text": ("text",), "image": ("data", "mimeType"), "audio": ("data", "mimeType"),
+    "resource_link": ("uri", "name"),
+}
+
+
+def block_problem(block: Any) -> Optional[str]:
+    """What keeps ``block`` from being a content block of a result, or None: an object whose
+    ``type`` names a block with the string members that type requires (its ``type`` being
+    allowed here, and in the session's revision, is :func:`content`'s business)."""
+    if not isinstance(block, dict):
+        return f"a content block is an object, not {_short(block)}"
+    kind = block.get("type")
+    if kind == "resource":
+        inner = block.get("resource")
+        if not (isinstance(inner, dict) and isinstance(inner.get("uri"), str)
+                and (isinstance(inner.get("text"), str) or isinstance(inner.get("blob"), str))):
+            return "a resource block needs a resource with a string uri and a text or blob"
+        return None
+    if kind not in _BLOCK_STRINGS:
+        return f"a content block has no type {_short(kind)}"
+    missing = [name for name in _BLOCK_STRINGS[kind] if not isinstance(block.get(name), str)]
+    if missing:
+        return f"a {kind} block needs {' and '.join(missing)} as a string"
+    return None
+
+
+def server_result_problem(method: str, result: Any) -> Optional[str]:
+    """What keeps the result a handler built for ``tools/call`` or ``prompts/get`` from being
+    the schema's CallToolResult or GetPromptResult, or None: the members every revision
+    requires, with their types (TL-08; D-59, the server's side of D-54)."""
+    if not isinstance(result, dict):
+        return f"a result must be a JSON object, not {type(result).__name__}"
+    if method == spec.TOOLS_CALL:
+        if not isinstance(result.get("content"), list):
+            return "content must be a list of content blocks"
+        if "isError" in result and not isinstance(result["isError"], bool):
+            return "isError must be true or false"
+        if "structuredContent" in result and not isinstance(result["structuredContent"], dict):
+            return "structuredContent must be an object"
+        blocks = result["content"]
+    elif method == spec.PROMPTS_GET:
+        messages = result.get("messages")
+        if not isinstance(messages, list):
+            return "messages must be a list of prompt messages"
+        if not all(isinstance(m, dict) and m.get("role") in ("user", "assistant")
+                   for m in messages):
+            return "each prompt message needs a role, user or assistant"
+        blocks = [message.get("content") for message in messages]
+    else:
+        return None
+    for block in blocks:
+        problem = block_problem(block)
+        if problem:
+            return problem
+    return None
+
+
 # --- Checking a value against a subset of JSON Schema (BP-34, decisions D-14, D-45, D-46) -----
 #
 # BP-34 (https://modelcontextprotocol.io/specification/2025-11-25/basic/index#json-schema-usage):

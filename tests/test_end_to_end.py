@@ -5,6 +5,7 @@ Every test is bounded in time, waits on events (never sleeps to synchronise), an
 the server process was reaped.
 """
 
+import asyncio
 import json
 import logging
 import os
@@ -443,19 +444,20 @@ def test_elicitation_follows_the_declared_modes_and_the_negotiated_revision():
             spawn(elicitation=elicitation, elicitation_modes=bad)
 
 
-EXITING_SERVER = f"""
+EXITING_SERVER = """
 import sys
-sys.path.insert(0, {ROOT!r})
+sys.path.insert(0, %r)
+import asyncio
 from mcp_ref.server import Server
 server = Server("exiting", max_workers=1)
 
 @server.tool()
 def exits(arguments, context):
-    raise SystemExit(2)         # what argparse does inside a tool
+    raise %s
 
 @server.resource("x://exits")
 def exiting_resource(context):
-    sys.exit(3)
+    raise %s
 
 @server.tool()
 def ok(arguments, context):
@@ -464,20 +466,96 @@ def ok(arguments, context):
 raise SystemExit(server.run_stdio())
 """
 
-
-@pytest.mark.spec("ER-03")
-def test_a_handler_raising_system_exit_is_answered_and_the_worker_survives():
+@pytest.mark.spec("ER-03", "BP-07")
+@pytest.mark.parametrize("raised,name", [
+    ("SystemExit(2)", "SystemExit"),                # what argparse does inside a tool
+    ("asyncio.CancelledError()", "CancelledError"),  # a BaseException: asyncio code in a tool
+    ("KeyboardInterrupt()", "KeyboardInterrupt"),
+])
+def test_a_handler_raising_system_exit_is_answered_and_the_worker_survives(raised, name):
     """A tool or handler that raises SystemExit gets an answer (isError, or -32603) and the
     single worker goes on serving; before, the worker thread died and every later request
-    waited for its timeout (found by a shell review)."""
-    with spawn([sys.executable, "-c", EXITING_SERVER], request_timeout=10) as client:
+    waited for its timeout (found by a shell review). The same for any BaseException: a
+    worker thread never gets a signal's KeyboardInterrupt, so whatever a handler raises on
+    it is the handler's failure, and the request is still answered (BP-07, D-59)."""
+    server = EXITING_SERVER % (ROOT, raised, raised)
+    with spawn([sys.executable, "-c", server], request_timeout=10) as client:
         for _ in range(3):
             result = client.call_tool("exits", {})
-            assert result["isError"] is True and "SystemExit" in result["content"][0]["text"]
-        with pytest.raises(PeerError) as info:
-            client.read_resource("x://exits")
-        assert info.value.code == -32603
+            assert result["isError"] is True and name in result["content"][0]["text"]
+        for _ in range(3):
+            with pytest.raises(PeerError) as info:
+                client.read_resource("x://exits")
+            assert info.value.code == -32603
         assert client.call_tool("ok", {})["content"][0]["text"] == "still here"
+
+
+_BUILDING_SERVER = """
+import json, sys; sys.path.insert(0, %r)
+from mcp_ref.server import RequestError, Server
+server = Server("builds", max_workers=1)
+
+@server.tool(input_schema={"type": "object"})
+def returns(arguments, context):
+    return json.loads(arguments["json"])        # what a careless handler built
+
+@server.tool(input_schema={"type": "object"})
+def refuses(arguments, context):
+    raise RequestError(-32602, "bad", {"nan": float("nan"), "bytes": b"x"}[arguments["data"]])
+
+@server.tool()
+def bad_error(arguments, context):
+    raise RequestError(-32602, 42)
+
+@server.prompt(arguments=[{"name": "json", "required": True}])
+def builds(arguments, context):
+    return json.loads(arguments["json"])
+
+@server.resource("x://none")
+def nothing(context):
+    return None
+
+sys.exit(server.run_stdio())
+""" % ROOT
+
+
+@pytest.mark.spec("TL-08", "BP-07", "BP-10")
+def test_a_handler_result_the_schema_refuses_is_an_error_and_never_sent():
+    """Server review (D-59): what a handler built went out as built, so a client got a
+    CallToolResult whose content was ["a", "b"] or "hello", prompt messages of 42, a
+    resource text "None". A RequestError whose data JSON cannot carry was never answered.
+    Each is now an isError result (a tool) or -32603, and the single worker serves on."""
+    bad_results = [
+        '["a", "b"]', '{"content": "hello"}', '{"content": [], "isError": "yes"}',
+        '{"content": [], "structuredContent": [1]}', '[{"type": "text", "text": 1}]',
+        '[{"type": "image", "data": "AA=="}]', '[{"type": "video"}]',
+        '[{"type": "resource", "resource": {"uri": "x://a"}}]',
+    ]
+    with spawn([sys.executable, "-c", _BUILDING_SERVER], request_timeout=10) as client:
+        for built in bad_results:
+            result = client.call_tool("returns", {"json": built})
+            assert result["isError"] is True, built
+            assert "returned no valid tool result" in result["content"][0]["text"], built
+        good = client.call_tool("returns", {"json": '[{"type": "text", "text": "fine"}]'})
+        assert good == {"content": [{"type": "text", "text": "fine"}], "isError": False}
+        for data in ("nan", "bytes"):       # answered, without the data (BP-07)
+            with pytest.raises(PeerError) as info:
+                client.call_tool("refuses", {"data": data})
+            assert (info.value.code, info.value.message, info.value.data) == (-32602, "bad", None)
+        # BP-10: a message is a string. The RequestError is refused as it is built, in the
+        # tool, which so fails like any other (ER-03).
+        failed = client.call_tool("bad_error", {})
+        assert failed["isError"] is True and "TypeError" in failed["content"][0]["text"]
+        for built in ('42', '[{"role": "robot", "content": {"type": "text", "text": "x"}}]',
+                      '[{"role": "user", "content": "hi"}]'):
+            with pytest.raises(PeerError) as info:
+                client.get_prompt("builds", {"json": built})
+            assert info.value.code == -32603, built
+        with pytest.raises(PeerError) as info:
+            client.read_resource("x://none")
+        assert info.value.code == -32603
+        assert client.call_tool("returns", {"json": '"still here"'})["content"][0]["text"] \
+            == "still here"
 
 
 _DEEP_SERVER = """
@@ -1168,8 +1246,9 @@ def test_an_interruption_right_after_the_server_started_still_shuts_it_down(monk
 
 @pytest.mark.spec("ER-03")
 @pytest.mark.parametrize("notification_queue", [None, 10], ids=["on-reader", "queued"])
+@pytest.mark.parametrize("raised", [SystemExit, asyncio.CancelledError])
 def test_a_client_callback_raising_system_exit_is_answered_and_the_session_survives(
-        inv, notification_queue):
+        inv, notification_queue, raised):
     """Shell review F2: SystemExit (sys.exit(), argparse) from the application's callbacks.
     A sampling or roots handler's becomes a -32603 answer, and the callback thread goes on
     answering; an on_notification or on_progress callback's is logged, and the reader (or
@@ -1179,7 +1258,7 @@ def test_a_client_callback_raising_system_exit_is_answered_and_the_session_survi
 
     def exits(*args):
         delivered.put(args)
-        raise SystemExit(2)
+        raise raised(2)         # a BaseException: neither stops the thread it runs on (D-59)
 
     client = inv.spawn(SERVE, sampling=exits, roots=lambda: exits(), on_notification=exits,
                        notification_queue=notification_queue, request_timeout=10)
@@ -1188,7 +1267,7 @@ def test_a_client_callback_raising_system_exit_is_answered_and_the_session_survi
                                 ("sample", {"prompt": "again"})):
             result = client.call_tool(tool, arguments)
             assert result["isError"] is True and "-32603" in result["content"][0]["text"]
-            assert "SystemExit" in result["content"][0]["text"]
+            assert raised.__name__ in result["content"][0]["text"]
         for _ in range(3):
             delivered.get(timeout=5)
         client.set_logging_level("debug")
