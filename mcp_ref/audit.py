@@ -22,7 +22,9 @@ written, so anything the client sends in reaction to them is necessarily seen af
 ``notifications/initialized`` seen before the initialize response was really sent before the
 client could have read that response.
 
-The file is a JSON list of ``{"id", "level", "violation", "frame"}``. It is rewritten whole
+The file is a JSON list of ``{"id", "level", "violation", "frame"}``. The level is the
+catalogue's (MUST, SHOULD NOT, ...), or ``"(warning)"`` for what breaks no rule but may trip a
+strict peer: a line ending in CRLF (D-08). It is rewritten whole
 (write to a temporary file, then rename) after every new violation, so it is always valid JSON
 and survives a killed server; a session without violations leaves ``[]``.
 """
@@ -98,13 +100,19 @@ class Auditor:
         self._lifecycle = Lifecycle(Role.SERVER)
         self._version: Optional[str] = None
         self._initialize_id: Optional[IdKey] = None
+        self._requested_version: Any = None                # what the client's initialize asked
+        self._initialized_early = False                    # initialized before the response
         self._ids_used: Set[IdKey] = set()                 # BP-05: every client request id
         self._in_flight: Dict[IdKey, Any] = {}             # client id -> its progress token
+        self._cancelled: Set[IdKey] = set()                # client ids the client cancelled
         self._server_ids: Set[IdKey] = set()               # ids of the server's requests
         self._server_ids_answered: Set[IdKey] = set()
         self._server_pings: Set[IdKey] = set()             # ids of the server's pings
         self._server_tokens: Set[IdKey] = set()            # tokens the server handed out
-        self._partial = bytearray()
+        self._partial = bytearray()          # the start of a line whose LF has not come yet
+        self._discarding = False             # inside a line over the limit: dropped up to LF
+        self._max_line_bytes = DEFAULT_MAX_LINE_BYTES      # the server's own limit (D-03)
+        self._crlf_seen = False
         self._ended = False
         self._save()                         # fails here, at once, if FILE cannot be written
 
@@ -137,8 +145,9 @@ class Auditor:
 
     # --- Recording --------------------------------------------------------------------------
 
-    def _record(self, catalogue_id: str, violation: str, frame: Any) -> None:
-        level = LEVELS.get(catalogue_id, "MUST")
+    def _record(self, catalogue_id: str, violation: str, frame: Any,
+                level: Optional[str] = None) -> None:
+        level = level or LEVELS.get(catalogue_id, "MUST")
         if catalogue_id in ("LC-15", "LC-16") and (self._version or "9") < "2025-06-18":
             level = "SHOULD"                     # a MUST only from 2025-06-18 on
         self.violations.append({"id": catalogue_id, "level": level, "violation": violation,
@@ -166,30 +175,68 @@ class Auditor:
     # --- Client bytes: lines first (TR-07), then messages --------------------------------
 
     def _client_bytes(self, data: bytes) -> None:
+        """Cut the client's bytes into lines as the server's reader does
+        (:class:`~mcp_ref.framing.LineBuffer`), keeping what that reader forgives (CRLF, blank
+        lines) so that :meth:`_line` can judge it. Only the new chunk is searched for LF: the
+        start of an unfinished line is kept, never searched again, so a line that arrives in
+        many 64 KiB chunks costs time in proportion to its length, not to its square."""
         if not data:
             if not self._ended:
                 self._end_of_stream()
             return
-        self._partial += data
-        *lines, rest = bytes(self._partial).split(b"\n")
-        self._partial = bytearray(rest)
-        for line in lines:
-            self._line(line)
-        if len(self._partial) > DEFAULT_MAX_LINE_BYTES:
-            self._record("TR-07", f"a line longer than {DEFAULT_MAX_LINE_BYTES} bytes",
-                         bytes(self._partial[:200]).decode("utf-8", "replace"))
+        if b"\n" not in data:                      # more of a line that has not ended yet
+            self._keep(data)
+            return
+        *lines, rest = data.split(b"\n")           # rest: after the last LF, maybe b""
+        if self._partial:                          # the first line began in an earlier chunk
+            self._partial += lines[0]
+            lines[0] = bytes(self._partial)
             self._partial.clear()
+        if self._discarding:                       # the end of a line already recorded
+            self._discarding = False
+            del lines[0]
+        for line in lines:
+            if len(line) > self._max_line_bytes:
+                self._too_long(line)
+            else:
+                self._line(line)
+        self._keep(rest)
+
+    def _keep(self, data: bytes) -> None:
+        """Hold the start of an unfinished line; once it is over the limit, record it and drop
+        it and everything up to the next LF, as the server does (D-03): one line, one record."""
+        if self._discarding:
+            return
+        self._partial += data
+        if len(self._partial) > self._max_line_bytes:
+            self._too_long(self._partial)
+            self._partial.clear()
+            self._discarding = True
+
+    def _too_long(self, line: Any) -> None:
+        # TR-07: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#stdio
+        # The server cannot read a line over its limit (D-03), so it carries no message.
+        self._record("TR-07", f"a line longer than {self._max_line_bytes} bytes",
+                     bytes(line[:200]).decode("utf-8", "replace"))
 
     def _line(self, line: bytes) -> None:
-        """TR-07: the client writes nothing but frames: no blank lines, no CRLF, no junk.
+        """TR-07: the client writes nothing but frames: no blank lines, no junk.
         (mcp_ref's own reader tolerates blank lines and CRLF, A8; a strict peer may not.)"""
         text = line.decode("utf-8", "replace")
-        if line.endswith(b"\r"):
-            self._record("TR-07", "a line ending in CRLF, not LF", text)
+        crlf = line.endswith(b"\r")
+        if crlf:
             line = line[:-1]
         if not line.strip():
             self._record("TR-07", "a blank line", text)
             return
+        if crlf and not self._crlf_seen:
+            # TR-07: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#stdio
+            # D-08: a CR before the LF is JSON whitespace, which the spec does not address
+            # (A8): no MUST NOT is broken, so it is a warning, as `check` gives a server. Once
+            # per session: a client that writes CRLF writes it on every line.
+            self._crlf_seen = True
+            self._record("TR-07", "a line ending in CRLF, not LF (a warning, not a breach, "
+                         "D-08; later CRLF lines are not recorded)", text, level="(warning)")
         try:
             value = decode(line)
         except NumberOutOfRange as exc:
@@ -244,13 +291,15 @@ class Auditor:
     def _request(self, request: Request, frame: Any) -> None:
         key = _key(request.id)
         if key in self._ids_used:                # BP-05: never reused within the session
-            state = "still in flight" if key in self._in_flight else "already answered"
+            state = ("still in flight" if key in self._in_flight else
+                     "already cancelled" if key in self._cancelled else "already answered")
             self._record("BP-05", f"request id {request.id!r} used again ({state})", frame)
         self._ids_used.add(key)
         token = self._progress_token(request, frame)
         if request.method == spec.INITIALIZE:
             if self._advance(Input.INITIALIZE_REQUEST, frame):
                 self._initialize_id = key
+                self._requested_version = (request.params or {}).get("protocolVersion")
         elif request.method in SERVER_ONLY_REQUESTS:
             self._record("LC-16", f"{request.method} is a request only a server sends", frame)
         elif request.method != "server/discover":   # LC-39: a dual-era probe may come first
@@ -295,7 +344,14 @@ class Auditor:
         input = {spec.INITIALIZED: Input.INITIALIZED_NOTIFICATION,
                  spec.CANCELLED: Input.CANCELLED,
                  spec.PROGRESS: Input.PROGRESS}.get(note.method, Input.NOTIFICATION)
+        early = self._lifecycle.state is State.INITIALIZING
         if not self._advance(input, frame):
+            if input is Input.INITIALIZED_NOTIFICATION and early:
+                # LC-05: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#initialization
+                # Sent before the client could know initialize succeeded: one violation,
+                # recorded now. It was sent, though: once the result is out it counts as
+                # sent, so the session is not charged again for the same notification.
+                self._initialized_early = True
             return
         if input is Input.CANCELLED:
             self._cancel(note.params or {}, frame)
@@ -311,6 +367,14 @@ class Auditor:
         elif not is_request_id(request_id) or _key(request_id) not in self._ids_used:
             self._record("CN-02", f"a cancel for {request_id!r}, which the client never sent",
                          frame)
+        else:
+            # PR-03: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/progress#progress-flow
+            # CN-05, CN-07: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/cancellation#behavior-requirements
+            # A token is unique among the *active* requests. A cancelled request is not one:
+            # the server sends nothing more for it (CN-05, D-16), not even its response, and
+            # the client ignores a late answer (CN-07). So its token is free again.
+            self._in_flight.pop(_key(request_id), None)
+            self._cancelled.add(_key(request_id))
 
     def _progress(self, params: Dict[str, Any], frame: Any) -> None:
         """PR-08: progress only for a token the server's request handed out."""
@@ -345,7 +409,14 @@ class Auditor:
             self._record("TR-07", "the stream ended inside a line",
                          bytes(self._partial[:200]).decode("utf-8", "replace"))
         if self._lifecycle.state is State.AWAITING_INITIALIZED and not self.interrupted:
-            self._record("LC-05", "the session ended without notifications/initialized", None)
+            if self._version != self._requested_version:
+                # LC-13: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#version-negotiation
+                # The server counter-offered a version the client did not ask for; a client
+                # that cannot speak it disconnects, without initialized (D-02). Not a breach.
+                log.info("the client left after the counter-offer %s (LC-13)", self._version)
+            else:
+                self._record("LC-05", "the session ended without notifications/initialized",
+                             None)
 
     # --- Server frames: what the client is reacting to ----------------------------------------
 
@@ -383,8 +454,11 @@ class Auditor:
         if isinstance(result, dict):
             self._version = result.get("protocolVersion")
             self._lifecycle.process(Role.SERVER, Input.INITIALIZE_RESULT)
+            if self._initialized_early:          # LC-05, recorded when it came: see above
+                self._lifecycle.process(Role.CLIENT, Input.INITIALIZED_NOTIFICATION)
         else:
             self._lifecycle.process(Role.SERVER, Input.INITIALIZE_ERROR)
+        self._initialized_early = False          # after an error, initialize starts again
 
 
 def _invalid_id_rule(value: Any) -> str:

@@ -68,6 +68,32 @@ def ids(violations):
     return [v["id"] for v in violations]
 
 
+def fed(tmp_path, steps, capabilities=None, name="fed.json"):
+    """Feed an :class:`~mcp_ref.audit.Auditor` directly, no process: ``steps`` are
+    ``("client", frame)`` or ``("server", frame)``, a frame a JSON value or raw bytes. Then
+    the client's end of stream. Returns the recorded violations."""
+    from mcp_ref.audit import Auditor
+    path = tmp_path / name
+    auditor = Auditor(str(path), {"tools": {}} if capabilities is None else capabilities)
+    for side, frame in steps:
+        data = frame if isinstance(frame, bytes) else line(frame)
+        (auditor.client_sent if side == "client" else auditor.server_sent)(data)
+    auditor.client_sent(b"")
+    auditor.close()
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def fed_handshake(version=spec.PROTOCOL_VERSION, capabilities=None):
+    """The steps of a clean handshake, for :func:`fed`."""
+    return [("client", {"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
+                "protocolVersion": version, "capabilities": capabilities or {},
+                "clientInfo": CLIENT_INFO}}),
+            ("server", {"jsonrpc": "2.0", "id": "init", "result": {
+                "protocolVersion": version, "capabilities": {"tools": {}},
+                "serverInfo": {"name": "s", "version": "1"}}}),
+            ("client", {"jsonrpc": "2.0", "method": "notifications/initialized"})]
+
+
 # --- A clean session records nothing ----------------------------------------------------------
 
 
@@ -165,6 +191,43 @@ def test_initialized_never_sent(tmp_path):
     assert violations[0]["frame"] is None
 
 
+@pytest.mark.spec("LC-05")
+def test_initialized_before_the_initialize_response_is_one_violation(tmp_path):
+    """Sent before the response, notifications/initialized breaks LC-05 once. The auditor
+    then counts it as sent, so the requests after the response and the end of the session
+    are not charged with the same missing notification again."""
+    def drive(wire):
+        since = wire.mark()
+        wire.send_raw(line({"jsonrpc": "2.0", "id": "init", "method": "initialize",
+                            "params": {"protocolVersion": spec.PROTOCOL_VERSION,
+                                       "capabilities": {}, "clientInfo": CLIENT_INFO}})
+                      + line({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        assert wire.response("init", since) is not None
+        ask(wire, "list", "tools/list")
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["LC-05"]
+    assert violations[0]["frame"]["method"] == "notifications/initialized"
+
+
+@pytest.mark.spec("LC-13", "LC-05")
+def test_disconnecting_after_a_counter_offer_is_not_a_violation(tmp_path):
+    """LC-13, D-02: asked for a version it does not speak, the server counter-offers its own
+    (LC-11). A client that cannot speak that one disconnects without
+    notifications/initialized: that is the rule, not a breach of LC-05."""
+    def drive(wire):
+        assert initialize(wire, "1999-01-01")["protocolVersion"] == spec.PROTOCOL_VERSION
+    assert audited(tmp_path, drive) == []
+
+
+@pytest.mark.spec("LC-13", "LC-05")
+def test_going_on_after_a_counter_offer_still_needs_initialized(tmp_path):
+    """Accepting the counter-offer means going on, and going on needs initialized (LC-05)."""
+    steps = fed_handshake()[:2] + [("client", {"jsonrpc": "2.0", "id": 1,
+                                               "method": "tools/list"})]
+    steps[0][1]["params"]["protocolVersion"] = "1999-01-01"
+    assert ids(fed(tmp_path, steps)) == ["LC-05"]
+
+
 # --- Ids and cancellation ---------------------------------------------------------------------
 
 
@@ -228,6 +291,46 @@ def test_progress_for_a_token_the_server_never_sent(tmp_path):
     assert ids(audited(tmp_path, drive)) == ["PR-08"]
 
 
+def _with_token(request_id, method, token, params=None):
+    params = dict(params or {}, _meta={"progressToken": token})
+    return ("client", {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+
+
+@pytest.mark.spec("PR-03")
+def test_a_token_used_twice_in_flight(tmp_path):
+    steps = fed_handshake() + [_with_token(1, "tools/list", "tok"),
+                               _with_token(2, "tools/list", "tok"),
+                               ("server", {"jsonrpc": "2.0", "id": 1, "result": {}}),
+                               _with_token(3, "tools/list", "tok")]     # 2 still runs
+    violations = fed(tmp_path, steps)
+    assert ids(violations) == ["PR-03", "PR-03"]
+    assert violations[0]["frame"]["id"] == 2
+
+
+@pytest.mark.spec("PR-03", "CN-01", "CN-02")
+def test_a_token_is_free_again_once_its_request_is_cancelled(tmp_path):
+    """PR-03 counts the requests still active. A request the client cancelled is not: the
+    server sends it nothing more (CN-05, D-16), and a late answer is ignored (CN-07). A cancel
+    the client had no right to send (CN-02, CN-03) frees nothing."""
+    def drive(wire):
+        handshake(wire)
+        wire.request("long", "tools/call", {"name": "slow",
+                                            "arguments": {"seconds": 5, "steps": 5},
+                                            "_meta": {"progressToken": "tok"}})
+        wire.notify("notifications/cancelled", {"requestId": "long", "reason": "bored"})
+        ask(wire, "next", "tools/call", {"name": "echo", "arguments": {"text": "hi"},
+                                         "_meta": {"progressToken": "tok"}})
+    assert audited(tmp_path, drive) == []
+    steps = fed_handshake() + [
+        _with_token(1, "tools/list", "tok"),
+        ("client", {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                    "params": {"requestId": "never-sent"}}),
+        ("client", {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                    "params": {"requestId": "init"}}),
+        _with_token(2, "tools/list", "tok")]
+    assert ids(fed(tmp_path, steps)) == ["CN-02", "CN-03", "PR-03"]
+
+
 # --- Non-frames, direction, version ------------------------------------------------------------
 
 
@@ -241,8 +344,54 @@ def test_non_frames_on_stdin(tmp_path):
         assert wire.response("crlf", 0) is not None
     violations = audited(tmp_path, drive)
     assert ids(violations) == ["TR-07", "TR-07", "TR-07"]
-    assert [v["violation"].split(":")[0] for v in violations] == [
+    assert [v["violation"].split(":")[0].split(" (")[0] for v in violations] == [
         "a blank line", "not a JSON-RPC frame", "a line ending in CRLF, not LF"]
+    assert [v["level"] for v in violations] == ["MUST NOT", "MUST NOT", "(warning)"]   # D-08
+
+
+@pytest.mark.spec("TR-07")
+def test_crlf_is_a_warning_not_a_must_not(tmp_path):
+    """D-08: a CR before the LF is JSON whitespace that the spec does not address (A8), so it
+    breaks no MUST NOT; `check` warns of it in a server, and the auditor does the same for a
+    client: one record at the level "(warning)", for the first such line only. A line that
+    is nothing but CRLF is a blank line, which TR-07 does forbid."""
+    steps = fed_handshake() + [("client", b'{"jsonrpc":"2.0","id":1,"method":"ping"}\r\n'),
+                               ("client", b'{"jsonrpc":"2.0","id":2,"method":"ping"}\r\n'),
+                               ("client", b"\r\n")]
+    violations = fed(tmp_path, steps)
+    assert [(v["id"], v["level"]) for v in violations] == [("TR-07", "(warning)"),
+                                                           ("TR-07", "MUST NOT")]
+    assert "CRLF" in violations[0]["violation"]
+    assert "blank line" in violations[1]["violation"]
+
+
+@pytest.mark.spec("TR-07")
+def test_a_line_over_the_limit_is_recorded_once(tmp_path, monkeypatch):
+    """D-03: a line longer than the limit is one TR-07, however it arrives: in one chunk,
+    in many, or cut off by the end of the stream. Its bytes are dropped up to the next LF,
+    and the frames after it are judged as usual."""
+    from mcp_ref import audit
+    monkeypatch.setattr(audit, "DEFAULT_MAX_LINE_BYTES", 1000)
+    big = line({"jsonrpc": "2.0", "id": "big", "method": "ping", "params": {"x": "x" * 3000}})
+    pieces = [("client", big[i:i + 100]) for i in range(0, len(big), 100)]
+    after = ("client", {"jsonrpc": "2.0", "method": "notifications/progress",
+                        "params": {"progressToken": "t", "progress": 1}})    # PR-08
+    for n, steps in enumerate([pieces, [("client", big)], pieces[:-1]]):
+        violations = fed(tmp_path, fed_handshake() + steps + [after] * (n < 2), name=f"{n}.json")
+        assert ids(violations) == ["TR-07"] + ["PR-08"] * (n < 2), n
+        assert "longer than 1000 bytes" in violations[0]["violation"]
+
+
+def test_frames_split_anywhere_are_judged_as_if_whole(tmp_path):
+    """The auditor reads lines as the server does, whatever the chunks: a session fed one
+    byte at a time records what it records when fed whole."""
+    session = line(fed_handshake()[0][1]) + (
+        b'\n{"jsonrpc":"2.0","id":1,"method":"ping"}\r\nhello\n'
+        b'{"jsonrpc":"2.0","method":"notifications/message","params":{}}\n{"jsonrpc":')
+    whole = fed(tmp_path, [("client", session)], name="whole.json")
+    assert ids(whole) == ["TR-07"] * 3 + ["LG-01", "TR-07"]
+    assert fed(tmp_path, [("client", session[i:i + 1]) for i in range(len(session))],
+               name="bytes.json") == whole
 
 
 @pytest.mark.spec("BP-01", "BP-04")
