@@ -13,8 +13,9 @@ transition table the connection uses (:class:`~mcp_ref.lifecycle.Lifecycle`): cl
 as they are read, the server's ``initialize`` answer as it is written. A frame the table
 refuses is a violation, and the table already knows which catalogue row it breaks (LC-02,
 LC-05, LC-06, ...). On top of that come the rules the table does not hold: raw line checks
-(TR-07), id bookkeeping (BP-05, BP-07, CN-02, CN-03, PR-03, PR-08), direction (LG-01, LC-16),
-the negotiated version (LC-15), and the answers to the server's keepalive pings (PG-02, with
+(TR-07), the shape of ``initialize`` (LC-03), id and token bookkeeping (BP-05, BP-07, CN-02,
+CN-03, PR-02, PR-03, PR-08), direction and capabilities (LG-01, LC-16), the negotiated version
+(LC-15), and the answers to the server's keepalive pings (PG-02, with
 ``serve --keepalive``: an error for an answer, or none before the server gave up).
 
 Why ordering can be trusted: the server's frames are shown to the auditor *before* they are
@@ -40,8 +41,8 @@ from . import spec
 from .connection import declares, gating_capability
 from .errors import ProtocolError
 from .framing import DEFAULT_MAX_LINE_BYTES, FrameError, NumberOutOfRange, decode
-from .jsonrpc import (ErrorResponse, InvalidMessage, Notification, Request, is_request_id,
-                      parse)
+from .jsonrpc import (ErrorResponse, InvalidMessage, Notification, Request, is_progress_token,
+                      is_request_id, parse)
 from .lifecycle import NEGOTIATED, Input, Lifecycle, Role, State
 from .stdio import StdioServerTransport
 from .transcript import Trace
@@ -52,8 +53,9 @@ log = logging.getLogger("mcp_ref.audit")
 LEVELS = {
     "BP-01": "MUST", "BP-03": "MUST", "BP-04": "MUST NOT", "BP-05": "MUST NOT",
     "BP-07": "MUST", "BP-17": "MUST NOT", "CN-02": "MUST", "CN-03": "MUST NOT",
-    "LC-02": "MUST", "LC-05": "MUST", "LC-06": "SHOULD NOT", "LC-15": "MUST", "LC-16": "MUST",
-    "LC-19": "(def)", "LG-01": "MUST", "PG-02": "MUST", "PR-03": "MUST", "PR-08": "MUST",
+    "LC-02": "MUST", "LC-03": "MUST", "LC-05": "MUST", "LC-06": "SHOULD NOT", "LC-15": "MUST", "LC-16": "MUST",
+    "LC-19": "(def)", "LG-01": "MUST", "PG-02": "MUST", "PR-02": "MUST", "PR-03": "MUST",
+    "PR-08": "MUST",
     "TR-07": "MUST NOT",
 }
 
@@ -101,9 +103,10 @@ class Auditor:
         self._version: Optional[str] = None
         self._initialize_id: Optional[IdKey] = None
         self._requested_version: Any = None                # what the client's initialize asked
+        self._client_capabilities: Dict[str, Any] = {}     # what the client's initialize declared
         self._initialized_early = False                    # initialized before the response
         self._ids_used: Set[IdKey] = set()                 # BP-05: every client request id
-        self._in_flight: Dict[IdKey, Any] = {}             # client id -> its progress token
+        self._in_flight: Dict[IdKey, List[Any]] = {}       # client id -> progress tokens
         self._cancelled: Set[IdKey] = set()                # client ids the client cancelled
         self._server_ids: Set[IdKey] = set()               # ids of the server's requests
         self._server_ids_answered: Set[IdKey] = set()
@@ -299,21 +302,51 @@ class Auditor:
         if request.method == spec.INITIALIZE:
             if self._advance(Input.INITIALIZE_REQUEST, frame):
                 self._initialize_id = key
-                self._requested_version = (request.params or {}).get("protocolVersion")
+                self._check_initialize(request.params or {}, frame)
         elif request.method in SERVER_ONLY_REQUESTS:
             self._record("LC-16", f"{request.method} is a request only a server sends", frame)
         elif request.method != "server/discover":   # LC-39: a dual-era probe may come first
             self._advance(Input.PING if request.method == spec.PING else Input.REQUEST, frame)
             self._check_capability(request, frame)
             self._check_version_meta(request, frame)
-        self._in_flight[key] = token
+        # A list: an id sent again while in flight (BP-05) does not hide the first request's
+        # token. The server refuses such a duplicate at once (D-07), so its answer comes first.
+        self._in_flight.setdefault(key, []).append(token)
+
+    def _check_initialize(self, params: Dict[str, Any], frame: Any) -> None:
+        """LC-03: the three members of ``InitializeRequestParams``, as the schema types them."""
+        self._requested_version = params.get("protocolVersion")
+        capabilities = params.get("capabilities")
+        self._client_capabilities = capabilities if isinstance(capabilities, dict) else {}
+        info = params.get("clientInfo")
+        missing = [what for what, ok in (
+            ("protocolVersion (a string)", isinstance(self._requested_version, str)),
+            ("capabilities (an object)", isinstance(capabilities, dict)),
+            ("clientInfo (an object with a string name and version)",
+             isinstance(info, dict) and isinstance(info.get("name"), str)
+             and isinstance(info.get("version"), str))) if not ok]
+        if missing:
+            # LC-03: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#initialization
+            # The server refuses initialize without the first two (-32602), and the client
+            # may try again (LC-20); it is lenient about clientInfo, the schema is not.
+            self._record("LC-03", "initialize lacks " + ", ".join(missing), frame)
 
     def _progress_token(self, request: Request, frame: Any) -> Any:
-        """PR-03: a token is unique among the client's requests still in flight."""
+        """PR-02: a token is a string or an integer. PR-03: it is unique among the client's
+        requests still in flight. The token, or None if there is none that counts."""
         meta = (request.params or {}).get("_meta")
-        token = meta.get("progressToken") if isinstance(meta, dict) else None
-        if token is not None and any(t is not None and _key(t) == _key(token)
-                                     for t in self._in_flight.values()):
+        if not isinstance(meta, dict) or "progressToken" not in meta:
+            return None
+        token = meta["progressToken"]
+        if not is_progress_token(token):
+            # PR-02: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/progress#progress-flow
+            # null, a float, a boolean, an array or an object is no token: the server sends
+            # no progress for it (PR-08), so it holds no place among the tokens in use either.
+            self._record("PR-02", f"progress token {json.dumps(token)[:60]} is not a string "
+                         "or an integer", frame)
+            return None
+        if any(_key(t) == _key(token) for tokens in self._in_flight.values()
+               for t in tokens if t is not None):
             self._record("PR-03", f"progress token {token!r} is already in use", frame)
         return token
 
@@ -357,6 +390,13 @@ class Auditor:
             self._cancel(note.params or {}, frame)
         elif input is Input.PROGRESS:
             self._progress(note.params or {}, frame)
+        needed = spec.NOTIFICATION_CAPABILITY.get(note.method)
+        if needed and not declares(self._client_capabilities, needed):
+            # LC-16: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#operation
+            # Only what was negotiated: notifications/roots/list_changed needs the client's
+            # own roots.listChanged, declared in its initialize request.
+            self._record("LC-16", f"{note.method} needs the {needed!r} capability, which the "
+                         "client did not declare", frame)
 
     def _cancel(self, params: Dict[str, Any], frame: Any) -> None:
         """CN-03: never initialize. CN-02: only a request of one's own. (A cancel that
@@ -434,7 +474,11 @@ class Auditor:
             self._server_cancelled(value)
         elif "result" in value or "error" in value:
             key = _key(value.get("id"))
-            self._in_flight.pop(key, None)
+            tokens = self._in_flight.get(key)
+            if tokens:
+                tokens.pop()                     # the newest: see _request on a reused id
+                if not tokens:
+                    del self._in_flight[key]
             if key == self._initialize_id and self._lifecycle.state is State.INITIALIZING:
                 self._initialize_answered(value)
 

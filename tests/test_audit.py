@@ -228,6 +228,30 @@ def test_going_on_after_a_counter_offer_still_needs_initialized(tmp_path):
     assert ids(fed(tmp_path, steps)) == ["LC-05"]
 
 
+@pytest.mark.spec("LC-03")
+def test_a_malformed_initialize(tmp_path):
+    """LC-03: initialize carries protocolVersion (a string), capabilities and clientInfo.
+    The server refuses it (-32602) and the client may try again (LC-20). Params that are
+    not an object at all are not a valid JSON-RPC request: BP-01, as any other request."""
+    def drive(wire):
+        for n, params in enumerate([None, {"capabilities": {}, "clientInfo": CLIENT_INFO},
+                                    {"protocolVersion": 20251125, "capabilities": {},
+                                     "clientInfo": CLIENT_INFO},
+                                    {"protocolVersion": spec.PROTOCOL_VERSION,
+                                     "clientInfo": CLIENT_INFO}]):
+            assert "error" in ask(wire, f"bad{n}", "initialize", params)
+        wire.send({"jsonrpc": "2.0", "id": "list", "method": "initialize", "params": [1]})
+        handshake(wire)
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["LC-03"] * 4 + ["BP-01"]
+    assert {v["level"] for v in violations[:4]} == {"MUST"}
+    assert "protocolVersion" in violations[1]["violation"]
+    steps = fed_handshake()                        # the server lets this one through
+    steps[0][1]["params"]["clientInfo"] = {"name": "no version"}
+    [violation] = fed(tmp_path, steps)
+    assert violation["id"] == "LC-03" and "clientInfo" in violation["violation"]
+
+
 # --- Ids and cancellation ---------------------------------------------------------------------
 
 
@@ -331,6 +355,37 @@ def test_a_token_is_free_again_once_its_request_is_cancelled(tmp_path):
     assert ids(fed(tmp_path, steps)) == ["CN-02", "CN-03", "PR-03"]
 
 
+@pytest.mark.spec("PR-03", "BP-05")
+def test_a_token_still_in_flight_under_a_reused_id(tmp_path):
+    """A request id sent again while in flight (BP-05) is refused at once by the server
+    (-32600, D-07); the first request, and its token, go on."""
+    def drive(wire):
+        handshake(wire)
+        since = wire.mark()
+        wire.request("dup", "tools/call", {"name": "slow",
+                                           "arguments": {"seconds": 5, "steps": 5},
+                                           "_meta": {"progressToken": "first"}})
+        wire.request("dup", "ping", {"_meta": {"progressToken": "second"}})
+        assert wire.wait_for(lambda v: isinstance(v, dict) and v.get("id") == "dup"
+                             and "error" in v, since)
+        ask(wire, "next", "tools/list", {"_meta": {"progressToken": "first"}})
+        wire.notify("notifications/cancelled", {"requestId": "dup"})
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["BP-05", "PR-03"]
+    assert violations[1]["frame"]["id"] == "next"
+
+
+@pytest.mark.spec("PR-02")
+def test_a_progress_token_that_is_neither_string_nor_integer(tmp_path):
+    bad = [None, [1], 1.5, True, {"t": 1}]
+    steps = fed_handshake() + [_with_token(n, "ping", token) for n, token in enumerate(bad)]
+    steps += [_with_token("fine", "ping", "tok"), _with_token(99, "ping", 7)]
+    violations = fed(tmp_path, steps)
+    assert ids(violations) == ["PR-02"] * len(bad)
+    assert [v["frame"]["id"] for v in violations] == list(range(len(bad)))
+    assert violations[0]["level"] == "MUST"
+
+
 # --- Non-frames, direction, version ------------------------------------------------------------
 
 
@@ -412,6 +467,26 @@ def test_server_only_methods_from_the_client(tmp_path):
         wire.notify("notifications/tools/list_changed")
         ask(wire, "roots", "roots/list")
     assert ids(audited(tmp_path, drive)) == ["LG-01", "LC-16", "LC-16"]
+
+
+@pytest.mark.spec("LC-16")
+def test_roots_list_changed_needs_the_clients_own_capability(tmp_path):
+    """LC-16: a client sends notifications/roots/list_changed only if it declared
+    capabilities.roots.listChanged in its initialize request."""
+    def drive(wire):
+        handshake(wire)                            # declares capabilities {}
+        wire.notify("notifications/roots/list_changed")
+        ask(wire, "p", "ping")
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["LC-16"]
+    assert "roots.listChanged" in violations[0]["violation"]
+    changed = ("client", {"jsonrpc": "2.0", "method": "notifications/roots/list_changed"})
+    assert fed(tmp_path, fed_handshake(capabilities={"roots": {"listChanged": True}})
+               + [changed]) == []
+    assert ids(fed(tmp_path, fed_handshake(capabilities={"roots": {}}) + [changed])) == \
+        ["LC-16"]
+    [old] = fed(tmp_path, fed_handshake("2025-03-26") + [changed])
+    assert old["level"] == "SHOULD"                  # a MUST only from 2025-06-18 on
 
 
 @pytest.mark.spec("LC-16", "LC-17")
