@@ -53,10 +53,9 @@ log = logging.getLogger("mcp_ref.audit")
 LEVELS = {
     "BP-01": "MUST", "BP-03": "MUST", "BP-04": "MUST NOT", "BP-05": "MUST NOT",
     "BP-07": "MUST", "BP-17": "MUST NOT", "CN-02": "MUST", "CN-03": "MUST NOT",
-    "LC-02": "MUST", "LC-03": "MUST", "LC-05": "MUST", "LC-06": "SHOULD NOT", "LC-15": "MUST", "LC-16": "MUST",
-    "LC-19": "(def)", "LG-01": "MUST", "PG-02": "MUST", "PR-02": "MUST", "PR-03": "MUST",
-    "PR-08": "MUST",
-    "TR-07": "MUST NOT",
+    "LC-02": "MUST", "LC-03": "MUST", "LC-05": "MUST", "LC-06": "SHOULD NOT", "LC-15": "MUST",
+    "LC-16": "MUST", "LC-19": "(def)", "LG-01": "MUST", "PG-02": "MUST", "PR-02": "MUST",
+    "PR-03": "MUST", "PR-08": "MUST", "TR-07": "MUST NOT",
 }
 
 #: Requests only a server sends; a client offers them through its capabilities (LC-16).

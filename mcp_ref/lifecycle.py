@@ -221,14 +221,17 @@ ALLOWED: Dict[Tuple[State, Role], FrozenSet[Input]] = {
     # LC-02: initialize is the first interaction; before it nothing else flows.
     (State.AWAITING_INITIALIZE, Role.CLIENT): frozenset({_I.RESPONSE}),
     (State.AWAITING_INITIALIZE, Role.SERVER): frozenset({_I.RESPONSE}),
-    # LC-06: until initialize is answered, the client sends only pings. PG-03: ping is exempt
-    # from the limits on both sides. LC-07: the server may also log.
-    (State.INITIALIZING, Role.CLIENT): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED}),
+    # LC-06: until initialize is answered, the client sends no request but ping. PG-03: ping
+    # is exempt from the limits on both sides. The spec limits the client's *requests* only:
+    # its notifications flow in both initialization states (D-60). LC-07: the server may log.
+    (State.INITIALIZING, Role.CLIENT): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED,
+                                                  _I.NOTIFICATION, _I.PROGRESS}),
     (State.INITIALIZING, Role.SERVER): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED,
                                                   _I.LOG_MESSAGE}),
     # LC-05: the client sends notifications/initialized before any other request.
-    # LC-07: until it arrives, the server sends only pings and log messages.
-    (State.AWAITING_INITIALIZED, Role.CLIENT): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED}),
+    # LC-07: until it arrives, the server sends only pings and log messages (D-15).
+    (State.AWAITING_INITIALIZED, Role.CLIENT): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED,
+                                                          _I.NOTIFICATION, _I.PROGRESS}),
     (State.AWAITING_INITIALIZED, Role.SERVER): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED,
                                                           _I.LOG_MESSAGE}),
     # lifecycle#operation: everything, within the negotiated capabilities (checked by the
@@ -255,8 +258,10 @@ def _why_illegal(state: State, sender: Role, input: Input) -> Tuple[str, str]:
         return "the session is already initialized (initialize may be sent only once)", "LC-02"
     if input is Input.INITIALIZED_NOTIFICATION:
         return "notifications/initialized is sent once, after the initialize response", "LC-05"
+    if input is Input.LOG_MESSAGE and sender is Role.CLIENT:
+        return "only a server sends notifications/message", "LG-01"
     if state is State.INITIALIZING and sender is Role.CLIENT:
-        return "only ping may be sent until the server answers initialize", "LC-06"
+        return "no request but ping may be sent until the server answers initialize", "LC-06"
     if state is State.INITIALIZING:
         return "initialize must be answered before anything but ping or logging", "LC-07"
     if state is State.AWAITING_INITIALIZED and sender is Role.CLIENT:

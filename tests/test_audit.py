@@ -97,6 +97,20 @@ def fed_handshake(version=spec.PROTOCOL_VERSION, capabilities=None):
 # --- A clean session records nothing ----------------------------------------------------------
 
 
+def test_a_client_notification_during_initialization_is_no_violation(tmp_path):
+    """D-60: LC-06 and LC-05 limit the client's requests only. A notification while
+    initialize is pending, or before initialized, was recorded as LC-06 and as an LC-05 MUST
+    "before any other request"."""
+    note = ("client", {"jsonrpc": "2.0", "method": "notifications/x-custom"})
+    initialize, answer, initialized = fed_handshake()
+    assert fed(tmp_path, [initialize, note, answer, note, initialized]) == []
+    requests = [("client", {"jsonrpc": "2.0", "id": n, "method": "tools/list"}) for n in (2, 3)]
+    recorded = fed(tmp_path, [initialize, requests[0], answer, requests[1], initialized],
+                   name="r.json")
+    assert [v["id"] for v in recorded] == ["LC-06", "LC-05"]       # requests are limited
+
+
+
 def test_a_clean_mcp_ref_client_session_records_nothing(tmp_path):
     path = tmp_path / "audit.json"
     seen = []

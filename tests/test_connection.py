@@ -361,6 +361,20 @@ def test_requests_before_initialized_get_32600():
     assert server.state is State.AWAITING_INITIALIZED
 
 
+@pytest.mark.spec("LC-05", "LC-06")
+def test_a_client_notification_before_initialized_is_delivered_not_a_violation():
+    """D-60: LC-06 and LC-05 limit the client's requests, not its notifications. Before, the
+    server dropped one and reported LC-06 or LC-05 ("... before any other request")."""
+    server, feed = raw_server()
+    note = {"jsonrpc": "2.0", "method": "notifications/x-custom", "params": {"n": 1}}
+    feed(init_request())                # answered at once: the server awaits initialized
+    assert server.state is State.AWAITING_INITIALIZED
+    events, frames = feed(note)
+    assert [type(e) for e in events] == [ev.NotificationReceived] and frames == []
+    events, frames = feed({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+    assert only(events, ev.ProtocolViolation).error.catalogue_id == "LC-05"   # a request is
+
+
 @pytest.mark.spec("LC-07", "PG-02")
 def test_server_sends_only_pings_and_logs_before_initialized():
     pair = ConnectionPair()

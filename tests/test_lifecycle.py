@@ -39,8 +39,10 @@ EXPECTED = {
     (S.AWAITING_INITIALIZE, C): {I.INITIALIZE_REQUEST: S.INITIALIZING,
                                  **_stay(S.AWAITING_INITIALIZE, I.RESPONSE), **_SHUTDOWN},
     (S.AWAITING_INITIALIZE, SV): {**_stay(S.AWAITING_INITIALIZE, I.RESPONSE), **_SHUTDOWN},
-    # LC-06: while initialize is pending the client sends only pings (and may cancel them).
-    (S.INITIALIZING, C): {**_stay(S.INITIALIZING, I.PING, I.RESPONSE, I.CANCELLED),
+    # LC-06: while initialize is pending the client sends no request but ping (and may cancel
+    # it). LC-06 and LC-05 limit requests only: notifications flow (D-60).
+    (S.INITIALIZING, C): {**_stay(S.INITIALIZING, I.PING, I.RESPONSE, I.CANCELLED,
+                                  I.NOTIFICATION, I.PROGRESS),
                           **_SHUTDOWN},
     # LC-04 / LC-20: the server answers initialize with a result or an error; LC-07, PG-03:
     # meanwhile only pings and log messages.
@@ -52,7 +54,7 @@ EXPECTED = {
     # LC-05: the client confirms with notifications/initialized before any other request.
     (S.AWAITING_INITIALIZED, C): {I.INITIALIZED_NOTIFICATION: S.OPERATING,
                                   **_stay(S.AWAITING_INITIALIZED, I.PING, I.RESPONSE,
-                                          I.CANCELLED),
+                                          I.CANCELLED, I.NOTIFICATION, I.PROGRESS),
                                   **_SHUTDOWN},
     # LC-07 (D-15): until then the server sends only pings and log messages.
     (S.AWAITING_INITIALIZED, SV): {**_stay(S.AWAITING_INITIALIZED, I.PING, I.RESPONSE,
@@ -159,10 +161,14 @@ def test_before_initialize_only_the_clients_initialize_flows():
 
 
 @pytest.mark.spec("LC-06", "PG-03", "CN-03")
-def test_while_initializing_the_client_sends_only_pings():
-    assert _legal(S.INITIALIZING, C) == {I.PING, I.RESPONSE, I.CANCELLED} | _TRANSPORT
+def test_while_initializing_the_client_sends_no_request_but_ping():
+    # LC-06 limits requests; a client's notifications are not limited in either
+    # initialization state (D-60), while a server's are (LC-07, D-15).
+    assert _legal(S.INITIALIZING, C) == {I.PING, I.RESPONSE, I.CANCELLED, I.NOTIFICATION,
+                                         I.PROGRESS} | _TRANSPORT
     assert I.REQUEST not in _legal(S.INITIALIZING, C)
-    assert I.NOTIFICATION not in _legal(S.INITIALIZING, C)
+    assert I.REQUEST not in _legal(S.AWAITING_INITIALIZED, C)
+    assert I.NOTIFICATION in _legal(S.AWAITING_INITIALIZED, C)
 
 
 @pytest.mark.spec("LC-07", "PG-03", "LG-01")
