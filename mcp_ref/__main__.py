@@ -45,11 +45,16 @@ def main(argv: Optional[List[str]] = None) -> int:
             parser.error(str(exc))
 
     if args.command == "serve":
-        from .session import keepalive_problem, progress_interval_problem
+        from .session import (DEFAULT_KEEPALIVE_TIMEOUT, keepalive_problem,
+                              progress_interval_problem)
         from .stdio import watchdog_problem
         problem = watchdog_problem(args.watchdog, args.parent_pid)
         if problem is not None:
             parser.error(f"--watchdog / --parent-pid: {problem}")
+        if args.keepalive_timeout is None:
+            args.keepalive_timeout = DEFAULT_KEEPALIVE_TIMEOUT
+        elif args.keepalive is None:      # as --parent-pid without --watchdog: said, not ignored
+            parser.error("--keepalive-timeout needs --keepalive: without it no ping is sent")
         problem = keepalive_problem(args.keepalive, args.keepalive_timeout)    # PG-06, PG-07
         if problem is not None:
             parser.error(f"--keepalive / --keepalive-timeout: {problem}")
@@ -112,7 +117,6 @@ def build_parser() -> "argparse.ArgumentParser":
                        help="once the session is operating, ping the client every SECONDS, and "
                             "exit as at end of stdin if a ping goes unanswered (default: off)")
     serve.add_argument("--keepalive-timeout", type=float, metavar="SECONDS",
-                       default=DEFAULT_KEEPALIVE_TIMEOUT,
                        help="with --keepalive: how long each ping waits for its answer "
                             f"(default: {DEFAULT_KEEPALIVE_TIMEOUT:g})")
     serve.add_argument("--progress-interval", type=float, metavar="SECONDS",

@@ -101,6 +101,8 @@ class Client:
         # "count and forget" and "check and remember" one step each.
         self._tools_changes = 0
         self._schemas_lock = threading.Lock()
+        # Each response records the count as the reader settles it, in wire order (D-62).
+        self._session.settle_stamp = lambda: self._tools_changes
         # BP-34: the tools already warned of for a JSON Schema dialect we do not support.
         self._warned_dialects: Set[str] = set()
         self._on_notification = on_notification
@@ -378,9 +380,18 @@ class Client:
         gives the result unchecked, and so is every result after a
         ``notifications/tools/list_changed`` until the next :meth:`list_tools`: D-45.)
         """
-        result = self.call_tool_async(name, arguments, timeout=timeout,
-                                      on_progress=on_progress, **options).result()
-        problems = shapes.output_problems(result, self._output_schemas.get(name))
+        with self._schemas_lock:
+            schema, changes = self._output_schemas.get(name), self._tools_changes
+        pending = self.call_tool_async(name, arguments, timeout=timeout,
+                                       on_progress=on_progress, **options)
+        result = pending.result()
+        if pending.stamp != changes:
+            # A tools/list_changed came on the wire before this answer (D-45), or the answer
+            # was taken at a deadline, unstamped: the schema may be stale, and is not used.
+            # One that came after the answer changes nothing: the answer is judged by the
+            # tools as they were, whichever thread ran first (D-62).
+            schema = None
+        problems = shapes.output_problems(result, schema)
         if problems:
             error = RemoteProtocolError(
                 f"tool {name!r} returned a result that does not match its outputSchema: "

@@ -201,7 +201,10 @@ class Context:
             pending.cancel(self._why_asked_cancelled())
 
     def _why_asked_cancelled(self) -> str:
-        return f"no longer needed: request {self.request_id!r} that asked was cancelled"
+        # The reason names who ended it: the client's cancel (its reason, if it gave one) or
+        # the server's own shutdown (D-18), which is no cancel of the client's.
+        why = f" ({self.cancel_reason})" if self.cancel_reason else ""
+        return f"no longer needed: request {self.request_id!r} that asked was cancelled{why}"
 
 
 Handler = Callable[..., Any]
@@ -815,7 +818,10 @@ class Server:
         except RequestError:                # the handler asks for a JSON-RPC error (D-59)
             raise
         except BaseException as exc:        # SystemExit too: a tool that "exits" failed (D-59)
-            log.exception("tool %s raised", name)
+            if context.cancelled:           # it stopped as asked (CN-05); no answer goes out
+                log.info("tool %s ended after its request was cancelled: %s", name, exc)
+            else:
+                log.exception("tool %s raised", name)
             return {"content": [_text(f"Tool {name} failed: {type(exc).__name__}: {exc}")],
                     "isError": True}
         result = _tool_result(output)

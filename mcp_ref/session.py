@@ -97,6 +97,10 @@ class PendingRequest:
         # after the events that came before it, and a waiter whose deadline passes meanwhile
         # takes it from here (it arrived in time: never a timeout).
         self._arrived: Optional[ev.Event] = None
+        # What the owner's ``Session.settle_stamp`` said as the reader settled this request,
+        # in wire order: anything the owner counts (the client: tools/list_changed) that came
+        # before the answer is in it, nothing after. None if unset or taken at a deadline.
+        self.stamp: Any = None
 
     # --- For the caller -----------------------------------------------------------------------
 
@@ -246,6 +250,10 @@ class Session:
         self._wait_for_room = wait_for_room or (lambda deadline: True)
         self._requests: Dict[RequestId, PendingRequest] = {}
         self._closed_error: Optional[McpRefError] = None
+        #: Called on the reader thread as each response settles its request; the value is
+        #: kept as ``PendingRequest.stamp`` (the client's TL-09 check needs to know what came
+        #: on the wire before an answer, not before its caller happened to wake).
+        self.settle_stamp: Optional[Callable[[], Any]] = None
 
     def _exchange(self, produce: Callable[[], bytes], reply: bool = False,
                   room: bool = True) -> bytes:
@@ -456,7 +464,10 @@ class Session:
 
     def _settle_event(self, event: ev.Event, claimed: Dict[RequestId, PendingRequest]) -> bool:
         if isinstance(event, (ev.ResponseReceived, ev.RequestFailed)) and event.id in claimed:
-            claimed[event.id]._settle_with(event)
+            pending = claimed[event.id]
+            if self.settle_stamp is not None:
+                pending.stamp = self.settle_stamp()     # before the waiter wakes
+            pending._settle_with(event)
         elif isinstance(event, ev.ProgressReceived):
             # Progress that precedes its response in the same chunk: the response's claim
             # already took the request out of _requests, but the progress is still in order.

@@ -990,6 +990,21 @@ def test_tools_list_changed_makes_the_client_forget_the_listed_output_schemas():
     assert changed["structuredContent"] == {"sum": "three"} == after["structuredContent"]
 
 
+@pytest.mark.spec("TL-09", "TL-02")
+def test_a_list_changed_just_after_the_answer_does_not_excuse_that_answer():
+    """README review (D-62): the answer breaks the listed outputSchema, and only then do the
+    server's tools change. The check was decided when the caller woke: if the reader had
+    already handled the notification, the answer went unchecked (3 runs in 6). It is now
+    decided in wire order, as the reader settles the answer: always checked."""
+    from mcp_ref.errors import RemoteProtocolError
+    with spawn(scripted("output-schema")) as client:
+        for attempt in range(20):
+            client.ping()       # answered after the last list_changed: that one is handled
+            client.list_tools()
+            with pytest.raises(RemoteProtocolError, match="TL-09|outputSchema"):
+                client.call_tool("sum", {"lie": True, "changeAfter": True})
+
+
 @pytest.mark.spec("TL-09", "TL-02", "PN-04")
 def test_a_list_changed_that_arrives_while_the_client_lists_tools_is_not_lost():
     """The server's tools change while list_tools() is between two pages: the first page
@@ -1353,3 +1368,33 @@ def test_the_servers_error_messages_stay_short_whatever_the_client_sends():
         assert len(error.message) < 300, error.message[:300]
     assert errors[1].message == f"Unknown tool: {'y' * 80}... (100000 characters)"
     assert errors[3].message == "Unknown tool: no_such_tool"
+
+
+def test_a_tool_whose_question_is_given_up_at_shutdown_ends_quietly():
+    """README review (D-62): stdin closed while `ping_client` waited for the client's answer
+    to its ping. The server gave the call up (D-18), so the tool's question failed, and that
+    was logged as an ERROR with a traceback, naming a cancel the client never sent. A tool
+    that ends because its request was given up or cancelled did what CN-05 asks: INFO."""
+    server = subprocess.Popen([sys.executable, "-m", "mcp_ref", "serve"], cwd=ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    try:
+        for message in ({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                            "protocolVersion": spec.PROTOCOL_VERSION, "capabilities": {},
+                            "clientInfo": {"name": "t", "version": "1"}}},
+                        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                         "params": {"name": "ping_client", "arguments": {}}}):
+            server.stdin.write(json.dumps(message).encode() + b"\n")
+        server.stdin.flush()
+        assert json.loads(server.stdout.readline())["id"] == 1
+        assert json.loads(server.stdout.readline())["method"] == "ping"    # the question
+        server.stdin.close()
+        server.stdin = None             # closed: communicate() must not flush it
+        out, err = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=10)
+    assert server.returncode == 0 and out == b""       # given up: no answer (CN-05, D-18)
+    assert b"Traceback" not in err and b"ERROR" not in err, err

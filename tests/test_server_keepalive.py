@@ -388,6 +388,8 @@ def test_serve_keepalive_keeps_a_client_that_answers(inv):
     (["--keepalive", "inf"], b"keepalive interval must be"),
     (["--keepalive", "1", "--keepalive-timeout", "0"], b"keepalive timeout must be"),
     (["--keepalive", "soon"], b"invalid float value"),
+    # Accepted and ignored before (D-62): as --parent-pid without --watchdog, it is refused.
+    (["--keepalive-timeout", "1"], b"--keepalive-timeout needs --keepalive"),
 ])
 def test_serve_refuses_bad_keepalive_options(words, problem):
     done = subprocess.run([sys.executable, "-m", "mcp_ref", "serve", *words], cwd=ROOT,
