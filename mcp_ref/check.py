@@ -48,9 +48,11 @@ PASS, FAIL, WARN, NA = "pass", "fail", "warn", "n.a."
 KNOWN_VERSIONS = spec.SUPPORTED_VERSIONS
 FUTURE_VERSION, PAST_VERSION = "2099-01-01", "1900-01-01"
 
-#: What "promptly" means for a ping answer (catalogue PG-02: "within about 1 s").
+#: What "promptly" means for a ping answer (PG-02), read as the catalogue's test reads it:
+#: within about 1 s.
 PING_PROMPT = 1.0
-#: How long a server may take to exit after stdin EOF (TR-14: "within about 2 s").
+#: How long a server may take to exit after stdin EOF: "promptly" (TR-14), read as the
+#: catalogue's test reads it, within about 2 s.
 EXIT_GRACE = 2.0
 #: After a cancel, messages already in the pipe may still arrive (CN-23's "grace window").
 CANCEL_GRACE = 0.2

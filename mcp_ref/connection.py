@@ -432,7 +432,7 @@ class Connection:
     @staticmethod
     def _too_soon_for_progress(inbound: _OpenRequest, progress: float, total: Optional[float],
                                now: Optional[float], min_interval: float) -> bool:
-        """PR-12: "Implementations SHOULD implement rate limiting to prevent flooding"
+        """PR-12: "Both parties SHOULD implement rate limiting to prevent flooding"
         (https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/progress#implementation-notes).
         Skip this progress if the last one sent on the request is less than ``min_interval``
         old; never the first one, nor one that reaches ``total`` (the final state is not
@@ -676,8 +676,9 @@ class Connection:
             return [ev.MessageDropped(f"request {method!r} arrived while we are closing")]
         capability = known[method]
         if capability and not declares(self.capabilities, capability):
-            # ER-11: a method behind a capability we did not declare is -32601 too, like an
-            # unknown method in every state (D-05). Our own capabilities say what we implement,
+            # A method behind a capability we did not declare is -32601 too, like an unknown
+            # method in every state (D-05): 2025-11-25 says so for roots and completions, and
+            # 2026-07-28's schema for every server capability (ER-11). Our own capabilities say what we implement,
             # whatever the revision, so no version gate here (D-35).
             return self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
                                       f"Method not found: {method} (no {capability!r} "

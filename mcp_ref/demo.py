@@ -67,7 +67,10 @@ def run_demo(fast: bool = False, trace: Optional[str] = None) -> int:
         _say("Initialization: initialize -> result -> notifications/initialized",
              "LC-02..LC-05, LC-10", f"handshake done in {elapsed:.0f} ms")
         _detail(f"client offered protocol version {spec.SUPPORTED_VERSIONS[0]} (its newest, LC-09)")
-        _detail(f"server chose {client.protocol_version} (LC-10: the same, as it supports it)")
+        chosen = client.protocol_version
+        _detail(f"server chose {chosen} " + ("(LC-10: the same, as it supports it)"
+                                             if chosen == spec.SUPPORTED_VERSIONS[0] else
+                                             "(LC-11: a counter-offer, which we also speak)"))
         _detail(f"client capabilities: {client._session.connection.capabilities or '{}'}")
         _detail(f"server capabilities: {client.server_capabilities}")
         _detail(f"server info: {client.server_info}")
@@ -122,7 +125,7 @@ def run_demo(fast: bool = False, trace: Optional[str] = None) -> int:
                     f"{exc.message!r}")
 
         client.ping()
-        _say("Still healthy", "CN-08", "after the cancel and the timeout, ping still works")
+        _say("Still healthy", "CN-05", "after the cancel and the timeout, ping still works")
 
         _say("Shutdown", "TR-13, LC-19",
              "no message: close the server's stdin, wait, then SIGTERM, then SIGKILL")
@@ -130,7 +133,8 @@ def run_demo(fast: bool = False, trace: Optional[str] = None) -> int:
     steps = ", ".join(report.steps)
     _detail(f"steps taken: {steps}; server exit code {report.exit_code}; "
             f"{report.total_seconds * 1000:.0f} ms from closing stdin to reaping the server")
-    _detail("the server exited on its own at end of stdin (TR-14), so no signal was needed"
+    _detail("the server exited on its own at end of stdin (TR-14: spelled out in 2026-07-28, "
+            "implied here by the client's step 1), so no signal was needed"
             if report.steps == ("close_stdin",) else "the server needed a signal")
     print("\ndemo finished: every phase of the lifecycle ran.")
     return 0

@@ -98,7 +98,8 @@ class State(_Member):
 
     #: Nothing sent yet. ``initialize`` must come first (LC-02).
     AWAITING_INITIALIZE = "awaiting initialize"
-    #: ``initialize`` sent, not yet answered. Only pings may flow (LC-06).
+    #: ``initialize`` sent, not yet answered. The client sends no request but ping (SHOULD
+    #: NOT, LC-06); the server, pings and log messages (LC-07, D-15).
     INITIALIZING = "initializing"
     #: ``initialize`` answered; the client owes ``notifications/initialized`` (LC-05). The
     #: server may send only pings and log messages (LC-07).
@@ -215,8 +216,9 @@ _OPERATION = frozenset({_I.PING, _I.REQUEST, _I.RESPONSE, _I.NOTIFICATION, _I.CA
 #: What each role may send in each state without changing it (practice: ping, cancellation and
 #: progress are permissions here, not a wall of self-loops in TRANSITIONS).
 #:
-#: RESPONSE appears in every live state because every request gets exactly one response
-#: (BP-07): a request the receiver refuses is still answered, with an error.
+#: RESPONSE appears in every live state because a request is answered at most once, with a
+#: result or an error (BP-07 and BP-08: a request the receiver refuses is still answered, with
+#: an error), and a cancelled one not at all (CN-05).
 ALLOWED: Dict[Tuple[State, Role], FrozenSet[Input]] = {
     # LC-02: initialize is the first interaction; before it nothing else flows.
     (State.AWAITING_INITIALIZE, Role.CLIENT): frozenset({_I.RESPONSE}),
@@ -228,7 +230,8 @@ ALLOWED: Dict[Tuple[State, Role], FrozenSet[Input]] = {
                                                   _I.NOTIFICATION, _I.PROGRESS}),
     (State.INITIALIZING, Role.SERVER): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED,
                                                   _I.LOG_MESSAGE}),
-    # LC-05: the client sends notifications/initialized before any other request.
+    # LC-05: the client sends notifications/initialized, and (the catalogue's reading of the
+    # MUST) before any other request but ping.
     # LC-07: until it arrives, the server sends only pings and log messages (D-15).
     (State.AWAITING_INITIALIZED, Role.CLIENT): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED,
                                                           _I.NOTIFICATION, _I.PROGRESS}),
@@ -239,7 +242,8 @@ ALLOWED: Dict[Tuple[State, Role], FrozenSet[Input]] = {
     (State.OPERATING, Role.CLIENT): _OPERATION,
     (State.OPERATING, Role.SERVER): _OPERATION | {_I.LOG_MESSAGE},
     # Shutdown: the client has closed stdin, so it sends nothing more; the server may still
-    # finish work already in flight (TR-14, reliability scorecard SC-01).
+    # finish work already in flight. No revision says so: it is our choice (D-18, reliability
+    # scorecard SC-01), bounded so that the server still exits promptly (TR-14).
     (State.CLOSING, Role.CLIENT): frozenset(),
     (State.CLOSING, Role.SERVER): frozenset({_I.RESPONSE, _I.NOTIFICATION, _I.PROGRESS,
                                              _I.LOG_MESSAGE}),

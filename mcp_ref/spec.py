@@ -61,7 +61,9 @@ ELICITATION_COMPLETE = "notifications/elicitation/complete"
 #: Requests a client sends to a server, mapped to the server capability that must have been
 #: declared for them (None: always available); "a.b" names sub-capability b of capability a,
 #: which must be true. LC-16: use only negotiated capabilities; LC-17: sub-capabilities gate
-#: optional features; ER-11: a method behind an undeclared capability is answered -32601.
+#: optional features. A method behind an undeclared capability is answered -32601, as
+#: 2025-11-25 says for roots ("Client does not support roots") and completions ("Capability
+#: not supported"), and 2026-07-28's schema for every server capability (ER-11).
 CLIENT_REQUESTS = {
     INITIALIZE: None,
     PING: None,

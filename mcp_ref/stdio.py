@@ -911,9 +911,10 @@ class ChildProcess:
         still queued for the server's stdin reaching it (D-38) and the server's exit.
         """
         rungs = (
-            ("close_stdin", self.close_stdin, stdin_grace),                        # TR-13 step 1
-            ("sigterm", lambda _: self._signal_group(signal.SIGTERM), term_grace),  # TR-13 step 2
-            ("sigkill", lambda _: self._signal_group(signal.SIGKILL), _KILL_REAP_TIMEOUT),  # 3
+            # TR-13: close stdin and wait (the catalogue's steps 1, 2), SIGTERM (3), SIGKILL (4).
+            ("close_stdin", self.close_stdin, stdin_grace),
+            ("sigterm", lambda _: self._signal_group(signal.SIGTERM), term_grace),
+            ("sigkill", lambda _: self._signal_group(signal.SIGKILL), _KILL_REAP_TIMEOUT),
         )
         for name, act, grace in rungs:
             started = time.monotonic()
