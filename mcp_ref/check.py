@@ -1148,8 +1148,12 @@ def _check_cancel(wire: Wire, tool: str, arguments: Dict[str, Any], expected: fl
     first = wire.wait_for(lambda v: _carries(token)(v) or answered(v), since,
                           min(wire.timeout, max(0.5, expected / 4)))
     evidence = [sent(request)] + ([got(first)] if first else ["(no progress yet)"])
-    if first is not None and answered(first.value):
-        return not_applicable(key, "the call finished before it could be cancelled", evidence)
+    # Everything read so far, not only the first match: a last progress and the response may
+    # come in one read, and a cancel for an answered request is ours to never send (CN-02).
+    done = next((f for f in wire.frames[since:] if answered(f.value)), None)
+    if done is not None:
+        return not_applicable(key, "the call finished before it could be cancelled",
+                              evidence + ([got(done)] if done is not first else []))
     cancel = {"requestId": request_id, "reason": "mcp_ref check: CN-05"}
     after = wire.mark()
     cancelled_at = wire.notify(spec.CANCELLED, cancel)
@@ -1158,6 +1162,10 @@ def _check_cancel(wire: Wire, tool: str, arguments: Dict[str, Any], expected: fl
     wire.listen(0.0 if late else CANCEL_GRACE)
     stray = [f for f in wire.frames[after:]               # CN-23: beyond the grace window
              if _carries(token)(f.value) and f.at > cancelled_at + CANCEL_GRACE]
+    if late is not None and late.at <= cancelled_at + CANCEL_GRACE:
+        # CN-08: the response crossed the cancel on the wire, sent before the server read it.
+        return not_applicable(key, "the call finished as the cancel went out (CN-08: a race "
+                              "both sides must allow)", evidence + [got(late)])
     if late is not None:
         return broken(key, "a response after the cancel", evidence + [got(late)])
     if stray:

@@ -415,7 +415,11 @@ class Client:
         returned to the caller (the request may already be on its way)."""
         with self._session._lock:
             waiting = list(self._session._requests.values())
-        return sum(1 for pending in waiting if pending.cancel(reason))
+        # The keepalive's ping is ours, not the application's: cancelling it would send the
+        # user's reason for a ping they never sent, and prove nothing of the server (D-64).
+        keepalive = self._keepalive.pending if self._keepalive is not None else None
+        return sum(1 for pending in waiting
+                   if pending is not keepalive and pending.cancel(reason))
 
     def list_resources(self, **options: Any) -> List[Dict[str, Any]]:
         return self._list_all(spec.RESOURCES_LIST, "resources", options)

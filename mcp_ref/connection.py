@@ -82,6 +82,14 @@ class _Negotiated(Record):
         self.instructions = instructions
 
 
+def check_cancel_reason(reason: Any) -> None:
+    """CN-01: a cancel's ``reason`` is an optional string (the schema's type); anything else
+    is refused before anything is sent or forgotten (D-64)."""
+    if reason is not None and not isinstance(reason, str):
+        raise LocalProtocolError(f"a cancel's reason is a string, not {reason!r}",
+                                 catalogue_id="CN-01")
+
+
 def _is_number(value: Any) -> bool:
     # JSON has no NaN or Infinity (framing refuses them), so progress has none either (PR-06).
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -337,6 +345,7 @@ class Connection:
         """
         if request_id == self._initialize_id:
             raise LocalProtocolError("initialize must not be cancelled", catalogue_id="CN-03")
+        check_cancel_reason(reason)
         if request_id not in self._pending:
             return b""
         del self._pending[request_id]
@@ -395,6 +404,9 @@ class Connection:
             return b""
         if not _is_number(progress) or (total is not None and not _is_number(total)):
             raise LocalProtocolError("progress and total must be numbers", catalogue_id="PR-06")
+        if message is not None and not isinstance(message, str):     # the schema's type
+            raise LocalProtocolError(f"a progress message is a string, not {message!r}",
+                                     catalogue_id="PR-07")
         if inbound.last_progress is not None and progress <= inbound.last_progress:
             raise LocalProtocolError(
                 f"progress must increase with every notification: {progress!r} does not "

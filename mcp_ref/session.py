@@ -31,7 +31,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from . import events as ev
 from . import spec
 from ._logging import LazyLogger
-from .connection import Connection
+from .connection import Connection, check_cancel_reason
 from .errors import ConnectionClosed, McpRefError, PeerError, RequestCancelled, RequestTimeout
 from .jsonrpc import RequestId
 from .lifecycle import ENDING
@@ -105,15 +105,30 @@ class PendingRequest:
     # --- For the caller -----------------------------------------------------------------------
 
     def done(self) -> bool:
+        """True once the request has its outcome. A deadline that has passed is one: the
+        request is then cancelled (TO-02) and ends with RequestTimeout (D-64)."""
+        if not self._done:
+            self.wait(0)
         return self._done
 
     def wait(self, timeout: Optional[float] = None) -> bool:
-        """Wait up to ``timeout`` seconds for an outcome without acting on the deadline."""
-        if self._done:
-            return True
-        timeout = waitable(timeout)
-        if self._settled.acquire(timeout=-1 if timeout is None else timeout):
-            self._settled.release()           # let the next waiter through
+        """Wait up to ``timeout`` seconds (None: no limit) for the outcome; True if it came.
+
+        The request's own deadline counts (TO-01, TO-02): once it passes, the request is
+        cancelled and ends with RequestTimeout, whether or not :meth:`result` is ever called.
+        Before D-64 only ``result()`` acted on it, and a handle that was only polled stayed
+        pending, and registered, for ever."""
+        until = None if timeout is None else time.monotonic() + (waitable(timeout) or 0.0)
+        while not self._done:
+            now = time.monotonic()
+            deadline = self._deadline()       # recomputed: progress may have moved it (TO-04)
+            if deadline is not None and now >= deadline:
+                self._time_out()
+                break
+            if until is not None and now >= until:
+                break
+            limits = [t - now for t in (deadline, until) if t is not None]
+            self._block(min(limits) if limits else None)
         return self._done
 
     def result(self) -> Dict[str, Any]:
@@ -122,38 +137,41 @@ class PendingRequest:
         Raises RequestTimeout (after sending a cancel), RequestCancelled, PeerError,
         ConnectionClosed or another McpRefError.
         """
-        while not self._done:
-            deadline = self._deadline()       # recomputed: progress may have moved it (TO-04)
-            if deadline is None:
-                self.wait()
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            self.wait(remaining)
-        if not self._done:
-            total = self._total_deadline_passed()
-            self._session._expire(self, total=total)
-            arrived = self._arrived
-            if arrived is not None:
-                # The response came in time, but the reader is still handling what arrived
-                # before it (an application callback that takes long): the caller's deadline
-                # comes first, so it has the response now, without waiting for the rest (TO-01).
-                self._settle_with(arrived)
-            elif not self.wait(_DELIVERY_GRACE):
-                # Unreachable (fail_all is settling it); never hang the caller.
-                limit = (self.max_total if total else self.timeout) or 0.0
-                self._settle(None, RequestTimeout(self.method, limit, total=total))
+        self.wait()
         if self._error is not None:
             raise self._error
         assert self._result is not None
         return self._result
 
+    def _block(self, timeout: Optional[float]) -> None:
+        """Wait on the one-shot signal, at most ``timeout`` s (None: until it comes)."""
+        if self._settled.acquire(timeout=-1 if timeout is None else waitable(timeout)):
+            self._settled.release()           # let the next waiter through
+
+    def _time_out(self) -> None:
+        """The deadline has passed: cancel (TO-02) and end with RequestTimeout."""
+        total = self._total_deadline_passed()
+        self._session._expire(self, total=total)
+        arrived = self._arrived
+        if arrived is not None:
+            # The response came in time, but the reader is still handling what arrived
+            # before it (an application callback that takes long): the caller's deadline
+            # comes first, so it has the response now, without waiting for the rest (TO-01).
+            self._settle_with(arrived)
+        elif not self._done:
+            self._block(_DELIVERY_GRACE)
+            if not self._done:
+                # Unreachable (fail_all is settling it); never hang the caller.
+                limit = (self.max_total if total else self.timeout) or 0.0
+                self._settle(None, RequestTimeout(self.method, limit, total=total))
+
     def cancel(self, reason: Optional[str] = None) -> bool:
         """Cancel from any thread (CN-01). True if this call ended the request.
 
-        Sends ``notifications/cancelled``; the waiting caller gets RequestCancelled.
+        Sends ``notifications/cancelled``; the waiting caller gets RequestCancelled. A
+        ``reason`` that is not a string is LocalProtocolError, and nothing is cancelled.
         """
+        check_cancel_reason(reason)         # before the request is taken off the books
         return self._session._abandon(self, RequestCancelled(self.method, reason),
                                       reason or "cancelled by the caller")
 
@@ -633,6 +651,9 @@ class Keepalive:
         self._on_missed = on_missed
         self._stop = stop if stop is not None else threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True, name=name)
+        #: The ping now waiting for its answer, if any: the owner's own, which a "cancel
+        #: everything" of the application's leaves alone (D-64).
+        self.pending: Optional[PendingRequest] = None
 
     def start(self) -> None:
         self.thread.start()
@@ -659,8 +680,9 @@ class Keepalive:
             try:
                 # unless: a ping still waiting for room (a peer that stopped reading, D-38),
                 # or not yet written, when stop() comes is never sent (D-43's check).
-                self._session.request(spec.PING, timeout=self.timeout,
-                                      unless=self._stop.is_set)
+                self.pending = self._session.send_request(spec.PING, timeout=self.timeout,
+                                                          unless=self._stop.is_set)
+                self.pending.result()
             except PeerError:
                 pass                    # PG-04: any answer, even an error, proves the peer alive
             except RequestTimeout as exc:
@@ -669,5 +691,12 @@ class Keepalive:
                 if not self._stop.is_set():
                     self._on_missed(exc)
                 return
+            except RequestCancelled:
+                if self._stop.is_set():
+                    return              # stopped
+                # Someone else cancelled our ping (D-64): it proves nothing either way, and
+                # the next one goes out on time. Ending here would stop the keepalive for good.
             except McpRefError:
-                return                  # stopped (RequestCancelled), or the session closing
+                return                  # the session closing
+            finally:
+                self.pending = None

@@ -924,16 +924,36 @@ def test_send_progress_refuses_nan_and_infinity_without_losing_its_place():
     assert pair.server.send_progress(request_id, 2 ** 70) != b""   # big integers are fine
 
 
-@pytest.mark.spec("PR-05", "BP-01")
-def test_progress_json_cannot_carry_is_not_json_and_is_not_counted():
-    """NotJson means nothing was sent: the refused value is not the one the next progress
-    must exceed (PR-05), or a handler that retries without the bad message is refused."""
+@pytest.mark.spec("PR-05", "PR-07", "BP-01")
+def test_a_progress_message_that_is_not_a_string_is_refused_and_not_counted():
+    """Refused means nothing was sent: the refused value is not the one the next progress
+    must exceed (PR-05), or a handler that retries without the bad message is refused. A
+    message of 5 went out before (D-64): the schema's ``message`` is a string; an object()
+    was NotJson."""
     pair = handshake()
     request_id = _in_flight_call(pair, progress_token="t")
     assert pair.server.send_progress(request_id, 1) != b""
-    with pytest.raises(NotJson):
-        pair.server.send_progress(request_id, 2, message=object())
+    for bad in (object(), 5, ["a"]):
+        with pytest.raises(LocalProtocolError) as info:
+            pair.server.send_progress(request_id, 2, message=bad)
+        assert info.value.catalogue_id == "PR-07"
     assert pair.server.send_progress(request_id, 2, message="halfway") != b""
+
+
+@pytest.mark.spec("CN-01")
+def test_a_cancel_reason_that_is_not_a_string_is_refused_and_nothing_is_forgotten():
+    """D-64: cancel(id, 123) sent "reason": 123, which the schema refuses. Now refused
+    before the request is taken off the books: a proper cancel still works afterwards."""
+    pair = handshake()
+    request_id, data = pair.client.send_request("tools/list")
+    for bad in (123, {"why": 1}, b"bytes"):
+        with pytest.raises(LocalProtocolError) as info:
+            pair.client.cancel(request_id, bad)
+        assert info.value.catalogue_id == "CN-01"
+        assert request_id in pair.client.pending_ids
+    sent = frames_of(pair.client.cancel(request_id, "changed my mind"))
+    assert sent == [{"jsonrpc": "2.0", "method": "notifications/cancelled",
+                     "params": {"requestId": request_id, "reason": "changed my mind"}}]
 
 
 # --- PR-12: the rate limit, with a fake clock (the core has none: the time is passed in) ----
@@ -1013,8 +1033,9 @@ def test_a_skipped_progress_is_checked_as_if_it_were_sent():
         with pytest.raises(LocalProtocolError) as info:
             _progress_sent(pair, request_id, bad, now=0.5)                # would be skipped
         assert info.value.catalogue_id == "PR-06"
-    with pytest.raises(NotJson):                                          # BP-01, likewise
+    with pytest.raises(LocalProtocolError) as info:                       # likewise (D-64)
         pair.server.send_progress(request_id, 6, message=object(), now=0.5, min_interval=1.0)
+    assert info.value.catalogue_id == "PR-07"
     assert _progress_sent(pair, request_id, 6, now=2.0) == [6]
 
 

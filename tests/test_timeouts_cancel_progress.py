@@ -947,6 +947,53 @@ def test_keepalive_closes_the_session_when_pings_go_unanswered(tmp_path, caplog)
     assert received(read_log(log), "ping")
 
 
+@pytest.mark.spec("TO-01", "TO-02")
+def test_a_handle_that_is_only_waited_on_still_times_out(tmp_path):
+    """D-64: only result() acted on the deadline. A caller that polled its handle with
+    wait() or done() saw it pending for ever: no cancel was sent and the request stayed
+    registered. Now the deadline is the deadline, however the handle is watched."""
+    log = tmp_path / "wire.jsonl"
+    with spawn(timing("plain", log), request_timeout=10) as client:
+        pending = client.call_tool_async("never", timeout=0.2)
+        assert pending.wait(10) and pending.done()          # ended by its own deadline
+        with pytest.raises(RequestTimeout):
+            pending.result()
+        assert client._session._requests == {}
+        unwatched = client.call_tool_async("never", timeout=0.2)
+        assert not unwatched.wait(0) and not unwatched.done()   # no outcome yet: False
+        assert unwatched.cancel("done with it")
+    assert len(cancels_for(read_log(log), pending.id)) == 1
+
+
+@pytest.mark.spec("CN-01")
+def test_a_cancel_whose_reason_is_not_a_string_cancels_nothing():
+    """D-64: the reason went out as given ("reason": 123, which the schema refuses). Now
+    LocalProtocolError, with the request still running and still cancellable."""
+    with spawn() as client:
+        pending = client.call_tool_async("slow", {"seconds": 5, "steps": 5})
+        with pytest.raises(LocalProtocolError, match="reason is a string"):
+            pending.cancel(123)
+        assert not pending.done()
+        assert pending.cancel("changed my mind")
+        with pytest.raises(RequestCancelled):
+            pending.result()
+
+
+@pytest.mark.spec("PG-05", "CN-01")
+def test_cancel_all_leaves_the_keepalive_ping_alone(tmp_path):
+    """Review of 2026-12-06 (D-64): cancel_all() cancelled the keepalive's own ping, sent the
+    user's reason for it, and the keepalive thread took the RequestCancelled for a stop and
+    ended: no more pings, nothing logged, the session still OPERATING."""
+    log = tmp_path / "wire.jsonl"
+    with spawn(timing("slow-ping", log, 0.4), keepalive_interval=0.1,
+               keepalive_timeout=5) as client:
+        assert text_of(client.call_tool("wait-pings", {"count": 1})) == "1 pings"
+        assert client.cancel_all("user pressed stop") == 0          # a ping is in flight
+        assert text_of(client.call_tool("wait-pings", {"count": 3})) == "3 pings"
+        assert client._keepalive.is_alive() and client.state is State.OPERATING
+    assert received(read_log(log), "notifications/cancelled") == []
+
+
 @pytest.mark.spec("PG-04", "PG-12")
 def test_keepalive_counts_method_not_found_as_alive(tmp_path):
     with spawn(timing("ping-unknown", tmp_path / "wire.jsonl"), keepalive_interval=0.1,
