@@ -690,8 +690,8 @@ class Connection:
         if capability and not declares(self.capabilities, capability):
             # A method behind a capability we did not declare is -32601 too, like an unknown
             # method in every state (D-05): 2025-11-25 says so for roots and completions, and
-            # 2026-07-28's schema for every server capability (ER-11). Our own capabilities say what we implement,
-            # whatever the revision, so no version gate here (D-35).
+            # 2026-07-28's schema for every server capability (ER-11). Our own capabilities
+            # say what we implement, whatever the revision, so no version gate here (D-35).
             return self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
                                       f"Method not found: {method} (no {capability!r} "
                                       "capability)", "ER-11")

@@ -150,6 +150,10 @@ def client_result(version: str, method: str, result: Dict[str, Any]) -> Dict[str
     return result
 
 
+#: The schema's ``Role``: who speaks a sampling result or a prompt message.
+ROLES = ("user", "assistant")
+
+
 def client_result_problem(method: str, result: Any) -> Optional[str]:
     """What keeps ``result`` from answering the server's request ``method``, or None: an
     object (BP-09) with the members every revision's schema requires of it. The client's
@@ -163,7 +167,7 @@ def client_result_problem(method: str, result: Any) -> Optional[str]:
                                                 for root in roots)):
             return "roots must be a list of objects, each with a string uri"
     elif method == spec.SAMPLING_CREATE_MESSAGE:
-        if not (result.get("role") in ("user", "assistant")
+        if not (result.get("role") in ROLES
                 and isinstance(result.get("content"), (dict, list))
                 and isinstance(result.get("model"), str)):
             return "a sampling result needs a role (user or assistant), content and a string model"
@@ -221,8 +225,7 @@ def server_result_problem(method: str, result: Any) -> Optional[str]:
         messages = result.get("messages")
         if not isinstance(messages, list):
             return "messages must be a list of prompt messages"
-        if not all(isinstance(m, dict) and m.get("role") in ("user", "assistant")
-                   for m in messages):
+        if not all(isinstance(m, dict) and m.get("role") in ROLES for m in messages):
             return "each prompt message needs a role, user or assistant"
         blocks = [message.get("content") for message in messages]
     else:

@@ -1370,31 +1370,20 @@ def test_the_servers_error_messages_stay_short_whatever_the_client_sends():
     assert errors[3].message == "Unknown tool: no_such_tool"
 
 
-def test_a_tool_whose_question_is_given_up_at_shutdown_ends_quietly():
+def test_a_tool_whose_question_is_given_up_at_shutdown_ends_quietly(inv):
     """README review (D-62): stdin closed while `ping_client` waited for the client's answer
     to its ping. The server gave the call up (D-18), so the tool's question failed, and that
     was logged as an ERROR with a traceback, naming a cancel the client never sent. A tool
     that ends because its request was given up or cancelled did what CN-05 asks: INFO."""
-    server = subprocess.Popen([sys.executable, "-m", "mcp_ref", "serve"], cwd=ROOT,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE)
-    try:
-        for message in ({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                            "protocolVersion": spec.PROTOCOL_VERSION, "capabilities": {},
-                            "clientInfo": {"name": "t", "version": "1"}}},
-                        {"jsonrpc": "2.0", "method": "notifications/initialized"},
-                        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                         "params": {"name": "ping_client", "arguments": {}}}):
-            server.stdin.write(json.dumps(message).encode() + b"\n")
-        server.stdin.flush()
-        assert json.loads(server.stdout.readline())["id"] == 1
-        assert json.loads(server.stdout.readline())["method"] == "ping"    # the question
-        server.stdin.close()
-        server.stdin = None             # closed: communicate() must not flush it
-        out, err = server.communicate(timeout=30)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(timeout=10)
-    assert server.returncode == 0 and out == b""       # given up: no answer (CN-05, D-18)
+    from rawpipe import request
+    server = inv.raw(SERVE)
+    server.initialize()
+    server.send_frames(request(2, "tools/call", {"name": "ping_client", "arguments": {}}))
+    server.wait_for(lambda f: f.get("method") == "ping")    # the question, left unanswered
+    server.close_stdin()
+    assert server.wait_exit(30.0) == 0
+    assert server.wait_stderr_eof()
+    assert server.responses(2) == []                     # given up: no answer (CN-05, D-18)
+    err = bytes(server.stderr)
     assert b"Traceback" not in err and b"ERROR" not in err, err
+    assert server.wire_problems() == []
