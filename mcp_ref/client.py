@@ -92,7 +92,8 @@ class Client:
         self._session = Session(connection, self._write, request_timeout=request_timeout,
                                 max_total_timeout=max_total_timeout,
                                 wait_for_room=process.wait_for_room,
-                                write_reply=lambda data: self._write(data, reply=True))
+                                write_reply=lambda data: self._write(data, reply=True),
+                                wake_reader=process.interrupt_read)
         self._handlers = handlers
         # TL-09: each tool's outputSchema, from the latest list_tools(), to check results by.
         self._output_schemas: Dict[str, Dict[str, Any]] = {}
@@ -486,7 +487,12 @@ class Client:
         ended = False
         try:
             while True:
-                chunk = self._process.read()
+                # The reader keeps the deadlines of requests nobody waits on (TO-02, D-65):
+                # it reads until the next is due at the latest, then sweeps.
+                chunk = self._process.read(self._session.sweep_wait())
+                self._session.sweep()
+                if chunk is None:
+                    continue                # a deadline came due (or a request woke us)
                 if self._transcript is not None and chunk:
                     self._transcript.frames("recv", chunk, self.state.name)
                 if not chunk:

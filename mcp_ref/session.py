@@ -17,7 +17,8 @@ and the caller gets :class:`~mcp_ref.errors.RequestTimeout`. With ``reset_on_pro
 progress pushes the deadline back (TO-04), but never past the maximum total time (TO-05).
 
 The clock lives here, in the waiting caller: the deadline is checked by whoever waits in
-``result()``. A request nobody waits on is not timed out.
+``result()`` or ``wait()``. For a request nobody waits on, the reader thread keeps it
+(:meth:`Session.sweep`, D-65): there is no timer thread.
 
 :class:`Keepalive` is the ping loop both peers can run (PG-05, decisions D-10 and D-48).
 """
@@ -47,6 +48,11 @@ _DELIVERY_GRACE = 5.0
 #: A handler's question waiting for room (D-38) looks this often whether its asker was
 #: cancelled meanwhile (D-43): the wait for room is on the outbox, which a cancel does not wake.
 _UNLESS_POLL = 0.1
+#: The reader ends the requests nobody waits on at their deadlines (:meth:`Session.sweep`,
+#: D-65), looking over them at most this often: each look is a pass over every request in
+#: flight, so a flood of distinct deadlines costs at most ten passes a second. Such a request
+#: ends within this long after its deadline; one with a waiter ends on time.
+_SWEEP_GAP = 0.1
 #: How long stopping a keepalive waits for its thread. It only ever waits on its stop event or
 #: on one ping with a deadline: stop() ends a ping still waiting for room, and the owner ends
 #: one waiting for its answer first (fail_all), so this is never reached.
@@ -117,7 +123,8 @@ class PendingRequest:
         The request's own deadline counts (TO-01, TO-02): once it passes, the request is
         cancelled and ends with RequestTimeout, whether or not :meth:`result` is ever called.
         Before D-64 only ``result()`` acted on it, and a handle that was only polled stayed
-        pending, and registered, for ever."""
+        pending, and registered, for ever. (A client's reader also ends it at the deadline
+        if nobody waits: :meth:`Session.sweep`, D-65.)"""
         until = None if timeout is None else time.monotonic() + (waitable(timeout) or 0.0)
         while not self._done:
             now = time.monotonic()
@@ -249,10 +256,14 @@ class Session:
                  wait_for_room: Optional[Callable[[Optional[float]], bool]] = None,
                  write_reply: Optional[Callable[[bytes], None]] = None,
                  progress_interval: float = 0.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 wake_reader: Optional[Callable[[], None]] = None) -> None:
         """``progress_interval``: the least time, in seconds, between two progress
         notifications on one request of the peer's; 0 sends every one (PR-12, D-47).
-        ``clock`` tells the connection the time for that (injectable for tests)."""
+        ``clock`` tells the connection the time for that (injectable for tests).
+        ``wake_reader``: makes the reader's read return at once, for a request whose deadline
+        comes before the reader's next :meth:`sweep` (D-65); None if the owner's reader does
+        not sweep (the server: each of its requests has a waiter)."""
         self.connection = connection
         self.progress_interval = progress_interval
         self._clock = clock
@@ -272,6 +283,11 @@ class Session:
         #: kept as ``PendingRequest.stamp`` (the client's TL-09 check needs to know what came
         #: on the wire before an answer, not before its caller happened to wake).
         self.settle_stamp: Optional[Callable[[], Any]] = None
+        # Deadlines nobody waits on (D-65): when the reader's next sweep is due (the soonest
+        # deadline a request in flight may have; None: none has one), and when it last swept.
+        self._wake_reader = wake_reader
+        self._sweep_due: Optional[float] = None
+        self._swept = float("-inf")
 
     def _exchange(self, produce: Callable[[], bytes], reply: bool = False,
                   room: bool = True) -> bytes:
@@ -394,6 +410,13 @@ class Session:
                 del self._requests[request_id]
                 pending._settle(None, exc)
                 raise
+            deadline = pending._deadline()
+            sooner = deadline is not None and (self._sweep_due is None
+                                               or deadline < self._sweep_due)
+            if sooner:
+                self._sweep_due = deadline
+        if sooner and self._wake_reader is not None:
+            self._wake_reader()             # its read may have no end, or a later one (D-65)
         return pending
 
     def _wait_to_send(self, method: str, limit: Optional[float],
@@ -446,6 +469,46 @@ class Session:
                 data = self.connection.cancel(pending.id, reason)
             self._put(data)
         return pending._settle(None, error)
+
+    # --- Deadlines nobody waits on (D-65) -----------------------------------------------------
+
+    def sweep_wait(self) -> Optional[float]:
+        """Reader thread: how long it may wait for the peer before :meth:`sweep` is due;
+        None while no request in flight has a deadline."""
+        due = self._sweep_due
+        if due is None:
+            return None
+        return max(0.0, max(due, self._swept + _SWEEP_GAP) - time.monotonic())
+
+    def sweep(self) -> None:
+        """Reader thread, after each read: once a deadline is due, end every request whose
+        deadline has passed as a waiter would (TO-02: cancelled, RequestTimeout), whether or
+        not anyone waits on it. A handle nobody watches, or watches again only later, would
+        otherwise stay registered, uncancelled, until close() (D-64, D-65).
+
+        A request a waiter has just ended, or whose response the reader has taken, is no
+        longer in ``_requests``, and :meth:`_abandon` ends each request once."""
+        due, now = self._sweep_due, time.monotonic()
+        if due is None or now < due or now < self._swept + _SWEEP_GAP:
+            return
+        with self._lock:
+            in_flight = list(self._requests.values())
+            self._sweep_due = None          # a request started from here on sets its own
+        self._swept = now
+        later: List[float] = []
+        for pending in in_flight:
+            deadline = pending._deadline()  # recomputed: progress may have moved it (TO-04)
+            if deadline is None:
+                continue
+            if deadline <= now:
+                self._expire(pending, total=pending._total_deadline_passed())
+            else:
+                later.append(deadline)
+        if later:
+            with self._lock:
+                soonest = min(later)
+                if self._sweep_due is None or soonest < self._sweep_due:
+                    self._sweep_due = soonest
 
     # --- Receiving ----------------------------------------------------------------------------
 

@@ -965,6 +965,51 @@ def test_a_handle_that_is_only_waited_on_still_times_out(tmp_path):
     assert len(cancels_for(read_log(log), pending.id)) == 1
 
 
+def settled_by_itself(pending, limit=10.0):
+    """Wait on the handle's one-shot signal itself, which (unlike result(), wait() or done())
+    never acts on the deadline: whatever ends the request here, the caller did not."""
+    if pending._settled.acquire(timeout=limit):
+        pending._settled.release()
+        return True
+    return False
+
+
+@pytest.mark.spec("TO-01", "TO-02")
+def test_a_handle_nobody_waits_on_ends_at_its_deadline(tmp_path):
+    """D-65: a request nobody waited on stayed registered and uncancelled until close().
+    Now the client's reader ends it at its deadline, as a waiter would: one cancel on the
+    wire, RequestTimeout for whoever asks later, nothing left in the pending map. The reader,
+    reading until the handshake's deadline (30 s) is due, is woken to keep the sooner one."""
+    log = tmp_path / "wire.jsonl"
+    with spawn(timing("plain", log), request_timeout=10) as client:
+        started = time.monotonic()
+        unwatched = client.call_tool_async("never", timeout=0.3)
+        assert settled_by_itself(unwatched)
+        assert time.monotonic() - started >= 0.3            # never before its deadline
+        assert client._session._requests == {}
+        client.ping()                       # in order: the server has read the cancel
+        with pytest.raises(RequestTimeout):
+            unwatched.result()
+    assert len(cancels_for(read_log(log), unwatched.id)) == 1
+
+
+@pytest.mark.spec("TO-04", "TO-05")
+def test_the_reader_honours_progress_that_moves_a_deadline():
+    """D-65: the reader's sweep recomputes each deadline, so progress that restarts the
+    clock (TO-04) keeps an unwatched request alive past its first deadline, and it gets its
+    answer; the maximum total (TO-05) still holds for one that makes no progress."""
+    with spawn() as client:
+        moving = client.call_tool_async("slow", {"seconds": 1.2, "steps": 6}, timeout=0.6,
+                                        reset_on_progress=True, max_total_timeout=20)
+        assert settled_by_itself(moving)
+        assert text_of(moving.result()) == "slept 1.2 s in 6 steps"
+        capped = client.call_tool_async("slow", {"seconds": 30, "steps": 1}, timeout=5,
+                                        reset_on_progress=True, max_total_timeout=0.4)
+        assert settled_by_itself(capped)
+        with pytest.raises(RequestTimeout, match="maximum total time of 0.4 s"):
+            capped.result()
+
+
 @pytest.mark.spec("CN-01")
 def test_a_cancel_whose_reason_is_not_a_string_cancels_nothing():
     """D-64: the reason went out as given ("reason": 123, which the schema refuses). Now
