@@ -208,7 +208,8 @@ def serve_reference(trace: Optional[str] = None, audit: Optional[str] = None,
             return run_audited(server, audit, trace, watchdog=watchdog, parent_pid=parent_pid)
         return server.run_stdio(trace=trace, watchdog=watchdog, parent_pid=parent_pid)
     except ConnectionClosed as exc:           # started without a stdin or stdout: say so
-        sys.stderr.write(f"mcp_ref serve: {exc}\n")
+        if sys.stderr is not None:            # None: without a stderr too (R6)
+            sys.stderr.write(f"mcp_ref serve: {exc}\n")
         return 1
 
 

@@ -531,7 +531,8 @@ class Server:
                             else self.drain_timeout)   # gives back fds 0, 1, sys.stdout (D-32)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-            sys.stderr.flush()
+            if sys.stderr is not None:          # None: started without a stderr (R6)
+                sys.stderr.flush()
         return status
 
     def _on_signal(self, signum: int, frame: Any) -> None:

@@ -1129,6 +1129,12 @@ class StdioServerTransport:
                 # and the guards would cross the wires (stdio review R3). Nothing to serve on.
                 raise ConnectionClosed(f"the server's {name} (fd {fd}) is not open: there is "
                                        "no client to serve (TR-01)")
+        if guard_stdout and not _is_open(2):
+            # Started without a stderr (``serve 2>&-``): the guard points fd 1 at fd 2, which
+            # failed, and the server exited 1 with nothing said. Logs and stray writes go to
+            # /dev/null instead, never to the frames (TR-04, TR-06; stdio review R6). It stays
+            # there after close(): nothing else should take fd 2 by being opened next.
+            _null_at(2, os.O_WRONLY)
         self._stdin_fd, self._stdout_fd = stdin_fd, stdout_fd
         self._sys_stdout = sys.stdout         # what the stdout guard replaces, and close() restores
         self._owns_in_fd = guard_stdin
@@ -1295,12 +1301,18 @@ def _guard_stdin(stdin_fd: int) -> int:
     stdin sees end of file at once. :meth:`StdioServerTransport.close` moves it back.
     """
     frame_fd = _private_copy(stdin_fd)
-    null_fd = os.open(os.devnull, os.O_RDONLY)
-    try:
-        os.dup2(null_fd, stdin_fd)            # everyone else reading fd 0 reads /dev/null
-    finally:
-        os.close(null_fd)
+    _null_at(stdin_fd, os.O_RDONLY)           # everyone else reading fd 0 reads /dev/null
     return frame_fd
+
+
+def _null_at(fd: int, flags: int) -> None:
+    """Point ``fd`` at ``/dev/null``, opened with ``flags``."""
+    null_fd = os.open(os.devnull, flags)
+    if null_fd != fd:                         # it may get that very number, if it was free
+        try:
+            os.dup2(null_fd, fd)
+        finally:
+            os.close(null_fd)
 
 
 def _guard_stdout(stdout_fd: int) -> int:

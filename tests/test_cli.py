@@ -205,6 +205,22 @@ def test_serve_started_without_a_stdin_or_stdout_says_so_and_exits(closed, name)
                           "to serve (TR-01)\n"
 
 
+@pytest.mark.spec("TR-04", "TR-06")
+def test_serve_started_without_a_stderr_serves_and_logs_nowhere():
+    """Stdio review R6: with fd 2 closed (``serve 2>&-``), the stdout guard could not point
+    fd 1 at it and the server exited 1 at once, with nothing said and nothing answered. Now
+    fd 2 is /dev/null: the session runs, a tool's error is logged nowhere, the wire carries
+    frames only, and the server exits 0 at stdin EOF."""
+    from mcp_ref.client import Client
+    command = " ".join([sys.executable, "-m", "mcp_ref", "serve", "2>&-"])
+    with Client.spawn(["sh", "-c", "exec " + command], cwd=ROOT, request_timeout=20) as client:
+        assert os.readlink(f"/proc/{client.pid}/fd/2") == os.devnull
+        assert client.call_tool("echo", {"text": "hi"})["content"][0]["text"] == "hi"
+        assert client.call_tool("fail")["isError"] is True
+        client.ping()
+    assert client.close().exit_code == 0 and client.stderr_tail() == ""
+
+
 def test_private_copies_of_the_standard_fds_are_never_0_1_or_2():
     from mcp_ref.stdio import _private_copy
     copy = _private_copy(0)
