@@ -159,6 +159,10 @@ CHECKS: Tuple[Check, ...] = (
     Check("alive-after-cancel", ("CN-08",), "MUST",
           "the server still answers (a ping) after a cancel",
           spec.spec_url("basic/utilities/cancellation", "timing-considerations")),
+    Check("cancel-after-response", ("CN-08", "BP-13", "CN-10"), "MUST",
+          "a cancel that arrives after its request was answered gets no reply, and the "
+          "server still answers a ping", spec.spec_url("basic/utilities/cancellation",
+                                                       "timing-considerations")),
     Check("server-request-ids", ("BP-05", "BP-03", "BP-04"), "MUST",
           "requests the server sends have unique string or integer ids",
           spec.spec_url("basic/index", "requests")),
@@ -544,6 +548,7 @@ def run_battery(argv: Sequence[str], options: Optional[Options] = None) -> List[
     progress_results, call_seconds = _progress(spawn, options, tools)
     results += progress_results
     results += _cancel(spawn, options, tools, call_seconds)
+    results.append(_late_cancel(spawn))
     results.append(_server_request_ids(wires))
     results.append(_early_requests(wires))
     results.append(_capabilities_respected(wires))
@@ -1106,6 +1111,42 @@ def _cancel(spawn: Spawn, options: Options, tools: List[str], call_seconds: floa
         expected = 2 * (call_seconds or _seconds(options.slow_args) or options.timeout / 2)
         return [_check_cancel(wire, options.tool_slow, arguments, expected),
                 _check_alive(wire, "alive-after-cancel", "ping-after-cancel")]
+
+
+def _late_cancel(spawn: Spawn) -> Result:
+    """CN-08 staged as the catalogue's test stages it: the cancel arrives after the response
+    (the canceller lost the race). The server may ignore it (CN-06) and should (CN-10);
+    answering it would answer a notification (BP-13); and it must go on: the ping after it
+    is answered. The request is a ping, which every server serves; cancelling it is allowed
+    (only initialize may not be, CN-03). A process of its own, so that a server that dies of
+    the cancel spoils no other check (D-67)."""
+    key, request_id, probe = "cancel-after-response", "answered-then-cancelled", "ping-after"
+    with spawn("late cancel") as wire:
+        if _open_session(wire) is None:
+            return not_applicable(key, "the initialize handshake failed")
+        since = wire.mark()
+        wire.request(request_id, spec.PING)
+        answer = wire.response(request_id, since)
+        evidence = [sent({"jsonrpc": "2.0", "id": request_id, "method": spec.PING})]
+        if answer is None:
+            return not_applicable(key, "the ping to be cancelled was not answered", evidence)
+        cancel = {"requestId": request_id, "reason": "mcp_ref check: CN-08, after the response"}
+        after = wire.mark()
+        wire.notify(spec.CANCELLED, cancel)
+        evidence += [got(answer), sent({"jsonrpc": "2.0", "method": spec.CANCELLED,
+                                        "params": cancel})]
+        alive = _check_alive(wire, key, probe)
+        wire.listen(CANCEL_GRACE)             # a reply to the cancel may follow the pong
+        replies = [f for f in wire.frames[after:]
+                   if _is_response(f.value) and not _same_id(f.value.get("id"), probe)]
+    if replies:
+        return broken(key, f"{len(replies)} response(s) after the cancel of an answered "
+                           "request", evidence + [got(f) for f in replies[:2]])
+    if alive.outcome != PASS:
+        return broken(key, f"after the cancel of an answered request, {alive.summary}",
+                      evidence + alive.evidence)
+    return passed(key, "the cancel was taken quietly, then ping answered",
+                  evidence + alive.evidence)
 
 
 def _check_alive(wire: Wire, key: str, request_id: Any) -> Result:

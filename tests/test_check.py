@@ -70,6 +70,9 @@ EXPECTED = {
     # Nothing broken: the last progress and the response in one write. The battery read only
     # the first frame, cancelled an answered call (its own CN-02 breach) and passed it.
     "answers-with-last-progress": {"cancel-honoured": "n.a."},
+    # CN-08 staged: a cancel that arrives after the response (D-67).
+    "dies-on-late-cancel": {"cancel-after-response": "fail"},
+    "answers-late-cancel": {"cancel-after-response": "fail"},
 }
 
 #: Modes whose warning comes from a weaker rule inside a MUST check (``check.warned``).
