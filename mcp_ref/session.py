@@ -53,6 +53,11 @@ _UNLESS_POLL = 0.1
 #: flight, so a flood of distinct deadlines costs at most ten passes a second. Such a request
 #: ends within this long after its deadline; one with a waiter ends on time.
 _SWEEP_GAP = 0.1
+#: The longest the reader reads before it looks at the deadlines again. A selector takes at
+#: most INT_MAX ms (epoll: about 24.8 days; OverflowError beyond), while a request's timeout
+#: may be anything up to ``threading.TIMEOUT_MAX`` (D-10): a read that ends early only costs
+#: a sweep that finds nothing due.
+_SWEEP_WAIT_MAX = 86400.0
 #: How long stopping a keepalive waits for its thread. It only ever waits on its stop event or
 #: on one ping with a deadline: stop() ends a ping still waiting for room, and the owner ends
 #: one waiting for its answer first (fail_all), so this is never reached.
@@ -473,12 +478,13 @@ class Session:
     # --- Deadlines nobody waits on (D-65) -----------------------------------------------------
 
     def sweep_wait(self) -> Optional[float]:
-        """Reader thread: how long it may wait for the peer before :meth:`sweep` is due;
-        None while no request in flight has a deadline."""
+        """Reader thread: how long it may wait for the peer before :meth:`sweep` is due (a
+        day at most, :data:`_SWEEP_WAIT_MAX`); None while no request in flight has a deadline."""
         due = self._sweep_due
         if due is None:
             return None
-        return max(0.0, max(due, self._swept + _SWEEP_GAP) - time.monotonic())
+        wait = max(due, self._swept + _SWEEP_GAP) - time.monotonic()
+        return min(max(0.0, wait), _SWEEP_WAIT_MAX)
 
     def sweep(self) -> None:
         """Reader thread, after each read: once a deadline is due, end every request whose

@@ -1010,6 +1010,19 @@ def test_the_reader_honours_progress_that_moves_a_deadline():
             capped.result()
 
 
+@pytest.mark.spec("TO-01")
+def test_a_deadline_weeks_away_does_not_end_the_reader(tmp_path):
+    """D-65 review: the reader read until the soonest deadline, and the selector takes at
+    most INT_MAX ms (about 24.8 days): a timeout of 30 days, which deadline_seconds accepts,
+    raised OverflowError in the reader, and the session died ("the server closed its
+    stdout"). No deadline at the handshake, so the first ping's is the reader's wait."""
+    month = 30 * 86400.0
+    with spawn(timing("plain", tmp_path / "wire.jsonl"), handshake_timeout=None) as client:
+        client.ping(timeout=month)          # wakes the reader, whose next read waits a month
+        client.ping(timeout=month)
+        assert client._reader.is_alive()
+
+
 @pytest.mark.spec("CN-01")
 def test_a_cancel_whose_reason_is_not_a_string_cancels_nothing():
     """D-64: the reason went out as given ("reason": 123, which the schema refuses). Now
