@@ -225,8 +225,13 @@ class PendingRequest:
     def _progress(self, event: ev.ProgressReceived) -> None:
         if self.reset_on_progress:
             # TO-04: progress resets the clock. A waiter sees the later deadline when it wakes
-            # at the earlier one, and waits on.
-            self._last_activity = time.monotonic()
+            # at the earlier one, and waits on. Not a clock that has run out (TO-02): the
+            # reader's sweep may come up to 0.1 s after a deadline (D-65), and progress read
+            # meanwhile must not give the request a new one.
+            now = time.monotonic()
+            deadline = self._deadline()
+            if deadline is None or now < deadline:
+                self._last_activity = now
         if self._on_progress is not None:
             try:
                 self._on_progress(event.progress, event.total, event.message)

@@ -32,6 +32,7 @@ import pytest
 from helpers import handshake
 
 from mcp_ref import events as ev
+from mcp_ref import session as session_module
 from mcp_ref.client import DEFAULT_MAX_TOTAL_TIMEOUT, Client
 from mcp_ref.connection import Connection
 from mcp_ref.errors import (ConnectionClosed, LocalProtocolError, PeerError, RequestCancelled,
@@ -1021,6 +1022,41 @@ def test_a_deadline_weeks_away_does_not_end_the_reader(tmp_path):
         client.ping(timeout=month)          # wakes the reader, whose next read waits a month
         client.ping(timeout=month)
         assert client._reader.is_alive()
+
+
+@pytest.mark.spec("TO-02", "TO-04")
+def test_progress_after_a_deadline_has_passed_does_not_revive_the_request(monkeypatch):
+    """D-65 review: sweeps are at least 0.1 s apart, so a deadline can pass a little before
+    the reader's next sweep. Progress read in that gap restarted the clock of a request whose
+    time was already up, and the sweep then found it alive: a request nobody waits on could
+    outlive its deadline by a whole timeout, again and again. Progress resets a clock still
+    running (TO-04), never one that has run out (TO-02). A clock the test sets, so the
+    order is exact: the reader reads, sweeps (too soon after the last), then feeds."""
+    clock = [1000.0]
+    monkeypatch.setattr(session_module, "time", type("Clock", (), {
+        "monotonic": staticmethod(lambda: clock[0])}))
+    pair = handshake()
+    written = []
+    session = Session(pair.client, written.append, request_timeout=None, max_total_timeout=None)
+    first = session.send_request("tools/call", {"name": "a"}, timeout=0.05)
+    resetting = session.send_request("tools/call", {"name": "b"}, timeout=0.1,
+                                     reset_on_progress=True, max_total_timeout=60)
+    clock[0] = 1000.06
+    session.sweep()                         # ends the first; the next sweep is 0.1 s away
+    assert first.done() and not resetting.done()
+    clock[0] = 1000.12                      # the second's deadline (1000.1) has passed
+    session.sweep()                         # the reader read the progress: too soon to sweep
+    progress = {"jsonrpc": "2.0", "method": "notifications/progress",
+                "params": {"progressToken": resetting.id, "progress": 1}}
+    session.feed(json.dumps(progress).encode() + b"\n", lambda event: None)
+    clock[0] = 1000.16
+    session.sweep()
+    assert resetting._done, "progress after its deadline gave the request a new one"
+    with pytest.raises(RequestTimeout):
+        resetting.result()
+    cancelled = [f["params"]["requestId"] for f in _frames(written)
+                 if f.get("method") == "notifications/cancelled"]
+    assert cancelled == [first.id, resetting.id]
 
 
 @pytest.mark.spec("CN-01")
