@@ -607,6 +607,7 @@ class ChildProcess:
                 os.close(self._pidfd)
             raise
         self._stdin_discarded = 0
+        self._outlived_stdin = False          # alive 0.5 s after a write failed: see below
         self._stdout_eof = False
         self._torn_down = False               # close() has released (or is releasing) the fds
         self._stop_draining = False
@@ -649,10 +650,16 @@ class ChildProcess:
 
     def _stdin_closed(self, broken: bool = False,
                       why: str = "server stdin is closed") -> ConnectionClosed:
-        if broken and self.wait(0.5) is not None:
-            # EPIPE: the server is exiting or gone. Its exit status and last stderr are a
-            # moment away at most, and belong in the error (reliability SC-04).
-            self.wait_stderr(0.5)
+        if broken and not self._outlived_stdin:
+            if self.wait(0.5) is not None:
+                # EPIPE: the server is exiting or gone. Its exit status and last stderr are a
+                # moment away at most, and belong in the error (reliability SC-04).
+                self.wait_stderr(0.5)
+            else:
+                # Still alive: it closed its stdin and lives on. Every later write fails at
+                # once and would wait the same in vain -- the reader's too, which writes the
+                # cancels of expired requests (D-65) and must get back to reading.
+                self._outlived_stdin = True
         return ConnectionClosed(why, exit_code=self.exit_code,
                                 signal=self.exit_signal, stderr_tail=self.stderr_tail())
 

@@ -1059,6 +1059,44 @@ def test_progress_after_a_deadline_has_passed_does_not_revive_the_request(monkey
     assert cancelled == [first.id, resetting.id]
 
 
+#: A server that closes its stdin on the tool call "last", lives on, and answers that call
+#: 0.5 s later: every write of the client's fails with EPIPE meanwhile.
+CLOSES_STDIN = r'''
+import json, os, sys, time
+def send(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+for line in sys.stdin:
+    msg = json.loads(line)
+    if msg.get("method") == "initialize":
+        send({"jsonrpc": "2.0", "id": msg["id"], "result": {
+            "protocolVersion": msg["params"]["protocolVersion"], "capabilities": {"tools": {}},
+            "serverInfo": {"name": "closes-stdin", "version": "1"}}})
+    elif msg.get("method") == "tools/call" and msg["params"]["name"] == "last":
+        break
+os.close(0)
+time.sleep(0.5)
+send({"jsonrpc": "2.0", "id": msg["id"], "result": {"content": [{"type": "text", "text": "last"}]}})
+time.sleep(60)
+'''
+
+
+@pytest.mark.spec("TO-02")
+def test_cancels_the_reader_cannot_write_do_not_hold_it_up():
+    """D-65 review: the reader now writes the cancels of expired requests. Once the server
+    had closed its stdin (alive, still writing), each write failed with EPIPE and waited
+    0.5 s for the server to exit, to name its exit code: twelve unwatched requests held the
+    reader for six seconds, and the answer to "last", written 0.5 s after the call, waited
+    behind them. A server that outlived its closed stdin by 0.5 s is not waited for again."""
+    with spawn([sys.executable, "-c", CLOSES_STDIN], stdin_grace=0.1, term_grace=1) as client:
+        unwatched = [client.call_tool_async("never", timeout=0.2) for _ in range(12)]
+        started = time.monotonic()
+        last = client.call_tool_async("last", timeout=20)
+        assert text_of(last.result()) == "last"
+        assert time.monotonic() - started < 2.5, "the answer waited behind the cancels"
+        assert all(settled_by_itself(handle, 5) for handle in unwatched)
+
+
 @pytest.mark.spec("CN-01")
 def test_a_cancel_whose_reason_is_not_a_string_cancels_nothing():
     """D-64: the reason went out as given ("reason": 123, which the schema refuses). Now
