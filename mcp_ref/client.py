@@ -6,7 +6,8 @@ Threads (the design card's "blocking threads and select-based stdio"):
 
 * the caller's thread, which blocks in ``PendingRequest.result()`` with a deadline;
 * one reader thread, which reads the server's stdout (selectors + ``os.read`` in
-  :mod:`mcp_ref.stdio`), feeds the bytes to the connection and settles pending requests;
+  :mod:`mcp_ref.stdio`), feeds the bytes to the connection and settles pending requests,
+  and ends at their deadlines the requests nobody waits on (:meth:`Session.sweep`, D-65);
 * one stderr thread (inside :class:`~mcp_ref.stdio.ChildProcess`) that logs the server's stderr
   and keeps a bounded tail of it -- stderr is logging, not an error signal (TR-04, TR-05);
 * optionally a keepalive thread that pings the server (PG-05); one callback thread for the
@@ -488,22 +489,24 @@ class Client:
         try:
             while True:
                 # The reader keeps the deadlines of requests nobody waits on (TO-02, D-65):
-                # it reads until the next is due at the latest, then sweeps.
+                # it reads until the next is due at the latest (None: a deadline came due, or
+                # a request with a sooner one woke it), and sweeps after what it read, so
+                # that a response already in hand wins over a deadline passing meanwhile.
                 chunk = self._process.read(self._session.sweep_wait())
+                if chunk is not None:
+                    if self._transcript is not None and chunk:
+                        self._transcript.frames("recv", chunk, self.state.name)
+                    if not chunk:
+                        # End of stream: learn how the server ended *before* the connection
+                        # sees EOF and starts refusing requests, so a call made meanwhile
+                        # fails with ConnectionClosed and the exit details, not a lifecycle
+                        # error (SC-04).
+                        self._fail_pending()
+                        ended = True
+                    self._session.feed(chunk, self._handle)
+                    if not chunk:
+                        break
                 self._session.sweep()
-                if chunk is None:
-                    continue                # a deadline came due (or a request woke us)
-                if self._transcript is not None and chunk:
-                    self._transcript.frames("recv", chunk, self.state.name)
-                if not chunk:
-                    # End of stream: learn how the server ended *before* the connection sees
-                    # EOF and starts refusing requests, so a call made meanwhile fails with
-                    # ConnectionClosed and the exit details, not a lifecycle error (SC-04).
-                    self._fail_pending()
-                    ended = True
-                self._session.feed(chunk, self._handle)
-                if not chunk:
-                    break
         except Exception:
             log.exception("the reader thread failed")
         finally:

@@ -17,8 +17,9 @@ and the caller gets :class:`~mcp_ref.errors.RequestTimeout`. With ``reset_on_pro
 progress pushes the deadline back (TO-04), but never past the maximum total time (TO-05).
 
 The clock lives here, in the waiting caller: the deadline is checked by whoever waits in
-``result()`` or ``wait()``. For a request nobody waits on, the reader thread keeps it
-(:meth:`Session.sweep`, D-65): there is no timer thread.
+``result()`` or ``wait()``. For a request nobody waits on, the client's reader thread keeps
+it (:meth:`Session.sweep`, D-65): there is no timer thread. The server's reader does not
+sweep: each of its requests has a waiter (the handler that asked, the keepalive).
 
 :class:`Keepalive` is the ping loop both peers can run (PG-05, decisions D-10 and D-48).
 """
@@ -43,7 +44,8 @@ log = LazyLogger("mcp_ref.session")
 ProgressCallback = Callable[[float, Optional[float], Optional[str]], None]
 
 #: How long a waiter whose deadline has passed still waits for an outcome that another thread
-#: is recording at that moment (close()'s fail_all), so this is never reached.
+#: is recording at that moment (close()'s fail_all, or the reader's sweep, D-65), so this is
+#: never reached.
 _DELIVERY_GRACE = 5.0
 #: A handler's question waiting for room (D-38) looks this often whether its asker was
 #: cancelled meanwhile (D-43): the wait for room is on the outbox, which a cancel does not wake.
@@ -708,7 +710,8 @@ class Keepalive:
     each answer (PG-05, PG-06, PG-07), for the client (D-10) and the server (D-48) alike.
 
     Any answer, even a JSON-RPC error such as -32601, proves the peer alive. A ping that gets
-    no answer in time was cancelled by :meth:`PendingRequest.result` (TO-02, CN-01); this then
+    no answer in time was cancelled by :meth:`PendingRequest.result` or, first, by the
+    client's reader (:meth:`Session.sweep`) (TO-02, CN-01); this then
     calls ``on_missed(error)`` once, with the RequestTimeout, and ends: the owner logs it
     (PG-11) and ends the session (PG-04, PG-09). The session closing under it (ConnectionClosed
     and the like) ends the thread quietly, and so does :meth:`stop`, even while a ping waits
