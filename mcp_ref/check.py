@@ -163,6 +163,10 @@ CHECKS: Tuple[Check, ...] = (
           "a cancel that arrives after its request was answered gets no reply, and the "
           "server still answers a ping", spec.spec_url("basic/utilities/cancellation",
                                                        "timing-considerations")),
+    Check("invalid-cancels-ignored", ("BP-13", "CN-10"), "MUST NOT",
+          "cancels with no params, empty params, an id never used or an id of the wrong type "
+          "get no reply; the server still answers a ping (dying of them: warn, CN-10)",
+          spec.spec_url("basic/utilities/cancellation", "error-handling")),
     Check("server-request-ids", ("BP-05", "BP-03", "BP-04"), "MUST",
           "requests the server sends have unique string or integer ids",
           spec.spec_url("basic/index", "requests")),
@@ -548,7 +552,7 @@ def run_battery(argv: Sequence[str], options: Optional[Options] = None) -> List[
     progress_results, call_seconds = _progress(spawn, options, tools)
     results += progress_results
     results += _cancel(spawn, options, tools, call_seconds)
-    results.append(_late_cancel(spawn))
+    results += _late_cancel(spawn)
     results.append(_server_request_ids(wires))
     results.append(_early_requests(wires))
     results.append(_capabilities_respected(wires))
@@ -1113,40 +1117,89 @@ def _cancel(spawn: Spawn, options: Options, tools: List[str], call_seconds: floa
                 _check_alive(wire, "alive-after-cancel", "ping-after-cancel")]
 
 
-def _late_cancel(spawn: Spawn) -> Result:
+def _late_cancel(spawn: Spawn) -> List[Result]:
+    """Cancels a server must take without a word, in a process of their own, so that a
+    server that dies of one spoils no other check (D-67): first one for a request already
+    answered (CN-08), then invalid ones (CN-10)."""
+    keys = ("cancel-after-response", "invalid-cancels-ignored")
+    with spawn("late cancel") as wire:
+        if _open_session(wire) is None:
+            return [not_applicable(k, "the initialize handshake failed") for k in keys]
+        late, alive = _check_late_cancel(wire)
+        if not alive:
+            why = "no session left to try them on: the server stopped answering before them"
+            return [late, not_applicable(keys[1], why)]
+        return [late, _check_invalid_cancels(wire)]
+
+
+def _check_late_cancel(wire: Wire) -> Tuple[Result, bool]:
     """CN-08 staged as the catalogue's test stages it: the cancel arrives after the response
     (the canceller lost the race). The server may ignore it (CN-06) and should (CN-10);
     answering it would answer a notification (BP-13); and it must go on: the ping after it
     is answered. The request is a ping, which every server serves; cancelling it is allowed
-    (only initialize may not be, CN-03). A process of its own, so that a server that dies of
-    the cancel spoils no other check (D-67)."""
-    key, request_id, probe = "cancel-after-response", "answered-then-cancelled", "ping-after"
-    with spawn("late cancel") as wire:
-        if _open_session(wire) is None:
-            return not_applicable(key, "the initialize handshake failed")
-        since = wire.mark()
-        wire.request(request_id, spec.PING)
-        answer = wire.response(request_id, since)
-        evidence = [sent({"jsonrpc": "2.0", "id": request_id, "method": spec.PING})]
-        if answer is None:
-            return not_applicable(key, "the ping to be cancelled was not answered", evidence)
-        cancel = {"requestId": request_id, "reason": "mcp_ref check: CN-08, after the response"}
-        after = wire.mark()
-        wire.notify(spec.CANCELLED, cancel)
-        evidence += [got(answer), sent({"jsonrpc": "2.0", "method": spec.CANCELLED,
-                                        "params": cancel})]
-        alive = _check_alive(wire, key, probe)
-        wire.listen(CANCEL_GRACE)             # a reply to the cancel may follow the pong
-        replies = [f for f in wire.frames[after:]
-                   if _is_response(f.value) and not _same_id(f.value.get("id"), probe)]
+    (only initialize may not be, CN-03). Also returns whether the server still answered a
+    ping at the end."""
+    key, request_id = "cancel-after-response", "answered-then-cancelled"
+    since = wire.mark()
+    wire.request(request_id, spec.PING)
+    answer = wire.response(request_id, since)
+    evidence = [sent({"jsonrpc": "2.0", "id": request_id, "method": spec.PING})]
+    if answer is None:
+        return not_applicable(key, "the ping to be cancelled was not answered", evidence), False
+    evidence.append(got(answer))
+    cancel = {"requestId": request_id, "reason": "mcp_ref check: CN-08, after the response"}
+    replies, alive, notes = _quietly(wire, key, [cancel], "ping-after")
+    evidence += notes
+    answered = alive.outcome == PASS
     if replies:
         return broken(key, f"{len(replies)} response(s) after the cancel of an answered "
-                           "request", evidence + [got(f) for f in replies[:2]])
-    if alive.outcome != PASS:
+                           "request", evidence + [got(f) for f in replies[:2]]), answered
+    if not answered:
         return broken(key, f"after the cancel of an answered request, {alive.summary}",
-                      evidence + alive.evidence)
+                      evidence + alive.evidence), answered
     return passed(key, "the cancel was taken quietly, then ping answered",
-                  evidence + alive.evidence)
+                  evidence + alive.evidence), answered
+
+
+#: Invalid cancels (CN-10's black-box test, and an id of a type no request id has, BP-03).
+#: None stands for "no params at all".
+_INVALID_CANCELS: Tuple[Optional[Dict[str, Any]], ...] = (
+    None, {}, {"requestId": "never-sent-by-mcp_ref-check"}, {"requestId": True},
+    {"requestId": ["not", "an", "id"], "reason": 7})
+
+
+def _check_invalid_cancels(wire: Wire) -> Result:
+    """CN-10: invalid cancels are ignored without a word. A reply to any of them answers a
+    notification, which BP-13 forbids: fail. A server that dies of one has not ignored it,
+    but CN-10 is a SHOULD: warn."""
+    key = "invalid-cancels-ignored"
+    replies, alive, evidence = _quietly(wire, key, _INVALID_CANCELS, "ping-after-invalid")
+    if replies:
+        return broken(key, f"{len(replies)} response(s) to {len(_INVALID_CANCELS)} invalid "
+                           "cancels", evidence + [got(f) for f in replies[:2]])
+    if alive.outcome != PASS:
+        return warned(key, f"after {len(_INVALID_CANCELS)} invalid cancels, {alive.summary} "
+                           "(CN-10, a SHOULD: ignore them)", evidence + alive.evidence)
+    return passed(key, f"{len(_INVALID_CANCELS)} invalid cancels taken quietly, then ping "
+                       "answered", evidence + alive.evidence)
+
+
+def _quietly(wire: Wire, key: str, cancels: Sequence[Optional[Dict[str, Any]]],
+             probe: str) -> Tuple[List[Frame], Result, List[str]]:
+    """Send ``cancels`` (None: one without params), then a ping with id ``probe``. Returns
+    every response after them but the ping's (each one answers a notification, BP-13), the
+    ping's liveness result for ``key``, and the frames sent, as evidence."""
+    after = wire.mark()
+    evidence: List[str] = []
+    for params in cancels:
+        wire.notify(spec.CANCELLED, params)
+        evidence.append(sent({"jsonrpc": "2.0", "method": spec.CANCELLED,
+                              **({} if params is None else {"params": params})}))
+    alive = _check_alive(wire, key, probe)
+    wire.listen(CANCEL_GRACE)                 # a reply to a cancel may follow the pong
+    replies = [f for f in wire.frames[after:]
+               if _is_response(f.value) and not _same_id(f.value.get("id"), probe)]
+    return replies, alive, evidence
 
 
 def _check_alive(wire: Wire, key: str, request_id: Any) -> Result:
@@ -1157,6 +1210,8 @@ def _check_alive(wire: Wire, key: str, request_id: Any) -> Result:
     frame = wire.response(request_id, since)
     evidence = [sent({"jsonrpc": "2.0", "id": request_id, "method": spec.PING})]
     if frame is None:
+        if wire.eof:
+            return broken(key, "its stdout closed before it answered ping", evidence)
         return broken(key, f"no answer to ping within {wire.timeout:g} s", evidence)
     return passed(key, "ping answered", evidence + [got(frame)])
 

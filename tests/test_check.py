@@ -70,13 +70,16 @@ EXPECTED = {
     # Nothing broken: the last progress and the response in one write. The battery read only
     # the first frame, cancelled an answered call (its own CN-02 breach) and passed it.
     "answers-with-last-progress": {"cancel-honoured": "n.a."},
-    # CN-08 staged: a cancel that arrives after the response (D-67).
-    "dies-on-late-cancel": {"cancel-after-response": "fail"},
-    "answers-late-cancel": {"cancel-after-response": "fail"},
+    # CN-08 staged: a cancel that arrives after the response; then invalid cancels (D-67).
+    "dies-on-late-cancel": {"cancel-after-response": "fail", "invalid-cancels-ignored": "n.a."},
+    "answers-late-cancel": {"cancel-after-response": "fail",      # and the never-used id:
+                            "invalid-cancels-ignored": "fail"},   # unknown, like an answered one
+    "answers-invalid-cancel": {"invalid-cancels-ignored": "fail"},
+    "dies-on-invalid-cancel": {"invalid-cancels-ignored": "warn"},
 }
 
 #: Modes whose warning comes from a weaker rule inside a MUST check (``check.warned``).
-WEAKER_RULE_WARNS = {"crlf-line-endings"}
+WEAKER_RULE_WARNS = {"crlf-line-endings", "dies-on-invalid-cancel"}
 
 #: The reference server: nothing but one justified n.a.
 REFERENCE_EXPECTED = {"server-request-ids": "n.a."}
