@@ -28,6 +28,7 @@ windows in which something must *not* happen (no response after a cancel) are bo
 import argparse
 import concurrent.futures
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -141,6 +142,23 @@ CHECKS: Tuple[Check, ...] = (
           spec.spec_url("server/tools", "capabilities")),
     Check("tool-schemas", ("TL-06",), "MUST", 'every tool has an inputSchema of type "object"',
           spec.spec_url("server/tools", "tool")),
+    Check("tool-names", ("TL-07",), "SHOULD",
+          "tool names are 1-128 of A-Z a-z 0-9 _ - . and unique (from 2025-11-25)",
+          spec.spec_url("server/tools", "tool-names")),
+    Check("unknown-tool", ("ER-02", "TL-11", "BP-07"), "MUST",
+          "tools/call of a tool not listed gets a JSON-RPC error, -32602 in every "
+          "version's example (an isError result or another code: warn)",
+          spec.spec_url("server/tools", "error-handling")),
+    Check("bad-arguments", ("TL-14", "ER-03"), "MUST",
+          "echo with a number for its string, and with no arguments: an isError result or "
+          "a JSON-RPC error, never a success (from 2025-11-25 isError is asked: warn)",
+          spec.spec_url("server/tools", "error-handling")),
+    Check("invalid-cursor", ("ER-12", "PN-06", "PN-03"), "SHOULD",
+          "tools/list with a cursor the server never issued: -32602, or the first page",
+          spec.spec_url("server/utilities/pagination", "error-handling")),
+    Check("bad-log-level", ("ER-13",), "SHOULD",
+          'logging/setLevel {"level": "loud"} gets -32602 (a server declaring logging)',
+          spec.spec_url("server/utilities/logging", "error-handling")),
     Check("echo-round-trip", ("BP-02", "TR-03"), "MUST",
           "non-ASCII text and an embedded newline survive an echo exactly",
           spec.spec_url("basic/transports", "stdio")),
@@ -549,6 +567,7 @@ def run_battery(argv: Sequence[str], options: Optional[Options] = None) -> List[
     main_results, tools = _main_session(spawn, options)
     results += main_results
     results += _robustness(spawn)
+    results += _invalid_params(spawn, options)
     progress_results, call_seconds = _progress(spawn, options, tools)
     results += progress_results
     results += _cancel(spawn, options, tools, call_seconds)
@@ -742,6 +761,7 @@ def _main_session(spawn: Spawn, options: Options) -> Tuple[List[Result], List[st
         results.append(_check_capability(listing, capabilities))
         tools = _tool_names(listing)
         results.append(_check_schemas(listing))
+        results.append(_check_tool_names(listing, init.value["result"].get("protocolVersion")))
         results.append(_check_unknown_method(wire))
         results.append(_check_id_types(wire))
         results.append(_check_echo(wire, options.tool_echo, options.echo_arg, listing))
@@ -841,6 +861,36 @@ def _check_schemas(listing: Optional[Frame]) -> Result:
     return passed(key, f"{len(tools)} tool(s), all with type \"object\"")
 
 
+#: TL-07 (2025-11-25): what a tool name should be made of, and how long it may be.
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+
+
+def _check_tool_names(listing: Optional[Frame], version: Any) -> Result:
+    """TL-07, a SHOULD from 2025-11-25 on: names of 1 to 128 characters from A-Z a-z 0-9
+    _ - . (no spaces or commas), unique within the server. Judged on the session's listing,
+    so only when that session speaks 2025-11-25."""
+    key = "tool-names"
+    if version != "2025-11-25":
+        return not_applicable(key, f"the session speaks {version!r}: tool names are specified "
+                                   "from 2025-11-25 on")
+    names = [t.get("name") for t in _listed_tools(listing)]
+    if not names:
+        return not_applicable(key, "no tools listed")
+    odd = [n for n in names if not (isinstance(n, str) and _TOOL_NAME.fullmatch(n))]
+    twice = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
+    problems = ([f"{len(odd)} name(s) outside 1-128 of A-Z a-z 0-9 _ - ."] if odd else []) + (
+        [f"listed more than once: {', '.join(map(_json, twice[:3]))}"] if twice else [])
+    if problems:
+        return broken(key, "; ".join(problems), ["name: " + _shorten(_json(n)) for n in odd[:3]])
+    return passed(key, f"{len(names)} name(s), all well formed and unique")
+
+
+def _listed_tools(listing: Optional[Frame]) -> List[Dict[str, Any]]:
+    result = listing.value.get("result") if listing else None
+    tools = result.get("tools") if isinstance(result, dict) else None
+    return [t for t in tools if isinstance(t, dict)] if isinstance(tools, list) else []
+
+
 def _check_unknown_method(wire: Wire) -> Result:
     """ER-01: an unknown method is -32601. Silence or a result breaks BP-07/BP-10 (fail);
     an error with another code only bends ER-01's definition (warn)."""
@@ -890,20 +940,11 @@ def _check_echo(wire: Wire, tool: str, argument: str, listing: Optional[Frame]) 
     (server-everything's ``message``), and with none or several, nothing can be judged: a
     call the server must reject for its arguments would prove nothing about the wire."""
     key = "echo-round-trip"
-    definition = _tool_definition(listing, tool)
-    if definition is None:
-        return not_applicable(key, f"the server lists no tool named {tool!r} (--tool-echo)")
-    schema = definition.get("inputSchema")
-    properties = schema.get("properties") if isinstance(schema, dict) else None
-    if isinstance(properties, dict) and properties and argument not in properties:
-        strings = [name for name, rule in properties.items()
-                   if isinstance(rule, dict) and rule.get("type") == "string"]
-        if len(strings) != 1:
-            return not_applicable(key, f"the {tool!r} tool takes no {argument!r} argument and "
-                                       "not exactly one string argument (--echo-arg)")
-        argument = strings[0]
+    found, why = _echo_argument(listing, tool, argument)
+    if found is None:
+        return not_applicable(key, why)
     request = {"jsonrpc": "2.0", "id": "echo-1", "method": spec.TOOLS_CALL,
-               "params": {"name": tool, "arguments": {argument: ECHO_TEXT}}}
+               "params": {"name": tool, "arguments": {found: ECHO_TEXT}}}
     since = wire.mark()
     wire.send(request)
     frame = wire.response("echo-1", since)
@@ -917,6 +958,26 @@ def _check_echo(wire: Wire, tool: str, argument: str, listing: Optional[Frame]) 
     if any(isinstance(t, str) and ECHO_TEXT in t for t in texts):
         return passed(key, "the text came back unchanged inside the result", evidence)
     return broken(key, "the text came back changed", evidence)
+
+
+def _echo_argument(listing: Optional[Frame], tool: str,
+                   argument: str) -> Tuple[Optional[str], str]:
+    """The name of the echo tool's text argument: ``argument``, or else the tool's only
+    string property (server-everything's ``message``). (None, why) when there is no such
+    tool or no single such argument."""
+    definition = _tool_definition(listing, tool)
+    if definition is None:
+        return None, f"the server lists no tool named {tool!r} (--tool-echo)"
+    schema = definition.get("inputSchema")
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if isinstance(properties, dict) and properties and argument not in properties:
+        strings = [name for name, rule in properties.items()
+                   if isinstance(rule, dict) and rule.get("type") == "string"]
+        if len(strings) != 1:
+            return None, (f"the {tool!r} tool takes no {argument!r} argument and not exactly "
+                          "one string argument (--echo-arg)")
+        return strings[0], ""
+    return argument, ""
 
 
 def _tool_definition(listing: Optional[Frame], name: str) -> Optional[Dict[str, Any]]:
@@ -952,6 +1013,131 @@ def _robustness(spawn: Spawn) -> List[Result]:
         result = _check_invalid_request(wire)
     with spawn("parse error") as wire:
         return [result, _check_parse_error(wire)]
+
+
+def _invalid_params(spawn: Spawn, options: Options) -> List[Result]:
+    """Requests whose params the server must refuse or answer as failures: an unknown tool,
+    bad tool arguments, a cursor it never issued, an unknown log level. One process for them
+    all, asked in turn; if the server exits on one, the rest are n.a. (it spoils no other
+    group)."""
+    keys = ("unknown-tool", "bad-arguments", "invalid-cursor", "bad-log-level")
+    with spawn("invalid params") as wire:
+        init = _open_session(wire)
+        if init is None:
+            return [not_applicable(k, "the initialize handshake failed") for k in keys]
+        capabilities = init.get("capabilities")
+        capabilities = capabilities if isinstance(capabilities, dict) else {}
+        version = init.get("protocolVersion")
+        listing = _tools_list(wire)
+        checks: List[Callable[[], Result]] = [
+            lambda: _check_unknown_tool(wire),
+            lambda: _check_bad_arguments(wire, listing, options, version),
+            lambda: _check_invalid_cursor(wire, capabilities),
+            lambda: _check_bad_log_level(wire, capabilities)]
+        results: List[Result] = []
+        for key, run in zip(keys, checks):
+            if wire.eof:
+                results.append(not_applicable(key, f"the server had exited (after "
+                                                   f"{results[-1].check.key})"))
+            else:
+                results.append(run())
+    return results
+
+
+def _ask(wire: Wire, request_id: str, method: str,
+         params: Dict[str, Any]) -> Tuple[Optional[Frame], List[str]]:
+    """One request and its response (None if none came in time), with the evidence."""
+    request = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+    since = wire.mark()
+    wire.send(request)
+    frame = wire.response(request_id, since)
+    return frame, [sent(request)] + ([got(frame)] if frame else [])
+
+
+def _check_unknown_tool(wire: Wire) -> Result:
+    """ER-02, TL-11: a tool the server does not have is a protocol error, a JSON-RPC error;
+    every version's example uses -32602. No answer breaks BP-07: fail. An isError result or
+    another code bends the definition: warn."""
+    key = "unknown-tool"
+    frame, evidence = _ask(wire, "unknown-tool-1", spec.TOOLS_CALL,
+                           {"name": "mcp_ref_check_no_such_tool", "arguments": {}})
+    if frame is None:
+        return broken(key, "no answer", evidence)
+    if "error" not in frame.value:
+        result = frame.value.get("result")
+        if isinstance(result, dict) and result.get("isError") is True:
+            return warned(key, "an isError result, not a JSON-RPC error (ER-02: a protocol "
+                               "error)", evidence)
+        return broken(key, "answered with a successful result", evidence)
+    if _error_code(frame.value) != -32602:
+        return warned(key, f"error {_error_code(frame.value)}, not -32602", evidence)
+    return passed(key, "-32602", evidence)
+
+
+def _check_bad_arguments(wire: Wire, listing: Optional[Frame], options: Options,
+                         version: Any) -> Result:
+    """TL-14: the server validates tool inputs. The echo tool gets a number for its string
+    argument, then no arguments at all: each must fail, as an isError result or as a
+    JSON-RPC error, never as a success (fail). From 2025-11-25, input validation failures
+    SHOULD be isError results, for the model to see (ER-03): a JSON-RPC error is a warn
+    there, and what older revisions list as a protocol error (-32602) is fine before it."""
+    key = "bad-arguments"
+    argument, why = _echo_argument(listing, options.tool_echo, options.echo_arg)
+    if argument is None:
+        return not_applicable(key, why)
+    evidence: List[str] = []
+    as_errors: List[str] = []
+    for request_id, arguments in (("bad-args-1", {argument: 42}), ("bad-args-2", {})):
+        frame, said = _ask(wire, request_id, spec.TOOLS_CALL,
+                           {"name": options.tool_echo, "arguments": arguments})
+        evidence += said
+        if frame is None:
+            return broken(key, f"no answer to {_json(arguments)} as arguments", evidence)
+        result = frame.value.get("result")
+        if "error" in frame.value:
+            as_errors.append(f"error {_error_code(frame.value)}")
+        elif not (isinstance(result, dict) and result.get("isError") is True):
+            return broken(key, f"{_json(arguments)} as arguments succeeded: the input was not "
+                               "validated against the tool's inputSchema", evidence)
+    if as_errors and version == "2025-11-25":
+        return warned(key, f"refused, but as JSON-RPC errors ({', '.join(as_errors)}), not "
+                           "isError results (ER-03, from 2025-11-25)", evidence)
+    return passed(key, "both refused" + (f" ({', '.join(as_errors)})" if as_errors
+                                         else " as isError results"), evidence)
+
+
+def _check_invalid_cursor(wire: Wire, capabilities: Dict[str, Any]) -> Result:
+    """ER-12, PN-06: a cursor the server never issued SHOULD get -32602; the catalogue's
+    test also accepts the first page (PN-03: handled gracefully). Another error code, or no
+    answer at all: warn (the row is a SHOULD; BP-07's answer is other rows' business)."""
+    key = "invalid-cursor"
+    if not declares(capabilities, "tools"):
+        return not_applicable(key, "the server declares no tools capability")
+    frame, evidence = _ask(wire, "cursor-1", spec.TOOLS_LIST,
+                           {"cursor": "mcp_ref-check: a cursor never issued"})
+    if frame is None:
+        return broken(key, "no answer at all (BP-07 asks for one)", evidence)
+    if "error" not in frame.value:
+        return passed(key, "the first page (accepted; -32602 is preferred)", evidence)
+    if _error_code(frame.value) != -32602:
+        return broken(key, f"error {_error_code(frame.value)}, not -32602", evidence)
+    return passed(key, "-32602", evidence)
+
+
+def _check_bad_log_level(wire: Wire, capabilities: Dict[str, Any]) -> Result:
+    """ER-13: ``logging/setLevel`` with a level RFC 5424 does not have (LG-03) SHOULD get
+    -32602. A result, another code or no answer at all: warn."""
+    key = "bad-log-level"
+    if not declares(capabilities, "logging"):
+        return not_applicable(key, "the server declares no logging capability")
+    frame, evidence = _ask(wire, "log-level-1", spec.SET_LOGGING_LEVEL, {"level": "loud"})
+    if frame is None:
+        return broken(key, "no answer at all (BP-07 asks for one)", evidence)
+    if "error" not in frame.value:
+        return broken(key, "accepted the level \"loud\"", evidence)
+    if _error_code(frame.value) != -32602:
+        return broken(key, f"error {_error_code(frame.value)}, not -32602", evidence)
+    return passed(key, "-32602", evidence)
 
 
 def _check_invalid_request(wire: Wire) -> Result:

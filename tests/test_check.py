@@ -55,7 +55,8 @@ EXPECTED = {
     "crlf-line-endings": {"stdout-purity": "warn"},       # A8: the spec is silent (D-08)
     "echo-takes-message": {},          # echo's only string argument is found without options
     # The review of 2026-12-06 found these judged wrongly:
-    "older-revisions-only": {"init-echo-2025-11-25": "n.a."},     # a counter-offer: LC-11
+    "older-revisions-only": {"init-echo-2025-11-25": "n.a.",      # a counter-offer: LC-11
+                             "tool-names": "n.a."},               # TL-07 is 2025-11-25's
     "log-while-exiting": {},           # valid output while exiting was "not inspected": fail
     "late-chatter": {"silent-before-initialize": "fail"},         # after the quiet window
     "stringifies-integer-ids": {"id-types": "fail"},              # and BP-13 was blamed too
@@ -66,7 +67,7 @@ EXPECTED = {
                                     "capabilities-respected": "fail"},
     "samples-without-capability": {"capabilities-respected": "fail"},
     "undeclared-list-changed": {"capabilities-respected": "fail"},
-    "logs-without-capability": {"capabilities-respected": "fail"},
+    "logs-without-capability": {"capabilities-respected": "fail", "bad-log-level": "n.a."},
     # Nothing broken: the last progress and the response in one write. The battery read only
     # the first frame, cancelled an answered call (its own CN-02 breach) and passed it.
     "answers-with-last-progress": {"cancel-honoured": "n.a."},
@@ -76,10 +77,18 @@ EXPECTED = {
                             "invalid-cancels-ignored": "fail"},   # unknown, like an answered one
     "answers-invalid-cancel": {"invalid-cancels-ignored": "fail"},
     "dies-on-invalid-cancel": {"invalid-cancels-ignored": "warn"},
+    # Catalogue black-box tests of invalid params (D-68).
+    "bad-tool-names": {"tool-names": "warn"},
+    "unknown-tool-is-result": {"unknown-tool": "warn"},
+    "accepts-bad-arguments": {"bad-arguments": "fail"},
+    "bad-arguments-as-error": {"bad-arguments": "warn"},
+    "cursor-internal-error": {"invalid-cursor": "warn"},
+    "any-log-level": {"bad-log-level": "warn"},
 }
 
 #: Modes whose warning comes from a weaker rule inside a MUST check (``check.warned``).
-WEAKER_RULE_WARNS = {"crlf-line-endings", "dies-on-invalid-cancel"}
+WEAKER_RULE_WARNS = {"crlf-line-endings", "dies-on-invalid-cancel", "unknown-tool-is-result",
+                     "bad-arguments-as-error"}
 
 #: The reference server: nothing but one justified n.a.
 REFERENCE_EXPECTED = {"server-request-ids": "n.a."}

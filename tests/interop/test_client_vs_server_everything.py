@@ -407,4 +407,6 @@ def test_check_judges_server_everything_without_a_false_fail(server_everything):
         "invalid-request": "warn",       # {"jsonrpc":"2.0","id":1} is read as a bad response
         "cancel-honoured": "warn",       # progress goes on after a cancel (see the top)
         "server-request-ids": "n.a.",    # it sends no request to a client without roots
+        "unknown-tool": "warn",          # an isError result, not a JSON-RPC error (ER-02)
+        "bad-log-level": "warn",         # logging/setLevel "loud" gets -32603, not -32602
     }, check.render_table(others, verbose=True)
