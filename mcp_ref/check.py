@@ -1037,8 +1037,8 @@ def _invalid_params(spawn: Spawn, options: Options) -> List[Result]:
         results: List[Result] = []
         for key, run in zip(keys, checks):
             if wire.eof:
-                results.append(not_applicable(key, f"the server had exited (after "
-                                                   f"{results[-1].check.key})"))
+                after = results[-1].check.key if results else "the handshake and tools/list"
+                results.append(not_applicable(key, f"the server had exited (after {after})"))
             else:
                 results.append(run())
     return results
