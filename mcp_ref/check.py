@@ -70,6 +70,10 @@ ECHO_TEXT = 'ü 漢 😀 a\nb "q" \\ \u2028 end'
 _LIFECYCLE = "basic/lifecycle"
 _PING = "basic/utilities/ping"
 _PROGRESS = "basic/utilities/progress"
+_CANCELLATION = "basic/utilities/cancellation"
+#: From this revision (the catalogue's V4) tool names are specified (TL-07) and a tool's
+#: input validation failures are tool results, not protocol errors (ER-03).
+_V4 = "2025-11-25"
 
 
 # --- What a check is, and the list of them -------------------------------------------------
@@ -173,18 +177,17 @@ CHECKS: Tuple[Check, ...] = (
           spec.spec_url(_PROGRESS, "implementation-notes")),
     Check("cancel-honoured", ("CN-05", "CN-23"), "SHOULD",
           "after notifications/cancelled: no response and no more progress for that request",
-          spec.spec_url("basic/utilities/cancellation", "behavior-requirements")),
+          spec.spec_url(_CANCELLATION, "behavior-requirements")),
     Check("alive-after-cancel", ("CN-08",), "MUST",
           "the server still answers (a ping) after a cancel",
-          spec.spec_url("basic/utilities/cancellation", "timing-considerations")),
+          spec.spec_url(_CANCELLATION, "timing-considerations")),
     Check("cancel-after-response", ("CN-08", "BP-13", "CN-10"), "MUST",
           "a cancel that arrives after its request was answered gets no reply, and the "
-          "server still answers a ping", spec.spec_url("basic/utilities/cancellation",
-                                                       "timing-considerations")),
+          "server still answers a ping", spec.spec_url(_CANCELLATION, "timing-considerations")),
     Check("invalid-cancels-ignored", ("BP-13", "CN-10"), "MUST NOT",
           "cancels with no params, empty params, an id never used or an id of the wrong type "
           "get no reply; the server still answers a ping (dying of them: warn, CN-10)",
-          spec.spec_url("basic/utilities/cancellation", "error-handling")),
+          spec.spec_url(_CANCELLATION, "error-handling")),
     Check("server-request-ids", ("BP-05", "BP-03", "BP-04"), "MUST",
           "requests the server sends have unique string or integer ids",
           spec.spec_url("basic/index", "requests")),
@@ -870,9 +873,9 @@ def _check_tool_names(listing: Optional[Frame], version: Any) -> Result:
     _ - . (no spaces or commas), unique within the server. Judged on the session's listing,
     so only when that session speaks 2025-11-25."""
     key = "tool-names"
-    if version != "2025-11-25":
+    if not _from_v4(version):
         return not_applicable(key, f"the session speaks {version!r}: tool names are specified "
-                                   "from 2025-11-25 on")
+                                   f"from {_V4} on")
     names = [t.get("name") for t in _listed_tools(listing)]
     if not names:
         return not_applicable(key, "no tools listed")
@@ -883,6 +886,17 @@ def _check_tool_names(listing: Optional[Frame], version: Any) -> Result:
     if problems:
         return broken(key, "; ".join(problems), ["name: " + _shorten(_json(n)) for n in odd[:3]])
     return passed(key, f"{len(names)} name(s), all well formed and unique")
+
+
+def _from_v4(version: Any) -> bool:
+    """Whether a session speaking ``version`` is on or after :data:`_V4` (revisions are dates,
+    and compare as strings, as ``spec.METHOD_SINCE`` and the like are compared)."""
+    return isinstance(version, str) and version >= _V4
+
+
+def _is_error_result(result: Any) -> bool:
+    """A tool result that reports a failure (``isError: true``, ER-03)."""
+    return isinstance(result, dict) and result.get("isError") is True
 
 
 def _listed_tools(listing: Optional[Frame]) -> List[Dict[str, Any]]:
@@ -1054,24 +1068,35 @@ def _ask(wire: Wire, request_id: str, method: str,
     return frame, [sent(request)] + ([got(frame)] if frame else [])
 
 
-def _check_unknown_tool(wire: Wire) -> Result:
-    """ER-02, TL-11: a tool the server does not have is a protocol error, a JSON-RPC error;
-    every version's example uses -32602. No answer breaks BP-07: fail. An isError result or
-    another code bends the definition: warn."""
-    key = "unknown-tool"
-    frame, evidence = _ask(wire, "unknown-tool-1", spec.TOOLS_CALL,
-                           {"name": "mcp_ref_check_no_such_tool", "arguments": {}})
+def _expect_invalid_params(key: str, frame: Optional[Frame], evidence: List[str],
+                           if_result: Callable[[Any], Result]) -> Result:
+    """The judgement the invalid-params rows share: -32602 (invalid params) passes; an error
+    with another code is a warning; no answer at all is :func:`broken` (a fail in a MUST row,
+    BP-07; in a SHOULD row, a warning); a result is judged by ``if_result(result)``."""
     if frame is None:
-        return broken(key, "no answer", evidence)
+        return broken(key, "no answer at all (BP-07 asks for one)", evidence)
     if "error" not in frame.value:
-        result = frame.value.get("result")
-        if isinstance(result, dict) and result.get("isError") is True:
-            return warned(key, "an isError result, not a JSON-RPC error (ER-02: a protocol "
-                               "error)", evidence)
-        return broken(key, "answered with a successful result", evidence)
+        return if_result(frame.value.get("result"))
     if _error_code(frame.value) != -32602:
         return warned(key, f"error {_error_code(frame.value)}, not -32602", evidence)
     return passed(key, "-32602", evidence)
+
+
+def _check_unknown_tool(wire: Wire) -> Result:
+    """ER-02, TL-11: a tool the server does not have is a protocol error, a JSON-RPC error;
+    every version's example uses -32602. No answer breaks BP-07: fail. An isError result or
+    another code bends the definition: warn; a successful result: fail."""
+    key = "unknown-tool"
+    frame, evidence = _ask(wire, "unknown-tool-1", spec.TOOLS_CALL,
+                           {"name": "mcp_ref_check_no_such_tool", "arguments": {}})
+
+    def if_result(result: Any) -> Result:
+        if _is_error_result(result):
+            return warned(key, "an isError result, not a JSON-RPC error (ER-02: a protocol "
+                               "error)", evidence)
+        return broken(key, "answered with a successful result", evidence)
+
+    return _expect_invalid_params(key, frame, evidence, if_result)
 
 
 def _check_bad_arguments(wire: Wire, listing: Optional[Frame], options: Options,
@@ -1093,15 +1118,14 @@ def _check_bad_arguments(wire: Wire, listing: Optional[Frame], options: Options,
         evidence += said
         if frame is None:
             return broken(key, f"no answer to {_json(arguments)} as arguments", evidence)
-        result = frame.value.get("result")
         if "error" in frame.value:
             as_errors.append(f"error {_error_code(frame.value)}")
-        elif not (isinstance(result, dict) and result.get("isError") is True):
+        elif not _is_error_result(frame.value.get("result")):
             return broken(key, f"{_json(arguments)} as arguments succeeded: the input was not "
                                "validated against the tool's inputSchema", evidence)
-    if as_errors and version == "2025-11-25":
+    if as_errors and _from_v4(version):
         return warned(key, f"refused, but as JSON-RPC errors ({', '.join(as_errors)}), not "
-                           "isError results (ER-03, from 2025-11-25)", evidence)
+                           f"isError results (ER-03, from {_V4})", evidence)
     return passed(key, "both refused" + (f" ({', '.join(as_errors)})" if as_errors
                                          else " as isError results"), evidence)
 
@@ -1115,13 +1139,8 @@ def _check_invalid_cursor(wire: Wire, capabilities: Dict[str, Any]) -> Result:
         return not_applicable(key, "the server declares no tools capability")
     frame, evidence = _ask(wire, "cursor-1", spec.TOOLS_LIST,
                            {"cursor": "mcp_ref-check: a cursor never issued"})
-    if frame is None:
-        return broken(key, "no answer at all (BP-07 asks for one)", evidence)
-    if "error" not in frame.value:
-        return passed(key, "the first page (accepted; -32602 is preferred)", evidence)
-    if _error_code(frame.value) != -32602:
-        return broken(key, f"error {_error_code(frame.value)}, not -32602", evidence)
-    return passed(key, "-32602", evidence)
+    return _expect_invalid_params(key, frame, evidence, lambda result: passed(
+        key, "the first page (accepted; -32602 is preferred)", evidence))
 
 
 def _check_bad_log_level(wire: Wire, capabilities: Dict[str, Any]) -> Result:
@@ -1131,13 +1150,8 @@ def _check_bad_log_level(wire: Wire, capabilities: Dict[str, Any]) -> Result:
     if not declares(capabilities, "logging"):
         return not_applicable(key, "the server declares no logging capability")
     frame, evidence = _ask(wire, "log-level-1", spec.SET_LOGGING_LEVEL, {"level": "loud"})
-    if frame is None:
-        return broken(key, "no answer at all (BP-07 asks for one)", evidence)
-    if "error" not in frame.value:
-        return broken(key, "accepted the level \"loud\"", evidence)
-    if _error_code(frame.value) != -32602:
-        return broken(key, f"error {_error_code(frame.value)}, not -32602", evidence)
-    return passed(key, "-32602", evidence)
+    return _expect_invalid_params(key, frame, evidence, lambda result: broken(
+        key, 'accepted the level "loud"', evidence))
 
 
 def _check_invalid_request(wire: Wire) -> Result:
