@@ -906,6 +906,98 @@ def test_the_subset_agrees_with_a_full_validator(dialect):
     assert 100 < invalid < exact - 100                # both verdicts were exercised
 
 
+# --- The shortcut for plain object schemas (D-69) ---------------------------------------------
+
+#: A tool's inputSchema as most SDKs write it: zod-to-json-schema adds $schema and
+#: additionalProperties false, pydantic titles and defaults.
+PLAIN = {"$schema": URIS["draft-07"], "type": "object", "title": "Args",
+         "properties": {"text": {"type": "string", "description": "what to echo"},
+                        "times": {"type": "integer", "default": 1}},
+         "required": ["text"], "additionalProperties": False}
+
+
+def _full_problems(value, schema):
+    """What the full subset finds, without the shortcut."""
+    checker = shapes._Checker(shapes.dialect(schema), schema)
+    if checker.dialect is not None:
+        checker.check(value, schema, (), 0)
+    return checker.problems
+
+
+@pytest.mark.spec("TL-14")
+def test_a_plain_schema_met_is_settled_without_the_full_subset(monkeypatch):
+    """The echo tool's arguments, or any plain object schema's, met: object_problems answers
+    at once, without walking the subset (here made to raise, so that a lost shortcut
+    fails). A problem, or a schema that is not plain, still goes to the full check."""
+    echo = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+    no_arguments = {"type": "object", "additionalProperties": False}
+
+    class Walked(Exception):
+        pass
+
+    def walk(*args):
+        raise Walked
+    monkeypatch.setattr(shapes, "_Checker", walk)
+    assert shapes.object_problems({"text": "hi"}, echo, "arguments") == []
+    assert shapes.object_problems({"text": "hi", "times": 2, "extra": None},
+                                  dict(PLAIN, additionalProperties=True), "arguments") == []
+    assert shapes.object_problems({}, no_arguments, "arguments") == []
+    for value, schema in [({"text": 1}, echo), ({}, echo), ({"text": "a", "x": 1}, PLAIN),
+                          ({"times": 1.5, "text": "a"}, PLAIN), ({1: "a", "text": "b"}, echo),
+                          ({"text": "a"}, dict(echo, properties={"text": {"minLength": 9}})),
+                          ({"text": "a"}, dict(echo, **{"$schema": "https://example.com/s"}))]:
+        with pytest.raises(Walked):
+            shapes.object_problems(value, schema, "arguments")
+    monkeypatch.undo()
+    assert shapes.object_problems({"text": "a", "x": 1, "times": True}, PLAIN, "arguments") == [
+        "arguments.x: unexpected property (additionalProperties is false)",
+        "arguments.times: expected integer, got boolean"]
+
+
+def _random_plain(rng):
+    """A plain object schema (shapes._PLAIN_OBJECT) in a random dialect, and a value mostly
+    shaped like it."""
+    types = ["string", "integer", "number", "boolean", "null", "object", "array"]
+    names = rng.sample(["a", "b", "c", "d"], rng.randint(0, 4))
+    schema = {"type": "object", "properties": {
+        name: dict({"type": rng.choice(types)}, **({"description": "x"} if rng.random() < 0.3
+                                                   else {})) for name in names}}
+    if rng.random() < 0.6:
+        schema["required"] = rng.sample(names + ["e"], rng.randint(0, len(names)))
+    if rng.random() < 0.5:
+        schema["additionalProperties"] = rng.random() < 0.3
+    dialect = rng.choice(list(URIS) + [None])
+    if dialect is not None:
+        schema["$schema"] = URIS[dialect]
+    samples = {"string": "s", "integer": 3, "number": 2.5, "boolean": False, "null": None,
+               "object": {}, "array": []}
+    value = {name: samples[rule["type"]] if rng.random() < 0.8 else rng.choice(SCALARS)
+             for name, rule in schema["properties"].items() if rng.random() < 0.8}
+    if rng.random() < 0.2:
+        value[rng.choice(["a", "e", "z"])] = rng.choice(SCALARS + [{}, []])
+    return schema, value
+
+
+@pytest.mark.spec("TL-14", "BP-34")
+def test_the_shortcut_agrees_with_the_subset_and_a_full_validator():
+    """Differential test (deterministic seed) of D-69's shortcut on generated plain schemas:
+    it settles exactly the values jsonschema finds valid (so the full walk runs only for a
+    problem), and never one in which the full subset finds a problem."""
+    import random
+    jsonschema = pytest.importorskip(
+        "jsonschema", reason="the differential test needs jsonschema (pip install jsonschema)")
+    rng = random.Random("D-69")
+    settled = 0
+    for _ in range(3000):
+        schema, value = _random_plain(rng)
+        plain = shapes._plainly_valid(value, schema)
+        validator = getattr(jsonschema, VALIDATORS[shapes.dialect(schema)])
+        assert plain == validator(schema).is_valid(value), (schema, value)
+        assert not (plain and _full_problems(value, schema)), (schema, value)
+        settled += plain
+    assert 1000 < settled < 2500                      # both answers were exercised
+
+
 # --- Adversarial cases the generator does not make (BP-34, D-46, D-49) -----------------------
 
 
