@@ -39,15 +39,16 @@ def build_server(**options: Any) -> Server:
                     instructions="A reference MCP server for testing clients: echo, add, slow "
                                  "(progress, cancellation) and fail (tool errors).", **options)
 
+    # echo and add only compute: they run on the reader thread, with no hand-off (D-70).
     @server.tool(description="Return the text unchanged.", title="Echo",
                  annotations={"readOnlyHint": True, "idempotentHint": True},
-                 input_schema=_schema({"text": {"type": "string"}}, ["text"]))
+                 input_schema=_schema({"text": {"type": "string"}}, ["text"]), inline=True)
     def echo(arguments: Dict[str, Any], context: Context) -> str:
         return arguments["text"]
 
     @server.tool(description="Add two numbers.",
                  input_schema=_schema({"a": {"type": "number"}, "b": {"type": "number"}},
-                                      ["a", "b"]))
+                                      ["a", "b"]), inline=True)
     def add(arguments: Dict[str, Any], context: Context) -> str:
         return repr(arguments["a"] + arguments["b"])
 

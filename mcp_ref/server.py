@@ -6,8 +6,9 @@ Threads:
 
 * the main thread reads stdin (selectors + ``os.read`` in :mod:`mcp_ref.stdio`) and feeds the
   connection, which answers ``initialize``, ``ping``, ``logging/setLevel`` and bad input on
-  its own. It never runs a handler, so a ping or a cancel is handled at once however busy
-  the handlers are (reliability scorecard SC-16);
+  its own. It runs no handler, so a ping or a cancel is handled at once however busy the
+  handlers are (reliability scorecard SC-16); the one exception is a tool registered with
+  ``inline=True``, which its author promises is quick (D-70);
 * a fixed pool of worker threads runs the handlers. Each handler gets a :class:`Context`:
   its cancelled flag, ``progress()``, ``log()`` and ``request()`` (to ask the client for
   roots, sampling, elicitation or a ping);
@@ -124,7 +125,8 @@ def _tool_name_problem(name: str) -> Optional[str]:
 class Context:
     """What a handler gets besides its arguments: the request, and ways to talk back."""
 
-    def __init__(self, session: Session, event: ev.RequestReceived) -> None:
+    def __init__(self, session: Session, event: ev.RequestReceived,
+                 inline: bool = False) -> None:
         self.request_id = event.id
         self.method = event.method
         self.params = event.params
@@ -134,6 +136,9 @@ class Context:
         self.cancel_reason: Optional[str] = None
         self._lock = threading.Lock()                     # guards _asked
         self._asked: Set[PendingRequest] = set()          # our requests to the client, open
+        # Run on the reader thread (an inline tool, D-70): what it writes is the reader's own
+        # reply, which never waits for room (D-38), and it cannot wait for an answer.
+        self.inline = inline
 
     @property
     def cancelled(self) -> bool:
@@ -141,7 +146,8 @@ class Context:
         return self._cancelled.is_set()
 
     def wait_cancelled(self, timeout: float) -> bool:
-        """Sleep up to ``timeout`` seconds, waking at once if cancelled. True if cancelled."""
+        """Sleep up to ``timeout`` seconds, waking at once if cancelled. True if cancelled.
+        (An inline tool sleeps the reader: no cancel can come in meanwhile, D-70.)"""
         return self._cancelled.wait(timeout)
 
     def progress(self, progress: float, total: Optional[float] = None,
@@ -154,11 +160,12 @@ class Context:
 
         Raises LocalProtocolError if ``progress`` does not increase (PR-05).
         """
-        return self._session.send_progress(self.request_id, progress, total, message)
+        return self._session.send_progress(self.request_id, progress, total, message,
+                                           reply=self.inline)
 
     def log(self, level: str, data: Any, logger: Optional[str] = None) -> None:
         """Send a ``notifications/message`` if the client's level lets it through (LG-02)."""
-        self._session.send_log(level, data, logger)
+        self._session.send_log(level, data, logger, reply=self.inline)
 
     def request(self, method: str, params: Optional[Dict[str, Any]] = None,
                 **options: Any) -> Dict[str, Any]:
@@ -171,7 +178,13 @@ class Context:
         RequestCancelled is raised here, at once rather than at the question's timeout. A
         question asked after the cancel is never sent, nor one still waiting for room (D-38):
         that one gives up within 0.1 s of the cancel.
+
+        RuntimeError in an inline tool (D-70): the answer could only be read by the thread
+        that runs it.
         """
+        if self.inline:
+            raise RuntimeError(f"an inline tool cannot ask the client ({method}): its answer "
+                               "would be read by the thread that runs the tool (D-70)")
         # The cancel flag is checked under the session's lock just before the write (D-43).
         pending = self._session.send_request(method, params, unless=self._cancelled.is_set,
                                              **options)
@@ -211,10 +224,11 @@ Handler = Callable[..., Any]
 
 
 class _Tool(Record):
-    __slots__ = ("name", "fn", "definition")
+    __slots__ = ("name", "fn", "definition", "inline")
 
-    def __init__(self, name: str, fn: Handler, definition: Dict[str, Any]) -> None:
-        self.name, self.fn, self.definition = name, fn, definition
+    def __init__(self, name: str, fn: Handler, definition: Dict[str, Any],
+                 inline: bool = False) -> None:
+        self.name, self.fn, self.definition, self.inline = name, fn, definition, inline
 
 
 class _Resource(Record):
@@ -371,7 +385,8 @@ class Server:
     def tool(self, name: Optional[str] = None, *, description: str = "",
              input_schema: Optional[Dict[str, Any]] = None, title: Optional[str] = None,
              annotations: Optional[Dict[str, Any]] = None,
-             output_schema: Optional[Dict[str, Any]] = None) -> Callable[[Handler], Handler]:
+             output_schema: Optional[Dict[str, Any]] = None,
+             inline: bool = False) -> Callable[[Handler], Handler]:
         """Register ``fn(arguments, context)``. It returns a string, a list of content
         blocks, a whole CallToolResult dict (sent as built: the tool's first one with
         ``structuredContent`` is checked, and warned of if no text block holds its JSON,
@@ -380,6 +395,13 @@ class Server:
         returning anything else or a result the schema refuses (``shapes.
         server_result_problem``), makes an ``isError: true`` result (ER-03, D-59). Raising
         :class:`RequestError` answers with that JSON-RPC error instead.
+
+        ``inline=True`` runs the tool on the reader thread instead of a worker (D-70), which
+        saves a thread hand-off per call, the largest cost of a quick one. For a tool that
+        only computes and returns at once: while it runs nothing else is read (a ping or a
+        cancel waits for it), and it cannot ask the client anything (:meth:`Context.request`
+        raises RuntimeError). Its answer, progress and logs are the reader's replies: they
+        never wait for room (D-38).
 
         ``output_schema`` (published from 2025-06-18) promises ``structuredContent`` of that
         shape: a result without it, or not matching it (the checks of
@@ -415,7 +437,7 @@ class Server:
                 definition["title"] = title
             if annotations:
                 definition["annotations"] = annotations
-            self._tools[tool_name] = _Tool(tool_name, fn, definition)
+            self._tools[tool_name] = _Tool(tool_name, fn, definition, inline)
             return fn
         return register
 
@@ -672,9 +694,12 @@ class Server:
     def _handle(self, event: ev.Event, session: Session, pool: _WorkerPool,
                 contexts: Dict[Any, Context]) -> None:
         if isinstance(event, ev.RequestReceived):
-            context = Context(session, event)
+            inline = self._is_inline(event)
+            context = Context(session, event, inline)
             contexts[event.id] = context
-            if not pool.submit(lambda: self._run(context, contexts)):
+            if inline:
+                self._run(context, contexts)        # here, on the reader thread (D-70)
+            elif not pool.submit(lambda: self._run(context, contexts)):
                 del contexts[event.id]
                 session.respond_error(event.id, ErrorCode.INTERNAL_ERROR,
                                       f"Server busy: {pool.limit} requests already in flight",
@@ -718,31 +743,39 @@ class Server:
         if self._transport is not None:
             self._transport.interrupt()     # the read loop sees end of stream (as D-33)
 
+    def _is_inline(self, event: ev.RequestReceived) -> bool:
+        """Whether ``event`` calls a tool registered with ``inline=True`` (D-70)."""
+        name = event.params.get("name") if event.method == spec.TOOLS_CALL else None
+        tool = self._tools.get(name) if isinstance(name, str) else None
+        return tool is not None and tool.inline
+
     def _run(self, context: Context, contexts: Dict[Any, Context]) -> None:
-        """Worker thread: run one handler and answer. If the request was cancelled meanwhile,
-        the connection sends nothing (CN-05)."""
-        session = context._session
+        """Worker thread (or the reader, for an inline tool: D-70): run one handler and answer.
+        If the request was cancelled meanwhile, the connection sends nothing (CN-05)."""
+        session, reply = context._session, context.inline
         if session.drop_if_cancelled(context.request_id):
             # CN-05, CN-11: cancelled (or given up, D-18) while it waited for a worker: stop
             # processing means never starting the handler, whose side effects nobody wants.
             self._forget(context, contexts)
             return
         try:
-            session.respond(context.request_id, self._dispatch(context))
+            session.respond(context.request_id, self._dispatch(context), reply=reply)
         except RequestError as exc:
             try:
-                session.respond_error(context.request_id, exc.code, exc.message, exc.data)
+                session.respond_error(context.request_id, exc.code, exc.message, exc.data,
+                                      reply=reply)
             except NotJson:
                 # Its data holds NaN, bytes, a set...: encoding failed before anything was
                 # sent or forgotten, so the request is still answered, without the data
                 # (BP-07, D-59). Before, the worker gave up and the id stayed in use.
                 log.exception("handler for %s raised a RequestError whose data is not JSON",
                               context.method)
-                session.respond_error(context.request_id, exc.code, exc.message)
+                session.respond_error(context.request_id, exc.code, exc.message, reply=reply)
         except LocalProtocolError:
             log.exception("handler for %s broke a protocol rule", context.method)
             session.respond_error(context.request_id, ErrorCode.INTERNAL_ERROR,
-                                  f"Internal error while handling {context.method}")
+                                  f"Internal error while handling {context.method}",
+                                  reply=reply)
         except BaseException:
             # Anything, SystemExit (argparse in a handler) and asyncio's CancelledError
             # included: a worker thread never gets a signal's KeyboardInterrupt, so what a
@@ -751,7 +784,8 @@ class Server:
             log.exception("handler for %s raised", context.method)
             # -32603, with no internals in the message (LG-04 spirit); details go to stderr.
             session.respond_error(context.request_id, ErrorCode.INTERNAL_ERROR,
-                                  f"Internal error while handling {context.method}")
+                                  f"Internal error while handling {context.method}",
+                                  reply=reply)
         finally:
             self._forget(context, contexts)
 

@@ -595,8 +595,11 @@ class Session:
         with self._lock:
             return self.connection.drop_if_cancelled(request_id)
 
-    def respond(self, request_id: RequestId, result: Dict[str, Any]) -> None:
-        self._exchange(lambda: self.connection.send_response(request_id, result))
+    def respond(self, request_id: RequestId, result: Dict[str, Any], *,
+                reply: bool = False) -> None:
+        """``reply=True``: the reader thread answers this itself (a server's inline tool,
+        D-70): it does not wait for room, and counts as one of its replies (D-38)."""
+        self._exchange(lambda: self.connection.send_response(request_id, result), reply=reply)
 
     def respond_error(self, request_id: RequestId, code: int, message: str,
                       data: Any = None, *, reply: bool = False) -> None:
@@ -606,9 +609,11 @@ class Session:
                        reply=reply)
 
     def send_progress(self, request_id: RequestId, progress: float,
-                      total: Optional[float] = None, message: Optional[str] = None) -> bool:
+                      total: Optional[float] = None, message: Optional[str] = None, *,
+                      reply: bool = False) -> bool:
         """Progress on a peer request; False when nothing was sent (see Connection), which
-        includes a progress skipped by the rate limit (PR-12, D-47)."""
+        includes a progress skipped by the rate limit (PR-12, D-47). ``reply``: as for
+        :meth:`respond`."""
         # The clock is read once, under the lock, so the times follow the order of the calls.
         with self._lock:
             now = self._clock() if self.progress_interval > 0 else None
@@ -619,13 +624,16 @@ class Session:
         # progress to a client that reads slowly is held up only by what it does send.
         return bool(self._exchange(lambda: self.connection.send_progress(
             request_id, progress, total, message, now=now,
-            min_interval=self.progress_interval), room=owed))
+            min_interval=self.progress_interval), room=owed, reply=reply))
 
-    def send_log(self, level: str, data: Any, logger: Optional[str] = None) -> None:
+    def send_log(self, level: str, data: Any, logger: Optional[str] = None, *,
+                 reply: bool = False) -> None:
+        """``reply``: as for :meth:`respond`."""
         with self._lock:
             wanted = self.connection.log_is_wanted(level)
         # Below the client's level (LG-02) nothing is written: nothing to wait for room for.
-        self._exchange(lambda: self.connection.send_log(level, data, logger), room=wanted)
+        self._exchange(lambda: self.connection.send_log(level, data, logger), room=wanted,
+                       reply=reply)
 
 
 # --- Settings in seconds: keepalive (PG-06, PG-07) and progress (PR-12) ----------------------

@@ -490,6 +490,64 @@ def test_a_handler_raising_system_exit_is_answered_and_the_worker_survives(raise
         assert client.call_tool("ok", {})["content"][0]["text"] == "still here"
 
 
+_INLINE_SERVER = """
+import sys, threading
+sys.path.insert(0, %r)
+from mcp_ref.server import Server
+server = Server("inline", max_workers=1)
+
+@server.tool(inline=True)
+def where(arguments, context):
+    context.progress(1, total=2)
+    context.log("info", "from the tool")
+    context.progress(2, total=2)
+    return threading.current_thread().name
+
+@server.tool()
+def where_pooled(arguments, context):
+    return threading.current_thread().name
+
+@server.tool(inline=True)
+def asks(arguments, context):
+    return str(context.request("roots/list"))
+
+raise SystemExit(server.run_stdio())
+"""
+
+
+@pytest.mark.spec("PR-04", "LG-01", "BP-07")
+def test_an_inline_tool_runs_on_the_reader_and_answers_after_its_progress_and_logs():
+    """D-70: a tool registered with inline=True runs on the server's reader thread (the main
+    thread, in run_stdio), one registered without it on a worker. What the inline tool
+    reports comes before its answer, in the order it reported it."""
+    order = []
+
+    def on_notification(method, params):
+        order.append(method)
+    with spawn([sys.executable, "-c", _INLINE_SERVER % ROOT], request_timeout=10,
+               on_notification=on_notification) as client:
+        result = client.call_tool("where", {}, on_progress=lambda *args: order.append("progress"))
+        assert result["content"][0]["text"] == "MainThread"
+        assert order == ["progress", "notifications/message", "progress"]
+        pooled = client.call_tool("where_pooled", {})["content"][0]["text"]
+        assert pooled.startswith("mcp_ref-worker-")
+
+
+@pytest.mark.spec("BP-07", "ER-03")
+def test_an_inline_tool_that_asks_the_client_fails_at_once_instead_of_deadlocking():
+    """D-70: an inline tool's question could only be answered through the thread that runs
+    it; Context.request raises RuntimeError, and the call is an isError result (ER-03) long
+    before any timeout, and the session goes on."""
+    with spawn([sys.executable, "-c", _INLINE_SERVER % ROOT], request_timeout=10,
+               roots=lambda: [{"uri": "file:///tmp", "name": "tmp"}]) as client:
+        started = time.monotonic()
+        result = client.call_tool("asks", {})
+        assert result["isError"] is True
+        assert "inline tool cannot ask the client (roots/list)" in result["content"][0]["text"]
+        assert time.monotonic() - started < 5          # the timeout is 10 s: no deadlock
+        assert client.call_tool("where_pooled", {})["content"][0]["text"] != "MainThread"
+
+
 _BUILDING_SERVER = """
 import json, sys; sys.path.insert(0, %r)
 from mcp_ref.server import RequestError, Server

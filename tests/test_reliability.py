@@ -865,11 +865,15 @@ def test_sc10_a_server_that_pings_without_reading_is_held_up_not_buffered(inv, t
 
 
 @pytest.mark.spec("PG-02", "TR-13")
-def test_sc10_sigterm_ends_a_server_held_up_by_a_client_that_pings_without_reading(inv):
+@pytest.mark.parametrize("call", ["ping", "inline echo"])
+def test_sc10_sigterm_ends_a_server_held_up_by_a_client_that_pings_without_reading(inv, call):
     """D-38, the server's side, as a process: a client pings without reading until the
     server's reader stops (its stderr says so). The reader is then the main thread, blocked
     until the client reads; SIGTERM must still end the server at once (128 + 15), because the
-    handler only sets flags and writes to self-pipes, and the flusher wakes the reader."""
+    handler only sets flags and writes to self-pipes, and the flusher wakes the reader.
+    The same with calls of the reference server's echo, an inline tool (D-70): its answers
+    are the reader's replies, so the reader is held up the same way, never blocked in a
+    wait for room that only close() would end."""
     inv.max_seconds = 30
     proc = subprocess.Popen(SERVE, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd=ROOT, start_new_session=True)
@@ -878,8 +882,10 @@ def test_sc10_sigterm_ends_a_server_held_up_by_a_client_that_pings_without_readi
         "protocolVersion": "2025-11-25", "capabilities": {},
         "clientInfo": {"name": "deaf", "version": "1"}}),
         notification("notifications/initialized")]
+    frame = (lambda i: request(i, "ping")) if call == "ping" else (
+        lambda i: request(i, "tools/call", {"name": "echo", "arguments": {"text": "x" * 100}}))
     pings = b"".join([encode(m) for m in handshake] +
-                     [encode(request(i, "ping")) for i in range(100_000)])
+                     [encode(frame(i)) for i in range(100_000)])
 
     def write():
         try:

@@ -458,8 +458,8 @@ def test_a_cancel_reaches_a_request_that_reused_an_answered_id(served, monkeypat
 
     respond = Session.respond
 
-    def respond_then_hold(self, request_id, result):
-        respond(self, request_id, result)
+    def respond_then_hold(self, request_id, result, **options):
+        respond(self, request_id, result, **options)
         if result["content"][0]["text"] == "quick":
             answered.set()
             hold.wait(5)                    # the first worker, between its answer and forgetting

@@ -893,19 +893,23 @@ def test_out_of_order_completion_is_matched_to_each_caller():
 
 @pytest.mark.spec("PG-02")
 def test_a_full_pool_answers_the_overflow_request_at_once():
+    """D-11. The overflow is a tool that runs on a worker: echo, inline since D-70, runs on
+    the reader and counts against no limit, so it is still answered."""
+    quick = {"seconds": 0, "steps": 1}
     with spawn(launcher(max_workers=2, max_in_flight=2)) as client:
         busy = [client.call_tool_async("slow", {"seconds": 1.0, "steps": 2}) for _ in range(2)]
         started = time.monotonic()
         with pytest.raises(PeerError) as info:
-            client.call_tool("echo", {"text": "overflow"}, timeout=5)
+            client.call_tool("slow", quick, timeout=5)
         assert time.monotonic() - started < 0.5                  # an answer, not a hang
         assert info.value.code == -32603                         # decision D-11
         assert info.value.message == "Server busy: 2 requests already in flight"
         assert info.value.data == {"inFlightLimit": 2}
         client.ping()                                            # the reader is not blocked
+        assert text_of(client.call_tool("echo", {"text": "inline"})) == "inline"
         for handle in busy:
             assert text_of(handle.result()) == "slept 1 s in 2 steps"
-        assert text_of(client.call_tool("echo", {"text": "room again"})) == "room again"
+        assert text_of(client.call_tool("slow", quick)) == "slept 0 s in 1 steps"
 
 
 # ================================================================================================

@@ -2,7 +2,9 @@
 
 * ``--max-in-flight N``: the worker pool's limit. The stock server answers a request beyond
   64 in flight with -32603 "Server busy" (decision D-11), so a burst of 10 000 pipelined
-  requests mostly measures refusals; the pipelining figures raise the limit instead.
+  requests of a tool that runs on a worker mostly measures refusals; the pipelining figures
+  raise the limit. (The reference ``echo`` is inline since D-70: it runs on the reader,
+  never counts against the limit, and is refused by neither server.)
 * ``--profile PATH [--profile-clock cpu|wall]``: run every thread of the server under
   cProfile and write the merged stats to PATH when the session ends.
 

@@ -9,7 +9,8 @@ and its import of mcp_ref are measured cleanly. Measured, in this order:
 3. N ping round trips and N sequential ``echo`` tools/call;
 4. 1/8/40 MiB ``echo`` round trips, with both peak RSS after each;
 5. bursts of 100 and 10 000 pipelined calls against the stock server, counting the
-   -32603 "Server busy" refusals of its in-flight limit (64);
+   -32603 "Server busy" refusals of its in-flight limit (64): none since ``echo`` runs
+   inline (D-70), but a regression would show here;
 6. close: ``Client.close()`` wall time and ``ShutdownReport.total_seconds``;
 7. pipelined bursts of 1, 10, 100 and 10 000 ``call_tool_async`` handles against
    bench_server.py with the in-flight limit raised (everything else as ``serve``).

@@ -968,7 +968,8 @@ def _run(args: argparse.Namespace, cfg: Dict[str, Any], machine: Dict[str, Any],
     if mcp_raw and mcp_raw[-1].get("stock_bursts"):
         print("note: the pipelined rows of mcp_ref use tests/bench/bench_server.py (the "
               "reference server with its in-flight limit raised); the stock `serve` refuses "
-              "beyond 64 in flight with -32603 (the 'refused' rows).")
+              "a tool call on a worker beyond 64 in flight with -32603 (the 'refused' rows), "
+              "but its echo runs inline (D-70) and counts against no limit.")
 
     results = targets(by_key, imports)
     print()
