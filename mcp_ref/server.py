@@ -778,9 +778,11 @@ class Server:
                                   reply=reply)
         except BaseException:
             # Anything, SystemExit (argparse in a handler) and asyncio's CancelledError
-            # included: a worker thread never gets a signal's KeyboardInterrupt, so what a
-            # handler raises here is its own failure, and the request is still answered
-            # (BP-07, D-59). Catching less left the id in use and the worker dead.
+            # included: a worker thread never gets a signal's KeyboardInterrupt (nor does the
+            # reader running an inline tool under run_stdio, whose SIGINT handler only sets a
+            # flag), so what a handler raises here is its own failure, and the request is
+            # still answered (BP-07, D-59). Catching less left the id in use and the worker
+            # dead.
             log.exception("handler for %s raised", context.method)
             # -32603, with no internals in the message (LG-04 spirit); details go to stderr.
             session.respond_error(context.request_id, ErrorCode.INTERNAL_ERROR,
