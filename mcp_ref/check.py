@@ -1044,7 +1044,7 @@ def _invalid_params(spawn: Spawn, options: Options) -> List[Result]:
         version = init.get("protocolVersion")
         listing = _tools_list(wire)
         checks: List[Callable[[], Result]] = [
-            lambda: _check_unknown_tool(wire),
+            lambda: _check_unknown_tool(wire, capabilities),
             lambda: _check_bad_arguments(wire, listing, options, version),
             lambda: _check_invalid_cursor(wire, capabilities),
             lambda: _check_bad_log_level(wire, capabilities)]
@@ -1082,11 +1082,17 @@ def _expect_invalid_params(key: str, frame: Optional[Frame], evidence: List[str]
     return passed(key, "-32602", evidence)
 
 
-def _check_unknown_tool(wire: Wire) -> Result:
+def _check_unknown_tool(wire: Wire, capabilities: Dict[str, Any]) -> Result:
     """ER-02, TL-11: a tool the server does not have is a protocol error, a JSON-RPC error;
     every version's example uses -32602. No answer breaks BP-07: fail. An isError result or
-    another code bends the definition: warn; a successful result: fail."""
+    another code bends the definition: warn; a successful result: fail. n.a. without the
+    tools capability: there tools/call itself is -32601 (ER-11)."""
     key = "unknown-tool"
+    # ER-11: a method behind an undeclared capability is -32601, which is no unknown tool
+    # (https://modelcontextprotocol.io/specification/2025-11-25/server/tools#capabilities;
+    # found in check review: such a server got a warning for its correct -32601).
+    if not declares(capabilities, "tools"):
+        return not_applicable(key, "the server declares no tools capability")
     frame, evidence = _ask(wire, "unknown-tool-1", spec.TOOLS_CALL,
                            {"name": "mcp_ref_check_no_such_tool", "arguments": {}})
 
