@@ -978,7 +978,7 @@ def _echo_argument(listing: Optional[Frame], tool: str,
                    argument: str) -> Tuple[Optional[str], str]:
     """The name of the echo tool's text argument: ``argument``, or else the tool's only
     string property (server-everything's ``message``). (None, why) when there is no such
-    tool or no single such argument."""
+    tool, no single such argument, or the tool takes no arguments at all."""
     definition = _tool_definition(listing, tool)
     if definition is None:
         return None, f"the server lists no tool named {tool!r} (--tool-echo)"
@@ -991,6 +991,10 @@ def _echo_argument(listing: Optional[Frame], tool: str,
             return None, (f"the {tool!r} tool takes no {argument!r} argument and not exactly "
                           "one string argument (--echo-arg)")
         return strings[0], ""
+    if isinstance(schema, dict) and schema.get("additionalProperties") is False and not properties:
+        # A tool that takes no arguments must refuse ours (TL-14): its answer would prove
+        # nothing about the wire (found in check review: such an echo tool was failed).
+        return None, f"the {tool!r} tool takes no arguments (--tool-echo)"
     return argument, ""
 
 
@@ -1116,9 +1120,14 @@ def _check_bad_arguments(wire: Wire, listing: Optional[Frame], options: Options,
     argument, why = _echo_argument(listing, options.tool_echo, options.echo_arg)
     if argument is None:
         return not_applicable(key, why)
+    probes = _invalid_echo_arguments(listing, options.tool_echo, argument)
+    if not probes:
+        return not_applicable(key, f"the {options.tool_echo!r} tool's inputSchema neither "
+                                   f"types {argument!r} as a string nor requires it: no "
+                                   "arguments it must refuse")
     evidence: List[str] = []
     as_errors: List[str] = []
-    for request_id, arguments in (("bad-args-1", {argument: 42}), ("bad-args-2", {})):
+    for request_id, arguments in probes:
         frame, said = _ask(wire, request_id, spec.TOOLS_CALL,
                            {"name": options.tool_echo, "arguments": arguments})
         evidence += said
@@ -1132,8 +1141,30 @@ def _check_bad_arguments(wire: Wire, listing: Optional[Frame], options: Options,
     if as_errors and _from_v4(version):
         return warned(key, f"refused, but as JSON-RPC errors ({', '.join(as_errors)}), not "
                            f"isError results (ER-03, from {_V4})", evidence)
-    return passed(key, "both refused" + (f" ({', '.join(as_errors)})" if as_errors
-                                         else " as isError results"), evidence)
+    what = "both refused" if len(probes) == 2 else f"{_json(probes[0][1])} refused"
+    return passed(key, what + (f" ({', '.join(as_errors)})" if as_errors
+                               else " as isError results"), evidence)
+
+
+def _invalid_echo_arguments(listing: Optional[Frame], tool: str,
+                            argument: str) -> List[Tuple[str, Dict[str, Any]]]:
+    """The echo tool's arguments its inputSchema refuses, with their request ids: a number
+    for ``argument`` if the schema types it ``"string"``, and no arguments if it requires
+    it. TL-14 asks a server to refuse what its schema refuses, nothing more (found in check
+    review: an optional argument's absence, or a number for an untyped one, was failed;
+    https://modelcontextprotocol.io/specification/2025-11-25/server/tools#security-considerations)."""
+    definition = _tool_definition(listing, tool) or {}
+    schema = definition.get("inputSchema")
+    schema = schema if isinstance(schema, dict) else {}
+    properties = schema.get("properties")
+    rule = properties.get(argument) if isinstance(properties, dict) else None
+    required = schema.get("required")
+    probes: List[Tuple[str, Dict[str, Any]]] = []
+    if isinstance(rule, dict) and rule.get("type") == "string":
+        probes.append(("bad-args-1", {argument: 42}))
+    if isinstance(required, list) and argument in required:
+        probes.append(("bad-args-2", {}))
+    return probes
 
 
 def _check_invalid_cursor(wire: Wire, capabilities: Dict[str, Any]) -> Result:
