@@ -756,7 +756,11 @@ def _main_session(spawn: Spawn, options: Options) -> Tuple[List[Result], List[st
         init = _initialize(wire, spec.PROTOCOL_VERSION)
         if init is None or not isinstance(init.value.get("result"), dict):
             return [not_applicable(k, "the initialize handshake failed") for k in keys], []
-        capabilities = init.value["result"].get("capabilities") or {}
+        capabilities = init.value["result"].get("capabilities")
+        # Not an object breaks LC-04 (init-echo judges it); read here as none declared, not
+        # a traceback (found in check review; "tools" in 5 raised TypeError).
+        # https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#initialization
+        capabilities = capabilities if isinstance(capabilities, dict) else {}
         results = [_ping(wire, "ping-before-initialized", "ping-early")]
         _send_notifications(wire)
         results.append(_ping(wire, "ping-operating", "ping-op"))
