@@ -970,7 +970,12 @@ def _check_echo(wire: Wire, tool: str, argument: str, listing: Optional[Frame]) 
     result = frame.value.get("result") if frame else None
     if not isinstance(result, dict) or result.get("isError"):
         return broken(key, "the echo call did not return a successful result", evidence)
-    texts = [c.get("text") for c in result.get("content") or [] if isinstance(c, dict)]
+    content = result.get("content")
+    # Not a list breaks CallToolResult's schema: judged as text that did not come back, not
+    # a traceback (found in check review; iterating 5 raised TypeError). BP-02, TR-03:
+    # https://modelcontextprotocol.io/specification/2025-11-25/server/tools#tool-result
+    texts = [c.get("text") for c in content if isinstance(c, dict)] \
+        if isinstance(content, list) else []
     if ECHO_TEXT in texts:
         return passed(key, "the text came back identical", evidence)
     if any(isinstance(t, str) and ECHO_TEXT in t for t in texts):

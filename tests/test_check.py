@@ -93,10 +93,11 @@ EXPECTED = {
     # Found in check review: bad-arguments failed arguments the echo tool's schema allows.
     "echo-text-optional": {},          # {} is valid; only the number is refused
     "echo-takes-no-arguments": {"bad-arguments": "n.a.", "echo-round-trip": "n.a."},
-    # Found in check review: this one crashed check with a traceback instead of a verdict.
+    # Found in check review: these three crashed check with a traceback instead of a verdict.
     "capabilities-not-an-object": {"init-echo-2025-11-25": "fail",       # LC-04
                                    "capability-honesty": "warn", "unknown-tool": "n.a.",
                                    "invalid-cursor": "n.a.", "bad-log-level": "n.a."},
+    "content-not-a-list": {"echo-round-trip": "fail"},
 }
 
 #: Modes whose warning comes from a weaker rule inside a MUST check (``check.warned``).
