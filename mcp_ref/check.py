@@ -37,7 +37,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 from . import __version__, spec
 from .connection import declares, gating_capability
 from .errors import ConnectionClosed, SpawnError
-from .framing import FrameError, LineBuffer, NumberOutOfRange, decode, encode
+from .framing import FrameError, LineBuffer, NumberOutOfRange, OutOfRange, decode, encode
 from .jsonrpc import is_request_id
 from .session import finite_seconds_problem
 from .stdio import ChildProcess, ShutdownReport
@@ -284,7 +284,23 @@ def _shorten(text: str, limit: int = 240) -> str:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON for evidence. A number Python cannot carry (an :class:`OutOfRange`
+    marker, D-37: valid JSON such as 1e999, so BP-01 holds,
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/index#messages) is written
+    as it came, not a TypeError (found in check review)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_as_written)
+    return text.replace(f'"{_NUMBER}', "").replace(f'{_NUMBER}"', "")
+
+
+#: Brackets an out-of-range number's text inside the string :func:`_as_written` makes of
+#: it, so that :func:`_json` can take the quotes off again (the text is digits, signs, e, .).
+_NUMBER = "@@mcp_ref-check-number@@"
+
+
+def _as_written(value: Any) -> str:
+    if isinstance(value, OutOfRange):
+        return _NUMBER + value.text + _NUMBER
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def sent(value: Any) -> str:
