@@ -1003,7 +1003,8 @@ def _echo_argument(listing: Optional[Frame], tool: str,
                    argument: str) -> Tuple[Optional[str], str]:
     """The name of the echo tool's text argument: ``argument``, or else the tool's only
     string property (server-everything's ``message``). (None, why) when there is no such
-    tool, no single such argument, or the tool takes no arguments at all."""
+    tool, no single such argument, the tool requires others besides it, or it takes no
+    arguments at all."""
     definition = _tool_definition(listing, tool)
     if definition is None:
         return None, f"the server lists no tool named {tool!r} (--tool-echo)"
@@ -1015,7 +1016,14 @@ def _echo_argument(listing: Optional[Frame], tool: str,
         if len(strings) != 1:
             return None, (f"the {tool!r} tool takes no {argument!r} argument and not exactly "
                           "one string argument (--echo-arg)")
-        return strings[0], ""
+        argument = strings[0]
+    required = schema.get("required") if isinstance(schema, dict) else None
+    others = [r for r in required if r != argument] if isinstance(required, list) else []
+    if others:
+        # Our call lacks them: the tool must refuse it (TL-14), which proves nothing about
+        # the wire (found in check review: such an echo tool was failed; BP-02, TR-03). See
+        # https://modelcontextprotocol.io/specification/2025-11-25/server/tools#security-considerations
+        return None, f"the {tool!r} tool also requires {_json(others[:3])} (--tool-echo)"
     if isinstance(schema, dict) and schema.get("additionalProperties") is False and not properties:
         # A tool that takes no arguments must refuse ours (TL-14): its answer would prove
         # nothing about the wire (found in check review: such an echo tool was failed).
