@@ -26,6 +26,7 @@ windows in which something must *not* happen (no response after a cancel) are bo
 """
 
 import argparse
+import collections
 import concurrent.futures
 import json
 import re
@@ -900,7 +901,10 @@ def _check_tool_names(listing: Optional[Frame], version: Any) -> Result:
     if not names:
         return not_applicable(key, "no tools listed")
     odd = [n for n in names if not (isinstance(n, str) and _TOOL_NAME.fullmatch(n))]
-    twice = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
+    # Counted once, not with names.count per name: a long listing took hours (found in check
+    # review). TL-07: https://modelcontextprotocol.io/specification/2025-11-25/server/tools#tool-names
+    counts = collections.Counter(n for n in names if isinstance(n, str))
+    twice = sorted(n for n, count in counts.items() if count > 1)
     problems = ([f"{len(odd)} name(s) outside 1-128 of A-Z a-z 0-9 _ - ."] if odd else []) + (
         [f"listed more than once: {', '.join(map(_json, twice[:3]))}"] if twice else [])
     if problems:

@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import types
 
 import pytest
@@ -370,3 +371,20 @@ def test_capability_breaches_in_a_strict_revision_outweigh_the_lenient_ones():
     result = check._capabilities_respected([lenient, strict])
     assert result.outcome == "fail" and len(result.evidence) == 2
     assert check._capabilities_respected([_session(None, {}, _ROOTS)]).outcome == "n.a."
+
+
+# --- Found in check review ---------------------------------------------------------------
+
+
+@pytest.mark.spec("TL-07")
+def test_tool_names_are_judged_in_linear_time():
+    # 50 000 names: the uniqueness test counted each name in the whole list, about 30 s here
+    # (a 64 MiB tools/list line holds a million names: hours); linear, a fraction of a
+    # second. The one duplicate is still found.
+    names = [f"tool_{i}" for i in range(50_000)] + ["tool_7"]
+    listing = check.Frame({"jsonrpc": "2.0", "id": "tools-list", "result": {"tools": [
+        {"name": n, "inputSchema": {"type": "object"}} for n in names]}}, 0.0, 0)
+    started = time.monotonic()
+    result = check._check_tool_names(listing, "2025-11-25")
+    assert time.monotonic() - started < 5.0
+    assert result.outcome == "warn" and '"tool_7"' in result.summary
