@@ -1127,11 +1127,12 @@ def _check_unknown_tool(wire: Wire, capabilities: Dict[str, Any]) -> Result:
     """ER-02, TL-11: a tool the server does not have is a protocol error, a JSON-RPC error;
     every version's example uses -32602. No answer breaks BP-07: fail. An isError result or
     another code bends the definition: warn; a successful result: fail. n.a. without the
-    tools capability: there tools/call itself is -32601 (ER-11)."""
+    tools capability: such a server has no tools/call method, and -32601 is its answer."""
     key = "unknown-tool"
-    # ER-11: a method behind an undeclared capability is -32601, which is no unknown tool
-    # (https://modelcontextprotocol.io/specification/2025-11-25/server/tools#capabilities;
-    # found in check review: such a server got a warning for its correct -32601).
+    # A server without tools does not offer tools/call at all
+    # (https://modelcontextprotocol.io/specification/2025-11-25/server/tools#capabilities), so
+    # its -32601 says nothing about unknown tools; 2026-07-28's schema spells that answer out
+    # (ER-11). Found in check review: such a server got a warning for its correct -32601.
     if not declares(capabilities, "tools"):
         return not_applicable(key, "the server declares no tools capability")
     frame, evidence = _ask(wire, "unknown-tool-1", spec.TOOLS_CALL,
