@@ -694,6 +694,15 @@ class Server:
     def _handle(self, event: ev.Event, session: Session, pool: _WorkerPool,
                 contexts: Dict[Any, Context]) -> None:
         if isinstance(event, ev.RequestReceived):
+            if self._signal is not None:
+                # SIGTERM/SIGINT came while an inline tool read in this same chunk ran (D-70):
+                # the requests after it are given up unstarted and unanswered, as everything
+                # is at a signal (SC-19, CN-05), not each run on the reader before we exit
+                # (TR-13; found in inline review).
+                # https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#stdio
+                with session._lock:
+                    session.connection.give_up(event.id)
+                return
             inline = self._is_inline(event)
             context = Context(session, event, inline)
             contexts[event.id] = context

@@ -1177,6 +1177,47 @@ def test_sc19_a_signal_ends_the_server_within_a_second_cleanly(inv, signum, busy
     assert server.responses(2) == [] and server.responses(3) == []   # given up: not answered
 
 
+#: An inline tool (D-70) that says when it starts (stderr) and computes until a gate file
+#: exists (argv: ROOT, the gate's path).
+_GATED_INLINE = r'''
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from mcp_ref.server import Server
+server = Server("gated")
+
+@server.tool(inline=True, input_schema={"type": "object"})
+def gated(arguments, context):
+    sys.stderr.write("started %s\n" % context.request_id)
+    sys.stderr.flush()
+    deadline = time.monotonic() + 10
+    while not os.path.exists(sys.argv[2]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return "done"
+
+sys.exit(server.run_stdio())
+'''
+
+
+@pytest.mark.spec("TR-13")
+def test_sc19_a_signal_during_an_inline_tool_starts_none_of_the_calls_read_with_it(inv,
+                                                                                   tmp_path):
+    """Found in inline review. An inline tool runs on the reader, inside the chunk it was read
+    in; a SIGTERM while it runs used to end the session only after every other call of that
+    chunk had run too, each started after the signal, so the exit took as long as all of
+    them. Work read after the signal is given up unstarted (SC-19), as a worker's would be."""
+    gate = tmp_path / "gate"
+    server = inv.raw([sys.executable, "-c", _GATED_INLINE, ROOT, str(gate)])
+    server.initialize()
+    server.send_frames(*[tool_call(i, "gated") for i in range(1, 21)])
+    assert server.wait_stderr(b"started 1\n", 10)
+    os.kill(server.pid, signal.SIGTERM)
+    gate.touch()                        # the tool in progress returns; no other may start
+    assert server.wait_exit(10) == 128 + signal.SIGTERM
+    assert server.wait_stderr_eof(10)
+    assert server.stderr.count(b"started ") == 1, server.stderr.decode(errors="replace")
+    assert all(server.responses(i) == [] for i in range(2, 21))     # given up: not answered
+
+
 @pytest.mark.spec("TR-13", "TR-14")
 def test_sc19_a_sigterm_while_the_server_drains_after_eof_ends_the_drain(inv):
     """Stdio review R1: the ladder closes stdin first, so its SIGTERM lands while the server
