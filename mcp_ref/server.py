@@ -401,7 +401,9 @@ class Server:
         only computes and returns at once: while it runs nothing else is read (a ping or a
         cancel waits for it), and it cannot ask the client anything (:meth:`Context.request`
         raises RuntimeError). Its answer, progress and logs are the reader's replies: they
-        never wait for room (D-38).
+        never wait for room, but while more than a megabyte of them wait for a client that
+        does not read, the next one waits for it to read, as the reader does before it reads
+        (D-38).
 
         ``output_schema`` (published from 2025-06-18) promises ``structuredContent`` of that
         shape: a result without it, or not matching it (the checks of
@@ -590,6 +592,7 @@ class Server:
         session = Session(connection, write, request_timeout=60.0, max_total_timeout=None,
                           wait_for_room=transport.wait_for_room,
                           write_reply=lambda data: write(data, reply=True),
+                          hold_reader=transport.hold_reader,
                           progress_interval=self.progress_interval)
         self._session, self._transport = session, transport
         self._keepalive = None                                 # a new session

@@ -269,13 +269,17 @@ class Session:
                  write_reply: Optional[Callable[[bytes], None]] = None,
                  progress_interval: float = 0.0,
                  clock: Callable[[], float] = time.monotonic,
-                 wake_reader: Optional[Callable[[], None]] = None) -> None:
+                 wake_reader: Optional[Callable[[], None]] = None,
+                 hold_reader: Optional[Callable[[], None]] = None) -> None:
         """``progress_interval``: the least time, in seconds, between two progress
         notifications on one request of the peer's; 0 sends every one (PR-12, D-47).
         ``clock`` tells the connection the time for that (injectable for tests).
         ``wake_reader``: makes the reader's read return at once, for a request whose deadline
         comes before the reader's next :meth:`sweep` (D-65); None if the owner's reader does
-        not sweep (the server: each of its requests has a waiter)."""
+        not sweep (the server: each of its requests has a waiter).
+        ``hold_reader``: the reader thread, before it writes a reply through
+        :meth:`_exchange` (an inline tool's answer, progress or log: D-70), waits there while
+        too many of its replies wait for the peer, as it does before it reads (D-38)."""
         self.connection = connection
         self.progress_interval = progress_interval
         self._clock = clock
@@ -289,6 +293,7 @@ class Session:
         # Backpressure: a thread that starts something waits here first, *without* the lock,
         # while much is queued for a peer slow to read (Outbox.wait_for_room, D-38).
         self._wait_for_room = wait_for_room or (lambda deadline: True)
+        self._hold_reader = hold_reader or (lambda: None)
         self._requests: Dict[RequestId, PendingRequest] = {}
         self._closed_error: Optional[McpRefError] = None
         #: Called on the reader thread as each response settles its request; the value is
@@ -308,8 +313,14 @@ class Session:
 
         A handler's answer, progress or log first waits for room (bounded by close()), unless
         ``room`` is False (it is known to write nothing). ``reply``: the reader thread answers
-        what it read; it never waits for the peer."""
-        if room and not reply:
+        what it read; it never waits for room, but is held up, as between two reads, while
+        too many of its replies wait for the peer (D-38). Between two reads is not enough: an
+        inline tool may log or report progress any number of times in one call (D-70), and
+        each frame queued in memory, however many (PR-12: no flooding; found in inline
+        review). https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/progress"""
+        if room and reply:
+            self._hold_reader()
+        elif room:
             self._wait_for_room(None)
         with self._lock:
             data = produce()

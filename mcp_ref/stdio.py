@@ -1202,6 +1202,17 @@ class StdioServerTransport:
         with self._read_lock:
             return self._closed or _ready_or_hung_up((), self._in_fd)
 
+    def hold_reader(self) -> None:
+        """The reader thread, before it writes one more reply while it handles what it read
+        (an inline tool's progress, log or answer, D-70): wait as :meth:`read` does before it
+        reads, while more than :data:`OUTBOX_HIGH_WATER` bytes of its replies wait for the
+        client, so that a tool that writes much to a client that does not read is held up
+        instead of growing our memory (D-38). Not once the client has closed our stdin (it
+        may never read again: what is left goes, as from :meth:`read`), nor after
+        :meth:`interrupt`."""
+        if self._outbox.replies_queued > OUTBOX_HIGH_WATER and not self._let_reader_go():
+            _hold_reader(self._outbox, None, self._let_reader_go)
+
     @property
     def at_eof(self) -> bool:
         """True once stdin itself reached EOF; False if reads return ``b""`` only because of

@@ -45,6 +45,7 @@ import errno
 import json
 import logging
 import os
+import re
 import select
 import signal
 import subprocess
@@ -862,6 +863,66 @@ def test_sc10_a_server_that_pings_without_reading_is_held_up_not_buffered(inv, t
     finally:
         stdio_log.removeHandler(watch)
     assert report.steps[0] == "close_stdin"
+
+
+#: An inline tool (D-70) that logs 200 messages of 100 kB in one call (argv: ROOT).
+_CHATTY_INLINE = r'''
+import sys
+sys.path.insert(0, sys.argv[1])
+from mcp_ref.server import Server
+server = Server("chatty")
+
+@server.tool(inline=True)
+def chatty(arguments, context):
+    for _ in range(200):
+        context.log("info", "y" * 100_000)
+    return "logged 20 MB"
+
+sys.exit(server.run_stdio())
+'''
+
+
+@pytest.mark.spec("PR-12", "TR-13")
+def test_sc10_an_inline_tool_that_logs_to_a_client_that_does_not_read_is_held_up(inv):
+    """Found in inline review. An inline tool's logs are the reader's replies (D-70), which
+    never wait for room; the reader was held up only before its next read, so one call that
+    logged 20 MB to a client that did not read queued all 20 MB in memory. The reader is now
+    held up before each reply it writes, as before each read (D-38): about OUTBOX_HIGH_WATER
+    (1 MiB) is queued, and SIGTERM still ends the server at once."""
+    inv.max_seconds = 30
+    proc = subprocess.Popen([sys.executable, "-c", _CHATTY_INLINE, ROOT],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    inv.process(proc.pid)
+    proc.stdin.write(b"".join(encode(m) for m in [
+        request("init", "initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                       "clientInfo": {"name": "deaf", "version": "1"}}),
+        notification("notifications/initialized"),
+        request(1, "tools/call", {"name": "chatty", "arguments": {}})]))
+    proc.stdin.flush()                                  # and never read the server's stdout
+    stderr = b""
+    deadline = time.monotonic() + 20
+    while b"replies wait for the peer" not in stderr and time.monotonic() < deadline:
+        if select.select([proc.stderr], [], [], 1)[0]:
+            chunk = os.read(proc.stderr.fileno(), 4096)
+            if not chunk:
+                break
+            stderr += chunk
+    try:
+        found = re.search(rb"stdout: (\d+) bytes of replies wait for the peer", stderr)
+        assert found, stderr.decode(errors="replace")
+        assert int(found.group(1)) < 2 * MIB            # not 20 MB: held up, not buffered
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(5) == 128 + signal.SIGTERM
+        assert time.monotonic() - start < 2.0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            with contextlib.suppress(OSError):
+                stream.close()
 
 
 @pytest.mark.spec("PG-02", "TR-13")
