@@ -788,13 +788,15 @@ class Server:
             session.respond_error(context.request_id, ErrorCode.INTERNAL_ERROR,
                                   f"Internal error while handling {context.method}",
                                   reply=reply)
-        except BaseException:
+        except BaseException as exc:
             # Anything, SystemExit (argparse in a handler) and asyncio's CancelledError
             # included: a worker thread never gets a signal's KeyboardInterrupt (nor does the
             # reader running an inline tool under run_stdio, whose SIGINT handler only sets a
             # flag), so what a handler raises here is its own failure, and the request is
             # still answered (BP-07, D-59). Catching less left the id in use and the worker
-            # dead.
+            # dead. The one exception is Ctrl-C in an inline tool under serve() alone.
+            if _is_ctrl_c(context, exc):
+                raise
             log.exception("handler for %s raised", context.method)
             # -32603, with no internals in the message (LG-04 spirit); details go to stderr.
             session.respond_error(context.request_id, ErrorCode.INTERNAL_ERROR,
@@ -867,6 +869,8 @@ class Server:
         except RequestError:                # the handler asks for a JSON-RPC error (D-59)
             raise
         except BaseException as exc:        # SystemExit too: a tool that "exits" failed (D-59)
+            if _is_ctrl_c(context, exc):
+                raise
             if context.cancelled:           # it stopped as asked (CN-05); no answer goes out
                 log.info("tool %s ended after its request was cancelled: %s", name, exc)
             else:
@@ -956,6 +960,19 @@ class Server:
     def _version(context: Context) -> str:
         """The session's negotiated revision (requests only arrive once it is known)."""
         return context._session.connection.protocol_version or spec.PROTOCOL_VERSION
+
+
+def _is_ctrl_c(context: Context, exc: BaseException) -> bool:
+    """Whether ``exc``, raised while a handler ran, may be the user's Ctrl-C, which must end
+    serving rather than be answered as the handler's failure: a KeyboardInterrupt in an
+    inline tool (D-70), on the main thread, while Python's own SIGINT handler is in place
+    (:meth:`Server.serve` called without :meth:`Server.run_stdio`, whose handler only sets a
+    flag). On the reader, outside a tool, it would have ended serving too (TR-13; found in
+    inline review).
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#stdio"""
+    return (context.inline and isinstance(exc, KeyboardInterrupt)
+            and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
 
 
 def _carries_its_json(result: Dict[str, Any]) -> bool:

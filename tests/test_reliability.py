@@ -1279,6 +1279,48 @@ def test_sc19_a_signal_during_an_inline_tool_starts_none_of_the_calls_read_with_
     assert all(server.responses(i) == [] for i in range(2, 21))     # given up: not answered
 
 
+#: Server.serve called on the main thread with Python's own SIGINT handler (no run_stdio),
+#: and an inline tool (D-70) that waits for a Ctrl-C (argv: ROOT).
+_SERVE_WITHOUT_HANDLERS = r'''
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from mcp_ref.server import Server
+from mcp_ref.stdio import StdioServerTransport
+server = Server("ctrl-c")
+
+@server.tool(inline=True)
+def waits(arguments, context):
+    sys.stderr.write("started\n")
+    sys.stderr.flush()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+    return "no Ctrl-C came"
+
+transport = StdioServerTransport()
+try:
+    server.serve(transport)
+finally:
+    transport.close()
+'''
+
+
+@pytest.mark.spec("TR-13")
+def test_sc19_ctrl_c_during_an_inline_tool_ends_serve_without_run_stdios_handlers(inv):
+    """Found in inline review. Without run_stdio's handlers, Ctrl-C raises KeyboardInterrupt
+    in the main thread, which serve() reads on: it ends serving, as in any Python program.
+    An inline tool runs on that thread (D-70), and the KeyboardInterrupt raised inside it was
+    answered as the tool's own failure ("Tool waits failed: KeyboardInterrupt"), and the
+    server went on serving. It ends serving now, as it does when the reader is reading."""
+    server = inv.raw([sys.executable, "-c", _SERVE_WITHOUT_HANDLERS, ROOT])
+    server.initialize()
+    server.send_frames(tool_call(1, "waits"))
+    assert server.wait_stderr(b"started\n", 10)
+    os.kill(server.pid, signal.SIGINT)
+    assert server.wait_exit(5) == -signal.SIGINT      # Python's exit on KeyboardInterrupt
+    assert server.responses(1) == []
+
+
 @pytest.mark.spec("TR-13", "TR-14")
 def test_sc19_a_sigterm_while_the_server_drains_after_eof_ends_the_drain(inv):
     """Stdio review R1: the ladder closes stdin first, so its SIGTERM lands while the server
