@@ -1012,8 +1012,8 @@ def _echo_argument(listing: Optional[Frame], tool: str,
     definition = _tool_definition(listing, tool)
     if definition is None:
         return None, f"the server lists no tool named {tool!r} (--tool-echo)"
-    schema = definition.get("inputSchema")
-    properties = schema.get("properties") if isinstance(schema, dict) else None
+    schema = _input_schema(definition)
+    properties = schema.get("properties")
     if isinstance(properties, dict) and properties and argument not in properties:
         strings = [name for name, rule in properties.items()
                    if isinstance(rule, dict) and rule.get("type") == "string"]
@@ -1021,18 +1021,25 @@ def _echo_argument(listing: Optional[Frame], tool: str,
             return None, (f"the {tool!r} tool takes no {argument!r} argument and not exactly "
                           "one string argument (--echo-arg)")
         argument = strings[0]
-    required = schema.get("required") if isinstance(schema, dict) else None
+    required = schema.get("required")
     others = [r for r in required if r != argument] if isinstance(required, list) else []
     if others:
         # Our call lacks them: the tool must refuse it (TL-14), which proves nothing about
         # the wire (found in check review: such an echo tool was failed; BP-02, TR-03). See
         # https://modelcontextprotocol.io/specification/2025-11-25/server/tools#security-considerations
         return None, f"the {tool!r} tool also requires {_json(others[:3])} (--tool-echo)"
-    if isinstance(schema, dict) and schema.get("additionalProperties") is False and not properties:
+    if schema.get("additionalProperties") is False and not properties:
         # A tool that takes no arguments must refuse ours (TL-14): its answer would prove
         # nothing about the wire (found in check review: such an echo tool was failed).
         return None, f"the {tool!r} tool takes no arguments (--tool-echo)"
     return argument, ""
+
+
+def _input_schema(definition: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """A listed tool's ``inputSchema``; {} when there is none, or it is not an object (the
+    peer's: judged by tool-schemas, not trusted here)."""
+    schema = definition.get("inputSchema") if definition is not None else None
+    return schema if isinstance(schema, dict) else {}
 
 
 def _tool_definition(listing: Optional[Frame], name: str) -> Optional[Dict[str, Any]]:
@@ -1191,9 +1198,7 @@ def _invalid_echo_arguments(listing: Optional[Frame], tool: str,
     it. TL-14 asks a server to refuse what its schema refuses, nothing more (found in check
     review: an optional argument's absence, or a number for an untyped one, was failed;
     https://modelcontextprotocol.io/specification/2025-11-25/server/tools#security-considerations)."""
-    definition = _tool_definition(listing, tool) or {}
-    schema = definition.get("inputSchema")
-    schema = schema if isinstance(schema, dict) else {}
+    schema = _input_schema(_tool_definition(listing, tool))
     properties = schema.get("properties")
     rule = properties.get(argument) if isinstance(properties, dict) else None
     required = schema.get("required")

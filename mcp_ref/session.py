@@ -433,11 +433,7 @@ class Session:
                 del self._requests[request_id]
                 pending._settle(None, exc)
                 raise
-            deadline = pending._deadline()
-            sooner = deadline is not None and (self._sweep_due is None
-                                               or deadline < self._sweep_due)
-            if sooner:
-                self._sweep_due = deadline
+            sooner = self._bring_sweep_forward(pending._deadline())
         if sooner and self._wake_reader is not None:
             self._wake_reader()             # its read may have no end, or a later one (D-65)
         return pending
@@ -530,9 +526,16 @@ class Session:
                 later.append(deadline)
         if later:
             with self._lock:
-                soonest = min(later)
-                if self._sweep_due is None or soonest < self._sweep_due:
-                    self._sweep_due = soonest
+                self._bring_sweep_forward(min(later))
+
+    def _bring_sweep_forward(self, deadline: Optional[float]) -> bool:
+        """Under ``_lock``: make the next sweep due by ``deadline`` (None: no deadline) if it
+        is sooner than the one due; True if it was."""
+        sooner = deadline is not None and (self._sweep_due is None
+                                           or deadline < self._sweep_due)
+        if sooner:
+            self._sweep_due = deadline
+        return sooner
 
     # --- Receiving ----------------------------------------------------------------------------
 
@@ -609,7 +612,8 @@ class Session:
     def respond(self, request_id: RequestId, result: Dict[str, Any], *,
                 reply: bool = False) -> None:
         """``reply=True``: the reader thread answers this itself (a server's inline tool,
-        D-70): it does not wait for room, and counts as one of its replies (D-38)."""
+        D-70): it does not wait for room, but is held up while too many of its replies wait
+        for the peer, and counts as one of them (:meth:`_exchange`, D-38)."""
         self._exchange(lambda: self.connection.send_response(request_id, result), reply=reply)
 
     def respond_error(self, request_id: RequestId, code: int, message: str,

@@ -882,6 +882,40 @@ sys.exit(server.run_stdio())
 '''
 
 
+def _stderr_until(proc: subprocess.Popen, needle: bytes, timeout: float) -> bytes:
+    """The server's stderr, read until it holds ``needle``, it ends, or ``timeout`` s pass."""
+    stderr = b""
+    deadline = time.monotonic() + timeout
+    while needle not in stderr and time.monotonic() < deadline:
+        if select.select([proc.stderr], [], [], 1)[0]:
+            chunk = os.read(proc.stderr.fileno(), 4096)
+            if not chunk:
+                break
+            stderr += chunk
+    return stderr
+
+
+def _sigterm_ends_it_at_once(proc: subprocess.Popen) -> None:
+    """TR-13: SIGTERM ends the server within 2 s, with 128 + 15."""
+    start = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(5) == 128 + signal.SIGTERM
+    assert time.monotonic() - start < 2.0
+
+
+def _reap(proc: subprocess.Popen, *writers: threading.Thread) -> None:
+    """Whatever the test found: the server is gone, the threads writing to it have ended
+    (before its pipes close under them), and its pipes are closed."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(5)
+    for writer in writers:
+        writer.join(5)
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        with contextlib.suppress(OSError):
+            stream.close()
+
+
 @pytest.mark.spec("PR-12", "TR-13")
 def test_sc10_an_inline_tool_that_logs_to_a_client_that_does_not_read_is_held_up(inv):
     """Found in inline review. An inline tool's logs are the reader's replies (D-70), which
@@ -900,29 +934,14 @@ def test_sc10_an_inline_tool_that_logs_to_a_client_that_does_not_read_is_held_up
         notification("notifications/initialized"),
         request(1, "tools/call", {"name": "chatty", "arguments": {}})]))
     proc.stdin.flush()                                  # and never read the server's stdout
-    stderr = b""
-    deadline = time.monotonic() + 20
-    while b"replies wait for the peer" not in stderr and time.monotonic() < deadline:
-        if select.select([proc.stderr], [], [], 1)[0]:
-            chunk = os.read(proc.stderr.fileno(), 4096)
-            if not chunk:
-                break
-            stderr += chunk
+    stderr = _stderr_until(proc, b"replies wait for the peer", 20)
     try:
         found = re.search(rb"stdout: (\d+) bytes of replies wait for the peer", stderr)
         assert found, stderr.decode(errors="replace")
         assert int(found.group(1)) < 2 * MIB            # not 20 MB: held up, not buffered
-        start = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(5) == 128 + signal.SIGTERM
-        assert time.monotonic() - start < 2.0
+        _sigterm_ends_it_at_once(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            with contextlib.suppress(OSError):
-                stream.close()
+        _reap(proc)
 
 
 @pytest.mark.spec("PG-02", "TR-13")
@@ -957,28 +976,12 @@ def test_sc10_sigterm_ends_a_server_held_up_by_a_client_that_pings_without_readi
 
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
-    stderr = b""
-    deadline = time.monotonic() + 30
-    while b"replies wait for the peer" not in stderr and time.monotonic() < deadline:
-        if select.select([proc.stderr], [], [], 1)[0]:
-            chunk = os.read(proc.stderr.fileno(), 4096)
-            if not chunk:
-                break
-            stderr += chunk
+    stderr = _stderr_until(proc, b"replies wait for the peer", 30)
     try:
         assert b"replies wait for the peer" in stderr, stderr.decode(errors="replace")
-        start = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(5) == 128 + signal.SIGTERM
-        assert time.monotonic() - start < 2.0
+        _sigterm_ends_it_at_once(proc)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-        writer.join(5)
-        for pipe in (proc.stdin, proc.stdout, proc.stderr):
-            with contextlib.suppress(OSError):
-                pipe.close()
+        _reap(proc, writer)
     assert not writer.is_alive()
 
 
