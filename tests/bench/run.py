@@ -25,13 +25,17 @@ one repetition to the next, so no pair always runs right after the same neighbou
   echo and the 1/8/40 MiB round trips (in quick runs, in the first repetition only). A
   figure an SDK cannot do (a limit, a timeout) has its reason in its cell instead;
 * ``import``: wall time of ``python -c "import mcp_ref.client"`` against ``python -c pass``,
-  alternated, plus one ``-X importtime`` breakdown;
+  alternated, plus one ``-X importtime`` breakdown; the same with the runner's own
+  interpreter too, for comparison, when the children run on another;
 * ``split``: split_driver.py, each half of the mcp_ref pair against the floor's other half
   (the floor thread's client driving ``mcp_ref serve``; mcp_ref's Client driving the floor's
   child), to say which process the distance from the floor is in (D-29);
 * a cross-check with the shared folder's raw_pipe_baseline.py when it is there.
 
-Python children run with a bytecode cache owned by the runner (PYTHONPYCACHEPREFIX, warmed
+Python children run on a *stock* interpreter: a venv of the runner's own Python, made for the
+run without pip or system site-packages, so that its ``site`` runs no ``.pth`` hook (see
+:func:`stock_python`; ``--system-python`` runs them on the runner's interpreter as
+installed). They run with a bytecode cache owned by the runner (PYTHONPYCACHEPREFIX, warmed
 before the first repetition, PYTHONDONTWRITEBYTECODE removed): imports are measured warm, as
 for an installed package, and nothing is written into the repository.
 
@@ -55,7 +59,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-PY = sys.executable
+SYSTEM_PY = sys.executable
+#: The interpreter of every Python child (the drivers, and so everything they start). _run
+#: sets it: a stock venv of SYSTEM_PY, or SYSTEM_PY itself with --system-python.
+PY = SYSTEM_PY
 
 # peer_extra_reps: in how many repetitions (the first ones) the SDK pairs' pipelined and
 # payload figures are measured (None: all); peer_figure_timeout: the bound of one of them, s.
@@ -438,24 +445,53 @@ def measure_pair(pair: Pair, rep: int, cfg: Dict[str, Any]) -> Dict[str, Any]:
 # --- import time ----------------------------------------------------------------------------
 
 IMPORT_CODE = "import mcp_ref.client"
+#: The standard library the client's design cannot do without (json for the wire, threading
+#: for its reader, enum for the lifecycle, selectors and signal for stdio): what any import of
+#: it costs before mcp_ref's own code, measured beside it (D-72).
+STDLIB_CODE = "import json, threading, enum, selectors, signal"
+
+
+def stock_python(workdir: str) -> Tuple[Optional[str], str]:
+    """A venv of the runner's interpreter, without pip or system site-packages, and the
+    reason if there is none. Its ``site`` runs no ``.pth`` hook, so its ``python -c pass``
+    starts as a stock install does. An installed interpreter's hooks may import modules and
+    do work before any program runs (on the machine of RESULTS.txt, one costs ~28 ms and
+    imports typing, enum and re): every Python child would pay them, the floors as much as
+    mcp_ref, which flatters start-up ratios, peak RSS and import time alike (D-72)."""
+    path = os.path.join(workdir, "stock-venv")
+    result = run_child([SYSTEM_PY, "-m", "venv", "--without-pip", path], dict(os.environ),
+                       timeout=120.0)
+    python = os.path.join(path, "bin", "python")
+    if result.returncode != 0 or not os.path.exists(python):
+        return None, "no venv could be made: " + result.failure()
+    return python, ""
 
 
 def measure_import(env: Dict[str, str], runs: int, rep: int) -> Dict[str, Any]:
     """``runs`` alternated pairs of ``python -c pass`` / ``python -c "import mcp_ref.client"``
-    (wall ms), and one ``-X importtime`` breakdown."""
-    bare: List[float] = []
-    loaded: List[float] = []
+    (wall ms), and one ``-X importtime`` breakdown, with the children's interpreter; the same
+    with the runner's own (keys ``system_...``), its runs interleaved with the others, if the
+    children run on another; and :data:`STDLIB_CODE` with the children's (``stdlib_ms``)."""
+    sinks: Dict[str, List[float]] = {"bare_ms": [], "import_ms": [], "stdlib_ms": []}
+    pythons = [(PY, "")]
+    if PY != SYSTEM_PY:
+        sinks.update(system_bare_ms=[], system_import_ms=[])
+        pythons.append((SYSTEM_PY, "system_"))
     for i in range(runs):
-        order = [("pass", bare), (IMPORT_CODE, loaded)]
-        if (i + rep) % 2:
-            order.reverse()
-        for code, sink in order:
-            result = run_child([PY, "-c", code], env, timeout=60.0)
+        order = [(python, code, prefix + name) for python, prefix in pythons
+                 for code, name in (("pass", "bare_ms"), (IMPORT_CODE, "import_ms"))]
+        order.append((PY, STDLIB_CODE, "stdlib_ms"))
+        shift = (i + rep) % len(order)
+        for python, code, name in order[shift:] + order[:shift]:
+            result = run_child([python, "-c", code], env, timeout=60.0)
             if result.returncode == 0:
-                sink.append(round(result.wall_s * 1000, 3))
-    breakdown = run_child([PY, "-X", "importtime", "-c", IMPORT_CODE], env, timeout=60.0)
-    return {"bare_ms": bare, "import_ms": loaded,
-            "importtime": parse_importtime(breakdown.stderr)}
+                sinks[name].append(round(result.wall_s * 1000, 3))
+    out: Dict[str, Any] = dict(sinks)
+    for python, prefix in pythons:
+        breakdown = run_child([python, "-X", "importtime", "-c", IMPORT_CODE], env,
+                              timeout=60.0)
+        out[prefix + "importtime"] = parse_importtime(breakdown.stderr)
+    return out
 
 
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)\s*$")
@@ -481,7 +517,8 @@ def parse_importtime(text: str) -> Dict[str, Any]:
                 ours.extend((self_us, name) for self_us, _, _, name in pending)
             pending = []
     ours.sort(reverse=True)
-    return {"mcp_ref_cumulative_us": total, "top_self_us": ours[:12]}
+    own = sum(self_us for self_us, name in ours if name.split(".")[0] == "mcp_ref")
+    return {"mcp_ref_cumulative_us": total, "mcp_ref_own_us": own, "top_self_us": ours[:12]}
 
 
 # --- Summaries ------------------------------------------------------------------------------
@@ -664,6 +701,52 @@ def ratio_target(text: str, num: Pair, num_key: str, den: Pair, den_key: str,
                   _paired(num, den, num_key, den_key))
 
 
+def import_lines(imports: List[Dict[str, Any]]) -> List[str]:
+    """What the import runs measured, for each interpreter: wall times, and where the time
+    goes in-process by the last ``-X importtime`` breakdown."""
+    lines = []
+    for prefix, which in (("", PY), ("system_", SYSTEM_PY)):
+        bare = [x for entry in imports for x in entry.get(prefix + "bare_ms", ())]
+        loaded = [x for entry in imports for x in entry.get(prefix + "import_ms", ())]
+        if not (bare and loaded):
+            continue
+        lines.append("import (%s): python -c pass %s ms; python -c '%s' %s ms (median (min-max), "
+                     "%d runs each, alternated)" % (which, cell(bare), IMPORT_CODE, cell(loaded),
+                                                    len(bare)))
+        stdlib = [x for entry in imports for x in entry.get(prefix + "stdlib_ms", ())]
+        if stdlib:
+            over = [s - b for entry in imports
+                    for b, s in zip(entry["bare_ms"], entry["stdlib_ms"])]
+            lines.append("  python -c '%s' %s ms: the standard library the design needs, %s ms "
+                         "over bare python (median of paired differences)"
+                         % (STDLIB_CODE, cell(stdlib), fmt(_median(over))))
+        last = imports[-1][prefix + "importtime"]
+        top = ", ".join("%s %s" % (name, fmt(self_us / 1000.0))
+                        for self_us, name in last["top_self_us"][:8])
+        total, own = last["mcp_ref_cumulative_us"], last["mcp_ref_own_us"]
+        lines.append("  -X importtime: mcp_ref total %s ms in-process, of which mcp_ref's own "
+                     "modules %s ms and the standard library they load %s ms; most self time "
+                     "(ms): %s" % (fmt(total / 1000.0), fmt(own / 1000.0),
+                                   fmt((total - own) / 1000.0), top))
+    return lines
+
+
+def import_target(imports: List[Dict[str, Any]], prefix: str) -> Target:
+    """The import target for one interpreter: its samples are ``prefix + "bare_ms"`` and
+    ``prefix + "import_ms"`` of each repetition ("": the children's interpreter)."""
+    text = "import mcp_ref.client <= 10 ms over bare python"
+    pairs = [(b, i) for entry in imports
+             for b, i in zip(entry.get(prefix + "bare_ms", ()), entry.get(prefix + "import_ms", ()))]
+    if not pairs:
+        return Target(text, None, 10.0, "max", "no import samples")
+    bare, loaded = [b for b, _ in pairs], [i for _, i in pairs]
+    return Target(text, _median(loaded) - _median(bare), 10.0, "max",
+                  "python -c '%s' %s ms vs python -c pass %s ms, %d runs each; median of "
+                  "paired differences %s ms" % (IMPORT_CODE, fmt(_median(loaded)),
+                                                fmt(_median(bare)), len(bare),
+                                                fmt(_median([i - b for b, i in pairs]))))
+
+
 def targets(pairs: Dict[str, Pair], imports: List[Dict[str, Any]]) -> List[Target]:
     mcp, direct, thread, ts = (pairs["mcp_ref"], pairs["floor_direct"], pairs["floor_thread"],
                                pairs["ts_sdk"])
@@ -679,19 +762,7 @@ def targets(pairs: Dict[str, Pair], imports: List[Dict[str, Any]]) -> List[Targe
         ratio_target("server peak RSS (idle) <= 1.3x raw child", mcp, "srss_idle", direct,
                      "srss_idle", 1.3, "max", "MiB"),
     ]
-    bare = [x for entry in imports for x in entry["bare_ms"]]
-    loaded = [x for entry in imports for x in entry["import_ms"]]
-    if bare and loaded:
-        over = _median(loaded) - _median(bare)
-        diffs = [i - b for entry in imports for b, i in zip(entry["bare_ms"], entry["import_ms"])]
-        out.append(Target("import mcp_ref.client <= 10 ms over bare python", over, 10.0, "max",
-                          "python -c '%s' %s ms vs python -c pass %s ms, %d runs each; median "
-                          "of paired differences %s ms" % (IMPORT_CODE, fmt(_median(loaded)),
-                                                           fmt(_median(bare)), len(bare),
-                                                           fmt(_median(diffs)))))
-    else:
-        out.append(Target("import mcp_ref.client <= 10 ms over bare python", None, 10.0, "max",
-                          "no import samples"))
+    out.append(import_target(imports, ""))
     out.append(ratio_target("per-message cost at 10 000 in flight <= 1.3x at 1 in flight", mcp,
                             "pipe_us_10000", mcp, "pipe_us_1", 1.3, "max", "us"))
     out.append(ratio_target("40 MiB round trip <= 2x raw pipe", mcp, "payload_ms_40", direct,
@@ -844,6 +915,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--profile-clock", choices=("cpu", "wall"), default="cpu",
                     help="cProfile timer: each thread's CPU time (default; blocked waits "
                          "count ~0) or wall-clock time")
+    ap.add_argument("--system-python", action="store_true",
+                    help="run the Python children on this interpreter as installed, site "
+                         "hooks and all, instead of a stock venv of it (D-72)")
     ap.add_argument("--peers", default=os.environ.get("MCP_REF_PEERS", "/tmp/mcp_ref_peers"),
                     help="where the official SDKs are installed ($MCP_REF_PEERS)")
     ap.add_argument("--shared", default=None,
@@ -870,12 +944,24 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _run(args: argparse.Namespace, cfg: Dict[str, Any], machine: Dict[str, Any], pycache: str,
          profdir: Optional[str], started: float) -> int:
+    global PY
     env = python_env(pycache)
     print("mcp_ref benchmark (issue 7) -- %s run, %d repetitions, N=%d" % (
         "quick" if args.quick else "full", cfg["reps"], cfg["n"]))
+    if not args.system_python:
+        stock, reason = stock_python(pycache)
+        if stock is None:
+            print("NOTE: the Python children run on %s as installed, site hooks and all: %s"
+                  % (SYSTEM_PY, reason))
+        else:
+            PY = stock
+    machine["children_python"] = PY
     print("machine: nproc=%s, CPU %s, Python %s (%s), %s; load average at start %s" % (
-        machine["nproc"], machine["cpu_model"], machine["python"], PY, machine["platform"],
-        machine["loadavg_start"]))
+        machine["nproc"], machine["cpu_model"], machine["python"], SYSTEM_PY,
+        machine["platform"], machine["loadavg_start"]))
+    if PY != SYSTEM_PY:
+        print("Python children: %s, a venv of it without pip, site-packages or .pth hooks"
+              % PY)
     git = machine.get("git") or {}
     if git:
         print("mcp_ref at %s%s" % (git.get("head", "?"), (", with uncommitted changes in: "
@@ -900,6 +986,8 @@ def _run(args: argparse.Namespace, cfg: Dict[str, Any], machine: Dict[str, Any],
             [PY, os.path.join(HERE, "mcp_driver.py"), "--n", "5", "--windows", "1",
              "--pipeline-total", "5", "--refusal-windows", "", "--payloads", ""],
             [PY, "-c", IMPORT_CODE + ", mcp_ref.reference, mcp_ref.__main__, cProfile, pstats"]]
+    if PY != SYSTEM_PY:
+        warm.append([SYSTEM_PY, "-c", IMPORT_CODE])
     for argv_ in warm:
         result = run_child(argv_, env, timeout=cfg["timeout"])
         if result.returncode != 0:
@@ -932,17 +1020,8 @@ def _run(args: argparse.Namespace, cfg: Dict[str, Any], machine: Dict[str, Any],
             "repetition 1" if extra_reps == 1 else "repetitions 1-%d" % extra_reps, cfg["reps"]))
 
     print()
-    bare = [x for entry in imports for x in entry["bare_ms"]]
-    loaded = [x for entry in imports for x in entry["import_ms"]]
-    if bare and loaded:
-        print("import: python -c pass %s ms; python -c '%s' %s ms (median (min-max), %d runs "
-              "each, alternated)" % (cell(bare), IMPORT_CODE, cell(loaded), len(bare)))
-        last = imports[-1]["importtime"]
-        top = ", ".join("%s %s" % (name, fmt(self_us / 1000.0))
-                        for self_us, name in last["top_self_us"][:8])
-        print("import: -X importtime, mcp_ref total %s ms in-process; most self time (ms): %s" % (
-            fmt(last["mcp_ref_cumulative_us"] / 1000.0), top))
-
+    for line in import_lines(imports):
+        print(line)
     shared_pair = by_key["shared_floor"]
     if shared_pair.installed and shared_pair.values:
         print("cross-check, shared raw_pipe_baseline.py (N=%d): direct ping %s us, echo %s "
@@ -997,8 +1076,11 @@ def _run(args: argparse.Namespace, cfg: Dict[str, Any], machine: Dict[str, Any],
                               "summary": {k: summarize(column(p, k))
                                           for k in sorted({k for v in p.values for k in v})}}
                       for p in pairs},
-            "import": {"code": IMPORT_CODE, "repetitions": imports,
-                       "bare_ms": summarize(bare), "import_ms": summarize(loaded)},
+            "import": {"code": IMPORT_CODE, "python": PY, "system_python": SYSTEM_PY,
+                       "repetitions": imports,
+                       **{key: summarize([x for entry in imports for x in entry.get(key, ())])
+                          for key in ("bare_ms", "import_ms", "stdlib_ms", "system_bare_ms",
+                                      "system_import_ms")}},
             "targets": [t.as_dict() for t in results],
             "profile": profile_report,
         }
