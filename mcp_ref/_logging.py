@@ -6,15 +6,42 @@ nothing can have configured it: the root logger's level is WARNING, so logging w
 DEBUG or INFO record anyway. A :class:`LazyLogger` drops those itself; anything else, or
 anything at all once logging has been imported (by the application, pytest, ``basicConfig``),
 goes to ``logging.getLogger(name)`` exactly as before.
+
+The command line configures logging the same way: :func:`basic_config` is
+``logging.basicConfig``, applied once a record reaches logging, so that a ``serve`` that
+logs nothing starts without importing logging at all (D-72).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 #: logging's own level numbers, so that callers need not import logging for them.
 DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
+
+#: The arguments of a :func:`basic_config` not yet applied.
+_pending_config: Optional[Dict[str, Any]] = None
+
+
+def basic_config(**kwargs: Any) -> None:
+    """``logging.basicConfig(**kwargs)``: now if logging is imported already, otherwise when a
+    :class:`LazyLogger` first hands logging a record. Until then nothing has been logged, so
+    nothing could have used the configuration. (A record logged meanwhile through logging
+    itself, by code that imported it, is not ours: it meets logging unconfigured.)"""
+    global _pending_config
+    if "logging" in sys.modules:
+        sys.modules["logging"].basicConfig(**kwargs)
+    else:
+        _pending_config = kwargs
+
+
+def _apply_pending_config() -> None:
+    global _pending_config
+    config, _pending_config = _pending_config, None
+    if config is not None:              # None: another thread applied it just now
+        import logging
+        logging.basicConfig(**config)   # a second call changes nothing (root has a handler)
 
 
 class LazyLogger:
@@ -51,5 +78,7 @@ class LazyLogger:
                 return                    # unconfigured logging would drop it too
             import logging
             self._logger = logging.getLogger(self.name)
+        if _pending_config is not None:
+            _apply_pending_config()
         # stacklevel 3: the record names our caller (file, line, function), not this module.
         self._logger.log(level, msg, *args, stacklevel=3, **kwargs)

@@ -31,13 +31,13 @@ and survives a killed server; a session without violations leaves ``[]``.
 """
 
 import json
-import logging
 import os
 import sys
 import threading
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from . import spec
+from ._logging import LazyLogger
 from .connection import declares, gating_capability
 from .errors import ProtocolError
 from .framing import DEFAULT_MAX_LINE_BYTES, FrameError, NumberOutOfRange, decode
@@ -47,7 +47,7 @@ from .lifecycle import NEGOTIATED, Input, Lifecycle, Role, State
 from .stdio import StdioServerTransport
 from .transcript import Trace
 
-log = logging.getLogger("mcp_ref.audit")
+log = LazyLogger("mcp_ref.audit")
 
 #: The catalogue level of each row the auditor reports (shared/spec/catalogue.md).
 LEVELS = {

@@ -57,6 +57,46 @@ def test_the_client_library_imports_logging_only_to_emit_a_record():
     assert done.returncode == 0 and done.stderr == "to stderr, through logging\n", done.stderr
 
 
+def test_serve_imports_logging_only_to_emit_a_record():
+    """D-72: serve's logging configuration waits for the first record. A session that logs
+    nothing (here: a handshake, a ping, EOF) starts and ends without importing logging."""
+    handshake = (b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":'
+                 b'"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
+                 b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
+                 b'{"jsonrpc":"2.0","id":2,"method":"ping"}\n')
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "mcp_ref", "serve"],
+                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), input=handshake,
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(b"\n") == 2 and b'"id":2,"result":{}' in done.stdout
+    modules = set(_IMPORTED.findall(done.stderr.decode()))
+    assert "mcp_ref.reference" in modules and "logging" not in modules
+
+
+def test_serve_still_formats_its_first_warning():
+    """The deferred configuration is applied before the first record is handled: a serve
+    warning (a line that is not JSON, BP-01) has serve's format, and stdout only the -32700."""
+    done = subprocess.run([sys.executable, "-m", "mcp_ref", "serve"], cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=ROOT), input="not json\n",
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert '"code":-32700' in done.stdout
+    assert re.search(r"^mcp_ref serve: WARNING mcp_ref\.\w+: peer broke a protocol rule "
+                     r"\(BP-01\)", done.stderr, re.MULTILINE), done.stderr
+
+
+def test_basic_config_waits_for_a_record():
+    code = ("import sys; from mcp_ref._logging import LazyLogger, basic_config;"
+            "basic_config(stream=sys.stderr, level=20, format='configured %(levelname)s: "
+            "%(message)s'); assert 'logging' not in sys.modules;"
+            "LazyLogger('mcp_ref.x').warning('first'); assert 'logging' in sys.modules;"
+            "LazyLogger('mcp_ref.y').info('second')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "configured WARNING: first\nconfigured INFO: second\n"
+
+
 def test_a_lazy_logger_record_is_the_callers(caplog):
     from mcp_ref._logging import LazyLogger
     log = LazyLogger("mcp_ref.test")
