@@ -193,7 +193,7 @@ def serve_reference(trace: Optional[str] = None, audit: Optional[str] = None,
     ``keepalive``, ``keepalive_timeout``: the Server's keepalive_interval and _timeout (D-48);
     ``progress_interval``: None keeps the server's default (PR-12, D-47)."""
     # Applied once something is logged: a session that logs nothing never imports logging,
-    # ~5 ms of serve's start-up on a stock interpreter (D-72).
+    # ~5 ms of serve's start-up on a stock interpreter (D-73).
     basic_config(stream=sys.stderr, level=WARNING,
                  format="mcp_ref serve: %(levelname)s %(name)s: %(message)s")
     from .errors import ConnectionClosed

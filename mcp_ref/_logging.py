@@ -9,19 +9,21 @@ goes to ``logging.getLogger(name)`` exactly as before.
 
 The command line configures logging the same way: :func:`basic_config` is
 ``logging.basicConfig``, applied once a record reaches logging, so that a ``serve`` that
-logs nothing starts without importing logging at all (D-72).
+logs nothing starts without importing logging at all (D-73).
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any, Dict, Optional
 
 #: logging's own level numbers, so that callers need not import logging for them.
 DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50
 
-#: The arguments of a :func:`basic_config` not yet applied.
+#: The arguments of a :func:`basic_config` not yet applied, and the lock that applies them.
 _pending_config: Optional[Dict[str, Any]] = None
+_config_lock = threading.Lock()
 
 
 def basic_config(**kwargs: Any) -> None:
@@ -38,10 +40,11 @@ def basic_config(**kwargs: Any) -> None:
 
 def _apply_pending_config() -> None:
     global _pending_config
-    config, _pending_config = _pending_config, None
-    if config is not None:              # None: another thread applied it just now
-        import logging
-        logging.basicConfig(**config)   # a second call changes nothing (root has a handler)
+    with _config_lock:          # a second thread's first record waits until it is applied
+        if _pending_config is not None:
+            import logging
+            logging.basicConfig(**_pending_config)
+            _pending_config = None
 
 
 class LazyLogger:
