@@ -6,20 +6,22 @@ Two parent styles (``--mode``):
 * ``thread``: a reader thread parses each line and hands it over a ``queue.Queue``, as any
   client that must also receive unsolicited messages does (a thread hand-off per reply).
 
-Measured, in this order, in one process: spawn -> first reply; idle peak RSS of both
+Measured, in this order, in one process: spawn -> first reply (the median of ``--spawns``
+samples: this one, and more taken at the end, each child closed again); idle peak RSS of both
 processes; N ping round trips; N sequential tools/call echoes; pipelined tools/call bursts
 (``thread`` only: a direct parent that writes 10 000 requests before reading would deadlock
 on full pipes); 1/8/40 MiB echo round trips with both peak RSS after each; close time
 (stdin closed -> child reaped).
 
 Usage: python3 floor_driver.py --mode thread [--n 2000] [--windows 1,10,100,10000]
-       [--pipeline-total 2000] [--payloads 1,8,40]
+       [--pipeline-total 2000] [--payloads 1,8,40] [--spawns 5]
 """
 
 import argparse
 import json
 import os
 import queue
+import statistics
 import subprocess
 import sys
 import threading
@@ -97,6 +99,7 @@ def main() -> None:
     ap.add_argument("--pipeline-total", type=int, default=2000)
     ap.add_argument("--payloads", default="1,8,40", help="MiB, comma-separated ('' for none)")
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--spawns", type=int, default=5, help="spawn -> first reply samples")
     args = ap.parse_args()
     windows = int_list(args.windows)
     payloads = int_list(args.payloads)
@@ -146,7 +149,33 @@ def main() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+    samples = [out["spawn_to_first_reply_ms"]]
+    samples += [spawn_sample(args.python, args.mode) for _ in range(args.spawns - 1)]
+    out["spawn_samples_ms"] = samples
+    out["spawn_to_first_reply_ms"] = statistics.median(samples)
     emit(out)
+
+
+def spawn_sample(python: str, mode: str) -> float:
+    """One more spawn -> first reply (ms), then the child is closed and reaped."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([python, CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        peer = Peer(proc, mode)
+        peer.ping()
+        elapsed = ms(time.perf_counter() - t0)
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=30)
+        if mode == "thread":
+            peer.reader.join(5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    return elapsed
 
 
 def pipelined(peer: Peer, window: int, base_total: int) -> Dict[str, Any]:

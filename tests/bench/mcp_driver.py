@@ -4,7 +4,8 @@ The runner starts this script in a fresh interpreter for every repetition, so it
 and its import of mcp_ref are measured cleanly. Measured, in this order:
 
 1. ``import mcp_ref.client`` (in-process wall time; the runner also measures it against a
-   bare ``python -c pass``), then spawn -> initialized (``Client.spawn`` returns);
+   bare ``python -c pass``), then spawn -> initialized (``Client.spawn`` returns; the median
+   of ``--spawns`` samples: this one, and more taken at the end, each server closed again);
 2. idle peak RSS of both processes right after the handshake;
 3. N ping round trips and N sequential ``echo`` tools/call;
 4. 1/8/40 MiB ``echo`` round trips, with both peak RSS after each;
@@ -22,9 +23,10 @@ DIR/client_<what>.prof and DIR/server_<what>.prof.
 
 import argparse
 import os
+import statistics
 import sys
 import time
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from _common import MIB, ThreadProfiler, burst_count, burst_entry, emit, int_list, ms, \
     payload_text, proc_status_kb, self_peak_rss_kb, sequential_figures
@@ -42,6 +44,7 @@ def main() -> None:
     ap.add_argument("--pipeline-total", type=int, default=2000)
     ap.add_argument("--refusal-windows", default="100,10000")
     ap.add_argument("--payloads", default="1,8,40", help="MiB, comma-separated ('' for none)")
+    ap.add_argument("--spawns", type=int, default=5, help="spawn -> initialized samples")
     ap.add_argument("--profile-dir", default=None)
     ap.add_argument("--profile-what", choices=("ping", "echo"), default="echo")
     ap.add_argument("--profile-clock", choices=("cpu", "wall"), default="cpu")
@@ -106,7 +109,21 @@ def main() -> None:
             out["pipelined"] = {str(w): burst(client, w, args.pipeline_total) for w in windows}
             out["client_peak_rss_after_pipelined_kb"] = self_peak_rss_kb()
     out["client_peak_rss_kb"] = self_peak_rss_kb()
+    samples = [out["spawn_to_initialized_ms"]]
+    samples += [spawn_sample(Client, stock) for _ in range(args.spawns - 1)]
+    out["spawn_samples_ms"] = samples
+    out["spawn_to_initialized_ms"] = statistics.median(samples)
     emit(out)
+
+
+def spawn_sample(client_class: Any, argv: List[str]) -> float:
+    """One more spawn -> initialized (ms), then the server is closed (stdin, then signals)."""
+    t0 = time.perf_counter()
+    client = client_class.spawn(argv, request_timeout=TIMEOUT)
+    try:
+        return ms(time.perf_counter() - t0)
+    finally:
+        client.close()
 
 
 def burst(client: Any, window: int, base_total: int) -> Dict[str, Any]:
