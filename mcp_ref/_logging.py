@@ -27,13 +27,17 @@ _config_lock = threading.Lock()
 
 
 def basic_config(**kwargs: Any) -> None:
-    """``logging.basicConfig(**kwargs)``: now if logging is imported already, otherwise when a
-    :class:`LazyLogger` first hands logging a record. Until then nothing has been logged, so
+    """``logging.basicConfig(**kwargs)``: now if logging is imported already or the level is
+    below WARNING, otherwise when a :class:`LazyLogger` first hands logging a record. Until then nothing has been logged, so
     nothing could have used the configuration. (A record logged meanwhile through logging
     itself, by code that imported it, is not ours: it meets logging unconfigured.)"""
     global _pending_config
-    if "logging" in sys.modules:
-        sys.modules["logging"].basicConfig(**kwargs)
+    level = kwargs.get("level", WARNING)
+    if "logging" in sys.modules or not (isinstance(level, int) and level >= WARNING):
+        # A lower level (or a level name) wants records a LazyLogger would drop while logging
+        # is not imported: configured at once, as logging.basicConfig would be.
+        import logging
+        logging.basicConfig(**kwargs)
     else:
         _pending_config = kwargs
 

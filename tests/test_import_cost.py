@@ -87,14 +87,28 @@ def test_serve_still_formats_its_first_warning():
 
 def test_basic_config_waits_for_a_record():
     code = ("import sys; from mcp_ref._logging import LazyLogger, basic_config;"
-            "basic_config(stream=sys.stderr, level=20, format='configured %(levelname)s: "
+            "basic_config(stream=sys.stderr, level=30, format='configured %(levelname)s: "
             "%(message)s'); assert 'logging' not in sys.modules;"
+            "LazyLogger('mcp_ref.x').info('dropped'); assert 'logging' not in sys.modules;"
             "LazyLogger('mcp_ref.x').warning('first'); assert 'logging' in sys.modules;"
-            "LazyLogger('mcp_ref.y').info('second')")
+            "LazyLogger('mcp_ref.y').error('second')")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
     assert done.returncode == 0, done.stderr
-    assert done.stderr == "configured WARNING: first\nconfigured INFO: second\n"
+    assert done.stderr == "configured WARNING: first\nconfigured ERROR: second\n"
+
+
+def test_basic_config_below_warning_keeps_the_records_it_lets_through():
+    """basic_config(level=INFO) is logging.basicConfig(level=INFO): applied at once, so an
+    INFO record, which a LazyLogger drops while logging is not imported, reaches it."""
+    code = ("import sys; from mcp_ref._logging import LazyLogger, basic_config;"
+            "basic_config(stream=sys.stderr, level=20, format='configured %(levelname)s: "
+            "%(message)s'); LazyLogger('mcp_ref.x').info('first');"
+            "LazyLogger('mcp_ref.x').debug('dropped')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "configured INFO: first\n"
 
 
 def test_a_lazy_logger_record_is_the_callers(caplog):
