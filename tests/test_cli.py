@@ -259,6 +259,22 @@ def test_transcripts_of_equivalent_sessions_diff_clean(tmp_path):
     assert changed.returncode == 1 and '"other"' in changed.stdout
 
 
+@pytest.mark.parametrize("command", [["serve"], ["demo", "--fast"], ["inspect"], ["call"],
+                                     ["check"]])
+def test_a_trace_file_that_cannot_be_written_is_a_usage_error(tmp_path, command):
+    """Every --trace FILE is checked with the options: a missing folder or a directory is
+    exit 2 with the reason, before any server starts, never a traceback (helper-55 review)."""
+    server = ["--"] + SERVE + (["echo", "{}"] if command == ["call"] else [])
+    rest = [] if command[0] in ("serve", "demo") else server
+    for path, reason in ((str(tmp_path / "missing" / "t.jsonl"), "no directory"),
+                         (str(tmp_path), "is a directory")):
+        done = run(command + ["--trace", path] + rest, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert "--trace" in done.stderr and reason in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and done.stdout == ""
+    assert not (tmp_path / "missing").exists()
+
+
 def test_serve_trace_records_the_server_side(tmp_path):
     trace = tmp_path / "server.jsonl"
     done = run(["call", "--"] + MCP_REF + ["serve", "--trace", str(trace)]
