@@ -38,7 +38,7 @@ def basic_config(**kwargs: Any) -> None:
         # is not imported: configured at once, as logging.basicConfig would be.
         import logging
         logging.basicConfig(**kwargs)
-    else:
+    elif _pending_config is None:       # as with basicConfig, the first configuration holds
         _pending_config = kwargs
 
 

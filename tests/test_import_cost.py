@@ -89,6 +89,7 @@ def test_basic_config_waits_for_a_record():
     code = ("import sys; from mcp_ref._logging import LazyLogger, basic_config;"
             "basic_config(stream=sys.stderr, level=30, format='configured %(levelname)s: "
             "%(message)s'); assert 'logging' not in sys.modules;"
+            "basic_config(stream=sys.stderr, level=30, format='second %(message)s');"
             "LazyLogger('mcp_ref.x').info('dropped'); assert 'logging' not in sys.modules;"
             "LazyLogger('mcp_ref.x').warning('first'); assert 'logging' in sys.modules;"
             "LazyLogger('mcp_ref.y').error('second')")
