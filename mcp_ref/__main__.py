@@ -102,9 +102,11 @@ def build_parser() -> "argparse.ArgumentParser":
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run the reference server and narrate a session")
     demo.add_argument("--fast", action="store_true", help="shorter waits (for tests)")
-    demo.add_argument("--trace", metavar="FILE", type=trace_file, help="write every frame to FILE (JSONL)")
+    demo.add_argument("--trace", metavar="FILE", type=trace_file,
+                      help="write every frame to FILE (JSONL)")
     serve = commands.add_parser("serve", help="run the reference server on stdin/stdout")
-    serve.add_argument("--trace", metavar="FILE", type=trace_file, help="write every frame to FILE (JSONL)")
+    serve.add_argument("--trace", metavar="FILE", type=trace_file,
+                       help="write every frame to FILE (JSONL)")
     serve.add_argument("--audit", metavar="FILE",
                        help="record the client's protocol violations as JSON in FILE")
     serve.add_argument("--watchdog", type=float, metavar="SECONDS",
@@ -131,7 +133,8 @@ def build_parser() -> "argparse.ArgumentParser":
     for name, text in (("inspect", "show what a server offers: -- CMD ARGS..."),
                        ("call", "call one tool: -- CMD ARGS... TOOL 'JSON'")):
         command = commands.add_parser(name, help=text)
-        command.add_argument("--trace", metavar="FILE", type=trace_file, help="write every frame to FILE (JSONL)")
+        command.add_argument("--trace", metavar="FILE", type=trace_file,
+                             help="write every frame to FILE (JSONL)")
         # client.DEFAULT_REQUEST_TIMEOUT, written out: importing the client here would slow
         # every ``serve`` with an option (tests/test_cli.py checks that the two agree).
         command.add_argument("--timeout", type=float, default=60.0,

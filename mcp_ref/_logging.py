@@ -28,9 +28,10 @@ _config_lock = threading.Lock()
 
 def basic_config(**kwargs: Any) -> None:
     """``logging.basicConfig(**kwargs)``: now if logging is imported already or the level is
-    below WARNING, otherwise when a :class:`LazyLogger` first hands logging a record. Until then nothing has been logged, so
-    nothing could have used the configuration. (A record logged meanwhile through logging
-    itself, by code that imported it, is not ours: it meets logging unconfigured.)"""
+    below WARNING, otherwise when a :class:`LazyLogger` first hands logging a record. Until
+    then nothing has been logged, so nothing could have used the configuration. (A record
+    logged meanwhile through logging itself, by code that imported it, is not ours: it meets
+    logging unconfigured.)"""
     global _pending_config
     level = kwargs.get("level", WARNING)
     if "logging" in sys.modules or not (isinstance(level, int) and level >= WARNING):

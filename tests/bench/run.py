@@ -715,8 +715,8 @@ def import_lines(imports: List[Dict[str, Any]]) -> List[str]:
                                                     len(bare)))
         stdlib = [x for entry in imports for x in entry.get(prefix + "stdlib_ms", ())]
         if stdlib:
-            over = [s - b for entry in imports
-                    for b, s in zip(entry["bare_ms"], entry["stdlib_ms"])]
+            over = [lib - b for entry in imports
+                    for b, lib in zip(entry[prefix + "bare_ms"], entry[prefix + "stdlib_ms"])]
             lines.append("  python -c '%s' %s ms: the standard library the design needs, %s ms "
                          "over bare python (median of paired differences)"
                          % (STDLIB_CODE, cell(stdlib), fmt(_median(over))))
@@ -731,12 +731,11 @@ def import_lines(imports: List[Dict[str, Any]]) -> List[str]:
     return lines
 
 
-def import_target(imports: List[Dict[str, Any]], prefix: str) -> Target:
-    """The import target for one interpreter: its samples are ``prefix + "bare_ms"`` and
-    ``prefix + "import_ms"`` of each repetition ("": the children's interpreter)."""
+def import_target(imports: List[Dict[str, Any]]) -> Target:
+    """The import target, on the children's interpreter (``bare_ms`` and ``import_ms`` of
+    each repetition)."""
     text = "import mcp_ref.client <= 10 ms over bare python"
-    pairs = [(b, i) for entry in imports
-             for b, i in zip(entry.get(prefix + "bare_ms", ()), entry.get(prefix + "import_ms", ()))]
+    pairs = [(b, i) for entry in imports for b, i in zip(entry["bare_ms"], entry["import_ms"])]
     if not pairs:
         return Target(text, None, 10.0, "max", "no import samples")
     bare, loaded = [b for b, _ in pairs], [i for _, i in pairs]
@@ -762,7 +761,7 @@ def targets(pairs: Dict[str, Pair], imports: List[Dict[str, Any]]) -> List[Targe
         ratio_target("server peak RSS (idle) <= 1.3x raw child", mcp, "srss_idle", direct,
                      "srss_idle", 1.3, "max", "MiB"),
     ]
-    out.append(import_target(imports, ""))
+    out.append(import_target(imports))
     out.append(ratio_target("per-message cost at 10 000 in flight <= 1.3x at 1 in flight", mcp,
                             "pipe_us_10000", mcp, "pipe_us_1", 1.3, "max", "us"))
     out.append(ratio_target("40 MiB round trip <= 2x raw pipe", mcp, "payload_ms_40", direct,
