@@ -8,8 +8,9 @@ anything at all once logging has been imported (by the application, pytest, ``ba
 goes to ``logging.getLogger(name)`` exactly as before.
 
 The command line configures logging the same way: :func:`basic_config` is
-``logging.basicConfig``, applied once a record reaches logging, so that a ``serve`` that
-logs nothing starts without importing logging at all (D-73).
+``logging.basicConfig``, applied once a record reaches logging (at once for a level below
+WARNING, whose records a LazyLogger would otherwise drop), so that a ``serve`` that logs
+nothing starts without importing logging at all (D-73).
 """
 
 from __future__ import annotations

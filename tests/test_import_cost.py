@@ -16,11 +16,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \| *(\S+)\s*$", re.MULTILINE)
 
 
+def _python(*args, input=None):
+    """``python3 ARGS`` in a fresh interpreter, mcp_ref importable, ``input`` on its stdin
+    (None: at EOF at once); text in and out, bounded."""
+    return subprocess.run([sys.executable, *args], cwd=ROOT, input=input,
+                          stdin=subprocess.DEVNULL if input is None else None,
+                          env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True,
+                          text=True, timeout=60)
+
+
 def imported_modules(*args):
     """The modules ``python3 -X importtime ARGS`` imports, stdin at EOF (a server exits)."""
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    done = subprocess.run([sys.executable, "-X", "importtime", *args], cwd=ROOT, env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    done = _python("-X", "importtime", *args)
     assert done.returncode == 0, done.stderr
     modules = set(_IMPORTED.findall(done.stderr))
     assert "mcp_ref" in modules, done.stderr          # the parse itself works
@@ -52,33 +59,29 @@ def test_the_client_library_imports_logging_only_to_emit_a_record():
     code = ("import sys; from mcp_ref._logging import LazyLogger; log = LazyLogger('mcp_ref.x');"
             "log.info('dropped, as unconfigured logging would');"
             "assert 'logging' not in sys.modules; log.warning('to stderr, through logging')")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
+    done = _python("-c", code)
     assert done.returncode == 0 and done.stderr == "to stderr, through logging\n", done.stderr
 
 
 def test_serve_imports_logging_only_to_emit_a_record():
-    """D-72: serve's logging configuration waits for the first record. A session that logs
+    """D-73: serve's logging configuration waits for the first record. A session that logs
     nothing (here: a handshake, a ping, EOF) starts and ends without importing logging."""
-    handshake = (b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":'
-                 b'"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
-                 b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
-                 b'{"jsonrpc":"2.0","id":2,"method":"ping"}\n')
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "mcp_ref", "serve"],
-                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), input=handshake,
-                          capture_output=True, timeout=60)
+    handshake = ('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":'
+                 '"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
+                 '{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
+                 '{"jsonrpc":"2.0","id":2,"method":"ping"}\n')
+    done = _python("-X", "importtime", "-m", "mcp_ref", "serve", input=handshake)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count(b"\n") == 2 and b'"id":2,"result":{}' in done.stdout
-    modules = set(_IMPORTED.findall(done.stderr.decode()))
+    assert done.stdout.count("\n") == 2 and '"id":2,"result":{}' in done.stdout
+    modules = set(_IMPORTED.findall(done.stderr))
     assert "mcp_ref.reference" in modules and "logging" not in modules
 
 
 def test_serve_still_formats_its_first_warning():
-    """The deferred configuration is applied before the first record is handled: a serve
-    warning (a line that is not JSON, BP-01) has serve's format, and stdout only the -32700."""
-    done = subprocess.run([sys.executable, "-m", "mcp_ref", "serve"], cwd=ROOT,
-                          env=dict(os.environ, PYTHONPATH=ROOT), input="not json\n",
-                          capture_output=True, text=True, timeout=60)
+    """D-73: the deferred configuration is applied before the first record is handled: a
+    serve warning (a line that is not JSON, BP-01) has serve's format, and stdout only the
+    -32700."""
+    done = _python("-m", "mcp_ref", "serve", input="not json\n")
     assert done.returncode == 0, done.stderr
     assert '"code":-32700' in done.stdout
     assert re.search(r"^mcp_ref serve: WARNING mcp_ref\.\w+: peer broke a protocol rule "
@@ -86,6 +89,9 @@ def test_serve_still_formats_its_first_warning():
 
 
 def test_basic_config_waits_for_a_record():
+    """D-73: at WARNING, basic_config is applied by the first record that reaches logging;
+    an INFO record before it is dropped without importing logging, and a second call
+    changes nothing, as with logging.basicConfig."""
     code = ("import sys; from mcp_ref._logging import LazyLogger, basic_config;"
             "basic_config(stream=sys.stderr, level=30, format='configured %(levelname)s: "
             "%(message)s'); assert 'logging' not in sys.modules;"
@@ -93,8 +99,7 @@ def test_basic_config_waits_for_a_record():
             "LazyLogger('mcp_ref.x').info('dropped'); assert 'logging' not in sys.modules;"
             "LazyLogger('mcp_ref.x').warning('first'); assert 'logging' in sys.modules;"
             "LazyLogger('mcp_ref.y').error('second')")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
+    done = _python("-c", code)
     assert done.returncode == 0, done.stderr
     assert done.stderr == "configured WARNING: first\nconfigured ERROR: second\n"
 
@@ -106,8 +111,7 @@ def test_basic_config_below_warning_keeps_the_records_it_lets_through():
             "basic_config(stream=sys.stderr, level=20, format='configured %(levelname)s: "
             "%(message)s'); LazyLogger('mcp_ref.x').info('first');"
             "LazyLogger('mcp_ref.x').debug('dropped')")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
+    done = _python("-c", code)
     assert done.returncode == 0, done.stderr
     assert done.stderr == "configured INFO: first\n"
 
