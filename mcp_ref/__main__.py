@@ -102,12 +102,12 @@ def build_parser() -> "argparse.ArgumentParser":
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run the reference server and narrate a session")
     demo.add_argument("--fast", action="store_true", help="shorter waits (for tests)")
-    demo.add_argument("--trace", metavar="FILE", type=trace_file,
+    demo.add_argument("--trace", metavar="FILE", type=writable_file,
                       help="write every frame to FILE (JSONL)")
     serve = commands.add_parser("serve", help="run the reference server on stdin/stdout")
-    serve.add_argument("--trace", metavar="FILE", type=trace_file,
+    serve.add_argument("--trace", metavar="FILE", type=writable_file,
                        help="write every frame to FILE (JSONL)")
-    serve.add_argument("--audit", metavar="FILE",
+    serve.add_argument("--audit", metavar="FILE", type=writable_file,
                        help="record the client's protocol violations as JSON in FILE")
     serve.add_argument("--watchdog", type=float, metavar="SECONDS",
                        help="every SECONDS, check that the client (our parent process) is still "
@@ -133,7 +133,7 @@ def build_parser() -> "argparse.ArgumentParser":
     for name, text in (("inspect", "show what a server offers: -- CMD ARGS..."),
                        ("call", "call one tool: -- CMD ARGS... TOOL 'JSON'")):
         command = commands.add_parser(name, help=text)
-        command.add_argument("--trace", metavar="FILE", type=trace_file,
+        command.add_argument("--trace", metavar="FILE", type=writable_file,
                              help="write every frame to FILE (JSONL)")
         # client.DEFAULT_REQUEST_TIMEOUT, written out: importing the client here would slow
         # every ``serve`` with an option (tests/test_cli.py checks that the two agree).
@@ -147,10 +147,11 @@ def build_parser() -> "argparse.ArgumentParser":
     return parser
 
 
-def trace_file(text: str) -> str:
-    """``--trace FILE``: a file that can be created or overwritten, checked while the options
-    are read, so that a transcript into a missing folder is a usage error (exit 2) before
-    anything starts, not a traceback once the session has. Nothing is created here."""
+def writable_file(text: str) -> str:
+    """``--trace FILE``, ``--audit FILE``: a file that can be created or overwritten, checked
+    while the options are read, so that a transcript or an audit into a missing folder is a
+    usage error (exit 2) before anything starts, not a traceback once the session has, nor an
+    audit lost when it ends. Nothing is created here."""
     import argparse
     import os
     if os.path.isdir(text):
@@ -195,7 +196,7 @@ def add_check_arguments(parser: "argparse.ArgumentParser") -> None:
                         type=json_object, help="arguments of the slow tool (a JSON object)")
     parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
                         help="seconds to wait for any one response (default: 5)")
-    parser.add_argument("--trace", metavar="FILE", type=trace_file,
+    parser.add_argument("--trace", metavar="FILE", type=writable_file,
                         help="write a JSONL transcript per server process (FILE.<check>.jsonl)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print each check's evidence under it")

@@ -32,7 +32,6 @@ and survives a killed server; a session without violations leaves ``[]``.
 
 import json
 import os
-import sys
 import threading
 from typing import Any, Dict, List, Optional, Set, Tuple
 
@@ -546,8 +545,7 @@ def run_audited(server: Any, path: str, trace: Trace = None, *,
     try:
         auditor = Auditor(path, server.capabilities)
     except OSError as exc:
-        log.error("cannot write the audit file: %s", exc)
-        sys.stderr.write(f"mcp_ref: cannot write the audit file {path}: {exc}\n")
+        log.error("cannot write the audit file %s: %s", path, exc)   # once (stderr, TR-04)
         return 2
     status: Optional[int] = None
     try:

@@ -275,6 +275,18 @@ def test_a_trace_file_that_cannot_be_written_is_a_usage_error(tmp_path, command)
     assert not (tmp_path / "missing").exists()
 
 
+def test_an_audit_file_that_cannot_be_written_is_a_usage_error(tmp_path):
+    """serve --audit FILE is checked as --trace is: before, a missing folder was found once
+    the session began, and reported twice (helper-55 review)."""
+    for path, reason in ((str(tmp_path / "missing" / "a.json"), "no directory"),
+                         (str(tmp_path), "is a directory")):
+        done = run(["serve", "--audit", path], timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert "--audit" in done.stderr and reason in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and done.stdout == ""
+    assert not (tmp_path / "missing").exists()
+
+
 def test_serve_trace_records_the_server_side(tmp_path):
     trace = tmp_path / "server.jsonl"
     done = run(["call", "--"] + MCP_REF + ["serve", "--trace", str(trace)]
