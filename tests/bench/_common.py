@@ -7,6 +7,7 @@ is part of what they measure. cProfile and pstats are imported only when profili
 import json
 import os
 import resource
+import statistics
 import sys
 import threading
 import time
@@ -141,6 +142,24 @@ def burst_entry(total: int, ok: int, errors: int, elapsed: float,
              "per_message_us": round(elapsed / total * 1e6, 2)}
     entry.update(extra)
     return entry
+
+
+def more_spawn_samples(out: Dict[str, Any], key: str, first: float, sample: Callable[[], float],
+                       count: int) -> None:
+    """``out[key]``: the median of ``first`` and ``count - 1`` more samples; every sample in
+    ``spawn_samples_ms``. A later sample that fails is named in ``spawn_sample_errors`` and
+    left out, so that one bad spawn does not lose the repetition's other figures."""
+    samples = [first]
+    errors = []
+    for _ in range(count - 1):
+        try:
+            samples.append(sample())
+        except Exception as exc:             # noqa: BLE001 -- reported, not raised
+            errors.append("%s: %s" % (type(exc).__name__, exc))
+    out["spawn_samples_ms"] = samples
+    if errors:
+        out["spawn_sample_errors"] = errors
+    out[key] = statistics.median(samples)
 
 
 def us(seconds: float) -> float:

@@ -21,15 +21,14 @@ import argparse
 import json
 import os
 import queue
-import statistics
 import subprocess
 import sys
 import threading
 import time
 from typing import Any, Dict
 
-from _common import MIB, burst_count, burst_entry, emit, int_list, ms, payload_text, \
-    proc_status_kb, self_peak_rss_kb, sequential_figures
+from _common import MIB, burst_count, burst_entry, emit, int_list, more_spawn_samples, ms, \
+    payload_text, proc_status_kb, self_peak_rss_kb, sequential_figures
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "raw_echo_child.py")
 #: Bound on any single wait for a reply (the runner also bounds the whole driver).
@@ -149,10 +148,8 @@ def main() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
-    samples = [out["spawn_to_first_reply_ms"]]
-    samples += [spawn_sample(args.python, args.mode) for _ in range(args.spawns - 1)]
-    out["spawn_samples_ms"] = samples
-    out["spawn_to_first_reply_ms"] = statistics.median(samples)
+    more_spawn_samples(out, "spawn_to_first_reply_ms", out["spawn_to_first_reply_ms"],
+                       lambda: spawn_sample(args.python, args.mode), args.spawns)
     emit(out)
 
 

@@ -23,13 +23,12 @@ DIR/client_<what>.prof and DIR/server_<what>.prof.
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from typing import Any, Dict, List
 
-from _common import MIB, ThreadProfiler, burst_count, burst_entry, emit, int_list, ms, \
-    payload_text, proc_status_kb, self_peak_rss_kb, sequential_figures
+from _common import MIB, ThreadProfiler, burst_count, burst_entry, emit, int_list, \
+    more_spawn_samples, ms, payload_text, proc_status_kb, self_peak_rss_kb, sequential_figures
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH_SERVER = os.path.join(HERE, "bench_server.py")
@@ -109,10 +108,8 @@ def main() -> None:
             out["pipelined"] = {str(w): burst(client, w, args.pipeline_total) for w in windows}
             out["client_peak_rss_after_pipelined_kb"] = self_peak_rss_kb()
     out["client_peak_rss_kb"] = self_peak_rss_kb()
-    samples = [out["spawn_to_initialized_ms"]]
-    samples += [spawn_sample(Client, stock) for _ in range(args.spawns - 1)]
-    out["spawn_samples_ms"] = samples
-    out["spawn_to_initialized_ms"] = statistics.median(samples)
+    more_spawn_samples(out, "spawn_to_initialized_ms", out["spawn_to_initialized_ms"],
+                       lambda: spawn_sample(Client, stock), args.spawns)
     emit(out)
 
 

@@ -434,6 +434,8 @@ def measure_pair(pair: Pair, rep: int, cfg: Dict[str, Any]) -> Dict[str, Any]:
             part["raw"] = raw
             values.update(normalize(raw))
             failures = figure_failures(raw)
+            for error in raw.get("spawn_sample_errors", ()):      # left out of the median
+                print("  rep %d: %s: a spawn sample failed: %s" % (rep, pair.label, error))
         for key, (short, detail) in failures.items():
             pair.failed.setdefault(key, []).append((rep, short, detail))
     if values:
@@ -955,6 +957,8 @@ def _run(args: argparse.Namespace, cfg: Dict[str, Any], machine: Dict[str, Any],
         else:
             PY = stock
     machine["children_python"] = PY
+    if PY != SYSTEM_PY:               # the path is gone once the run ends: say what it was
+        machine["children_python_is"] = "a venv of %s made for this run, since removed" % SYSTEM_PY
     print("machine: nproc=%s, CPU %s, Python %s (%s), %s; load average at start %s" % (
         machine["nproc"], machine["cpu_model"], machine["python"], SYSTEM_PY,
         machine["platform"], machine["loadavg_start"]))
