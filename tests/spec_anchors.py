@@ -9,6 +9,7 @@ copy of the spec, so the anchors of every cited page are kept in a data file,
 modelcontextprotocol/modelcontextprotocol::
 
     python3 tests/spec_anchors.py --write --mirror PATH   # regenerate the file from the spec
+    python3 tests/spec_anchors.py --mirror PATH           # is the file still what it gives?
     python3 tests/spec_anchors.py                         # list broken citations (exit 1 if any)
 
 PATH is the spec repository's git directory (a bare mirror will do: pages are read with
@@ -287,6 +288,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         if not args.mirror:
             parser.error("--write needs --mirror")
         ANCHOR_FILE.write_text(generate(args.mirror, args.rev), encoding="utf-8")
+    elif args.mirror:              # without --write: is the file still what the spec gives?
+        def body(text: str) -> List[str]:
+            return [line for line in text.splitlines() if not line.startswith("#")]
+        if body(generate(args.mirror, args.rev)) != body(ANCHOR_FILE.read_text("utf-8")):
+            print(f"{ANCHOR_FILE.relative_to(REPO)} differs from the spec at {args.mirror} "
+                  f"{args.rev}; run {WRITE}")
+            return 1
     known = load()
     citations, bad = collect()
     bad += problems(citations, known)
