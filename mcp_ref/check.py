@@ -767,7 +767,7 @@ def _check_gating(frame: Optional[Frame]) -> Result:
 def _main_session(spawn: Spawn, options: Options) -> Tuple[List[Result], List[str]]:
     """The handshake, pings, notifications, errors, ids, tools, echo, and exit on EOF."""
     keys = ("ping-before-initialized", "no-reply-to-notifications", "ping-operating",
-            "capability-honesty", "tool-schemas", "unknown-method", "id-types",
+            "capability-honesty", "tool-schemas", "tool-names", "unknown-method", "id-types",
             "echo-round-trip", "exit-on-eof")
     with spawn("session") as wire:
         init = _initialize(wire, spec.PROTOCOL_VERSION)

@@ -198,6 +198,15 @@ def test_each_violation_is_caught_by_its_check_only(batteries, mode):
         [r for r in results if r["outcome"] != "pass"], indent=1)
 
 
+def test_a_server_that_never_answers_initialize_gets_every_check_once():
+    """A server that prints a banner and exits fails the handshake in every group: each check
+    still has exactly one result (tool-names went missing from the report; README review)."""
+    results = check.run_battery([sys.executable, "-c", "print('banner')"],
+                                check.Options(timeout=5.0))
+    assert [r.check.key for r in results] == [c.key for c in check.CHECKS]
+    assert {r.check.key: r.outcome for r in results}["tool-names"] == "n.a."
+
+
 def test_expected_outcomes_follow_the_levels():
     """A broken MUST fails, a broken SHOULD warns: the expectations agree with CHECKS."""
     for mode, expected in EXPECTED.items():
