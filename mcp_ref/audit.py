@@ -39,7 +39,7 @@ from . import spec
 from ._logging import LazyLogger
 from .connection import declares, gating_capability
 from .errors import ProtocolError
-from .framing import DEFAULT_MAX_LINE_BYTES, FrameError, NumberOutOfRange, decode
+from .framing import DEFAULT_MAX_LINE_BYTES, FrameError, NumberOutOfRange, OutOfRange, decode
 from .jsonrpc import (ErrorResponse, InvalidMessage, Notification, Request, is_progress_token,
                       is_request_id, parse)
 from .lifecycle import NEGOTIATED, Input, Lifecycle, Role, State
@@ -77,9 +77,17 @@ def _key(request_id: Any) -> IdKey:
     return (type(request_id).__name__, request_id if is_request_id(request_id) else repr(request_id))
 
 
+def _as_text(value: Any) -> str:
+    """``json.dumps`` default: a number Python cannot carry (D-37) is recorded as its text."""
+    if isinstance(value, OutOfRange):
+        return value.text
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def _shown(value: Any) -> Any:
     """The frame as recorded: the JSON value itself, or a shortened string if it is huge."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                           default=_as_text)
     if len(text) <= _MAX_FRAME_CHARS:
         return value
     return text[:_MAX_FRAME_CHARS] + "..."
@@ -161,8 +169,10 @@ class Auditor:
         name is per process, so several audited servers may share one FILE (the last to
         write wins)."""
         temporary = f"{self.path}.{os.getpid()}.tmp"
-        with open(temporary, "w", encoding="utf-8") as out:
-            json.dump(self.violations, out, ensure_ascii=False, indent=1)
+        # A frame may hold a lone surrogate (valid JSON "\\ud800", no UTF-8 form): written
+        # with backslashreplace it is that same escape again, inside its JSON string.
+        with open(temporary, "w", encoding="utf-8", errors="backslashreplace") as out:
+            json.dump(self.violations, out, ensure_ascii=False, indent=1, default=_as_text)
             out.write("\n")
         os.replace(temporary, self.path)
 

@@ -463,6 +463,28 @@ def test_frames_split_anywhere_are_judged_as_if_whole(tmp_path):
                name="bytes.json") == whole
 
 
+@pytest.mark.spec("LC-02", "LC-16")
+def test_a_frame_that_utf8_json_cannot_hold_as_it_is_is_still_recorded(tmp_path):
+    """A recorded frame may hold a lone surrogate, written ``"\\ud800"`` (JSON's grammar
+    allows the escape, RFC 8259 section 8.2), or a number Python cannot carry (``1e400``,
+    D-37). Saving such a record raised: it and every later record were lost, a temporary
+    file was left behind, and ``serve`` exited 1 with a traceback.
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#initialization"""
+    def drive(wire):
+        for n, value in enumerate([b'"\\ud800"', b"1e400"]):
+            since = wire.mark()
+            wire.send_raw(b'{"jsonrpc":"2.0","id":%d,"method":"tools/list","params":{"x":%s}}\n'
+                          % (n, value))
+            assert wire.response(n, since) is not None            # LC-02: before initialize
+        handshake(wire)
+        ask(wire, "roots", "roots/list")                          # LC-16
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["LC-02", "LC-02", "LC-16"]
+    assert violations[0]["frame"]["params"] == {"x": "\ud800"}
+    assert violations[1]["frame"]["params"] == {"x": "1e400"}      # the number as its text
+    assert os.listdir(tmp_path) == ["audit.json"]                  # no temporary file left
+
+
 @pytest.mark.spec("BP-01", "BP-04")
 def test_invalid_messages(tmp_path):
     def drive(wire):
