@@ -77,6 +77,24 @@ def _key(request_id: Any) -> IdKey:
     return (type(request_id).__name__, request_id if is_request_id(request_id) else repr(request_id))
 
 
+class _LongInteger(str):
+    """An integer with more digits than Python reads (D-37), kept as its digits. JSON bounds
+    no integer, so it is still an id or a token (BP-03, PR-02); :func:`_key` keeps it apart
+    from the string of the same digits by its type."""
+
+
+def _long_integers(value: Any) -> Any:
+    """A value decoded with markers (D-37), each integer among them a :class:`_LongInteger`
+    (a float such as ``1e400`` stays a marker: never an id or a token, D-40)."""
+    if isinstance(value, OutOfRange) and not any(c in value.text for c in ".eE"):
+        return _LongInteger(value.text)
+    if isinstance(value, dict):
+        return {name: _long_integers(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_long_integers(item) for item in value]
+    return value
+
+
 def _as_text(value: Any) -> str:
     """``json.dumps`` default: a number Python cannot carry (D-37) is recorded as its text."""
     if isinstance(value, OutOfRange):
@@ -251,7 +269,10 @@ class Auditor:
         try:
             value = decode(line)
         except NumberOutOfRange as exc:
-            value = exc.value          # valid JSON, with a number marked (D-37): still a frame
+            # BP-03, PR-02: https://modelcontextprotocol.io/specification/2025-11-25/basic/index#requests
+            # Valid JSON, with a number marked (D-37): still a frame, and an integer however
+            # long is still an integer (an id, a token).
+            value = _long_integers(exc.value)
         except FrameError as exc:
             self._record("TR-07", f"not a JSON-RPC frame: {exc}", text)
             return
@@ -350,8 +371,9 @@ class Auditor:
             # PR-02: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/progress#progress-flow
             # null, a float, a boolean, an array or an object is no token: the server sends
             # no progress for it (PR-08), so it holds no place among the tokens in use either.
-            self._record("PR-02", f"progress token {json.dumps(token)[:60]} is not a string "
-                         "or an integer", frame)
+            shown = (token.text if isinstance(token, OutOfRange) else json.dumps(token))[:60]
+            self._record("PR-02", f"progress token {shown} is not a string or an integer",
+                         frame)
             return None
         if any(_key(t) == _key(token) for tokens in self._in_flight.values()
                for t in tokens if t is not None):

@@ -485,6 +485,33 @@ def test_a_frame_that_utf8_json_cannot_hold_as_it_is_is_still_recorded(tmp_path)
     assert os.listdir(tmp_path) == ["audit.json"]                  # no temporary file left
 
 
+@pytest.mark.spec("BP-03", "PR-02", "PR-03", "CN-02", "BP-05")
+def test_an_integer_longer_than_python_reads_is_still_an_integer(tmp_path):
+    """BP-03, PR-02: an id or a progress token is a string or an integer, and JSON bounds no
+    integer: one of 5 000 digits (Python 3.11 reads 4 300) breaks no rule (D-37). It was
+    recorded as a BP-03 MUST, its cancel as CN-02, and as a token it made the auditor fail
+    (no record). It is now kept by its digits: it counts for PR-03 and BP-05 like any id and
+    token. ``1e400`` is written as a float, never an integer id or token (D-40).
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/index#requests
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/progress#progress-flow"""
+    big = b"9" * 5000
+
+    def request(request_id, token):
+        return ("client", b'{"jsonrpc":"2.0","id":%s,"method":"tools/list","params":'
+                          b'{"_meta":{"progressToken":%s}}}\n' % (request_id, token))
+    steps = fed_handshake() + [
+        request(big, big), request(b"2", big),                     # PR-03: still in flight
+        ("client", b'{"jsonrpc":"2.0","method":"notifications/cancelled","params":'
+                   b'{"requestId":%s}}\n' % big),
+        ("server", {"jsonrpc": "2.0", "id": 2, "result": {"tools": []}}),
+        request(b"3", big), request(big, b"4"),                    # token free; BP-05
+        request(b"1e400", b"5"), request(b"6", b"1e400")]          # BP-03, PR-02 (D-40)
+    violations = fed(tmp_path, steps)
+    assert ids(violations) == ["PR-03", "BP-05", "BP-03", "PR-02"]
+    assert "already cancelled" in violations[1]["violation"]
+    assert "1e400" in violations[3]["violation"]
+
+
 @pytest.mark.spec("BP-01", "BP-04")
 def test_invalid_messages(tmp_path):
     def drive(wire):
