@@ -464,6 +464,10 @@ class Auditor:
             # (though the server's keepalive counts it as alive, D-48).
             self._record("PG-02", f"answered the server's ping {message.id!r} with an error, "
                          "not the empty result {}", frame)
+        elif key in self._server_pings and set(message.result) - {"_meta"}:
+            # PG-02, as `check` judges a server's answer: _meta may ride on any result.
+            self._record("PG-02", f"answered the server's ping {message.id!r} with members "
+                         "other than _meta, not the empty result {}", frame)
         if key not in self._server_ids:
             self._record("BP-07", f"a response to id {message.id!r}, which the server never "
                          "used", frame)

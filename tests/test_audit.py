@@ -739,6 +739,24 @@ def test_a_ping_answered_with_an_error_is_recorded(tmp_path):
     assert violations[0]["frame"]["id"] == pings[0].value["id"]
 
 
+@pytest.mark.spec("PG-02")
+def test_a_ping_answered_with_a_result_that_is_not_empty_is_recorded(tmp_path):
+    """PG-02: the receiver of a ping answers with an *empty* result; ``_meta`` may ride on any
+    result. ``check`` fails a server whose answer holds anything else; the auditor let such
+    an answer from the client pass.
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/ping#behavior-requirements"""
+    def ping(n):
+        return ("server", {"jsonrpc": "2.0", "id": n, "method": "ping"})
+
+    def answer(n, result):
+        return ("client", {"jsonrpc": "2.0", "id": n, "result": result})
+    steps = fed_handshake() + [ping(1), answer(1, {}), ping(2), answer(2, {"_meta": {"a": 1}}),
+                               ping(3), answer(3, {"pong": True})]
+    [violation] = fed(tmp_path, steps)
+    assert violation["id"] == "PG-02" and violation["frame"]["id"] == 3
+    assert "not the empty result" in violation["violation"]
+
+
 @pytest.mark.spec("PG-02", "PG-09")
 def test_a_ping_never_answered_is_recorded_once(tmp_path):
     """PG-02: a client that does not answer. The server gives up on its ping after the
