@@ -291,6 +291,12 @@ class Auditor:
                          f"negotiated {self._version or 'no version yet'}", items)
         elif not items:
             self._record("BP-01", "an empty batch", items)
+        elif len({isinstance(i, dict) and "method" in i for i in items}) > 1:
+            # BP-01: https://modelcontextprotocol.io/specification/2025-03-26/basic/index#batching
+            # 2025-03-26 has a batch of requests and notifications and a batch of responses,
+            # no mixture of the two (its schema's JSONRPCMessage).
+            self._record("BP-01", "a batch that mixes responses with requests or "
+                         "notifications", items)
         else:
             for item in items:
                 self._message(item)

@@ -606,6 +606,23 @@ def test_a_batch_in_a_2025_03_26_session_is_fine(tmp_path):
     assert audited(tmp_path, drive) == []
 
 
+@pytest.mark.spec("BP-16", "BP-01")
+def test_a_2025_03_26_batch_holds_requests_or_responses_not_both(tmp_path):
+    """BP-16: 2025-03-26's JSONRPCMessage has two batches, JSONRPCBatchRequest (requests and
+    notifications) and JSONRPCBatchResponse (responses): a client may answer the server's
+    requests in one batch, but an array mixing the two kinds is no JSON-RPC message (BP-01).
+    The auditor judged each member alone and let the mixture pass.
+    https://modelcontextprotocol.io/specification/2025-03-26/basic/index#batching"""
+    pings = [("server", {"jsonrpc": "2.0", "id": n, "method": "ping"}) for n in (1, 2)]
+    answers = ("client", b'[{"jsonrpc":"2.0","id":1,"result":{}},'
+                         b'{"jsonrpc":"2.0","id":2,"result":{}}]\n')
+    assert fed(tmp_path, fed_handshake("2025-03-26") + pings + [answers]) == []
+    mixed = ("client", b'[{"jsonrpc":"2.0","id":1,"result":{}},'
+                       b'{"jsonrpc":"2.0","id":"c","method":"ping"}]\n')
+    [violation] = fed(tmp_path, fed_handshake("2025-03-26") + pings[:1] + [mixed], name="m.json")
+    assert violation["id"] == "BP-01" and "mixes" in violation["violation"]
+
+
 @pytest.mark.spec("BP-16", "LC-05")
 def test_a_2025_03_26_batch_carrying_initialized_is_fine(tmp_path):
     # D-06: the version is negotiated once the initialize result is out, so initialized may
