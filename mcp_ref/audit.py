@@ -27,7 +27,10 @@ The file is a JSON list of ``{"id", "level", "violation", "frame"}``. The level 
 catalogue's (MUST, SHOULD NOT, ...), or ``"(warning)"`` for what breaks no rule but may trip a
 strict peer: a line ending in CRLF (D-08). It is rewritten whole
 (write to a temporary file, then rename) after every new violation, so it is always valid JSON
-and survives a killed server; a session without violations leaves ``[]``.
+and survives a killed server; a session without violations leaves ``[]``. Of each catalogue
+row, the first :data:`MAX_PER_ID` violations are written out; the rest are counted in one
+last entry for the row (``"frame": null``), so that a client that breaks a rule with every
+frame costs the server bounded memory and bounded rewrites (D-75).
 """
 
 import json
@@ -68,6 +71,10 @@ SERVER_ONLY_NOTIFICATIONS = frozenset({
 
 #: A frame longer than this is written to the file as a shortened string.
 _MAX_FRAME_CHARS = 4096
+#: Violations of one catalogue row written out one by one; later ones are counted in one last
+#: entry for the row. A client that breaks a rule with every frame would otherwise grow the
+#: server's memory, the file and the time of every rewrite without bound.
+MAX_PER_ID = 100
 
 IdKey = Tuple[str, Any]
 
@@ -102,6 +109,12 @@ def _as_text(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
+def _entry_text(entry: Dict[str, Any]) -> str:
+    """One entry as ``json.dump(violations, indent=1)`` writes it inside the list."""
+    return " " + json.dumps(entry, ensure_ascii=False, indent=1,
+                            default=_as_text).replace("\n", "\n ")
+
+
 def _shown(value: Any) -> Any:
     """The frame as recorded: the JSON value itself, or a shortened string if it is huge."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
@@ -121,6 +134,9 @@ class Auditor:
         self.path = path
         self.capabilities = dict(server_capabilities)
         self.violations: List[Dict[str, Any]] = []
+        self._texts: List[str] = []          # each violation as the file holds it, made once
+        self._counts: Dict[str, int] = {}    # catalogue id -> violations seen
+        self._more: Dict[str, int] = {}      # catalogue id -> index of its "more" entry
         self.interrupted = False             # the server, not the client, ended the session
         self._lock = threading.Lock()
         self._lifecycle = Lifecycle(Role.SERVER)
@@ -177,21 +193,37 @@ class Auditor:
         level = level or LEVELS.get(catalogue_id, "MUST")
         if catalogue_id in ("LC-15", "LC-16") and (self._version or "9") < "2025-06-18":
             level = "SHOULD"                     # a MUST only from 2025-06-18 on
-        self.violations.append({"id": catalogue_id, "level": level, "violation": violation,
-                                "frame": _shown(frame)})
         log.info("client violation %s: %s", catalogue_id, violation)
+        count = self._counts[catalogue_id] = self._counts.get(catalogue_id, 0) + 1
+        if count <= MAX_PER_ID:
+            self._add({"id": catalogue_id, "level": level, "violation": violation,
+                       "frame": _shown(frame)})
+        else:                                # counted, in one entry kept up to date
+            entry = {"id": catalogue_id, "level": level, "frame": None,
+                     "violation": f"{count - MAX_PER_ID} more violation(s) of {catalogue_id} "
+                                  f"after the {MAX_PER_ID} above, not written out one by one"}
+            if catalogue_id not in self._more:
+                self._more[catalogue_id] = len(self.violations)
+                self._add(entry)
+            else:
+                index = self._more[catalogue_id]
+                self.violations[index] = entry
+                self._texts[index] = _entry_text(entry)
         self._save_quietly()
+
+    def _add(self, entry: Dict[str, Any]) -> None:
+        self.violations.append(entry)
+        self._texts.append(_entry_text(entry))
 
     def _save(self) -> None:
         """Rewrite the file whole, atomically: readers never see half a list. The temporary
         name is per process, so several audited servers may share one FILE (the last to
-        write wins)."""
+        write wins). Each entry was encoded once, when it was recorded: a rewrite joins them."""
         temporary = f"{self.path}.{os.getpid()}.tmp"
         # A frame may hold a lone surrogate (valid JSON "\\ud800", no UTF-8 form): written
         # with backslashreplace it is that same escape again, inside its JSON string.
         with open(temporary, "w", encoding="utf-8", errors="backslashreplace") as out:
-            json.dump(self.violations, out, ensure_ascii=False, indent=1, default=_as_text)
-            out.write("\n")
+            out.write("[\n" + ",\n".join(self._texts) + "\n]\n" if self._texts else "[]\n")
         os.replace(temporary, self.path)
 
     def _save_quietly(self) -> None:

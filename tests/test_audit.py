@@ -827,6 +827,40 @@ def test_several_servers_may_share_one_file(tmp_path):
     assert os.listdir(tmp_path) == ["shared.json"]        # no temporary file left behind
 
 
+def test_a_rule_broken_with_every_frame_is_written_out_a_hundred_times_then_counted(tmp_path):
+    """A client that breaks one rule with every frame: the file used to grow with each, and
+    each was a rewrite of the whole list (4 000 junk lines took ~30 s, the server's reader
+    blocked meanwhile; helper-59's review). Now the first MAX_PER_ID of a catalogue row are
+    written out and the rest counted in one entry that stays up to date (TR-07:
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#stdio)."""
+    from mcp_ref.audit import MAX_PER_ID
+    junk = [("client", b"junk %d\n" % n) for n in range(MAX_PER_ID + 250)]
+    ping = ("client", {"jsonrpc": "2.0", "id": 1, "method": "ping", "params": []})
+    recorded = fed(tmp_path, fed_handshake() + junk + [ping] + junk[:5])
+    tr07 = [v for v in recorded if v["id"] == "TR-07"]
+    assert len(tr07) == MAX_PER_ID + 1
+    assert [v["frame"] for v in tr07[:2]] == ["junk 0", "junk 1"]
+    assert tr07[-1]["frame"] is None and tr07[-1]["violation"] == (
+        "255 more violation(s) of TR-07 after the 100 above, not written out one by one")
+    assert recorded[-1] is not tr07[-1] and recorded[-1]["id"] != "TR-07"   # the ping's, after
+
+
+def test_the_file_is_what_json_dump_with_indent_1_writes(tmp_path):
+    """Entries are encoded once, when recorded, and joined at each rewrite; the file is still
+    exactly ``json.dump(violations, indent=1)`` (non-ASCII kept as it is)."""
+    from mcp_ref.audit import Auditor
+    path = tmp_path / "a.json"
+    auditor = Auditor(str(path), {"tools": {}})
+    assert path.read_text(encoding="utf-8") == "[]\n"
+    auditor.client_sent(line({"jsonrpc": "2.0", "id": "é", "method": "tools/list"}))
+    auditor.client_sent(b"not json\n")
+    auditor.client_sent(b"")
+    auditor.close()
+    text = path.read_text(encoding="utf-8")
+    assert text == json.dumps(json.loads(text), ensure_ascii=False, indent=1) + "\n"
+    assert len(json.loads(text)) >= 2 and "é" in text
+
+
 def test_an_unwritable_audit_file_is_a_clean_error(tmp_path):
     proc = subprocess.run(launcher(tmp_path / "no" / "such" / "dir.json"), cwd=ROOT,
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
