@@ -138,6 +138,7 @@ class Client:
         self.notifications_dropped = 0
         self._reader = threading.Thread(target=self._read_loop, daemon=True,
                                         name=f"mcp_ref-reader-{process.pid}")
+        self._session.reader = self._reader     # no request waits on it (TO-01, D-70)
 
     # --- Opening ------------------------------------------------------------------------------
 
@@ -175,7 +176,9 @@ class Client:
         ``on_notification`` runs on the reader thread, in order with responses, unless
         ``notification_queue`` is given: then it runs on its own thread behind a queue of that
         many notifications, and the ones that do not fit are dropped and counted in
-        :attr:`notifications_dropped` (for a callback that may be slow: RL-33).
+        :attr:`notifications_dropped` (for a callback that may be slow: RL-33). On the reader
+        thread, it (like an ``on_progress`` callback) may send requests but not wait for one:
+        that raises RuntimeError at once (only the reader could read the answer).
         """
         if keepalive_interval == 0:
             keepalive_interval = None           # 0 has always meant "no keepalive" here
@@ -382,6 +385,7 @@ class Client:
         gives the result unchecked, and so is every result after a
         ``notifications/tools/list_changed`` until the next :meth:`list_tools`: D-45.)
         """
+        self._session.check_may_wait(spec.TOOLS_CALL)     # before anything is sent
         with self._schemas_lock:
             schema, changes = self._output_schemas.get(name), self._tools_changes
         pending = self.call_tool_async(name, arguments, timeout=timeout,

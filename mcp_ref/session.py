@@ -149,8 +149,11 @@ class PendingRequest:
         """The result, once it arrives; raises the request's error otherwise.
 
         Raises RequestTimeout (after sending a cancel), RequestCancelled, PeerError,
-        ConnectionClosed or another McpRefError.
+        ConnectionClosed or another McpRefError; RuntimeError, at once, on the thread that
+        reads the answers (:meth:`Session.check_may_wait`).
         """
+        if not self._done:
+            self._session.check_may_wait(self.method)
         self.wait()
         if self._error is not None:
             raise self._error
@@ -303,6 +306,10 @@ class Session:
         # Deadlines nobody waits on (D-65): when the reader's next sweep is due (the soonest
         # deadline a request in flight may have; None: none has one), and when it last swept.
         self._wake_reader = wake_reader
+        #: The thread that reads the peer's answers, if the owner runs callbacks on it (the
+        #: client's on_notification and on_progress): no request waits there
+        #: (:meth:`check_may_wait`).
+        self.reader: Optional[threading.Thread] = None
         self._sweep_due: Optional[float] = None
         self._swept = float("-inf")
 
@@ -386,7 +393,19 @@ class Session:
     def request(self, method: str, params: Optional[Dict[str, Any]] = None,
                 **options: Any) -> Dict[str, Any]:
         """Send a request and block until its result (see :meth:`send_request`)."""
+        self.check_may_wait(method)             # before anything is sent
         return self.send_request(method, params, **options).result()
+
+    def check_may_wait(self, method: str) -> None:
+        """RuntimeError if the calling thread is :attr:`reader`: a callback run there (the
+        client's on_notification or on_progress) that waited for an answer would hold the
+        only thread that can read it, until the deadline (TO-01) or for ever. Refused at once,
+        as an inline tool's question is on the server (D-70)."""
+        if self.reader is not None and threading.current_thread() is self.reader:
+            raise RuntimeError(f"{method}: a request cannot wait for its answer on the reader "
+                               "thread (an on_notification or on_progress callback), the only "
+                               "thread that could read it; use send_request() and wait "
+                               "elsewhere, or notification_queue=")
 
     def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
         """Send a notification. If the peer has stopped reading, waits for room up to the

@@ -1616,3 +1616,53 @@ def test_close_from_a_callback_while_another_thread_closes_returns_at_once(tmp_p
     assert reports == [report]
     assert _own_threads(client) == []
     assert no_warnings(caplog) == []
+
+
+@pytest.mark.spec("TO-01", "PR-01")
+@pytest.mark.parametrize("how", ["ping", "call_tool", "list_tools", "handle"])
+def test_a_request_waited_for_in_a_reader_callback_fails_at_once_instead_of_deadlocking(
+        tmp_path, how):
+    # Client review: on_notification and on_progress run on the reader thread, the one thread
+    # that reads answers, so a request they wait for could never get one: it held the reader
+    # -- and every other call of the session -- until its deadline (TO-01), or for ever with
+    # timeout=None. Like an inline tool's question (D-70), it is refused at once, nothing
+    # sent, and the session goes on.
+    outcome, seen = [], threading.Event()
+    holder = {}
+
+    def ask():
+        client = holder["client"]
+        try:
+            if how == "ping":
+                client.ping(timeout=None)
+            elif how == "call_tool":
+                client.call_tool("echo", {"text": "x"}, timeout=None)
+            elif how == "list_tools":
+                client.list_tools(timeout=None)
+            else:
+                client.send_request("ping", timeout=None).result()
+        except BaseException as exc:            # whatever it is, the test reports it
+            outcome.append(exc)
+        finally:
+            seen.set()
+
+    def on_notification(method, params):
+        if method == "notifications/message":
+            ask()
+
+    with spawn(timing("plain", tmp_path / "wire.jsonl"), request_timeout=10,
+               on_notification=on_notification) as client:
+        holder["client"] = client
+        started = time.monotonic()
+        handle = client.call_tool_async("burst", {"then": "answer"})
+        assert seen.wait(5)
+        assert text_of(handle.result()) == "after the log"
+        assert time.monotonic() - started < 5       # the timeouts are 10 s and None
+        [error] = outcome
+        assert isinstance(error, RuntimeError) and "reader thread" in str(error)
+        client.ping(timeout=5)                      # the session goes on
+        sent = [json.loads(line)["got"].get("method") for line in
+                (tmp_path / "wire.jsonl").read_text().splitlines()
+                if "got" in json.loads(line)]
+        expected = ["initialize", "notifications/initialized", "tools/call", "ping"]
+        assert sent == expected if how != "handle" else sent[:3] == expected[:3]
