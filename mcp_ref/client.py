@@ -78,6 +78,13 @@ def _elicitation_capability(modes: Sequence[str]) -> Dict[str, Any]:
     return {mode: {} for mode in sorted(chosen)}
 
 
+def _whole_number_problem(name: str, value: Any, least: int) -> Optional[str]:
+    """Why ``value`` is not a whole number of at least ``least`` (a bool is not one), or None."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        return f"{name} must be a whole number >= {least}, not {value!r}"
+    return None
+
+
 class Client:
     """A connected, initialized MCP client. Create it with :meth:`spawn`."""
 
@@ -190,6 +197,13 @@ class Client:
         request_timeout = deadline_seconds("request timeout", request_timeout)
         handshake_timeout = deadline_seconds("handshake timeout", handshake_timeout)
         max_total_timeout = deadline_seconds("maximum total timeout", max_total_timeout)
+        # The sizes too (D-03, RL-33): a wrong one used to fail only once the server spoke, as
+        # a 0-byte limit it "exceeded", or a reader that died, reported as the server's EOF.
+        problem = (_whole_number_problem("max_line_bytes", max_line_bytes, 1)
+                   or (None if notification_queue is None else
+                       _whole_number_problem("notification_queue", notification_queue, 0)))
+        if problem is not None:
+            raise ValueError(problem)
         capabilities: Dict[str, Any] = {}
         handlers: Dict[str, RequestHandler] = {}
         if roots is not None:

@@ -768,6 +768,22 @@ def test_spawn_errors_are_immediate_and_named():
     assert "/no/such/dir" in str(info.value)
 
 
+@pytest.mark.parametrize("option, value", [
+    ("max_line_bytes", 0), ("max_line_bytes", -5), ("max_line_bytes", 1.5),
+    ("max_line_bytes", "x"), ("max_line_bytes", None), ("notification_queue", -1),
+    ("notification_queue", "3"), ("notification_queue", 0.5), ("notification_queue", True)])
+def test_spawn_refuses_a_size_that_is_not_a_whole_number_before_it_starts_anything(option,
+                                                                                  value):
+    """D-03 (the line limit), RL-33 (the notification queue's bound). Client review: such a
+    size was taken, a server spawned, and the session then failed once the server spoke, with
+    a misleading error: "a message exceeded the 0-byte line limit", or the reader thread died
+    of a TypeError and the calls failed with "the server closed its stdout" (the queue's
+    thread left behind). The program does not exist: a check made after the spawn would raise
+    SpawnError."""
+    with pytest.raises(ValueError, match=f"{option} must be a whole number"):
+        Client.spawn(["/no/such/mcp-server"], **{option: value})
+
+
 def _fd_count():
     return len(os.listdir("/proc/self/fd"))
 
