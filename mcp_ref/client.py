@@ -477,6 +477,10 @@ class Client:
         never compared or inspected (PN-05)."""
         options = dict(options)
         max_pages = options.pop("max_pages", MAX_LIST_PAGES)
+        problem = _whole_number_problem("max_pages", max_pages, 1)
+        if problem is not None:
+            # The caller's mistake, never the server's (ER-10): nothing is sent (D-42).
+            raise ValueError(problem)
         items: List[Dict[str, Any]] = []
         cursor: Optional[str] = None
         for _ in range(max_pages):

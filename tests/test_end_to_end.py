@@ -186,6 +186,22 @@ def test_a_server_repeating_its_cursor_does_not_hold_the_listing_for_ever():
         client.ping()
 
 
+@pytest.mark.spec("PN-02")
+@pytest.mark.parametrize("max_pages", [0, -1, 2.5, None, "3", True])
+def test_a_max_pages_that_is_not_a_whole_number_of_at_least_one_is_the_callers_error(
+        max_pages):
+    """D-42. Client review: max_pages=0 or -1 sent nothing and raised RemoteProtocolError,
+    "tools/list still had a nextCursor after 0 pages": the server blamed for the caller's
+    argument (ER-10: who broke a rule is told apart); 2.5, None or "3" a bare TypeError. It is
+    ValueError, nothing is sent, and the session goes on."""
+    with spawn(scripted("cursor-loop")) as client:
+        for listing in (client.list_tools, client.list_resources, client.list_prompts):
+            with pytest.raises(ValueError, match="max_pages must be a whole number >= 1"):
+                listing(max_pages=max_pages)
+        client.ping()
+    assert "got ping" in client.stderr_tail() and "/list" not in client.stderr_tail()
+
+
 @pytest.mark.spec("CN-05", "CN-11")
 def test_a_server_request_cancelled_while_queued_for_the_callback_is_never_run():
     # The server sends "one", "two" and "three"; "two" is cancelled while the callback thread
