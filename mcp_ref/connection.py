@@ -90,6 +90,17 @@ def check_cancel_reason(reason: Any) -> None:
                                  catalogue_id="CN-01")
 
 
+def check_envelope(method: Any, params: Any) -> None:
+    """LocalProtocolError unless ``method`` is a string and ``params`` an object or None: no
+    other request or notification is a JSON-RPC message of MCP's schema (BP-01, TR-07)."""
+    if not isinstance(method, str):
+        raise LocalProtocolError(f"a method is a string, not {type(method).__name__}",
+                                 catalogue_id="BP-01")
+    if params is not None and not isinstance(params, dict):
+        raise LocalProtocolError(f"{method}: params are an object, not "
+                                 f"{type(params).__name__}", catalogue_id="BP-01")
+
+
 def _is_number(value: Any) -> bool:
     # JSON has no NaN or Infinity (framing refuses them), so progress has none either (PR-06).
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -272,6 +283,7 @@ class Connection:
         ``want_progress`` without a token uses the request id as the token (unique, because
         ids are).
         """
+        check_envelope(method, params)          # BP-01: before anything is counted or sent
         if method == spec.INITIALIZE:
             raise LocalProtocolError("use Connection.initialize() to open the session",
                                      catalogue_id="LC-03")
@@ -301,6 +313,7 @@ class Connection:
 
     def send_notification(self, method: str, params: Optional[Dict[str, Any]] = None) -> bytes:
         """Send a notification that has no dedicated method (list_changed and the like)."""
+        check_envelope(method, params)          # BP-01
         dedicated = {spec.INITIALIZED: "the connection sends it itself",
                      spec.CANCELLED: "use cancel()", spec.PROGRESS: "use send_progress()",
                      spec.LOG_MESSAGE: "use send_log()"}

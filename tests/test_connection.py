@@ -2106,6 +2106,28 @@ def test_params_json_cannot_carry_raise_not_json_and_register_nothing():
     assert pair.pump() and request_id not in pair.client.pending_ids
 
 
+@pytest.mark.spec("BP-01", "TR-07")
+def test_a_method_that_is_not_a_string_or_params_that_are_not_an_object_are_never_sent():
+    """Client review: ``client.request(5)`` wrote ``"method": 5``, and ``notify("x", [1])``
+    params that are an array: no JSON-RPC message of MCP's schema (BP-01), on the server's
+    stdin (TR-07). ``request("x", [("a", 1)])`` even went out as ``{"a": 1}``, ``[]`` as no
+    params, and ``[1]`` was a bare TypeError. Now LocalProtocolError, nothing sent or
+    registered, and the session goes on; an empty object is still fine."""
+    pair = handshake()
+    before = pair.client.pending_ids
+    for method, params in ((5, None), (None, {}), (b"ping", None), ("x/y", [1]),
+                           ("x/y", [("a", 1)]), ("x/y", []), ("x/y", "ab"), ("x/y", 0)):
+        with pytest.raises(LocalProtocolError, match="BP-01|a string|an object") as info:
+            pair.client.send_request(method, params)
+        assert info.value.catalogue_id == "BP-01"
+        with pytest.raises(LocalProtocolError) as info:
+            pair.client.send_notification(method, params)
+        assert info.value.catalogue_id == "BP-01"
+    assert pair.client.pending_ids == before and pair.client.data_to_send() == b""
+    request_id = pair.request(C, "ping", {})
+    assert pair.pump() and request_id not in pair.client.pending_ids
+
+
 @pytest.mark.spec("BP-01", "LC-03")
 def test_an_initialize_json_cannot_carry_leaves_the_client_ready_to_try_again():
     client = Connection(Role.CLIENT, info={"name": "c", "version": object()})
