@@ -78,6 +78,23 @@ def _elicitation_capability(modes: Sequence[str]) -> Dict[str, Any]:
     return {mode: {} for mode in sorted(chosen)}
 
 
+def _check_members(method: str, params: Dict[str, Any], catalogue_id: str = "") -> None:
+    """LocalProtocolError unless each member of ``params`` has the type the schema gives it:
+    a name or URI a string, arguments an object (of strings, for a prompt's). The typed
+    helpers send nothing the server's schema refuses (TR-07; D-54)."""
+    for member, value in params.items():
+        if member == "arguments":
+            wrong = value is not None and not (
+                isinstance(value, dict) and (method != spec.PROMPTS_GET or all(
+                    isinstance(v, str) for v in value.values())))
+            kind = "an object of strings" if method == spec.PROMPTS_GET else "an object"
+        else:
+            wrong, kind = not isinstance(value, str), "a string"
+        if wrong:
+            raise LocalProtocolError(f"{method}: {member} must be {kind}, not {value!r:.80}",
+                                     catalogue_id=catalogue_id)
+
+
 def _whole_number_problem(name: str, value: Any, least: int) -> Optional[str]:
     """Why ``value`` is not a whole number of at least ``least`` (a bool is not one), or None."""
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
@@ -400,6 +417,7 @@ class Client:
         ``notifications/tools/list_changed`` until the next :meth:`list_tools`: D-45.)
         """
         self._session.check_may_wait(spec.TOOLS_CALL)     # before anything is sent
+        _check_members(spec.TOOLS_CALL, {"name": name, "arguments": arguments}, "TL-08")
         with self._schemas_lock:
             schema, changes = self._output_schemas.get(name), self._tools_changes
         pending = self.call_tool_async(name, arguments, timeout=timeout,
@@ -423,6 +441,7 @@ class Client:
     def call_tool_async(self, name: str, arguments: Optional[Dict[str, Any]] = None,
                         **options: Any) -> PendingRequest:
         """Start a tool call; the returned handle can ``cancel()`` it from any thread."""
+        _check_members(spec.TOOLS_CALL, {"name": name, "arguments": arguments}, "TL-08")
         params: Dict[str, Any] = {"name": name}
         if arguments is not None:
             params["arguments"] = arguments
@@ -445,6 +464,7 @@ class Client:
         return self._list_all(spec.RESOURCES_LIST, "resources", options)
 
     def read_resource(self, uri: str, **options: Any) -> Dict[str, Any]:
+        _check_members(spec.RESOURCES_READ, {"uri": uri})
         return self._session.request(spec.RESOURCES_READ, {"uri": uri}, **options)
 
     def list_prompts(self, **options: Any) -> List[Dict[str, Any]]:
@@ -452,6 +472,7 @@ class Client:
 
     def get_prompt(self, name: str, arguments: Optional[Dict[str, str]] = None,
                    **options: Any) -> Dict[str, Any]:
+        _check_members(spec.PROMPTS_GET, {"name": name, "arguments": arguments})
         params: Dict[str, Any] = {"name": name}
         if arguments is not None:
             params["arguments"] = arguments

@@ -21,8 +21,8 @@ from helpers import ctrl_c_in_first_wait
 
 from mcp_ref import spec
 from mcp_ref.client import Client
-from mcp_ref.errors import (ConnectionClosed, PeerError, RemoteProtocolError, SpawnError,
-                            UnsupportedProtocolVersion)
+from mcp_ref.errors import (ConnectionClosed, LocalProtocolError, PeerError,
+                            RemoteProtocolError, SpawnError, UnsupportedProtocolVersion)
 from mcp_ref.lifecycle import State
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -200,6 +200,29 @@ def test_a_max_pages_that_is_not_a_whole_number_of_at_least_one_is_the_callers_e
                 listing(max_pages=max_pages)
         client.ping()
     assert "got ping" in client.stderr_tail() and "/list" not in client.stderr_tail()
+
+
+@pytest.mark.spec("TL-08", "TR-07")
+def test_the_typed_helpers_send_no_name_uri_or_arguments_of_the_wrong_type():
+    """Client review: call_tool(123), call_tool("x", [1, 2]), read_resource(None) and
+    get_prompt("p", {"n": 1}) went out as written, requests the server's schema refuses
+    (TR-07; call_tool([1]) was a bare TypeError). As set_logging_level does for its level
+    (D-54), each is now LocalProtocolError with nothing sent, and the session goes on. A raw
+    request() still sends what it is given (D-54: how a test makes a server refuse one)."""
+    with spawn(scripted("plain")) as client:
+        for call in (lambda: client.call_tool(123), lambda: client.call_tool(None, {}),
+                     lambda: client.call_tool(["x"]), lambda: client.call_tool("x", [1, 2]),
+                     lambda: client.call_tool("x", "{}"),
+                     lambda: client.call_tool_async(b"x"), lambda: client.read_resource(None),
+                     lambda: client.read_resource(5), lambda: client.get_prompt(1),
+                     lambda: client.get_prompt("p", {"n": 1}),
+                     lambda: client.get_prompt("p", ["a"])):
+            with pytest.raises(LocalProtocolError, match="must be a string|must be an object"):
+                call()
+        client.ping()
+    tail = client.stderr_tail()
+    assert "got ping" in tail and not [m for m in ("tools/", "resources/", "prompts/")
+                                       if m in tail], tail
 
 
 @pytest.mark.spec("CN-05", "CN-11")
