@@ -103,8 +103,13 @@ class Supervisor:
                  max_failures: int = 5, clock: Callable[[], float] = time.monotonic,
                  on_event: Optional[Callable[[SupervisorEvent], None]] = None,
                  **client_options: Any) -> None:
-        if initial_backoff <= 0 or max_backoff < initial_backoff or max_failures < 1:
-            raise ValueError("need 0 < initial_backoff <= max_backoff and max_failures >= 1")
+        # Written as what must hold, so that NaN, which fails every comparison, is refused too
+        # (a NaN max_backoff made every backoff no wait at all, a NaN max_failures never let a
+        # crash loop end in FAILED, a NaN healthy_after never counted a run healthy: D-30).
+        if not (0 < initial_backoff <= max_backoff and max_failures >= 1
+                and healthy_after >= 0):
+            raise ValueError("need 0 < initial_backoff <= max_backoff, max_failures >= 1 and "
+                             "healthy_after >= 0")
         self.argv = list(argv)
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff

@@ -264,6 +264,17 @@ def test_supervisor_rejects_a_nonsensical_policy():
         Supervisor(["true"], max_failures=0)
 
 
+@pytest.mark.parametrize("option", ["initial_backoff", "max_backoff", "max_failures",
+                                    "healthy_after"])
+def test_supervisor_rejects_a_nan_in_its_policy(option):
+    """D-30. Client review: NaN passed the checks, written as what must not hold. A NaN
+    max_backoff made every backoff no wait at all (restarts without pause); a NaN
+    max_failures never let a crash loop end in FAILED; a NaN healthy_after never counted a
+    run as healthy."""
+    with pytest.raises(ValueError, match="need 0 < initial_backoff"):
+        Supervisor(["true"], **{option: float("nan")})
+
+
 @pytest.mark.spec("TR-15", "TR-13")
 def test_a_server_that_closes_stdout_but_runs_on_is_shut_down_and_restarted(inv, tmp_path):
     """Shell review finding 5: the server closes its stdout on the first call and keeps
