@@ -35,7 +35,7 @@ from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, PeerError,
 from .framing import DEFAULT_MAX_LINE_BYTES
 from .lifecycle import ENDING, Role, State
 from .session import (DEFAULT_KEEPALIVE_TIMEOUT, Keepalive, PendingRequest, ProgressCallback,
-                      Session, deadline_seconds, keepalive_problem, waitable)
+                      Session, deadline_seconds, grace_problem, keepalive_problem, waitable)
 from .stdio import (DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport,
                     ladder_bound)
 from .transcript import Trace, Transcript, open_transcript
@@ -218,7 +218,11 @@ class Client:
         # a 0-byte limit it "exceeded", or a reader that died, reported as the server's EOF.
         problem = (_whole_number_problem("max_line_bytes", max_line_bytes, 1)
                    or (None if notification_queue is None else
-                       _whole_number_problem("notification_queue", notification_queue, 0)))
+                       _whole_number_problem("notification_queue", notification_queue, 0))
+                   # and the shutdown ladder's waits (TR-13): NaN or below 0 acted as 0, a
+                   # string made close() raise after the child was reaped (D-76).
+                   or grace_problem("stdin grace", stdin_grace)
+                   or grace_problem("term grace", term_grace))
         if problem is not None:
             raise ValueError(problem)
         capabilities: Dict[str, Any] = {}

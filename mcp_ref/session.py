@@ -685,6 +685,12 @@ def keepalive_problem(interval: Any, timeout: Any) -> Optional[str]:
     return _seconds_problem("keepalive timeout", timeout)
 
 
+def grace_problem(name: str, grace: Any) -> Optional[str]:
+    """What is wrong with a grace period of the shutdown ladder (TR-13, D-01), or None: a
+    finite number of seconds, 0 allowed (the next rung at once). Every wait ends (D-01)."""
+    return _seconds_problem(name, grace, zero_allowed=True)
+
+
 def progress_interval_problem(interval: Any) -> Optional[str]:
     """What is wrong with a progress interval, or None: the one check behind
     ``Server(progress_interval=)`` and ``serve --progress-interval`` (PR-12, D-47). 0 is

@@ -823,6 +823,18 @@ def test_spawn_refuses_a_size_that_is_not_a_whole_number_before_it_starts_anythi
         Client.spawn(["/no/such/mcp-server"], **{option: value})
 
 
+@pytest.mark.spec("TR-13")
+@pytest.mark.parametrize("option", ["stdin_grace", "term_grace"])
+@pytest.mark.parametrize("value", [float("nan"), -1, float("inf"), "1", None])
+def test_spawn_refuses_a_grace_period_no_wait_can_take_before_it_starts_anything(option, value):
+    """D-01, D-76: the shutdown ladder's waits are finite numbers of seconds, 0 allowed. NaN or
+    a negative one acted as 0, inf waited for ever on a server that ignores EOF, and a string
+    made close() raise TypeError after the child was reaped. As above, the program does not
+    exist: a check made after the spawn would raise SpawnError."""
+    with pytest.raises(ValueError, match=option.replace("_", " ")):
+        Client.spawn(["/no/such/mcp-server"], **{option: value})
+
+
 def _fd_count():
     return len(os.listdir("/proc/self/fd"))
 
