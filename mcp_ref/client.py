@@ -421,6 +421,7 @@ class Client:
         ``notifications/tools/list_changed`` until the next :meth:`list_tools`: D-45.)
         """
         self._session.check_may_wait(spec.TOOLS_CALL)     # before anything is sent
+        # As call_tool_async checks, but before the lookup below, which hashes the name.
         _check_members(spec.TOOLS_CALL, {"name": name, "arguments": arguments}, "TL-08")
         with self._schemas_lock:
             schema, changes = self._output_schemas.get(name), self._tools_changes
