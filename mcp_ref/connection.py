@@ -92,7 +92,8 @@ def check_cancel_reason(reason: Any) -> None:
 
 def check_envelope(method: Any, params: Any) -> None:
     """LocalProtocolError unless ``method`` is a string and ``params`` an object or None: no
-    other request or notification is a JSON-RPC message of MCP's schema (BP-01, TR-07)."""
+    other request or notification is a JSON-RPC message of MCP's schema (BP-01; TR-07 for a
+    client, TR-06 for a server)."""
     if not isinstance(method, str):
         raise LocalProtocolError(f"a method is a string, not {type(method).__name__}",
                                  catalogue_id="BP-01")
@@ -743,7 +744,8 @@ class Connection:
         requested = params.get("protocolVersion")
         if not (isinstance(requested, str) and isinstance(params.get("capabilities"), dict)
                 and isinstance(params.get("clientInfo"), dict)):
-            # LC-03: the three fields are required. The client may try again (LC-20).
+            # LC-03: the three fields are required. LC-20: the client must be ready for a
+            # failed initialization; that it may try again is our choice (D-19).
             self.lifecycle.process(self.role, Input.INITIALIZE_ERROR)
             self._queue(ErrorResponse(request.id, ErrorCode.INVALID_PARAMS,
                                       "initialize needs protocolVersion (a string), "

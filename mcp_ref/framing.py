@@ -29,7 +29,7 @@ from .errors import ErrorCode, NotJson, quoted
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 
 #: How deep arrays and objects may nest in one line, received or sent (decision D-51). MCP
-#: sets no limit (BP-01: each line is one JSON-RPC message,
+#: sets no limit (BP-01: every message is a JSON-RPC 2.0 object,
 #: https://modelcontextprotocol.io/specification/2025-11-25/basic/index#messages) and JSON
 #: leaves it to the implementation (RFC 8259 section 9); ours is one number on every
 #: interpreter, where json's own depends on the version (about 990 on 3.9-3.11, 1 500 on

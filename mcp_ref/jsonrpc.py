@@ -164,7 +164,8 @@ def _parse_request_or_notification(obj: Dict[str, Any], readable_id: Optional[Re
 
 def _parse_response(obj: Dict[str, Any], readable_id: Optional[RequestId]) -> Message:
     if "result" in obj and "error" in obj:
-        # BP-08: exactly one of result or error.
+        # BP-08 (up to 2025-06-18; in 2025-11-25 JSON-RPC 2.0's own rule, BP-01): exactly one
+        # of result or error.
         raise InvalidMessage('a response has both "result" and "error"', id=readable_id,
                              is_response=True)
     if "result" in obj:

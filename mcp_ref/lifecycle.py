@@ -188,7 +188,8 @@ TRANSITIONS: Tuple[Transition, ...] = (
     # ... the server answers with its version, capabilities and info (LC-04, LC-10, LC-11) ...
     Transition(State.INITIALIZING, Role.SERVER, Input.INITIALIZE_RESULT,
                State.AWAITING_INITIALIZED, "LC-04, LC-10, LC-11", _INIT),
-    # ... or refuses it (malformed params); the client may not go on, but may try again.
+    # ... or refuses it (malformed params); the client may not go on. The spec says nothing
+    # of a second attempt; returning here lets one happen (our choice, D-19).
     Transition(State.INITIALIZING, Role.SERVER, Input.INITIALIZE_ERROR,
                State.AWAITING_INITIALIZE, "LC-20", _ERRORS),
     # ... and the client confirms with notifications/initialized (LC-05).
@@ -278,7 +279,8 @@ def _why_illegal(state: State, sender: Role, input: Input) -> Tuple[str, str]:
     if state is State.INITIALIZING and sender is Role.CLIENT:
         return "no request but ping may be sent until the server answers initialize", "LC-06"
     if state is State.INITIALIZING:
-        return "initialize must be answered before anything but ping or logging", "LC-07"
+        return ("the server sends only ping and log messages until it receives "
+                "notifications/initialized", "LC-07")
     if state is State.AWAITING_INITIALIZED and sender is Role.CLIENT:
         return "notifications/initialized must be sent before any other request", "LC-05"
     if state is State.AWAITING_INITIALIZED:

@@ -366,7 +366,9 @@ class Server:
             spec.TOOLS_LIST: lambda c: self._page(c, "tools", self._tools),
             spec.TOOLS_CALL: self._call_tool,
             spec.RESOURCES_LIST: lambda c: self._page(c, "resources", self._resources),
-            # No templates to list, but the request is still a paginated one (PN-05, ER-12).
+            # No templates to list, but the request is still a paginated one, so a cursor is
+            # checked (ER-12).
+            # https://modelcontextprotocol.io/specification/2025-11-25/server/utilities/pagination#operations-supporting-pagination
             spec.RESOURCES_TEMPLATES_LIST: lambda c: self._page(c, "resourceTemplates", {}),
             spec.RESOURCES_READ: self._read_resource,
             spec.PROMPTS_LIST: lambda c: self._page(c, "prompts", self._prompts),
@@ -884,7 +886,7 @@ class Server:
             return {"content": [_text(f"Tool {name} returned a {type(output).__name__}, "
                                       "which is not a tool result")], "isError": True}
         problem = shapes.server_result_problem(spec.TOOLS_CALL, result)
-        if problem:                         # TL-08, TR-07: the schema would refuse it (D-59)
+        if problem:                         # TL-08, TR-06: the schema would refuse it (D-59)
             log.error("tool %s returned no valid CallToolResult: %s", name, problem)
             return {"content": [_text(f"Tool {name} returned no valid tool result: {problem}")],
                     "isError": True}
@@ -925,7 +927,7 @@ class Server:
         else:           # None or a dict was sent as its str(): answered -32603 by _run (D-59)
             raise LocalProtocolError(f"the handler of resource {uri} returned a "
                                      f"{type(content).__name__}, not a str or bytes",
-                                     catalogue_id="TR-07")
+                                     catalogue_id="TR-06")
         return {"contents": [item]}
 
     def _get_prompt(self, context: Context) -> Dict[str, Any]:
@@ -949,9 +951,9 @@ class Server:
             output = [{"role": "user", "content": _text(output)}]
         result: Dict[str, Any] = {"messages": output}
         problem = shapes.server_result_problem(spec.PROMPTS_GET, result)
-        if problem:                         # TR-07: the schema would refuse it; -32603 (D-59)
+        if problem:                         # TR-06: the schema would refuse it; -32603 (D-59)
             raise LocalProtocolError(f"the handler of prompt {name} returned no valid "
-                                     f"messages: {problem}", catalogue_id="TR-07")
+                                     f"messages: {problem}", catalogue_id="TR-06")
         if prompt.definition.get("description"):
             result["description"] = prompt.definition["description"]
         return shapes.get_prompt_result(self._version(context), result)     # LC-15, D-41
