@@ -290,7 +290,8 @@ class Connection:
                                      catalogue_id="LC-03")
         if method in self._requests_we_receive and method not in self._requests_we_send:
             # A known request of the other direction (a client asking roots/list): no valid
-            # message (TR-07, TR-06). Methods the spec does not name go out, as extensions.
+            # message (TR-07, TR-06), labelled LC-16 as audit.py labels a client's: it uses
+            # what the other side offers. Methods the spec does not name go out, as extensions.
             raise LocalProtocolError(f"{method} is a request the {self.peer_role.value} "
                                      f"sends, not the {self.role.value}", catalogue_id="LC-16")
         self.lifecycle.process(self.role, Input.PING if method == spec.PING else Input.REQUEST)
