@@ -534,6 +534,7 @@ class Client:
 
     def _read_loop(self) -> None:
         ended = False
+        failure: Optional[BaseException] = None
         try:
             while True:
                 # The reader keeps the deadlines of requests nobody waits on (TO-02, D-65):
@@ -555,18 +556,26 @@ class Client:
                     if not chunk:
                         break
                 self._session.sweep()
-        except Exception:
+        except BaseException as exc:             # SystemExit too: a thread ends on it quietly
             log.exception("the reader thread failed")
+            failure = exc
         finally:
             try:
                 if not ended:
-                    self._fail_pending()
+                    self._fail_pending(failure)
             finally:
                 self._ended.set()
 
-    def _fail_pending(self) -> None:
-        reason = ("the client closed the connection" if self._stop.is_set()
-                  else "the server closed its stdout")
+    def _fail_pending(self, failure: Optional[BaseException] = None) -> None:
+        """Every waiting call fails, and so does every later one: the session is over. The
+        reason names the reader's own failure if there was one, not the server (D-76)."""
+        if failure is not None:
+            reason = ("the client's reader thread failed: "
+                      f"{type(failure).__name__}: {failure}")
+        elif self._stop.is_set():
+            reason = "the client closed the connection"
+        else:
+            reason = "the server closed its stdout"
         self._session.fail_all(self._closed_error(reason))
 
     def _handle(self, event: ev.Event) -> None:

@@ -839,6 +839,22 @@ def _fd_count():
     return len(os.listdir("/proc/self/fd"))
 
 
+def test_a_reader_thread_that_fails_is_named_in_the_error_not_the_server():
+    """D-76: when the client's own reader thread failed (the one trigger found: a transcript
+    redact hook raising SystemExit, which a thread ends on quietly), every call failed with
+    "the server closed its stdout", blaming a server that was still running."""
+    with spawn() as client:
+        def broken_feed(data, handle):
+            raise SystemExit("redact hook")
+        client._session.feed = broken_feed
+        with pytest.raises(ConnectionClosed, match="reader thread failed: SystemExit"):
+            client.ping(timeout=10)
+        with pytest.raises(ConnectionClosed, match="reader thread failed"):
+            client.ping(timeout=10)             # and every later call, at once
+        assert client._ended.wait(10)
+    assert_reaped(client.pid)
+
+
 @pytest.mark.spec("TR-13")
 def test_fifty_open_close_cycles_leave_nothing_behind():
     with spawn() as client:   # warm up: imports, logging handlers
