@@ -687,8 +687,13 @@ def keepalive_problem(interval: Any, timeout: Any) -> Optional[str]:
 
 def grace_problem(name: str, grace: Any) -> Optional[str]:
     """What is wrong with a grace period of the shutdown ladder (TR-13, D-01), or None: a
-    finite number of seconds, 0 allowed (the next rung at once). Every wait ends (D-01)."""
-    return _seconds_problem(name, grace, zero_allowed=True)
+    number of seconds >= 0. 0 takes the next rung at once; ``inf`` waits as long as the
+    server takes (the wait for the report is bounded by ``stdio.ladder_bound``). NaN, which
+    compares as neither, is refused."""
+    if isinstance(grace, bool) or not isinstance(grace, (int, float)) or not grace >= 0:
+        return (f"the {name} must be a number of seconds >= 0 (inf: as long as the server "
+                f"takes), not {grace!r}")
+    return None
 
 
 def progress_interval_problem(interval: Any) -> Optional[str]:
