@@ -35,13 +35,16 @@ def basic_config(**kwargs: Any) -> None:
     logging unconfigured.)"""
     global _pending_config
     level = kwargs.get("level", WARNING)
-    if "logging" in sys.modules or not (isinstance(level, int) and level >= WARNING):
-        # A lower level (or a level name) wants records a LazyLogger would drop while logging
-        # is not imported: configured at once, as logging.basicConfig would be.
-        import logging
-        logging.basicConfig(**kwargs)
-    elif _pending_config is None:       # as with basicConfig, the first configuration holds
-        _pending_config = kwargs
+    with _config_lock:
+        if _pending_config is not None:
+            return                      # as with basicConfig, the first configuration holds
+        if "logging" in sys.modules or not (isinstance(level, int) and level >= WARNING):
+            # A lower level (or a level name) wants records a LazyLogger would drop while
+            # logging is not imported: configured at once, as logging.basicConfig would be.
+            import logging
+            logging.basicConfig(**kwargs)
+        else:
+            _pending_config = kwargs
 
 
 def _apply_pending_config() -> None:

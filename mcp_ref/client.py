@@ -78,7 +78,7 @@ def _elicitation_capability(modes: Sequence[str]) -> Dict[str, Any]:
     return {mode: {} for mode in sorted(chosen)}
 
 
-def _check_members(method: str, params: Dict[str, Any], catalogue_id: str = "") -> None:
+def _check_members(method: str, params: Dict[str, Any], catalogue_id: str = "TR-07") -> None:
     """LocalProtocolError unless each member of ``params`` has the type the schema gives it:
     a name or URI a string, arguments an object (of strings, for a prompt's). The typed
     helpers send nothing the server's schema refuses (TR-07; D-54)."""

@@ -690,10 +690,10 @@ def grace_problem(name: str, grace: Any) -> Optional[str]:
     number of seconds >= 0. 0 takes the next rung at once; ``inf`` waits as long as the
     server takes (the wait for the report is bounded by ``stdio.ladder_bound``). NaN, which
     compares as neither, is refused."""
-    if isinstance(grace, bool) or not isinstance(grace, (int, float)) or not grace >= 0:
-        return (f"the {name} must be a number of seconds >= 0 (inf: as long as the server "
-                f"takes), not {grace!r}")
-    return None
+    if grace == float("inf"):
+        return None
+    return _seconds_problem(name, grace, zero_allowed=True,
+                            no_deadline="inf: as long as the server takes")
 
 
 def progress_interval_problem(interval: Any) -> Optional[str]:
@@ -726,7 +726,7 @@ def deadline_seconds(name: str, value: Any) -> Optional[float]:
     if (isinstance(value, (int, float)) and not isinstance(value, bool)
             and value >= threading.TIMEOUT_MAX):
         return None
-    problem = _seconds_problem(name, value, no_deadline="inf")
+    problem = _seconds_problem(name, value, no_deadline="inf: no deadline")
     if problem is not None:
         raise ValueError(problem)
     return value
@@ -741,15 +741,17 @@ def finite_seconds_problem(name: str, value: Any) -> Optional[str]:
 
 def _seconds_problem(name: str, value: Any, *, zero_allowed: bool = False,
                      no_deadline: str = "") -> Optional[str]:
-    """Why ``value`` is not a usable number of seconds, or None. ``no_deadline``: how the
-    caller spells "no deadline" (a request timeout takes inf), named in the message instead
-    of "finite"."""
+    """Why ``value`` is not a usable number of seconds, or None. ``no_deadline``: the value
+    the caller takes for "no end" before calling here, as the message names it instead of
+    "finite" (a request timeout's "inf: no deadline", a grace's "inf: as long as ...")."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"the {name} must be a number of seconds, not {value!r}"
     # NaN fails both comparisons; inf would overflow the waits.
     if not ((0 <= value if zero_allowed else 0 < value) and value < float("inf")):
         if no_deadline:
-            kind = f"a positive number of seconds ({no_deadline}: no deadline)"
+            at_least = "a number of seconds >= 0" if zero_allowed else \
+                "a positive number of seconds"
+            kind = f"{at_least} ({no_deadline})"
         elif zero_allowed:
             kind = "a finite number of seconds >= 0"
         else:

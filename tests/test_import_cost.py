@@ -25,6 +25,15 @@ def _python(*args, input=None):
                           text=True, timeout=60)
 
 
+def _logged(code):
+    """What ``code`` writes to stderr, run in a fresh interpreter after ``import sys`` and
+    ``from mcp_ref._logging import LazyLogger, basic_config``; it must exit 0."""
+    done = _python("-c", "import sys; from mcp_ref._logging import LazyLogger, basic_config;"
+                   + code)
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
 def imported_modules(*args):
     """The modules ``python3 -X importtime ARGS`` imports, stdin at EOF (a server exits)."""
     done = _python("-X", "importtime", *args)
@@ -92,28 +101,31 @@ def test_basic_config_waits_for_a_record():
     """D-73: at WARNING, basic_config is applied by the first record that reaches logging;
     an INFO record before it is dropped without importing logging, and a second call
     changes nothing, as with logging.basicConfig."""
-    code = ("import sys; from mcp_ref._logging import LazyLogger, basic_config;"
-            "basic_config(stream=sys.stderr, level=30, format='configured %(levelname)s: "
+    code = ("basic_config(stream=sys.stderr, level=30, format='configured %(levelname)s: "
             "%(message)s'); assert 'logging' not in sys.modules;"
             "basic_config(stream=sys.stderr, level=30, format='second %(message)s');"
             "LazyLogger('mcp_ref.x').info('dropped'); assert 'logging' not in sys.modules;"
             "LazyLogger('mcp_ref.x').warning('first'); assert 'logging' in sys.modules;"
             "LazyLogger('mcp_ref.y').error('second')")
-    done = _python("-c", code)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == "configured WARNING: first\nconfigured ERROR: second\n"
+    assert _logged(code) == "configured WARNING: first\nconfigured ERROR: second\n"
+
+
+def test_a_pending_basic_config_holds_when_logging_is_imported_before_a_second_call():
+    """D-73, as with basicConfig the first configuration holds: a second call, made once other
+    code has imported logging, used to apply itself at once while the first still waited."""
+    code = ("basic_config(stream=sys.stderr, level=30, format='first %(message)s');"
+            "import logging; basic_config(stream=sys.stderr, level=30, format='second "
+            "%(message)s'); LazyLogger('mcp_ref.x').warning('record')")
+    assert _logged(code) == "first record\n"
 
 
 def test_basic_config_below_warning_keeps_the_records_it_lets_through():
     """basic_config(level=INFO) is logging.basicConfig(level=INFO): applied at once, so an
     INFO record, which a LazyLogger drops while logging is not imported, reaches it."""
-    code = ("import sys; from mcp_ref._logging import LazyLogger, basic_config;"
-            "basic_config(stream=sys.stderr, level=20, format='configured %(levelname)s: "
+    code = ("basic_config(stream=sys.stderr, level=20, format='configured %(levelname)s: "
             "%(message)s'); LazyLogger('mcp_ref.x').info('first');"
             "LazyLogger('mcp_ref.x').debug('dropped')")
-    done = _python("-c", code)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == "configured INFO: first\n"
+    assert _logged(code) == "configured INFO: first\n"
 
 
 def test_a_lazy_logger_record_is_the_callers(caplog):
