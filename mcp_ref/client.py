@@ -29,13 +29,14 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence,
 from . import events as ev
 from . import shapes, spec
 from ._logging import CRITICAL, DEBUG, ERROR, INFO, WARNING, LazyLogger
-from .connection import DEFAULT_INFO, Connection
+from .connection import DEFAULT_INFO, Connection, implementation_problem, versions_problem
 from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, PeerError,
                      RemoteProtocolError, RequestTimeout, UnsupportedProtocolVersion)
 from .framing import DEFAULT_MAX_LINE_BYTES
 from .lifecycle import ENDING, Role, State
 from .session import (DEFAULT_KEEPALIVE_TIMEOUT, Keepalive, PendingRequest, ProgressCallback,
-                      Session, deadline_seconds, grace_problem, keepalive_problem, waitable)
+                      Session, deadline_seconds, grace_problem, keepalive_problem, waitable,
+                      whole_number_problem)
 from .stdio import (DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport,
                     ladder_bound)
 from .transcript import Trace, Transcript, open_transcript
@@ -95,10 +96,12 @@ def _check_members(method: str, params: Dict[str, Any], catalogue_id: str = "TR-
                                      catalogue_id=catalogue_id)
 
 
-def _whole_number_problem(name: str, value: Any, least: int) -> Optional[str]:
-    """Why ``value`` is not a whole number of at least ``least`` (a bool is not one), or None."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        return f"{name} must be a whole number >= {least}, not {value!r}"
+def _callable_problem(name: str, value: Any) -> Optional[str]:
+    """Why ``value`` cannot be the callback ``name`` (None: no such callback), or None. Checked
+    at spawn: a wrong one failed only on the reader thread, once the server first used it, as
+    a logged traceback or an internal error sent to the server (D-80)."""
+    if value is not None and not callable(value):
+        return f"{name} must be callable, not {value!r}"
     return None
 
 
@@ -194,15 +197,16 @@ class Client:
         modes the ``elicitation`` handler supports, ``"form"`` and/or ``"url"`` (2025-11-25;
         a server may use only those, D-36). ``trace`` names a JSONL file that
         receives every frame and lifecycle event (:mod:`mcp_ref.transcript`), or is a
-        ``Transcript`` made with a ``redact`` hook. On any failure
-        the server process is shut down before the error propagates.
+        ``Transcript`` made with a ``redact`` hook. The arguments are checked before anything
+        is spawned (ValueError names the first wrong one); on any later failure the server
+        process is shut down before the error propagates.
 
         ``on_notification`` runs on the reader thread, in order with responses, unless
-        ``notification_queue`` is given: then it runs on its own thread behind a queue of that
-        many notifications, and the ones that do not fit are dropped and counted in
-        :attr:`notifications_dropped` (for a callback that may be slow: RL-33). On the reader
-        thread, it (like an ``on_progress`` callback) may send requests but not wait for one:
-        that raises RuntimeError at once (only the reader could read the answer).
+        ``notification_queue`` is given and not 0: then it runs on its own thread behind a
+        queue of that many notifications, and the ones that do not fit are dropped and counted
+        in :attr:`notifications_dropped` (for a callback that may be slow: RL-33). On the
+        reader thread, it (like an ``on_progress`` callback) may send requests but not wait for
+        one: that raises RuntimeError at once (only the reader could read the answer).
         """
         if keepalive_interval == 0:
             keepalive_interval = None           # 0 has always meant "no keepalive" here
@@ -216,13 +220,22 @@ class Client:
         max_total_timeout = deadline_seconds("maximum total timeout", max_total_timeout)
         # The sizes too (D-03, RL-33): a wrong one used to fail only once the server spoke, as
         # a 0-byte limit it "exceeded", or a reader that died, reported as the server's EOF.
-        problem = (_whole_number_problem("max_line_bytes", max_line_bytes, 1)
+        problem = (whole_number_problem("max_line_bytes", max_line_bytes, 1)
                    or (None if notification_queue is None else
-                       _whole_number_problem("notification_queue", notification_queue, 0))
+                       whole_number_problem("notification_queue", notification_queue, 0))
                    # and the shutdown ladder's waits (TR-13): NaN or below 0 acted as 0, a
                    # string made close() raise after the child was reaped (D-76).
                    or grace_problem("stdin grace", stdin_grace)
-                   or grace_problem("term grace", term_grace))
+                   or grace_problem("term grace", term_grace)
+                   # and what initialize carries (LC-03, LC-08), and the callbacks (D-80): a
+                   # clientInfo without a string name went out as a message the schema refuses,
+                   # and the string "2025-06-18" was offered as the revision "2".
+                   or (None if client_info is None else implementation_problem(client_info))
+                   or versions_problem(supported_versions)
+                   or _callable_problem("roots", roots)
+                   or _callable_problem("sampling", sampling)
+                   or _callable_problem("elicitation", elicitation)
+                   or _callable_problem("on_notification", on_notification))
         if problem is not None:
             raise ValueError(problem)
         capabilities: Dict[str, Any] = {}
@@ -237,7 +250,8 @@ class Client:
         if elicitation is not None:
             capabilities["elicitation"] = _elicitation_capability(elicitation_modes)
             handlers[spec.ELICITATION_CREATE] = elicitation
-        connection = Connection(Role.CLIENT, info=client_info or DEFAULT_INFO,
+        connection = Connection(Role.CLIENT,
+                                info=DEFAULT_INFO if client_info is None else client_info,
                                 capabilities=capabilities,
                                 supported_versions=tuple(supported_versions),
                                 max_line_bytes=max_line_bytes)
@@ -503,7 +517,7 @@ class Client:
         never compared or inspected (PN-05)."""
         options = dict(options)
         max_pages = options.pop("max_pages", MAX_LIST_PAGES)
-        problem = _whole_number_problem("max_pages", max_pages, 1)
+        problem = whole_number_problem("max_pages", max_pages, 1)
         if problem is not None:
             # The caller's mistake, never the server's (ER-10): nothing is sent (D-42).
             raise ValueError(problem)

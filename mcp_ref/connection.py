@@ -186,13 +186,52 @@ def _implementation_for(version: str, info: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in info.items() if k in keep}
 
 
+#: The members of an Implementation object that are strings when present (the schema's
+#: ``Implementation``; ``name`` and ``version`` are required, LC-03, LC-04). ``icons`` is a list.
+_IMPLEMENTATION_STRINGS = ("name", "version", "title", "description", "websiteUrl")
+
+
+def implementation_problem(info: Any) -> Optional[str]:
+    """Why ``info`` cannot be our ``clientInfo``/``serverInfo`` (LC-03, LC-04), or None.
+
+    The schema's ``Implementation``: an object with ``name`` and ``version`` strings, and
+    ``title``, ``description``, ``websiteUrl`` strings and ``icons`` a list where given. Checked
+    when the connection is made, so that no initialize or its answer fails the schema (D-80).
+    """
+    if not isinstance(info, dict):
+        return f"implementation info is an object, not {type(info).__name__}"
+    for member in _IMPLEMENTATION_STRINGS:
+        required = member in ("name", "version")
+        if (required or member in info) and not isinstance(info.get(member), str):
+            return (f"implementation info needs {member!r} as a string, "
+                    f"not {info.get(member)!r}")
+    if "icons" in info and not isinstance(info["icons"], list):
+        return f"implementation info's 'icons' is a list, not {info['icons']!r}"
+    return None
+
+
+def versions_problem(versions: Any) -> Optional[str]:
+    """Why ``versions`` cannot be the revisions we speak, or None: one or more of the revisions
+    mcp_ref implements (:data:`spec.SUPPORTED_VERSIONS`), not a bare string (LC-08: we offer
+    only what we support; D-80)."""
+    if isinstance(versions, (str, bytes)) or not isinstance(versions, (tuple, list)) \
+            or not versions:
+        return f"supported versions are a non-empty list of revisions, not {versions!r}"
+    unknown = [v for v in versions if v not in spec.SUPPORTED_VERSIONS]
+    if unknown:
+        return (f"mcp_ref does not implement revision(s) {unknown!r}; it speaks "
+                + ", ".join(spec.SUPPORTED_VERSIONS))
+    return None
+
+
 class Connection:
     """The protocol state of one peer of an MCP session.
 
     ``role`` is CLIENT or SERVER. ``info`` is our ``clientInfo``/``serverInfo``;
     ``capabilities`` the capabilities we declare; ``instructions`` (server only) the optional
-    hint for the model (LC-21). ``supported_versions`` are the revisions we can speak, newest
-    first.
+    hint for the model (LC-21). ``supported_versions`` are the revisions we can speak, in any
+    order: they are kept newest first, as offered and counter-offered (LC-09, LC-12). Info,
+    instructions or versions that no initialize could carry are ValueError (D-80).
     """
 
     def __init__(self, role: Role, *, info: Optional[Dict[str, Any]] = None,
@@ -200,6 +239,12 @@ class Connection:
                  instructions: Optional[str] = None,
                  supported_versions: Tuple[str, ...] = spec.SUPPORTED_VERSIONS,
                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        problem = (implementation_problem(DEFAULT_INFO if info is None else info)
+                   or versions_problem(supported_versions))
+        if problem is None and instructions is not None and not isinstance(instructions, str):
+            problem = f"instructions are a string, not {instructions!r}"   # LC-04, LC-21
+        if problem is not None:
+            raise ValueError(problem)
         self.role = role
         self.peer_role = role.peer
         #: The requests each side may send, by method, with the capability each needs.
@@ -210,7 +255,9 @@ class Connection:
         self.info = dict(info or DEFAULT_INFO)
         self.capabilities = dict(capabilities or {})
         self.own_instructions = instructions
-        self.supported_versions = tuple(supported_versions)
+        # Newest first: the client offers the first (LC-09), the server counter-offers it
+        # (LC-12). The revisions' names are dates, so they sort as strings.
+        self.supported_versions = tuple(sorted(set(supported_versions), reverse=True))
         self.lifecycle = Lifecycle(role)
         self.negotiated = _Negotiated()
         #: Server only: the minimum level of log messages to send (LG-02; decision D-12).

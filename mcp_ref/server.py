@@ -46,12 +46,13 @@ from . import events as ev
 from . import shapes, spec
 from ._logging import LazyLogger
 from ._record import Record
-from .connection import Connection
+from .connection import Connection, implementation_problem, versions_problem
 from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError, NotJson,
                      RequestTimeout, quoted)
 from .lifecycle import Role
 from .session import (DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_PROGRESS_INTERVAL, Keepalive,
-                      PendingRequest, Session, keepalive_problem, progress_interval_problem)
+                      PendingRequest, Session, finite_seconds_problem, keepalive_problem,
+                      progress_interval_problem, whole_number_problem)
 from .stdio import ParentWatchdog, StdioServerTransport, watchdog_problem
 from .transcript import Trace, open_transcript
 
@@ -336,18 +337,33 @@ class Server:
         ValueError for a value that is not a finite, positive number of seconds.
         ``progress_interval``: the least time, in seconds, between two progress
         notifications on one request; calls of ``Context.progress()`` in between are not
-        sent, except one that reaches ``total`` (PR-12, D-47). 0 sends every one."""
+        sent, except one that reaches ``total`` (PR-12, D-47). 0 sends every one. Every
+        argument is checked here, before anything runs: ValueError names the first one no
+        session could use (D-80)."""
+        info: Dict[str, Any] = {"name": name, "version": version}
+        if title:
+            info["title"] = title
         problem = (keepalive_problem(keepalive_interval, keepalive_timeout)   # PG-06, PG-07
-                   or progress_interval_problem(progress_interval))           # PR-12
+                   or progress_interval_problem(progress_interval)            # PR-12
+                   # What the initialize answer carries (LC-04, D-80): a name that is not a
+                   # string went out in a serverInfo the schema refuses; the string
+                   # "2025-06-18" as supported_versions counter-offered the revision "2".
+                   or implementation_problem(info)
+                   or versions_problem(supported_versions)
+                   or (None if instructions is None or isinstance(instructions, str) else
+                       f"instructions are a string, not {instructions!r}")
+                   # No worker would run a request: each was accepted and never answered.
+                   or whole_number_problem("max_workers", max_workers, 1)
+                   # 0 would refuse every request as "busy".
+                   or whole_number_problem("max_in_flight", max_in_flight, 1)
+                   # NaN made the drain after stdin EOF wait for ever (D-18).
+                   or finite_seconds_problem("drain timeout", drain_timeout, zero_allowed=True)
+                   # PN-02: a page of nothing with a nextCursor says "more exist" for ever,
+                   # and a client following it never gets to the end.
+                   or whole_number_problem("page_size", page_size, 1))
         if problem is not None:
             raise ValueError(problem)
-        if page_size < 1:
-            # PN-02: a page of nothing with a nextCursor says "more exist" for ever, and a
-            # client following it never gets to the end.
-            raise ValueError(f"page_size must be at least 1, not {page_size!r}")
-        self.info: Dict[str, Any] = {"name": name, "version": version}
-        if title:
-            self.info["title"] = title
+        self.info = info
         self.instructions = instructions
         self.max_workers = max_workers
         self.max_in_flight = max_in_flight

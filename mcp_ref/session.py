@@ -60,6 +60,9 @@ _SWEEP_GAP = 0.1
 #: may be anything up to ``threading.TIMEOUT_MAX`` (D-10): a read that ends early only costs
 #: a sweep that finds nothing due.
 _SWEEP_WAIT_MAX = 86400.0
+#: The longest a waiter for a request's outcome blocks before it looks at ``_done`` again
+#: (:meth:`PendingRequest._block`): how late it can be if a wake-up was lost (D-80).
+_WAKEUP_SLICE = 1.0
 #: How long stopping a keepalive waits for its thread. It only ever waits on its stop event or
 #: on one ping with a deadline: stop() ends a ping still waiting for room, and the owner ends
 #: one waiting for its answer first (fail_all), so this is never reached.
@@ -161,9 +164,22 @@ class PendingRequest:
         return self._result
 
     def _block(self, timeout: Optional[float]) -> None:
-        """Wait on the one-shot signal, at most ``timeout`` s (None: until it comes)."""
-        if self._settled.acquire(timeout=-1 if timeout is None else waitable(timeout)):
-            self._settled.release()           # let the next waiter through
+        """Wait on the one-shot signal, at most ``timeout`` s (None: until it comes), in slices
+        of at most :data:`_WAKEUP_SLICE` s, looking at ``_done`` between them.
+
+        The slices are for a waiter interrupted (KeyboardInterrupt, on the main thread) after
+        it took the signal and before it passed it on: the lock then stays held, and a waiter
+        on another thread would otherwise block until its deadline, or for ever without one.
+        With slices it sees ``_done`` within one slice (D-80)."""
+        until = None if timeout is None else time.monotonic() + (waitable(timeout) or 0.0)
+        while not self._done:
+            left = _WAKEUP_SLICE if until is None else min(until - time.monotonic(),
+                                                           _WAKEUP_SLICE)
+            if left <= 0:
+                return
+            if self._settled.acquire(timeout=left):
+                self._settled.release()       # let the next waiter through
+                return
 
     def _time_out(self) -> None:
         """The deadline has passed: cancel (TO-02) and end with RequestTimeout."""
@@ -732,11 +748,19 @@ def deadline_seconds(name: str, value: Any) -> Optional[float]:
     return value
 
 
-def finite_seconds_problem(name: str, value: Any) -> Optional[str]:
+def finite_seconds_problem(name: str, value: Any, *, zero_allowed: bool = False) -> Optional[str]:
     """Why ``value`` cannot bound a wait that must end, or None: a finite, positive number of
-    seconds. For the ``check`` battery, whose every window is measured from its timeout; a
-    request's timeout takes inf as "no deadline" instead (:func:`deadline_seconds`)."""
-    return _seconds_problem(name, value)
+    seconds (or 0 too, if ``zero_allowed``). For the ``check`` battery, whose every window is
+    measured from its timeout, and a server's drain after stdin EOF; a request's timeout takes
+    inf as "no deadline" instead (:func:`deadline_seconds`)."""
+    return _seconds_problem(name, value, zero_allowed=zero_allowed)
+
+
+def whole_number_problem(name: str, value: Any, least: int) -> Optional[str]:
+    """Why ``value`` is not a whole number of at least ``least`` (a bool is not one), or None."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        return f"{name} must be a whole number >= {least}, not {value!r}"
+    return None
 
 
 def _seconds_problem(name: str, value: Any, *, zero_allowed: bool = False,

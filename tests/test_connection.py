@@ -2130,10 +2130,27 @@ def test_a_method_that_is_not_a_string_or_params_that_are_not_an_object_are_neve
 
 @pytest.mark.spec("BP-01", "LC-03")
 def test_an_initialize_json_cannot_carry_leaves_the_client_ready_to_try_again():
-    client = Connection(Role.CLIENT, info={"name": "c", "version": object()})
+    client = Connection(Role.CLIENT, info={"name": "c", "version": "1", "icons": [object()]})
     with pytest.raises(NotJson):
         client.initialize()
     assert client.state is State.AWAITING_INITIALIZE and client.pending_ids == ()
     client.info = {"name": "c", "version": "1"}
     request_id, data = client.initialize()
     assert frames_of(data)[0]["id"] == request_id and client.pending_ids == (request_id,)
+
+
+@pytest.mark.spec("LC-09", "LC-12")
+def test_supported_versions_are_kept_newest_first_whatever_order_they_come_in():
+    """D-80: the client offers its first revision and the server counter-offers its first; given
+    oldest first, the client offered 2024-11-05 while it spoke 2025-06-18 (LC-09 says the
+    newest), and the server counter-offered its oldest (LC-12)."""
+    client = Connection(Role.CLIENT, supported_versions=("2024-11-05", "2025-06-18"))
+    assert client.supported_versions == ("2025-06-18", "2024-11-05")
+    _, data = client.initialize()
+    assert frames_of(data)[0]["params"]["protocolVersion"] == "2025-06-18"
+    server = Connection(Role.SERVER, supported_versions=["2025-03-26", "2025-11-25"])
+    offer = {"protocolVersion": "1999-01-01", "capabilities": {},
+             "clientInfo": {"name": "c", "version": "1"}}
+    server.receive_data(line({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                              "params": offer}))
+    assert frames_of(server.data_to_send())[0]["result"]["protocolVersion"] == "2025-11-25"

@@ -836,6 +836,55 @@ def test_spawn_refuses_a_grace_period_no_wait_can_take_before_it_starts_anything
         Client.spawn(["/no/such/mcp-server"], **{option: value})
 
 
+@pytest.mark.spec("LC-03", "LC-08")
+@pytest.mark.parametrize("option, value, message", [
+    ("client_info", {"name": 1, "version": "1"}, "'name' as a string"),
+    ("client_info", {"name": "c"}, "'version' as a string"),
+    ("client_info", {"name": "c", "version": "1", "title": 5}, "'title' as a string"),
+    ("client_info", {"name": "c", "version": "1", "icons": "x"}, "'icons' is a list"),
+    ("client_info", "c", "an object, not str"),
+    ("supported_versions", "2025-06-18", "non-empty list of revisions"),
+    ("supported_versions", (), "non-empty list of revisions"),
+    ("supported_versions", ("2025-06-18", "1999-01-01"), r"revision\(s\) \['1999-01-01'\]"),
+    ("roots", ["file:///tmp"], "roots must be callable"),
+    ("sampling", 3, "sampling must be callable"),
+    ("elicitation", "yes", "elicitation must be callable"),
+    ("on_notification", "print", "on_notification must be callable")])
+def test_spawn_refuses_what_no_initialize_or_callback_could_use_before_it_starts_anything(
+        option, value, message):
+    """D-80 (helper-58's leftovers): a clientInfo whose name is not a string went out in an
+    initialize the schema refuses (LC-03); the string "2025-06-18" as supported_versions was
+    offered as the revision "2" (LC-08), and an empty tuple was IndexError; a callback that is
+    not callable failed only once the server used it, on the reader thread. As above, the
+    program does not exist: a check made after the spawn would raise SpawnError."""
+    with pytest.raises(ValueError, match=message):
+        Client.spawn(["/no/such/mcp-server"], **{option: value})
+
+
+@pytest.mark.spec("LC-04", "LC-12")
+@pytest.mark.parametrize("option, value, message", [
+    ("name", 1, "'name' as a string"), ("version", None, "'version' as a string"),
+    ("title", 7, "'title' as a string"), ("instructions", 5, "instructions are a string"),
+    ("supported_versions", "2025-06-18", "non-empty list of revisions"),
+    ("supported_versions", ("2099-01-01",), "does not implement"),
+    ("max_workers", 0, "max_workers must be a whole number >= 1"),
+    ("max_workers", 2.5, "max_workers must be a whole number >= 1"),
+    ("max_in_flight", 0, "max_in_flight must be a whole number >= 1"),
+    ("drain_timeout", float("nan"), "drain timeout must be a finite number of seconds >= 0"),
+    ("drain_timeout", -1, "drain timeout must be"), ("drain_timeout", "1", "drain timeout must"),
+    ("page_size", "50", "page_size must be a whole number >= 1")])
+def test_a_server_refuses_what_no_session_could_use_when_it_is_made(option, value, message):
+    """D-80: found by driving a Server built with each: max_workers=0 accepted every tool call
+    and never answered it (the client's timeout ended it); a name, title or instructions that
+    are not strings went out in an initialize answer the schema refuses (LC-04); the string
+    "2025-06-18" as supported_versions counter-offered the revision "2" (LC-12); a NaN drain
+    timeout made the drain after stdin EOF wait for ever (D-18)."""
+    from mcp_ref.server import Server
+    kwargs = {"name": "x", option: value}
+    with pytest.raises(ValueError, match=message):
+        Server(**kwargs)
+
+
 def _fd_count():
     return len(os.listdir("/proc/self/fd"))
 

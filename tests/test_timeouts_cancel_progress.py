@@ -1063,6 +1063,43 @@ def test_progress_after_a_deadline_has_passed_does_not_revive_the_request(monkey
     assert cancelled == [first.id, resetting.id]
 
 
+@pytest.mark.spec("TO-01")
+def test_a_waiter_still_sees_the_outcome_when_another_waiter_kept_its_wake_up(monkeypatch):
+    """D-80 (helper-58's finding): a request's waiters pass one lock along as the signal, each
+    taking it and giving it back. A waiter interrupted between the two (KeyboardInterrupt on
+    the main thread) kept it, and a waiter on another thread, already blocked, never woke:
+    with no deadline it blocked for ever. The state that leaves is made here directly (the
+    outcome recorded, the lock still held), once the second waiter has committed to block."""
+    monkeypatch.setattr(session_module, "_WAKEUP_SLICE", 0.05)
+    session = Session(handshake().client, [].append, request_timeout=None,
+                      max_total_timeout=None)
+    pending = session.send_request("tools/call", {"name": "a"})
+
+    class Blocking:
+        """The request's lock, telling the test when a waiter is about to block on it."""
+
+        def __init__(self, lock):
+            self.lock, self.entered = lock, threading.Event()
+
+        def acquire(self, *args, **kwargs):
+            self.entered.set()
+            return self.lock.acquire(*args, **kwargs)
+
+        def release(self):
+            self.lock.release()
+
+    pending._settled = signal = Blocking(pending._settled)
+    outcome = []
+    waiter = threading.Thread(target=lambda: outcome.append(pending.result()), daemon=True)
+    waiter.start()
+    assert signal.entered.wait(5)
+    with pending._guard:                    # what _settle does, but the wake-up is lost
+        pending._result, pending._done = {"content": []}, True
+    waiter.join(timeout=5)
+    assert not waiter.is_alive(), "a waiter whose wake-up was lost blocked for ever"
+    assert outcome == [{"content": []}]
+
+
 #: A server that closes its stdin on the tool call "last", lives on, and answers that call
 #: 0.5 s later: every write of the client's fails with EPIPE meanwhile.
 CLOSES_STDIN = r'''
