@@ -147,6 +147,12 @@ def _parse_request_or_notification(obj: Dict[str, Any], readable_id: Optional[Re
     if not isinstance(method, str):
         raise InvalidMessage('"method" must be a string', id=readable_id,
                              is_notification=is_notification)
+    if not is_notification and readable_id is None:
+        # BP-03/BP-04: a request id is a string or an integer, and never null. Checked before
+        # the params: without a readable id this is no valid request, so -32600 (ER-01), and
+        # never -32602, which presumes one (D-79; D-04's id-null answer is -32700 or -32600).
+        raise InvalidMessage('a request "id" must be a string or an integer (not null, '
+                             'a boolean, a float or a structure)')
     params = obj.get("params")
     if "params" in obj and not isinstance(params, dict):
         # JSON-RPC allows by-position (array) params; MCP defines every params as an object.
@@ -155,10 +161,6 @@ def _parse_request_or_notification(obj: Dict[str, Any], readable_id: Optional[Re
                              is_notification=is_notification)
     if is_notification:
         return Notification(method, params)
-    if readable_id is None:
-        # BP-03/BP-04: a request id is a string or an integer, and never null.
-        raise InvalidMessage('a request "id" must be a string or an integer (not null, '
-                             'a boolean, a float or a structure)')
     return Request(readable_id, method, params)
 
 

@@ -130,6 +130,18 @@ def test_invalid_request_ids_are_rejected_with_32600(request_id):
     assert not error.is_response and not error.is_notification
 
 
+@pytest.mark.spec("BP-03", "BP-04", "BP-12", "ER-01")
+@pytest.mark.parametrize("request_id", [True, None, 1.5, {"a": 1}])
+def test_an_unreadable_id_makes_the_request_invalid_whatever_its_params(request_id):
+    """D-79: with array params, a request whose id is unreadable was answered -32602 with id
+    null. -32602 presumes a valid request whose params are wrong; one without a readable id
+    is no valid request (ER-01: -32600), and D-04's id-null exception covers -32700 and
+    -32600 only. Found by the random-session property test in tests/test_schema.py."""
+    error = _invalid({"jsonrpc": "2.0", "id": request_id, "method": "ping", "params": [1]})
+    assert error.code == ErrorCode.INVALID_REQUEST == -32600
+    assert error.id is None and not error.is_notification
+
+
 @pytest.mark.spec("BP-03", "BP-04")
 def test_is_request_id_has_exact_types():
     assert is_request_id("x") and is_request_id(0) and is_request_id(-5)

@@ -631,3 +631,131 @@ def test_handler_results_are_fitted_to_the_negotiated_revision(version, tmp_path
         if "content" in result:
             assert not _unlisted(defs, defs["CallToolResult"], result), (version, result)
     assert {"CallToolResult", "GetPromptResult", "ListToolsResult"} <= checked
+
+
+# --- Random sequences, every outgoing frame validated (helper-63, D-79) -----------------------
+
+#: A valid result for each request the random session sends, by method (the core does not
+#: fit results to methods; the shells do, D-41 and D-59): what a correct handler returns.
+_RESULTS = {
+    "ping": {}, "tools/list": {"tools": []},
+    "tools/call": {"content": [{"type": "text", "text": "ok"}]},
+    "resources/list": {"resources": []}, "prompts/list": {"prompts": []},
+    "roots/list": {"roots": []}, "logging/setLevel": {},
+    "sampling/createMessage": {"role": "assistant", "model": "m",
+                               "content": {"type": "text", "text": "hi"}},
+    "elicitation/create": {"action": "decline"},
+}
+#: What each side asks, with params the schema accepts.
+_ASKS = {
+    C: [("ping", None), ("tools/list", None), ("tools/call", {"name": "t", "arguments": {}}),
+        ("resources/list", None), ("prompts/list", None),
+        ("logging/setLevel", {"level": "debug"})],
+    S: [("ping", None), ("roots/list", None),
+        ("sampling/createMessage", {"messages": [{"role": "user", "content": {
+            "type": "text", "text": "q"}}], "maxTokens": 5}),
+        ("elicitation/create", {"message": "?", "requestedSchema": {
+            "type": "object", "properties": {}}})],
+}
+#: Values of every JSON type, for ids, codes, tokens and members of adversarial frames.
+_ODD = ["a", 7, 0, -1, 7.5, 1.0, True, None, {"x": 1}, [1], "", 2 ** 70]
+
+
+def _adversarial_line(rng, version):
+    """One raw line from a misbehaving peer: a mutation of a valid-looking frame."""
+    method = rng.choice(["ping", "tools/list", "roots/list", "initialize", "zzz/zzz",
+                         "elicitation/create", "tasks/get", spec.INITIALIZED, spec.CANCELLED,
+                         spec.PROGRESS, spec.LOG_MESSAGE, "notifications/tools/list_changed"])
+    frame = {"jsonrpc": rng.choice(["2.0", "2.0", "2.0", "1.0", None]), "id": rng.choice(_ODD),
+             "method": method, "params": rng.choice([None, {}, [], "x", {
+                 "requestId": rng.choice(_ODD), "progressToken": rng.choice(_ODD),
+                 "progress": rng.choice(_ODD), "level": "info", "data": 1,
+                 "protocolVersion": version, "capabilities": {},
+                 "clientInfo": {"name": "x", "version": "1"}}])}
+    for member in ("jsonrpc", "id", "method", "params"):
+        if rng.random() < 0.25:
+            del frame[member]
+    if rng.random() < 0.3:
+        frame.pop("method", None)
+        frame[rng.choice(["result", "error"])] = rng.choice(
+            [{}, {"code": rng.choice(_ODD), "message": rng.choice(_ODD)}, None, 5])
+        if rng.random() < 0.3:
+            frame["result"], frame["error"] = {}, {"code": -1, "message": "both"}
+    if rng.random() < 0.15:
+        frame = [frame, {"jsonrpc": "2.0", "id": rng.choice(_ODD), "method": "ping"}]
+    raw = json.dumps(frame).encode()
+    return rng.choice([raw, raw, raw, raw[:-1], b"{oops", b"[]", b"\xff"]) + b"\n"
+
+
+def _random_session(version, rng, steps):
+    """A session driven by random calls on both sides and random garbage fed to either; the
+    pair and the events, after a close. Refusals (LocalProtocolError) are part of the run."""
+    from mcp_ref.errors import LocalProtocolError
+
+    pair = ConnectionPair(
+        client_kwargs={"supported_versions": (version,), "capabilities": {
+            "roots": {"listChanged": True}, "sampling": {}, "elicitation": {}}},
+        server_kwargs={"capabilities": {"tools": {"listChanged": True}, "logging": {},
+                                        "resources": {}, "prompts": {}}})
+    if rng.random() < 0.9:
+        pair.handshake()
+    for _ in range(steps):
+        side = rng.choice([C, S])
+        conn = pair.conn(side)
+        received = pair.client_events if side is C else pair.server_events
+        action = rng.randrange(9)
+        try:
+            if action == 0:                                 # a garbage line from the peer
+                received += conn.receive_data(_adversarial_line(rng, version))
+            elif action in (1, 2):
+                method, params = rng.choice(_ASKS[side])
+                pair.request(side, method, params, want_progress=rng.random() < 0.5)
+            elif action == 3 and conn.in_flight_ids:        # answer, well
+                request_id = rng.choice(conn.in_flight_ids)
+                method = next(e.method for e in reversed(received)
+                              if isinstance(e, ev.RequestReceived) and e.id == request_id)
+                pair.send(side, conn.send_response(request_id, _RESULTS[method]))
+            elif action == 4 and conn.in_flight_ids:        # answer with an error
+                pair.send(side, conn.send_error(rng.choice(conn.in_flight_ids),
+                                                rng.choice([-32603, -32602, 1]), "no"))
+            elif action == 5 and conn.in_flight_ids:        # progress, maybe a bad value
+                pair.send(side, conn.send_progress(rng.choice(conn.in_flight_ids),
+                                                   rng.choice([1, 2, 3.5, 10]),
+                                                   rng.choice([None, 10]),
+                                                   rng.choice([None, "step"])))
+            elif action == 6 and conn.pending_ids:          # cancel one of ours
+                pair.send(side, conn.cancel(rng.choice(conn.pending_ids),
+                                            rng.choice([None, "stop"])))
+            elif action == 7:
+                if side is S:
+                    pair.send(side, conn.send_log(rng.choice(spec.LOG_LEVELS), {"n": 1}))
+                else:
+                    pair.send(side, conn.send_notification("notifications/roots/list_changed"))
+            pair.pump(check_states=False)
+        except LocalProtocolError:
+            pass                # refused before anything was sent: nothing to validate
+    pair.pump(check_states=False)
+    pair.close_client()
+    pair.server.receive_data(b"")
+    pair.pump(check_states=False)
+    return pair
+
+
+@pytest.mark.spec("BP-01", "BP-03", "BP-04", "BP-07", "BP-10", "BP-11", "BP-12", "BP-14")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_random_sessions_send_only_frames_their_revision_accepts(version):
+    """Property (fixed seeds): whatever both sides are asked to do, and whatever garbage
+    either is fed, every frame either one writes validates against the negotiated revision's
+    schema, D-04's id-null errors aside (helper-63, D-79)."""
+    import random
+    frames = 0
+    for seed in range(6):
+        rng = random.Random(f"{version}/{seed}")
+        pair = _random_session(version, rng, steps=120)
+        by_client, by_server = _methods_by_id(pair.c2s), _methods_by_id(pair.s2c)
+        for frame in pair.c2s:
+            validate_frame(frame, version, C, method_of=by_server)
+        for frame in pair.s2c:
+            validate_frame(frame, version, S, method_of=by_client)
+        frames += len(pair.c2s) + len(pair.s2c)
+    assert frames > 200         # the sessions really said something
