@@ -759,7 +759,16 @@ class Client:
                                               event.method, result)
             self._session.respond(event.id, result)
         except PeerError as exc:
-            self._session.respond_error(event.id, exc.code, exc.message, exc.data)
+            try:
+                self._session.respond_error(event.id, exc.code, exc.message, exc.data)
+            except LocalProtocolError:
+                # A code that is no integer (BP-11), a message that is no string (BP-10), or
+                # data JSON cannot carry (NotJson, BP-01): refused before anything was sent or
+                # forgotten, so the server still gets an answer (BP-07, D-79).
+                log.exception("handler for %s raised a PeerError that cannot be sent",
+                              event.method)
+                self._session.respond_error(event.id, ErrorCode.INTERNAL_ERROR,
+                                            "client handler failed: PeerError")
         except BaseException as exc:
             # A handler's SystemExit (sys.exit(), argparse) or CancelledError is its failure
             # like any other: the server gets -32603 and this thread lives on for the next

@@ -100,6 +100,17 @@ def check_envelope(method: Any, params: Any) -> None:
     if params is not None and not isinstance(params, dict):
         raise LocalProtocolError(f"{method}: params are an object, not "
                                  f"{type(params).__name__}", catalogue_id="BP-01")
+    if params is not None:
+        check_meta(params, f"{method} params")
+
+
+def check_meta(container: Dict[str, Any], what: str) -> None:
+    """LocalProtocolError if ``container`` (params or a result) holds a ``_meta`` that is not
+    an object: every revision's schema makes it one, in request and notification params and
+    in results (BP-01; D-79)."""
+    if "_meta" in container and not isinstance(container["_meta"], dict):
+        raise LocalProtocolError(f"{what}: _meta is an object, not "
+                                 f"{type(container['_meta']).__name__}", catalogue_id="BP-01")
 
 
 def _is_number(value: Any) -> bool:
@@ -391,11 +402,22 @@ class Connection:
             # the request can still be answered with an error (a handler returned None, say).
             raise LocalProtocolError(f"a result must be a JSON object, not "
                                      f"{type(result).__name__}", catalogue_id="BP-09")
+        check_meta(result, "a result")               # BP-01, D-79: refused the same way
         return self._answer(request_id, Response(request_id, result))
 
     def send_error(self, request_id: RequestId, code: int, message: str,
                    data: Any = None) -> bytes:
-        """Answer a request of the peer's with an error. b"" if the peer cancelled it."""
+        """Answer a request of the peer's with an error. b"" if the peer cancelled it.
+
+        BP-11: ``code`` is an integer (an :class:`~mcp_ref.errors.ErrorCode` is one; a bool
+        or a float is not); BP-10: ``message`` is a string. Anything else is refused before
+        anything is sent or forgotten, so the request can still be answered (D-79)."""
+        if isinstance(code, bool) or not isinstance(code, int):
+            raise LocalProtocolError(f"an error code is an integer, not "
+                                     f"{type(code).__name__}", catalogue_id="BP-11")
+        if not isinstance(message, str):
+            raise LocalProtocolError(f"an error message is a string, not "
+                                     f"{type(message).__name__}", catalogue_id="BP-10")
         return self._answer(request_id, ErrorResponse(request_id, int(code), message, data))
 
     def cancel(self, request_id: RequestId, reason: Optional[str] = None) -> bytes:
@@ -528,6 +550,10 @@ class Connection:
                                           catalogue_id="LG-01")
         if level not in spec.LOG_LEVELS:
             raise LocalProtocolError(f"unknown log level {level!r}", catalogue_id="LG-03")
+        if logger is not None and not isinstance(logger, str):
+            # The schema's notifications/message params: ``logger?: string`` (D-79).
+            raise LocalProtocolError(f"a logger name is a string, not {type(logger).__name__}",
+                                     catalogue_id="LG-03")
         if not self.log_is_wanted(level):
             return b""
         self.lifecycle.process(self.role, Input.LOG_MESSAGE)

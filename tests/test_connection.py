@@ -709,6 +709,51 @@ def test_send_error_after_cancel_is_suppressed_too():
     assert pair.server.send_error(request_id, ErrorCode.INTERNAL_ERROR, "late") == b""
 
 
+@pytest.mark.spec("BP-10", "BP-11")
+def test_send_error_refuses_a_code_or_message_the_schema_refuses_and_keeps_the_request():
+    """D-79: send_error(id, -32603, 5) sent "message": 5, which every revision's schema
+    refuses (BP-10: a string), and int(code) turned 1.5 and True into 1 (BP-11: an integer).
+    Found by driving the core with adversarial calls (helper-63). Now refused before
+    anything is sent or forgotten: the request can still be answered properly."""
+    pair = handshake()
+    request_id = _in_flight_call(pair)
+    for code, message, rule in ((1.5, "m", "BP-11"), (True, "m", "BP-11"), ("x", "m", "BP-11"),
+                                (None, "m", "BP-11"), (-32603, 5, "BP-10"),
+                                (-32603, None, "BP-10"), (-32603, b"m", "BP-10")):
+        with pytest.raises(LocalProtocolError) as info:
+            pair.server.send_error(request_id, code, message)
+        assert info.value.catalogue_id == rule
+        assert request_id in pair.server.in_flight_ids
+    (frame,) = frames_of(pair.server.send_error(request_id, ErrorCode.INTERNAL_ERROR, "failed"))
+    assert frame["error"] == {"code": -32603, "message": "failed"}
+    assert type(frame["error"]["code"]) is int
+
+
+@pytest.mark.spec("BP-01")
+def test_meta_that_is_not_an_object_is_refused_before_anything_is_sent():
+    """D-79: every revision's schema makes ``_meta`` an object, in request and notification
+    params and in results. {"_meta": 5} went out as it was; with a progress token it raised
+    TypeError (not a protocol error), and a list of pairs was silently turned into an
+    object. Now LocalProtocolError (BP-01), with nothing counted, pending or forgotten."""
+    pair = handshake()
+    for bad in (5, "ab", [["a", 1]], None):
+        for kwargs in ({}, {"progress_token": "t"}, {"want_progress": True}):
+            with pytest.raises(LocalProtocolError) as info:
+                pair.client.send_request("tools/list", {"_meta": bad}, **kwargs)
+            assert info.value.catalogue_id == "BP-01"
+        with pytest.raises(LocalProtocolError):
+            pair.client.send_notification("notifications/roots/list_changed", {"_meta": bad})
+    assert pair.client.pending_ids == ()
+    request_id, _ = pair.client.send_request("tools/list", {"_meta": {"k": 1}})
+    assert request_id == 2                         # initialize was 1: no id was used up
+    request_id = _in_flight_call(pair)
+    with pytest.raises(LocalProtocolError) as info:
+        pair.server.send_response(request_id, {"content": [], "_meta": 5})
+    assert info.value.catalogue_id == "BP-01"
+    assert request_id in pair.server.in_flight_ids
+    assert pair.server.send_response(request_id, {"content": [], "_meta": {}}) != b""
+
+
 @pytest.mark.spec("CN-05", "CN-23", "PR-13")
 def test_progress_after_cancel_is_suppressed():
     pair = handshake()
@@ -1606,6 +1651,19 @@ def test_send_log_needs_the_logging_capability():
         pair.server.send_log("error", "x")
     with pytest.raises(LocalProtocolError):
         handshake().server.send_log("loud", "x")                         # LG-03
+
+
+@pytest.mark.spec("LG-03")
+def test_send_log_refuses_a_logger_that_is_not_a_string():
+    """D-79: send_log("error", "x", logger=5) sent "logger": 5; the schema's
+    notifications/message has ``logger?: string``. A Context.log() in a tool reached it."""
+    pair = handshake()
+    for bad in (5, {"name": "x"}, b"x"):
+        with pytest.raises(LocalProtocolError) as info:
+            pair.server.send_log("error", "x", logger=bad)
+        assert info.value.catalogue_id == "LG-03"
+    (frame,) = frames_of(pair.server.send_log("error", "x", logger="db"))
+    assert frame["params"] == {"level": "error", "data": "x", "logger": "db"}
 
 
 @pytest.mark.spec("LG-01", "ER-11")

@@ -434,6 +434,25 @@ def test_a_client_handler_answer_the_schema_refuses_is_a_32603(option, handler, 
                if r.exc_info), [r.getMessage() for r in caplog.records]
 
 
+@pytest.mark.spec("BP-10", "BP-11", "BP-01")
+@pytest.mark.parametrize("error", [PeerError(-1, 5), PeerError(1.5, "half a code"),
+                                   PeerError(-1, "not JSON data", {1, 2})],
+                         ids=["message-5", "code-1.5", "data-a-set"])
+def test_a_client_handler_peer_error_that_cannot_be_sent_is_a_32603(error, caplog):
+    """D-79: a roots handler raising PeerError(-1, 5) sent ``"message": 5`` and one raising
+    PeerError(1.5, ...) sent code 1; data JSON cannot carry left the server's request
+    unanswered. The connection now refuses such an error (BP-10, BP-11, BP-01) and the
+    client answers -32603 instead; the session goes on."""
+    def roots():
+        raise error
+    caplog.set_level(logging.ERROR, logger="mcp_ref.client")
+    with spawn(roots=roots, request_timeout=10) as client:
+        result = client.call_tool("roots", {})
+        assert result["isError"] is True and "-32603" in result["content"][0]["text"], result
+        client.ping()
+    assert any("cannot be sent" in r.getMessage() for r in caplog.records), caplog.records
+
+
 @pytest.mark.spec("LG-03")
 def test_set_logging_level_refuses_a_level_that_is_not_one_of_the_eight():
     with spawn() as client:
