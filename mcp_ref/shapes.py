@@ -309,6 +309,7 @@ def object_problems(value: Dict[str, Any], schema: Dict[str, Any], where: str) -
     (BP-34), with the standard library only (:data:`_KEYWORDS` lists it, D-46, D-49):
 
     * ``type`` (``integer`` vs ``number``; JSON ``true`` is not a number), ``enum``, ``const``;
+      every number is compared as the decimal JSON writes for it (1e25 is 10**25, D-77);
     * ``minimum``, ``maximum``, ``exclusiveMinimum``, ``exclusiveMaximum``, ``multipleOf``,
       ``minLength``, ``maxLength``, ``minItems``, ``maxItems``, ``uniqueItems``,
       ``minProperties``, ``maxProperties``;
@@ -600,11 +601,14 @@ class _Checker:
             bounds = [(schema[name], sign, exclusive) for name, sign, exclusive in (
                 ("minimum", 1, False), ("exclusiveMinimum", 1, True),
                 ("maximum", -1, False), ("exclusiveMaximum", -1, True)) if name in schema]
+        number = _as_written(value)             # as JSON writes it: 1e25 is 10**25 (D-77)
         for limit, sign, exclusive in bounds:
             if not _is_number(limit) or limit != limit:
                 exact = False                           # malformed (or NaN): no rule
-            elif (value < limit if sign == 1 else value > limit) or (
-                    exclusive and value == limit):
+                continue
+            written = _as_written(limit)
+            if (number < written if sign == 1 else number > written) or (
+                    exclusive and number == written):
                 words = {(1, False): "at least", (1, True): "more than",
                          (-1, False): "at most", (-1, True): "less than"}[sign, exclusive]
                 self.report(path, lambda words=words, limit=limit:
@@ -1079,9 +1083,10 @@ def _is_number(value: Any) -> bool:
 
 def _number_key(number: Any) -> Union[str, bytes, None]:
     """What keys a JSON number for equality: the same for numbers that are equal. An
-    integer, or a float with no fraction, is keyed by its two's-complement bytes (1, 1.0
-    and -0.0 give b"\\x01", b"\\x01" and b"\\x00"), at any size: writing a long integer's
-    digits could take long, and Python 3.11 on refuses past 4 300 of them. Any other float
+    integer, or a float with no fraction (read as JSON writes it, :func:`_as_written`: 1e25
+    is 10**25), is keyed by its two's-complement bytes (1, 1.0 and -0.0 give b"\\x01",
+    b"\\x01" and b"\\x00"), at any size: writing a long integer's digits could take
+    long, and Python 3.11 on refuses past 4 300 of them. Any other float
     by its repr (0.1 gives "0.1", the shortest text that reads back as that float): a str,
     so never equal to an integer's bytes. None for NaN, which equals nothing."""
     if isinstance(number, float):
@@ -1089,8 +1094,27 @@ def _number_key(number: Any) -> Union[str, bytes, None]:
             return None                                 # NaN
         if not number.is_integer():
             return repr(number)                         # a fraction, or inf
-        number = int(number)
-    return int(number).to_bytes(number.bit_length() // 8 + 1, "big", signed=True)
+        number = _as_written(number)                    # 1e25 is 10**25 (D-77)
+    number = int(number)
+    return number.to_bytes(number.bit_length() // 8 + 1, "big", signed=True)
+
+
+#: From this magnitude on every float is an integer, and not every integer is a float.
+_FLOAT_INTEGERS = 2.0 ** 53
+
+
+def _as_written(number: Any) -> Any:
+    """The JSON number ``number`` stands for on the wire: a float from 2**53 on (an integer)
+    as the decimal ``json.dumps`` writes for it, its repr, read exactly (``1e25`` is
+    written ``1e+25``: 10**25, where its binary value is 10000000000000000905969664).
+    Anything else as it is: below 2**53 each integer is a float exactly, so the binary
+    value and the decimal compare alike with every number. A peer compares the decimals
+    ("the same mathematical value", JSON Schema core section 4.2.2), as multipleOf does
+    here (:func:`_exact_quotient`; D-49, D-77)."""
+    if not (isinstance(number, float) and _FLOAT_INTEGERS <= abs(number) < float("inf")):
+        return number
+    from decimal import Decimal                     # late: only such floats need it
+    return int(Decimal(repr(number)))
 
 
 def _non_negative(value: Any) -> Optional[int]:

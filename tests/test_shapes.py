@@ -460,6 +460,104 @@ def test_unique_items_uses_json_equality():
 
 
 @pytest.mark.spec("BP-34", "TL-09", "TL-14")
+def test_a_large_float_is_the_number_json_writes_for_it():
+    """From 2**53 on a float is an integer, and the number it stands for on the wire is the
+    decimal json.dumps writes (its repr): 1e25 is written "1e+25", 10**25, where its binary
+    value is 10000000000000000905969664. A peer compares those decimals (JSON Schema core
+    4.2.2: the same mathematical value; JavaScript reads both texts as one double). So
+    bounds, enum, const and uniqueItems read a float as written, as multipleOf does
+    (D-49, D-77). Comparing binary values reported "expected at most 1e+25" of a float the
+    peer reads as exactly 10**25, and found 1e308 equal to int(1e308), whose digits part
+    from 1e+308's at the 17th. Found by a differential fuzz against jsonschema."""
+    assert problems({"n": 1e25}, {"properties": {"n": {"maximum": 10 ** 25}}}) == []
+    assert problems(10 ** 25, {"maximum": 1e25, "minimum": 1e25}) == []
+    assert problems(10 ** 25, {"exclusiveMaximum": 1e25}) == [
+        "v: expected less than 1e+25, got 10000000000000000000000000"]
+    assert problems(10 ** 25 + 1, {"maximum": 1e25}) == [
+        "v: expected at most 1e+25, got 10000000000000000000000001"]
+    assert problems(1e25, {"const": 10 ** 25}) == problems(1e25, {"enum": [10 ** 25]}) == []
+    assert problems(int(1e25), {"const": 1e25}) == [
+        "v: expected 1e+25"]                        # 10000000000000000905969664 != 10**25
+    assert problems([-1e25, -10 ** 25], {"uniqueItems": True}) == [
+        "v: items 0 and 1 are equal, expected unique items"]
+    assert problems([1e308, int(1e308)], {"uniqueItems": True}) == []
+    # Below 2**53 every integer is a float exactly, and the two readings agree.
+    assert problems(2 ** 53 + 1, {"maximum": float(2 ** 53)}) == [
+        "v: expected at most 9007199254740992.0, got 9007199254740993"]
+    assert problems([2.0 ** 53, 2 ** 53], {"uniqueItems": True}) == [
+        "v: items 0 and 1 are equal, expected unique items"]
+
+
+#: Numbers where the readings part: 1, 1.0 and true; -0.0; 0.1 and 0.3 (multipleOf); the
+#: edge of the floats' integers (2**53); floats past it, which JSON writes as decimals that
+#: are not their binary values (1e25 is "1e+25"), the integers those decimals and those
+#: binary values are; integers no float reaches.
+EDGE_NUMBERS = [0, -0.0, 1, 1.0, True, False, -1, 2.5, 0.1, 0.3, 2 ** 53, 2 ** 53 + 1,
+                float(2 ** 53), 10 ** 25, 1e25, -10 ** 25, -1e25, int(1e25), 1e308, -1e308,
+                int(1e308), 10 ** 308, 10 ** 400, 5e-324]
+
+
+def _as_json_writes_it(value):
+    """``value`` with each float from 2**53 on replaced by the integer its repr is: the
+    number a peer reads (D-77), for jsonschema, which compares binary values."""
+    from decimal import Decimal
+    if isinstance(value, float) and 2 ** 53 <= abs(value) < float("inf"):
+        return int(Decimal(repr(value)))
+    if isinstance(value, list):
+        return [_as_json_writes_it(item) for item in value]
+    if isinstance(value, dict):
+        return {name: _as_json_writes_it(member) for name, member in value.items()}
+    return value
+
+
+@pytest.mark.spec("BP-34", "TL-09", "TL-14")
+def test_numbers_agree_with_a_full_validator_that_reads_the_decimals():
+    """Differential test (deterministic seed, D-77) of the keywords that compare numbers
+    (type, enum, const, the bounds, multipleOf, uniqueItems) on EDGE_NUMBERS, in 2020-12 and
+    draft-07: the subset's verdict is exact and is jsonschema's, once jsonschema is given
+    each large float as the decimal JSON writes for it and divides exactly for multipleOf
+    (it divides floats: 2**53 would be a multiple of 1.5)."""
+    import random
+    from decimal import Decimal
+    from fractions import Fraction
+    jsonschema = pytest.importorskip(
+        "jsonschema", reason="the differential test needs jsonschema (pip install jsonschema)")
+
+    def exact(number):
+        return Fraction(Decimal(repr(number))) if isinstance(number, float) else Fraction(number)
+
+    def multiple_of(validator, divisor, value, schema):
+        if validator.is_type(value, "number") and (exact(value) / exact(divisor)).denominator != 1:
+            yield jsonschema.ValidationError(f"{value!r} is not a multiple of {divisor!r}")
+
+    rng = random.Random("D-77")
+    numbers = [number for number in EDGE_NUMBERS if not isinstance(number, bool)]
+    invalid = 0
+    for n in range(3000):
+        dialect = ("2020-12", "draft-07")[n % 2]
+        schema = {"$schema": URIS[dialect]}
+        for keyword in rng.sample(["type", "enum", "const", "minimum", "maximum",
+                                   "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+                                   "uniqueItems"], rng.randint(1, 3)):
+            schema[keyword] = {
+                "type": lambda: rng.choice(["integer", "number", "boolean", "array"]),
+                "enum": lambda: rng.sample(EDGE_NUMBERS, rng.randint(1, 3)),
+                "const": lambda: rng.choice(EDGE_NUMBERS),
+                "multipleOf": lambda: rng.choice([1.5, 0.1, 3, 2 ** 64, 1e25, 0.5]),
+                "uniqueItems": lambda: True}.get(keyword, lambda: rng.choice(numbers))()
+        value = (rng.sample(EDGE_NUMBERS, rng.randint(2, 3)) if rng.random() < 0.3
+                 else rng.choice(EDGE_NUMBERS))
+        if isinstance(value, list) and rng.random() < 0.5:
+            value.append(rng.choice(value))
+        validator = jsonschema.validators.extend(getattr(jsonschema, VALIDATORS[dialect]),
+                                                 {"multipleOf": multiple_of})
+        expected = validator(_as_json_writes_it(schema)).is_valid(_as_json_writes_it(value))
+        assert shapes.verdict(value, schema) is expected, (schema, value)
+        invalid += not expected
+    assert 600 < invalid < 2400                       # both verdicts were exercised
+
+
+@pytest.mark.spec("BP-34", "TL-09", "TL-14")
 def test_unique_items_scales_with_the_array_not_its_square():
     """uniqueItems keys each item once (shapes._Checker.key) rather than comparing every
     pair: 100 000 items are judged within the step limit, the duplicate at the end found.
