@@ -221,6 +221,14 @@ def implementation_problem(info: Any) -> Optional[str]:
     return None
 
 
+def instructions_problem(instructions: Any) -> Optional[str]:
+    """Why ``instructions`` cannot be a server's hint for the model (LC-21: a string where
+    given, in the initialize answer, LC-04), or None (D-80)."""
+    if instructions is not None and not isinstance(instructions, str):
+        return f"instructions are a string, not {instructions!r}"
+    return None
+
+
 def versions_problem(versions: Any) -> Optional[str]:
     """Why ``versions`` cannot be the revisions we speak, or None: one or more of the revisions
     mcp_ref implements (:data:`spec.SUPPORTED_VERSIONS`), not a bare string (LC-08: we offer
@@ -251,9 +259,8 @@ class Connection:
                  supported_versions: Tuple[str, ...] = spec.SUPPORTED_VERSIONS,
                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         problem = (implementation_problem(DEFAULT_INFO if info is None else info)
+                   or instructions_problem(instructions)
                    or versions_problem(supported_versions))
-        if problem is None and instructions is not None and not isinstance(instructions, str):
-            problem = f"instructions are a string, not {instructions!r}"   # LC-04, LC-21
         if problem is not None:
             raise ValueError(problem)
         self.role = role

@@ -46,7 +46,8 @@ from . import events as ev
 from . import shapes, spec
 from ._logging import LazyLogger
 from ._record import Record
-from .connection import Connection, implementation_problem, versions_problem
+from .connection import (Connection, implementation_problem, instructions_problem,
+                         versions_problem)
 from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError, NotJson,
                      RequestTimeout, quoted)
 from .lifecycle import Role
@@ -349,9 +350,8 @@ class Server:
                    # string went out in a serverInfo the schema refuses; the string
                    # "2025-06-18" as supported_versions counter-offered the revision "2".
                    or implementation_problem(info)
+                   or instructions_problem(instructions)
                    or versions_problem(supported_versions)
-                   or (None if instructions is None or isinstance(instructions, str) else
-                       f"instructions are a string, not {instructions!r}")
                    # No worker would run a request: each was accepted and never answered.
                    or whole_number_problem("max_workers", max_workers, 1)
                    # 0 would refuse every request as "busy".
