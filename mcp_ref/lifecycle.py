@@ -41,6 +41,7 @@ mcp_ref states``); tests/test_lifecycle.py fails if the two disagree.
     AWAITING_INITIALIZED  --either: CLOSE-->                     CLOSING               LC-19, TR-13
     OPERATING             --either: CLOSE-->                     CLOSING               LC-19, TR-13, TR-15
     CLOSING               --either: CLOSE-->                     CLOSING               LC-19
+    CLOSED                --either: CLOSE-->                     CLOSED                LC-19
     AWAITING_INITIALIZE   --either: TRANSPORT_CLOSED-->          CLOSED                TR-15
     INITIALIZING          --either: TRANSPORT_CLOSED-->          CLOSED                TR-15
     AWAITING_INITIALIZED  --either: TRANSPORT_CLOSED-->          CLOSED                TR-15
@@ -201,6 +202,9 @@ TRANSITIONS: Tuple[Transition, ...] = (
                  "LC-19, TR-13, TR-15" if s is State.OPERATING else "LC-19, TR-13", _SHUTDOWN)
       for s in _LIVE),
     Transition(State.CLOSING, None, Input.CLOSE, State.CLOSING, "LC-19", _SHUTDOWN),
+    # Closing an end the transport has already closed is a no-op, as in h11 (D-83): a shell
+    # that hears of EOF first and then closes its own end is not in error.
+    Transition(State.CLOSED, None, Input.CLOSE, State.CLOSED, "LC-19", _SHUTDOWN),
     *(Transition(s, None, Input.TRANSPORT_CLOSED, State.CLOSED, "TR-15", _STDIO_SHUTDOWN)
       for s in _LIVE),
     Transition(State.CLOSING, None, Input.TRANSPORT_CLOSED, State.CLOSED, "TR-13, TR-14",

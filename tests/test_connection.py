@@ -2212,3 +2212,17 @@ def test_supported_versions_are_kept_newest_first_whatever_order_they_come_in():
     server.receive_data(line({"jsonrpc": "2.0", "id": 1, "method": "initialize",
                               "params": offer}))
     assert frames_of(server.data_to_send())[0]["result"]["protocolVersion"] == "2025-11-25"
+
+
+@pytest.mark.spec("LC-19", "TR-15")
+@pytest.mark.parametrize("role", list(Role))
+def test_closing_an_end_the_transport_already_closed_is_a_no_op(role):
+    """D-83 (helper-63's leftover): a shell that hears of end of stream first (the process is
+    gone) and then closes its own end got LocalProtocolError, while closing twice before that
+    was allowed (CLOSING stays CLOSING). As in h11, closing is a no-op once closed."""
+    connection = handshake().client if role is Role.CLIENT else handshake().server
+    connection.transport_closed()
+    connection.close()
+    connection.close()
+    assert connection.state is State.CLOSED
+    assert connection.data_to_send() == b""

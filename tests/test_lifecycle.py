@@ -73,9 +73,10 @@ EXPECTED = {
     (S.CLOSING, SV): {**_stay(S.CLOSING, I.RESPONSE, I.NOTIFICATION, I.PROGRESS,
                               I.LOG_MESSAGE),
                       **_SHUTDOWN, I.CLOSE: S.CLOSING},
-    # CLOSED: the transport is gone; only its (repeated) report.
-    (S.CLOSED, C): {I.TRANSPORT_CLOSED: S.CLOSED},
-    (S.CLOSED, SV): {I.TRANSPORT_CLOSED: S.CLOSED},
+    # CLOSED: the transport is gone; only its (repeated) report, and closing our end, which
+    # is a no-op (D-83).
+    (S.CLOSED, C): {I.CLOSE: S.CLOSED, I.TRANSPORT_CLOSED: S.CLOSED},
+    (S.CLOSED, SV): {I.CLOSE: S.CLOSED, I.TRANSPORT_CLOSED: S.CLOSED},
     # FAILED is absorbing (D-20).
     (S.FAILED, C): _stay(S.FAILED, I.CLOSE, I.TRANSPORT_CLOSED, I.FATAL_ERROR),
     (S.FAILED, SV): _stay(S.FAILED, I.CLOSE, I.TRANSPORT_CLOSED, I.FATAL_ERROR),
