@@ -466,13 +466,13 @@ class Wire:
         chunk = self.child.read(timeout=remaining)
         if chunk is None:
             return time.monotonic() < deadline
+        if self.transcript is not None:          # b"" too: a line cut by EOF (D-78)
+            self.transcript.frames("recv", chunk, "raw")
         if not chunk:
             self.eof = True
             self._lines.feed(b"")
             return False
         self.raw += chunk
-        if self.transcript is not None:
-            self.transcript.frames("recv", chunk, "raw")
         now = time.monotonic()
         for line in self._lines.feed(chunk):
             if isinstance(line, bytes):

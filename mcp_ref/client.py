@@ -255,7 +255,7 @@ class Client:
                                 capabilities=capabilities,
                                 supported_versions=tuple(supported_versions),
                                 max_line_bytes=max_line_bytes)
-        transcript = open_transcript(trace)
+        transcript = open_transcript(trace, max_line_bytes)
         try:
             process = ChildProcess.spawn(argv, env=env, cwd=cwd, inherit_env=inherit_env)
         except BaseException as exc:
@@ -557,7 +557,7 @@ class Client:
                 # that a response already in hand wins over a deadline passing meanwhile.
                 chunk = self._process.read(self._session.sweep_wait())
                 if chunk is not None:
-                    if self._transcript is not None and chunk:
+                    if self._transcript is not None:   # b"" too: a line cut by EOF (D-78)
                         self._transcript.frames("recv", chunk, self.state.name)
                     if not chunk:
                         # End of stream: learn how the server ended *before* the connection

@@ -48,12 +48,14 @@ class LineTooLong(Record):
 
 
 class TruncatedAtEOF(Record):
-    """The stream ended in the middle of a line; the partial line was not delivered."""
+    """The stream ended in the middle of a line; the partial line was not delivered.
+    ``data``: its bytes (at most the limit), for a transcript to show (D-78)."""
 
-    __slots__ = ("size",)
+    __slots__ = ("size", "data")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, data: bytes = b"") -> None:
         self.size = size
+        self.data = data
 
 
 class FrameError(Exception):
@@ -150,7 +152,7 @@ class LineBuffer:
         self._partial.clear()
         if self._discarding or not leftover.strip():
             return []
-        return [TruncatedAtEOF(len(leftover))]
+        return [TruncatedAtEOF(len(leftover), leftover)]
 
 
 class _NotJson(ValueError):

@@ -621,7 +621,7 @@ class Server:
                 chunk = transport.read()
                 if chunk is None:
                     continue
-                if transcript is not None and chunk:
+                if transcript is not None:          # b"" too: a line cut by EOF (D-78)
                     transcript.frames("recv", chunk, connection.state.name)
                 session.feed(chunk, lambda event: self._handle(event, session, pool, contexts))
                 if not chunk:

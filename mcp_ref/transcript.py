@@ -4,10 +4,14 @@
 
 * a frame: ``{"t": seconds since start, "dir": "send" | "recv", "state": the lifecycle state
   when it was written (after the connection produced it) or read (before the connection
-  processed it), "msg": the decoded message}`` (``"raw"`` instead of ``"msg"`` for a line that
-  is not JSON). A request or notification also has its ``"id"`` (requests only) and
+  processed it), "msg": the decoded message}`` (``"raw"`` instead of ``"msg"``, the line's
+  text, for a line the connection cannot decode: not UTF-8, not JSON, nested too deep, a
+  number out of range). A request or notification also has its ``"id"`` (requests only) and
   ``"method"``; a response has the ``"id"``, the ``"method"`` of the request it answers and
   its ``"latency"``: seconds since that request's frame;
+* a line cut as the connection cuts it (:class:`~mcp_ref.framing.LineBuffer`, D-08): one
+  longer than ``max_line_bytes`` is ``{"t", "dir", "state", "too_long": the limit}``, its
+  bytes not kept; one the stream ended inside has ``"truncated": true`` (D-78);
 * a lifecycle event: ``{"t": ..., "event": "spawn" | "close" | "exit" | ..., ...details}``.
 
 A transcript is made from the bytes as written or read, decoded again here, so nothing it
@@ -29,6 +33,7 @@ import time
 from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from ._logging import LazyLogger
+from .framing import DEFAULT_MAX_LINE_BYTES, FrameError, LineBuffer, LineTooLong, decode
 
 log = LazyLogger("mcp_ref.transcript")
 
@@ -46,25 +51,35 @@ class Transcript:
     session it records: once the file cannot be written (disk full, say), it says so once
     and stops recording."""
 
-    def __init__(self, path: str, *, redact: Optional[Redactor] = None) -> None:
+    def __init__(self, path: str, *, redact: Optional[Redactor] = None,
+                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self.path = path
         self._file: Optional[IO[str]] = open(path, "w", encoding="utf-8")
         self._lock = threading.Lock()
         self._start = time.monotonic()
-        self._partial = {"send": b"", "recv": b""}
+        # Each direction is cut into lines as the connection cuts it (D-03, D-08): in linear
+        # time, holding at most ``max_line_bytes`` of an unfinished line (a peer that never
+        # sends a newline grew the transcript's buffer without end, copied at every chunk).
+        self._lines = {"send": LineBuffer(max_line_bytes), "recv": LineBuffer(max_line_bytes)}
         self._redact = redact
         #: (direction, id) of each request recorded and not yet answered or cancelled ->
         #: (its method, when it was recorded): what a response's "method" and "latency" need.
         self._requests: Dict[Tuple[str, str], Tuple[str, float]] = {}
 
     def frames(self, direction: str, data: bytes, state: str) -> None:
-        """Record the complete lines in ``data`` (a chunk as written or read)."""
+        """Record the complete lines in ``data`` (a chunk as written or read; ``b""``: the
+        stream ended, and a line it ended inside is recorded, marked truncated)."""
         with self._lock:
-            buffered = self._partial[direction] + data
-            *lines, self._partial[direction] = buffered.split(b"\n")
-            for line in lines:
-                if line.strip():
+            for line in self._lines[direction].feed(data):
+                if isinstance(line, bytes):
                     self._write(self._frame(direction, line, state))
+                elif isinstance(line, LineTooLong):       # refused by the connection (D-03)
+                    self._write({"t": self._now(), "dir": direction, "state": state,
+                                 "too_long": line.limit})
+                else:                                     # TruncatedAtEOF: never delivered
+                    record = self._frame(direction, line.data, state, correlate=False)
+                    record["truncated"] = True
+                    self._write(record)
 
     def event(self, kind: str, **details: Any) -> None:
         with self._lock:
@@ -74,15 +89,19 @@ class Transcript:
         with self._lock:
             self._stop_recording()
 
-    def _frame(self, direction: str, line: bytes, state: str) -> Dict[str, Any]:
+    def _frame(self, direction: str, line: bytes, state: str,
+               correlate: bool = True) -> Dict[str, Any]:
         now = self._now()
         record: Dict[str, Any] = {"t": now, "dir": direction, "state": state}
         try:
-            message = json.loads(line.decode("utf-8"))
-        except ValueError:
+            # The connection's own reader: what it cannot decode is recorded as text, and a
+            # line nested 100 000 deep is refused before json recurses into it (D-51), where
+            # json.loads raised RecursionError on the session's reader thread.
+            message = decode(line)
+        except FrameError:
             record["raw"] = self._redacted(line.decode("utf-8", errors="replace"))
             return record
-        if isinstance(message, dict):
+        if isinstance(message, dict) and correlate:
             record.update(self._correlate(direction, message, now))
         record["msg"] = self._redacted(message)
         return record
@@ -189,11 +208,14 @@ def redact_keys(*names: str, mask: str = "<redacted>") -> Redactor:
 Trace = Union[str, Transcript, None]
 
 
-def open_transcript(trace: Trace) -> Optional[Transcript]:
-    """The transcript a session writes to. Either way, the session closes it when it ends."""
+def open_transcript(trace: Trace,
+                    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Optional[Transcript]:
+    """The transcript a session writes to, cutting lines at the session's ``max_line_bytes``
+    (a Transcript made by the caller keeps its own). Either way, the session closes it when
+    it ends."""
     if isinstance(trace, Transcript):
         return trace
-    return Transcript(trace) if trace else None
+    return Transcript(trace, max_line_bytes=max_line_bytes) if trace else None
 
 
 def load(path: str) -> List[Dict[str, Any]]:
@@ -253,7 +275,11 @@ def normalise(records: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
                 for key in _VOLATILE_RESULT_KEYS:
                     if key in result:
                         result[key] = "<info>"
-        out.append({"dir": record["dir"], "msg": msg})
+        frame = {"dir": record["dir"], "msg": msg}
+        for marker in ("too_long", "truncated"):        # lines the connection refused (D-78)
+            if marker in record:
+                frame[marker] = record[marker]
+        out.append(frame)
     return out
 
 

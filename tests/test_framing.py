@@ -181,7 +181,7 @@ def test_default_limit_is_64_mib():
 def test_unterminated_tail_at_eof_is_truncated_not_delivered():
     buf = LineBuffer()
     assert buf.feed(b'{"a":1}\n{"b":') == [b'{"a":1}']
-    assert buf.feed(b"") == [TruncatedAtEOF(5)]
+    assert buf.feed(b"") == [TruncatedAtEOF(5, b'{"b":')]
     assert buf.feed(b"") == []                       # once only
     assert buf.feed(b'2}\n') == []                   # nothing after the end
 

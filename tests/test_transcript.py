@@ -242,3 +242,90 @@ def test_a_lone_surrogate_from_the_peer_is_recorded_escaped(tmp_path):
     assert '"\\ud800"' in text and '"é"' in text
     lone, plain = frames_of(tmp_path / "t.jsonl")
     assert lone["msg"]["params"]["s"] == "\ud800" and plain["msg"]["params"]["s"] == "é"
+
+
+# --- Lines the connection refuses (D-78) ---------------------------------------------------
+
+
+@pytest.mark.spec("TR-03")
+def test_a_line_longer_than_the_limit_is_recorded_as_too_long_and_not_held(tmp_path):
+    """D-78: the transcript cut lines with a buffer of its own, which kept every byte of a line
+    that had not ended, copied whole at each chunk: a peer that never sends a newline grew it
+    without end (the connection holds at most max_line_bytes, D-03), and a 20 MiB line took
+    seconds. Now it is cut as the connection cuts it: the over-long line is one record, its
+    bytes dropped as they come, and the next line is recorded as usual."""
+    transcript = Transcript(str(tmp_path / "t.jsonl"), max_line_bytes=100)
+    for _ in range(1000):
+        transcript.frames("recv", b"x" * 64, "OPERATING")        # 64 000 bytes, no newline
+    held = len(transcript._lines["recv"]._partial)
+    transcript.frames("recv", b'xx\n{"jsonrpc":"2.0","method":"m"}\n', "OPERATING")
+    transcript.close()
+    assert held <= 100
+    too_long, after = frames_of(tmp_path / "t.jsonl")
+    assert too_long == {"t": too_long["t"], "dir": "recv", "state": "OPERATING",
+                        "too_long": 100}
+    assert after["msg"] == {"jsonrpc": "2.0", "method": "m"}
+
+
+def test_a_line_the_stream_ended_inside_is_recorded_as_truncated(tmp_path):
+    """D-78: a last line without its newline is dropped by the connection (TruncatedAtEOF), and
+    was missing from the transcript too: the end of the stream never reached it. Now it is
+    recorded, marked truncated, and redacted like any other."""
+    transcript = Transcript(str(tmp_path / "t.jsonl"), redact=redact_keys("token"))
+    transcript.frames("send", b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n', "OPERATING")
+    transcript.frames("recv", b'{"jsonrpc":"2.0","id":1,"result":{"token":"' + SECRET.encode()
+                      + b'"}}', "OPERATING")
+    transcript.frames("recv", b"", "OPERATING")
+    transcript.close()
+    assert SECRET not in (tmp_path / "t.jsonl").read_text()
+    ping, cut = frames_of(tmp_path / "t.jsonl")
+    assert cut["truncated"] is True and cut["dir"] == "recv"
+    assert cut["msg"] == {"jsonrpc": "2.0", "id": 1, "result": {"token": "<redacted>"}}
+    assert "latency" not in cut          # never delivered: it answered nothing
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the invariants read /proc")
+def test_a_client_transcript_records_the_line_its_server_died_inside(inv, tmp_path):
+    """End to end: the client passes the end of the stream to its transcript."""
+    from mcp_ref.errors import McpRefError
+    server = [sys.executable, "-c",
+              "import sys; sys.stdin.readline(); sys.stdout.write('{\"jsonrpc\":\"2.0\",')"]
+    path = tmp_path / "client.jsonl"
+    with pytest.raises(McpRefError):
+        inv.spawn(server, trace=str(path), handshake_timeout=10)
+    received = [r for r in frames_of(path) if r["dir"] == "recv"]
+    assert received == [{"t": received[0]["t"], "dir": "recv", "state": "INITIALIZING",
+                         "raw": '{"jsonrpc":"2.0",', "truncated": True}]
+
+
+@pytest.mark.spec("BP-01")
+def test_a_line_nested_too_deep_is_recorded_as_text_and_breaks_nothing(tmp_path):
+    """D-78: the transcript decoded lines with json.loads, which raised RecursionError (not
+    ValueError) on a line nested 100 000 deep: on the reader thread of a traced client or
+    server, ending the session that the connection alone would have kept (D-51). It now
+    decodes with the connection's own reader: what that refuses is recorded as text."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    transcript = Transcript(str(tmp_path / "t.jsonl"))
+    transcript.frames("recv", deep + b"\n" + b'{"jsonrpc":"2.0","method":"m"}\n', "OPERATING")
+    transcript.close()
+    refused, after = frames_of(tmp_path / "t.jsonl")
+    assert refused["raw"] == deep.decode() and "msg" not in refused
+    assert after["msg"] == {"jsonrpc": "2.0", "method": "m"}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the invariants read /proc")
+@pytest.mark.spec("BP-01", "BP-12")
+def test_a_traced_server_survives_a_line_nested_too_deep(inv, tmp_path):
+    """End to end, on `serve --trace`: the deep line gets its parse error (BP-12, D-51), and
+    the session goes on."""
+    path = tmp_path / "server.jsonl"
+    server = inv.raw(SERVE + ["--trace", str(path)])
+    server.initialize()
+    server.send(b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    refused = server.wait_for(lambda f: isinstance(f, dict) and "error" in f)
+    assert refused["error"]["code"] == -32700 and refused["id"] is None
+    server.send_frames({"jsonrpc": "2.0", "id": 7, "method": "ping"})
+    assert server.wait_response(7)["result"] == {}
+    server.close_stdin()
+    assert server.wait_exit() == 0
+    assert any("raw" in r and r["dir"] == "recv" for r in frames_of(path))
