@@ -115,7 +115,10 @@ class Transcript:
         try:
             return self._redact(value)
         except Exception as exc:
-            log.warning("transcript redact hook raised %s; message not recorded", exc)
+            # The type only: the exception's text may quote the very value the hook was hiding
+            # ("invalid literal for int(): 's3cret'"), and the log goes to stderr (D-78).
+            log.warning("transcript redact hook raised %s; message not recorded",
+                        type(exc).__name__)
             return f"<not recorded: the redact hook raised {type(exc).__name__}>"
 
     def _correlate(self, direction: str, message: Dict[str, Any], now: float) -> Dict[str, Any]:
@@ -152,8 +155,18 @@ class Transcript:
         """With the lock held."""
         if self._file is None:
             return
-        # default=repr: whatever a redact hook returns can be recorded.
-        text = json.dumps(record, ensure_ascii=False, default=repr) + "\n"
+        # default=repr: whatever a redact hook returns can be recorded...
+        try:
+            text = json.dumps(record, ensure_ascii=False, default=repr) + "\n"
+        except (TypeError, ValueError, RecursionError) as exc:
+            # ...but for a value with no JSON form at all (a circular one, a key that is a
+            # tuple), which used to raise on the session's reader thread (D-78).
+            log.warning("transcript redact hook returned a value with no JSON form (%s); "
+                        "message not recorded", type(exc).__name__)
+            for key in ("msg", "raw"):
+                if key in record:
+                    record[key] = "<not recorded: the redact hook returned no JSON value>"
+            text = json.dumps(record, ensure_ascii=False, default=repr) + "\n"
         try:
             try:
                 self._file.write(text)
@@ -190,16 +203,28 @@ def _key(request_id: Any) -> str:
 
 def redact_keys(*names: str, mask: str = "<redacted>") -> Redactor:
     """A ``redact`` hook that replaces the value of every object member called one of
-    ``names`` (any case, at any depth: arguments, results, _meta) with ``mask``."""
+    ``names`` (any case, at any depth: arguments, results, _meta) with ``mask``.
+
+    A line that is not JSON (recorded as its text) has no members to find: it is replaced
+    whole by ``mask`` when it names one of them, or holds a ``\\u`` escape that could spell
+    one; other text (a server's stray log line on stdout, TR-06) is kept (D-78)."""
     wanted = {name.lower() for name in names}
 
-    def redact(value: Any) -> Any:
+    def members(value: Any) -> Any:
         if isinstance(value, dict):
-            return {key: mask if key.lower() in wanted else redact(item)
+            return {key: mask if key.lower() in wanted else members(item)
                     for key, item in value.items()}
         if isinstance(value, list):
-            return [redact(item) for item in value]
+            return [members(item) for item in value]
         return value
+
+    def redact(value: Any) -> Any:
+        if isinstance(value, str):                  # the text of a line that is not JSON
+            text = value.lower()
+            if "\\u" in text or any(name in text for name in wanted):
+                return mask
+            return value
+        return members(value)
     return redact
 
 

@@ -329,3 +329,56 @@ def test_a_traced_server_survives_a_line_nested_too_deep(inv, tmp_path):
     server.close_stdin()
     assert server.wait_exit() == 0
     assert any("raw" in r and r["dir"] == "recv" for r in frames_of(path))
+
+
+# --- Redaction that leaked (D-78) ----------------------------------------------------------
+
+
+def test_redact_keys_masks_a_line_that_is_not_json_when_it_may_name_a_member(tmp_path):
+    """D-78: redact_keys gave the text of a line that is not JSON back unchanged, so a secret
+    in a frame the connection refused (one invalid UTF-8 byte, two messages on one line) was
+    written out in clear. Such a line is masked whole when it names a member, or holds a
+    \\u escape that could spell one; a stray log line is kept for the reader."""
+    secret = SECRET.encode()
+    transcript = Transcript(str(tmp_path / "t.jsonl"), redact=redact_keys("Token"))
+    transcript.frames("recv", b'{"jsonrpc":"2.0","id":1,"result":{"token":"' + secret
+                      + b'"},"x":"\xff"}\n'
+                      + b'{"jsonrpc":"2.0","method":"m","params":{"TOKEN":"' + secret + b'"}}{}\n'
+                      + b'{"\\u0074oken":"' + secret + b'",}\n'
+                      + b"server starting on stdout\n", "OPERATING")
+    transcript.close()
+    assert SECRET not in (tmp_path / "t.jsonl").read_text()
+    assert [r["raw"] for r in frames_of(tmp_path / "t.jsonl")] \
+        == ["<redacted>"] * 3 + ["server starting on stdout"]
+
+
+def test_a_failing_redact_hook_is_logged_without_the_value_it_was_hiding(tmp_path, caplog):
+    """D-78: the warning quoted the hook's exception, whose text may carry the value."""
+    def redact(message):
+        int(message["params"]["token"])            # ValueError: invalid literal ... 'SECRET'
+
+    transcript = Transcript(str(tmp_path / "t.jsonl"), redact=redact)
+    with caplog.at_level(logging.WARNING, logger="mcp_ref.transcript"):
+        write_frames(transcript, "send", {"jsonrpc": "2.0", "method": "m",
+                                          "params": {"token": SECRET}})
+    transcript.close()
+    assert "redact hook raised ValueError" in caplog.text and SECRET not in caplog.text
+    assert SECRET not in (tmp_path / "t.jsonl").read_text()
+
+
+@pytest.mark.parametrize("returned", ["tuple key", "circular"])
+def test_a_redact_hook_returning_no_json_value_breaks_nothing(tmp_path, caplog, returned):
+    """D-78: a value json cannot write even with default=repr raised TypeError or ValueError
+    from frames(), on the reader thread of the session being recorded."""
+    circular = {}
+    circular["self"] = circular
+    value = {(1, 2): "x"} if returned == "tuple key" else circular
+    transcript = Transcript(str(tmp_path / "t.jsonl"), redact=lambda message: value)
+    with caplog.at_level(logging.WARNING, logger="mcp_ref.transcript"):
+        write_frames(transcript, "send", {"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        transcript.event("exit", status=0)
+    transcript.close()
+    (ping,) = frames_of(tmp_path / "t.jsonl")
+    assert ping["msg"] == "<not recorded: the redact hook returned no JSON value>"
+    assert ping["method"] == "ping" and "no JSON form" in caplog.text
+    assert load(str(tmp_path / "t.jsonl"))[-1]["event"] == "exit"
