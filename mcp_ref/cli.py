@@ -140,7 +140,13 @@ def diff_transcripts(path_a: str, path_b: str) -> int:
         except (OSError, ValueError) as exc:     # missing, unreadable, or not JSONL
             sys.stderr.write(f"diff: cannot read the transcript {path}: {exc}\n")
             return 2                             # as diff(1): 0 same, 1 different, 2 trouble
-    text = diff(records[0], records[1], names=(path_a, path_b))
+    try:
+        text = diff(records[0], records[1], names=(path_a, path_b))
+    except RecursionError:
+        # A record json could just read, but not write back from the deeper stack of diff:
+        # no transcript mcp_ref writes nests so deep (its frames stop at MAX_NESTING, D-51).
+        sys.stderr.write("diff: a transcript nests arrays and objects too deep to compare\n")
+        return 2
     sys.stdout.write(text or "equivalent\n")
     return 1 if text else 0
 

@@ -244,16 +244,25 @@ def open_transcript(trace: Trace,
 
 
 def load(path: str) -> List[Dict[str, Any]]:
-    """The records of a transcript; ValueError names the first line that is not one."""
+    """The records of a transcript; ValueError names the first line that is not one (not
+    UTF-8, not JSON, nested too deep for json, or not an object)."""
     records = []
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:
         for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"line {number} is not UTF-8: {exc.reason} at byte "
+                                 f"{exc.start}") from None
             except ValueError as exc:
                 raise ValueError(f"line {number} is not JSON: {exc}") from None
+            except RecursionError:
+                # A transcript never nests deeper than MAX_NESTING (its frames are decoded
+                # by framing.decode); this file was written by something else (D-78).
+                raise ValueError(f"line {number} nests arrays and objects too deep for "
+                                 "json to read") from None
             if not isinstance(record, dict):
                 raise ValueError(f"line {number} is not a JSON object")
             records.append(record)
@@ -263,35 +272,49 @@ def load(path: str) -> List[Dict[str, Any]]:
 #: Members whose values differ between equivalent sessions.
 _VOLATILE_RESULT_KEYS = ("serverInfo", "clientInfo", "instructions")
 
+#: The other direction: a response goes the opposite way to its request.
+_OTHER = {"send": "recv", "recv": "send"}
+
 
 def normalise(records: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Frames only, without times; ids and progress tokens renumbered in order of first
-    appearance (per direction of the request), implementation info blanked."""
-    names: Dict[str, str] = {}
+    """Frames only, without times; request ids and progress tokens renumbered in order of
+    first appearance, each side's on its own (``<send-id1>``, ``<recv-id1>``: named for the
+    direction of the request, so a response, a cancel and a progress notification get the
+    name of the request they are about); implementation info blanked."""
+    names: Dict[Tuple[str, str, str], str] = {}
+    counts: Dict[Tuple[str, str], int] = {}
 
-    def rename(kind: str, value: Any) -> str:
-        key = f"{kind}:{type(value).__name__}:{value!r}"
+    def rename(kind: str, side: Any, value: Any) -> str:
+        # 1 and "1" are different ids (BP-03, BP-07); each side numbers its own requests,
+        # so the client's 0 and the server's 0 are different requests too (D-78).
+        key = (f"{side}", kind, f"{type(value).__name__}:{value!r}")
         if key not in names:
-            names[key] = f"<{kind}{sum(1 for k in names if k.startswith(kind + ':')) + 1}>"
+            counts[key[:2]] = counts.get(key[:2], 0) + 1
+            names[key] = f"<{side}-{kind}{counts[key[:2]]}>"
         return names[key]
 
     out: List[Dict[str, Any]] = []
     for record in records:
         if "dir" not in record:
             continue
+        sent = record["dir"]                    # who sent this frame
         msg = json.loads(json.dumps(record.get("msg", record.get("raw"))))
         if isinstance(msg, dict):
+            is_request = isinstance(msg.get("method"), str)
             if msg.get("id") is not None:
-                msg["id"] = rename("id", msg["id"])
+                # A request's id is its sender's; a response carries the id of a request
+                # that went the other way (BP-07).
+                msg["id"] = rename("id", sent if is_request else _OTHER.get(sent), msg["id"])
             params = msg.get("params")
             if isinstance(params, dict):
                 meta = params.get("_meta")
-                if isinstance(meta, dict) and "progressToken" in meta:
-                    meta["progressToken"] = rename("token", meta["progressToken"])
-                if "progressToken" in params:
-                    params["progressToken"] = rename("token", params["progressToken"])
-                if "requestId" in params:
-                    params["requestId"] = rename("id", params["requestId"])
+                if isinstance(meta, dict) and "progressToken" in meta:     # PR-01
+                    meta["progressToken"] = rename("token", sent, meta["progressToken"])
+                if "progressToken" in params:       # notifications/progress, from the receiver
+                    params["progressToken"] = rename("token", _OTHER.get(sent),
+                                                     params["progressToken"])
+                if "requestId" in params:           # notifications/cancelled, from the sender
+                    params["requestId"] = rename("id", sent, params["requestId"])
                 for key in _VOLATILE_RESULT_KEYS:
                     if key in params:
                         params[key] = "<info>"
@@ -300,7 +323,7 @@ def normalise(records: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
                 for key in _VOLATILE_RESULT_KEYS:
                     if key in result:
                         result[key] = "<info>"
-        frame = {"dir": record["dir"], "msg": msg}
+        frame = {"dir": sent, "msg": msg}
         for marker in ("too_long", "truncated"):        # lines the connection refused (D-78)
             if marker in record:
                 frame[marker] = record[marker]

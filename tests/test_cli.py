@@ -190,6 +190,33 @@ def test_diff_of_a_file_that_is_no_transcript_is_trouble_not_a_traceback(tmp_pat
     assert "Traceback" not in done.stderr and done.stdout == ""
 
 
+def test_diff_of_a_transcript_that_is_not_utf8_names_its_line(tmp_path):
+    """D-78: the error named a byte offset in the file, not the line."""
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    good.write_text("")
+    bad.write_bytes(b'{"event": "spawn"}\n{"dir": "recv", "raw": "\xff"}\n')
+    done = run(["diff", str(good), str(bad)])
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr == f"diff: cannot read the transcript {bad}: line 2 is not UTF-8: " \
+                          "invalid start byte at byte 24\n"
+
+
+def test_diff_of_a_transcript_nested_too_deep_is_trouble_not_a_traceback(tmp_path, capsys):
+    """D-78: json raises RecursionError, not ValueError, on a line nested deeper than it can
+    read (a traceback, exit 1: "different"), and a line it could just read failed when diff
+    wrote it back from a deeper stack. Every depth is now an answer: 0, 1, or 2 (trouble)."""
+    from mcp_ref.__main__ import main
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    path = tmp_path / "deep.jsonl"
+    statuses = set()
+    for depth in list(range(700, 1100, 3)) + [100_000]:
+        path.write_text('{"dir": "send", "msg": ' + "[" * depth + "]" * depth + "}\n")
+        statuses.add(main(["diff", str(path), str(empty)]))
+    assert statuses == {1, 2}
+    assert "too deep" in capsys.readouterr().err
+
+
 @pytest.mark.spec("TR-01", "TR-06")
 @pytest.mark.parametrize("closed,name", [(">&-", "stdout (fd 1)"), ("<&-", "stdin (fd 0)"),
                                          ("<&- >&-", "stdin (fd 0)")])

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from rawpipe import SERVE
-from mcp_ref.transcript import Transcript, load, redact_keys
+from mcp_ref.transcript import Transcript, diff, load, normalise, redact_keys
 
 SECRET = "hunter2-s3cret"
 
@@ -382,3 +382,70 @@ def test_a_redact_hook_returning_no_json_value_breaks_nothing(tmp_path, caplog, 
     assert ping["msg"] == "<not recorded: the redact hook returned no JSON value>"
     assert ping["method"] == "ping" and "no JSON form" in caplog.text
     assert load(str(tmp_path / "t.jsonl"))[-1]["event"] == "exit"
+
+
+# --- normalise and diff (D-78) -------------------------------------------------------------
+
+
+def _frame(direction, message):
+    return {"t": 0.0, "dir": direction, "state": "OPERATING", "msg": message}
+
+
+@pytest.mark.spec("BP-07", "CN-01", "PR-01")
+def test_normalise_numbers_each_sides_requests_on_their_own(tmp_path):
+    """D-78: ids were renamed in one sequence for both sides, so a server whose own requests
+    are numbered from 0, like the client's, and one that numbers them from "s1" made
+    different transcripts of the same behaviour. Each side's request ids (and progress
+    tokens) are now numbered on their own, and a response, a cancel or a progress
+    notification takes the name of the request it is about."""
+    def session(server_id, token):
+        return [_frame("send", {"jsonrpc": "2.0", "id": 0, "method": "initialize"}),
+                _frame("recv", {"jsonrpc": "2.0", "id": 0, "result": {}}),
+                _frame("send", {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                "params": {"name": "t", "_meta": {"progressToken": 1}}}),
+                _frame("recv", {"jsonrpc": "2.0", "id": server_id, "method": "roots/list",
+                                "params": {"_meta": {"progressToken": token}}}),
+                _frame("send", {"jsonrpc": "2.0", "method": "notifications/progress",
+                                "params": {"progressToken": token, "progress": 1}}),
+                _frame("send", {"jsonrpc": "2.0", "id": server_id, "result": {"roots": []}}),
+                _frame("recv", {"jsonrpc": "2.0", "method": "notifications/progress",
+                                "params": {"progressToken": 1, "progress": 1}}),
+                _frame("send", {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                                "params": {"requestId": 1}})]
+
+    assert diff(session(0, 1), session("s1", "tok")) == ""
+    ids = [(f["msg"].get("id"), f["msg"].get("params", {}).get("requestId"))
+           for f in normalise(session("s1", "tok"))]
+    assert ids == [("<send-id1>", None), ("<send-id1>", None), ("<send-id2>", None),
+                   ("<recv-id1>", None), (None, None), ("<recv-id1>", None), (None, None),
+                   (None, "<send-id2>")]
+    tokens = [f["msg"]["params"].get("progressToken",
+                                     f["msg"]["params"].get("_meta", {}).get("progressToken"))
+              for f in normalise(session(0, 1)) if "params" in f["msg"]]
+    assert tokens == ["<send-token1>", "<recv-token1>", "<recv-token1>", "<send-token1>", None]
+    # 1 and "1" stay different requests (BP-03): renaming keeps what diff must see.
+    assert diff(session(0, 1), session(0, "1")) == ""
+    same_id = [_frame("send", {"id": 1, "method": "a"}), _frame("send", {"id": 1, "method": "b"})]
+    other_id = [same_id[0], _frame("send", {"id": "1", "method": "b"})]
+    assert diff(same_id, other_id) != ""
+
+
+def test_normalise_takes_linear_time(tmp_path):
+    """D-78: each new id was numbered by counting every name given so far, so 20 000 requests
+    (a benchmark's transcript holds more) took 40 s to normalise. A bound 40 times what it
+    takes now."""
+    import time
+    records = [_frame("send", {"jsonrpc": "2.0", "id": n, "method": "ping"})
+               for n in range(20_000)]
+    started = time.monotonic()
+    normalised = normalise(records)
+    assert time.monotonic() - started < 10
+    assert normalised[-1]["msg"]["id"] == "<send-id20000>"
+
+
+def test_lines_the_connection_refused_are_compared_as_such(tmp_path):
+    """A too-long line and a cut one are part of what diff compares (D-78)."""
+    records = [{"t": 0, "dir": "recv", "state": "OPERATING", "too_long": 100},
+               {"t": 0, "dir": "recv", "state": "OPERATING", "raw": "{", "truncated": True}]
+    assert normalise(records) == [{"dir": "recv", "msg": None, "too_long": 100},
+                                  {"dir": "recv", "msg": "{", "truncated": True}]
