@@ -265,6 +265,10 @@ def load(path: str) -> List[Dict[str, Any]]:
                                  "json to read") from None
             if not isinstance(record, dict):
                 raise ValueError(f"line {number} is not a JSON object")
+            if "dir" in record and record["dir"] not in ("send", "recv"):
+                # A frame's direction is all normalise() reads ids by (D-78).
+                raise ValueError(f'line {number}: "dir" is {record["dir"]!r}, not "send" or '
+                                 '"recv"')
             records.append(record)
     return records
 

@@ -177,7 +177,10 @@ def test_call_refuses_tool_arguments_no_frame_can_carry(words, why):
     assert why in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("content", [None, "not a transcript\n", '{"a": 1}\n[2]\n'])
+@pytest.mark.parametrize("content", [None, "not a transcript\n", '{"a": 1}\n[2]\n',
+                                     # D-78: a TypeError in normalise, a traceback
+                                     '{"dir": [1], "msg": {"id": 1, "result": {}}}\n',
+                                     '{"dir": "sent", "msg": {}}\n'])
 def test_diff_of_a_file_that_is_no_transcript_is_trouble_not_a_traceback(tmp_path, content):
     good = tmp_path / "good.jsonl"
     good.write_text("")
