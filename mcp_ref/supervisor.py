@@ -158,6 +158,10 @@ class Supervisor:
     def client(self) -> Client:
         """The running server's client, or :class:`ServerUnavailable` at once (fail fast)."""
         with self._cond:
+            if self._stop.is_set():
+                # close() has begun: the server is being shut down, even while the state
+                # still reads "running" (it said "the supervised server is running", D-78).
+                raise ServerUnavailable(CLOSED, self.last_error)
             if self._state == RUNNING and self._client is not None:
                 return self._client
             retry_in = None
@@ -230,7 +234,9 @@ class Supervisor:
             if self._stop.is_set():
                 return
             with self._locked():
-                if uptime >= self.healthy_after:
+                # A start that never came up is never healthy, not even with healthy_after=0
+                # (a missing command was retried for ever, D-78).
+                if uptime is not None and uptime >= self.healthy_after:
                     self._failures = 0           # it was healthy: start the count again
                 self._failures += 1
                 if self._failures >= self.max_failures or self._hopeless:
@@ -248,9 +254,9 @@ class Supervisor:
                 self._retry_at = None
                 self._set_state(STARTING)
 
-    def _run_once(self) -> float:
-        """Start one server and wait until it dies; its uptime in seconds (0: never up).
-        Why it ended goes to :attr:`last_error`."""
+    def _run_once(self) -> Optional[float]:
+        """Start one server and wait until it dies; its uptime in seconds (None: never up).
+        Why it ended goes to :attr:`last_error`, unless close() ended it."""
         try:
             client = Client.spawn(self.argv, **self._client_options)
         except Exception as exc:
@@ -261,31 +267,34 @@ class Supervisor:
                 self.last_error = exc
                 self._hopeless = not isinstance(exc, McpRefError)
                 self._record("spawn-failed", detail=str(exc))
-            return 0.0
+            return None
         with self._locked():
-            if self._stop.is_set():              # close() came during the start
-                self._cond.notify_all()
-            else:
+            if not self._stop.is_set():          # else close() came during the start
                 self._client = client
                 self._set_state(RUNNING)
-                self._record("spawned", pid=client.pid)
+            # Either way: every "exited" below follows the "spawned" of its server.
+            self._record("spawned", pid=client.pid)
         started = self._clock()
         if not self._stop.is_set():
             # Until the session ends: the server died, closed its stdout while running on
             # (TR-15), or stopped answering keepalive pings; or close() shuts it down.
             client.wait_closed(None)
         uptime = self._clock() - started
-        # A process that exits closes its stdout a moment before it can be reaped.
-        how = "exited" if client.wait_exit(0.5) is not None else "closed its stdout"
         with self._cond:
             self._client = None                  # from now on, calls fail fast
-            if not self._stop.is_set():
+            stopping = self._stop.is_set()
+            if not stopping:
                 self._set_state(BACKOFF)
+        how = None
+        if not stopping:
+            # A process that exits closes its stdout a moment before it can be reaped.
+            how = "exited" if client.wait_exit(0.5) is not None else "closed its stdout"
         report = client.close()                  # reaps it; calls in flight fail (no replay)
         with self._locked():
-            self.last_error = ConnectionClosed(f"the server {how}", exit_code=report.exit_code,
-                                               signal=report.signal,
-                                               stderr_tail=client.stderr_tail())
+            if how is not None:                  # a server close() shut down is no error
+                self.last_error = ConnectionClosed(
+                    f"the server {how}", exit_code=report.exit_code, signal=report.signal,
+                    stderr_tail=client.stderr_tail())
             self._record("exited", pid=client.pid,
                          detail=report.exit_code if report.signal is None else -report.signal)
         return uptime

@@ -23,6 +23,7 @@ import pytest
 import rawpipe
 from rawpipe import zoo, zoo_events
 from mcp_ref.errors import ConnectionClosed
+from mcp_ref.transcript import Transcript
 from mcp_ref.supervisor import (BACKOFF, CLOSED, FAILED, RUNNING, ServerUnavailable,
                                 Supervisor)
 
@@ -439,3 +440,75 @@ def test_close_is_bounded_when_on_event_never_returns(inv, tmp_path, caplog):
     assert not supervisor._thread.is_alive()
     track_servers(inv, log)
     assert [e.kind for e in supervisor.events].count("spawned") == 1
+
+
+# --- helper-62's review (D-78) -------------------------------------------------------------
+
+
+def test_a_start_that_never_comes_up_is_never_healthy(inv):
+    """D-78: a start that failed returned an uptime of 0, and with ``healthy_after=0`` that
+    counted as healthy: the count started again at every attempt, and a missing command was
+    retried for ever (hundreds of attempts a second at a short backoff), never FAILED."""
+    supervisor = Supervisor(["/no/such/mcp-server"], initial_backoff=0.01, max_backoff=0.01,
+                            healthy_after=0, max_failures=3)
+    with supervisor:
+        assert supervisor.wait_for_state(FAILED, timeout=10)
+    assert [e.kind for e in supervisor.events] == ["spawn-failed", "backoff"] * 2 \
+        + ["spawn-failed", "failed", "closed"]
+
+
+class _SignalsInitialize(Transcript):
+    """A client transcript that says when the handshake's first frame is written."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.initialize_sent = threading.Event()
+
+    def frames(self, direction, data, state):
+        super().frames(direction, data, state)
+        if direction == "send" and b'"initialize"' in data:
+            self.initialize_sent.set()
+
+
+def test_close_during_a_start_shuts_that_server_down_without_blaming_it(inv, tmp_path):
+    """D-78: close() while a server was being initialized: the supervisor shut the new server
+    down, but recorded its "exited" with no "spawned" before it, waited 0.5 s more for it to
+    exit on its own, and kept "the server closed its stdout" as the last error, though it
+    was close() that ended it."""
+    transcript = _SignalsInitialize(str(tmp_path / "client.jsonl"))
+    supervisor, watcher, log = supervised(inv, tmp_path, "slow-init=1",
+                                          initial_backoff=0.05, trace=transcript)
+    supervisor.start()
+    try:
+        assert transcript.initialize_sent.wait(15)
+    finally:
+        supervisor.close()
+    track_servers(inv, log)
+    assert [e.kind for e in supervisor.events] == ["spawned", "exited", "closed"]
+    spawned, exited, _ = supervisor.events
+    assert spawned.pid == exited.pid and rawpipe.wait_pid_gone(spawned.pid, 5)
+    assert supervisor.last_error is None
+
+
+def test_a_call_once_close_has_begun_fails_as_closed(inv, tmp_path):
+    """D-78: while close() shut the running server down, the state still read "running", and a
+    call failed with "the supervised server is running". Once close() has begun, every call
+    fails fast as closed."""
+    seen = []
+    supervisor, watcher, log = supervised(inv, tmp_path, initial_backoff=0.05)
+
+    def on_event(event):
+        watcher(event)
+        if event.kind == "exited":                 # close() is shutting the server down
+            try:
+                supervisor.ping()
+                seen.append("answered")
+            except ServerUnavailable as exc:
+                seen.append((exc.state, str(exc)))
+
+    supervisor._on_event = on_event
+    with supervisor:
+        watcher.spawned.get(timeout=15)
+        supervisor.ping()
+    track_servers(inv, log)
+    assert seen == [(CLOSED, "the supervised server is closed")]
