@@ -39,6 +39,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from .client import Client
 from .errors import ConnectionClosed, McpRefError
+from .session import waitable
 
 log = logging.getLogger("mcp_ref.supervisor")
 
@@ -151,9 +152,11 @@ class Supervisor:
             return self._state
 
     def wait_for_state(self, *states: str, timeout: float) -> bool:
-        """Wait up to ``timeout`` s until the state is one of ``states``."""
+        """Wait up to ``timeout`` s until the state is one of ``states``. As every wait of
+        the Client: ``inf`` waits as long as a lock can, NaN not at all (D-78: NaN made
+        Condition.wait_for spin for ever, ``inf`` raised OverflowError)."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._state in states, timeout)
+            return self._cond.wait_for(lambda: self._state in states, waitable(timeout))
 
     def client(self) -> Client:
         """The running server's client, or :class:`ServerUnavailable` at once (fail fast)."""
@@ -196,7 +199,7 @@ class Supervisor:
         if client is not None:
             client.close()                       # wakes the supervisor thread's wait
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)           # every wait bounded
+            self._thread.join(waitable(timeout))     # every wait bounded (NaN: ValueError)
             if self._thread.is_alive():
                 log.warning("the supervisor thread is still busy after %g s (an on_event "
                             "callback that does not return?); leaving it behind", timeout)

@@ -512,3 +512,28 @@ def test_a_call_once_close_has_begun_fails_as_closed(inv, tmp_path):
         supervisor.ping()
     track_servers(inv, log)
     assert seen == [(CLOSED, "the supervised server is closed")]
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf")])
+def test_waits_take_any_timeout_a_client_wait_takes(inv, tmp_path, timeout):
+    """D-78: wait_for_state(timeout=nan) spun for ever at full CPU (Condition.wait_for never
+    finds NaN passed), timeout=inf raised OverflowError, and close(timeout=nan) raised
+    ValueError half way. They now read a timeout as the Client's waits do (session.waitable):
+    NaN is no wait, inf as long as a lock can wait."""
+    supervisor, watcher, log = supervised(inv, tmp_path, initial_backoff=0.05)
+    outcome = []
+    waiter = threading.Thread(target=lambda: outcome.append(
+        supervisor.wait_for_state(RUNNING, timeout=timeout)), daemon=True)
+    waiter.start()                          # while the supervisor is still STARTING
+    if timeout != timeout:
+        waiter.join(15)                     # NaN: no wait, before anything is spawned
+    supervisor.start()
+    try:
+        waiter.join(15)
+        assert not waiter.is_alive() and outcome == [timeout == float("inf")]
+        watcher.spawned.get(timeout=15)
+    finally:
+        supervisor.close(timeout)
+        supervisor.close()
+    track_servers(inv, log)
+    assert supervisor.state == CLOSED
