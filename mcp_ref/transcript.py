@@ -257,6 +257,11 @@ def load(path: str) -> List[Dict[str, Any]]:
                 raise ValueError(f"line {number} is not UTF-8: {exc.reason} at byte "
                                  f"{exc.start}") from None
             except ValueError as exc:
+                if not line.endswith(b"\n"):
+                    # Each record is flushed as it is written, so a transcript is whole up to
+                    # its last record; that one is cut when its writer dies writing it (D-78).
+                    raise ValueError(f"line {number}, the last, is cut short (no newline: "
+                                     f"was its writer killed while writing it?): {exc}") from None
                 raise ValueError(f"line {number} is not JSON: {exc}") from None
             except RecursionError:
                 # A transcript never nests deeper than MAX_NESTING (its frames are decoded

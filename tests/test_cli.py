@@ -204,6 +204,18 @@ def test_diff_of_a_transcript_that_is_not_utf8_names_its_line(tmp_path):
                           "invalid start byte at byte 24\n"
 
 
+def test_diff_of_a_transcript_whose_writer_was_killed_says_the_last_line_is_cut(tmp_path):
+    """D-78: a writer killed while writing a record leaves its line cut short; that is said,
+    rather than only "not JSON"."""
+    good, cut = tmp_path / "good.jsonl", tmp_path / "cut.jsonl"
+    good.write_text("")
+    cut.write_text('{"event": "spawn"}\n{"t": 0.1, "dir": "recv", "msg": {"jsonrpc": "2.')
+    done = run(["diff", str(good), str(cut)])
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"diff: cannot read the transcript {cut}: line 2, the last, "
+                                  "is cut short (no newline: was its writer killed")
+
+
 def test_diff_of_a_transcript_nested_too_deep_is_trouble_not_a_traceback(tmp_path, capsys):
     """D-78: json raises RecursionError, not ValueError, on a line nested deeper than it can
     read (a traceback, exit 1: "different"), and a line it could just read failed when diff
