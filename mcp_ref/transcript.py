@@ -49,7 +49,8 @@ class Transcript:
     """Appends records to a JSONL file. Thread-safe; every record is flushed at once, so a
     transcript survives a crash of the process that writes it. A transcript never breaks the
     session it records: once the file cannot be written (disk full, say), it says so once
-    and stops recording."""
+    and stops recording. ``max_line_bytes``: the session's line limit (D-03), which
+    ``Client.spawn`` passes to a transcript it opens from a path."""
 
     def __init__(self, path: str, *, redact: Optional[Redactor] = None,
                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
