@@ -103,7 +103,9 @@ def _long_integers(value: Any) -> Any:
 
 
 def _as_text(value: Any) -> str:
-    """``json.dumps`` default: a number Python cannot carry (D-37) is recorded as its text."""
+    """``json.dumps`` default: a number Python cannot carry (D-37) is recorded as its text, a
+    JSON string, as a :class:`_LongInteger` is: ``json.load`` then reads the file back on any
+    Python (3.11 on refuses integers past 4 300 digits; ``1e400`` would come back as inf)."""
     if isinstance(value, OutOfRange):
         return value.text
     raise TypeError(f"{type(value).__name__} is not JSON")
