@@ -63,11 +63,9 @@ LEVELS = {
 #: Requests only a server sends; a client offers them through its capabilities (LC-16).
 SERVER_ONLY_REQUESTS = frozenset(m for m in spec.SERVER_REQUESTS if m != spec.PING)
 #: Notifications only a server sends: logging (LG-01) and changes to what *it* offers
-#: (catalogue section 1.1, the Direction column).
-SERVER_ONLY_NOTIFICATIONS = frozenset({
-    spec.LOG_MESSAGE, "notifications/tools/list_changed", "notifications/resources/list_changed",
-    "notifications/resources/updated", "notifications/prompts/list_changed",
-    spec.ELICITATION_COMPLETE})
+#: (catalogue section 1.1, the Direction column; :data:`spec.NOTIFICATION_SENDER`).
+SERVER_ONLY_NOTIFICATIONS = frozenset(
+    method for method, sender in spec.NOTIFICATION_SENDER.items() if sender == "server")
 
 #: A frame longer than this is written to the file as a shortened string.
 _MAX_FRAME_CHARS = 4096

@@ -884,6 +884,25 @@ class Connection:
         if input is Input.PROGRESS:
             return self._receive_progress(params)
         events: List[ev.Event] = []
+        sender = spec.NOTIFICATION_SENDER.get(note.method, self.peer_role.value)
+        if sender != self.peer_role.value:
+            # The receiving side of D-54: delivered (a lenient receiver, D-24) but reported as
+            # sent the wrong way, not as a capability the peer lacks, which it cannot have.
+            # (A client's notifications/message never gets here: the lifecycle refuses it,
+            # LG-01.)
+            events.append(ev.ProtocolViolation(RemoteProtocolError(
+                f"{note.method} is a notification the {sender} sends, not the "
+                f"{self.peer_role.value}", catalogue_id="LC-16"), False))
+            events.append(ev.NotificationReceived(note.method, params))
+            return events
+        if (note.method == spec.ELICITATION_COMPLETE and self.protocol_version is not None
+                and method_exists(note.method, self.protocol_version)
+                and "url" not in elicitation_modes(self.capabilities, self.protocol_version)):
+            # It ends a url-mode elicitation, and we declared no url mode (D-36): the receiving
+            # side of send_notification's refusal. Delivered, and reported.
+            events.append(ev.ProtocolViolation(RemoteProtocolError(
+                f"{note.method} ends a url-mode elicitation, and this client declared no url "
+                "mode", catalogue_id="LC-16"), False))
         if not method_exists(note.method, self.protocol_version):
             # D-35: delivered (a lenient receiver, like D-24) but reported: the revision the
             # peer negotiated has no such notification (LC-15).

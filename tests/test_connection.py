@@ -2226,3 +2226,43 @@ def test_closing_an_end_the_transport_already_closed_is_a_no_op(role):
     connection.close()
     assert connection.state is State.CLOSED
     assert connection.data_to_send() == b""
+
+
+@pytest.mark.spec("LC-16", "BP-13")
+@pytest.mark.parametrize("receiver, method", [
+    (Role.CLIENT, "notifications/roots/list_changed"),
+    (Role.SERVER, "notifications/tools/list_changed"),
+    (Role.SERVER, "notifications/resources/updated"),
+    (Role.SERVER, "notifications/elicitation/complete")])
+def test_a_notification_sent_the_wrong_way_is_reported_as_such_and_still_delivered(
+        receiver, method):
+    """D-83 (helper-63's leftover), the receiving side of D-54: a server's roots/list_changed
+    was reported as "needs the peer's 'roots.listChanged' capability", a capability a server
+    cannot have, and a client's elicitation/complete was delivered with no report. Now each is
+    named as sent the wrong way, delivered (a lenient receiver, D-24), and never answered
+    (BP-13). (A client's notifications/message is the lifecycle's to refuse: LG-01.)"""
+    pair = handshake()
+    connection = pair.conn(receiver)
+    events = connection.receive_data(line({"jsonrpc": "2.0", "method": method, "params": {}}))
+    violations = [e.error for e in events if isinstance(e, ev.ProtocolViolation)]
+    assert [v.catalogue_id for v in violations] == ["LC-16"]
+    sender = "client" if receiver is Role.CLIENT else "server"
+    assert f"the {sender} sends, not the {receiver.peer.value}" in str(violations[0])
+    assert [e.method for e in events if isinstance(e, ev.NotificationReceived)] == [method]
+    assert connection.data_to_send() == b""
+
+
+@pytest.mark.spec("LC-16")
+@pytest.mark.parametrize("modes, reported", [({}, True), ({"form": {}}, True),
+                                             ({"url": {}}, False)])
+def test_elicitation_complete_to_a_client_without_url_mode_is_reported(modes, reported):
+    """D-83 (helper-63's leftover): the receiving side of send_notification's refusal (D-36):
+    the notification ends a url-mode elicitation, which a client that declared no url mode
+    never started. It was delivered with no report."""
+    pair = handshake(client_kwargs={"capabilities": {"elicitation": modes}})
+    events = pair.client.receive_data(line({
+        "jsonrpc": "2.0", "method": "notifications/elicitation/complete",
+        "params": {"elicitationId": "e1"}}))
+    violations = [e.error.catalogue_id for e in events if isinstance(e, ev.ProtocolViolation)]
+    assert violations == (["LC-16"] if reported else [])
+    assert any(isinstance(e, ev.NotificationReceived) for e in events)
