@@ -180,8 +180,12 @@ class _StopSignal:
 def _selector_for(*fds: int, write_fd: Optional[int] = None) -> selectors.BaseSelector:
     """A selector watching ``fds`` for reading (and ``write_fd``, if given, for writing).
 
-    epoll (Linux's default) refuses regular files, which a server's stdin can be
-    (``server < requests.jsonl``); plain select() accepts them, so fall back to it.
+    A server's stdin can be a regular file (``server < requests.jsonl``) or ``/dev/null``, and
+    the platform's default selector fails on those: epoll (Linux) refuses them (EPERM), and
+    kqueue (macOS, the BSDs) accepts a regular file but calls it readable only *before* its
+    end, so the EOF that ends the session (TR-14) would never be seen. poll() reports both as
+    readable, as POSIX has it, and has no FD_SETSIZE limit on fd numbers, which select()
+    has; select() is only the last resort (D-81).
     """
     def register(sel: selectors.BaseSelector) -> selectors.BaseSelector:
         for fd in fds:
@@ -190,12 +194,21 @@ def _selector_for(*fds: int, write_fd: Optional[int] = None) -> selectors.BaseSe
             sel.register(write_fd, selectors.EVENT_WRITE)
         return sel
 
+    if any(stat.S_ISREG(os.fstat(fd).st_mode) for fd in fds):
+        return register(_plain_selector())     # kqueue would register it, and hang at EOF
     sel = selectors.DefaultSelector()
     try:
         return register(sel)
-    except PermissionError:
+    except PermissionError:                    # epoll refuses /dev/null too
         sel.close()
-        return register(selectors.SelectSelector())
+        return register(_plain_selector())
+
+
+def _plain_selector() -> selectors.BaseSelector:
+    """poll() where the platform has it (every POSIX system we run on), else select()."""
+    if hasattr(selectors, "PollSelector"):
+        return selectors.PollSelector()
+    return selectors.SelectSelector()
 
 
 def _remaining(deadline: Optional[float]) -> Optional[float]:
@@ -211,7 +224,10 @@ def _ready_or_hung_up(read_fds: Sequence[int], pipe_fd: int) -> bool:
     poller = select.poll()
     for fd in read_fds:
         poller.register(fd, select.POLLIN)
-    poller.register(pipe_fd, 0)               # 0: only POLLHUP, POLLERR and POLLNVAL
+    # Only POLLHUP (with POLLERR and POLLNVAL, which poll() always reports). POSIX has poll()
+    # report POLLHUP whatever ``events`` asks for, and Linux does; but macOS's poll(), built on
+    # kqueue, watches nothing at all for an fd whose ``events`` is 0, so it must be asked (D-81).
+    poller.register(pipe_fd, select.POLLHUP)
     return bool(poller.poll(0))
 
 

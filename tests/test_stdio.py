@@ -8,7 +8,9 @@ child's start-up. Linux is assumed where /proc is used.
 import json
 import os
 import select
+import selectors
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -507,6 +509,118 @@ def test_guard_stdout_keeps_stdout_for_frames():
     assert result.stdout == b'{"ok":1}\n'
     for stray in (b"stray", b"raw", b"sub"):
         assert stray in result.stderr
+
+
+# --- Other platforms, emulated on Linux (D-81) -----------------------------------------------
+
+
+class _KqueueLikeSelector(selectors.PollSelector):
+    """What kqueue (macOS, the BSDs; the default selector there) does with a regular file: it
+    accepts it, but its read filter fires only while the file offset is before the end (XNU
+    ``vnode_readable_data_count``; FreeBSD's kqueue(2): "Returns when the file pointer is not
+    at the end of file"). Everything else as poll()."""
+
+    def select(self, timeout=None):
+        waiting = selectors.PollSelector()
+        try:
+            for key in self.get_map().values():
+                st = os.fstat(key.fd)
+                at_end = os.lseek(key.fd, 0, os.SEEK_CUR) >= st.st_size
+                if not (stat.S_ISREG(st.st_mode) and at_end):
+                    waiting.register(key.fd, key.events, key)
+            return [(key.data, events) for key, events in waiting.select(timeout)]
+        finally:
+            waiting.close()
+
+
+@pytest.mark.spec("TR-14")
+@pytest.mark.parametrize("platform", ["default", "kqueue"])
+def test_a_regular_file_as_stdin_is_read_to_its_end(tmp_path, monkeypatch, platform):
+    """``server < requests.jsonl``: stdin is a regular file, and its end is the client's EOF
+    (TR-14). epoll refuses regular files; kqueue registers them but never reports one readable
+    at its end, so the server waited for ever after the last line (D-81: found by emulating
+    kqueue; macOS and the BSDs use it by default). The transport now waits with poll()."""
+    if platform == "kqueue":
+        monkeypatch.setattr(selectors, "DefaultSelector", _KqueueLikeSelector)
+    requests = tmp_path / "requests.jsonl"
+    requests.write_bytes(b'{"id":1}\n')
+    out_r, out_w = os.pipe()
+    with open(requests, "rb") as stdin:
+        transport = StdioServerTransport(stdin.fileno(), out_w, guard_stdout=False)
+        try:
+            assert transport.read(timeout=5) == b'{"id":1}\n'
+            assert transport.read(timeout=2) == b""       # None before: the wait timed out
+            assert transport.at_eof
+        finally:
+            transport.close()
+            os.close(out_r)
+            os.close(out_w)
+
+
+def test_a_regular_file_as_stdin_above_fd_setsize(tmp_path):
+    """select() takes no fd numbered FD_SETSIZE (1024) or more (ValueError); a server embedded
+    in a program with that many files open gets such numbers. The fallback for a regular file
+    as stdin was select(): the first read() raised. It is poll() now (D-81)."""
+    import resource
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft <= 1500:
+        pytest.skip("RLIMIT_NOFILE too low for fd 1500")
+    requests = tmp_path / "requests.jsonl"
+    requests.write_bytes(b'{"id":1}\n')
+    out_r, out_w = os.pipe()
+    with open(requests, "rb") as stdin:
+        high = os.dup2(stdin.fileno(), 1500)
+        transport = StdioServerTransport(high, out_w, guard_stdout=False)
+        try:
+            assert transport.read(timeout=5) == b'{"id":1}\n'
+            assert transport.read(timeout=5) == b""
+        finally:
+            transport.close()
+            for fd in (high, out_r, out_w):
+                os.close(fd)
+
+
+class _XnuPoll:
+    """poll() as macOS implements it, on kqueue (XNU bsd/kern/sys_generic.c, poll_nocancel):
+    an fd whose ``events`` asks for none of POLLIN, POLLRDNORM, POLLPRI, POLLRDBAND, POLLHUP,
+    POLLOUT... gets no filter at all, so nothing, not even a hang-up, is reported for it."""
+
+    def __init__(self):
+        self._poll = _real_poll()
+
+    def register(self, fd, events):
+        if events:
+            self._poll.register(fd, events)
+
+    def poll(self, timeout=None):
+        return self._poll.poll(timeout)
+
+
+_real_poll = select.poll
+
+
+@pytest.mark.spec("TR-14")
+def test_a_hung_up_pipe_is_seen_with_macos_poll(monkeypatch):
+    """A reader held up by its replies (D-38) reads on once the peer has closed its end of
+    the pipe, which _ready_or_hung_up sees as POLLHUP. It asked poll() for no event at all
+    (POSIX: POLLHUP is reported anyway), and macOS's poll() then watches nothing: the hold-up
+    never let go of a server whose client closed its stdin (D-81, found by reading XNU). Now
+    POLLHUP is asked for; data alone, with the writer still there, is still no hang-up."""
+    from mcp_ref.stdio import _ready_or_hung_up
+    monkeypatch.setattr(select, "poll", _XnuPoll)
+    r, w = os.pipe()
+    try:
+        os.write(w, b"left to read")
+        assert not _ready_or_hung_up((), r)               # data, but the writer is there
+        os.close(w)
+        w = -1
+        assert _ready_or_hung_up((), r)                   # hung up, data still left
+        os.read(r, 100)
+        assert _ready_or_hung_up((), r)                   # hung up and empty
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
 
 
 # --- The parent-death watchdog (D-33) ---------------------------------------------------------
