@@ -961,6 +961,10 @@ class ChildProcess:
         except ProcessLookupError:            # everyone has exited already
             pass
         except PermissionError:
+            if self._proc.poll() is not None:
+                # macOS says EPERM, not ESRCH, for a group whose members have all exited but
+                # are not reaped yet: the server exited just now, and poll() reaped it (D-81).
+                return
             # It runs as another user (a setuid program): no rung can end it. Said, not
             # raised: the ladder goes on, our fds and threads are released, and the report
             # shows that it did not exit (stdio review R2).
@@ -1075,6 +1079,11 @@ def _abandon(proc: "subprocess.Popen[bytes]") -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    except PermissionError:
+        # macOS says EPERM for a child that exited but is not reaped yet (D-81). A child
+        # still running says it only if it runs as another user: we cannot kill it.
+        if proc.poll() is None:
+            raise
     proc.wait(timeout=_KILL_REAP_TIMEOUT)
     for pipe in (proc.stdin, proc.stdout, proc.stderr):
         pipe.close()

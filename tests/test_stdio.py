@@ -623,6 +623,63 @@ def test_a_hung_up_pipe_is_seen_with_macos_poll(monkeypatch):
             os.close(w)
 
 
+def _macos_killpg(monkeypatch):
+    """os.killpg as macOS has it (XNU ``killpg1`` skips zombies): a group whose leader has
+    exited but is not reaped yet is EPERM, where Linux signals the zombie or says ESRCH."""
+    real_killpg = os.killpg
+
+    def killpg(pgid, signum):
+        try:
+            zombie = os.waitid(os.P_PID, pgid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:                         # reaped, or not our child
+            zombie = None
+        if zombie is not None:
+            raise PermissionError(1, "Operation not permitted")
+        return real_killpg(pgid, signum)
+
+    monkeypatch.setattr(os, "killpg", killpg)
+
+
+@pytest.mark.spec("TR-13")
+def test_a_server_that_exits_as_it_is_signalled_is_no_permission_problem(monkeypatch, caplog):
+    """The ladder's next signal can meet a server that exited a moment ago and is not reaped.
+    macOS then says EPERM, and close() warned that the server "cannot be made to exit" (does
+    it run as another user?). Now that EPERM, with the server gone, is as quiet as ESRCH
+    (D-81, found by emulating macOS's killpg)."""
+    _macos_killpg(monkeypatch)
+    child = ChildProcess.spawn([sys.executable, "-c", ""])
+    _spawned.append(child)
+    assert wait_for_exit_of(child.pid, 5)                 # exited, not reaped
+    with caplog.at_level("WARNING", logger="mcp_ref.stdio"):
+        child._signal_group(signal.SIGTERM)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert child.poll() == 0
+
+
+@pytest.mark.spec("TR-01")
+def test_a_setup_failure_after_a_quick_exit_is_a_spawn_error_on_macos(monkeypatch):
+    """spawn() kills and reaps a child whose setup failed (out of fds, say). If the child had
+    exited already, macOS's killpg says EPERM: that escaped instead of the SpawnError, and the
+    child was neither reaped nor were its pipes closed (D-81, found by emulating macOS)."""
+    import mcp_ref.stdio as stdio_module
+    _macos_killpg(monkeypatch)
+    made = {}
+    real_popen = stdio_module._popen
+
+    def exited_then_out_of_fds(*args, **kwargs):
+        assert wait_for_exit_of(made["proc"].pid, 5)     # a zombie now
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(stdio_module, "Outbox", exited_then_out_of_fds)
+    monkeypatch.setattr(stdio_module, "_popen", lambda *args: made.setdefault(
+        "proc", real_popen(*args)))
+    with pytest.raises(SpawnError, match="cannot set up the server's pipes"):
+        ChildProcess.spawn([sys.executable, "-c", ""])
+    proc = made["proc"]
+    assert proc.returncode == 0                           # reaped
+    assert proc.stdin.closed and proc.stdout.closed and proc.stderr.closed
+
+
 # --- The parent-death watchdog (D-33) ---------------------------------------------------------
 
 
