@@ -88,6 +88,11 @@ OUTBOX_HIGH_WATER = 1024 * 1024
 #: has gone or closed its end: the session must still see that end (TR-14, TR-15, SC-04).
 _HELD_UP_POLL = 0.1
 
+#: Where there is no pidfd (macOS, the BSDs, Linux before 5.3), how often a read that is
+#: waiting looks whether the server has exited, so that its death ends the session even while
+#: a grandchild holds its stdout open (SC-04, D-81). An idle client wakes this often.
+_EXIT_POLL = 0.25
+
 #: After SIGKILL the kernel ends the process; this only bounds the wait for the reap.
 _KILL_REAP_TIMEOUT = 5.0
 #: How long close() waits for stderr to reach EOF once the server has exited, and how long it
@@ -610,6 +615,7 @@ class ChildProcess:
         # A pidfd (Linux 5.3+) is readable once the server has exited. The session ends when
         # the *server* exits, not when the pipe reaches EOF: a grandchild that inherited stdout
         # may hold the pipe open long after the server died (reliability RL-11, SC-04).
+        # Without a pidfd, a waiting read looks every _EXIT_POLL s instead (D-81).
         self._pidfd = _pidfd_open(proc.pid)
         try:
             self._selector = _selector_for(self._stdout_fd, waker.fd)
@@ -733,28 +739,45 @@ class ChildProcess:
         try:
             if self._torn_down:
                 return True
-            fds = [self._waker.fd] if self._pidfd is None else [self._waker.fd, self._pidfd]
-            return _ready_or_hung_up(fds, self._stdout_fd)
+            if self._pidfd is None:           # no pidfd: has the server exited? (D-81)
+                return (self._proc.poll() is not None
+                        or _ready_or_hung_up([self._waker.fd], self._stdout_fd))
+            return _ready_or_hung_up([self._waker.fd, self._pidfd], self._stdout_fd)
         finally:
             self._read_lock.release()
 
     def _read_stdout(self, deadline: Optional[float]) -> Optional[bytes]:
-        """Wait for stdout or the waker; the caller holds ``_read_lock``."""
-        ready = {key.fd for key, _ in self._selector.select(_remaining(deadline))}
-        if self._waker.fd in ready:
-            self._waker.consume()
-            return b"" if self._torn_down else None
-        if not ready:
-            return None
-        if self._stdout_fd not in ready:
-            # Only the pidfd: the server has exited and all it wrote has been read (its writes
-            # ended before it did). Whoever still holds the pipe open is not the server.
-            self._stdout_eof = True
-            return b""
-        data = os.read(self._stdout_fd, READ_CHUNK)
-        if not data:
-            self._stdout_eof = True           # TR-15: the server closed its stdout (or exited)
-        return data
+        """Wait for stdout, the waker or the server's exit; the caller holds ``_read_lock``."""
+        while True:
+            wait = _remaining(deadline)
+            if self._pidfd is None:           # no pidfd: look at the server now and then
+                wait = _EXIT_POLL if wait is None else min(wait, _EXIT_POLL)
+            ready = {key.fd for key, _ in self._selector.select(wait)}
+            if self._waker.fd in ready:
+                self._waker.consume()
+                return b"" if self._torn_down else None
+            if self._stdout_fd in ready:
+                data = os.read(self._stdout_fd, READ_CHUNK)
+                if not data:
+                    self._stdout_eof = True   # TR-15: the server closed its stdout (or exited)
+                return data
+            if ready or self._exited_without_pidfd():    # the pidfd, or without one a look
+                # The server has exited and all it wrote has been read (its writes ended
+                # before it did). Whoever still holds the pipe open is not the server.
+                self._stdout_eof = True
+                return b""
+            if _remaining(deadline) == 0.0:
+                return None
+
+    def _exited_without_pidfd(self) -> bool:
+        """Without a pidfd (macOS, the BSDs, Linux before 5.3), whether the server has exited
+        and nothing it wrote is left unread (D-81). poll() reaps it; a write of its own could
+        only precede its exit, so stdout not readable *after* the exit means all is read."""
+        if self._pidfd is not None or self._proc.poll() is None:
+            return False
+        poller = select.poll()
+        poller.register(self._stdout_fd, select.POLLIN)
+        return not poller.poll(0)
 
     def interrupt_read(self) -> None:
         """Wake a blocked :meth:`read`, which then returns None.

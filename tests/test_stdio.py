@@ -623,6 +623,30 @@ def test_a_hung_up_pipe_is_seen_with_macos_poll(monkeypatch):
             os.close(w)
 
 
+@pytest.mark.spec("TR-13", "TR-15")
+@pytest.mark.parametrize("pidfd", ["pidfd", "none"])
+def test_the_servers_death_ends_the_read_while_a_grandchild_holds_stdout(monkeypatch, pidfd):
+    """SC-04 (D-01): the session ends when the server dies, not when its stdout reaches EOF,
+    which a grandchild holding the pipe (here ``sleep 300``) delays. Linux has the pidfd for
+    that. Without one (macOS, the BSDs, Linux before 5.3; forced here) the read waited for the
+    grandchild, and so did a reader held up by its replies (D-38): now both look whether the
+    server has exited (the read every _EXIT_POLL s) (D-81)."""
+    import mcp_ref.stdio as stdio_module
+    if pidfd == "none":
+        monkeypatch.setattr(stdio_module, "_pidfd_open", lambda pid: None)
+    elif not hasattr(os, "pidfd_open"):
+        pytest.skip("no pidfd on this platform")
+    child = spawn("grandchild")
+    read_until(child, b"ready\n")
+    assert (child._pidfd is None) == (pidfd == "none")
+    os.kill(child.pid, signal.SIGKILL)
+    start = time.monotonic()
+    read_to_eof(child, timeout=5)                         # fails on a timeout
+    assert time.monotonic() - start < SLACK
+    assert child.wait(5) == -signal.SIGKILL
+    assert child._let_reader_go()     # and a reader held up by its replies (D-38) reads on
+
+
 def _macos_killpg(monkeypatch):
     """os.killpg as macOS has it (XNU ``killpg1`` skips zombies): a group whose leader has
     exited but is not reaped yet is EPERM, where Linux signals the zombie or says ESRCH."""
