@@ -353,6 +353,11 @@ class Connection:
         if method == spec.INITIALIZE:
             raise LocalProtocolError("use Connection.initialize() to open the session",
                                      catalogue_id="LC-03")
+        if method in spec.NOTIFICATIONS:
+            # BP-01, BP-14: a notification's method with an id is neither a valid request nor
+            # a valid notification (D-82). Context.request("notifications/progress") sent it.
+            raise LocalProtocolError(f"{method} is a notification, not a request: use "
+                                     "send_notification()", catalogue_id="BP-14")
         if method in self._requests_we_receive and method not in self._requests_we_send:
             # A known request of the other direction (a client asking roots/list): no valid
             # message (TR-07, TR-06), labelled LC-16 as audit.py labels a client's: it uses
@@ -381,6 +386,11 @@ class Connection:
     def send_notification(self, method: str, params: Optional[Dict[str, Any]] = None) -> bytes:
         """Send a notification that has no dedicated method (list_changed and the like)."""
         check_envelope(method, params)          # BP-01
+        if method in spec.REQUESTS:
+            # BP-01: a request's method without an id is no valid notification (D-82); its
+            # sender would wait for no answer, and its receiver answers none (BP-13).
+            raise LocalProtocolError(f"{method} is a request, not a notification: use "
+                                     "send_request()", catalogue_id="BP-01")
         dedicated = {spec.INITIALIZED: "the connection sends it itself",
                      spec.CANCELLED: "use cancel()", spec.PROGRESS: "use send_progress()",
                      spec.LOG_MESSAGE: "use send_log()"}

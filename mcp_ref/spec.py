@@ -172,6 +172,13 @@ NOTIFICATION_SENDER = {
     ELICITATION_COMPLETE: "server",
 }
 
+#: Every request and every notification the spec names, whichever side sends it. A method
+#: of one kind sent as the other (``{"id": 1, "method": "notifications/progress"}``,
+#: ``{"method": "ping"}``) matches no definition of the schema: no valid message (BP-01,
+#: D-82). Methods the spec does not name may be either, as extensions.
+REQUESTS = frozenset(CLIENT_REQUESTS) | frozenset(SERVER_REQUESTS)
+NOTIFICATIONS = frozenset(NOTIFICATION_SENDER) | {CANCELLED, PROGRESS}
+
 #: Log levels of ``logging/setLevel`` and ``notifications/message``, least to most severe
 #: (LG-03: the RFC 5424 syslog levels).
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")

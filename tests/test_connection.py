@@ -2146,6 +2146,30 @@ def test_a_known_request_or_notification_of_the_other_direction_is_never_sent():
     pair.client.send_notification("x-vendor/note", {})
 
 
+@pytest.mark.spec("BP-01", "BP-14", "TR-06", "TR-07")
+def test_a_known_notification_is_never_sent_as_a_request_nor_a_request_as_a_notification():
+    """D-82 (helper-65, found by driving a server's ``Context.request`` at random): a
+    notification method sent as a request (``{"id": 3, "method": "notifications/progress"}``)
+    or a request method sent as a notification (``{"method": "ping"}``) matches none of the
+    schema's request or notification definitions: no valid message. Refused before anything
+    is counted; methods the spec does not name still go out either way, as extensions."""
+    pair = handshake(client_kwargs={"capabilities": {"roots": {}, "sampling": {}}},
+                     server_kwargs={"capabilities": {"logging": {}, "tools": {}}})
+    for conn in (pair.client, pair.server):
+        for method in ("notifications/progress", "notifications/cancelled",
+                       "notifications/initialized", "notifications/message",
+                       "notifications/roots/list_changed", "notifications/tools/list_changed"):
+            with pytest.raises(LocalProtocolError, match="a notification, not a request"):
+                conn.send_request(method, {})
+        for method in ("ping", "initialize", "tools/list", "roots/list",
+                       "sampling/createMessage"):
+            with pytest.raises(LocalProtocolError, match="a request, not a notification"):
+                conn.send_notification(method, {})
+        assert conn.pending_ids == () and conn.data_to_send() == b""
+    pair.server.send_request("notifications/x-vendor", {})    # names the spec does not use
+    pair.client.send_notification("x-vendor/ping", {})
+
+
 @pytest.mark.spec("BP-01", "BP-05")
 def test_params_json_cannot_carry_raise_not_json_and_register_nothing():
     """A typed error for the caller, and no pending request that no response could settle;
