@@ -188,7 +188,8 @@ _BLOCK_STRINGS: Dict[str, Tuple[str, ...]] = {
 
 def block_problem(block: Any) -> Optional[str]:
     """What keeps ``block`` from being a content block of a result, or None: an object whose
-    ``type`` names a block with the string members that type requires (its ``type`` being
+    ``type`` names a block with the string members that type requires, and whose
+    ``annotations`` and ``_meta``, where given, have the schema's shapes (its ``type`` being
     allowed here, and in the session's revision, is :func:`content`'s business)."""
     if not isinstance(block, dict):
         return f"a content block is an object, not {_short(block)}"
@@ -198,12 +199,46 @@ def block_problem(block: Any) -> Optional[str]:
         if not (isinstance(inner, dict) and isinstance(inner.get("uri"), str)
                 and (isinstance(inner.get("text"), str) or isinstance(inner.get("blob"), str))):
             return "a resource block needs a resource with a string uri and a text or blob"
-        return None
-    if kind not in _BLOCK_STRINGS:
+        if "mimeType" in inner and not isinstance(inner["mimeType"], str):
+            return "a resource block's mimeType is a string"
+        problem = _meta_problem(inner, "a resource block's resource")
+    elif kind not in _BLOCK_STRINGS:
         return f"a content block has no type {_short(kind)}"
-    missing = [name for name in _BLOCK_STRINGS[kind] if not isinstance(block.get(name), str)]
-    if missing:
-        return f"a {kind} block needs {' and '.join(missing)} as a string"
+    else:
+        missing = [name for name in _BLOCK_STRINGS[kind]
+                   if not isinstance(block.get(name), str)]
+        if missing:
+            return f"a {kind} block needs {' and '.join(missing)} as a string"
+        problem = None
+    return problem or _meta_problem(block, f"a {kind} block") or _annotations_problem(block)
+
+
+def _meta_problem(obj: Dict[str, Any], what: str) -> Optional[str]:
+    """``_meta``, where given, is an object in every revision that has it (BP-01, D-82); an
+    older session drops it afterwards (:func:`content`, D-41)."""
+    if "_meta" in obj and not isinstance(obj["_meta"], dict):
+        return f"{what}'s _meta is an object, not {_short(obj['_meta'])}"
+    return None
+
+
+def _annotations_problem(block: Dict[str, Any]) -> Optional[str]:
+    """A block's ``annotations``, where given, as every revision's schema has them
+    (``Annotations``): an object whose ``audience`` lists roles (user, assistant), whose
+    ``priority`` is a number from 0 to 1, and whose ``lastModified`` is a string (D-82)."""
+    if "annotations" not in block:
+        return None
+    annotations = block["annotations"]
+    if not isinstance(annotations, dict):
+        return f"annotations are an object, not {_short(annotations)}"
+    audience = annotations.get("audience", [])
+    if not (isinstance(audience, list) and all(role in ROLES for role in audience)):
+        return f"annotations' audience lists roles (user, assistant), not {_short(audience)}"
+    priority = annotations.get("priority", 0)
+    if not (isinstance(priority, (int, float)) and not isinstance(priority, bool)
+            and 0 <= priority <= 1):
+        return f"annotations' priority is a number from 0 to 1, not {_short(priority)}"
+    if not isinstance(annotations.get("lastModified", ""), str):
+        return "annotations' lastModified is a string (an ISO 8601 time)"
     return None
 
 

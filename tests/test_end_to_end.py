@@ -646,6 +646,10 @@ def test_a_handler_result_the_schema_refuses_is_an_error_and_never_sent():
         '{"content": [], "structuredContent": [1]}', '[{"type": "text", "text": 1}]',
         '[{"type": "image", "data": "AA=="}]', '[{"type": "video"}]',
         '[{"type": "resource", "resource": {"uri": "x://a"}}]',
+        # D-82: a block's optional annotations and _meta, in the schema's shapes or refused.
+        '[{"type": "text", "text": "x", "annotations": 5}]',
+        '[{"type": "text", "text": "x", "annotations": {"audience": ["robot"]}}]',
+        '[{"type": "text", "text": "x", "_meta": 5}]',
     ]
     with spawn([sys.executable, "-c", _BUILDING_SERVER], request_timeout=10) as client:
         for built in bad_results:

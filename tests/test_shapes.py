@@ -1187,3 +1187,44 @@ def test_an_integer_too_long_to_write_raises_nothing():
     assert problems({huge: 1}, {"required": ["a"]}) == ["v: missing required property 'a'"]
     assert problems({"a": 10 ** 4000}, {"properties": {"a": {"maximum": 1}}}) == [
         "v.a: expected at most 1, got 100000000000000000...0000000000000000000"]
+
+
+@pytest.mark.spec("TL-08", "TR-06", "BP-01")
+@pytest.mark.parametrize("block", [
+    {"type": "text", "text": "x", "annotations": 5},
+    {"type": "text", "text": "x", "annotations": {"audience": ["robot"]}},
+    {"type": "text", "text": "x", "annotations": {"audience": "user"}},
+    {"type": "text", "text": "x", "annotations": {"priority": 5}},
+    {"type": "text", "text": "x", "annotations": {"priority": True}},
+    {"type": "text", "text": "x", "annotations": {"priority": "high"}},
+    {"type": "text", "text": "x", "annotations": {"lastModified": 20250101}},
+    {"type": "text", "text": "x", "_meta": 5},
+    {"type": "image", "data": "AA==", "mimeType": "image/png", "_meta": [1]},
+    {"type": "resource", "annotations": {"priority": -0.5},
+     "resource": {"uri": "x://a", "text": "t"}},
+    {"type": "resource", "resource": {"uri": "x://a", "text": "t", "_meta": "m"}},
+    {"type": "resource", "resource": {"uri": "x://a", "text": "t", "mimeType": 5}},
+])
+def test_a_block_whose_annotations_or_meta_the_schema_refuses_is_no_result(block):
+    """D-82 (helper-65's drive of a Server over stdio): a tool's block with ``"annotations":
+    5``, an audience of "robot", a priority of 5, or ``"_meta": 5`` went out as built, in a
+    CallToolResult (or prompt message) every revision's schema refuses: Annotations is an
+    object whose audience lists roles and whose priority is a number from 0 to 1, and _meta
+    is an object. D-59 had left these optional members unchecked."""
+    assert shapes.block_problem(block)
+    assert shapes.server_result_problem(spec.TOOLS_CALL, {"content": [block]})
+    assert shapes.server_result_problem(spec.PROMPTS_GET, {
+        "messages": [{"role": "user", "content": block}]})
+
+
+@pytest.mark.spec("TL-08")
+def test_a_block_with_valid_annotations_and_meta_is_a_result():
+    for block in ({"type": "text", "text": "x", "_meta": {},
+                   "annotations": {"audience": ["user", "assistant"], "priority": 0,
+                                   "lastModified": "2025-01-12T15:00:58Z"}},
+                  {"type": "text", "text": "x", "annotations": {"priority": 1.0}},
+                  {"type": "text", "text": "x", "annotations": {}},
+                  {"type": "resource", "annotations": {"priority": 0.5},
+                   "resource": {"uri": "x://a", "blob": "AA==", "mimeType": "a/b",
+                                "_meta": {"k": 1}}}):
+        assert shapes.block_problem(block) is None, block
