@@ -124,6 +124,52 @@ def _tool_name_problem(name: str) -> Optional[str]:
     return None
 
 
+#: ToolAnnotations' hints: each a boolean where given (schema 2025-03-26 on; TL-13 says
+#: clients treat them as untrusted, but they must still parse).
+_TOOL_HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
+
+
+def _metadata_problem(what: str, **members: Any) -> Optional[str]:
+    """The first of ``members`` (a registration's arguments, by their name in the schema's
+    Tool, Resource or Prompt) that is not the string the schema makes it, or None. A wrong
+    one made every listing page that held the entry a result the schema refuses (TR-06):
+    refused where it is given instead (D-80, D-82)."""
+    for member, value in members.items():
+        if not isinstance(value, str):
+            return f"{what}: {member} must be a string, not {value!r:.80}"
+    return None
+
+
+def _tool_annotations_problem(tool: str, annotations: Any) -> Optional[str]:
+    """What keeps ``annotations`` from being the schema's ToolAnnotations, or None."""
+    if not isinstance(annotations, dict):
+        return f"tool {tool!r}: annotations must be an object, not {annotations!r:.80}"
+    if "title" in annotations and not isinstance(annotations["title"], str):
+        return f"tool {tool!r}: annotations' title must be a string"
+    for hint in _TOOL_HINTS:
+        if hint in annotations and not isinstance(annotations[hint], bool):
+            return f"tool {tool!r}: annotations' {hint} must be true or false"
+    return None
+
+
+def _prompt_arguments_problem(prompt: str, arguments: Any) -> Optional[str]:
+    """What keeps ``arguments`` from being a list of the schema's PromptArgument (a string
+    ``name``; ``description`` and ``title`` strings and ``required`` a boolean where given),
+    or None."""
+    if not isinstance(arguments, list) or not all(isinstance(a, dict) for a in arguments):
+        return f"prompt {prompt!r}: arguments must be a list of objects, not {arguments!r:.80}"
+    for argument in arguments:
+        strings = {member: argument[member] for member in ("description", "title")
+                   if member in argument}
+        problem = _metadata_problem(f"prompt {prompt!r} argument",
+                                    name=argument.get("name"), **strings)
+        if problem is not None:
+            return problem
+        if "required" in argument and not isinstance(argument["required"], bool):
+            return f"prompt {prompt!r} argument: required must be true or false"
+    return None
+
+
 class Context:
     """What a handler gets besides its arguments: the request, and ways to talk back."""
 
@@ -431,11 +477,22 @@ class Server:
         ValueError for a second tool of the same name, or an ``input_schema`` or
         ``output_schema`` without ``"type": "object"`` (``{}`` included), or whose ``properties``
         or ``required`` the MCP schema would refuse, or whose ``$schema`` names a dialect
-        :func:`mcp_ref.shapes.dialect` does not know (TL-06, TL-07, TL-09, BP-34). A name longer
+        :func:`mcp_ref.shapes.dialect` does not know (TL-06, TL-07, TL-09, BP-34), or a name,
+        description or title that is not a string, or annotations that are not the schema's
+        ToolAnnotations (D-82). A name longer
         than 128 characters or outside ``A-Z a-z 0-9 _ - .`` is registered, with a warning
         (TL-07 is a SHOULD)."""
         def register(fn: Handler) -> Handler:
             tool_name = name or fn.__name__
+            # TL-06: a Tool's name, description and title are strings; its annotations the
+            # schema's ToolAnnotations (D-82).
+            optional = {"title": title} if title else {}
+            problem = (_metadata_problem("a tool", name=tool_name, description=description,
+                                         **optional)
+                       or (None if annotations is None
+                           else _tool_annotations_problem(tool_name, annotations)))
+            if problem is not None:
+                raise ValueError(problem)
             if tool_name in self._tools:      # TL-07: unique within the server
                 raise ValueError(f"a tool named {tool_name!r} is already registered: tool "
                                  "names are unique within a server (TL-07)")
@@ -464,10 +521,15 @@ class Server:
     def resource(self, uri: str, *, name: Optional[str] = None, description: str = "",
                  mime_type: str = "text/plain") -> Callable[[Handler], Handler]:
         """Register ``fn(context)`` returning the resource's text (str) or bytes (anything
-        else is answered -32603, D-59)."""
+        else is answered -32603, D-59). ValueError if ``uri``, the name, ``description`` or
+        ``mime_type`` is not a string (D-82)."""
         def register(fn: Handler) -> Handler:
             definition = {"uri": uri, "name": name or fn.__name__, "description": description,
                           "mimeType": mime_type}
+            # The schema's Resource: each of these a string (TR-06, D-82).
+            problem = _metadata_problem("a resource", **definition)
+            if problem is not None:
+                raise ValueError(problem)
             self._resources[uri] = _Resource(uri, fn, definition)
             return fn
         return register
@@ -476,9 +538,17 @@ class Server:
                arguments: Optional[List[Dict[str, Any]]] = None) -> Callable[[Handler], Handler]:
         """Register ``fn(arguments, context)`` returning a string (one user message) or a
         list of PromptMessage dicts (messages the schema refuses are answered -32603, D-59).
-        ``arguments`` lists ``{"name", "description", "required"}``."""
+        ``arguments`` lists ``{"name", "description", "required"}``. ValueError if the name or
+        ``description`` is not a string, or ``arguments`` is not a list of the schema's
+        PromptArgument objects (D-82)."""
         def register(fn: Handler) -> Handler:
             prompt_name = name or fn.__name__
+            # The schema's Prompt and PromptArgument (TR-06, D-82).
+            problem = (_metadata_problem("a prompt", name=prompt_name, description=description)
+                       or (None if arguments is None
+                           else _prompt_arguments_problem(prompt_name, arguments)))
+            if problem is not None:
+                raise ValueError(problem)
             definition: Dict[str, Any] = {"name": prompt_name, "description": description}
             if arguments:
                 definition["arguments"] = arguments

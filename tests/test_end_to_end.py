@@ -1032,6 +1032,43 @@ def test_tool_names_are_unique_and_a_name_outside_tl07_is_warned(caplog):
     assert "get user, v2" in server._tools and "x" * 129 in server._tools
 
 
+@pytest.mark.spec("TL-05", "TL-06", "TR-06", "BP-01")
+@pytest.mark.parametrize("kind, first, options, member", [
+    ("tool", "t", {"description": 5}, "description"),
+    ("tool", "t", {"description": None}, "description"),
+    ("tool", "t", {"title": 5}, "title"),
+    ("tool", "t", {"annotations": 5}, "annotations"),
+    ("tool", "t", {"annotations": {"readOnlyHint": "yes"}}, "readOnlyHint"),
+    ("tool", "t", {"annotations": {"title": 5}}, "title"),
+    ("tool", 5, {}, "name"),
+    ("resource", 5, {"name": "n"}, "uri"),
+    ("resource", "x://a", {"name": 5}, "name"),
+    ("resource", "x://a", {"description": None}, "description"),
+    ("resource", "x://a", {"mime_type": None}, "mimeType"),
+    ("prompt", 5, {}, "name"),
+    ("prompt", "p", {"description": 5}, "description"),
+    ("prompt", "p", {"arguments": 5}, "arguments"),
+    ("prompt", "p", {"arguments": [5]}, "arguments"),
+    ("prompt", "p", {"arguments": [{"description": "no name"}]}, "name"),
+    ("prompt", "p", {"arguments": [{"name": 5}]}, "name"),
+    ("prompt", "p", {"arguments": [{"name": "a", "required": "yes"}]}, "required"),
+    ("prompt", "p", {"arguments": [{"name": "a", "description": 5}]}, "description"),
+])
+def test_registering_refuses_metadata_no_listing_could_carry(kind, first, options, member):
+    """D-82 (helper-65's drive of a Server over stdio): a tool registered with
+    ``description=5``, a resource with ``mime_type=None``, a prompt whose argument says
+    ``"required": "yes"``... was registered, and from then on every ``tools/list`` (or
+    resources, prompts) page holding it was a result the schema refuses, as was each
+    ``prompts/get`` and ``resources/read`` carrying the member. Refused where it is given
+    (D-80), with a ValueError naming it; nothing is registered."""
+    from mcp_ref.server import Server
+    server = Server("metadata")
+    register = getattr(server, kind)
+    with pytest.raises(ValueError, match=member):
+        register(first, **options)(lambda *args: "x")
+    assert kind + "s" not in server.capabilities      # nothing was registered
+
+
 _OUTPUT_SERVER = """
 import sys; sys.path.insert(0, %r)
 from mcp_ref.server import Server
