@@ -144,6 +144,14 @@ def client_result(version: str, method: str, result: Dict[str, Any]) -> Dict[str
     a sampling result's content (above) and the roots of ``roots/list``."""
     if method == spec.SAMPLING_CREATE_MESSAGE:
         return create_message_result(version, result)
+    if method == spec.ELICITATION_CREATE and version < spec.ELICITATION_LIST_VALUES_VERSION:
+        content = result.get("content")
+        if isinstance(content, dict) and any(isinstance(v, list) for v in content.values()):
+            # LC-15: a list of strings (multi-select) arrived with 2025-11-25; the older schema
+            # has no such value, nor anything to turn one into (D-82).
+            raise LocalProtocolError(
+                f"an elicited list of strings needs protocol revision "
+                f"{spec.ELICITATION_LIST_VALUES_VERSION} or later; this session speaks {version}")
     if method == spec.ROOTS_LIST and isinstance(result.get("roots"), list):
         return dict(result, roots=[members(version, "Root", root) if isinstance(root, dict)
                                    else root for root in result["roots"]])
@@ -166,14 +174,72 @@ def client_result_problem(method: str, result: Any) -> Optional[str]:
                                                 and isinstance(root.get("uri"), str)
                                                 for root in roots)):
             return "roots must be a list of objects, each with a string uri"
+        for root in roots:                  # the optional members too (D-82)
+            if "name" in root and not isinstance(root["name"], str):
+                return f"a root's name is a string, not {_short(root['name'])}"
+            problem = _meta_problem(root, "a root")
+            if problem:
+                return problem
     elif method == spec.SAMPLING_CREATE_MESSAGE:
         if not (result.get("role") in ROLES
                 and isinstance(result.get("content"), (dict, list))
                 and isinstance(result.get("model"), str)):
             return "a sampling result needs a role (user or assistant), content and a string model"
+        if "stopReason" in result and not isinstance(result["stopReason"], str):
+            return f"a sampling result's stopReason is a string, not {_short(result['stopReason'])}"
+        blocks = result["content"] if isinstance(result["content"], list) else [result["content"]]
+        for block in blocks:
+            problem = _sampling_block_problem(block)
+            if problem:
+                return problem
     elif method == spec.ELICITATION_CREATE:
         if result.get("action") not in ("accept", "decline", "cancel"):
             return "an elicitation result needs an action: accept, decline or cancel"
+        if "content" in result:
+            return _elicited_problem(result["content"])
+    return None
+
+
+def _sampling_block_problem(block: Any) -> Optional[str]:
+    """What keeps ``block`` from being sampling content (D-82): a text, image or audio block
+    as :func:`block_problem` has them, or 2025-11-25's ``tool_use`` (string ``id`` and
+    ``name``, object ``input``) or ``tool_result`` (string ``toolUseId``, a list of content
+    blocks). Whether its type may go here, in this revision, is :func:`content`'s business."""
+    kind = block.get("type") if isinstance(block, dict) else None
+    if kind == "tool_use":
+        if not (isinstance(block.get("id"), str) and isinstance(block.get("name"), str)
+                and isinstance(block.get("input"), dict)):
+            return "a tool_use block needs a string id and name and an object input"
+        return _meta_problem(block, "a tool_use block")
+    if kind == "tool_result":
+        inner = block.get("content")
+        if not (isinstance(block.get("toolUseId"), str) and isinstance(inner, list)):
+            return "a tool_result block needs a string toolUseId and a list of content"
+        if "isError" in block and not isinstance(block["isError"], bool):
+            return "a tool_result block's isError is true or false"
+        if "structuredContent" in block and not isinstance(block["structuredContent"], dict):
+            return "a tool_result block's structuredContent is an object"
+        for problem in map(block_problem, inner):
+            if problem:
+                return problem
+        return _meta_problem(block, "a tool_result block")
+    return block_problem(block)
+
+
+def _elicited_problem(content: Any) -> Optional[str]:
+    """What keeps ``content`` from being an elicitation's answer, or None (D-82): an object
+    whose values are strings, booleans, integers or (from 2025-11-25, checked by
+    :func:`client_result`) arrays of strings. The schema's JSON says ``integer``, though a
+    form may ask for a ``number``: a fraction would be refused by it, so it is refused here."""
+    if not isinstance(content, dict):
+        return f"an elicitation's content is an object, not {_short(content)}"
+    for name, value in content.items():
+        if isinstance(value, float) and value.is_integer():
+            continue                        # 2.0 is an integer to JSON Schema
+        is_strings = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if not (isinstance(value, (str, int)) or is_strings):
+            return (f"an elicited value is a string, a boolean, an integer or a list of "
+                    f"strings, not {_short(value)} (for {_short(name)})")
     return None
 
 

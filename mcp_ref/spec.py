@@ -145,6 +145,10 @@ MEMBERS_SINCE = {
 #: sub-objects of the client's ``elicitation`` capability (an empty object means form only).
 ELICITATION_MODES_VERSION = "2025-11-25"
 
+#: The revision in which an elicited value may be a list of strings (a multi-select field);
+#: before it, each value is a string, a number or a boolean.
+ELICITATION_LIST_VALUES_VERSION = "2025-11-25"
+
 #: The revision in which a sampling result's ``content`` may be a list of blocks (sampling
 #: with tools); before it, the content is exactly one block.
 SAMPLING_CONTENT_LIST_VERSION = "2025-11-25"

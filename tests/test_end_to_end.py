@@ -416,6 +416,13 @@ _NOT_ANSWERS = [
      {"prompt": "hi"}),
     ("elicitation", lambda params: {"action": "maybe"}, "elicit", {"message": "ok?"}),
     ("elicitation", lambda params: [1], "elicit", {"message": "ok?"}),
+    # D-82: the optional members too, in the schema's shapes.
+    ("roots", lambda: [{"uri": "file:///a", "name": 5}], "roots", {}),
+    ("sampling", lambda params: {"role": "assistant", "model": "m", "stopReason": 5,
+                                 "content": {"type": "text", "text": "x"}}, "sample",
+     {"prompt": "hi"}),
+    ("elicitation", lambda params: {"action": "accept", "content": {"answer": {"x": 1}}},
+     "elicit", {"message": "ok?"}),
 ]
 
 

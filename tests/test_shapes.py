@@ -1228,3 +1228,67 @@ def test_a_block_with_valid_annotations_and_meta_is_a_result():
                    "resource": {"uri": "x://a", "blob": "AA==", "mimeType": "a/b",
                                 "_meta": {"k": 1}}}):
         assert shapes.block_problem(block) is None, block
+
+
+_TEXT = {"type": "text", "text": "hi"}
+
+
+@pytest.mark.spec("TR-07", "BP-01")
+@pytest.mark.parametrize("method, result", [
+    ("roots/list", {"roots": [{"uri": "file:///a", "name": 5}]}),
+    ("roots/list", {"roots": [{"uri": "file:///a", "_meta": 5}]}),
+    ("sampling/createMessage", {"role": "assistant", "model": "m", "content": _TEXT,
+                                "stopReason": 5}),
+    ("sampling/createMessage", {"role": "assistant", "model": "m",
+                                "content": {"type": "text", "text": 5}}),
+    ("sampling/createMessage", {"role": "assistant", "model": "m",
+                                "content": {"type": "image", "data": "AA=="}}),
+    ("sampling/createMessage", {"role": "assistant", "model": "m",
+                                "content": {"type": "text", "text": "x", "annotations": 5}}),
+    ("sampling/createMessage", {"role": "assistant", "model": "m",
+                                "content": {"type": "text", "text": "x", "_meta": 5}}),
+    ("sampling/createMessage", {"role": "assistant", "model": "m", "content": [5]}),
+    ("sampling/createMessage", {"role": "assistant", "model": "m",
+                                "content": {"type": "tool_use", "id": 1, "name": "t",
+                                            "input": {}}}),
+    ("sampling/createMessage", {"role": "assistant", "model": "m",
+                                "content": {"type": "tool_result", "toolUseId": "1",
+                                            "content": [5]}}),
+    ("elicitation/create", {"action": "accept", "content": 5}),
+    ("elicitation/create", {"action": "accept", "content": {"a": None}}),
+    ("elicitation/create", {"action": "accept", "content": {"a": {"nested": 1}}}),
+    ("elicitation/create", {"action": "accept", "content": {"a": [1]}}),
+    ("elicitation/create", {"action": "accept", "content": {"a": 1.5}}),   # integer (D-82)
+])
+def test_a_client_answer_whose_optional_members_the_schema_refuses_is_no_result(method, result):
+    """D-82 (helper-65's drive of a Client by a scripted server): a handler's root named 5,
+    a sampling result with ``"stopReason": 5`` or a block the schema refuses (a text of 5,
+    an image without mimeType, ``"annotations": 5``), an elicitation's content of 5 or with
+    a value that is null or an object: each went out as built (D-54 checked only the
+    required members). Now each is no result, answered -32603."""
+    assert shapes.client_result_problem(method, result)
+
+
+@pytest.mark.spec("TR-07", "LC-15")
+def test_an_elicitation_answer_of_a_string_array_needs_2025_11_25():
+    """2025-11-25 gave elicited values string arrays (multi-select); the 2025-06-18 schema
+    allows a string, a number or a boolean only, and has nothing to turn an array into."""
+    answer = {"action": "accept", "content": {"picked": ["a", "b"], "n": 1, "ok": True}}
+    assert shapes.client_result_problem("elicitation/create", answer) is None
+    assert shapes.client_result("2025-11-25", "elicitation/create", answer) == answer
+    with pytest.raises(LocalProtocolError, match="2025-11-25"):
+        shapes.client_result("2025-06-18", "elicitation/create", answer)
+
+
+@pytest.mark.spec("TR-07")
+def test_client_answers_with_valid_optional_members_are_results():
+    for method, result in (
+            ("roots/list", {"roots": [{"uri": "file:///a", "name": "a", "_meta": {}}]}),
+            ("sampling/createMessage", {"role": "assistant", "model": "m", "content": _TEXT,
+                                        "stopReason": "endTurn"}),
+            ("sampling/createMessage", {"role": "assistant", "model": "m", "content": [
+                _TEXT, {"type": "tool_use", "id": "1", "name": "t", "input": {}},
+                {"type": "tool_result", "toolUseId": "1", "content": [_TEXT]}]}),
+            ("elicitation/create", {"action": "accept", "content": {"a": "x", "b": 2.0}}),
+            ("elicitation/create", {"action": "decline"})):
+        assert shapes.client_result_problem(method, result) is None, result
