@@ -70,7 +70,8 @@ RESULT_DEFS = {
     "roots/list": "ListRootsResult", "sampling/createMessage": "CreateMessageResult",
     "elicitation/create": "ElicitResult", "resources/list": "ListResourcesResult",
     "resources/read": "ReadResourceResult", "prompts/list": "ListPromptsResult",
-    "prompts/get": "GetPromptResult",
+    "prompts/get": "GetPromptResult", "resources/templates/list": "ListResourceTemplatesResult",
+    "completion/complete": "CompleteResult",
 }
 #: The envelope definition of each shape, by schema file.
 _DRAFT7_ENVELOPES = {"request": "JSONRPCRequest", "notification": "JSONRPCNotification",
