@@ -25,6 +25,7 @@ Pure functions on plain dicts: the input is never changed, a fitted copy is retu
 
 from __future__ import annotations
 
+import math
 from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from . import spec
@@ -228,17 +229,18 @@ def _sampling_block_problem(block: Any) -> Optional[str]:
 
 def _elicited_problem(content: Any) -> Optional[str]:
     """What keeps ``content`` from being an elicitation's answer, or None (D-82): an object
-    whose values are strings, booleans, integers or (from 2025-11-25, checked by
-    :func:`client_result`) arrays of strings. The schema's JSON says ``integer``, though a
-    form may ask for a ``number``: a fraction would be refused by it, so it is refused here."""
+    whose values are strings, numbers, booleans or (from 2025-11-25, checked by
+    :func:`client_result`) arrays of strings. ``number`` is schema.ts's word, the source of
+    truth (basic/index#schema): a form may ask for one (NumberSchema), and 1.5 answers it.
+    The generated schema.json says ``integer`` there, a generator slip of the kind upstream
+    corrects when found (D-84)."""
     if not isinstance(content, dict):
         return f"an elicitation's content is an object, not {_short(content)}"
     for name, value in content.items():
-        if isinstance(value, float) and value.is_integer():
-            continue                        # 2.0 is an integer to JSON Schema
         is_strings = isinstance(value, list) and all(isinstance(v, str) for v in value)
-        if not (isinstance(value, (str, int)) or is_strings):
-            return (f"an elicited value is a string, a boolean, an integer or a list of "
+        is_number = isinstance(value, (int, float)) and math.isfinite(value)
+        if not (isinstance(value, str) or is_number or is_strings):
+            return (f"an elicited value is a string, a number, a boolean or a list of "
                     f"strings, not {_short(value)} (for {_short(name)})")
     return None
 

@@ -95,7 +95,25 @@ def _schema(schema_version):
     schema = json.loads(SCHEMA_FILES[schema_version].read_text("utf-8"))
     cls = (jsonschema.Draft202012Validator if "$defs" in schema else jsonschema.Draft7Validator)
     cls.check_schema(schema)                  # the file itself is a valid schema of its dialect
+    _elicited_numbers_as_schema_ts_says(schema)
     return schema
+
+
+def _elicited_numbers_as_schema_ts_says(schema):
+    """D-84: an elicited value is ``string | number | boolean`` in schema.ts, the source of
+    truth (https://modelcontextprotocol.io/specification/2025-11-25/basic/index#schema);
+    the generated JSON says ``integer``, which refuses 1.5, the answer to a form's
+    NumberSchema. Upstream corrects such slips in the generated file (NumberSchema's bounds in
+    2025-11-25); this one is corrected here, the second change to an official schema after
+    D-04's."""
+    definitions = schema.get("$defs") or schema.get("definitions")
+    content = definitions.get("ElicitResult", {}).get("properties", {}).get("content")
+    if content is None:
+        return                                  # no elicitation before 2025-06-18
+    values = content["additionalProperties"]
+    scalar = next(v for v in values.get("anyOf", [values]) if isinstance(v.get("type"), list))
+    assert "integer" in scalar["type"], "the schema changed: is D-84's correction still due?"
+    scalar["type"] = ["number" if t == "integer" else t for t in scalar["type"]]
 
 
 def _defs_key(schema_version):
@@ -760,3 +778,22 @@ def test_random_sessions_send_only_frames_their_revision_accepts(version):
             validate_frame(frame, version, S, method_of=by_client)
         frames += len(pair.c2s) + len(pair.s2c)
     assert frames > 200         # the sessions really said something
+
+
+@pytest.mark.spec("TR-07")
+@pytest.mark.parametrize("version", ["2025-11-25", "2025-06-18"])
+def test_an_elicited_fraction_is_sent_as_schema_ts_allows(version):
+    """D-84: a form may ask for a number (NumberSchema), and schema.ts, the source of truth,
+    types the answer ``number``; the generated schema.json says ``integer``. mcp_ref sends
+    1.5, and the tests validate against the file with that one slip corrected. Should the
+    file change upstream, the correction's own assert says so."""
+    from mcp_ref import shapes
+    answer = {"action": "accept", "content": {"n": 1.5}}
+    assert shapes.client_result_problem("elicitation/create", answer) is None
+    assert shapes.client_result(version, "elicitation/create", answer) == answer
+    _validator(version, "ElicitResult").validate(answer)
+    raw = json.loads(SCHEMA_FILES[version].read_text("utf-8"))
+    key = "$defs" if "$defs" in raw else "definitions"
+    raw["$ref"] = f"#/{key}/ElicitResult"
+    cls = jsonschema.Draft202012Validator if key == "$defs" else jsonschema.Draft7Validator
+    assert not cls(raw).is_valid(answer), "the file as published refuses it (the slip)"

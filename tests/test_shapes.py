@@ -1258,7 +1258,7 @@ _TEXT = {"type": "text", "text": "hi"}
     ("elicitation/create", {"action": "accept", "content": {"a": None}}),
     ("elicitation/create", {"action": "accept", "content": {"a": {"nested": 1}}}),
     ("elicitation/create", {"action": "accept", "content": {"a": [1]}}),
-    ("elicitation/create", {"action": "accept", "content": {"a": 1.5}}),   # integer (D-82)
+    ("elicitation/create", {"action": "accept", "content": {"a": float("nan")}}),
 ])
 def test_a_client_answer_whose_optional_members_the_schema_refuses_is_no_result(method, result):
     """D-82 (helper-65's drive of a Client by a scripted server): a handler's root named 5,
@@ -1290,5 +1290,7 @@ def test_client_answers_with_valid_optional_members_are_results():
                 _TEXT, {"type": "tool_use", "id": "1", "name": "t", "input": {}},
                 {"type": "tool_result", "toolUseId": "1", "content": [_TEXT]}]}),
             ("elicitation/create", {"action": "accept", "content": {"a": "x", "b": 2.0}}),
+            # a NumberSchema's answer: schema.ts says number, its JSON integer (D-84)
+            ("elicitation/create", {"action": "accept", "content": {"n": 1.5, "m": -0.25}}),
             ("elicitation/create", {"action": "decline"})):
         assert shapes.client_result_problem(method, result) is None, result
