@@ -352,8 +352,11 @@ class _Interrupter:
     """Raise KeyboardInterrupt in the main thread when a server stderr line contains a text:
     a Ctrl-C at a chosen moment. Uses SIGUSR1 so pytest's own SIGINT handling stays out."""
 
-    def __init__(self, text):
+    def __init__(self, text, ready=None):
         self.text = text
+        #: Set by the test once it is about to block: the Ctrl-C waits for it (up to 5 s), so
+        #: that it lands in the wait under test, not before it on a loaded machine.
+        self.ready = ready
         self.seen = threading.Event()
         self.fired = threading.Event()
         self._handler = logging.Handler()
@@ -366,6 +369,8 @@ class _Interrupter:
             threading.Thread(target=self._fire, daemon=True).start()
 
     def _fire(self):
+        if self.ready is not None:
+            self.ready.wait(5)
         signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
         self.fired.set()
 
@@ -405,11 +410,16 @@ def test_sc03_ctrl_c_during_connect_reaps_the_server(inv, tmp_path):
 def test_sc03_ctrl_c_during_a_call_propagates_and_ends_the_call(inv, tmp_path):
     """SC-03: KeyboardInterrupt while the caller waits for a result."""
     argv, _ = zoo_logged(inv, tmp_path)
-    with _Interrupter("zoo: call 1"):
+    waiting = threading.Event()
+    with _Interrupter("zoo: call 1", ready=waiting):
         with pytest.raises(KeyboardInterrupt):
             with inv.spawn(argv, stdin_grace=GRACE, term_grace=GRACE) as client:
                 handle = client.call_tool_async("never", timeout=None)
                 inv.handles(handle)
+                # The server may log the call before this thread gets here (a loaded
+                # machine): the Ctrl-C then came inside call_tool_async, and `handle` was
+                # never bound. It now waits for this.
+                waiting.set()
                 handle.result()
     with pytest.raises(ConnectionClosed):
         handle.result()
