@@ -238,7 +238,10 @@ def _elicited_problem(content: Any) -> Optional[str]:
         return f"an elicitation's content is an object, not {_short(content)}"
     for name, value in content.items():
         is_strings = isinstance(value, list) and all(isinstance(v, str) for v in value)
-        is_number = isinstance(value, (int, float)) and math.isfinite(value)
+        # An int is a number at any size (math.isfinite would turn it into a float, and
+        # overflow past 1e308); a float is one unless it is inf or NaN, which JSON lacks.
+        is_number = isinstance(value, int) or (isinstance(value, float)
+                                               and math.isfinite(value))
         if not (isinstance(value, str) or is_number or is_strings):
             return (f"an elicited value is a string, a number, a boolean or a list of "
                     f"strings, not {_short(value)} (for {_short(name)})")

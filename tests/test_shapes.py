@@ -1269,6 +1269,18 @@ def test_a_client_answer_whose_optional_members_the_schema_refuses_is_no_result(
     assert shapes.client_result_problem(method, result)
 
 
+@pytest.mark.spec("TR-07")
+def test_an_elicited_integer_too_large_for_a_float_is_a_number():
+    """D-84: an elicited value is a JSON number, and 10**400 is one (json writes its digits).
+    The check read every number through ``math.isfinite``, which converts an int to a float:
+    OverflowError, so the handler's valid answer was logged as the handler failing and the
+    server got -32603 instead. Infinity is still no JSON number."""
+    big = {"action": "accept", "content": {"n": 10 ** 400, "m": -(10 ** 400)}}
+    assert shapes.client_result_problem("elicitation/create", big) is None
+    assert shapes.client_result_problem(
+        "elicitation/create", {"action": "accept", "content": {"n": float("inf")}})
+
+
 @pytest.mark.spec("TR-07", "LC-15")
 def test_an_elicitation_answer_of_a_string_array_needs_2025_11_25():
     """2025-11-25 gave elicited values string arrays (multi-select); the 2025-06-18 schema
