@@ -199,7 +199,9 @@ class Supervisor:
         if client is not None:
             client.close()                       # wakes the supervisor thread's wait
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(waitable(timeout))     # every wait bounded (NaN: ValueError)
+            # Bounded; waitable() makes NaN no wait (join() raised ValueError for it) and
+            # inf the longest a lock can wait (join() raised OverflowError), D-78.
+            self._thread.join(waitable(timeout))
             if self._thread.is_alive():
                 log.warning("the supervisor thread is still busy after %g s (an on_event "
                             "callback that does not return?); leaving it behind", timeout)
