@@ -199,11 +199,11 @@ def _params(rng: random.Random, method: str, names: Dict[str, List[str]],
         params = {"protocolVersion": version, "capabilities": {},
                   "clientInfo": {"name": "again", "version": "1"}}
     choice = rng.random()
-    if choice < 0.5:          # a progress token: mostly fresh, sometimes one the schema refuses
+    if choice < 0.45:         # a progress token: mostly fresh, sometimes one the schema refuses
         token = rng.choice([f"t{rng.randrange(10 ** 6)}", rng.randrange(10 ** 6),
                             rng.choice(ODD)])
         params["_meta"] = {"progressToken": token}
-    elif choice < 0.45:
+    elif choice < 0.5:          # _meta that is no object (BP-01)
         params["_meta"] = rng.choice([5, [], "x"])
     choice = rng.random()
     return params if choice < 0.9 else rng.choice([None, [], "x", 5])
