@@ -142,7 +142,8 @@ def create_message_result(version: str, result: Dict[str, Any]) -> Dict[str, Any
 
 def client_result(version: str, method: str, result: Dict[str, Any]) -> Dict[str, Any]:
     """The client's answer to the server's request ``method``, for a ``version`` session:
-    a sampling result's content (above) and the roots of ``roots/list``."""
+    a sampling result's content (above) and the roots of ``roots/list``; an elicited list of
+    strings, which nothing older can carry, is LocalProtocolError before 2025-11-25."""
     if method == spec.SAMPLING_CREATE_MESSAGE:
         return create_message_result(version, result)
     if method == spec.ELICITATION_CREATE and version < spec.ELICITATION_LIST_VALUES_VERSION:
@@ -152,7 +153,8 @@ def client_result(version: str, method: str, result: Dict[str, Any]) -> Dict[str
             # has no such value, nor anything to turn one into (D-82).
             raise LocalProtocolError(
                 f"an elicited list of strings needs protocol revision "
-                f"{spec.ELICITATION_LIST_VALUES_VERSION} or later; this session speaks {version}")
+                f"{spec.ELICITATION_LIST_VALUES_VERSION} or later; this session speaks {version} "
+                "(LC-15)")
     if method == spec.ROOTS_LIST and isinstance(result.get("roots"), list):
         return dict(result, roots=[members(version, "Root", root) if isinstance(root, dict)
                                    else root for root in result["roots"]])

@@ -1288,7 +1288,7 @@ def test_an_elicitation_answer_of_a_string_array_needs_2025_11_25():
     answer = {"action": "accept", "content": {"picked": ["a", "b"], "n": 1, "ok": True}}
     assert shapes.client_result_problem("elicitation/create", answer) is None
     assert shapes.client_result("2025-11-25", "elicitation/create", answer) == answer
-    with pytest.raises(LocalProtocolError, match="2025-11-25"):
+    with pytest.raises(LocalProtocolError, match=r"2025-11-25.*\(LC-15\)"):
         shapes.client_result("2025-06-18", "elicitation/create", answer)
 
 
