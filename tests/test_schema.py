@@ -125,7 +125,8 @@ def _validator(schema_version, definition, null_id_exception=False):
     """A validator for one definition, resolving ``$ref`` inside the same document."""
     schema = _schema(schema_version)
     if null_id_exception and schema_version in DRAFT7:
-        # D-04: the only change to an official schema, for id-null error responses only.
+        # D-04: a change to an official schema (the other is D-84's, in _schema above), for
+        # id-null error responses only.
         schema = copy.deepcopy(schema)
         error_def = schema["definitions"]["JSONRPCError"]
         error_def["required"] = [r for r in error_def["required"] if r != "id"]
