@@ -568,9 +568,10 @@ class Connection:
         if level not in spec.LOG_LEVELS:
             raise LocalProtocolError(f"unknown log level {level!r}", catalogue_id="LG-03")
         if logger is not None and not isinstance(logger, str):
-            # The schema's notifications/message params: ``logger?: string`` (D-79).
+            # The schema's notifications/message params: ``logger?: string`` (D-79); a frame
+            # the schema refuses, which a server never writes (TR-06). LG-03 is the levels.
             raise LocalProtocolError(f"a logger name is a string, not {type(logger).__name__}",
-                                     catalogue_id="LG-03")
+                                     catalogue_id="TR-06")
         if not self.log_is_wanted(level):
             return b""
         self.lifecycle.process(self.role, Input.LOG_MESSAGE)

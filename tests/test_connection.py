@@ -1653,7 +1653,7 @@ def test_send_log_needs_the_logging_capability():
         handshake().server.send_log("loud", "x")                         # LG-03
 
 
-@pytest.mark.spec("LG-03")
+@pytest.mark.spec("TR-06")
 def test_send_log_refuses_a_logger_that_is_not_a_string():
     """D-79: send_log("error", "x", logger=5) sent "logger": 5; the schema's
     notifications/message has ``logger?: string``. A Context.log() in a tool reached it."""
@@ -1661,7 +1661,7 @@ def test_send_log_refuses_a_logger_that_is_not_a_string():
     for bad in (5, {"name": "x"}, b"x"):
         with pytest.raises(LocalProtocolError) as info:
             pair.server.send_log("error", "x", logger=bad)
-        assert info.value.catalogue_id == "LG-03"
+        assert info.value.catalogue_id == "TR-06"
     (frame,) = frames_of(pair.server.send_log("error", "x", logger="db"))
     assert frame["params"] == {"level": "error", "data": "x", "logger": "db"}
 
