@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence,
 from . import events as ev
 from . import shapes, spec
 from ._logging import CRITICAL, DEBUG, ERROR, INFO, WARNING, LazyLogger
-from .connection import DEFAULT_INFO, Connection, implementation_problem, versions_problem
+from .connection import DEFAULT_INFO, Connection
 from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, PeerError,
                      RemoteProtocolError, RequestTimeout, UnsupportedProtocolVersion)
 from .framing import DEFAULT_MAX_LINE_BYTES
@@ -227,11 +227,9 @@ class Client:
                    # string made close() raise after the child was reaped (D-76).
                    or grace_problem("stdin grace", stdin_grace)
                    or grace_problem("term grace", term_grace)
-                   # and what initialize carries (LC-03, LC-08), and the callbacks (D-80): a
-                   # clientInfo without a string name went out as a message the schema refuses,
-                   # and the string "2025-06-18" was offered as the revision "2".
-                   or (None if client_info is None else implementation_problem(client_info))
-                   or versions_problem(supported_versions)
+                   # and the callbacks (D-80), which failed only once the server used them.
+                   # (What initialize carries, client_info and supported_versions, the
+                   # Connection below checks, before anything is spawned: LC-03, LC-08.)
                    or _callable_problem("roots", roots)
                    or _callable_problem("sampling", sampling)
                    or _callable_problem("elicitation", elicitation)
@@ -253,7 +251,7 @@ class Client:
         connection = Connection(Role.CLIENT,
                                 info=DEFAULT_INFO if client_info is None else client_info,
                                 capabilities=capabilities,
-                                supported_versions=tuple(supported_versions),
+                                supported_versions=supported_versions,
                                 max_line_bytes=max_line_bytes)
         transcript = open_transcript(trace, max_line_bytes)
         try:

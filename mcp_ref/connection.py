@@ -108,9 +108,9 @@ def check_meta(container: Dict[str, Any], what: str) -> None:
     """LocalProtocolError if ``container`` (params or a result) holds a ``_meta`` that is not
     an object: every revision's schema makes it one, in request and notification params and
     in results (BP-01; D-79)."""
-    if "_meta" in container and not isinstance(container["_meta"], dict):
-        raise LocalProtocolError(f"{what}: _meta is an object, not "
-                                 f"{type(container['_meta']).__name__}", catalogue_id="BP-01")
+    problem = shapes.meta_problem(container, what)
+    if problem is not None:
+        raise LocalProtocolError(problem, catalogue_id="BP-01")
 
 
 def _is_number(value: Any) -> bool:

@@ -484,8 +484,9 @@ class Server:
         (TL-07 is a SHOULD)."""
         def register(fn: Handler) -> Handler:
             tool_name = name or fn.__name__
-            # TL-06: a Tool's name, description and title are strings; its annotations the
-            # schema's ToolAnnotations (D-82).
+            # TL-06: a tool has a name, a string. Its description and title are strings and
+            # its annotations the schema's ToolAnnotations, or every tools/list page holding
+            # it would be a result the schema refuses (TR-06, D-82).
             optional = {"title": title} if title else {}
             problem = (_metadata_problem("a tool", name=tool_name, description=description,
                                          **optional)

@@ -180,7 +180,7 @@ def client_result_problem(method: str, result: Any) -> Optional[str]:
         for root in roots:                  # the optional members too (D-82)
             if "name" in root and not isinstance(root["name"], str):
                 return f"a root's name is a string, not {_short(root['name'])}"
-            problem = _meta_problem(root, "a root")
+            problem = meta_problem(root, "a root")
             if problem:
                 return problem
     elif method == spec.SAMPLING_CREATE_MESSAGE:
@@ -213,7 +213,7 @@ def _sampling_block_problem(block: Any) -> Optional[str]:
         if not (isinstance(block.get("id"), str) and isinstance(block.get("name"), str)
                 and isinstance(block.get("input"), dict)):
             return "a tool_use block needs a string id and name and an object input"
-        return _meta_problem(block, "a tool_use block")
+        return meta_problem(block, "a tool_use block")
     if kind == "tool_result":
         inner = block.get("content")
         if not (isinstance(block.get("toolUseId"), str) and isinstance(inner, list)):
@@ -225,7 +225,7 @@ def _sampling_block_problem(block: Any) -> Optional[str]:
         for problem in map(block_problem, inner):
             if problem:
                 return problem
-        return _meta_problem(block, "a tool_result block")
+        return meta_problem(block, "a tool_result block")
     return block_problem(block)
 
 
@@ -274,7 +274,7 @@ def block_problem(block: Any) -> Optional[str]:
             return "a resource block needs a resource with a string uri and a text or blob"
         if "mimeType" in inner and not isinstance(inner["mimeType"], str):
             return "a resource block's mimeType is a string"
-        problem = _meta_problem(inner, "a resource block's resource")
+        problem = meta_problem(inner, "a resource block's resource")
     elif kind not in _BLOCK_STRINGS:
         return f"a content block has no type {_short(kind)}"
     else:
@@ -283,12 +283,14 @@ def block_problem(block: Any) -> Optional[str]:
         if missing:
             return f"a {kind} block needs {' and '.join(missing)} as a string"
         problem = None
-    return problem or _meta_problem(block, f"a {kind} block") or _annotations_problem(block)
+    return problem or meta_problem(block, f"a {kind} block") or _annotations_problem(block)
 
 
-def _meta_problem(obj: Dict[str, Any], what: str) -> Optional[str]:
-    """``_meta``, where given, is an object in every revision that has it (BP-01, D-82); an
-    older session drops it afterwards (:func:`content`, D-41)."""
+def meta_problem(obj: Dict[str, Any], what: str) -> Optional[str]:
+    """``_meta``, where given, is an object in every revision that has it (BP-01, D-82): in
+    params, results, content blocks and roots (the connection asks this of params and
+    results, :func:`mcp_ref.connection.check_meta`); an older session drops it afterwards
+    (:func:`content`, D-41)."""
     if "_meta" in obj and not isinstance(obj["_meta"], dict):
         return f"{what}'s _meta is an object, not {_short(obj['_meta'])}"
     return None
