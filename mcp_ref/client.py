@@ -188,7 +188,8 @@ class Client:
               stdin_grace: float = DEFAULT_STDIN_GRACE, term_grace: float = DEFAULT_TERM_GRACE,
               max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
               trace: Trace = None,
-              notification_queue: Optional[int] = None) -> "Client":
+              notification_queue: Optional[int] = None,
+              _on_start: Optional[Callable[["Client"], None]] = None) -> "Client":
         """Start the server (TR-01), run the initialize handshake, and return the client.
 
         ``roots``, ``sampling`` and ``elicitation`` answer the server's requests of those
@@ -207,6 +208,10 @@ class Client:
         in :attr:`notifications_dropped` (for a callback that may be slow: RL-33). On the
         reader thread, it (like an ``on_progress`` callback) may send requests but not wait for
         one: that raises RuntimeError at once (only the reader could read the answer).
+
+        ``_on_start`` (for :class:`~mcp_ref.supervisor.Supervisor`) is called with the client
+        once initialize is sent, before its answer: from then on, ``close()`` from another
+        thread ends the start, and this raises ConnectionClosed (D-86).
         """
         if keepalive_interval == 0:
             keepalive_interval = None           # 0 has always meant "no keepalive" here
@@ -270,7 +275,7 @@ class Client:
                          on_notification=on_notification, stdin_grace=stdin_grace,
                          term_grace=term_grace, transcript=transcript,
                          notification_queue=notification_queue)
-            client._handshake(handshake_timeout)
+            client._handshake(handshake_timeout, _on_start)
             if keepalive_interval is not None:
                 client._start_keepalive(keepalive_interval, keepalive_timeout)
         except BaseException:                   # Ctrl-C too: the server is never left behind
@@ -283,11 +288,13 @@ class Client:
             raise
         return client
 
-    def _handshake(self, timeout: float) -> None:
+    def _handshake(self, timeout: float,
+                   on_start: Optional[Callable[["Client"], None]] = None) -> None:
         """initialize -> result -> notifications/initialized (lifecycle#initialization).
 
         The connection checks the version (LC-13) and queues ``notifications/initialized``
-        itself (LC-05). A handshake timeout does not cancel initialize (CN-03).
+        itself (LC-05). A handshake timeout does not cancel initialize (CN-03). ``on_start``
+        gets the client while it waits for the answer (see :meth:`spawn`).
         """
         try:
             # initialize is written before the reader starts, so nothing the server says is
@@ -298,6 +305,10 @@ class Client:
             raise self._closed_error("the server exited before it read initialize") from None
         finally:
             self._reader.start()
+        if on_start is not None:
+            # The reader runs: close() from another thread now ends the wait below as it ends
+            # any request's, with ConnectionClosed (SC-03's "thread-cancel"; D-86).
+            on_start(self)
         try:
             pending.result()
         except UnsupportedProtocolVersion:

@@ -31,17 +31,19 @@ Standard library only, like the rest of mcp_ref.
 """
 
 import contextlib
-import logging
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
+from ._logging import LazyLogger
 from .client import Client
 from .errors import ConnectionClosed, McpRefError
 from .session import waitable
+from .stdio import ShutdownReport
 
-log = logging.getLogger("mcp_ref.supervisor")
+# As every module of mcp_ref: logging is imported once a record could be emitted (D-29, D-86).
+log = LazyLogger("mcp_ref.supervisor")
 
 __all__ = ["STARTING", "RUNNING", "BACKOFF", "FAILED", "CLOSED", "ServerUnavailable",
            "Supervisor", "SupervisorEvent"]
@@ -51,8 +53,9 @@ __all__ = ["STARTING", "RUNNING", "BACKOFF", "FAILED", "CLOSED", "ServerUnavaila
 #: loop). CLOSED: close() was called.
 STARTING, RUNNING, BACKOFF, FAILED, CLOSED = "starting", "running", "backoff", "failed", "closed"
 
-#: How long close() waits for the supervisor thread: a start's default handshake timeout
-#: (30 s) plus the ladder's graces, with room to spare.
+#: How long close() waits for the supervisor thread. close() ends a start in progress too
+#: (D-86), so the thread has only the Client's close() left: the ladder's graces (TR-13) and
+#: its joins of the client's threads, each bounded. 60 s leaves room for long graces.
 DEFAULT_CLOSE_TIMEOUT = 60.0
 
 
@@ -122,6 +125,7 @@ class Supervisor:
         self._cond = threading.Condition()       # guards everything below
         self._state = STARTING
         self._client: Optional[Client] = None
+        self._starting: Optional[Client] = None  # a start's client, waiting for initialize
         self._retry_at: Optional[float] = None
         self._failures = 0                       # quick failures in a row
         self._hopeless = False                   # the last start failed in a way no retry fixes
@@ -187,14 +191,21 @@ class Supervisor:
     def close(self, timeout: float = DEFAULT_CLOSE_TIMEOUT) -> None:
         """Stop supervising and shut the server down (the Client's ladder). Idempotent.
 
-        Then wait up to ``timeout`` s for the supervisor thread. A start in progress ends
-        within its handshake timeout and the ladder, and shuts its new server down itself; only
-        an ``on_event`` callback that does not return can hold the thread longer. Then the
-        thread is left behind, with a warning: it stops supervising once the callback returns.
+        A start in progress ends too: the server being started is shut down the same way,
+        without waiting for its answer to initialize (D-86). Then wait up to ``timeout`` s
+        (a number: every wait is bounded; NaN is no wait, ``inf`` the longest a lock can
+        wait) for the supervisor thread. Only an ``on_event`` callback that does not return
+        can hold it longer: then the thread is left behind, with a warning, and stops
+        supervising once the callback returns.
         """
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            # None used to mean "wait for ever", which no close() should (D-86).
+            raise ValueError(f"close() waits a bounded time: timeout must be a number of "
+                             f"seconds (default {DEFAULT_CLOSE_TIMEOUT:g}), not {timeout!r}")
         self._stop.set()
         with self._cond:
-            client = self._client
+            # The running server's client, or else the one of a start in progress (D-86).
+            client = self._client or self._starting
             self._cond.notify_all()
         if client is not None:
             client.close()                       # wakes the supervisor thread's wait
@@ -263,17 +274,26 @@ class Supervisor:
         """Start one server and wait until it dies; its uptime in seconds (None: never up).
         Why it ended goes to :attr:`last_error`, unless close() ended it."""
         try:
-            client = Client.spawn(self.argv, **self._client_options)
+            client = Client.spawn(self.argv, _on_start=self._started, **self._client_options)
         except Exception as exc:
-            # An McpRefError (cannot start, died during the handshake) may pass: try again.
-            # Anything else (a bad option, a trace file in a missing directory) is a mistake
-            # in how we were set up, which no retry fixes: give up at once.
             with self._locked():
+                starting, self._starting = self._starting, None
+                if self._stop.is_set() and starting is not None:
+                    # close() ended this start (D-86): not the server's failure, so
+                    # last_error stays; its "exited" follows its "spawned", as ever (D-78).
+                    report = starting.close()        # done already: only its report
+                    self._record("spawned", pid=starting.pid)
+                    self._record("exited", pid=starting.pid, detail=_exit_detail(report))
+                    return None
+                # An McpRefError (cannot start, died during the handshake) may pass: try
+                # again. Anything else (a bad option, a trace file in a missing directory) is
+                # a mistake in how we were set up, which no retry fixes: give up at once.
                 self.last_error = exc
                 self._hopeless = not isinstance(exc, McpRefError)
                 self._record("spawn-failed", detail=str(exc))
             return None
         with self._locked():
+            self._starting = None
             if not self._stop.is_set():          # else close() came during the start
                 self._client = client
                 self._set_state(RUNNING)
@@ -300,9 +320,18 @@ class Supervisor:
                 self.last_error = ConnectionClosed(
                     f"the server {how}", exit_code=report.exit_code, signal=report.signal,
                     stderr_tail=client.stderr_tail())
-            self._record("exited", pid=client.pid,
-                         detail=report.exit_code if report.signal is None else -report.signal)
+            self._record("exited", pid=client.pid, detail=_exit_detail(report))
         return uptime
+
+    def _started(self, client: Client) -> None:
+        """Client.spawn's ``_on_start``, on the supervisor thread: initialize is sent, and from
+        now on close() ends this start by closing its client (D-86)."""
+        with self._cond:
+            self._starting = client
+            stopping = self._stop.is_set()
+        if stopping:
+            # close() came before this: it could not see the client, so the start ends here.
+            client.close()
 
     # --- Helpers ------------------------------------------------------------------------------
 
@@ -333,3 +362,8 @@ class Supervisor:
         event = SupervisorEvent(kind, self._clock(), pid, detail)
         self.events.append(event)
         self._unannounced.append(event)
+
+
+def _exit_detail(report: ShutdownReport) -> Optional[int]:
+    """An ``exited`` event's detail: the return code, or minus the signal that ended it."""
+    return report.exit_code if report.signal is None else -report.signal

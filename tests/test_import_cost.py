@@ -145,3 +145,8 @@ def test_a_lazy_logger_record_is_the_callers(caplog):
     assert first.funcName == "test_a_lazy_logger_record_is_the_callers"
     assert second.levelno == logging.ERROR and second.exc_info[0] is ValueError
     assert second.funcName == first.funcName and third.server_pid == 7
+
+
+def test_the_supervisor_imports_logging_only_to_emit_a_record():
+    """D-86: supervisor.py imported logging itself (D-29's LazyLogger is for every module)."""
+    assert "logging" not in imported_modules("-c", "import mcp_ref.supervisor")

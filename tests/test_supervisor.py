@@ -537,3 +537,67 @@ def test_waits_take_any_timeout_a_client_wait_takes(inv, tmp_path, timeout):
         supervisor.close()
     track_servers(inv, log)
     assert supervisor.state == CLOSED
+
+
+# --- helper-68: the shell's leftovers (D-86) ------------------------------------------------
+
+
+@pytest.mark.spec("TR-13")
+def test_close_during_a_slow_start_ends_that_start_at_once(inv, tmp_path):
+    """D-86: close() while the server was slow to answer initialize waited for the whole
+    handshake timeout (here 20 s) before it returned: Client.spawn could not be interrupted.
+    The supervisor now holds the client of a start in progress, and close() closes it (the
+    Client's ladder), which ends the handshake at once. No child, thread or fd is left (the
+    ``inv`` fixture: I3, I4), and close() is not the server's fault."""
+    transcript = _SignalsInitialize(str(tmp_path / "client.jsonl"))
+    supervisor, watcher, log = supervised(inv, tmp_path, "slow-init=60", initial_backoff=0.05,
+                                          handshake_timeout=20, trace=transcript)
+    supervisor.start()
+    try:
+        assert transcript.initialize_sent.wait(15)
+    finally:
+        started = time.monotonic()
+        supervisor.close()
+        took = time.monotonic() - started
+    track_servers(inv, log)
+    assert took < 10, f"close() took {took:.1f} s"
+    assert not supervisor._thread.is_alive()
+    assert [e.kind for e in supervisor.events] == ["spawned", "exited", "closed"]
+    spawned, exited, _ = supervisor.events
+    assert spawned.pid == exited.pid and rawpipe.wait_pid_gone(spawned.pid, 5)
+    assert supervisor.last_error is None
+
+
+@pytest.mark.parametrize("timeout", [None, "5", True])
+def test_close_refuses_a_timeout_that_is_no_number_of_seconds(inv, tmp_path, timeout):
+    """D-86: close(timeout=None) joined the supervisor thread without limit, so an on_event
+    callback that never returned held close() for ever. Every wait is bounded: a timeout that
+    is not a number is refused before anything is stopped (the default is
+    DEFAULT_CLOSE_TIMEOUT; NaN and inf stay as D-78 reads them)."""
+    supervisor, watcher, log = supervised(inv, tmp_path, initial_backoff=0.05)
+    with supervisor:
+        watcher.spawned.get(timeout=15)
+        with pytest.raises(ValueError, match="bounded time"):
+            supervisor.close(timeout)
+        assert supervisor.state == RUNNING          # nothing was stopped
+        supervisor.ping()
+    track_servers(inv, log)
+    assert supervisor.state == CLOSED
+
+
+def test_the_supervisor_logs_through_lazy_logging(caplog):
+    """D-86: the supervisor logged through ``logging`` directly, unlike every other module
+    (D-29, D-73). Its records are the same: the logger's name, the level, the caller's line."""
+    from mcp_ref import supervisor as module
+    from mcp_ref._logging import LazyLogger
+    assert isinstance(module.log, LazyLogger) and module.log.name == "mcp_ref.supervisor"
+    events = []
+    supervisor = Supervisor(["/no/such/mcp-server"], max_failures=1,
+                            on_event=lambda event: events.append(event) or 1 / 0)
+    caplog.set_level("DEBUG", logger="mcp_ref.supervisor")
+    with supervisor:
+        assert supervisor.wait_for_state(FAILED, timeout=10)
+    raised = [r for r in caplog.records if r.getMessage() == "on_event raised for spawn-failed"]
+    assert raised and raised[0].name == "mcp_ref.supervisor"
+    assert raised[0].levelname == "ERROR" and raised[0].exc_info[0] is ZeroDivisionError
+    assert raised[0].funcName == "_locked" and raised[0].pathname == module.__file__
