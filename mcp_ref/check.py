@@ -396,10 +396,11 @@ class Wire:
         """Write bytes; returns the time they were written. A dead server is not an error
         here: the checks see that no answer comes. ``reply``: our answer to the server's own
         request, written by the reading thread (it counts towards the reader's hold-up, D-38)."""
-        if self.transcript is not None:
-            self.transcript.frames("send", data, "raw")   # before writing: replies come after
         try:
-            self.child.write(data, reply)
+            if self.transcript is None:
+                self.child.write(data, reply)
+            else:               # recorded before it is written, a failure after (D-86)
+                self.transcript.sent(data, "raw", lambda data: self.child.write(data, reply))
         except ConnectionClosed:
             pass
         return time.monotonic()

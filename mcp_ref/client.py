@@ -624,11 +624,14 @@ class Client:
 
     def _write(self, data: bytes, reply: bool = False) -> None:
         """Every frame to the server goes through here (one place to record it). It is
-        recorded *before* it is written, so the transcript never shows a reply first.
-        ``reply``: the reader thread's own reply (ChildProcess.read, D-38)."""
-        if self._transcript is not None:
-            self._transcript.frames("send", data, self.state.name)
-        self._process.write(data, reply)
+        recorded *before* it is written, so the transcript never shows a reply first, and a
+        write that fails is recorded as such (D-86). ``reply``: the reader thread's own reply
+        (ChildProcess.read, D-38)."""
+        if self._transcript is None:
+            self._process.write(data, reply)
+        else:
+            self._transcript.sent(data, self.state.name,
+                                  lambda data: self._process.write(data, reply))
 
     def _closed_error(self, reason: str) -> ConnectionClosed:
         """ConnectionClosed with the exit code or signal, once the process has exited."""
@@ -924,9 +927,12 @@ class Client:
         if self._transcript is None:
             return
         try:
+            # not_sent_bytes: frames recorded as sent but still queued when the server
+            # stopped reading, never delivered (D-38, D-86).
             self._transcript.event("close", steps=list(report.steps),
                                    exit_code=report.exit_code, signal=report.signal,
-                                   seconds=round(report.total_seconds, 6))
+                                   seconds=round(report.total_seconds, 6),
+                                   not_sent_bytes=report.stdin_bytes_discarded)
         finally:
             self._transcript.close()
 

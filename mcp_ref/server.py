@@ -669,10 +669,12 @@ class Server:
         transcript = open_transcript(trace)
 
         def write(data: bytes, reply: bool = False) -> None:
-            if transcript is not None:      # recorded before it is written: replies come after
-                transcript.frames("send", data, connection.state.name)
             try:
-                transport.write(data, reply)
+                if transcript is None:
+                    transport.write(data, reply)
+                else:                       # recorded before it is written, a failure after
+                    transcript.sent(data, connection.state.name,
+                                    lambda data: transport.write(data, reply))   # (D-86)
             except ConnectionClosed:
                 # The client closed our stdout (EPIPE): nothing can reach it any more, so stop
                 # reading and shut down as at stdin EOF (TR-14; reliability RL-03).

@@ -12,7 +12,11 @@
 * a line cut as the connection cuts it (:class:`~mcp_ref.framing.LineBuffer`, D-08): one
   longer than ``max_line_bytes`` is ``{"t", "dir", "state", "too_long": the limit}``, its
   bytes not kept; one the stream ended inside has ``"truncated": true`` (D-78);
-* a lifecycle event: ``{"t": ..., "event": "spawn" | "close" | "exit" | ..., ...details}``.
+* a lifecycle event: ``{"t": ..., "event": "spawn" | "close" | "exit" | ..., ...details}``;
+  ``{"event": "not-sent", "frames": n, "error": ...}`` says that the last ``n`` frames
+  recorded as sent never reached the peer: their write failed (D-86). A client's ``close``
+  event has ``not_sent_bytes``: bytes still queued for a server that had stopped reading
+  (D-38), recorded as sent and dropped.
 
 A transcript is made from the bytes as written or read, decoded again here, so nothing it
 does can change the wire. ``Transcript(path, redact=...)`` passes each decoded message (or
@@ -85,6 +89,21 @@ class Transcript:
     def event(self, kind: str, **details: Any) -> None:
         with self._lock:
             self._write({"t": self._now(), "event": kind, **details})
+
+    def sent(self, data: bytes, state: str, write: Callable[[bytes], None]) -> None:
+        """``write(data)``, recorded. The frames are recorded *before* they are written, so
+        that a reply to them, recorded by the reading thread, never comes first. If the write
+        then fails (the peer closed the pipe), a ``not-sent`` event follows, so that nobody
+        reads the transcript as if the peer had got them (D-86); the error goes on up.
+        Callers write one frame at a time, in order (under the session's lock), so the
+        frames it means are the last ones recorded as sent."""
+        self.frames("send", data, state)
+        try:
+            write(data)
+        except Exception as exc:
+            self.event("not-sent", frames=data.count(b"\n"),
+                       error=f"{type(exc).__name__}: {exc}")
+            raise
 
     def close(self) -> None:
         with self._lock:

@@ -449,3 +449,109 @@ def test_lines_the_connection_refused_are_compared_as_such(tmp_path):
                {"t": 0, "dir": "recv", "state": "OPERATING", "raw": "{", "truncated": True}]
     assert normalise(records) == [{"dir": "recv", "msg": None, "too_long": 100},
                                   {"dir": "recv", "msg": "{", "truncated": True}]
+
+
+# --- A write that fails (D-86) ------------------------------------------------------------
+
+#: A server that answers the handshake, then stops reading and runs on; with the argument
+#: ``close`` it closes its stdin for good (TR-15 lets a server close its stdout; this one
+#: closes the other), so that every later write of the client fails with EPIPE. Its
+#: notification says when that is.
+_STOPS_READING = r'''
+import json, os, sys, time
+request = json.loads(sys.stdin.readline())
+print(json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": {
+    "protocolVersion": request["params"]["protocolVersion"], "capabilities": {},
+    "serverInfo": {"name": "stops-reading", "version": "0"}}}), flush=True)
+sys.stdin.readline()                                     # notifications/initialized
+if sys.argv[1:] == ["close"]:
+    os.close(0)
+print(json.dumps({"jsonrpc": "2.0", "method": "notifications/stdin-closed"}), flush=True)
+time.sleep(60)
+'''
+
+
+def _not_sent_after(records, method):
+    """The record that follows the last frame sent with ``method``."""
+    sent = [i for i, r in enumerate(records) if r.get("dir") == "send"
+            and isinstance(r.get("msg"), dict) and r["msg"].get("method") == method]
+    assert sent, records
+    return records[sent[-1] + 1] if sent[-1] + 1 < len(records) else None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the invariants read /proc")
+def test_a_client_write_that_fails_is_recorded_as_not_sent(inv, tmp_path):
+    """D-86: a frame is recorded before it is written (so that its reply never comes first),
+    and a write that then failed left the record of a ping the server never got, and nothing
+    else. A ``not-sent`` event now follows it, naming the error."""
+    import threading
+    from mcp_ref.errors import ConnectionClosed
+    path = tmp_path / "client.jsonl"
+    stopped = threading.Event()
+    client = inv.spawn([sys.executable, "-c", _STOPS_READING, "close"], trace=str(path),
+                       on_notification=lambda method, params: stopped.set(),
+                       stdin_grace=0.2, term_grace=2)
+    try:
+        assert stopped.wait(15)
+        with pytest.raises(ConnectionClosed):
+            client.ping()
+    finally:
+        client.close()
+    after = _not_sent_after(load(str(path)), "ping")
+    assert after is not None and after["event"] == "not-sent" and after["frames"] == 1
+    assert after["error"].startswith("ConnectionClosed")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the invariants read /proc")
+def test_a_server_write_that_fails_is_recorded_as_not_sent(inv, tmp_path):
+    """D-86, the server's side: its client closed the server's stdout (RL-03), so the pong
+    was recorded and never delivered; ``not-sent`` says so."""
+    path = tmp_path / "server.jsonl"
+    server = inv.raw(SERVE + ["--trace", str(path)])
+    server.initialize()
+    server.close_stdout()
+    server.send_frames({"jsonrpc": "2.0", "id": 7, "method": "ping"})
+    assert server.wait_exit(10) == 0
+    records = load(str(path))
+    [pong] = [i for i, r in enumerate(records) if r.get("dir") == "send" and r.get("id") == 7]
+    assert records[pong + 1]["event"] == "not-sent" and records[pong + 1]["frames"] == 1
+
+
+def test_a_check_write_that_fails_is_recorded_as_not_sent(tmp_path):
+    """D-86, ``check``'s side: a server that stopped reading. check goes on (no answer will
+    come, and the checks see that), and its transcript says the frame never arrived."""
+    from mcp_ref.check import Options, Wire
+    path = tmp_path / "check.jsonl"
+    with Wire([sys.executable, "-c", _STOPS_READING, "close"], Options(trace=str(path)), "t") as wire:
+        wire.request(1, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                       "clientInfo": {"name": "t", "version": "0"}})
+        assert wire.response(1, 0) is not None
+        wire.notify("notifications/initialized")
+        assert wire.wait_for(lambda v: isinstance(v, dict) and v.get("method") ==
+                             "notifications/stdin-closed", 0) is not None
+        wire.request(2, "ping")
+    after = _not_sent_after(load(str(path.with_name("check.t.jsonl"))), "ping")
+    assert after is not None and after["event"] == "not-sent" and after["frames"] == 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the invariants read /proc")
+def test_frames_queued_for_a_server_that_stopped_reading_are_counted_as_not_sent(inv,
+                                                                                 tmp_path):
+    """D-86: a frame the pipe could not take at once waits in the outbox (D-38), and close()
+    drops what a server that stopped reading never took. It was recorded as sent; the
+    client's ``close`` record now says how many bytes of it never left."""
+    import threading
+    path = tmp_path / "client.jsonl"
+    stopped = threading.Event()
+    client = inv.spawn([sys.executable, "-c", _STOPS_READING], trace=str(path),
+                       on_notification=lambda method, params: stopped.set(),
+                       stdin_grace=0.2, term_grace=2)
+    try:
+        assert stopped.wait(15)
+        client.notify("notifications/big", {"data": "x" * 1_000_000})   # > any pipe buffer
+    finally:
+        report = client.close()
+    records = load(str(path))
+    assert records[-1]["event"] == "close" and report.stdin_bytes_discarded > 0
+    assert records[-1]["not_sent_bytes"] == report.stdin_bytes_discarded
+    assert _not_sent_after(records, "notifications/big")["event"] == "close"
