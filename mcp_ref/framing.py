@@ -96,13 +96,16 @@ class LineBuffer:
 
     ``feed(data)`` returns a list whose items are complete lines (``bytes``, without the line
     ending) or the markers :class:`LineTooLong` / :class:`TruncatedAtEOF`. Feeding ``b""``
-    means end of stream. Only the new bytes are searched for ``\\n``, so a large line fed in
+    means end of stream. A trailing ``\r`` is dropped and blank lines are skipped (D-08),
+    unless ``verbatim``: then they are returned as they came (for a transcript, D-86). Only the new bytes are searched for ``\\n``, so a large line fed in
     many small chunks costs linear, not quadratic, time (h11's ``_receivebuffer.py`` takes the
     same care), and each line is copied at most once.
     """
 
-    def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+    def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, *,
+                 verbatim: bool = False) -> None:
         self.max_line_bytes = max_line_bytes
+        self.verbatim = verbatim
         self._partial = bytearray()  # the start of a line whose "\n" has not arrived yet
         self._discarding = False     # inside an over-long line, dropping bytes until "\n"
         self._eof = False
@@ -127,6 +130,8 @@ class LineBuffer:
         for line in lines:
             if len(line) > self.max_line_bytes:
                 out.append(LineTooLong(self.max_line_bytes))
+            elif self.verbatim:
+                out.append(line)
             else:
                 if line.endswith(b"\r"):
                     line = line[:-1]               # tolerate CRLF (A8)

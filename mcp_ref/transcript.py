@@ -9,9 +9,11 @@
   number out of range). A request or notification also has its ``"id"`` (requests only) and
   ``"method"``; a response has the ``"id"``, the ``"method"`` of the request it answers and
   its ``"latency"``: seconds since that request's frame;
-* a line cut as the connection cuts it (:class:`~mcp_ref.framing.LineBuffer`, D-08): one
-  longer than ``max_line_bytes`` is ``{"t", "dir", "state", "too_long": the limit}``, its
-  bytes not kept; one the stream ended inside has ``"truncated": true`` (D-78);
+* a line cut as the connection cuts it (:class:`~mcp_ref.framing.LineBuffer`): one longer
+  than ``max_line_bytes`` is ``{"t", "dir", "state", "too_long": the limit}``, its bytes not
+  kept; one the stream ended inside has ``"truncated": true`` (D-78). What the connection
+  tolerates and drops (D-08) is shown as it came (D-86): a frame that ended in ``\r\n`` has
+  ``"crlf": true``, and a blank line is ``{"t", "dir", "state", "blank": its text}``;
 * a lifecycle event: ``{"t": ..., "event": "spawn" | "close" | "exit" | ..., ...details}``;
   ``{"event": "not-sent", "frames": n, "error": ...}`` says that the last ``n`` frames
   recorded as sent never reached the peer: their write failed (D-86). A client's ``close``
@@ -65,7 +67,10 @@ class Transcript:
         # Each direction is cut into lines as the connection cuts it (D-03, D-08): in linear
         # time, holding at most ``max_line_bytes`` of an unfinished line (a peer that never
         # sends a newline grew the transcript's buffer without end, copied at every chunk).
-        self._lines = {"send": LineBuffer(max_line_bytes), "recv": LineBuffer(max_line_bytes)}
+        # verbatim: the \r of a CRLF and blank lines, which the connection drops (D-08), come
+        # here too, to be shown (D-86).
+        self._lines = {"send": LineBuffer(max_line_bytes, verbatim=True),
+                       "recv": LineBuffer(max_line_bytes, verbatim=True)}
         self._redact = redact
         #: (direction, id) of each request recorded and not yet answered or cancelled ->
         #: (its method, when it was recorded): what a response's "method" and "latency" need.
@@ -77,7 +82,7 @@ class Transcript:
         with self._lock:
             for line in self._lines[direction].feed(data):
                 if isinstance(line, bytes):
-                    self._write(self._frame(direction, line, state))
+                    self._write(self._whole_line(direction, line, state))
                 elif isinstance(line, LineTooLong):       # refused by the connection (D-03)
                     self._write({"t": self._now(), "dir": direction, "state": state,
                                  "too_long": line.limit})
@@ -108,6 +113,22 @@ class Transcript:
     def close(self) -> None:
         with self._lock:
             self._stop_recording()
+
+    def _whole_line(self, direction: str, line: bytes, state: str) -> Dict[str, Any]:
+        """The record of a line that ended in ``\n``. The connection drops a trailing ``\r``
+        and skips a blank line (D-08); the record shows both, so that a reader sees what was
+        on the wire, as ``check`` judges it (TR-06; D-86)."""
+        crlf = line.endswith(b"\r")
+        if crlf:
+            line = line[:-1]
+        if line.strip():
+            record = self._frame(direction, line, state)
+        else:
+            record = {"t": self._now(), "dir": direction, "state": state,
+                      "blank": line.decode("utf-8", errors="replace")}
+        if crlf:
+            record["crlf"] = True
+        return record
 
     def _frame(self, direction: str, line: bytes, state: str,
                correlate: bool = True) -> Dict[str, Any]:
@@ -353,7 +374,8 @@ def normalise(records: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
                     if key in result:
                         result[key] = "<info>"
         frame = {"dir": sent, "msg": msg}
-        for marker in ("too_long", "truncated"):        # lines the connection refused (D-78)
+        # Lines the connection refused (D-78), and what it tolerates and drops (D-86).
+        for marker in ("too_long", "truncated", "crlf", "blank"):
             if marker in record:
                 frame[marker] = record[marker]
         out.append(frame)

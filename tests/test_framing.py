@@ -84,6 +84,13 @@ def test_blank_and_whitespace_only_lines_are_skipped():
     assert buf.feed(b"") == []
 
 
+def test_a_verbatim_buffer_keeps_the_cr_and_the_blank_lines():
+    """D-86: a transcript shows what the connection drops (D-08); the limit still holds."""
+    buf = LineBuffer(10, verbatim=True)
+    assert buf.feed(b'\n \r\n{"a":1}\r\n' + b"x" * 11 + b"\n") == [
+        b"", b" \r", b'{"a":1}\r', LineTooLong(10)]
+
+
 @pytest.mark.spec("BP-02")
 def test_multibyte_character_split_across_chunks():
     message = {"jsonrpc": "2.0", "method": "x", "params": {"s": "é漢🎉"}}

@@ -555,3 +555,45 @@ def test_frames_queued_for_a_server_that_stopped_reading_are_counted_as_not_sent
     assert records[-1]["event"] == "close" and report.stdin_bytes_discarded > 0
     assert records[-1]["not_sent_bytes"] == report.stdin_bytes_discarded
     assert _not_sent_after(records, "notifications/big")["event"] == "close"
+
+
+# --- What the connection drops, shown (D-86) ------------------------------------------------
+
+
+@pytest.mark.spec("TR-06")
+def test_a_crlf_frame_and_blank_lines_are_recorded_as_they_came(tmp_path):
+    """D-86: the transcript cut lines as the connection does (D-78), which drops a trailing
+    ``\\r`` and blank lines (D-08), so a reader could not see what the peer actually sent,
+    though ``check`` warns of CRLF and fails a blank line (TR-06). A CRLF frame is now marked
+    ``"crlf": true``, and a blank line is recorded as ``"blank"``, its text."""
+    path = tmp_path / "t.jsonl"
+    transcript = Transcript(str(path))
+    transcript.frames("send", b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n', "OPERATING")
+    transcript.frames("recv", b'\n {"jsonrpc":"2.0","id":1,"result":{}}\r\n \t\r\n', "OPERATING")
+    transcript.close()
+    ping, blank, pong, spaces = frames_of(path)
+    assert "crlf" not in ping
+    assert pong["crlf"] is True and pong["msg"] == {"jsonrpc": "2.0", "id": 1, "result": {}}
+    assert pong["method"] == "ping"                   # correlated as ever
+    assert (blank["blank"], spaces["blank"], spaces.get("crlf")) == ("", " \t", True)
+    assert "msg" not in blank and "raw" not in blank
+    # diff compares them too: a server that writes CRLF or blank lines differs on the wire.
+    plain = tmp_path / "plain.jsonl"
+    transcript = Transcript(str(plain))
+    transcript.frames("send", b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n', "OPERATING")
+    transcript.frames("recv", b'{"jsonrpc":"2.0","id":1,"result":{}}\n', "OPERATING")
+    transcript.close()
+    assert '"crlf": true' in diff(load(str(plain)), load(str(path)))
+    assert '"blank": ""' in diff(load(str(plain)), load(str(path)))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the invariants read /proc")
+def test_a_client_transcript_shows_its_servers_crlf(inv, tmp_path):
+    """End to end, D-86: the zoo's ``crlf`` mode ends every frame with ``\\r\\n`` (RL-24)."""
+    from rawpipe import zoo
+    path = tmp_path / "client.jsonl"
+    with inv.spawn(zoo("crlf"), trace=str(path)) as client:
+        client.ping()
+    received = [r for r in frames_of(path) if r["dir"] == "recv"]
+    assert received and all(r.get("crlf") is True for r in received)
+    assert not any("crlf" in r for r in frames_of(path) if r["dir"] == "send")
