@@ -394,13 +394,20 @@ class _Interrupter:
 
 @pytest.mark.spec("TR-13", "CN-03")
 def test_sc03_ctrl_c_during_connect_reaps_the_server(inv, tmp_path):
-    """SC-03: KeyboardInterrupt while initialize is pending propagates; nothing is left."""
+    """SC-03: KeyboardInterrupt while initialize is pending propagates; nothing is left.
+
+    No race with the handshake's answer (D-86): the zoo writes "zoo: initialize" to stderr
+    when it reads initialize and answers 30 s later, and the Ctrl-C is sent as soon as that
+    line is seen. spawn() cannot return before the answer, so the Ctrl-C can only land inside
+    it; a Ctrl-C held up past the answer would fail this test (no KeyboardInterrupt, or too
+    slow), never pass it. The traceback shows where it landed: in the handshake."""
     argv, log = zoo_logged(inv, tmp_path, "slow-init=30")
     started = time.monotonic()
     with _Interrupter("zoo: initialize"):
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt) as interrupted:
             Client.spawn(argv, stdin_grace=GRACE, term_grace=GRACE)
     assert time.monotonic() - started < 5
+    assert "_handshake" in [entry.name for entry in interrupted.traceback]
     [start] = zoo_events(log, "start")
     inv.process(start["pid"])
     assert "eof" in [e["event"] for e in zoo_events(log)]           # shut down politely
