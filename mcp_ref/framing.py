@@ -96,8 +96,9 @@ class LineBuffer:
 
     ``feed(data)`` returns a list whose items are complete lines (``bytes``, without the line
     ending) or the markers :class:`LineTooLong` / :class:`TruncatedAtEOF`. Feeding ``b""``
-    means end of stream. A trailing ``\r`` is dropped and blank lines are skipped (D-08),
-    unless ``verbatim``: then they are returned as they came (for a transcript, D-86). Only the new bytes are searched for ``\\n``, so a large line fed in
+    means end of stream. A trailing ``\\r`` is dropped and blank lines are skipped (D-08),
+    unless ``verbatim``: then they are returned as they came (for a transcript, D-86). Only
+    the new bytes are searched for ``\\n``, so a large line fed in
     many small chunks costs linear, not quadratic, time (h11's ``_receivebuffer.py`` takes the
     same care), and each line is copied at most once.
     """

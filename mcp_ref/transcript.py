@@ -12,7 +12,7 @@
 * a line cut as the connection cuts it (:class:`~mcp_ref.framing.LineBuffer`): one longer
   than ``max_line_bytes`` is ``{"t", "dir", "state", "too_long": the limit}``, its bytes not
   kept; one the stream ended inside has ``"truncated": true`` (D-78). What the connection
-  tolerates and drops (D-08) is shown as it came (D-86): a frame that ended in ``\r\n`` has
+  tolerates and drops (D-08) is shown as it came (D-86): a frame that ended in ``\\r\\n`` has
   ``"crlf": true``, and a blank line is ``{"t", "dir", "state", "blank": its text}``;
 * a lifecycle event: ``{"t": ..., "event": "spawn" | "close" | "exit" | ..., ...details}``;
   ``{"event": "not-sent", "frames": n, "error": ...}`` says that the last ``n`` frames
@@ -115,7 +115,7 @@ class Transcript:
             self._stop_recording()
 
     def _whole_line(self, direction: str, line: bytes, state: str) -> Dict[str, Any]:
-        """The record of a line that ended in ``\n``. The connection drops a trailing ``\r``
+        """The record of a line that ended in ``\\n``. The connection drops a trailing ``\\r``
         and skips a blank line (D-08); the record shows both, so that a reader sees what was
         on the wire, as ``check`` judges it (TR-06; D-86)."""
         crlf = line.endswith(b"\r")
