@@ -382,7 +382,9 @@ class Client:
 
     def request(self, method: str, params: Optional[Dict[str, Any]] = None,
                 **options: Any) -> Dict[str, Any]:
-        """Send any request and wait for its result."""
+        """Send any request and wait for its result. The params go out as given, once they are
+        an object holding the members the method's schema requires (else LocalProtocolError,
+        nothing sent: BP-01, D-85); what the members hold is the server's to judge."""
         return self._session.request(method, params, **options)
 
     def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:

@@ -104,6 +104,17 @@ def check_envelope(method: Any, params: Any) -> None:
         check_meta(params, f"{method} params")
 
 
+def check_required_params(method: str, params: Optional[Dict[str, Any]]) -> None:
+    """LocalProtocolError unless ``params`` hold the members the schema of ``method`` requires
+    (:data:`spec.REQUIRED_PARAMS`): without them the frame is no request or notification of
+    that method, as a ``tools/call`` that names no tool (BP-01, D-85). What the members hold
+    is not judged here: that is the receiver's business (-32602), or a typed helper's (D-54)."""
+    missing = [name for name in spec.REQUIRED_PARAMS.get(method, ()) if name not in (params or {})]
+    if missing:
+        raise LocalProtocolError(f"{method}: params need {', '.join(map(repr, missing))}",
+                                 catalogue_id="BP-01")
+
+
 def check_meta(container: Dict[str, Any], what: str) -> None:
     """LocalProtocolError if ``container`` (params or a result) holds a ``_meta`` that is not
     an object: every revision's schema makes it one, in request and notification params and
@@ -366,6 +377,7 @@ class Connection:
                                      f"sends, not the {self.role.value}", catalogue_id="LC-16")
         self.lifecycle.process(self.role, Input.PING if method == spec.PING else Input.REQUEST)
         self._check_peer_offers(method, params)
+        check_required_params(method, params)   # BP-01 (D-85)
         params = dict(params) if params else {}
         if want_progress and progress_token is None:
             progress_token = self._next_id      # the id _allocate_id() is about to hand out
@@ -410,6 +422,7 @@ class Connection:
             # It ends a url-mode elicitation, which a client without url mode never gets (D-36).
             raise CapabilityNotNegotiated(f"{method} needs the client's url elicitation mode",
                                           catalogue_id="LC-16")
+        check_required_params(method, params)   # BP-01 (D-85)
         return encode(to_obj(Notification(method, params)))
 
     def send_response(self, request_id: RequestId, result: Dict[str, Any]) -> bytes:

@@ -219,7 +219,9 @@ class Context:
                 **options: Any) -> Dict[str, Any]:
         """Ask the client something (``roots/list``, ``sampling/createMessage``,
         ``elicitation/create``, ``ping``) and wait for the answer. Raises
-        CapabilityNotNegotiated if the client did not declare the capability (LC-16).
+        CapabilityNotNegotiated if the client did not declare the capability (LC-16), and
+        LocalProtocolError, with nothing sent, for params that are not an object holding the
+        members the method's schema requires (BP-01, D-85).
 
         If the client cancels *this* request meanwhile, the question is cancelled in turn
         (CN-01: its answer is no longer wanted, and a human may be looking at it) and

@@ -58,6 +58,17 @@ SAMPLING_CREATE_MESSAGE = "sampling/createMessage"
 ELICITATION_CREATE = "elicitation/create"
 ELICITATION_COMPLETE = "notifications/elicitation/complete"
 
+# 2025-11-25's experimental tasks (basic/utilities/tasks): requests and a notification either
+# side may send, to a peer that declared the ``tasks`` capability. mcp_ref implements no tasks
+# and declares none, so it answers these requests -32601 (ER-01); the names are here so that
+# each is sent only as its kind, and only in 2025-11-25 (D-85).
+TASKS_GET = "tasks/get"
+TASKS_RESULT = "tasks/result"
+TASKS_LIST = "tasks/list"
+TASKS_CANCEL = "tasks/cancel"
+TASKS_STATUS = "notifications/tasks/status"
+TASK_REQUESTS = frozenset({TASKS_GET, TASKS_RESULT, TASKS_LIST, TASKS_CANCEL})
+
 #: Requests a client sends to a server, mapped to the server capability that must have been
 #: declared for them (None: always available); "a.b" names sub-capability b of capability a,
 #: which must be true. LC-16: use only negotiated capabilities; LC-17: sub-capabilities gate
@@ -95,6 +106,11 @@ SERVER_REQUESTS = {
 METHOD_SINCE = {
     ELICITATION_CREATE: "2025-06-18",
     ELICITATION_COMPLETE: "2025-11-25",
+    TASKS_GET: "2025-11-25",
+    TASKS_RESULT: "2025-11-25",
+    TASKS_LIST: "2025-11-25",
+    TASKS_CANCEL: "2025-11-25",
+    TASKS_STATUS: "2025-11-25",
 }
 
 #: Capabilities that arrived after the oldest revision we speak (catalogue section 1.2). Before
@@ -164,7 +180,8 @@ NOTIFICATION_CAPABILITY = {
 }
 
 #: Notifications only one side sends (catalogue section 1.1), by the side that does; the
-#: others (cancelled, progress) go both ways. The other side never sends one of these.
+#: others (cancelled, progress, tasks/status) go both ways. The other side never sends one of
+#: these.
 NOTIFICATION_SENDER = {
     INITIALIZED: "client",
     "notifications/roots/list_changed": "client",
@@ -180,8 +197,34 @@ NOTIFICATION_SENDER = {
 #: of one kind sent as the other (``{"id": 1, "method": "notifications/progress"}``,
 #: ``{"method": "ping"}``) matches no definition of the schema: no valid message (BP-01,
 #: D-82). Methods the spec does not name may be either, as extensions.
-REQUESTS = frozenset(CLIENT_REQUESTS) | frozenset(SERVER_REQUESTS)
-NOTIFICATIONS = frozenset(NOTIFICATION_SENDER) | {CANCELLED, PROGRESS}
+REQUESTS = frozenset(CLIENT_REQUESTS) | frozenset(SERVER_REQUESTS) | TASK_REQUESTS
+NOTIFICATIONS = frozenset(NOTIFICATION_SENDER) | {CANCELLED, PROGRESS, TASKS_STATUS}
+
+#: The params members each method's schema requires, in every revision that has the method
+#: (for ``elicitation/create``, both of 2025-11-25's modes: only ``message``). Without them a
+#: frame is none of that method's requests or notifications, so mcp_ref never sends one (BP-01,
+#: D-85); what the members hold is the receiver's to judge (-32602), or a typed helper's.
+#: ``tests/test_schema.py`` checks this table against the four schema files.
+REQUIRED_PARAMS = {
+    INITIALIZE: ("protocolVersion", "capabilities", "clientInfo"),
+    TOOLS_CALL: ("name",),
+    RESOURCES_READ: ("uri",),
+    RESOURCES_SUBSCRIBE: ("uri",),
+    RESOURCES_UNSUBSCRIBE: ("uri",),
+    PROMPTS_GET: ("name",),
+    COMPLETION_COMPLETE: ("ref", "argument"),
+    SET_LOGGING_LEVEL: ("level",),
+    SAMPLING_CREATE_MESSAGE: ("messages", "maxTokens"),
+    ELICITATION_CREATE: ("message",),
+    TASKS_GET: ("taskId",),
+    TASKS_RESULT: ("taskId",),
+    TASKS_CANCEL: ("taskId",),
+    PROGRESS: ("progressToken", "progress"),
+    LOG_MESSAGE: ("level", "data"),
+    "notifications/resources/updated": ("uri",),
+    ELICITATION_COMPLETE: ("elicitationId",),
+    TASKS_STATUS: ("taskId", "status", "createdAt", "lastUpdatedAt", "ttl"),
+}
 
 #: Log levels of ``logging/setLevel`` and ``notifications/message``, least to most severe
 #: (LG-03: the RFC 5424 syslog levels).

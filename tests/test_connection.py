@@ -2290,3 +2290,66 @@ def test_elicitation_complete_to_a_client_without_url_mode_is_reported(modes, re
     violations = [e.error.catalogue_id for e in events if isinstance(e, ev.ProtocolViolation)]
     assert violations == (["LC-16"] if reported else [])
     assert any(isinstance(e, ev.NotificationReceived) for e in events)
+
+
+@pytest.mark.spec("BP-01", "TR-06", "TR-07")
+def test_a_known_method_without_the_params_its_schema_requires_is_never_sent():
+    """D-85 (left open by helper-63 and D-82): a raw ``send_request("tools/call")``, or a
+    server's ``Context.request("sampling/createMessage", {"messages": []})``, went out though
+    no definition of the schema matches it: without ``name`` a tools/call is no tools/call.
+    Refused before anything is counted, on both sides and for notifications too. What the
+    members hold is not judged here (a raw request may still ask a peer something it will
+    refuse with -32602, D-54)."""
+    pair = handshake(client_kwargs={"capabilities": {"roots": {}, "sampling": {}}},
+                     server_kwargs={"capabilities": {"logging": {}, "tools": {},
+                                                     "resources": {"subscribe": True}}})
+    refused = [(pair.client, "send_request", "tools/call", None, "'name'"),
+               (pair.client, "send_request", "tools/call", {"arguments": {}}, "'name'"),
+               (pair.client, "send_request", "resources/read", {}, "'uri'"),
+               (pair.client, "send_request", "logging/setLevel", None, "'level'"),
+               (pair.client, "send_request", "tasks/get", {}, "'taskId'"),
+               (pair.server, "send_request", "sampling/createMessage", {"messages": []},
+                "'maxTokens'"),
+               (pair.server, "send_notification", "notifications/resources/updated", {},
+                "'uri'")]
+    for conn, send, method, params, missing in refused:
+        with pytest.raises(LocalProtocolError, match=f"{method}: params need {missing}") as info:
+            getattr(conn, send)(method, params)
+        assert info.value.catalogue_id == "BP-01"
+        assert conn.pending_ids == () and conn.data_to_send() == b""
+    pair.request(Role.CLIENT, "tools/call", {"name": 5})    # a value: the server's to judge
+    received = pair.pump().of_type(Role.SERVER, ev.RequestReceived)
+    assert [(r.method, r.params) for r in received] == [("tools/call", {"name": 5})]
+
+
+@pytest.mark.spec("BP-01", "BP-14", "LC-15")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_the_tasks_methods_are_known_to_the_core_in_2025_11_25_only(version):
+    """D-85: ``spec.REQUESTS`` and ``spec.NOTIFICATIONS`` lacked 2025-11-25's tasks methods, so
+    ``send_notification("tasks/get")`` and ``send_request("notifications/tasks/status")`` went
+    out, which no definition matches (D-82), and so did ``tasks/get`` in a revision without
+    tasks (LC-15). Received, a tasks request is -32601 (mcp_ref declares no tasks), and a
+    status notification in an older revision is reported, as elicitation/complete is."""
+    pair = handshake(version)
+    with pytest.raises(LocalProtocolError, match="a request, not a notification"):
+        pair.client.send_notification("tasks/get", {"taskId": "t"})
+    with pytest.raises(LocalProtocolError, match="a notification, not a request"):
+        pair.server.send_request("notifications/tasks/status", {})
+    status = {"taskId": "t", "status": "working", "createdAt": "2025-11-25T00:00:00Z",
+              "lastUpdatedAt": "2025-11-25T00:00:00Z", "ttl": None}
+    if version < "2025-11-25":
+        with pytest.raises(LocalProtocolError, match="does not exist") as info:
+            pair.client.send_request("tasks/get", {"taskId": "t"})
+        assert info.value.catalogue_id == "LC-15"
+        with pytest.raises(LocalProtocolError, match="does not exist"):
+            pair.server.send_notification("notifications/tasks/status", status)
+        pair.to_client(line({"jsonrpc": "2.0", "method": "notifications/tasks/status",
+                             "params": status}))
+        violations = pair.pump().of_type(Role.CLIENT, ev.ProtocolViolation)
+        assert [v.error.catalogue_id for v in violations] == ["LC-15"]
+    else:
+        pair.to_client(pair.server.send_notification("notifications/tasks/status", status))
+        pair.request(Role.CLIENT, "tasks/get", {"taskId": "t"})
+        exchange = pair.pump()
+        assert exchange.of_type(Role.CLIENT, ev.ProtocolViolation) == []
+        assert error_codes(exchange.to_client) == [(2, -32601)]

@@ -1405,17 +1405,19 @@ def test_roots_list_changed_is_declared_only_on_request():
 
 @pytest.mark.spec("ER-01", "ER-12", "PN-06")
 def test_malformed_params_of_list_read_and_get_are_invalid_params_not_internal_errors():
-    """Bad cursors (non-ASCII digits, thousands of digits), a missing or non-string uri, and
-    prompt arguments that are not an object of strings are -32602, never -32603 or -32002."""
+    """Bad cursors (non-ASCII digits, thousands of digits), a non-string uri, and prompt
+    arguments that are not an object of strings are -32602, never -32603 or -32002. A missing
+    uri is refused before it is sent (D-85)."""
     with Client.spawn(SERVE) as client:
         for cursor in ("\u00b2", "\u2460", "1" * 5000, "garbage"):
             with pytest.raises(PeerError) as caught:
                 client.request("tools/list", {"cursor": cursor})
             assert caught.value.code == -32602, cursor
-        for params in ({}, {"uri": 5}):
-            with pytest.raises(PeerError) as caught:
-                client.request("resources/read", params)
-            assert caught.value.code == -32602, params
+        with pytest.raises(PeerError) as caught:
+            client.request("resources/read", {"uri": 5})
+        assert caught.value.code == -32602
+        with pytest.raises(LocalProtocolError, match="params need 'uri'"):
+            client.request("resources/read", {})      # no read at all: never sent (D-85)
         for arguments in (5, True, {"name": 5}):
             with pytest.raises(PeerError) as caught:
                 client.request("prompts/get", {"name": "greet", "arguments": arguments})

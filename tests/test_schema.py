@@ -798,3 +798,59 @@ def test_an_elicited_fraction_is_sent_as_schema_ts_allows(version):
     raw["$ref"] = f"#/{key}/ElicitResult"
     cls = jsonschema.Draft202012Validator if key == "$defs" else jsonschema.Draft7Validator
     assert not cls(raw).is_valid(answer), "the file as published refuses it (the slip)"
+
+
+def _methods_of(schema_version):
+    """``{method: (kind, the params members it requires)}`` from one revision's schema file:
+    every definition whose ``method`` is a constant, a notification by its name."""
+    definitions = _schema(schema_version)[_defs_key(schema_version)]
+
+    def required(node):
+        if "$ref" in node:
+            return required(definitions[node["$ref"].rsplit("/", 1)[1]])
+        if "allOf" in node:                     # every part's members
+            return set().union(*(required(part) for part in node["allOf"]))
+        if "anyOf" in node:                     # what every alternative requires
+            return set.intersection(*(required(part) for part in node["anyOf"]))
+        return set(node.get("required", ()))
+
+    methods = {}
+    for name, definition in definitions.items():
+        properties = definition.get("properties", {})
+        method = properties.get("method", {}).get("const")
+        if method is not None:
+            kind = "notification" if name.endswith("Notification") else "request"
+            params = (required(properties["params"])
+                      if "params" in definition.get("required", ()) else set())
+            methods[method] = (kind, params)
+    return methods
+
+
+@pytest.mark.spec("BP-01", "BP-14", "LC-15")
+def test_spec_names_every_method_of_every_revision_with_its_kind_and_revision():
+    """D-85: ``spec.NOTIFICATIONS`` lacked ``notifications/tasks/status`` and ``spec.REQUESTS``
+    the four ``tasks/*`` requests of 2025-11-25. Each method of each schema file is named, as
+    its kind, and ``spec.METHOD_SINCE`` gives the first revision whose file has it."""
+    oldest = min(spec.SUPPORTED_VERSIONS)
+    first_seen = {}
+    for version in sorted(spec.SUPPORTED_VERSIONS):
+        for method, (kind, _) in _methods_of(version).items():
+            named = spec.REQUESTS if kind == "request" else spec.NOTIFICATIONS
+            assert method in named, (version, kind, method)
+            first_seen.setdefault(method, version)
+    assert spec.REQUESTS | spec.NOTIFICATIONS == set(first_seen)
+    assert spec.METHOD_SINCE == {method: version for method, version in first_seen.items()
+                                 if version != oldest}
+
+
+@pytest.mark.spec("BP-01", "TR-06", "TR-07")
+def test_required_params_are_what_every_revision_with_the_method_requires():
+    """D-85: ``spec.REQUIRED_PARAMS``, which the connection refuses to send a request or
+    notification without, is each method's required params members in every schema file that
+    has the method (for elicitation/create, 2025-11-25's url mode needs no requestedSchema)."""
+    required = {}
+    for version in spec.SUPPORTED_VERSIONS:
+        for method, (_, members) in _methods_of(version).items():
+            required[method] = required.get(method, members) & members
+    assert {method: set(members) for method, members in spec.REQUIRED_PARAMS.items()} == \
+        {method: members for method, members in required.items() if members}
