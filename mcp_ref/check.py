@@ -128,7 +128,7 @@ CHECKS: Tuple[Check, ...] = (
     Check("no-reply-to-notifications", ("BP-13",), "MUST NOT",
           "notifications/initialized and an unknown notification get no response",
           spec.spec_url("basic/index", "notifications")),
-    Check("unknown-method", ("ER-01", "BP-07", "BP-10"), "MUST",
+    Check("unknown-method", ("ER-01", "BP-01", "BP-10"), "MUST",
           "an unknown method gets error -32601", spec.spec_url("basic/index", "error-responses")),
     # SHOULD, not MUST: on a connection where both sides send requests, an object with an id
     # and no method may be read as a malformed *response*, which is never answered; JSON-RPC
@@ -150,7 +150,7 @@ CHECKS: Tuple[Check, ...] = (
     Check("tool-names", ("TL-07",), "SHOULD",
           "tool names are 1-128 of A-Z a-z 0-9 _ - . and unique (from 2025-11-25)",
           spec.spec_url("server/tools", "tool-names")),
-    Check("unknown-tool", ("ER-02", "TL-11", "BP-07"), "MUST",
+    Check("unknown-tool", ("ER-02", "TL-11", "BP-01"), "MUST",
           "tools/call of a tool not listed gets a JSON-RPC error, -32602 in every "
           "version's example (an isError result or another code: warn)",
           spec.spec_url("server/tools", "error-handling")),
@@ -167,7 +167,7 @@ CHECKS: Tuple[Check, ...] = (
     Check("echo-round-trip", ("BP-02", "TR-03"), "MUST",
           "non-ASCII text and an embedded newline survive an echo exactly",
           spec.spec_url("basic/transports", "stdio")),
-    Check("slow-call-answered", ("BP-07",), "MUST", "a tool call with a progressToken is answered",
+    Check("slow-call-answered", ("BP-01",), "MUST", "a tool call with a progressToken is answered",
           spec.spec_url("basic/index", "responses")),
     Check("progress-token", ("PR-01", "PR-02", "PR-08"), "MUST",
           "progress carries the request's token exactly (same type and value)",
@@ -931,7 +931,8 @@ def _listed_tools(listing: Optional[Frame]) -> List[Dict[str, Any]]:
 
 
 def _check_unknown_method(wire: Wire) -> Result:
-    """ER-01: an unknown method is -32601. Silence or a result breaks BP-07/BP-10 (fail);
+    """ER-01: an unknown method is -32601. Silence breaks BP-01 (JSON-RPC 2.0
+    answers every request), a result BP-10 (fail);
     an error with another code only bends ER-01's definition (warn)."""
     key = "unknown-method"
     request = {"jsonrpc": "2.0", "id": "unknown-1", "method": "mcp_ref_check/no_such_method"}
@@ -1121,9 +1122,9 @@ def _expect_invalid_params(key: str, frame: Optional[Frame], evidence: List[str]
                            if_result: Callable[[Any], Result]) -> Result:
     """The judgement the invalid-params rows share: -32602 (invalid params) passes; an error
     with another code is a warning; no answer at all is :func:`broken` (a fail in a MUST row,
-    BP-07; in a SHOULD row, a warning); a result is judged by ``if_result(result)``."""
+    BP-01; in a SHOULD row, a warning); a result is judged by ``if_result(result)``."""
     if frame is None:
-        return broken(key, "no answer at all (BP-07 asks for one)", evidence)
+        return broken(key, "no answer at all (BP-01: JSON-RPC 2.0 asks for one)", evidence)
     if "error" not in frame.value:
         return if_result(frame.value.get("result"))
     if _error_code(frame.value) != -32602:
@@ -1133,7 +1134,7 @@ def _expect_invalid_params(key: str, frame: Optional[Frame], evidence: List[str]
 
 def _check_unknown_tool(wire: Wire, capabilities: Dict[str, Any]) -> Result:
     """ER-02, TL-11: a tool the server does not have is a protocol error, a JSON-RPC error;
-    every version's example uses -32602. No answer breaks BP-07: fail. An isError result or
+    every version's example uses -32602. No answer breaks BP-01: fail. An isError result or
     another code bends the definition: warn; a successful result: fail. n.a. without the
     tools capability: such a server has no tools/call method, and -32601 is its answer."""
     key = "unknown-tool"
@@ -1214,7 +1215,7 @@ def _invalid_echo_arguments(listing: Optional[Frame], tool: str,
 def _check_invalid_cursor(wire: Wire, capabilities: Dict[str, Any]) -> Result:
     """ER-12, PN-06: a cursor the server never issued SHOULD get -32602; the catalogue's
     test also accepts the first page (PN-03: handled gracefully). Another error code, or no
-    answer at all: warn (the row is a SHOULD; BP-07's answer is other rows' business)."""
+    answer at all: warn (the row is a SHOULD; BP-01's answer is other rows' business)."""
     key = "invalid-cursor"
     if not declares(capabilities, "tools"):
         return not_applicable(key, "the server declares no tools capability")
@@ -1330,7 +1331,7 @@ def _seconds(arguments: Dict[str, Any]) -> float:
 
 
 def _check_answered(request: Dict[str, Any], response: Optional[Frame]) -> Result:
-    """BP-07: a request is answered, progress or not."""
+    """BP-01 (JSON-RPC 2.0 section 5): a request is answered, progress or not."""
     key = "slow-call-answered"
     if response is None:
         return broken(key, "no response to the tool call", [sent(request)])

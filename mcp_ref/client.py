@@ -778,7 +778,7 @@ class Client:
             except LocalProtocolError:
                 # A code that is no integer (BP-11), a message that is no string (BP-10), or
                 # data JSON cannot carry (NotJson, BP-01): refused before anything was sent or
-                # forgotten, so the server still gets an answer (BP-07, D-79).
+                # forgotten, so the server still gets an answer (BP-01, D-79).
                 log.exception("handler for %s raised a PeerError that cannot be sent",
                               event.method)
                 self._session.respond_error(event.id, ErrorCode.INTERNAL_ERROR,

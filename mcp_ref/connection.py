@@ -664,7 +664,7 @@ class Connection:
             raise LocalProtocolError(f"no request with id {request_id!r} awaits a response "
                                      "(answered already, or never received)", catalogue_id="BP-07")
         # Encode first: a result that cannot be encoded (NaN, bytes, ...) raises here and leaves
-        # the request in flight, so the caller can still answer it with an error (BP-07).
+        # the request in flight, so the caller can still answer it with an error (BP-01).
         data = encode(to_obj(message))
         self.lifecycle.process(self.role, Input.RESPONSE)
         del self._in_flight[request_id]

@@ -42,7 +42,8 @@ is_progress_token = is_request_id
 
 
 class Request(Record):
-    """A request expects exactly one response carrying the same ``id`` (BP-07)."""
+    """A request is answered by one response (BP-01: JSON-RPC 2.0 section 5 answers every
+    request; none once it is cancelled, CN-05), which carries the same ``id`` (BP-07)."""
 
     __slots__ = ("id", "method", "params")
 
@@ -155,7 +156,11 @@ def _parse_request_or_notification(obj: Dict[str, Any], readable_id: Optional[Re
                              'a boolean, a float or a structure)')
     params = obj.get("params")
     if "params" in obj and not isinstance(params, dict):
-        # JSON-RPC allows by-position (array) params; MCP defines every params as an object.
+        # One rule (ER-01, D-85): JSON-RPC 2.0 section 4 says params, when present, MUST be a
+        # structured value, so a string, number, boolean or null makes no valid Request object
+        # (-32600, as JSON-RPC's own example "params": "bar" is answered). An array is
+        # structured (by-position params): a valid JSON-RPC request whose params no MCP method
+        # takes, as MCP defines every params as an object (-32602, once its id is readable).
         code = ErrorCode.INVALID_PARAMS if isinstance(params, list) else ErrorCode.INVALID_REQUEST
         raise InvalidMessage('"params" must be a JSON object', code=code, id=readable_id,
                              is_notification=is_notification)

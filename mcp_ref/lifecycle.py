@@ -233,8 +233,8 @@ _OPERATION = frozenset({_I.PING, _I.REQUEST, _I.RESPONSE, _I.NOTIFICATION, _I.CA
 #: progress are permissions here, not a wall of self-loops in TRANSITIONS).
 #:
 #: RESPONSE appears in every live state because a request is answered at most once, with a
-#: result or an error (BP-07 and BP-08: a request the receiver refuses is still answered, with
-#: an error), and a cancelled one not at all (CN-05).
+#: result or an error (BP-01, JSON-RPC 2.0's answer to every request, and BP-08: a request
+#: the receiver refuses is still answered, with an error), and a cancelled one not at all (CN-05).
 ALLOWED: Dict[Tuple[State, Role], FrozenSet[Input]] = {
     # LC-02: initialize is the first interaction; before it nothing else flows.
     (State.AWAITING_INITIALIZE, Role.CLIENT): frozenset({_I.RESPONSE}),

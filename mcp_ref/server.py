@@ -872,7 +872,7 @@ class Server:
             except NotJson:
                 # Its data holds NaN, bytes, a set...: encoding failed before anything was
                 # sent or forgotten, so the request is still answered, without the data
-                # (BP-07, D-59). Before, the worker gave up and the id stayed in use.
+                # (BP-01, D-59). Before, the worker gave up and the id stayed in use.
                 log.exception("handler for %s raised a RequestError whose data is not JSON",
                               context.method)
                 session.respond_error(context.request_id, exc.code, exc.message, reply=reply)
@@ -886,7 +886,7 @@ class Server:
             # included: a worker thread never gets a signal's KeyboardInterrupt (nor does the
             # reader running an inline tool under run_stdio, whose SIGINT handler only sets a
             # flag), so what a handler raises here is its own failure, and the request is
-            # still answered (BP-07, D-59). Catching less left the id in use and the worker
+            # still answered (BP-01, D-59). Catching less left the id in use and the worker
             # dead. The one exception is Ctrl-C in an inline tool under serve() alone.
             if _is_ctrl_c(context, exc):
                 raise

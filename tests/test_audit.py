@@ -120,7 +120,7 @@ def test_a_clean_mcp_ref_client_session_records_nothing(tmp_path):
             "héllo\nwörld"
         client.call_tool("slow", {"seconds": 0.2, "steps": 2},
                          on_progress=lambda p, t, m: seen.append(p))
-        client.call_tool("ping_client")                 # a server request, answered (BP-07)
+        client.call_tool("ping_client")                 # a server request, answered (BP-01)
         pending = client.call_tool_async("slow", {"seconds": 5, "steps": 5})
         pending.cancel("changed my mind")               # a legal cancel (CN-01)
         client.ping()

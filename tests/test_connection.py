@@ -2353,3 +2353,19 @@ def test_the_tasks_methods_are_known_to_the_core_in_2025_11_25_only(version):
         exchange = pair.pump()
         assert exchange.of_type(Role.CLIENT, ev.ProtocolViolation) == []
         assert error_codes(exchange.to_client) == [(2, -32601)]
+
+
+@pytest.mark.spec("ER-01", "BP-16")
+@pytest.mark.parametrize("params, code", [("x", -32600), (5, -32600), (True, -32600),
+                                          (None, -32600), ([1], -32602), ([], -32602)])
+def test_params_that_are_not_an_object_get_one_code_on_every_path(params, code):
+    """D-85 (helper-65 saw both codes): one rule, JSON-RPC 2.0's. Params that are no structured
+    value make no valid Request object (-32600); an array is a valid JSON-RPC request whose
+    by-position params no MCP method takes (-32602). The same whether the request comes
+    alone, in a 2025-03-26 batch, or carries a number Python cannot hold (D-37)."""
+    frame = {"jsonrpc": "2.0", "id": 9, "method": "tools/list", "params": params, "x": "N"}
+    pair = handshake("2025-03-26")
+    for data in (line(frame), line([frame])):
+        for number in (b"1", b"9" * 5000):
+            pair.to_server(data.replace(b'"N"', number))
+            assert error_codes(pair.pump().to_client) == [(9, code)], (data, len(number))

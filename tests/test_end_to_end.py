@@ -531,7 +531,7 @@ def ok(arguments, context):
 raise SystemExit(server.run_stdio())
 """
 
-@pytest.mark.spec("ER-03", "BP-07")
+@pytest.mark.spec("ER-03", "BP-01")
 @pytest.mark.parametrize("raised,name", [
     ("SystemExit(2)", "SystemExit"),                # what argparse does inside a tool
     ("asyncio.CancelledError()", "CancelledError"),  # a BaseException: asyncio code in a tool
@@ -542,7 +542,7 @@ def test_a_handler_raising_system_exit_is_answered_and_the_worker_survives(raise
     single worker goes on serving; before, the worker thread died and every later request
     waited for its timeout (found by a shell review). The same for any BaseException: a
     worker thread never gets a signal's KeyboardInterrupt, so whatever a handler raises on
-    it is the handler's failure, and the request is still answered (BP-07, D-59)."""
+    it is the handler's failure, and the request is still answered (BP-01, D-59)."""
     server = EXITING_SERVER % (ROOT, raised, raised)
     with spawn([sys.executable, "-c", server], request_timeout=10) as client:
         for _ in range(3):
@@ -665,7 +665,7 @@ def test_a_handler_result_the_schema_refuses_is_an_error_and_never_sent():
             assert "returned no valid tool result" in result["content"][0]["text"], built
         good = client.call_tool("returns", {"json": '[{"type": "text", "text": "fine"}]'})
         assert good == {"content": [{"type": "text", "text": "fine"}], "isError": False}
-        for data in ("nan", "bytes"):       # answered, without the data (BP-07)
+        for data in ("nan", "bytes"):       # answered, without the data (BP-01)
             with pytest.raises(PeerError) as info:
                 client.call_tool("refuses", {"data": data})
             assert (info.value.code, info.value.message, info.value.data) == (-32602, "bad", None)

@@ -15,7 +15,7 @@ layers above it, as processes over real pipes, with fixed seeds:
 Each frame written is validated against the negotiated revision's schema (``JSONRPCMessage``,
 its envelope, its direction's union and, for a result, the result type of the request it
 answers: :func:`test_schema.validate_frame`); each request with a usable id is answered
-exactly once (BP-07), except cancelled ones, which may go unanswered (CN-05); the server
+exactly once (BP-01: JSON-RPC 2.0 answers every request), except cancelled ones, which may go unanswered (CN-05); the server
 exits 0 at stdin EOF (TR-14).
 """
 
@@ -291,7 +291,7 @@ def _check_server_session(run: Dict[str, Any]) -> set:
     client, version = run["client"], run["version"]
     assert run["status"] == 0, client.server.stderr[-2000:]              # TR-14
     assert run["wire"] == []                                             # TR-06, I7
-    assert run["missing"] == [], [(k, client.methods[k]) for k in run["missing"]]  # BP-07
+    assert run["missing"] == [], [(k, client.methods[k]) for k in run["missing"]]  # BP-01
     for key, answers in client.answers.items():
         assert key in client.methods, answers              # an answer to no request of ours
         assert len(answers) == 1 or key in client.reused, answers       # exactly one
@@ -393,7 +393,7 @@ def test_random_server_requests_get_only_valid_frames_from_a_client(tmp_path):
             assert isinstance(frame, dict), frame                       # TR-07: JSON objects
             if "method" not in frame and "id" in frame:
                 answered[json.dumps(frame["id"])] = answered.get(json.dumps(frame["id"]), 0) + 1
-        for key, method in record["sent"].items():                      # BP-07, CN-05
+        for key, method in record["sent"].items():                      # BP-01, CN-05
             expected = (0, 1) if key in record["cancelled"] else (1,)
             assert answered.get(key, 0) in expected, (seed, method, key, answered.get(key))
         method_of = {json.loads(key): method for key, method in record["sent"].items()}
