@@ -446,10 +446,11 @@ class Client:
         ``notifications/tools/list_changed`` until the next :meth:`list_tools`: D-45.)
         """
         self._session.check_may_wait(spec.TOOLS_CALL)     # before anything is sent
-        # As call_tool_async checks, but before the lookup below, which hashes the name.
-        _check_members(spec.TOOLS_CALL, {"name": name, "arguments": arguments}, "TL-08")
         with self._schemas_lock:
-            schema, changes = self._output_schemas.get(name), self._tools_changes
+            # Taken before the call is sent (D-45). A name that is not a string (a list cannot
+            # even be looked up) has no schema: call_tool_async refuses it (TL-08).
+            schema = self._output_schemas.get(name) if isinstance(name, str) else None
+            changes = self._tools_changes
         pending = self.call_tool_async(name, arguments, timeout=timeout,
                                        on_progress=on_progress, **options)
         result = pending.result()

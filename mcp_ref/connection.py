@@ -124,11 +124,8 @@ def check_meta(container: Dict[str, Any], what: str) -> None:
         raise LocalProtocolError(problem, catalogue_id="BP-01")
 
 
-def _is_number(value: Any) -> bool:
-    # JSON has no NaN or Infinity (framing refuses them), so progress has none either (PR-06).
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    return isinstance(value, int) or math.isfinite(value)
+#: A progress value or total: JSON has no NaN or Infinity, so progress has none either (PR-06).
+_is_number = shapes.is_finite_number
 
 
 def declares(capabilities: Dict[str, Any], name: str) -> bool:
@@ -241,12 +238,12 @@ def instructions_problem(instructions: Any) -> Optional[str]:
 
 
 def versions_problem(versions: Any) -> Optional[str]:
-    """Why ``versions`` cannot be the revisions we speak, or None: one or more of the revisions
-    mcp_ref implements (:data:`spec.SUPPORTED_VERSIONS`), not a bare string (LC-08: we offer
-    only what we support; D-80)."""
-    if isinstance(versions, (str, bytes)) or not isinstance(versions, (tuple, list)) \
-            or not versions:
-        return f"supported versions are a non-empty list of revisions, not {versions!r}"
+    """Why ``versions`` cannot be the revisions we speak, or None: a tuple or a list of one or
+    more of the revisions mcp_ref implements (:data:`spec.SUPPORTED_VERSIONS`), in any order
+    (LC-08: we offer only what we support; D-80). Nothing else (D-85): a bare string would be
+    taken letter by letter, and a generator would be used up by this check."""
+    if not isinstance(versions, (tuple, list)) or not versions:
+        return f"supported versions are a non-empty tuple or list of revisions, not {versions!r}"
     unknown = [v for v in versions if v not in spec.SUPPORTED_VERSIONS]
     if unknown:
         return (f"mcp_ref does not implement revision(s) {unknown!r}; it speaks "

@@ -240,11 +240,7 @@ def _elicited_problem(content: Any) -> Optional[str]:
         return f"an elicitation's content is an object, not {_short(content)}"
     for name, value in content.items():
         is_strings = isinstance(value, list) and all(isinstance(v, str) for v in value)
-        # An int is a number at any size (math.isfinite would turn it into a float, and
-        # overflow past 1e308); a float is one unless it is inf or NaN, which JSON lacks.
-        is_number = isinstance(value, int) or (isinstance(value, float)
-                                               and math.isfinite(value))
-        if not (isinstance(value, str) or is_number or is_strings):
+        if not (isinstance(value, (str, bool)) or is_finite_number(value) or is_strings):
             return (f"an elicited value is a string, a number, a boolean or a list of "
                     f"strings, not {_short(value)} (for {_short(name)})")
     return None
@@ -309,8 +305,7 @@ def _annotations_problem(block: Dict[str, Any]) -> Optional[str]:
     if not (isinstance(audience, list) and all(role in ROLES for role in audience)):
         return f"annotations' audience lists roles (user, assistant), not {_short(audience)}"
     priority = annotations.get("priority", 0)
-    if not (isinstance(priority, (int, float)) and not isinstance(priority, bool)
-            and 0 <= priority <= 1):
+    if not (is_finite_number(priority) and 0 <= priority <= 1):
         return f"annotations' priority is a number from 0 to 1, not {_short(priority)}"
     if not isinstance(annotations.get("lastModified", ""), str):
         return "annotations' lastModified is a string (an ISO 8601 time)"
@@ -1184,6 +1179,15 @@ def _exact_quotient(value: Any, divisor: Any) -> Any:
         return exact[0] / exact[1]
     except (ArithmeticError, ValueError):             # inf, nan
         return None
+
+
+def is_finite_number(value: Any) -> bool:
+    """A number JSON can carry: an int at any size (``True`` is none, though Python says so)
+    or a float that is neither inf nor NaN, which JSON lacks. ``math.isfinite`` is asked of
+    floats only: it would turn a long int into a float, and overflow past 1e308."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
 
 
 def _is_number(value: Any) -> bool:
