@@ -1896,7 +1896,7 @@ def test_peer_input_never_raises(setup):
 # ==============================================================================================
 
 
-@pytest.mark.spec("BP-07")
+@pytest.mark.spec("BP-01")
 def test_a_result_that_cannot_be_encoded_leaves_the_request_answerable():
     pair = handshake()
     request_id = _in_flight_call(pair)

@@ -598,7 +598,7 @@ def test_an_inline_tool_runs_on_the_reader_and_answers_after_its_progress_and_lo
         assert pooled.startswith("mcp_ref-worker-")
 
 
-@pytest.mark.spec("BP-07", "ER-03")
+@pytest.mark.spec("BP-01", "ER-03")
 def test_an_inline_tool_that_asks_the_client_fails_at_once_instead_of_deadlocking():
     """D-70: an inline tool's question could only be answered through the thread that runs
     it; Context.request raises RuntimeError, and the call is an isError result (ER-03) long
@@ -642,7 +642,7 @@ sys.exit(server.run_stdio())
 """ % ROOT
 
 
-@pytest.mark.spec("TL-08", "BP-07", "BP-10")
+@pytest.mark.spec("TL-08", "BP-01", "BP-10")
 def test_a_handler_result_the_schema_refuses_is_an_error_and_never_sent():
     """Server review (D-59): what a handler built went out as built, so a client got a
     CallToolResult whose content was ["a", "b"] or "hello", prompt messages of 42, a

@@ -1028,7 +1028,7 @@ def test_sc10_a_reader_held_up_by_a_pinging_server_still_sees_it_die(inv, tmp_pa
     assert rawpipe.wait_pid_gone(grandchild["grandchild"], 5)
 
 
-@pytest.mark.spec("TR-01", "BP-07")
+@pytest.mark.spec("TR-01", "BP-01")
 def test_sc10_server_survives_a_flood_of_large_requests(inv):
     """SC-10 (S): 100 x 1 MiB echo requests in one burst; each gets exactly one answer (a
     result, or the documented "busy" error beyond the in-flight cap, D-11)."""
