@@ -106,10 +106,16 @@ def check_envelope(method: Any, params: Any) -> None:
 
 def check_required_params(method: str, params: Optional[Dict[str, Any]]) -> None:
     """LocalProtocolError unless ``params`` hold the members the schema of ``method`` requires
-    (:data:`spec.REQUIRED_PARAMS`): without them the frame is no request or notification of
-    that method, as a ``tools/call`` that names no tool (BP-01, D-85). What the members hold
-    is not judged here: that is the receiver's business (-32602), or a typed helper's (D-54)."""
-    missing = [name for name in spec.REQUIRED_PARAMS.get(method, ()) if name not in (params or {})]
+    (:data:`spec.REQUIRED_PARAMS`; a url-mode elicitation's are
+    :data:`spec.URL_ELICITATION_REQUIRED_PARAMS`): without them the frame is no request or
+    notification of that method, as a ``tools/call`` that names no tool (BP-01, D-85). What
+    the members hold is not judged here: that is the receiver's business (-32602), or a typed
+    helper's (D-54)."""
+    params = params or {}
+    required = spec.REQUIRED_PARAMS.get(method, ())
+    if method == spec.ELICITATION_CREATE and params.get("mode") == "url":
+        required = spec.URL_ELICITATION_REQUIRED_PARAMS
+    missing = [name for name in required if name not in params]
     if missing:
         raise LocalProtocolError(f"{method}: params need {', '.join(map(repr, missing))}",
                                  catalogue_id="BP-01")

@@ -201,7 +201,7 @@ REQUESTS = frozenset(CLIENT_REQUESTS) | frozenset(SERVER_REQUESTS) | TASK_REQUES
 NOTIFICATIONS = frozenset(NOTIFICATION_SENDER) | {CANCELLED, PROGRESS, TASKS_STATUS}
 
 #: The params members each method's schema requires, in every revision that has the method
-#: (for ``elicitation/create``, both of 2025-11-25's modes: only ``message``). Without them a
+#: (``elicitation/create``: its form mode, the only one before 2025-11-25). Without them a
 #: frame is none of that method's requests or notifications, so mcp_ref never sends one (BP-01,
 #: D-85); what the members hold is the receiver's to judge (-32602), or a typed helper's.
 #: ``tests/test_schema.py`` checks this table against the four schema files.
@@ -215,7 +215,7 @@ REQUIRED_PARAMS = {
     COMPLETION_COMPLETE: ("ref", "argument"),
     SET_LOGGING_LEVEL: ("level",),
     SAMPLING_CREATE_MESSAGE: ("messages", "maxTokens"),
-    ELICITATION_CREATE: ("message",),
+    ELICITATION_CREATE: ("message", "requestedSchema"),
     TASKS_GET: ("taskId",),
     TASKS_RESULT: ("taskId",),
     TASKS_CANCEL: ("taskId",),
@@ -225,6 +225,10 @@ REQUIRED_PARAMS = {
     ELICITATION_COMPLETE: ("elicitationId",),
     TASKS_STATUS: ("taskId", "status", "createdAt", "lastUpdatedAt", "ttl"),
 }
+
+#: What 2025-11-25's url-mode elicitation (``"mode": "url"``) requires instead of the form's
+#: ``requestedSchema`` (ElicitRequestURLParams; D-36, D-85).
+URL_ELICITATION_REQUIRED_PARAMS = ("message", "mode", "url", "elicitationId")
 
 #: Log levels of ``logging/setLevel`` and ``notifications/message``, least to most severe
 #: (LG-03: the RFC 5424 syslog levels).

@@ -2322,6 +2322,28 @@ def test_a_known_method_without_the_params_its_schema_requires_is_never_sent():
     assert [(r.method, r.params) for r in received] == [("tools/call", {"name": 5})]
 
 
+@pytest.mark.spec("BP-01", "TR-07")
+@pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25"])
+def test_an_elicitation_carries_what_its_mode_requires(version):
+    """D-85: every revision's form-mode elicitation requires ``requestedSchema``, and
+    2025-11-25's url mode ``mode``, ``url`` and ``elicitationId`` instead (the members every
+    alternative requires, only ``message``, let both through). Each is refused without them."""
+    elicitation = {"form": {}, "url": {}} if version == "2025-11-25" else {}
+    pair = handshake(version, client_kwargs={"capabilities": {"elicitation": elicitation}})
+    with pytest.raises(LocalProtocolError, match="params need 'requestedSchema'"):
+        pair.server.send_request("elicitation/create", {"message": "name?"})
+    if version == "2025-11-25":
+        with pytest.raises(LocalProtocolError, match="params need 'url', 'elicitationId'"):
+            pair.server.send_request("elicitation/create", {"message": "go", "mode": "url"})
+        pair.server.send_request("elicitation/create", {"message": "go", "mode": "url",
+                                                        "url": "https://example.com/x",
+                                                        "elicitationId": "e1"})
+    pair.server.send_request("elicitation/create",
+                             {"message": "name?", "requestedSchema": {"type": "object",
+                                                                      "properties": {}}})
+    assert len(pair.server.pending_ids) == (2 if version == "2025-11-25" else 1)
+
+
 @pytest.mark.spec("BP-01", "BP-14", "LC-15")
 @pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
 def test_the_tasks_methods_are_known_to_the_core_in_2025_11_25_only(version):

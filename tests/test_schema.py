@@ -847,10 +847,18 @@ def test_spec_names_every_method_of_every_revision_with_its_kind_and_revision():
 def test_required_params_are_what_every_revision_with_the_method_requires():
     """D-85: ``spec.REQUIRED_PARAMS``, which the connection refuses to send a request or
     notification without, is each method's required params members in every schema file that
-    has the method (for elicitation/create, 2025-11-25's url mode needs no requestedSchema)."""
+    has the method; for ``elicitation/create``, those of the form mode (the only mode before
+    2025-11-25), and ``spec.URL_ELICITATION_REQUIRED_PARAMS`` those of 2025-11-25's url mode."""
     required = {}
     for version in spec.SUPPORTED_VERSIONS:
         for method, (_, members) in _methods_of(version).items():
             required[method] = required.get(method, members) & members
+    definitions = _schema("2025-11-25")[_defs_key("2025-11-25")]
+    required["elicitation/create"] = set(definitions["ElicitRequestFormParams"]["required"])
+    assert set(spec.URL_ELICITATION_REQUIRED_PARAMS) == \
+        set(definitions["ElicitRequestURLParams"]["required"])
+    older = _schema("2025-06-18")[_defs_key("2025-06-18")]
+    assert set(older["ElicitRequest"]["properties"]["params"]["required"]) == \
+        required["elicitation/create"]
     assert {method: set(members) for method, members in spec.REQUIRED_PARAMS.items()} == \
         {method: members for method, members in required.items() if members}
