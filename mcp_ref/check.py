@@ -56,7 +56,8 @@ PING_PROMPT = 1.0
 #: How long a server may take to exit after stdin EOF: "promptly" (TR-14), read as the
 #: catalogue's test reads it, within about 2 s.
 EXIT_GRACE = 2.0
-#: After a cancel, messages already in the pipe may still arrive (CN-23's "grace window").
+#: After a cancel, messages already in the pipe may still arrive (the "grace window" of the
+#: catalogue's test for CN-23; the rule itself names no window).
 CANCEL_GRACE = 0.2
 
 #: The longest --timeout, and the longest call the slow tool's arguments may announce: a day.

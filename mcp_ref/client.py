@@ -479,10 +479,11 @@ class Client:
         return self._session.send_request(spec.TOOLS_CALL, params, **options)
 
     def cancel_all(self, reason: Optional[str] = None) -> int:
-        """Cancel every request of ours still waiting for its answer (CN-01): each sends
-        ``notifications/cancelled`` and fails with RequestCancelled. Returns how many. For a
-        user who asks to stop everything, and for a call interrupted before its handle was
-        returned to the caller (the request may already be on its way)."""
+        """Cancel every request of ours still waiting for its answer (CN-01), except the
+        keepalive's own ping (D-64): each sends ``notifications/cancelled`` and fails with
+        RequestCancelled. Returns how many. For a user who asks to stop everything, and for
+        a call interrupted before its handle was returned to the caller (the request may
+        already be on its way)."""
         with self._session._lock:
             waiting = list(self._session._requests.values())
         # The keepalive's ping is ours, not the application's: cancelling it would send the

@@ -569,7 +569,8 @@ class Connection:
         if now is None or min_interval <= 0 or inbound.last_progress_sent_at is None:
             return False
         # "Reaches": a total reached by adding floats may fall a rounding error short
-        # (0.1 added ten times is 0.9999999999999999): within 1e-9 of it counts.
+        # (0.1 added ten times is 0.9999999999999999): within a relative 1e-9 of it counts
+        # (math.isclose's default).
         if total is not None and (progress >= total or math.isclose(progress, total)):
             return False
         return now - inbound.last_progress_sent_at < min_interval

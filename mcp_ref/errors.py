@@ -33,7 +33,8 @@ class ErrorCode(enum.IntEnum):
     #: Valid JSON, but not a valid JSON-RPC message; also a request the lifecycle does not
     #: allow yet (decision D-05: "not initialized").
     INVALID_REQUEST = -32600
-    #: Unknown method, or a method behind a capability that was not declared (ER-11).
+    #: Unknown method, or a method behind a capability that was not declared (2025-11-25's
+    #: roots and completion pages; 2026-07-28's schema for every server capability, ER-11).
     METHOD_NOT_FOUND = -32601
     #: Bad params: an unknown tool (ER-02), a bad cursor (ER-12), a bad log level (ER-13).
     INVALID_PARAMS = -32602

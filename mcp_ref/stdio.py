@@ -1384,7 +1384,7 @@ def _null_at(fd: int, flags: int) -> None:
 def _guard_stdout(stdout_fd: int) -> int:
     """Keep stdout for protocol frames only (TR-06); return the fd to write frames to.
 
-    TR-06: the server must not write anything to stdout that is not a valid MCP message.
+    TR-06: nothing but MCP messages may reach the server's stdout.
     Being careful with print() is not enough: a library may print, C code may write to fd 1,
     and a subprocess inherits fd 1. So we move the frame channel *away* from fd 1:
 
