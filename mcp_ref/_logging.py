@@ -1,7 +1,8 @@
 """mcp_ref's loggers: :mod:`logging`, imported only once a record could be emitted.
 
-``import logging`` costs about 6 ms (it pulls in ``traceback``, ``tokenize``, ``string``...),
-a third of ``import mcp_ref.client`` (decision D-29). Until some code has imported logging,
+``import logging`` costs about 5 ms on a stock interpreter (it pulls in ``traceback``,
+``tokenize``, ``string``...), a fifth of what ``import mcp_ref.client`` adds to a bare one
+(decisions D-29, D-72, D-73). Until some code has imported logging,
 nothing can have configured it: the root logger's level is WARNING, so logging would drop a
 DEBUG or INFO record anyway. A :class:`LazyLogger` drops those itself; anything else, or
 anything at all once logging has been imported (by the application, pytest, ``basicConfig``),

@@ -78,12 +78,12 @@ def content(version: str, block: Any,
         return block
     kind = block.get("type")
     if kind not in allowed:
-        raise LocalProtocolError(f"a {kind!r} content block cannot go here: the schema "
+        raise LocalProtocolError(f"a content block of type {kind!r} cannot go here: the schema "
                                  f"allows {', '.join(allowed)}")
     since = spec.CONTENT_SINCE.get(kind)
     if since is not None and version < since:
         raise LocalProtocolError(
-            f"a {kind!r} content block needs protocol revision {since} or later; "
+            f"a content block of type {kind!r} needs protocol revision {since} or later; "
             f"this session speaks {version} (LC-15)")
     fitted = members(version, "Content", block)
     if isinstance(fitted.get("annotations"), dict):
