@@ -140,6 +140,16 @@ def _metadata_problem(what: str, **members: Any) -> Optional[str]:
     return None
 
 
+def _bare_decorator_problem(registrar: str, first: Any) -> Optional[str]:
+    """``@server.tool`` written without its parentheses hands the function itself to
+    ``tool()`` as the name: the function was replaced by the registering closure, and nothing
+    was registered, silently. Refused where it is written, saying what to write (D-89)."""
+    if callable(first):
+        return (f"@server.{registrar} needs its parentheses: write @server.{registrar}(...) "
+                f"(Server.{registrar}() makes the decorator), not @server.{registrar}")
+    return None
+
+
 def _tool_annotations_problem(tool: str, annotations: Any) -> Optional[str]:
     """What keeps ``annotations`` from being the schema's ToolAnnotations, or None."""
     if not isinstance(annotations, dict):
@@ -483,7 +493,17 @@ class Server:
         description or title that is not a string, or annotations that are not the schema's
         ToolAnnotations (D-82). A name longer
         than 128 characters or outside ``A-Z a-z 0-9 _ - .`` is registered, with a warning
-        (TL-07 is a SHOULD)."""
+        (TL-07 is a SHOULD). Without ``input_schema`` the tool takes no arguments: its
+        ``inputSchema`` is ``{"type": "object", "additionalProperties": false}``, the one
+        the spec recommends for that (TL-06), so a call with any argument gets an
+        ``isError`` result.
+
+        Write it with its parentheses, ``@server.tool()``: a bare ``@server.tool`` is
+        ValueError (D-89)."""
+        problem = _bare_decorator_problem("tool", name)
+        if problem is not None:
+            raise ValueError(problem)
+
         def register(fn: Handler) -> Handler:
             tool_name = name or fn.__name__
             # TL-06: a tool has a name, a string. Its description and title are strings and
@@ -525,7 +545,12 @@ class Server:
                  mime_type: str = "text/plain") -> Callable[[Handler], Handler]:
         """Register ``fn(context)`` returning the resource's text (str) or bytes (anything
         else is answered -32603, D-59). ValueError if ``uri``, the name, ``description`` or
-        ``mime_type`` is not a string (D-82)."""
+        ``mime_type`` is not a string (D-82), or a resource of that ``uri`` is already
+        registered (D-89)."""
+        problem = _bare_decorator_problem("resource", uri)
+        if problem is not None:
+            raise ValueError(problem)
+
         def register(fn: Handler) -> Handler:
             definition = {"uri": uri, "name": name or fn.__name__, "description": description,
                           "mimeType": mime_type}
@@ -533,6 +558,10 @@ class Server:
             problem = _metadata_problem("a resource", **definition)
             if problem is not None:
                 raise ValueError(problem)
+            if uri in self._resources:        # "uri: Unique identifier for the resource"
+                raise ValueError(f"a resource with uri {uri!r} is already registered: a "
+                                 "resource's uri is its unique identifier (server/resources "
+                                 "§ Data Types, Resource)")
             self._resources[uri] = _Resource(uri, fn, definition)
             return fn
         return register
@@ -543,7 +572,12 @@ class Server:
         list of PromptMessage dicts (messages the schema refuses are answered -32603, D-59).
         ``arguments`` lists ``{"name", "description", "required"}``. ValueError if the name or
         ``description`` is not a string, or ``arguments`` is not a list of the schema's
-        PromptArgument objects (D-82)."""
+        PromptArgument objects (D-82), or a prompt of that name is already registered, or
+        it is written without its parentheses, ``@server.prompt`` (D-89)."""
+        problem = _bare_decorator_problem("prompt", name)
+        if problem is not None:
+            raise ValueError(problem)
+
         def register(fn: Handler) -> Handler:
             prompt_name = name or fn.__name__
             # The schema's Prompt and PromptArgument (TR-06, D-82).
@@ -552,6 +586,10 @@ class Server:
                            else _prompt_arguments_problem(prompt_name, arguments)))
             if problem is not None:
                 raise ValueError(problem)
+            if prompt_name in self._prompts:  # "name: Unique identifier for the prompt"
+                raise ValueError(f"a prompt named {prompt_name!r} is already registered: a "
+                                 "prompt's name is its unique identifier (server/prompts "
+                                 "§ Data Types, Prompt)")
             definition: Dict[str, Any] = {"name": prompt_name, "description": description}
             if arguments:
                 definition["arguments"] = arguments

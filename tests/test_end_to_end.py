@@ -1041,6 +1041,39 @@ def test_tool_names_are_unique_and_a_name_outside_tl07_is_warned(caplog):
     assert "get user, v2" in server._tools and "x" * 129 in server._tools
 
 
+def test_a_bare_registration_decorator_is_refused_where_it_is_written():
+    """D-89 (a vendorer's review): ``@server.tool`` without its parentheses handed the
+    function to ``tool()`` as its name; the function became the registering closure and no
+    tool was registered, with no error (likewise ``@server.prompt``, and ``@server.resource``,
+    whose docstring promised ValueError for a uri that is not a string). Now each is a
+    ValueError that says to write the parentheses, and nothing is registered."""
+    from mcp_ref.server import Server
+    server = Server("bare")
+    for registrar in ("tool", "resource", "prompt"):
+        with pytest.raises(ValueError, match=rf"write @server\.{registrar}\(\.\.\.\)"):
+            getattr(server, registrar)(lambda arguments, context: "x")
+    assert not server._tools and not server._resources and not server._prompts
+    server.tool()(lambda arguments, context: "x")          # the parentheses: registered
+    assert list(server._tools) == ["<lambda>"]
+
+
+def test_a_second_resource_of_a_uri_or_prompt_of_a_name_is_refused():
+    """D-89: a resource's ``uri`` and a prompt's ``name`` are each its "Unique identifier"
+    (server/resources and server/prompts, § Data Types). A second registration replaced the
+    first in silence, so the first handler never ran; now it is ValueError, as a second tool
+    of a name is (TL-07), and the first stays."""
+    from mcp_ref.server import Server
+    server = Server("unique")
+    server.resource("file:///a.txt")(lambda context: "first")
+    with pytest.raises(ValueError, match="resource with uri 'file:///a.txt' is already"):
+        server.resource("file:///a.txt", name="other")(lambda context: "second")
+    server.prompt("greet")(lambda arguments, context: "first")
+    with pytest.raises(ValueError, match="prompt named 'greet' is already registered"):
+        server.prompt("greet")(lambda arguments, context: "second")
+    assert server._resources["file:///a.txt"].fn(None) == "first"
+    assert server._prompts["greet"].fn({}, None) == "first"
+
+
 @pytest.mark.spec("TL-05", "TL-06", "TR-06", "BP-01")
 @pytest.mark.parametrize("kind, first, options, member", [
     ("tool", "t", {"description": 5}, "description"),
