@@ -140,6 +140,11 @@ def _metadata_problem(what: str, **members: Any) -> Optional[str]:
     return None
 
 
+#: Why a second serve() or run_stdio() of one Server is refused while it serves (D-89).
+_ONE_SESSION = ("this Server is already serving a session: a Server serves one session at a "
+                "time (its keepalive and transport belong to it); make one Server per client")
+
+
 def _bare_decorator_problem(registrar: str, first: Any) -> Optional[str]:
     """``@server.tool`` written without its parentheses hands the function itself to
     ``tool()`` as the name: the function was replaced by the registering closure, and nothing
@@ -449,6 +454,9 @@ class Server:
             spec.PROMPTS_GET: self._get_prompt,
         }
         self._shutdown_hooks: List[Callable[[], Any]] = []
+        #: Held while a session is served: a Server serves one session at a time, since its
+        #: keepalive, signal and transport belong to that session (D-89).
+        self._serving = threading.Lock()
         self._session: Optional[Session] = None
         self._signal: Optional[int] = None
         self._transport: Optional[StdioServerTransport] = None
@@ -648,13 +656,23 @@ class Server:
 
         When it returns, the :meth:`on_shutdown` hooks have run and fds 0 and 1 and
         ``sys.stdout`` are as they were before the call, so a program that embeds the server
-        can carry on (D-32).
+        can carry on (D-32). RuntimeError while this Server serves another session, as for
+        :meth:`serve` (D-89).
         """
         problem = watchdog_problem(watchdog, parent_pid)
-        if problem is not None:
+        if problem is not None or not self._serving.acquire(blocking=False):
             if transport is not None:
                 transport.close()             # it was given to us to close, come what may
-            raise ValueError(problem)
+            if problem is not None:
+                raise ValueError(problem)
+            raise RuntimeError(_ONE_SESSION)
+        try:
+            return self._run_stdio(transport, trace, watchdog, parent_pid)
+        finally:
+            self._serving.release()
+
+    def _run_stdio(self, transport: Optional[StdioServerTransport], trace: Trace,
+                   watchdog: Optional[float], parent_pid: Optional[int]) -> int:
         watcher = ParentWatchdog(watchdog, parent_pid) if watchdog is not None else None
         if transport is None:
             transport = StdioServerTransport(guard_stdout=True, guard_stdin=True)  # TR-06, RL-31
@@ -673,7 +691,7 @@ class Server:
         try:
             if watcher is not None:
                 watcher.start(on_gone=transport.interrupt)      # as at EOF: D-18, D-33
-            status = self.serve(transport, trace=trace)
+            status = self._serve_then_clean_up(transport, trace)
         finally:
             if watcher is not None:
                 watcher.stop()
@@ -696,7 +714,20 @@ class Server:
 
     def serve(self, transport: StdioServerTransport, trace: Trace = None) -> int:
         """Run one session over ``transport``: read, dispatch, and drain at end of stream;
-        then the :meth:`on_shutdown` hooks, however the session ended (D-32)."""
+        then the :meth:`on_shutdown` hooks, however the session ended (D-32). The transport
+        stays the caller's to close, and so do the fds it was made with.
+
+        One session at a time: RuntimeError, with nothing read, while this Server serves
+        another (its keepalive and transport are the session's; the hooks would run as each
+        session ends). To serve several clients at once, make a Server for each (D-89)."""
+        if not self._serving.acquire(blocking=False):
+            raise RuntimeError(_ONE_SESSION)
+        try:
+            return self._serve_then_clean_up(transport, trace)
+        finally:
+            self._serving.release()
+
+    def _serve_then_clean_up(self, transport: StdioServerTransport, trace: Trace) -> int:
         try:
             return self._serve(transport, trace)
         finally:

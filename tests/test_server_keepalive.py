@@ -484,3 +484,42 @@ def test_a_cancel_reaches_a_request_that_reused_an_answered_id(served, monkeypat
     assert forgot.wait(5), "the first worker never forgot its request"
     peer.send(notification("notifications/cancelled", {"requestId": 1, "reason": "enough"}))
     assert cancelled.wait(5), "the cancel never reached the handler of the reused id"
+
+
+# --- One session at a time (D-89) ------------------------------------------------------------
+
+def test_a_server_serves_one_session_at_a_time(served):
+    """D-89 (a vendorer's review): a second ``serve()`` of one Server while it served a
+    session ran beside it, sharing the per-session state: the second session's start
+    dropped the first's keepalive, the first's end stopped the second's, and each end ran
+    the on_shutdown hooks. Now the second ``serve()``, and ``run_stdio()``, are RuntimeError
+    at once, with nothing read and no hook run, and the first session goes on pinging."""
+    server = Server("one", keepalive_interval=0.05, keepalive_timeout=5.0)
+    hooks = []
+    server.on_shutdown(lambda: hooks.append("ran"))
+    first = served(server)
+    first.initialize()
+    first.wait_pings(1)
+    fds = os.pipe() + os.pipe()
+    try:
+        os.close(fds[1])                    # if it served, this session would end at once
+        fds = (fds[0], None) + fds[2:]
+        second = StdioServerTransport(fds[0], fds[3], guard_stdout=False)
+        with pytest.raises(RuntimeError, match="already serving a session"):
+            server.serve(second)
+        second.close()
+        third = StdioServerTransport(fds[0], fds[3], guard_stdout=False)
+        with pytest.raises(RuntimeError, match="already serving a session"):
+            server.run_stdio(transport=third)
+        assert third._closed                # run_stdio closes what it was given, as ever
+    finally:
+        for fd in fds:
+            if fd is not None:
+                os.close(fd)
+    assert hooks == []
+    first.wait_pings(len(first.ping_times) + 2)       # the first session's keepalive lives
+    first.close_stdin()
+    assert first.wait_ended() == 0 and hooks == ["ran"]
+    again = served(server)                  # once it has ended, the Server serves again
+    again.close_stdin()
+    assert again.wait_ended() == 0 and hooks == ["ran", "ran"]
