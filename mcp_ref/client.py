@@ -194,7 +194,12 @@ class Client:
 
         ``roots``, ``sampling`` and ``elicitation`` answer the server's requests of those
         kinds; each is declared as a client capability only when given (LC-16), and the
-        server's requests for an undeclared one get -32601. ``elicitation_modes`` are the
+        server's requests for an undeclared one get -32601. ``roots()`` returns the list of
+        roots; ``sampling`` and ``elicitation`` get the request's ``params`` and return its
+        result. Raising ``mcp_ref.errors.PeerError(code, message)`` answers with that error, and anything else it raises with -32603 (D-59). They run one
+        at a time, in order, on one callback thread (D-23): a callback that waits for a human
+        holds up the server's next question, and a question the server cancels before its turn
+        never reaches its callback (D-43). ``elicitation_modes`` are the
         modes the ``elicitation`` handler supports, ``"form"`` and/or ``"url"`` (2025-11-25;
         a server may use only those, D-36). ``trace`` names a JSONL file that
         receives every frame and lifecycle event (:mod:`mcp_ref.transcript`), or is a
@@ -208,6 +213,11 @@ class Client:
         in :attr:`notifications_dropped` (for a callback that may be slow: RL-33). On the
         reader thread, it (like an ``on_progress`` callback) may send requests but not wait for
         one: that raises RuntimeError at once (only the reader could read the answer).
+
+        What the server says for a human is logged, not raised (TR-05, LG-03): its
+        ``notifications/message`` on the ``mcp_ref.server_log`` logger, at the Python level of
+        their own (``logging.getLogger("mcp_ref.server_log").setLevel(...)`` to quiet them),
+        and its stderr lines on ``mcp_ref.server_stderr``, at INFO (D-89).
 
         ``_on_start`` (for :class:`~mcp_ref.supervisor.Supervisor`) is called with the client
         once initialize is sent, before its answer: from then on, ``close()`` from another

@@ -238,6 +238,11 @@ class Context:
         LocalProtocolError, with nothing sent, for params that are not an object holding the
         members the method's schema requires (BP-01, D-85).
 
+        ``options`` are :meth:`mcp_ref.session.Session.send_request`'s: ``timeout`` is 60 s
+        unless given (D-10), and then RequestTimeout is raised, the question cancelled
+        (TO-02): give a longer one (or None, no deadline) to an elicitation that a human
+        answers (D-89).
+
         If the client cancels *this* request meanwhile, the question is cancelled in turn
         (CN-01: its answer is no longer wanted, and a human may be looking at it) and
         RequestCancelled is raised here, at once rather than at the question's timeout. A
@@ -478,7 +483,11 @@ class Server:
         TL-10), or None (a result with no content); raising ToolError (or anything else), or
         returning anything else or a result the schema refuses (``shapes.
         server_result_problem``), makes an ``isError: true`` result (ER-03, D-59). Raising
-        :class:`RequestError` answers with that JSON-RPC error instead.
+        :class:`RequestError` answers with that JSON-RPC error instead. A ToolError's text is
+        its message; anything else raised is sent as ``Tool NAME failed: Type: message``,
+        message and all, for the model to correct itself by: catch an exception whose message
+        may hold a secret and raise a ToolError that does not (tools § Security
+        Considerations: servers sanitize tool outputs; D-89).
 
         ``inline=True`` runs the tool on the reader thread instead of a worker (D-70), which
         saves a thread hand-off per call, the largest cost of a quick one. For a tool that

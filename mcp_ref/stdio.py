@@ -1174,6 +1174,10 @@ class StdioServerTransport:
     can leave its read loop and shut down cleanly. While it is open, the guards keep fds 0
     and 1 (and ``sys.stdout``) away from the frames (TR-06, D-22); :meth:`close` gives them
     back as they were (D-32).
+
+    ``stdin_fd`` and ``stdout_fd`` stay the caller's: :meth:`close` closes neither. A
+    program that serves on fds of its own (pipes to a client in the same process, say)
+    closes them after :meth:`close`; until then the client sees no EOF on its end (D-89).
     """
 
     def __init__(self, stdin_fd: int = 0, stdout_fd: int = 1, *,
