@@ -407,8 +407,8 @@ class Auditor:
         token = meta["progressToken"]
         if not is_progress_token(token):
             # PR-02: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/progress#progress-flow
-            # null, a float, a boolean, an array or an object is no token: the server sends
-            # no progress for it (PR-08), so it holds no place among the tokens in use either.
+            # null, a float, a boolean, an array or an object is no token: the server refuses
+            # the request (-32602, D-87), so it holds no place among the tokens in use either.
             shown = (token.text if isinstance(token, OutOfRange) else json.dumps(token))[:60]
             self._record("PR-02", f"progress token {shown} is not a string or an integer",
                          frame)

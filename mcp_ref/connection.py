@@ -824,8 +824,15 @@ class Connection:
         except RemoteProtocolError as exc:
             # A known request the lifecycle does not allow yet: an error, never processed (D-05).
             return self._answer_error(request, exc.code, exc.message, exc.catalogue_id)
+        # BP-01, PR-02: a _meta the schema refuses makes the params invalid: -32602, never
+        # processed, in every state the lifecycle allows the request in (D-87).
+        meta_problem = shapes.request_meta_problem(request.params or {})
         if method == spec.INITIALIZE:
-            return self._answer_initialize(request)
+            return self._answer_initialize(request, meta_problem)
+        if meta_problem is not None:
+            problem, catalogue_id = meta_problem
+            return self._answer_error(request, ErrorCode.INVALID_PARAMS,
+                                      f"Invalid params: {problem}", catalogue_id)
         if method == spec.PING:
             self._queue(Response(request.id, {}))     # PG-02: answer promptly with {}
             return []
@@ -841,22 +848,25 @@ class Connection:
                                       "Invalid params: elicitation mode "
                                       f"{quoted(mode, as_repr=True)} was not declared (this "
                                       f"client supports {supported})", "LC-16")
-        meta = params.get("_meta")
-        token = meta.get("progressToken") if isinstance(meta, dict) else None
-        self._in_flight[request.id] = _OpenRequest(method, token if is_progress_token(token) else None)
-        return [ev.RequestReceived(request.id, method, params,
-                                   token if is_progress_token(token) else None)]
+        token = params.get("_meta", {}).get("progressToken")   # PR-01: a valid token or None
+        self._in_flight[request.id] = _OpenRequest(method, token)
+        return [ev.RequestReceived(request.id, method, params, token)]
 
-    def _answer_initialize(self, request: Request) -> List[ev.Event]:
-        """Server: version negotiation (LC-10..LC-12) and the initialize result (LC-04)."""
+    def _answer_initialize(self, request: Request,
+                           meta_problem: Optional[Tuple[str, str]]) -> List[ev.Event]:
+        """Server: version negotiation (LC-10..LC-12) and the initialize result (LC-04).
+        ``meta_problem``: what the schema refuses in the request's ``_meta`` (D-87)."""
         params = request.params or {}
         requested = params.get("protocolVersion")
-        if not (isinstance(requested, str) and isinstance(params.get("capabilities"), dict)
+        if meta_problem is not None or not (
+                isinstance(requested, str) and isinstance(params.get("capabilities"), dict)
                 and isinstance(params.get("clientInfo"), dict)):
-            # LC-03: the three fields are required. LC-20: the client must be ready for a
-            # failed initialization; that it may try again is our choice (D-19).
+            # LC-03: the three fields are required; BP-01, PR-02: _meta is as the schema types
+            # it (D-87). LC-20: the client must be ready for a failed initialization; that it
+            # may try again is our choice (D-19).
             self.lifecycle.process(self.role, Input.INITIALIZE_ERROR)
             self._queue(ErrorResponse(request.id, ErrorCode.INVALID_PARAMS,
+                                      f"Invalid params: {meta_problem[0]}" if meta_problem else
                                       "initialize needs protocolVersion (a string), "
                                       "capabilities and clientInfo (objects)"))
             return []

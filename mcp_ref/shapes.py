@@ -30,6 +30,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from . import spec
 from .errors import LocalProtocolError, quoted
+from .jsonrpc import is_progress_token
 
 
 def members(version: str, kind: str, obj: Dict[str, Any]) -> Dict[str, Any]:
@@ -289,6 +290,20 @@ def meta_problem(obj: Dict[str, Any], what: str) -> Optional[str]:
     (:func:`content`, D-41)."""
     if "_meta" in obj and not isinstance(obj["_meta"], dict):
         return f"{what}'s _meta is an object, not {_short(obj['_meta'])}"
+    return None
+
+
+def request_meta_problem(params: Dict[str, Any]) -> Optional[Tuple[str, str]]:
+    """What every revision's schema.ts refuses in a request's ``params._meta`` (``Request``:
+    an object, whose ``progressToken``, where given, is a ``ProgressToken``: a string or an
+    integer), with the catalogue row: BP-01 or PR-02. None if it is fine. A receiver answers
+    such a request -32602 (ER-01; TL-11 for tools/call) and does not process it (D-87)."""
+    problem = meta_problem(params, "the request")
+    if problem is not None:
+        return problem, "BP-01"
+    token = params.get("_meta", {}).get("progressToken", "")
+    if not is_progress_token(token):
+        return f"a progress token is a string or an integer, not {_short(token)}", "PR-02"
     return None
 
 

@@ -754,6 +754,49 @@ def test_meta_that_is_not_an_object_is_refused_before_anything_is_sent():
     assert pair.server.send_response(request_id, {"content": [], "_meta": {}}) != b""
 
 
+@pytest.mark.spec("BP-01", "PR-02", "TL-11", "ER-01", "LC-03")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_a_request_whose_meta_the_schema_refuses_is_32602_and_not_processed(version):
+    """D-87: every revision's schema.ts types a request's ``params._meta`` as an object whose
+    ``progressToken`` is a string or an integer. ``"_meta": 5`` or a token of 1.5 was taken
+    as no ``_meta``: the request was processed and answered with a result (2025-11-25's tools
+    page: a tools/call failing the CallToolRequest schema is a protocol error, TL-11). Found
+    by the differential review against the official SDKs (spec_notes/differential.md)."""
+    server, feed = raw_session(version=version)
+    bad = [{"_meta": 5}, {"_meta": [["progressToken", "t"]]}, {"_meta": None},
+           {"_meta": {"progressToken": 1.5}}, {"_meta": {"progressToken": None}},
+           {"_meta": {"progressToken": True}}, {"_meta": {"progressToken": ["t"]}}]
+    request_id = 10
+    for params in bad:
+        for method, extra in (("ping", {}), ("tools/list", {}),
+                              ("tools/call", {"name": "echo", "arguments": {}})):
+            request_id += 1
+            events, frames = feed({"jsonrpc": "2.0", "id": request_id, "method": method,
+                                   "params": dict(extra, **params)})
+            assert error_codes(frames) == [(request_id, ErrorCode.INVALID_PARAMS)], (method, params)
+            assert not of(events, ev.RequestReceived)         # never handed to the application
+            violation = only(events, ev.ProtocolViolation)
+            expected = "PR-02" if isinstance(params["_meta"], dict) else "BP-01"
+            assert violation.error.catalogue_id == expected
+    assert server.in_flight_ids == ()
+    # What the schema allows still goes through: any members beside a good token (BP-21).
+    _, frames = feed({"jsonrpc": "2.0", "id": 1, "method": "ping",
+                      "params": {"_meta": {"progressToken": 7, "com.example/x": [1]}}})
+    assert frames == [{"jsonrpc": "2.0", "id": 1, "result": {}}]
+
+
+@pytest.mark.spec("LC-03", "LC-20", "BP-01")
+def test_an_initialize_whose_meta_the_schema_refuses_is_32602_and_allows_a_retry():
+    """D-87: initialize is a request too; its refusal leaves the session ready for another."""
+    server, feed = raw_server()
+    for request_id, meta in ((1, 5), (2, {"progressToken": 1.5})):
+        _, frames = feed(init_request(request_id=request_id, _meta=meta))
+        assert error_codes(frames) == [(request_id, ErrorCode.INVALID_PARAMS)]
+        assert server.state is State.AWAITING_INITIALIZE
+    _, frames = feed(init_request(request_id=3, _meta={"progressToken": "t"}))
+    assert frames[0]["result"]["protocolVersion"] == spec.PROTOCOL_VERSION
+
+
 @pytest.mark.spec("CN-05", "CN-23", "PR-13")
 def test_progress_after_cancel_is_suppressed():
     pair = handshake()
@@ -1142,12 +1185,15 @@ def test_no_token_no_progress():
     assert pair.server.send_progress(12345, 1) == b""             # not a request at all
 
 
-@pytest.mark.spec("PR-08")
+@pytest.mark.spec("PR-08", "PR-02")
 def test_an_invalid_token_from_the_peer_means_no_progress():
+    """The request is refused (-32602, D-87; it used to be processed as if it had no token),
+    so there is nothing progress could be sent for."""
     server, feed = raw_session()
-    events, _ = feed({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
-                      "params": {"_meta": {"progressToken": 1.5}}})
-    assert only(events, ev.RequestReceived).progress_token is None
+    events, frames = feed({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+                           "params": {"_meta": {"progressToken": 1.5}}})
+    assert error_codes(frames) == [(1, ErrorCode.INVALID_PARAMS)]
+    assert not of(events, ev.RequestReceived)
     assert server.send_progress(1, 1) == b""
 
 
