@@ -932,9 +932,9 @@ def _listed_tools(listing: Optional[Frame]) -> List[Dict[str, Any]]:
 
 
 def _check_unknown_method(wire: Wire) -> Result:
-    """ER-01: an unknown method is -32601. Silence breaks BP-01 (JSON-RPC 2.0
-    answers every request), a result BP-10 (fail);
-    an error with another code only bends ER-01's definition (warn)."""
+    """ER-01: an unknown method is -32601. Silence breaks BP-01 (JSON-RPC 2.0 answers every
+    request), a result BP-10 (fail); an error with another code only bends ER-01's definition
+    (warn)."""
     key = "unknown-method"
     request = {"jsonrpc": "2.0", "id": "unknown-1", "method": "mcp_ref_check/no_such_method"}
     since = wire.mark()

@@ -196,14 +196,14 @@ class Client:
         kinds; each is declared as a client capability only when given (LC-16), and the
         server's requests for an undeclared one get -32601. ``roots()`` returns the list of
         roots; ``sampling`` and ``elicitation`` get the request's ``params`` and return its
-        result. Raising ``mcp_ref.errors.PeerError(code, message)`` answers with that error, and anything else it raises with -32603 (D-59). They run one
-        at a time, in order, on one callback thread (D-23): a callback that waits for a human
-        holds up the server's next question, and a question the server cancels before its turn
-        never reaches its callback (D-43). ``elicitation_modes`` are the
-        modes the ``elicitation`` handler supports, ``"form"`` and/or ``"url"`` (2025-11-25;
-        a server may use only those, D-36). ``trace`` names a JSONL file that
-        receives every frame and lifecycle event (:mod:`mcp_ref.transcript`), or is a
-        ``Transcript`` made with a ``redact`` hook. The arguments are checked before anything
+        result. Raising ``mcp_ref.errors.PeerError(code, message)`` answers with that error,
+        and anything else it raises with -32603 (D-59). They run one at a time, in order, on
+        one callback thread (D-23): a callback that waits for a human holds up the server's
+        next question, and a question the server cancels before its turn never reaches its
+        callback (D-43). ``elicitation_modes`` are the modes the ``elicitation`` handler
+        supports, ``"form"`` and/or ``"url"`` (2025-11-25; a server may use only those,
+        D-36). ``trace`` names a JSONL file that receives every frame and lifecycle event
+        (:mod:`mcp_ref.transcript`), or is a ``Transcript`` made with a ``redact`` hook. The arguments are checked before anything
         is spawned (ValueError names the first wrong one); on any later failure the server
         process is shut down before the error propagates.
 

@@ -773,7 +773,8 @@ def test_a_request_whose_meta_the_schema_refuses_is_32602_and_not_processed(vers
             request_id += 1
             events, frames = feed({"jsonrpc": "2.0", "id": request_id, "method": method,
                                    "params": dict(extra, **params)})
-            assert error_codes(frames) == [(request_id, ErrorCode.INVALID_PARAMS)], (method, params)
+            assert error_codes(frames) == [(request_id, ErrorCode.INVALID_PARAMS)], \
+                (method, params)
             assert not of(events, ev.RequestReceived)         # never handed to the application
             violation = only(events, ev.ProtocolViolation)
             expected = "PR-02" if isinstance(params["_meta"], dict) else "BP-01"

@@ -35,7 +35,8 @@ def _stay(state, *inputs):
 #: EXPECTED[(state, sender)] = {input: state after it}. Anything missing is illegal.
 EXPECTED = {
     # LC-02: initialize is the first interaction. Before it only the client's initialize, and
-    # the error answers to requests that came too early (BP-01: JSON-RPC 2.0 answers every request).
+    # the error answers to requests that came too early (BP-01: JSON-RPC 2.0 answers every
+    # request).
     (S.AWAITING_INITIALIZE, C): {I.INITIALIZE_REQUEST: S.INITIALIZING,
                                  **_stay(S.AWAITING_INITIALIZE, I.RESPONSE), **_SHUTDOWN},
     (S.AWAITING_INITIALIZE, SV): {**_stay(S.AWAITING_INITIALIZE, I.RESPONSE), **_SHUTDOWN},

@@ -15,8 +15,8 @@ layers above it, as processes over real pipes, with fixed seeds:
 Each frame written is validated against the negotiated revision's schema (``JSONRPCMessage``,
 its envelope, its direction's union and, for a result, the result type of the request it
 answers: :func:`test_schema.validate_frame`); each request with a usable id is answered
-exactly once (BP-01: JSON-RPC 2.0 answers every request), except cancelled ones, which may go unanswered (CN-05); the server
-exits 0 at stdin EOF (TR-14).
+exactly once (BP-01: JSON-RPC 2.0 answers every request), except cancelled ones, which may
+go unanswered (CN-05); the server exits 0 at stdin EOF (TR-14).
 """
 
 import importlib.util

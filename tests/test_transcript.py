@@ -522,7 +522,8 @@ def test_a_check_write_that_fails_is_recorded_as_not_sent(tmp_path):
     come, and the checks see that), and its transcript says the frame never arrived."""
     from mcp_ref.check import Options, Wire
     path = tmp_path / "check.jsonl"
-    with Wire([sys.executable, "-c", _STOPS_READING, "close"], Options(trace=str(path)), "t") as wire:
+    argv = [sys.executable, "-c", _STOPS_READING, "close"]
+    with Wire(argv, Options(trace=str(path)), "t") as wire:
         wire.request(1, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
                                        "clientInfo": {"name": "t", "version": "0"}})
         assert wire.response(1, 0) is not None
