@@ -25,15 +25,19 @@ Reading order (each module is written to be read with the spec open beside it):
 from __future__ import annotations
 
 from .errors import (CapabilityNotNegotiated, ConnectionClosed, ErrorCode, LocalProtocolError,
-                     McpRefError, MessageTooLarge, PeerError, ProtocolError, RemoteProtocolError,
-                     RequestCancelled, RequestTimeout, SpawnError, UnsupportedProtocolVersion)
+                     McpRefError, MessageTooLarge, NotJson, PeerError, ProtocolError,
+                     RemoteProtocolError, RequestCancelled, RequestTimeout, SpawnError,
+                     UnsupportedProtocolVersion)
 from .spec import PROTOCOL_VERSION, SUPPORTED_VERSIONS
 
 __version__ = "0.1.0"
 
 __all__ = [
     "PROTOCOL_VERSION", "SUPPORTED_VERSIONS",
+    # Every error a user of the client or server can meet (D-91); ToolError and RequestError,
+    # raised by a server's handlers, are in mcp_ref.server.
     "CapabilityNotNegotiated", "ConnectionClosed", "ErrorCode", "LocalProtocolError",
-    "McpRefError", "MessageTooLarge", "PeerError", "ProtocolError", "RemoteProtocolError",
-    "RequestCancelled", "RequestTimeout", "SpawnError", "UnsupportedProtocolVersion",
+    "McpRefError", "MessageTooLarge", "NotJson", "PeerError", "ProtocolError",
+    "RemoteProtocolError", "RequestCancelled", "RequestTimeout", "SpawnError",
+    "UnsupportedProtocolVersion",
 ]

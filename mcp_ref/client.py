@@ -79,6 +79,21 @@ def _elicitation_capability(modes: Sequence[str]) -> Dict[str, Any]:
     return {mode: {} for mode in sorted(chosen)}
 
 
+#: The options every request helper takes, passed on to Session.send_request: its keywords
+#: (a test keeps the two lists equal). ``max_pages`` is the list helpers' own (D-42).
+REQUEST_OPTIONS = frozenset({"timeout", "on_progress", "progress_token", "reset_on_progress",
+                             "max_total_timeout", "unless"})
+
+
+def _check_options(caller: str, options: Dict[str, Any], *own: str) -> None:
+    """TypeError for an option no request takes, in Python's own words but naming the method
+    the user called: a typo such as ``call_tool(..., tiemout=5)`` would otherwise be reported
+    by ``send_request()``, a method the user never called (D-91). Nothing is sent."""
+    for option in options:
+        if option not in REQUEST_OPTIONS and option not in own:
+            raise TypeError(f"{caller}() got an unexpected keyword argument {option!r}")
+
+
 def _check_members(method: str, params: Dict[str, Any], catalogue_id: str = "TR-07") -> None:
     """LocalProtocolError unless each member of ``params`` has the type the schema gives it:
     a name or URI a string, arguments an object (of strings, for a prompt's). The typed
@@ -388,6 +403,7 @@ class Client:
         """Send any request without waiting; see :meth:`mcp_ref.session.Session.send_request`
         for the options (timeout, on_progress, progress_token, reset_on_progress,
         max_total_timeout)."""
+        _check_options("send_request", options)
         return self._session.send_request(method, params, **options)
 
     def request(self, method: str, params: Optional[Dict[str, Any]] = None,
@@ -395,6 +411,7 @@ class Client:
         """Send any request and wait for its result. The params go out as given, once they are
         an object holding the members the method's schema requires (else LocalProtocolError,
         nothing sent: BP-01, D-85); what the members hold is the server's to judge."""
+        _check_options("request", options)
         return self._session.request(method, params, **options)
 
     def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
@@ -414,7 +431,7 @@ class Client:
         (D-45). A tool whose schema declares a JSON Schema dialect we do not
         support is logged once, as a WARNING, and its results are not checked (BP-34)."""
         changes = self._tools_changes
-        tools = self._list_all(spec.TOOLS_LIST, "tools", options)
+        tools = self._list_all("list_tools", spec.TOOLS_LIST, "tools", options)
         named = [tool for tool in tools
                  if isinstance(tool, dict) and isinstance(tool.get("name"), str)]
         for tool in named:
@@ -456,6 +473,7 @@ class Client:
         ``notifications/tools/list_changed`` until the next :meth:`list_tools`: D-45.)
         """
         self._session.check_may_wait(spec.TOOLS_CALL)     # before anything is sent
+        _check_options("call_tool", options)
         with self._schemas_lock:
             # Taken before the call is sent (D-45). A name that is not a string (a list cannot
             # even be looked up) has no schema: call_tool_async refuses it (TL-08).
@@ -482,6 +500,7 @@ class Client:
     def call_tool_async(self, name: str, arguments: Optional[Dict[str, Any]] = None,
                         **options: Any) -> PendingRequest:
         """Start a tool call; the returned handle can ``cancel()`` it from any thread."""
+        _check_options("call_tool_async", options)
         _check_members(spec.TOOLS_CALL, {"name": name, "arguments": arguments}, "TL-08")
         params: Dict[str, Any] = {"name": name}
         if arguments is not None:
@@ -503,17 +522,19 @@ class Client:
                    if pending is not keepalive and pending.cancel(reason))
 
     def list_resources(self, **options: Any) -> List[Dict[str, Any]]:
-        return self._list_all(spec.RESOURCES_LIST, "resources", options)
+        return self._list_all("list_resources", spec.RESOURCES_LIST, "resources", options)
 
     def read_resource(self, uri: str, **options: Any) -> Dict[str, Any]:
+        _check_options("read_resource", options)
         _check_members(spec.RESOURCES_READ, {"uri": uri})
         return self._session.request(spec.RESOURCES_READ, {"uri": uri}, **options)
 
     def list_prompts(self, **options: Any) -> List[Dict[str, Any]]:
-        return self._list_all(spec.PROMPTS_LIST, "prompts", options)
+        return self._list_all("list_prompts", spec.PROMPTS_LIST, "prompts", options)
 
     def get_prompt(self, name: str, arguments: Optional[Dict[str, str]] = None,
                    **options: Any) -> Dict[str, Any]:
+        _check_options("get_prompt", options)
         _check_members(spec.PROMPTS_GET, {"name": name, "arguments": arguments})
         params: Dict[str, Any] = {"name": name}
         if arguments is not None:
@@ -528,16 +549,19 @@ class Client:
     def set_logging_level(self, level: str, **options: Any) -> None:
         """LG-02: the server sends only log messages at ``level`` or above from now on.
         ValueError, with nothing sent, unless ``level`` is one of the eight names (LG-03)."""
+        _check_options("set_logging_level", options)
         if level not in spec.LOG_LEVELS:
             raise ValueError(f"the logging level must be one of {', '.join(spec.LOG_LEVELS)}, "
                              f"not {level!r}")
         self._session.request(spec.SET_LOGGING_LEVEL, {"level": level}, **options)
 
-    def _list_all(self, method: str, key: str, options: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def _list_all(self, caller: str, method: str, key: str,
+                  options: Dict[str, Any]) -> List[Dict[str, Any]]:
         """Every page of a paginated list. ``options["max_pages"]`` (default
         :data:`MAX_LIST_PAGES`) bounds the listing: a server that hands out a ``nextCursor``
         for ever must not hold the caller for ever (decision D-42). The cursors themselves are
         never compared or inspected (PN-05)."""
+        _check_options(caller, options, "max_pages")
         options = dict(options)
         max_pages = options.pop("max_pages", MAX_LIST_PAGES)
         problem = whole_number_problem("max_pages", max_pages, 1)

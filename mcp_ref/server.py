@@ -508,12 +508,12 @@ class Server:
         or ``required`` the MCP schema would refuse, or whose ``$schema`` names a dialect
         :func:`mcp_ref.shapes.dialect` does not know (TL-06, TL-07, TL-09, BP-34), or a name,
         description or title that is not a string, or annotations that are not the schema's
-        ToolAnnotations (D-82). A name longer
-        than 128 characters or outside ``A-Z a-z 0-9 _ - .`` is registered, with a warning
-        (TL-07 is a SHOULD). Without ``input_schema`` the tool takes no arguments: its
-        ``inputSchema`` is ``{"type": "object", "additionalProperties": false}``, the one
-        the spec recommends for that (TL-06), so a call with any argument gets an
-        ``isError`` result.
+        ToolAnnotations (D-82). A name that is empty, longer than 128 characters or outside
+        ``A-Z a-z 0-9 _ - .`` is registered, with a warning (TL-07 is a SHOULD); the
+        function's name is used only when ``name`` is None (D-91). Without ``input_schema``
+        the tool takes no arguments: its ``inputSchema`` is
+        ``{"type": "object", "additionalProperties": false}``, the one the spec recommends
+        for that (TL-06), so a call with any argument gets an ``isError`` result.
 
         Write it with its parentheses, ``@server.tool()``: a bare ``@server.tool`` is
         ValueError (D-89)."""
@@ -522,7 +522,9 @@ class Server:
             raise ValueError(problem)
 
         def register(fn: Handler) -> Handler:
-            tool_name = name or fn.__name__
+            # The function's name stands in only when no name is given: "" was asked for,
+            # and is registered (a string, TL-06), with TL-07's warning (D-91).
+            tool_name = fn.__name__ if name is None else name
             # TL-06: a tool has a name, a string. Its description and title are strings and
             # its annotations the schema's ToolAnnotations, or every tools/list page holding
             # it would be a result the schema refuses (TR-06, D-82).
@@ -569,8 +571,9 @@ class Server:
             raise ValueError(problem)
 
         def register(fn: Handler) -> Handler:
-            definition = {"uri": uri, "name": name or fn.__name__, "description": description,
-                          "mimeType": mime_type}
+            # The function's name only when no name is given: "" is a string (D-91).
+            definition = {"uri": uri, "name": fn.__name__ if name is None else name,
+                          "description": description, "mimeType": mime_type}
             # The schema's Resource: each of these a string (TR-06, D-82).
             problem = _metadata_problem("a resource", **definition)
             if problem is not None:
@@ -596,7 +599,8 @@ class Server:
             raise ValueError(problem)
 
         def register(fn: Handler) -> Handler:
-            prompt_name = name or fn.__name__
+            # The function's name only when no name is given: "" is a string (D-91).
+            prompt_name = fn.__name__ if name is None else name
             # The schema's Prompt and PromptArgument (TR-06, D-82).
             problem = (_metadata_problem("a prompt", name=prompt_name, description=description)
                        or (None if arguments is None

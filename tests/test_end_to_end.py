@@ -225,6 +225,38 @@ def test_the_typed_helpers_send_no_name_uri_or_arguments_of_the_wrong_type():
                                        if m in tail], tail
 
 
+def test_a_mistyped_option_is_a_type_error_naming_the_method_called_and_nothing_is_sent():
+    """D-91 (D-89's leftover): ``call_tool("x", tiemout=5)`` raised Python's TypeError for
+    ``send_request()``, a method the user never called. Each helper now names itself, still
+    a TypeError, before anything is sent; its options are Session.send_request's keywords
+    (REQUEST_OPTIONS, kept equal to them here) and, for the list helpers, ``max_pages``."""
+    import inspect
+    from mcp_ref.client import REQUEST_OPTIONS
+    from mcp_ref.session import Session
+    keywords = {name for name, parameter in
+                inspect.signature(Session.send_request).parameters.items()
+                if parameter.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert REQUEST_OPTIONS == keywords
+    with spawn(scripted("plain")) as client:
+        calls = {"call_tool": lambda: client.call_tool("x", tiemout=5),
+                 "call_tool_async": lambda: client.call_tool_async("x", tiemout=5),
+                 "list_tools": lambda: client.list_tools(max_page=2),
+                 "list_resources": lambda: client.list_resources(tiemout=5),
+                 "list_prompts": lambda: client.list_prompts(tiemout=5),
+                 "read_resource": lambda: client.read_resource("file:///a", tiemout=5),
+                 "get_prompt": lambda: client.get_prompt("p", tiemout=5),
+                 "set_logging_level": lambda: client.set_logging_level("info", tiemout=5),
+                 "request": lambda: client.request("ping", tiemout=5),
+                 "send_request": lambda: client.send_request("ping", tiemout=5)}
+        for method, call in calls.items():
+            with pytest.raises(TypeError, match=rf"^{method}\(\) got an unexpected keyword"):
+                call()
+        client.ping()
+    tail = client.stderr_tail()
+    assert "got ping" in tail and not [m for m in ("tools/", "resources/", "prompts/", "logging/")
+                                       if m in tail], tail
+
+
 @pytest.mark.spec("CN-05", "CN-11")
 def test_a_server_request_cancelled_while_queued_for_the_callback_is_never_run():
     # The server sends "one", "two" and "three"; "two" is cancelled while the callback thread
@@ -1072,6 +1104,41 @@ def test_a_second_resource_of_a_uri_or_prompt_of_a_name_is_refused():
         server.prompt("greet")(lambda arguments, context: "second")
     assert server._resources["file:///a.txt"].fn(None) == "first"
     assert server._prompts["greet"].fn({}, None) == "first"
+
+
+@pytest.mark.spec("TL-06", "TL-07")
+def test_an_empty_name_is_registered_as_given_not_replaced_by_the_functions(caplog):
+    """D-91 (D-89's leftover): ``name or fn.__name__`` took ``name=""`` for no name and
+    registered the function's. A name is a string (TL-06; the schema sets no minimum
+    length); 1 to 128 characters is TL-07's SHOULD. "" is now registered as asked, with
+    TL-07's warning for a tool, and the function's name stands in only for None."""
+    from mcp_ref.server import Server
+    server = Server("empty")
+
+    def handler(*args):
+        return "x"
+    with caplog.at_level(logging.WARNING, logger="mcp_ref.server"):
+        server.tool(name="")(handler)
+    server.prompt("")(handler)
+    server.resource("file:///a.txt", name="")(handler)
+    assert list(server._tools) == [""] and list(server._prompts) == [""]
+    assert server._resources["file:///a.txt"].definition["name"] == ""
+    assert [r for r in caplog.records if "0 characters" in r.getMessage()]
+    server.tool()(handler)                     # no name: the function's
+    assert "handler" in server._tools
+
+
+def test_every_error_a_user_can_meet_is_importable_from_the_package():
+    """D-91 (D-89's leftover): NotJson (params JSON cannot carry: a LocalProtocolError the
+    client raises, README's error list) could not be imported from ``mcp_ref``. Every
+    exception class of mcp_ref.errors is now in the package's ``__all__``."""
+    import mcp_ref
+    from mcp_ref import errors
+    classes = {name for name, value in vars(errors).items()
+               if isinstance(value, type) and issubclass(value, Exception)
+               and value.__module__ == errors.__name__}
+    assert "NotJson" in classes and classes <= set(mcp_ref.__all__)
+    assert all(getattr(mcp_ref, name) is getattr(errors, name) for name in classes)
 
 
 @pytest.mark.spec("TL-05", "TL-06", "TR-06", "BP-01")
