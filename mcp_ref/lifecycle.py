@@ -20,7 +20,7 @@ request with a JSON-RPC error and carries on; nothing here is fatal unless an in
 The spec's three phases map onto the states like this:
 
 * Initialization (lifecycle#initialization): AWAITING_INITIALIZE, INITIALIZING,
-  AWAITING_INITIALIZED.
+  INITIALIZE_REFUSED, AWAITING_INITIALIZED.
 * Operation (lifecycle#operation): OPERATING.
 * Shutdown (lifecycle#shutdown): CLOSING, CLOSED. There is no shutdown *message* (LC-19): one
   side closes its end of the pipe, which the other sees as end of stream.
@@ -34,22 +34,26 @@ mcp_ref states``); tests/test_lifecycle.py fails if the two disagree.
 
     AWAITING_INITIALIZE   --client: INITIALIZE_REQUEST-->        INITIALIZING          LC-02, LC-03
     INITIALIZING          --server: INITIALIZE_RESULT-->         AWAITING_INITIALIZED  LC-04, LC-10, LC-11
-    INITIALIZING          --server: INITIALIZE_ERROR-->          AWAITING_INITIALIZE   LC-20
+    INITIALIZING          --server: INITIALIZE_ERROR-->          INITIALIZE_REFUSED    LC-20
+    INITIALIZE_REFUSED    --client: INITIALIZE_REQUEST-->        INITIALIZING          LC-03
     AWAITING_INITIALIZED  --client: INITIALIZED_NOTIFICATION-->  OPERATING             LC-05
     AWAITING_INITIALIZE   --either: CLOSE-->                     CLOSING               LC-19, TR-13
     INITIALIZING          --either: CLOSE-->                     CLOSING               LC-19, TR-13
+    INITIALIZE_REFUSED    --either: CLOSE-->                     CLOSING               LC-19, TR-13
     AWAITING_INITIALIZED  --either: CLOSE-->                     CLOSING               LC-19, TR-13
     OPERATING             --either: CLOSE-->                     CLOSING               LC-19, TR-13, TR-15
     CLOSING               --either: CLOSE-->                     CLOSING               LC-19
     CLOSED                --either: CLOSE-->                     CLOSED                LC-19
     AWAITING_INITIALIZE   --either: TRANSPORT_CLOSED-->          CLOSED                TR-15
     INITIALIZING          --either: TRANSPORT_CLOSED-->          CLOSED                TR-15
+    INITIALIZE_REFUSED    --either: TRANSPORT_CLOSED-->          CLOSED                TR-15
     AWAITING_INITIALIZED  --either: TRANSPORT_CLOSED-->          CLOSED                TR-15
     OPERATING             --either: TRANSPORT_CLOSED-->          CLOSED                TR-15
     CLOSING               --either: TRANSPORT_CLOSED-->          CLOSED                TR-13, TR-14
     CLOSED                --either: TRANSPORT_CLOSED-->          CLOSED                TR-13
     AWAITING_INITIALIZE   --either: FATAL_ERROR-->               FAILED                (ours)
     INITIALIZING          --either: FATAL_ERROR-->               FAILED                (ours)
+    INITIALIZE_REFUSED    --either: FATAL_ERROR-->               FAILED                (ours)
     AWAITING_INITIALIZED  --either: FATAL_ERROR-->               FAILED                (ours)
     OPERATING             --either: FATAL_ERROR-->               FAILED                (ours)
     CLOSING               --either: FATAL_ERROR-->               FAILED                (ours)
@@ -103,6 +107,10 @@ class State(_Member):
     #: ``initialize`` sent, not yet answered. The client sends no request but ping (SHOULD
     #: NOT, LC-06); the server, pings and log messages (LC-07, D-15).
     INITIALIZING = "initializing"
+    #: ``initialize`` answered with an error (LC-20). As before it, nothing flows but another
+    #: ``initialize`` (D-19) and ping: initialize has been sent, so ping is answered now
+    #: (PG-02, PG-03; D-91).
+    INITIALIZE_REFUSED = "initialize refused"
     #: ``initialize`` answered; the client owes ``notifications/initialized`` (LC-05). The
     #: server may send only pings and log messages (LC-07).
     AWAITING_INITIALIZED = "awaiting initialized"
@@ -179,7 +187,8 @@ _STDIO_SHUTDOWN = spec_url(LIFECYCLE, "stdio")
 _ERRORS = spec_url(LIFECYCLE, "error-handling")
 _OURS = spec_url(LIFECYCLE)  # FAILED is our own state; the link is to the page it extends
 
-_LIVE = (State.AWAITING_INITIALIZE, State.INITIALIZING, State.AWAITING_INITIALIZED, State.OPERATING)
+_LIVE = (State.AWAITING_INITIALIZE, State.INITIALIZING, State.INITIALIZE_REFUSED,
+         State.AWAITING_INITIALIZED, State.OPERATING)
 
 #: THE transition table: every move that changes (or explicitly keeps) the state.
 TRANSITIONS: Tuple[Transition, ...] = (
@@ -190,9 +199,12 @@ TRANSITIONS: Tuple[Transition, ...] = (
     Transition(State.INITIALIZING, Role.SERVER, Input.INITIALIZE_RESULT,
                State.AWAITING_INITIALIZED, "LC-04, LC-10, LC-11", _INIT),
     # ... or refuses it (malformed params); the client may not go on. The spec says nothing
-    # of a second attempt; returning here lets one happen (our choice, D-19).
+    # of a second attempt; one may be made (our choice, D-19). Unlike before the first,
+    # initialize has been sent, so ping is answered meanwhile (PG-03; D-91).
     Transition(State.INITIALIZING, Role.SERVER, Input.INITIALIZE_ERROR,
-               State.AWAITING_INITIALIZE, "LC-20", _ERRORS),
+               State.INITIALIZE_REFUSED, "LC-20", _ERRORS),
+    Transition(State.INITIALIZE_REFUSED, Role.CLIENT, Input.INITIALIZE_REQUEST,
+               State.INITIALIZING, "LC-03", _INIT),
     # ... and the client confirms with notifications/initialized (LC-05).
     Transition(State.AWAITING_INITIALIZED, Role.CLIENT, Input.INITIALIZED_NOTIFICATION,
                State.OPERATING, "LC-05", _INIT),
@@ -239,6 +251,9 @@ ALLOWED: Dict[Tuple[State, Role], FrozenSet[Input]] = {
     # LC-02: initialize is the first interaction; before it nothing else flows.
     (State.AWAITING_INITIALIZE, Role.CLIENT): frozenset({_I.RESPONSE}),
     (State.AWAITING_INITIALIZE, Role.SERVER): frozenset({_I.RESPONSE}),
+    # PG-02, PG-03: after a refused initialize, ping too, on both sides (D-91).
+    (State.INITIALIZE_REFUSED, Role.CLIENT): frozenset({_I.PING, _I.RESPONSE}),
+    (State.INITIALIZE_REFUSED, Role.SERVER): frozenset({_I.PING, _I.RESPONSE}),
     # LC-06: until initialize is answered, the client sends no request but ping. PG-03: ping
     # is exempt from the limits on both sides. The spec limits the client's *requests* only:
     # its notifications flow in both initialization states (D-60). LC-07: the server may log.
@@ -274,6 +289,9 @@ def _why_illegal(state: State, sender: Role, input: Input) -> Tuple[str, str]:
     """The rule an illegal (state, sender, input) breaks, as (explanation, catalogue IDs)."""
     if state is State.AWAITING_INITIALIZE:
         return "the session is not initialized: initialize must be the first request", "LC-02"
+    if state is State.INITIALIZE_REFUSED:
+        return ("the session is not initialized: initialize was refused, and only ping or "
+                "another initialize may be sent", "LC-02")
     if input is Input.INITIALIZE_REQUEST:
         return "the session is already initialized (initialize may be sent only once)", "LC-02"
     if input is Input.INITIALIZED_NOTIFICATION:

@@ -198,8 +198,28 @@ def test_malformed_initialize_params_get_32602_and_allow_a_retry(params):
         request["params"] = params
     _, frames = feed(request)
     assert error_codes(frames) == [(1, ErrorCode.INVALID_PARAMS)]
-    assert server.state is State.AWAITING_INITIALIZE
+    assert server.state is State.INITIALIZE_REFUSED
     _, frames = feed(init_request(request_id=2))
+    assert frames[0]["result"]["protocolVersion"] == "2025-11-25"
+
+
+@pytest.mark.spec("PG-02", "PG-03", "LC-02", "LC-20")
+def test_after_a_refused_initialize_ping_is_answered_and_other_requests_are_not():
+    """D-91 (differential.md row 4): a ping after an initialize answered -32602 was refused
+    -32600 "initialize must be the first request", though initialize had been the first
+    request. PG-02: the receiver of a ping MUST answer it; D-05 refuses it only before
+    initialize has been sent (PG-03). Now it is answered ``{}``; any other request is still
+    -32600 (LC-02), and a corrected initialize still succeeds (D-19)."""
+    server, feed = raw_server()
+    _, frames = feed(init_request(request_id=1, version=42))
+    assert error_codes(frames) == [(1, ErrorCode.INVALID_PARAMS)]
+    events, frames = feed({"jsonrpc": "2.0", "id": 2, "method": "ping"},
+                          {"jsonrpc": "2.0", "id": 3, "method": "tools/list"})
+    assert frames[0] == {"jsonrpc": "2.0", "id": 2, "result": {}}
+    assert error_codes(frames[1:]) == [(3, ErrorCode.INVALID_REQUEST)]
+    assert "initialize was refused" in frames[1]["error"]["message"]
+    assert not [e for e in of(events, ev.RequestReceived) if e.method != "ping"]
+    _, frames = feed(init_request(request_id=4))
     assert frames[0]["result"]["protocolVersion"] == "2025-11-25"
 
 
@@ -213,7 +233,7 @@ def test_client_sees_an_initialize_error_and_may_retry():
     failed = only(events, ev.RequestFailed)
     assert isinstance(failed.error, PeerError) and failed.error.code == -32602
     assert failed.error.data["supported"] == ["2024-11-05"]
-    assert client.state is State.AWAITING_INITIALIZE
+    assert client.state is State.INITIALIZE_REFUSED
     assert client.data_to_send() == b""
     second_id, _ = client.initialize()
     assert second_id != request_id
@@ -793,7 +813,7 @@ def test_an_initialize_whose_meta_the_schema_refuses_is_32602_and_allows_a_retry
     for request_id, meta in ((1, 5), (2, {"progressToken": 1.5})):
         _, frames = feed(init_request(request_id=request_id, _meta=meta))
         assert error_codes(frames) == [(request_id, ErrorCode.INVALID_PARAMS)]
-        assert server.state is State.AWAITING_INITIALIZE
+        assert server.state is State.INITIALIZE_REFUSED
     _, frames = feed(init_request(request_id=3, _meta={"progressToken": "t"}))
     assert frames[0]["result"]["protocolVersion"] == spec.PROTOCOL_VERSION
 

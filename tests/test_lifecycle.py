@@ -48,10 +48,16 @@ EXPECTED = {
     # LC-04 / LC-20: the server answers initialize with a result or an error; LC-07, PG-03:
     # meanwhile only pings and log messages.
     (S.INITIALIZING, SV): {I.INITIALIZE_RESULT: S.AWAITING_INITIALIZED,
-                           I.INITIALIZE_ERROR: S.AWAITING_INITIALIZE,
+                           I.INITIALIZE_ERROR: S.INITIALIZE_REFUSED,
                            **_stay(S.INITIALIZING, I.PING, I.RESPONSE, I.CANCELLED,
                                    I.LOG_MESSAGE),
                            **_SHUTDOWN},
+    # LC-20, D-19: after a refused initialize, another may be sent; nothing else flows but
+    # ping, which is answered once initialize has been sent (PG-02, PG-03; D-91).
+    (S.INITIALIZE_REFUSED, C): {I.INITIALIZE_REQUEST: S.INITIALIZING,
+                                **_stay(S.INITIALIZE_REFUSED, I.PING, I.RESPONSE), **_SHUTDOWN},
+    (S.INITIALIZE_REFUSED, SV): {**_stay(S.INITIALIZE_REFUSED, I.PING, I.RESPONSE),
+                                 **_SHUTDOWN},
     # LC-05: the client confirms with notifications/initialized before any other request.
     (S.AWAITING_INITIALIZED, C): {I.INITIALIZED_NOTIFICATION: S.OPERATING,
                                   **_stay(S.AWAITING_INITIALIZED, I.PING, I.RESPONSE,
@@ -218,11 +224,16 @@ def test_the_happy_path_walks_to_operating_on_both_sides():
         assert machine.process(C, I.TRANSPORT_CLOSED) is S.CLOSED
 
 
-@pytest.mark.spec("LC-20")
-def test_an_initialize_error_allows_a_new_attempt():
+@pytest.mark.spec("LC-20", "PG-02", "PG-03")
+def test_an_initialize_error_allows_a_new_attempt_and_ping():
+    """D-19: another initialize may follow a refused one. D-91: meanwhile ping is answered,
+    as it is while initialize is pending (PG-03: once initialize has been sent); it went back
+    to AWAITING_INITIALIZE, where ping was refused as if initialize had never been sent."""
     machine = Lifecycle(Role.CLIENT)
     machine.process(C, I.INITIALIZE_REQUEST)
-    assert machine.process(SV, I.INITIALIZE_ERROR) is S.AWAITING_INITIALIZE
+    assert machine.process(SV, I.INITIALIZE_ERROR) is S.INITIALIZE_REFUSED
+    assert machine.process(C, I.PING) is S.INITIALIZE_REFUSED
+    assert not machine.permits(C, I.REQUEST)
     assert machine.process(C, I.INITIALIZE_REQUEST) is S.INITIALIZING
 
 
