@@ -468,8 +468,9 @@ class Client:
         TL-09: once :meth:`list_tools` has shown the tool's ``outputSchema``, a successful
         result must carry ``structuredContent`` that matches it (the checks of
         :func:`mcp_ref.shapes.object_problems`); otherwise RemoteProtocolError, whose
-        ``result`` is what the server sent. (The PendingRequest of :meth:`call_tool_async`
-        gives the result unchecked, and so is every result after a
+        ``result`` is what the server sent. So is a result without the ``content`` array
+        every revision requires, or with blocks the schema refuses (TL-08, D-90). (The
+        PendingRequest of :meth:`call_tool_async` gives the result unchecked, and so is every result after a
         ``notifications/tools/list_changed`` until the next :meth:`list_tools`: D-45.)
         """
         self._session.check_may_wait(spec.TOOLS_CALL)     # before anything is sent
@@ -482,6 +483,15 @@ class Client:
         pending = self.call_tool_async(name, arguments, timeout=timeout,
                                        on_progress=on_progress, **options)
         result = pending.result()
+        # TL-08: every revision's CallToolResult has a required content array of blocks. The
+        # Python SDK refuses a result without one, the TS SDK substitutes []; we say so rather
+        # than hand the caller {} as a tool's answer (D-90).
+        problem = shapes.server_result_problem(spec.TOOLS_CALL, result)
+        if problem is not None:
+            error = RemoteProtocolError(f"tool {name!r} returned a result the schema refuses: "
+                                        f"{problem}", catalogue_id="TL-08")
+            error.result = result             # nothing lost: what the server sent
+            raise error
         if pending.stamp != changes:
             # A tools/list_changed came on the wire before this answer (D-45), or the answer
             # was taken at a deadline, unstamped: the schema may be stale, and is not used.
@@ -574,16 +584,17 @@ class Client:
             # PN-05: the cursor is opaque; we send back exactly what we got.
             result = self._session.request(method, None if cursor is None else {"cursor": cursor},
                                            **options)
-            page = result.get(key, [])
+            page = result.get(key)
             cursor = result.get("nextCursor")
-            # The schema: the items are an array, and a Cursor is a string (any string, ""
-            # included: only its presence matters, PN-05). Anything else is a broken page: we
-            # neither hand it to the caller nor echo a non-string cursor, which would make our
-            # next request invalid (BP-01). Opaque means not parsed, not "of any type".
+            # The schema: the items are a required array (a page without them is not an empty
+            # page, D-90), and a Cursor is a string (any string, "" included: only its
+            # presence matters, PN-05). Anything else is a broken page: we neither hand it to
+            # the caller nor echo a non-string cursor, which would make our next request
+            # invalid (BP-01). Opaque means not parsed, not "of any type".
             if not isinstance(page, list) or not (cursor is None or isinstance(cursor, str)):
                 raise RemoteProtocolError(
-                    f"{method} answered a page whose {key!r} is not an array or whose "
-                    f"nextCursor is not a string", catalogue_id="PN-05")
+                    f"{method} answered a page whose {key!r} is missing or not an array, or "
+                    f"whose nextCursor is not a string", catalogue_id="PN-05")
             items.extend(page)
             if cursor is None:                  # PN-04: no nextCursor means the last page
                 return items

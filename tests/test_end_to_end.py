@@ -157,13 +157,31 @@ def _bounded_listing(client, seconds):
         return ("running",), thread
 
 
+@pytest.mark.spec("TL-08", "BP-01")
+@pytest.mark.parametrize("arguments", [{}, {"stringy": True}])
+def test_a_tool_result_without_a_content_list_is_a_protocol_error_not_a_result(arguments):
+    # TL-08: CallToolResult's content is a required array in every revision's schema. The
+    # client handed {} (or a string content) to the caller as a tool's result; the Python
+    # SDK refuses it, the TS SDK substitutes [] (spec_notes/differential.md, client side). It
+    # is RemoteProtocolError now, with what the server sent on .result, and the session goes
+    # on (D-90).
+    with spawn(scripted("result-lacks")) as client:
+        with pytest.raises(RemoteProtocolError, match="content") as caught:
+            client.call_tool("bare", arguments)
+        assert caught.value.catalogue_id == "TL-08"
+        assert caught.value.result == ({"content": "hello"} if arguments else {})
+        client.ping()
+
+
 @pytest.mark.spec("PN-05", "BP-01")
-@pytest.mark.parametrize("mode", ["cursor-number", "page-not-list"])
+@pytest.mark.parametrize("mode", ["cursor-number", "page-not-list", "page-without-items"])
 def test_a_malformed_page_fails_the_listing_and_no_invalid_cursor_is_sent(mode, caplog):
     # The schema's Cursor is a string and each list result's items an array. A client that
     # echoes a nextCursor of 2 sends a PaginatedRequest no schema accepts, and one that
     # extends its list with whatever "tools" holds hands the caller garbage (here, the
     # dict's keys). Either way the listing cannot be completed faithfully: RemoteProtocolError.
+    # A page without its items ("tools" is required by ListToolsResult) was read as an empty
+    # list, a listing that looked complete (D-90).
     caplog.set_level(logging.INFO, logger="mcp_ref.server_stderr")
     with spawn(scripted(mode)) as client:
         (kind, *value), thread = _bounded_listing(client, 5)
