@@ -470,8 +470,9 @@ class Client:
         :func:`mcp_ref.shapes.object_problems`); otherwise RemoteProtocolError, whose
         ``result`` is what the server sent. So is a result without the ``content`` array
         every revision requires, or with blocks the schema refuses (TL-08, D-90). (The
-        PendingRequest of :meth:`call_tool_async` gives the result unchecked, and so is every result after a
-        ``notifications/tools/list_changed`` until the next :meth:`list_tools`: D-45.)
+        PendingRequest of :meth:`call_tool_async` gives the result unchecked; and every result
+        after a ``notifications/tools/list_changed`` goes unchecked against the outputSchema
+        until the next :meth:`list_tools`: D-45.)
         """
         self._session.check_may_wait(spec.TOOLS_CALL)     # before anything is sent
         _check_options("call_tool", options)
