@@ -130,8 +130,11 @@ def check_meta(container: Dict[str, Any], what: str) -> None:
         raise LocalProtocolError(problem, catalogue_id="BP-01")
 
 
-#: A progress value or total: JSON has no NaN or Infinity, so progress has none either (PR-06).
-_is_number = shapes.is_finite_number
+def _progress_numbers(progress: Any, total: Any) -> bool:
+    """Whether a progress value and its total (None: not given) are numbers JSON can carry:
+    the schema's ``number``, and JSON has no NaN or Infinity, so progress has none (PR-06)."""
+    return shapes.is_finite_number(progress) and (total is None
+                                                  or shapes.is_finite_number(total))
 
 
 def declares(capabilities: Dict[str, Any], name: str) -> bool:
@@ -519,7 +522,7 @@ class Connection:
         inbound = self._in_flight.get(request_id)
         if inbound is None or inbound.progress_token is None:
             return b""
-        if not _is_number(progress) or (total is not None and not _is_number(total)):
+        if not _progress_numbers(progress, total):
             raise LocalProtocolError("progress and total must be numbers", catalogue_id="PR-06")
         if message is not None and not isinstance(message, str):     # the schema's type
             raise LocalProtocolError(f"a progress message is a string, not {message!r}",
@@ -554,7 +557,7 @@ class Connection:
         inbound = self._in_flight.get(request_id)
         if inbound is None or inbound.progress_token is None:
             return False
-        if not _is_number(progress) or (total is not None and not _is_number(total)):
+        if not _progress_numbers(progress, total):
             return True
         return not self._too_soon_for_progress(inbound, progress, total, now, min_interval)
 
@@ -987,7 +990,7 @@ class Connection:
             return [ev.MessageDropped(f"progress for unknown or finished token {token!r}")]
         total = params.get("total")
         message = params.get("message")
-        if not _is_number(progress) or (total is not None and not _is_number(total)):
+        if not _progress_numbers(progress, total):
             return [ev.ProtocolViolation(RemoteProtocolError(
                 "progress notification without a numeric progress", catalogue_id="PR-06"), False)]
         if outbound.last_progress is not None and progress <= outbound.last_progress:
@@ -995,8 +998,7 @@ class Connection:
                 f"progress went from {outbound.last_progress!r} to {progress!r}; it must "
                 "increase", catalogue_id="PR-05"), False)]
         outbound.last_progress = progress
-        return [ev.ProgressReceived(request_id, token, progress,
-                                    total if _is_number(total) else None,
+        return [ev.ProgressReceived(request_id, token, progress, total,
                                     message if isinstance(message, str) else None)]
 
     # --- Responses from the peer --------------------------------------------------------------

@@ -145,6 +145,12 @@ _ONE_SESSION = ("this Server is already serving a session: a Server serves one s
                 "time (its keepalive and transport belong to it); make one Server per client")
 
 
+def _name_given_or(name: Optional[str], fn: Callable[..., Any]) -> Any:
+    """A registration's name: the one given, or the function's when none is. ``""`` was asked
+    for and is kept: a name is a string (TL-06); an empty one gets TL-07's warning (D-91)."""
+    return fn.__name__ if name is None else name
+
+
 def _bare_decorator_problem(registrar: str, first: Any) -> Optional[str]:
     """``@server.tool`` written without its parentheses hands the function itself to
     ``tool()`` as the name: the function was replaced by the registering closure, and nothing
@@ -522,9 +528,7 @@ class Server:
             raise ValueError(problem)
 
         def register(fn: Handler) -> Handler:
-            # The function's name stands in only when no name is given: "" was asked for,
-            # and is registered (a string, TL-06), with TL-07's warning (D-91).
-            tool_name = fn.__name__ if name is None else name
+            tool_name = _name_given_or(name, fn)
             # TL-06: a tool has a name, a string. Its description and title are strings and
             # its annotations the schema's ToolAnnotations, or every tools/list page holding
             # it would be a result the schema refuses (TR-06, D-82).
@@ -571,8 +575,7 @@ class Server:
             raise ValueError(problem)
 
         def register(fn: Handler) -> Handler:
-            # The function's name only when no name is given: "" is a string (D-91).
-            definition = {"uri": uri, "name": fn.__name__ if name is None else name,
+            definition = {"uri": uri, "name": _name_given_or(name, fn),
                           "description": description, "mimeType": mime_type}
             # The schema's Resource: each of these a string (TR-06, D-82).
             problem = _metadata_problem("a resource", **definition)
@@ -599,8 +602,7 @@ class Server:
             raise ValueError(problem)
 
         def register(fn: Handler) -> Handler:
-            # The function's name only when no name is given: "" is a string (D-91).
-            prompt_name = fn.__name__ if name is None else name
+            prompt_name = _name_given_or(name, fn)
             # The schema's Prompt and PromptArgument (TR-06, D-82).
             problem = (_metadata_problem("a prompt", name=prompt_name, description=description)
                        or (None if arguments is None
