@@ -93,14 +93,14 @@ class Check:
 
 
 def _version_check(version: str) -> Check:
-    return Check(f"init-echo-{version}", ("LC-10",), "MUST",
+    return Check(f"init-echo-{version}", ("LC-10", "LC-11"), "MUST",
                  f"initialize at {version} is echoed (or, if unsupported, counter-offered)",
                  spec.spec_url(_LIFECYCLE, "version-negotiation"))
 
 
 #: Every check, in report order.
 CHECKS: Tuple[Check, ...] = (
-    Check(f"init-echo-{spec.PROTOCOL_VERSION}", ("LC-04", "LC-10"), "MUST",
+    Check(f"init-echo-{spec.PROTOCOL_VERSION}", ("LC-04", "LC-10", "LC-11"), "MUST",
           f"initialize at {spec.PROTOCOL_VERSION} is answered with that version, "
           "capabilities and serverInfo", spec.spec_url(_LIFECYCLE, "initialization")),
     *(_version_check(v) for v in KNOWN_VERSIONS[1:]),
@@ -670,7 +670,7 @@ def _check_newest(frame: Optional[Frame], supported: List[str]) -> Result:
 
 def _check_older(version: str, frame: Optional[Frame], supported: List[str]) -> Result:
     """LC-10 for the older revisions. A server need not support them; if it does not, it
-    must counter-offer a version it does support (one it echoes when asked for it)."""
+    must counter-offer a version it does support, one it echoes when asked for it (LC-11)."""
     key = f"init-echo-{version}"
     evidence = [_initialize_request(version)] + ([got(frame)] if frame else [])
     offered = _offered(frame)

@@ -19,6 +19,7 @@ import concurrent.futures
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -397,3 +398,28 @@ def test_tool_names_are_judged_in_linear_time():
     result = check._check_tool_names(listing, "2025-11-25")
     assert time.monotonic() - started < 5.0
     assert result.outcome == "warn" and '"tool_7"' in result.summary
+
+
+def test_every_catalogue_id_a_result_names_is_one_its_check_cites(batteries):
+    """A result that explains itself by a catalogue row must be counted under that row: the
+    older init-echo checks counted a counter-offer (LC-11) under LC-10 alone."""
+    pattern = re.compile(r"(?<!see )\b(?:LC|TR|BP|PG|CN|PR|TO|TL|ER|PN|LG)-\d\d\b")
+    uncited = set()
+    for name in batteries:
+        report = _get(batteries, name)
+        for result in report.get("results", ()):             # the table mode has none
+            for named in pattern.findall(result["summary"]):
+                if named not in result["ids"]:
+                    uncited.add((result["key"], named))
+    assert not uncited, sorted(uncited)
+
+
+def test_the_readme_table_cites_what_each_check_cites():
+    """The README's scorecard gives each check's catalogue IDs and level: they are CHECKS'."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        rows = [line.split("|")[1:4] for line in f if line.startswith("| ")]
+    listed = {cells[0].strip(): (cells[1].strip(), cells[2].strip())
+              for cells in rows if cells[0].strip() in check.BY_KEY}
+    assert set(listed) == set(check.BY_KEY)
+    for key, (ids, level) in listed.items():
+        assert (ids, level) == (", ".join(check.BY_KEY[key].ids), check.BY_KEY[key].level), key
