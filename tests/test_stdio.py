@@ -809,6 +809,25 @@ def deaf_outbox():
     os.close(w)
 
 
+@pytest.mark.spec("TR-02")
+def test_the_outbox_writes_a_large_frame_from_the_frame_itself(deaf_outbox):
+    """Linear time for a large frame, checked structurally rather than with a clock (SC-09):
+    what is left of it after each partial write is a view of the frame itself, never a copy,
+    so a frame the pipe takes 64 KiB at a time costs O(n) to write, not O(n^2)."""
+    outbox, r = deaf_outbox
+    frame = b"x" * (4 << 20) + b"\n"
+    outbox.put(frame)
+    received = bytearray()
+    while len(received) < len(frame):
+        os.set_blocking(r, True)                  # the flusher writes as we read
+        received += os.read(r, 1 << 16)
+        with outbox._lock:
+            if outbox._queue:
+                head, _ = outbox._queue[0]
+                assert isinstance(head, memoryview) and head.obj is frame
+    assert bytes(received) == frame
+
+
 @pytest.mark.spec("TR-13")
 def test_close_wakes_a_thread_waiting_for_room_at_once(deaf_outbox):
     """A thread waits for room while more than OUTBOX_HIGH_WATER is queued for a peer that
