@@ -911,6 +911,14 @@ class Connection:
     # --- Notifications from the peer ----------------------------------------------------------
 
     def _receive_notification(self, note: Notification) -> List[ev.Event]:
+        # BP-01: every revision's schema makes a notification's params._meta an object (any
+        # object: only a request's types a progressToken). With another it is no notification
+        # of its method, like one whose params are not an object (jsonrpc.parse): reported,
+        # never answered (BP-13), and not processed, by the lifecycle either (D-92).
+        meta_problem = shapes.meta_problem(note.params or {}, "the notification")
+        if meta_problem is not None:
+            return [ev.ProtocolViolation(RemoteProtocolError(
+                f"{note.method}: {meta_problem}", catalogue_id="BP-01"), False)]
         input = _NOTIFICATION_INPUTS.get(note.method, Input.NOTIFICATION)
         try:
             self.lifecycle.process(self.peer_role, input)

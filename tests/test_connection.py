@@ -818,6 +818,70 @@ def test_an_initialize_whose_meta_the_schema_refuses_is_32602_and_allows_a_retry
     assert frames[0]["result"]["protocolVersion"] == spec.PROTOCOL_VERSION
 
 
+BAD_META = (5, None, "m", [["a", 1]], True)
+
+
+@pytest.mark.spec("BP-01", "BP-13", "LC-05", "CN-10")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_a_notification_whose_meta_the_schema_refuses_reaches_the_server_as_nothing(version):
+    """D-92: every revision's schema makes a notification's ``params._meta`` an object (each
+    notification's params, and ``Notification``'s); ``"_meta": 5`` is no notification of its
+    method, like ``"params": 5`` (jsonrpc.parse). It was processed as if ``_meta`` were
+    absent: an ``initialized`` opened the session, a cancel stopped a request. Now it is
+    reported (BP-01), never answered (BP-13) and not processed. Any object is fine: only a
+    request's ``_meta`` types a ``progressToken``."""
+    server, feed = raw_server()
+    feed(init_request(version=version))
+    for meta in BAD_META:
+        events, frames = feed({"jsonrpc": "2.0", "method": spec.INITIALIZED,
+                               "params": {"_meta": meta}})
+        violation = only(events, ev.ProtocolViolation)
+        assert events == [violation] and frames == []
+        assert violation.error.catalogue_id == "BP-01" and violation.answered is False
+        assert server.state is State.AWAITING_INITIALIZED, meta     # LC-05: still waiting
+    feed({"jsonrpc": "2.0", "method": spec.INITIALIZED, "params": {"_meta": {"x": 1}}})
+    assert server.state is State.OPERATING
+    events, _ = feed({"jsonrpc": "2.0", "id": 7, "method": "tools/list"})
+    assert only(events, ev.RequestReceived).id == 7
+    for meta in BAD_META:
+        for method, params in ((spec.CANCELLED, {"requestId": 7}),
+                               ("notifications/roots/list_changed", {}),
+                               ("notifications/x-vendor", {"n": 1})):
+            events, frames = feed({"jsonrpc": "2.0", "method": method,
+                                   "params": dict(params, _meta=meta)})
+            violation = only(events, ev.ProtocolViolation)
+            assert events == [violation] and frames == [], (method, meta)
+            assert violation.error.catalogue_id == "BP-01"
+    assert server.in_flight_ids == (7,)                 # no cancel stopped it
+    events, _ = feed({"jsonrpc": "2.0", "method": spec.CANCELLED,
+                      "params": {"requestId": 7, "_meta": {"progressToken": 1.5}}})
+    assert only(events, ev.CancelReceived).request_id == 7
+
+
+@pytest.mark.spec("BP-01", "BP-13", "PR-05")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_a_notification_whose_meta_the_schema_refuses_reaches_the_client_as_nothing(version):
+    """D-92, the client's side: progress and log messages whose ``_meta`` is not an object
+    are reported and dropped; the dropped progress does not count as the last one (PR-05)."""
+    pair = handshake(version)
+    request_id = pair.request(C, "tools/list", progress_token="p")
+    pair.pump()
+    for meta in BAD_META:
+        for method, params in ((spec.PROGRESS, {"progressToken": "p", "progress": 5}),
+                               (spec.LOG_MESSAGE, {"level": "info", "data": "x"}),
+                               ("notifications/tools/list_changed", {})):
+            events = pair.client.receive_data(line({"jsonrpc": "2.0", "method": method,
+                                                    "params": dict(params, _meta=meta)}))
+            violation = only(events, ev.ProtocolViolation)
+            assert events == [violation], (method, meta)
+            assert violation.error.catalogue_id == "BP-01"
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "method": spec.PROGRESS,
+                                            "params": {"progressToken": "p", "progress": 1,
+                                                       "_meta": {}}}))
+    assert only(events, ev.ProgressReceived).request_id == request_id
+    assert pair.client.data_to_send() == b""
+
+
 @pytest.mark.spec("CN-05", "CN-23", "PR-13")
 def test_progress_after_cancel_is_suppressed():
     pair = handshake()
