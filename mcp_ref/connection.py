@@ -110,9 +110,12 @@ def check_required_params(method: str, params: Optional[Dict[str, Any]]) -> None
     :data:`spec.URL_ELICITATION_REQUIRED_PARAMS`): without them the frame is no request or
     notification of that method, as a ``tools/call`` that names no tool (BP-01, D-85). What
     the members hold is not judged here: that is the receiver's business (-32602), or a typed
-    helper's (D-54)."""
+    helper's (D-54). Raw params go out with their values as given, which is how a tester
+    makes a peer refuse a value (``{"uri": 5}``; D-92)."""
     params = params or {}
     required = spec.REQUIRED_PARAMS.get(method, ())
+    # 2025-11-25's elicitation params are one of two definitions told apart by "mode" (url,
+    # else form): the only params of any revision's schema that are a choice (D-92).
     if method == spec.ELICITATION_CREATE and params.get("mode") == "url":
         required = spec.URL_ELICITATION_REQUIRED_PARAMS
     missing = [name for name in required if name not in params]

@@ -242,7 +242,8 @@ class Context:
         ``elicitation/create``, ``ping``) and wait for the answer. Raises
         CapabilityNotNegotiated if the client did not declare the capability (LC-16), and
         LocalProtocolError, with nothing sent, for params that are not an object holding the
-        members the method's schema requires (BP-01, D-85).
+        members the method's schema requires (BP-01, D-85); their values go out as given
+        (the client judges them, D-92).
 
         ``options`` are :meth:`mcp_ref.session.Session.send_request`'s: ``timeout`` is 60 s
         unless given (D-10), and then RequestTimeout is raised, the question cancelled

@@ -8,13 +8,19 @@ byte from the spec repository; see the PROVENANCE.md there). 2025-11-25 is JSON 
 against a newer schema would hide a method the older revision lacks (``elicitation/create``
 before 2025-06-18: decision D-35), so no session borrows another revision's schema.
 
-The ONE documented exception is an error response with ``"id": null``, sent when the id of the
-offending message could not be read (a parse error; decision D-04, catalogue A4, BP-12).
+The one documented exception in what the core writes itself is an error response with
+``"id": null``, sent when the id of the offending message could not be read (a parse error;
+decision D-04, catalogue A4, BP-12).
 JSON-RPC 2.0 requires the null; MCP's schemas do not allow it (2025-11-25 makes ``id`` optional
 but not nullable; the draft-07 revisions make it required). For those frames we assert that
 ``id`` is None, drop the member, and validate the rest; against the draft-07 revisions that also
 means not requiring ``id`` in ``JSONRPCError`` (the one change made to a copy of those schemas,
 in :func:`_validator`).
+
+The second is not the core's own writing: params a caller hands the raw ``send_request`` or
+``send_notification`` go out with their members' values as given (``{"uri": 5}``), the way to
+make a peer refuse a value (D-54, D-85, D-92); the frames below never do that, and
+:func:`test_raw_params_go_out_as_given_the_second_exception_and_progress_is_never_one` pins it.
 """
 
 import copy
@@ -29,7 +35,7 @@ jsonschema = pytest.importorskip("jsonschema")
 from helpers import ConnectionPair, frames_of, line  # noqa: E402
 from mcp_ref import events as ev  # noqa: E402
 from mcp_ref import spec  # noqa: E402
-from mcp_ref.errors import ErrorCode  # noqa: E402
+from mcp_ref.errors import ErrorCode, LocalProtocolError  # noqa: E402
 from mcp_ref.lifecycle import Role  # noqa: E402
 
 C, S = Role.CLIENT, Role.SERVER
@@ -761,6 +767,44 @@ def _random_session(version, rng, steps):
     return pair
 
 
+@pytest.mark.spec("BP-01", "TR-06", "TR-07", "PR-02")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_raw_params_go_out_as_given_the_second_exception_and_progress_is_never_one(version):
+    """D-92: what goes out when a caller hands a known method values of the wrong type.
+    ``send_request`` and ``send_notification`` (under ``Client.request``, ``Session.notify``
+    and ``Context.request``) check that params are an object (BP-01) with the members the
+    method requires (D-85) and an object ``_meta`` (D-79), not what the members hold:
+    ``{"name": 5}`` goes out as written, and the schema refuses it. That is the documented
+    way to make a peer answer a bad value -32602 (D-54, D-85; ``{"uri": 5}`` in
+    ``tests/test_end_to_end.py``), the second exception to this module's rule besides D-04's;
+    the typed helpers check their values (TL-08, D-54). A progress notification is never
+    one: it goes out only through ``send_progress``, with the token of a request whose
+    ``_meta`` the receiver checked (PR-02, D-87)."""
+    pair = ConnectionPair(
+        client_kwargs={"supported_versions": (version,),
+                       "capabilities": {"roots": {}, "sampling": {}}},
+        server_kwargs={"capabilities": {"tools": {}, "logging": {}, "prompts": {},
+                                        "resources": {"subscribe": True}}})
+    pair.handshake()
+    raw = [(C, "tools/call", {"name": 5}), (C, "resources/read", {"uri": 7}),
+           (C, "prompts/get", {"name": ["greet"]}), (C, "logging/setLevel", {"level": "loud"}),
+           (S, "sampling/createMessage", {"messages": 5, "maxTokens": "10"}),
+           (S, "notifications/resources/updated", {"uri": 7})]
+    for sender, method, params in raw:
+        connection = pair.conn(sender)
+        data = (connection.send_notification(method, params) if method.startswith("notif")
+                else connection.send_request(method, params)[1])
+        [frame] = frames_of(data)
+        assert frame["params"] == params                        # as written
+        with pytest.raises(jsonschema.ValidationError):
+            validate_frame(frame, version, sender)
+    with pytest.raises(LocalProtocolError, match="use send_progress"):
+        pair.server.send_notification(spec.PROGRESS, {"progressToken": 1.5, "progress": 1})
+    pair.server.receive_data(line({"jsonrpc": "2.0", "id": "t", "method": "tools/list",
+                                   "params": {"_meta": {"progressToken": 1.5}}}))   # -32602
+    assert pair.server.send_progress("t", 1) == b""
+
+
 @pytest.mark.spec("BP-01", "BP-03", "BP-04", "BP-07", "BP-10", "BP-11", "BP-12", "BP-14")
 @pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
 def test_random_sessions_send_only_frames_their_revision_accepts(version):
@@ -862,3 +906,30 @@ def test_required_params_are_what_every_revision_with_the_method_requires():
         required["elicitation/create"]
     assert {method: set(members) for method, members in spec.REQUIRED_PARAMS.items()} == \
         {method: members for method, members in required.items() if members}
+
+
+@pytest.mark.spec("BP-01", "TR-06")
+def test_elicitation_is_the_one_method_whose_params_are_a_choice_told_apart_by_mode():
+    """D-92: ``connection.check_required_params`` reads ``spec.REQUIRED_PARAMS`` by method,
+    with one ``if``: an ``elicitation/create`` whose ``mode`` is ``"url"`` requires
+    ``spec.URL_ELICITATION_REQUIRED_PARAMS`` instead. That holds while its params are the only
+    params of the four schema files that are one of several definitions (2025-11-25's
+    ``ElicitRequestParams``), told apart by ``mode``: ``"url"``, required, in the url mode;
+    ``"form"`` or absent in the form mode. A second such method would want a table."""
+    choices = {}
+    for version in spec.SUPPORTED_VERSIONS:
+        definitions = _schema(version)[_defs_key(version)]
+        for definition in definitions.values():
+            properties = definition.get("properties", {})
+            params = properties.get("params", {})
+            if "$ref" in params:
+                params = definitions[params["$ref"].rsplit("/", 1)[1]]
+            for union in ("anyOf", "oneOf"):
+                if union in params:
+                    choices[(version, properties["method"]["const"])] = [
+                        definitions[part["$ref"].rsplit("/", 1)[1]] for part in params[union]]
+    assert set(choices) == {("2025-11-25", spec.ELICITATION_CREATE)}
+    url, form = sorted(choices["2025-11-25", spec.ELICITATION_CREATE],
+                       key=lambda d: "url" not in d["properties"])
+    assert url["properties"]["mode"]["const"] == "url" and "mode" in url["required"]
+    assert form["properties"]["mode"]["const"] == "form" and "mode" not in form["required"]
