@@ -816,6 +816,15 @@ class Connection:
             # answer (LC-19). Dropped, like a late response (CN-08: such races are expected).
             return [ev.MessageDropped(f"request {method!r} arrived while we are closing")]
         capability = known[method]
+        if (capability and not declares(self.capabilities, capability)
+                and gating_capability(known, method, self.protocol_version) is None):
+            # The capability is newer than the session (D-35): 2024-11-05 has completion/complete
+            # but no ``completions``, so the peer broke no rule in asking; we answer as for a
+            # method we do not implement (ER-01), and report nothing (D-95).
+            self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
+                               f"Method not found: {quoted(method)}", "ER-01", answer_only=True)
+            return [ev.MessageDropped(f"{quoted(method, as_repr=True)}, which we do not "
+                                      "implement: answered -32601")]
         if capability and not declares(self.capabilities, capability):
             # A method behind a capability we did not declare is -32601 too, like an unknown
             # method in every state (D-05): 2025-11-25 says so for roots and completions, and

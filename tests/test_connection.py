@@ -2137,6 +2137,24 @@ def test_the_client_refuses_an_elicitation_mode_it_did_not_declare():
     assert pair.client.state is State.OPERATING
 
 
+@pytest.mark.spec("LC-15", "ER-01", "ER-11")
+def test_completion_in_2024_11_05_is_not_a_violation_when_the_server_has_none():
+    """2024-11-05 has ``completion/complete`` but no ``completions`` capability, so a client
+    asking for completion broke no rule: a server without completion answers -32601, as for a
+    method it does not implement, and reports nothing, as the auditor does (D-35, D-95). From
+    2025-03-26 on the request needs the capability, and asking without it is reported."""
+    params = {"ref": {"type": "ref/prompt", "name": "p"},
+              "argument": {"name": "a", "value": "x"}}
+    frame = {"jsonrpc": "2.0", "id": 9, "method": "completion/complete", "params": params}
+    for version, reported in (("2024-11-05", False), ("2025-03-26", True)):
+        pair = handshake(version, server_kwargs={"capabilities": {"prompts": {}}})
+        pair.to_server(line(frame))
+        ex = pair.pump()
+        assert error_codes(ex.to_client) == [(9, -32601)]
+        assert bool(of(ex.server_events, ev.ProtocolViolation)) is reported, version
+        assert ("'completions' capability" in ex.to_client[0]["error"]["message"]) is reported
+
+
 @pytest.mark.spec("LC-15", "LC-16")
 def test_elicitation_complete_needs_2025_11_25_and_the_url_mode():
     """notifications/elicitation/complete is 2025-11-25's (catalogue 1.1) and ends a url-mode
