@@ -199,6 +199,26 @@ def _refused_elicitation_mode(params: Optional[Dict[str, Any]], capabilities: Di
     return mode, " and ".join(sorted(modes))
 
 
+def _refused_sampling_tools(params: Optional[Dict[str, Any]], capabilities: Dict[str, Any],
+                            version: Optional[str]) -> Optional[str]:
+    """Why a ``sampling/createMessage`` with ``params`` may not go to (or come from) a client
+    with ``capabilities`` in ``version``, or None. 2025-11-25 client/sampling: servers MUST NOT
+    send tool-enabled sampling requests (``tools``, ``toolChoice``) to clients that did not
+    declare ``sampling.tools`` (LC-16, LC-17); before 2025-11-25 sampling has no tools at all
+    (LC-15). D-95."""
+    offered = [name for name in spec.SAMPLING_TOOL_PARAMS if name in (params or {})]
+    if not offered:
+        return None
+    if version is not None and version < spec.SAMPLING_TOOLS_VERSION:
+        return (f"sampling with {' and '.join(offered)} needs protocol revision "
+                f"{spec.SAMPLING_TOOLS_VERSION} or later; this session speaks {version}")
+    sampling = capabilities.get("sampling")
+    if isinstance(sampling, dict) and isinstance(sampling.get("tools"), dict):
+        return None
+    return (f"sampling with {' and '.join(offered)} needs the client's 'sampling.tools' "
+            "capability, which it did not declare")
+
+
 def _missing_capability(capabilities: Dict[str, Any], method: str) -> Optional[str]:
     """The capability a notification needs that ``capabilities`` lacks (LC-16 (c), LG-01)."""
     needed = spec.NOTIFICATION_CAPABILITY.get(method)
@@ -649,6 +669,11 @@ class Connection:
             raise CapabilityNotNegotiated(
                 f"elicitation/create in {mode!r} mode: the client supports {supported} mode "
                 f"only in {version}", catalogue_id="LC-16")
+        refusal = (_refused_sampling_tools(params, peer, version)
+                   if method == spec.SAMPLING_CREATE_MESSAGE else None)
+        if refusal:                            # D-95: tools in sampling need sampling.tools
+            newer = version is not None and version < spec.SAMPLING_TOOLS_VERSION
+            raise CapabilityNotNegotiated(refusal, catalogue_id="LC-15" if newer else "LC-16")
 
     def _check_we_declared(self, method: str) -> None:
         # LC-16 (c), LG-01: a notification tied to a capability needs it declared by us.
@@ -863,6 +888,14 @@ class Connection:
                                       "Invalid params: elicitation mode "
                                       f"{quoted(mode, as_repr=True)} was not declared (this "
                                       f"client supports {supported})", "LC-16")
+        refusal = (_refused_sampling_tools(params, self.capabilities, self.protocol_version)
+                   if method == spec.SAMPLING_CREATE_MESSAGE else None)
+        if refusal:
+            # Tools we did not declare, or that this revision lacks (D-95, as D-36 answers an
+            # undeclared elicitation mode): never handed to the application.
+            older = (self.protocol_version or "") < spec.SAMPLING_TOOLS_VERSION
+            return self._answer_error(request, ErrorCode.INVALID_PARAMS,
+                                      f"Invalid params: {refusal}", "LC-15" if older else "LC-16")
         token = params.get("_meta", {}).get("progressToken")   # PR-01: a valid token or None
         self._in_flight[request.id] = _OpenRequest(method, token)
         return [ev.RequestReceived(request.id, method, params, token)]

@@ -44,13 +44,16 @@ def capabilities(version: str, declared: Dict[str, Any]) -> Dict[str, Any]:
 
     A client offering 2024-11-05 does not declare ``elicitation`` (2025-06-18), nor a server
     answering in it ``completions`` (2025-03-26); before 2025-11-25 the client's
-    ``elicitation`` names no modes. What we *can* do is unchanged: in that revision a newer
-    capability gates nothing (``spec.CAPABILITY_SINCE``, D-35).
+    ``elicitation`` names no modes (D-36) and its ``sampling`` neither ``context`` nor
+    ``tools`` (D-95), and nobody declares ``tasks``. What we *can* do is unchanged: in that
+    revision a newer capability gates nothing (``spec.CAPABILITY_SINCE``, D-35).
     """
     fitted = {name: value for name, value in declared.items()
               if spec.CAPABILITY_SINCE.get(name, "") <= version}
-    if version < spec.ELICITATION_MODES_VERSION and isinstance(fitted.get("elicitation"), dict):
-        fitted["elicitation"] = {}         # its form/url modes arrived in 2025-11-25 (D-36)
+    for name, since in spec.CAPABILITY_MEMBERS_SINCE.items():
+        if isinstance(fitted.get(name), dict):
+            fitted[name] = {member: value for member, value in fitted[name].items()
+                            if since.get(member, "") <= version}
     return fitted
 
 

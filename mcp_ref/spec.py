@@ -119,6 +119,7 @@ METHOD_SINCE = {
 CAPABILITY_SINCE = {
     "completions": "2025-03-26",
     "elicitation": "2025-06-18",
+    "tasks": "2025-11-25",
 }
 
 #: Content block types that arrived after the oldest revision we speak, with the revision that
@@ -168,6 +169,20 @@ ELICITATION_LIST_VALUES_VERSION = "2025-11-25"
 #: The revision in which a sampling result's ``content`` may be a list of blocks (sampling
 #: with tools); before it, the content is exactly one block.
 SAMPLING_CONTENT_LIST_VERSION = "2025-11-25"
+
+#: Sampling with tools (2025-11-25 client/sampling § Tools in Sampling): the params of
+#: ``sampling/createMessage`` that offer the model tools, and the revision that added them,
+#: with the client's ``sampling.tools`` capability that a server needs before sending them.
+SAMPLING_TOOLS_VERSION = "2025-11-25"
+SAMPLING_TOOL_PARAMS = ("tools", "toolChoice")
+
+#: Members that later revisions added inside a capability, with the revision that added each:
+#: the elicitation modes (D-36) and sampling's ``context`` and ``tools`` (D-95). An older
+#: handshake does not declare them (LC-15); ``elicitation: {}`` still means form mode.
+CAPABILITY_MEMBERS_SINCE = {
+    "elicitation": {"form": ELICITATION_MODES_VERSION, "url": ELICITATION_MODES_VERSION},
+    "sampling": {"context": SAMPLING_TOOLS_VERSION, "tools": SAMPLING_TOOLS_VERSION},
+}
 
 #: Notifications that need a capability of their *sender* (LC-16 (c), LG-01), named as above.
 NOTIFICATION_CAPABILITY = {

@@ -2137,6 +2137,55 @@ def test_the_client_refuses_an_elicitation_mode_it_did_not_declare():
     assert pair.client.state is State.OPERATING
 
 
+_TOOL_SAMPLING = {"messages": [{"role": "user", "content": {"type": "text", "text": "?"}}],
+                  "maxTokens": 10,
+                  "tools": [{"name": "t", "inputSchema": {"type": "object"}}]}
+
+
+@pytest.mark.spec("LC-15", "LC-16", "LC-17")
+@pytest.mark.parametrize("version, declared, allowed", [
+    ("2025-11-25", {"tools": {}}, True),
+    ("2025-11-25", {"context": {}}, False),
+    ("2025-11-25", {}, False),
+    ("2025-06-18", {"tools": {}}, False),        # no tool use in sampling before 2025-11-25
+    ("2024-11-05", {"tools": {}}, False),
+])
+def test_the_server_sends_tools_in_sampling_only_to_a_client_that_declared_them(
+        version, declared, allowed):
+    """2025-11-25 client/sampling: servers MUST NOT send tool-enabled sampling requests to
+    clients that did not declare ``sampling.tools``; before 2025-11-25 neither the capability
+    nor the ``tools`` and ``toolChoice`` params exist (LC-15; D-95)."""
+    pair = handshake(version, client_kwargs={"capabilities": {"sampling": declared}})
+    plain = {k: v for k, v in _TOOL_SAMPLING.items() if k != "tools"}
+    request_id = pair.request(S, "sampling/createMessage", plain)     # always fine
+    assert only(pair.pump().client_events, ev.RequestReceived).id == request_id
+    for params in (_TOOL_SAMPLING, dict(plain, toolChoice={"mode": "auto"})):
+        if allowed:
+            request_id = pair.request(S, "sampling/createMessage", params)
+            assert only(pair.pump().client_events, ev.RequestReceived).id == request_id
+        else:
+            with pytest.raises(CapabilityNotNegotiated) as info:
+                pair.server.send_request("sampling/createMessage", params)
+            assert info.value.catalogue_id == ("LC-16" if version == "2025-11-25" else "LC-15")
+
+
+@pytest.mark.spec("LC-15", "LC-16", "LC-17")
+@pytest.mark.parametrize("version, declared", [
+    ("2025-11-25", {}), ("2025-06-18", {"tools": {}}), ("2025-03-26", {})])
+def test_the_client_refuses_tools_in_sampling_it_did_not_declare(version, declared):
+    """The receiving side of the rule above, as D-36 answers an undeclared elicitation mode:
+    -32602, reported, never handed to the application (D-95)."""
+    pair = handshake(version, client_kwargs={"capabilities": {"sampling": declared}})
+    pair.to_client(line({"jsonrpc": "2.0", "id": 81, "method": "sampling/createMessage",
+                         "params": _TOOL_SAMPLING}))
+    ex = pair.pump()
+    assert error_codes(ex.to_server) == [(81, -32602)]
+    assert "tools" in ex.to_server[0]["error"]["message"]
+    assert of(ex.client_events, ev.ProtocolViolation)
+    assert not of(ex.client_events, ev.RequestReceived)
+    assert pair.client.state is State.OPERATING
+
+
 @pytest.mark.spec("LC-15", "ER-01", "ER-11")
 def test_completion_in_2024_11_05_is_not_a_violation_when_the_server_has_none():
     """2024-11-05 has ``completion/complete`` but no ``completions`` capability, so a client

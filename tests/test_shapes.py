@@ -127,6 +127,16 @@ def test_elicitation_names_its_modes_only_from_2025_11_25():
 
 
 @pytest.mark.spec("LC-15")
+def test_sampling_names_context_and_tools_and_tasks_exist_only_from_2025_11_25():
+    """ClientCapabilities.sampling gained ``context`` and ``tools`` in 2025-11-25, which also
+    added the ``tasks`` capability on both sides; an older handshake declares none (D-95)."""
+    declared = {"sampling": {"context": {}, "tools": {}}, "tasks": {"list": {}}, "roots": {}}
+    assert shapes.capabilities("2025-11-25", declared) == declared
+    for version in ("2025-06-18", "2025-03-26", "2024-11-05"):
+        assert shapes.capabilities(version, declared) == {"sampling": {}, "roots": {}}
+
+
+@pytest.mark.spec("LC-15")
 def test_the_clients_answers_are_fitted_too():
     roots = {"roots": [{"uri": "file:///a", "name": "a", "_meta": {"k": 1}}]}
     assert shapes.client_result("2025-03-26", "roots/list", roots) == {
