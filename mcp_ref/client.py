@@ -428,7 +428,8 @@ class Client:
 
         Remembers each tool's ``outputSchema``, by which :meth:`call_tool` then checks its
         results (TL-09), unless ``notifications/tools/list_changed`` arrived while it listed
-        (D-45). A tool whose schema declares a JSON Schema dialect we do not
+        (D-45), or the session speaks a revision older than 2025-06-18, which has no
+        ``outputSchema`` (D-95). A tool whose schema declares a JSON Schema dialect we do not
         support is logged once, as a WARNING, and its results are not checked (BP-34)."""
         changes = self._tools_changes
         tools = self._list_all("list_tools", spec.TOOLS_LIST, "tools", options)
@@ -436,8 +437,11 @@ class Client:
                  if isinstance(tool, dict) and isinstance(tool.get("name"), str)]
         for tool in named:
             self._warn_of_dialect(tool)
+        # TL-09 arrived with outputSchema in 2025-06-18: in an older session a Tool has no such
+        # member, so one listed anyway binds no result to it (LC-15, D-95).
+        binding = (self.protocol_version or "") >= spec.MEMBERS_SINCE["Tool"]["outputSchema"]
         schemas = {tool["name"]: tool["outputSchema"] for tool in named
-                   if isinstance(tool.get("outputSchema"), dict)
+                   if binding and isinstance(tool.get("outputSchema"), dict)
                    and shapes.dialect(tool["outputSchema"]) is not None}
         with self._schemas_lock:
             # A tools/list_changed while we listed (between two pages, or just after the

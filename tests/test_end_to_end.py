@@ -1349,6 +1349,21 @@ def test_the_client_checks_structured_content_against_the_listed_output_schema()
     assert failed["isError"] and plain["structuredContent"] == {"anything": 1}
 
 
+@pytest.mark.spec("TL-09", "LC-15")
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26"])
+def test_before_2025_06_18_the_client_holds_no_tool_to_an_output_schema(version):
+    """TL-09 arrived with structured output in 2025-06-18. In an older session a Tool has no
+    ``outputSchema``, so one a server lists anyway promises nothing: its results are valid
+    without ``structuredContent``, and are handed on unchecked (LC-15; D-95)."""
+    with spawn(scripted("output-schema"), supported_versions=(version,)) as client:
+        tools = client.list_tools()
+        omitted = client.call_tool("sum", {"omit": True})
+        lie = client.call_tool("sum", {"lie": True})
+    assert any("outputSchema" in tool for tool in tools)     # listed, as the server sent it
+    assert "structuredContent" not in omitted and not omitted.get("isError")
+    assert lie["structuredContent"] == {"sum": "three"}
+
+
 @pytest.mark.spec("TL-09")
 def test_tools_list_changed_makes_the_client_forget_the_listed_output_schemas():
     """TL-09: after notifications/tools/list_changed (which TL-02 has servers send), the
