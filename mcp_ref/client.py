@@ -34,9 +34,9 @@ from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, PeerError,
                      RemoteProtocolError, RequestTimeout, UnsupportedProtocolVersion)
 from .framing import DEFAULT_MAX_LINE_BYTES
 from .lifecycle import ENDING, Role, State
-from .session import (DEFAULT_KEEPALIVE_TIMEOUT, Keepalive, PendingRequest, ProgressCallback,
-                      Session, deadline_seconds, grace_problem, keepalive_problem, waitable,
-                      whole_number_problem)
+from .session import (DEFAULT_KEEPALIVE_TIMEOUT, REQUEST_OPTIONS, Keepalive, PendingRequest,
+                      ProgressCallback, Session, check_options, deadline_seconds, grace_problem,
+                      keepalive_problem, waitable, whole_number_problem)
 from .stdio import (DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport,
                     ladder_bound)
 from .transcript import Trace, Transcript, open_transcript
@@ -79,19 +79,8 @@ def _elicitation_capability(modes: Sequence[str]) -> Dict[str, Any]:
     return {mode: {} for mode in sorted(chosen)}
 
 
-#: The options every request helper takes, passed on to Session.send_request: its keywords
-#: (a test keeps the two lists equal). ``max_pages`` is the list helpers' own (D-42).
-REQUEST_OPTIONS = frozenset({"timeout", "on_progress", "progress_token", "reset_on_progress",
-                             "max_total_timeout", "unless"})
-
-
-def _check_options(caller: str, options: Dict[str, Any], *own: str) -> None:
-    """TypeError for an option no request takes, in Python's own words but naming the method
-    the user called: a typo such as ``call_tool(..., tiemout=5)`` would otherwise be reported
-    by ``send_request()``, a method the user never called (D-91). Nothing is sent."""
-    for option in options:
-        if option not in REQUEST_OPTIONS and option not in own:
-            raise TypeError(f"{caller}() got an unexpected keyword argument {option!r}")
+#: What the list helpers take: every request's options and ``max_pages`` (D-42).
+_LIST_OPTIONS = REQUEST_OPTIONS | {"max_pages"}
 
 
 def _check_members(method: str, params: Dict[str, Any], catalogue_id: str = "TR-07") -> None:
@@ -403,7 +392,7 @@ class Client:
         """Send any request without waiting; see :meth:`mcp_ref.session.Session.send_request`
         for the options (timeout, on_progress, progress_token, reset_on_progress,
         max_total_timeout)."""
-        _check_options("send_request", options)
+        check_options("send_request", options)
         return self._session.send_request(method, params, **options)
 
     def request(self, method: str, params: Optional[Dict[str, Any]] = None,
@@ -411,7 +400,7 @@ class Client:
         """Send any request and wait for its result. The params go out as given, once they are
         an object holding the members the method's schema requires (else LocalProtocolError,
         nothing sent: BP-01, D-85); what the members hold is the server's to judge."""
-        _check_options("request", options)
+        check_options("request", options)
         return self._session.request(method, params, **options)
 
     def notify(self, method: str, params: Optional[Dict[str, Any]] = None) -> None:
@@ -456,7 +445,7 @@ class Client:
             problem = shapes.dialect_problem(tool.get(member))
             if problem is not None and tool["name"] not in self._warned_dialects:
                 self._warned_dialects.add(tool["name"])
-                consequence = ("call_tool returns its results unchecked"
+                consequence = ("its results go unchecked against it"
                                if member == "outputSchema" else "it is listed as given")
                 log.warning("tool %r: its %s %s; %s (BP-34)",
                             tool["name"], member, problem, consequence)
@@ -473,21 +462,51 @@ class Client:
         result must carry ``structuredContent`` that matches it (the checks of
         :func:`mcp_ref.shapes.object_problems`); otherwise RemoteProtocolError, whose
         ``result`` is what the server sent. So is a result without the ``content`` array
-        every revision requires, or with blocks the schema refuses (TL-08, D-90). (The
-        PendingRequest of :meth:`call_tool_async` gives the result unchecked; and every result
-        after a ``notifications/tools/list_changed`` goes unchecked against the outputSchema
-        until the next :meth:`list_tools`: D-45.)
+        every revision requires, or with blocks the schema refuses (TL-08, D-90). Every
+        result after a ``notifications/tools/list_changed`` goes unchecked against the
+        outputSchema until the next :meth:`list_tools` (D-45). It is
+        ``call_tool_async(...).result()``, which applies the same checks (D-93).
         """
         self._session.check_may_wait(spec.TOOLS_CALL)     # before anything is sent
-        _check_options("call_tool", options)
+        check_options("call_tool", options)
+        return self.call_tool_async(name, arguments, timeout=timeout, on_progress=on_progress,
+                                    **options).result()
+
+    def call_tool_async(self, name: str, arguments: Optional[Dict[str, Any]] = None,
+                        **options: Any) -> PendingRequest:
+        """Start a tool call; the returned handle can ``cancel()`` it from any thread. Its
+        ``result()`` checks the result as :meth:`call_tool` does (TL-08, TL-09), by the
+        ``outputSchema`` the latest :meth:`list_tools` showed when the call was made, and
+        raises RemoteProtocolError, with what the server sent on ``.result``, each time it is
+        asked for a result that fails them (D-93). ``request("tools/call", ...)`` sends the
+        same call and returns its result unchecked."""
+        check_options("call_tool_async", options)
+        _check_members(spec.TOOLS_CALL, {"name": name, "arguments": arguments}, "TL-08")
+        params: Dict[str, Any] = {"name": name}
+        if arguments is not None:
+            params["arguments"] = arguments
         with self._schemas_lock:
-            # Taken before the call is sent (D-45). A name that is not a string (a list cannot
-            # even be looked up) has no schema: call_tool_async refuses it (TL-08).
-            schema = self._output_schemas.get(name) if isinstance(name, str) else None
+            # Taken before the call is sent (D-45): the listing the call was made under.
+            schema = self._output_schemas.get(name)
             changes = self._tools_changes
-        pending = self.call_tool_async(name, arguments, timeout=timeout,
-                                       on_progress=on_progress, **options)
-        result = pending.result()
+        pending = self._session.send_request(spec.TOOLS_CALL, params, **options)
+
+        def check(result: Dict[str, Any]) -> None:
+            # A tools/list_changed came on the wire before this answer (D-45), or the answer
+            # was taken at a deadline, unstamped: the schema may be stale, and is not used.
+            # One that came after the answer changes nothing: the answer is judged by the
+            # tools as they were, whichever thread ran first (D-62).
+            stale = pending.stamp != changes
+            self._check_tool_result(name, result, None if stale else schema)
+        pending.check = check           # before the handle is handed out: every result() (D-93)
+        return pending
+
+    @staticmethod
+    def _check_tool_result(name: str, result: Dict[str, Any],
+                           schema: Optional[Dict[str, Any]]) -> None:
+        """RemoteProtocolError, what the server sent on ``.result``, for a CallToolResult the
+        schema refuses (TL-08) or one that breaks ``schema``, the tool's listed outputSchema
+        (TL-09; None: not checked against one)."""
         # TL-08: every revision's CallToolResult has a required content array of blocks. The
         # Python SDK refuses a result without one, the TS SDK substitutes []; we say so rather
         # than hand the caller {} as a tool's answer (D-90).
@@ -497,12 +516,6 @@ class Client:
                                         f"{problem}", catalogue_id="TL-08")
             error.result = result             # nothing lost: what the server sent
             raise error
-        if pending.stamp != changes:
-            # A tools/list_changed came on the wire before this answer (D-45), or the answer
-            # was taken at a deadline, unstamped: the schema may be stale, and is not used.
-            # One that came after the answer changes nothing: the answer is judged by the
-            # tools as they were, whichever thread ran first (D-62).
-            schema = None
         problems = shapes.output_problems(result, schema)
         if problems:
             error = RemoteProtocolError(
@@ -510,17 +523,6 @@ class Client:
                 + "; ".join(problems), catalogue_id="TL-09")
             error.result = result             # nothing lost: what the server sent
             raise error
-        return result
-
-    def call_tool_async(self, name: str, arguments: Optional[Dict[str, Any]] = None,
-                        **options: Any) -> PendingRequest:
-        """Start a tool call; the returned handle can ``cancel()`` it from any thread."""
-        _check_options("call_tool_async", options)
-        _check_members(spec.TOOLS_CALL, {"name": name, "arguments": arguments}, "TL-08")
-        params: Dict[str, Any] = {"name": name}
-        if arguments is not None:
-            params["arguments"] = arguments
-        return self._session.send_request(spec.TOOLS_CALL, params, **options)
 
     def cancel_all(self, reason: Optional[str] = None) -> int:
         """Cancel every request of ours still waiting for its answer (CN-01), except the
@@ -540,7 +542,7 @@ class Client:
         return self._list_all("list_resources", spec.RESOURCES_LIST, "resources", options)
 
     def read_resource(self, uri: str, **options: Any) -> Dict[str, Any]:
-        _check_options("read_resource", options)
+        check_options("read_resource", options)
         _check_members(spec.RESOURCES_READ, {"uri": uri})
         return self._session.request(spec.RESOURCES_READ, {"uri": uri}, **options)
 
@@ -549,7 +551,7 @@ class Client:
 
     def get_prompt(self, name: str, arguments: Optional[Dict[str, str]] = None,
                    **options: Any) -> Dict[str, Any]:
-        _check_options("get_prompt", options)
+        check_options("get_prompt", options)
         _check_members(spec.PROMPTS_GET, {"name": name, "arguments": arguments})
         params: Dict[str, Any] = {"name": name}
         if arguments is not None:
@@ -564,7 +566,7 @@ class Client:
     def set_logging_level(self, level: str, **options: Any) -> None:
         """LG-02: the server sends only log messages at ``level`` or above from now on.
         ValueError, with nothing sent, unless ``level`` is one of the eight names (LG-03)."""
-        _check_options("set_logging_level", options)
+        check_options("set_logging_level", options)
         if level not in spec.LOG_LEVELS:
             raise ValueError(f"the logging level must be one of {', '.join(spec.LOG_LEVELS)}, "
                              f"not {level!r}")
@@ -576,7 +578,7 @@ class Client:
         :data:`MAX_LIST_PAGES`) bounds the listing: a server that hands out a ``nextCursor``
         for ever must not hold the caller for ever (decision D-42). The cursors themselves are
         never compared or inspected (PN-05)."""
-        _check_options(caller, options, "max_pages")
+        check_options(caller, options, _LIST_OPTIONS)
         options = dict(options)
         max_pages = options.pop("max_pages", MAX_LIST_PAGES)
         problem = whole_number_problem("max_pages", max_pages, 1)

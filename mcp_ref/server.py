@@ -51,9 +51,9 @@ from .connection import (Connection, implementation_problem, instructions_proble
 from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, McpRefError, NotJson,
                      RequestTimeout, quoted)
 from .lifecycle import Role
-from .session import (DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_PROGRESS_INTERVAL, Keepalive,
-                      PendingRequest, Session, finite_seconds_problem, keepalive_problem,
-                      progress_interval_problem, whole_number_problem)
+from .session import (DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_PROGRESS_INTERVAL, REQUEST_OPTIONS,
+                      Keepalive, PendingRequest, Session, check_options, finite_seconds_problem,
+                      keepalive_problem, progress_interval_problem, whole_number_problem)
 from .stdio import ParentWatchdog, StdioServerTransport, watchdog_problem
 from .transcript import Trace, open_transcript
 
@@ -191,6 +191,11 @@ def _prompt_arguments_problem(prompt: str, arguments: Any) -> Optional[str]:
     return None
 
 
+#: What a handler's :meth:`Context.request` takes: every request's options but ``unless``,
+#: which the Context sets itself (its own cancel, D-43; D-93).
+_ASKING_OPTIONS = REQUEST_OPTIONS - {"unless"}
+
+
 class Context:
     """What a handler gets besides its arguments: the request, and ways to talk back."""
 
@@ -245,8 +250,9 @@ class Context:
         members the method's schema requires (BP-01, D-85); their values go out as given
         (the client judges them, D-92).
 
-        ``options`` are :meth:`mcp_ref.session.Session.send_request`'s: ``timeout`` is 60 s
-        unless given (D-10), and then RequestTimeout is raised, the question cancelled
+        ``options`` are :meth:`mcp_ref.session.Session.send_request`'s but ``unless``, which
+        is this request's cancel (any other is TypeError, nothing sent: D-93): ``timeout`` is
+        60 s unless given (D-10), and then RequestTimeout is raised, the question cancelled
         (TO-02): give a longer one (or None, no deadline) to an elicitation that a human
         answers (D-89).
 
@@ -259,6 +265,7 @@ class Context:
         RuntimeError in an inline tool (D-70): the answer could only be read by the thread
         that runs it.
         """
+        check_options("request", options, _ASKING_OPTIONS)
         if self.inline:
             raise RuntimeError(f"an inline tool cannot ask the client ({method}): its answer "
                                "would be read by the thread that runs the tool (D-70)")

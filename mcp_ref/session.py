@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from . import events as ev
 from . import spec
@@ -117,6 +117,10 @@ class PendingRequest:
         # in wire order: anything the owner counts (the client: tools/list_changed) that came
         # before the answer is in it, nothing after. None if unset or taken at a deadline.
         self.stamp: Any = None
+        #: Set by the owner before it hands the request out: called with the result each time
+        #: :meth:`result` returns it, and raises to refuse it (the client's tools/call checks,
+        #: TL-08 and TL-09, D-93). None: the result is returned as it came.
+        self.check: Optional[Callable[[Dict[str, Any]], None]] = None
 
     # --- For the caller -----------------------------------------------------------------------
 
@@ -153,7 +157,8 @@ class PendingRequest:
 
         Raises RequestTimeout (after sending a cancel), RequestCancelled, PeerError,
         ConnectionClosed or another McpRefError; RuntimeError, at once, on the thread that
-        reads the answers (:meth:`Session.check_may_wait`).
+        reads the answers (:meth:`Session.check_may_wait`); or what :attr:`check` raises for
+        the result (the client's tools/call: RemoteProtocolError, D-93).
         """
         if not self._done:
             self._session.check_may_wait(self.method)
@@ -161,6 +166,8 @@ class PendingRequest:
         if self._error is not None:
             raise self._error
         assert self._result is not None
+        if self.check is not None:
+            self.check(self._result)
         return self._result
 
     def _block(self, timeout: Optional[float]) -> None:
@@ -684,6 +691,32 @@ class Session:
         # Below the client's level (LG-02) nothing is written: nothing to wait for room for.
         self._exchange(lambda: self.connection.send_log(level, data, logger), room=wanted,
                        reply=reply)
+
+
+# --- The options of a request ----------------------------------------------------------------
+
+def _keyword_only(fn: Callable[..., Any]) -> FrozenSet[str]:
+    """The names of ``fn``'s keyword-only parameters, read from its code object: the names
+    after its positional ones (``inspect`` stays out of the import, D-29)."""
+    code = fn.__code__
+    return frozenset(code.co_varnames[code.co_argcount:
+                                      code.co_argcount + code.co_kwonlyargcount])
+
+
+#: The options of every request: :meth:`Session.send_request`'s keywords, derived from it, so
+#: there is one list (D-93). The client's helpers and a handler's ``Context.request`` check
+#: what they are given against it (:func:`check_options`).
+REQUEST_OPTIONS = _keyword_only(Session.send_request)
+
+
+def check_options(caller: str, options: Dict[str, Any],
+                  allowed: FrozenSet[str] = REQUEST_OPTIONS) -> None:
+    """TypeError for an option not in ``allowed``, in Python's own words but naming the method
+    the user called: a typo such as ``call_tool(..., tiemout=5)`` would otherwise be reported
+    by ``send_request()``, a method the user never called (D-91, D-93). Nothing is sent."""
+    for option in options:
+        if option not in allowed:
+            raise TypeError(f"{caller}() got an unexpected keyword argument {option!r}")
 
 
 # --- Settings in seconds: keepalive (PG-06, PG-07) and progress (PR-12) ----------------------

@@ -93,6 +93,18 @@ def test_call_prints_the_result_and_exits_by_outcome():
     assert bad.returncode == 2 and "JSON object" in bad.stderr
 
 
+@pytest.mark.spec("TL-08")
+def test_call_refuses_a_result_the_schema_refuses():
+    """D-93: ``call`` takes its result from a call_tool_async handle (to cancel on Ctrl-C),
+    which handed a result without ``content`` on unchecked: ``{}`` was printed with exit
+    status 0, as a tool's good answer. The handle checks as call_tool does now: one line
+    naming TL-08's failure, nothing on stdout, exit status 1."""
+    fixture = os.path.join(ROOT, "tests", "fixtures", "scripted_server.py")
+    done = run(["call", "--", sys.executable, fixture, "result-lacks", "bare", "{}"])
+    assert done.returncode == 1 and done.stdout == "", (done.stdout, done.stderr)
+    assert "RemoteProtocolError: tool 'bare' returned a result the schema refuses" in done.stderr
+
+
 def test_inspect_and_call_time_out_as_the_client_does_whether_run_or_called():
     """One request timeout for ``inspect`` and ``call`` on the command line and as functions:
     the client's default (the parser writes it out, to keep the client's import off the

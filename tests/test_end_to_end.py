@@ -247,10 +247,10 @@ def test_a_mistyped_option_is_a_type_error_naming_the_method_called_and_nothing_
     """D-91 (D-89's leftover): ``call_tool("x", tiemout=5)`` raised Python's TypeError for
     ``send_request()``, a method the user never called. Each helper now names itself, still
     a TypeError, before anything is sent; its options are Session.send_request's keywords
-    (REQUEST_OPTIONS, kept equal to them here) and, for the list helpers, ``max_pages``."""
+    (REQUEST_OPTIONS, derived from its code object since D-93; checked here against
+    ``inspect``) and, for the list helpers, ``max_pages``."""
     import inspect
-    from mcp_ref.client import REQUEST_OPTIONS
-    from mcp_ref.session import Session
+    from mcp_ref.session import REQUEST_OPTIONS, Session
     keywords = {name for name, parameter in
                 inspect.signature(Session.send_request).parameters.items()
                 if parameter.kind is inspect.Parameter.KEYWORD_ONLY}
@@ -1341,7 +1341,7 @@ def test_the_client_checks_structured_content_against_the_listed_output_schema()
             client.call_tool("sum", {"omit": True})
         failed = client.call_tool("sum", {"fail": True})
         plain = client.call_tool("plain", {})
-        raw = client.call_tool_async("sum", {"lie": True}).result()    # the unchecked way
+        raw = client.request(spec.TOOLS_CALL, {"name": "sum", "arguments": {"lie": True}})
     assert lie.value.catalogue_id == "TL-09"
     assert lie.value.result["structuredContent"] == {"sum": "three"}       # nothing lost
     assert unlisted["structuredContent"] == {"sum": "three"} == raw["structuredContent"]
@@ -1362,6 +1362,29 @@ def test_before_2025_06_18_the_client_holds_no_tool_to_an_output_schema(version)
     assert any("outputSchema" in tool for tool in tools)     # listed, as the server sent it
     assert "structuredContent" not in omitted and not omitted.get("isError")
     assert lie["structuredContent"] == {"sum": "three"}
+
+
+@pytest.mark.spec("TL-08", "TL-09")
+@pytest.mark.parametrize("mode, arguments, rule", [
+    ("result-lacks", {}, "TL-08"), ("output-schema", {"lie": True}, "TL-09")])
+def test_the_handle_of_call_tool_async_checks_its_result_as_call_tool_does(mode, arguments, rule):
+    """D-93 (D-90 left it open): call_tool refused a result the schema refuses (TL-08) or
+    one that breaks the listed outputSchema (TL-09), but the handle of call_tool_async, the
+    way to call a tool one may cancel, handed the same result on unchecked. Its result() now
+    applies the same checks: RemoteProtocolError, what the server sent on .result, every time
+    result() is asked, and the session goes on. The raw request() stays unchecked (D-54)."""
+    tool = "bare" if mode == "result-lacks" else "sum"
+    with spawn(scripted(mode)) as client:
+        client.list_tools()
+        handle = client.call_tool_async(tool, arguments)
+        with pytest.raises(RemoteProtocolError) as caught:
+            handle.result()
+        with pytest.raises(RemoteProtocolError):
+            handle.result()                                 # asked again: the same verdict
+        raw = client.request(spec.TOOLS_CALL, {"name": tool, "arguments": arguments})
+        client.ping()
+    assert caught.value.catalogue_id == rule
+    assert caught.value.result == raw                       # nothing lost: what was sent
 
 
 @pytest.mark.spec("TL-09")

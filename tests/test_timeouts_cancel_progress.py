@@ -1703,3 +1703,22 @@ def test_a_request_waited_for_in_a_reader_callback_fails_at_once_instead_of_dead
                 if "got" in json.loads(line)]
         expected = ["initialize", "notifications/initialized", "tools/call", "ping"]
         assert sent == expected if how != "handle" else sent[:3] == expected[:3]
+
+
+def test_a_handlers_mistyped_option_is_a_type_error_naming_request_and_nothing_is_sent():
+    """D-93 (D-91 left it): a handler's ``context.request("ping", tiemout=5)`` was Python's
+    TypeError for ``send_request()``, a method the handler never called. It names
+    ``request()`` now, before anything is sent, as the client's helpers do (D-91). Its
+    options are Session.send_request's keywords but ``unless``, which the Context sets
+    itself (its own cancel, D-43): that one was "got multiple values" for send_request()."""
+    pair = handshake()
+    pair.request(Role.CLIENT, "tools/call", {"name": "ask"})
+    (received,) = [e for e in pair.pump().server_events if isinstance(e, ev.RequestReceived)]
+    written = []
+    session = Session(pair.server, written.append, request_timeout=5, max_total_timeout=None)
+    context = Context(session, received)
+    for option in ("tiemout", "unless", "max_pages"):
+        with pytest.raises(TypeError, match=rf"^request\(\) got an unexpected keyword argument "
+                                            rf"'{option}'$"):
+            context.request("ping", **{option: 5})
+    assert _frames(written) == [] and pair.server.pending_ids == ()
