@@ -161,6 +161,42 @@ def _bare_decorator_problem(registrar: str, first: Any) -> Optional[str]:
     return None
 
 
+#: Flags of a code object (CPython's ``inspect.CO_*``; ``inspect`` stays out of the import,
+#: D-29): the function takes ``*args``; calling it makes a coroutine or an async generator.
+_CO_VARARGS, _CO_COROUTINE, _CO_ASYNC_GENERATOR = 0x04, 0x80, 0x200
+
+
+def _handler_problem(what: str, fn: Handler, passed: Tuple[str, ...]) -> Optional[str]:
+    """Why ``fn`` could never be called as the server calls it, with the positional arguments
+    ``passed`` (their names, for the message), or None: a handler that could not failed only
+    at its first call, far from the line that registered it (D-80, D-93). Read from the code
+    object of a function or bound method; any other callable (a ``functools.partial``, an
+    object with ``__call__``, a builtin) is not judged here, and fails, if it does, when
+    called."""
+    function = getattr(fn, "__func__", fn)          # a bound method: its function ...
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return None
+    bound = 1 if function is not fn else 0          # ... whose first argument is bound
+    call = f"{what}: the server calls it as {fn.__name__}({', '.join(passed)}), but it"
+    if code.co_flags & (_CO_COROUTINE | _CO_ASYNC_GENERATOR):
+        # Handlers run on threads, not in an event loop: the call would only make a
+        # coroutine that nobody awaits.
+        return f"{call} is a coroutine function (async def): write a plain def"
+    positional = max(code.co_argcount - bound, 0)
+    required = positional - len(function.__defaults__ or ())
+    if required > len(passed):
+        return f"{call} requires {required} positional arguments"
+    if positional < len(passed) and not code.co_flags & _CO_VARARGS:
+        noun = "argument" if positional == 1 else "arguments"
+        return f"{call} takes at most {positional} positional {noun}"
+    keyword_only = code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
+    missing = [name for name in keyword_only if name not in (function.__kwdefaults__ or {})]
+    if missing:
+        return f"{call} requires the keyword-only argument {missing[0]!r}"
+    return None
+
+
 def _tool_annotations_problem(tool: str, annotations: Any) -> Optional[str]:
     """What keeps ``annotations`` from being the schema's ToolAnnotations, or None."""
     if not isinstance(annotations, dict):
@@ -530,13 +566,19 @@ class Server:
         for that (TL-06), so a call with any argument gets an ``isError`` result.
 
         Write it with its parentheses, ``@server.tool()``: a bare ``@server.tool`` is
-        ValueError (D-89)."""
+        ValueError (D-89). So is a function that could never be called as
+        ``fn(arguments, context)``: one that requires more positional arguments or takes
+        fewer, requires a keyword-only one, or is an ``async def`` (read from a function's or
+        bound method's code; another callable is not judged: D-93)."""
         problem = _bare_decorator_problem("tool", name)
         if problem is not None:
             raise ValueError(problem)
 
         def register(fn: Handler) -> Handler:
             tool_name = _name_given_or(name, fn)
+            problem = _handler_problem(f"tool {tool_name!r}", fn, ("arguments", "context"))
+            if problem is not None:
+                raise ValueError(problem)
             # TL-06: a tool has a name, a string. Its description and title are strings and
             # its annotations the schema's ToolAnnotations, or every tools/list page holding
             # it would be a result the schema refuses (TR-06, D-82).
@@ -577,12 +619,16 @@ class Server:
         """Register ``fn(context)`` returning the resource's text (str) or bytes (anything
         else is answered -32603, D-59). ValueError if ``uri``, the name, ``description`` or
         ``mime_type`` is not a string (D-82), or a resource of that ``uri`` is already
-        registered (D-89)."""
+        registered (D-89), or a function that could never be called as ``fn(context)`` (as
+        for :meth:`tool`, D-93)."""
         problem = _bare_decorator_problem("resource", uri)
         if problem is not None:
             raise ValueError(problem)
 
         def register(fn: Handler) -> Handler:
+            problem = _handler_problem(f"resource {uri!r}", fn, ("context",))
+            if problem is not None:
+                raise ValueError(problem)
             definition = {"uri": uri, "name": _name_given_or(name, fn),
                           "description": description, "mimeType": mime_type}
             # The schema's Resource: each of these a string (TR-06, D-82).
@@ -604,13 +650,17 @@ class Server:
         ``arguments`` lists ``{"name", "description", "required"}``. ValueError if the name or
         ``description`` is not a string, or ``arguments`` is not a list of the schema's
         PromptArgument objects (D-82), or a prompt of that name is already registered, or
-        it is written without its parentheses, ``@server.prompt`` (D-89)."""
+        it is written without its parentheses, ``@server.prompt`` (D-89), or a function that
+        could never be called as ``fn(arguments, context)`` (as for :meth:`tool`, D-93)."""
         problem = _bare_decorator_problem("prompt", name)
         if problem is not None:
             raise ValueError(problem)
 
         def register(fn: Handler) -> Handler:
             prompt_name = _name_given_or(name, fn)
+            problem = _handler_problem(f"prompt {prompt_name!r}", fn, ("arguments", "context"))
+            if problem is not None:
+                raise ValueError(problem)
             # The schema's Prompt and PromptArgument (TR-06, D-82).
             problem = (_metadata_problem("a prompt", name=prompt_name, description=description)
                        or (None if arguments is None

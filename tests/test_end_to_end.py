@@ -1107,6 +1107,82 @@ def test_a_bare_registration_decorator_is_refused_where_it_is_written():
     assert list(server._tools) == ["<lambda>"]
 
 
+def _takes_one(arguments):
+    return "x"
+
+
+def _takes_three(arguments, context, extra):
+    return "x"
+
+
+def _wants_a_keyword(arguments, context, *, must):
+    return "x"
+
+
+async def _a_coroutine(arguments, context):
+    return "x"
+
+
+class _Handlers:
+    def tool(self, arguments, context):
+        return "x"
+
+    def resource(self, context):
+        return "x"
+
+    def short(self, arguments):
+        return "x"
+
+    def __call__(self, arguments, context):
+        return "x"
+
+
+@pytest.mark.parametrize("registrar, fn, why", [
+    ("tool", _takes_one, "takes at most 1 positional argument"),
+    ("tool", _takes_three, "requires 3 positional arguments"),
+    ("tool", _wants_a_keyword, "requires the keyword-only argument 'must'"),
+    ("tool", _a_coroutine, "a coroutine function"),
+    ("tool", _Handlers().short, "takes at most 1 positional argument"),
+    ("prompt", _takes_one, "takes at most 1 positional argument"),
+    ("prompt", _a_coroutine, "a coroutine function"),
+    ("resource", lambda arguments, context: "x", "requires 2 positional arguments"),
+    ("resource", _Handlers().tool, "requires 2 positional arguments"),
+])
+def test_a_handler_the_server_could_never_call_is_refused_at_registration(registrar, fn, why):
+    """D-93: the server calls a tool or prompt as ``fn(arguments, context)`` and a resource as
+    ``fn(context)``. A function that cannot take that call (one argument too few or too many,
+    a keyword-only argument without a default, or an ``async def``, whose call only makes a
+    coroutine no one awaits) was registered, and failed at its first call, far from the line
+    that caused it: an ``isError`` result ("TypeError: ... positional argument") or -32603.
+    D-80's rule: a ValueError where it is registered, and nothing registered."""
+    from mcp_ref.server import Server
+    server = Server("signatures")
+    register = getattr(server, registrar)("file:///r" if registrar == "resource" else None)
+    with pytest.raises(ValueError, match=why):
+        register(fn)
+    assert not server._tools and not server._resources and not server._prompts
+
+
+def test_a_handler_the_server_can_call_is_registered_whatever_its_form():
+    """D-93: only a handler that can never take the server's call is refused. Defaults,
+    ``*args``, ``**kwargs``, a bound method, an object with ``__call__`` and a
+    ``functools.partial`` (neither has a ``__code__`` of its own: not judged, as before) are
+    registered, and each is called as the server calls it."""
+    import functools
+    from mcp_ref.server import Server
+    server = Server("signatures")
+    tools = {"defaults": lambda arguments, context, verbose=False, *, flag=1: "x",
+             "star": lambda *args: "x", "kwargs": lambda arguments, context, **more: "x",
+             "bound": _Handlers().tool, "callable": _Handlers(),
+             "partial": functools.partial(lambda prefix, arguments, context: "x", "p")}
+    for name, fn in tools.items():
+        server.tool(name)(fn)
+        assert fn({}, None) == "x"
+    server.resource("file:///r")(_Handlers().resource)
+    server.prompt("p")(lambda arguments, context: "x")
+    assert list(server._tools) == list(tools) and server._resources and server._prompts
+
+
 def test_a_second_resource_of_a_uri_or_prompt_of_a_name_is_refused():
     """D-89: a resource's ``uri`` and a prompt's ``name`` are each its "Unique identifier"
     (server/resources and server/prompts, § Data Types). A second registration replaced the
