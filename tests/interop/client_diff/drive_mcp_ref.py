@@ -17,9 +17,12 @@ except Exception as e:
     res["steps"].append(["connect", err(e)])
 else:
     res["steps"].append(["connect", "ok %s" % c.protocol_version])
-    for name, f in [("ping", lambda: c.ping()),
-                    ("call", lambda: c.call_tool("echo", {"text": "a"}, on_progress=lambda *a: res["progress"].append(list(a)[:3]))),
-                    ("ping2", lambda: c.ping())]:
+    steps = [("ping", lambda: c.ping()),
+             ("call", lambda: c.call_tool("echo", {"text": "a"}, on_progress=lambda *a: res["progress"].append(list(a)[:3]))),
+             ("ping2", lambda: c.ping())]
+    if sc.startswith("tools_list"):
+        steps.insert(1, ("list", lambda: c.list_tools()))
+    for name, f in steps:
         try:
             r = f(); res["steps"].append([name, "ok " + json.dumps(r)[:80]])
         except Exception as e:

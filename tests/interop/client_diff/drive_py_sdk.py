@@ -22,9 +22,12 @@ async def main():
             async with client:
                 res["steps"].append(["connect", "ok %s" % client.protocol_version])
                 async def prog(p, t, m): res["progress"].append([p, t, m])
-                for name, f in [("ping", lambda: client.send_ping()),
-                                ("call", lambda: client.call_tool("echo", {"text": "a"}, progress_callback=prog)),
-                                ("ping2", lambda: client.send_ping())]:
+                steps = [("ping", lambda: client.send_ping()),
+                         ("call", lambda: client.call_tool("echo", {"text": "a"}, progress_callback=prog)),
+                         ("ping2", lambda: client.send_ping())]
+                if sc.startswith("tools_list"):
+                    steps.insert(1, ("list", lambda: client.list_tools()))
+                for name, f in steps:
                     stage[0] = name
                     try:
                         r = await f()

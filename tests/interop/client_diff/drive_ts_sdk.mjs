@@ -22,9 +22,11 @@ try {
   res.steps.push(["connect", "ok " + JSON.stringify(client.getServerVersion())]);
 } catch (e) { res.steps.push(["connect", err(e)]); }
 if (res.steps[0][1].startsWith("ok")) {
-  for (const [name, f] of [["ping", () => client.ping({ timeout: 2000 })],
+  const steps = [["ping", () => client.ping({ timeout: 2000 })],
     ["call", () => client.callTool({ name: "echo", arguments: { text: "a" } }, undefined, { timeout: 2000, onprogress: (p) => res.progress.push(p) })],
-    ["ping2", () => client.ping({ timeout: 2000 })]]) {
+    ["ping2", () => client.ping({ timeout: 2000 })]];
+  if (sc.startsWith("tools_list")) steps.splice(1, 0, ["list", () => client.listTools(undefined, { timeout: 2000 })]);
+  for (const [name, f] of steps) {
     try { const r = await f(); res.steps.push([name, "ok " + JSON.stringify(r).slice(0, 80)]); }
     catch (e) { res.steps.push([name, err(e)]); }
   }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Scripted odd MCP server over stdio: fake_server.py SCENARIO LOGFILE.
+"""Scripted odd MCP server over stdio: odd_server.py SCENARIO LOGFILE (``--list``: the scenarios).
 
 Logs every line it reads (raw bytes, latin-1) to LOGFILE as JSON lines {"in": ...} and every
 line it writes as {"out": ...}. Answers initialize/ping/tools/call normally unless SCENARIO
@@ -7,7 +7,23 @@ says otherwise.
 """
 import json, os, sys, time
 
+#: Every scenario, in the order of spec_notes/differential.md's rows C1-C35 (run_all.sh and
+#: tests/interop/test_client_diff.py read this list).
+SCENARIOS = """init_unsupported init_future init_older init_no_caps init_no_info init_version_int
+init_result_null init_extra init_error init_string_id string_id unknown_id duplicate_response
+error_code_string error_code_float error_no_message result_and_error result_not_object
+tool_result_no_content tool_result_content_string tools_list_no_tools id_null_error
+batch_response malformed_json not_jsonrpc non_utf8 non_utf8_response crlf blank_lines huge_line
+ping_before_initialized log_before_init_result roots_before_initialized roots_after
+sampling_undeclared elicit_undeclared server_unknown_method server_request_bad_id
+server_request_same_id undeclared_notification unknown_notification progress_decreasing
+progress_unknown_token progress_after_result progress_ok stderr_noise stdout_closed exit_midcall
+exit_in_init""".split()
+if sys.argv[1:] == ["--list"]:
+    print(" ".join(SCENARIOS))
+    sys.exit(0)
 SC, LOG = sys.argv[1], sys.argv[2]
+assert SC in SCENARIOS, "unknown scenario %r" % SC
 logf = open(LOG, "a")
 out = sys.stdout.buffer
 
@@ -140,7 +156,7 @@ for line in sys.stdin.buffer:
         calls += 1
         tok = (msg.get("params", {}).get("_meta") or {}).get("progressToken")
         P = lambda t, p, **k: send({"jsonrpc": "2.0", "method": "notifications/progress",
-                                    "params": dict(progressToken=t, progress=p, **k)}) or (SC != "progress_ok" and time.sleep(0.1))
+                                    "params": dict(progressToken=t, progress=p, **k)}) or time.sleep(0.1)
         if SC == "progress_unknown_token":
             P("nobody", 1)
         if SC == "progress_decreasing" and tok is not None:
@@ -148,12 +164,22 @@ for line in sys.stdin.buffer:
         if SC == "progress_after_result" and tok is not None:
             result(i, {"content": [{"type": "text", "text": "a"}]}); P(tok, 1); continue
         if SC == "progress_ok" and tok is not None:
-            P(tok, 1, total=2); P(tok, 2, total=2)
+            # both notifications and the result in one write: the client reads them together
+            line = lambda obj: json.dumps(obj).encode() + b"\n"
+            raw(b"".join(line({"jsonrpc": "2.0", "method": "notifications/progress",
+                                "params": {"progressToken": tok, "progress": p, "total": 2}})
+                         for p in (1, 2)) + line({"jsonrpc": "2.0", "id": i, "result": {
+                             "content": [{"type": "text", "text": "a"}]}}))
+            continue
         if SC == "tool_result_no_content":
             result(i, {}); continue
+        if SC == "tool_result_content_string":
+            result(i, {"content": "hello"}); continue
         result(i, {"content": [{"type": "text", "text": "a"}]})
         continue
     if m == "tools/list":
+        if SC == "tools_list_no_tools":
+            result(i, {}); continue
         result(i, {"tools": [{"name": "echo", "inputSchema": {"type": "object"}}]}); continue
     send({"jsonrpc": "2.0", "id": i, "error": {"code": -32601, "message": "nope"}})
 log(note="stdin EOF")
