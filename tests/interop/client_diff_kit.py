@@ -92,14 +92,15 @@ def _progress(out: Dict[str, Any]) -> Tuple[float, ...]:
 
 def run_driver(client: str, scenario: str, logdir: str, *, python: str = sys.executable,
                node: str = "node", node_modules: Optional[str] = None,
-               timeout: float = 60.0) -> Seen:
-    """One driver against odd_server in ``scenario``; the driver and everything it started
-    (its own process group) are gone when this returns."""
+               request_timeout: float = 2.0, timeout: float = 120.0) -> Seen:
+    """One driver against odd_server in ``scenario``, each request of the client timing out
+    after ``request_timeout`` s; the driver and everything it started (its own process group)
+    are gone when this returns."""
     log = os.path.join(logdir, f"{scenario}.{client}.log")
     script = {"ref": "drive_mcp_ref.py", "py": "drive_py_sdk.py", "ts": "drive_ts_sdk.mjs"}[client]
     argv: Sequence[str] = ([node, os.path.join(DIFF, script)] if client == "ts"
                            else [python, os.path.join(DIFF, script)])
-    env = dict(os.environ)
+    env = dict(os.environ, CLIENT_DIFF_TIMEOUT=str(request_timeout))
     if node_modules:
         env["MCP_PEERS_NODE_MODULES"] = node_modules
     proc = subprocess.Popen([*argv, scenario, log], stdout=subprocess.PIPE,

@@ -6,12 +6,13 @@ buf = io.StringIO()
 h = logging.StreamHandler(buf); h.setLevel(logging.WARNING)
 logging.getLogger("mcp_ref").addHandler(h)
 sc, logp = sys.argv[1], sys.argv[2]
+T = float(os.environ.get("CLIENT_DIFF_TIMEOUT", "2"))   # each request's timeout, s
 res = {"client": "ref", "steps": [], "notes": [], "progress": []}
 def err(e): return "%s: %s" % (type(e).__name__, str(e)[:200])
 try:
     c = Client.spawn([sys.executable, os.path.join(HERE, "odd_server.py"), sc, logp],
                      roots=lambda: [{"uri": "file:///tmp", "name": "t"}],
-                     request_timeout=2, handshake_timeout=3, stdin_grace=1, term_grace=1,
+                     request_timeout=T, handshake_timeout=T + 1, stdin_grace=1, term_grace=1,
                      on_notification=lambda m, p: res["notes"].append(m))
 except Exception as e:
     res["steps"].append(["connect", err(e)])

@@ -6,6 +6,7 @@ import anyio
 from mcp import Client, StdioServerParameters
 from mcp import types
 sc, logp = sys.argv[1], sys.argv[2]
+T = float(os.environ.get("CLIENT_DIFF_TIMEOUT", "2"))   # each request's timeout, s
 res = {"client": "py", "steps": [], "notes": [], "progress": []}
 def err(e): return "%s: %s" % (type(e).__name__, str(e)[:200])
 async def roots(ctx, *a):
@@ -14,11 +15,11 @@ async def on_msg(m):
     res["notes"].append(type(m).__name__ + ":" + str(getattr(m, "method", m))[:80])
 async def main():
     params = StdioServerParameters(command=sys.executable, args=[os.path.join(HERE, "odd_server.py"), sc, logp])
-    client = Client(params, mode="legacy", cache=None, read_timeout_seconds=2,
+    client = Client(params, mode="legacy", cache=None, read_timeout_seconds=T,
                     list_roots_callback=roots, message_handler=on_msg)
     stage = ["connect"]
     try:
-        with anyio.fail_after(15):
+        with anyio.fail_after(8 * T):
             async with client:
                 res["steps"].append(["connect", "ok %s" % client.protocol_version])
                 async def prog(p, t, m): res["progress"].append([p, t, m])

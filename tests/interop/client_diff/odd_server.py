@@ -142,7 +142,10 @@ for line in sys.stdin.buffer:
             raw(b'{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"'
                 + b"a" * (11 * 1024 * 1024) + b'"}}\n')
         if first and SC == "stdout_closed":
-            os.close(1); log(note="stdout closed"); time.sleep(8); sys.exit(0)
+            os.close(1); log(note="stdout closed")
+            for line in sys.stdin.buffer:      # alive, reading, until the client closes stdin
+                log(**{"in": line.decode("latin-1")})
+            sys.exit(0)
         if first and SC == "exit_midcall":
             sys.exit(3)
         if first and SC == "batch_response":

@@ -1,6 +1,8 @@
 #!/bin/bash
 # run_all.sh [SCENARIO...]: every client (mcp_ref, Python SDK, TS SDK) against every scenario of
 # odd_server.py (all by default); results in $OUT (/tmp/client_diff), read with show.py (D-90).
+# CLIENT_DIFF_TIMEOUT: each request's timeout in seconds (2). tests/interop/test_client_diff.py
+# runs the same drivers and asserts the table (D-94).
 cd "$(dirname "$0")"; P=${MCP_REF_PEERS:-/tmp/mcp_ref_peers}; OUT=${OUT:-/tmp/client_diff}; mkdir -p $OUT/out $OUT/logs; export P OUT
 SCS=${@:-$(python3 odd_server.py --list)}
 run() { sc=$1 c=$2; rm -f $OUT/logs/$sc.$c.log
