@@ -106,22 +106,33 @@ def check_envelope(method: Any, params: Any) -> None:
 
 def check_required_params(method: str, params: Optional[Dict[str, Any]]) -> None:
     """LocalProtocolError unless ``params`` hold the members the schema of ``method`` requires
-    (:data:`spec.REQUIRED_PARAMS`; a url-mode elicitation's are
-    :data:`spec.URL_ELICITATION_REQUIRED_PARAMS`): without them the frame is no request or
-    notification of that method, as a ``tools/call`` that names no tool (BP-01, D-85). What
-    the members hold is not judged here: that is the receiver's business (-32602), or a typed
-    helper's (D-54). Raw params go out with their values as given, which is how a tester
-    makes a peer refuse a value (``{"uri": 5}``; D-92)."""
-    params = params or {}
-    required = spec.REQUIRED_PARAMS.get(method, ())
+    (:func:`required_params_problem`): without them the frame is no request or notification
+    of that method, as a ``tools/call`` that names no tool (BP-01, D-85). What the members
+    hold is not judged here: that is the receiver's business (-32602), or a typed helper's
+    (D-54). Raw params go out with their values as given, which is how a tester makes a peer
+    refuse a value (``{"uri": 5}``; D-92)."""
+    problem = required_params_problem(method, params or {})
+    if problem is not None:
+        raise LocalProtocolError(problem, catalogue_id="BP-01")
+
+
+def required_params_problem(method: str, params: Dict[str, Any]) -> Optional[str]:
+    """``"tools/call: params need 'name'"`` if ``params`` lack a member the schema of
+    ``method`` requires (:data:`spec.REQUIRED_PARAMS`; a url-mode elicitation's are
+    :data:`spec.URL_ELICITATION_REQUIRED_PARAMS`), else None. One table for both directions:
+    the sender refuses to send such a frame (D-85), the receiver refuses to act on one (D-98).
+    Per message, one dict lookup, and a membership test per required member."""
+    required = spec.REQUIRED_PARAMS.get(method)
+    if required is None:
+        return None
     # 2025-11-25's elicitation params are one of two definitions told apart by "mode" (url,
     # else form): the only params of any revision's schema that are a choice (D-92).
     if method == spec.ELICITATION_CREATE and params.get("mode") == "url":
         required = spec.URL_ELICITATION_REQUIRED_PARAMS
     missing = [name for name in required if name not in params]
-    if missing:
-        raise LocalProtocolError(f"{method}: params need {', '.join(map(repr, missing))}",
-                                 catalogue_id="BP-01")
+    if not missing:
+        return None
+    return f"{method}: params need {', '.join(map(repr, missing))}"
 
 
 def check_meta(container: Dict[str, Any], what: str) -> None:
@@ -873,12 +884,19 @@ class Connection:
             problem, catalogue_id = meta_problem
             return self._answer_error(request, ErrorCode.INVALID_PARAMS,
                                       f"Invalid params: {problem}", catalogue_id)
+        params = request.params or {}
+        missing = required_params_problem(method, params)
+        if missing is not None:
+            # BP-01: without a member its schema requires, the frame is no request of its
+            # method. JSON-RPC 2.0 section 5.1 (ER-01): -32602 Invalid params, from the table
+            # the sender obeys (D-85), for either role, before the application sees it (D-98).
+            return self._answer_error(request, ErrorCode.INVALID_PARAMS,
+                                      f"Invalid params: {missing}", "BP-01")
         if method == spec.PING:
             self._queue(Response(request.id, {}))     # PG-02: answer promptly with {}
             return []
         if method == spec.SET_LOGGING_LEVEL:
             return self._answer_set_level(request)
-        params = request.params or {}
         refused = (_refused_elicitation_mode(params, self.capabilities, self.protocol_version)
                    if method == spec.ELICITATION_CREATE else None)
         if refused:
@@ -964,12 +982,15 @@ class Connection:
         if meta_problem is not None:
             return [ev.ProtocolViolation(RemoteProtocolError(
                 f"{note.method}: {meta_problem}", catalogue_id="BP-01"), False)]
+        params = note.params or {}
+        refused = self._refused_notification(note.method, params)
+        if refused is not None:
+            return [refused]
         input = _NOTIFICATION_INPUTS.get(note.method, Input.NOTIFICATION)
         try:
             self.lifecycle.process(self.peer_role, input)
         except RemoteProtocolError as exc:
             return [ev.ProtocolViolation(exc, False)]   # BP-13: never answer a notification
-        params = note.params or {}
         if input is Input.INITIALIZED_NOTIFICATION:
             n = self.negotiated
             return [ev.Initialized(n.protocol_version or "", n.peer_info, n.peer_capabilities)]
@@ -1010,16 +1031,33 @@ class Connection:
             events.append(ev.ProtocolViolation(RemoteProtocolError(
                 f"{note.method} needs the peer's {missing!r} capability, which it did not "
                 "declare", catalogue_id="LC-16"), False))
-        if note.method == spec.LOG_MESSAGE and (params.get("level") not in spec.LOG_LEVELS
-                                                or "data" not in params):
-            # LG-03: one of the eight syslog levels, and the schema requires level and data.
-            # Delivered anyway (a lenient receiver, D-24), but reported, as progress is (D-25).
-            events.append(ev.ProtocolViolation(RemoteProtocolError(
-                f"notifications/message needs a level among {', '.join(spec.LOG_LEVELS)} "
-                f"and data; got level {params.get('level')!r}"
-                + ("" if "data" in params else " and no data"), catalogue_id="LG-03"), False))
         events.append(ev.NotificationReceived(note.method, params))
         return events
+
+    def _refused_notification(self, method: str,
+                              params: Dict[str, Any]) -> Optional[ev.ProtocolViolation]:
+        """The report of a known notification the schema refuses, which is therefore not
+        processed (D-98), or None. Like a bad ``_meta`` (D-92), a missing required member
+        makes the frame no notification of its method (BP-01), and so does a log level that
+        is none of the eight (LG-03, the schema's ``LoggingLevel``). A notification cannot be
+        refused with a code (BP-13), so the receiver's one choice is not to act on it. D-24's
+        leniency (deliver, and report) stays for valid notifications sent out of context: a
+        capability not declared, the wrong direction, a revision without the method (D-35).
+        A cancel is never refused here: its schema requires nothing in 2025-11-25, and CN-10
+        ignores a malformed one silently (``_receive_cancel``)."""
+        problem = required_params_problem(method, params)
+        if problem is not None:
+            if not method_exists(method, self.protocol_version):
+                # A method newer than the session is no known notification here: an
+                # extension's, delivered and reported as such (LC-15, D-35), whatever its params.
+                return None
+            return ev.ProtocolViolation(RemoteProtocolError(problem, catalogue_id="BP-01"),
+                                        False)
+        if method == spec.LOG_MESSAGE and params["level"] not in spec.LOG_LEVELS:
+            return ev.ProtocolViolation(RemoteProtocolError(
+                f"notifications/message needs a level among {', '.join(spec.LOG_LEVELS)}; "
+                f"got {quoted(params['level'], as_repr=True)}", catalogue_id="LG-03"), False)
+        return None
 
     def _receive_cancel(self, params: Dict[str, Any]) -> List[ev.Event]:
         request_id = params.get("requestId")

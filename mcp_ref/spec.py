@@ -218,7 +218,10 @@ NOTIFICATIONS = frozenset(NOTIFICATION_SENDER) | {CANCELLED, PROGRESS, TASKS_STA
 #: The params members each method's schema requires, in every revision that has the method
 #: (``elicitation/create``: its form mode, the only one before 2025-11-25). Without them a
 #: frame is none of that method's requests or notifications, so mcp_ref never sends one (BP-01,
-#: D-85); what the members hold is the receiver's to judge (-32602), or a typed helper's.
+#: D-85), and refuses one it receives: a request -32602, a notification reported and not
+#: processed (D-98). What the members hold is the receiver's to judge (-32602), or a typed
+#: helper's. A cancel's ``requestId`` is absent: 2025-11-25 made it optional, and a cancel
+#: without one is ignored silently in every revision (CN-10).
 #: ``tests/test_schema.py`` checks this table against the four schema files.
 REQUIRED_PARAMS = {
     INITIALIZE: ("protocolVersion", "capabilities", "clientInfo"),

@@ -882,6 +882,135 @@ def test_a_notification_whose_meta_the_schema_refuses_reaches_the_client_as_noth
     assert pair.client.data_to_send() == b""
 
 
+# D-98: what a receiver does with a known message that lacks a member its schema requires.
+# Servers and clients with every capability whose requests have required params.
+_EVERY_SERVER_CAPABILITY = {"tools": {}, "resources": {"subscribe": True}, "prompts": {},
+                            "logging": {}, "completions": {}}
+_EVERY_CLIENT_CAPABILITY = {"roots": {}, "sampling": {}, "elicitation": {}}
+
+
+def _refused_at_once(conn, frame):
+    """Feed ``frame`` (a request) to ``conn``; assert it is answered -32602 with a BP-01 report
+    and never handed to the application."""
+    events = conn.receive_data(line(frame))
+    frames = frames_of(conn.data_to_send())
+    assert error_codes(frames) == [(frame["id"], ErrorCode.INVALID_PARAMS)], frame
+    assert frames[0]["error"]["message"].startswith("Invalid params: "), frames
+    assert not of(events, ev.RequestReceived), frame    # no application code sees it
+    assert only(events, ev.ProtocolViolation).error.catalogue_id == "BP-01"
+    assert conn.in_flight_ids == ()
+
+
+@pytest.mark.spec("BP-01", "ER-01", "TL-11")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_a_request_without_a_member_its_schema_requires_is_32602_before_any_handler(version):
+    """D-98: D-85 refused to *send* a known request without the params members its schema
+    requires; on receipt such a request reached the application as a RequestReceived (a
+    client's sampling handler saw no ``maxTokens``; a server's tools/call without ``name``
+    was left to the handler), except ``logging/setLevel``, which the connection answers
+    itself. Now each role answers it -32602 (JSON-RPC 2.0 section 5.1, ER-01) from the same
+    table, ``spec.REQUIRED_PARAMS``, before anything else sees it."""
+    pair = handshake(version, server_kwargs={"capabilities": _EVERY_SERVER_CAPABILITY},
+                     client_kwargs={"capabilities": _EVERY_CLIENT_CAPABILITY})
+    request_id = 100
+    argument = {"name": "a", "value": ""}
+    ref = {"type": "ref/prompt", "name": "p"}
+    for method, params in (("tools/call", None), ("tools/call", {"arguments": {}}),
+                           ("resources/read", {"_meta": {}}), ("resources/subscribe", {}),
+                           ("resources/unsubscribe", {}), ("prompts/get", {"arguments": {}}),
+                           ("logging/setLevel", {}), ("completion/complete", {"ref": ref}),
+                           ("completion/complete", {"argument": argument})):
+        request_id += 1
+        frame = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            frame["params"] = params
+        _refused_at_once(pair.server, frame)
+    schema = {"type": "object", "properties": {}}
+    server_requests = [("sampling/createMessage", {"messages": []}),
+                       ("sampling/createMessage", {"maxTokens": 5})]
+    if version >= "2025-06-18":                         # elicitation exists (LC-15, D-35)
+        server_requests += [("elicitation/create", {"message": "m"}),
+                            ("elicitation/create", {"requestedSchema": schema})]
+    if version >= "2025-11-25":                         # url mode: message, url, elicitationId
+        server_requests += [("elicitation/create", {"mode": "url", "message": "m",
+                                                    "url": "https://example.com"})]
+    for method, params in server_requests:
+        request_id += 1
+        _refused_at_once(pair.client, {"jsonrpc": "2.0", "id": request_id, "method": method,
+                                       "params": params})
+    # What the schema requires, present, still reaches the application, values unjudged.
+    for conn, method, params in ((pair.server, "tools/call", {"name": 5}),
+                                 (pair.client, "sampling/createMessage",
+                                  {"messages": [], "maxTokens": 5}),
+                                 (pair.client, "roots/list", None)):
+        request_id += 1
+        frame = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            frame["params"] = params
+        events = conn.receive_data(line(frame))
+        assert only(events, ev.RequestReceived).method == method
+
+
+@pytest.mark.spec("BP-01", "BP-13", "LG-03", "PR-05", "PR-06")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_a_notification_the_schema_refuses_is_reported_and_not_delivered(version):
+    """D-98: a known notification without a member its schema requires, or with a log level
+    that is none of the eight, is no notification of its method, as D-92 rules for a bad
+    ``_meta``: reported, never answered (BP-13), not processed. It was: a log message without
+    ``data`` or at level "loud" was delivered with a report, an update without ``uri``
+    delivered silently, progress without a token dropped as if for an unknown token."""
+    pair = handshake(version, server_kwargs={"capabilities": _EVERY_SERVER_CAPABILITY})
+    request_id = pair.request(C, "tools/list", progress_token="p")
+    pair.pump()
+    refused = [(spec.PROGRESS, {"progressToken": "p"}, "BP-01"),
+               (spec.PROGRESS, {"progress": 1}, "BP-01"),
+               (spec.LOG_MESSAGE, {"level": "info"}, "BP-01"),
+               (spec.LOG_MESSAGE, {"data": "x"}, "BP-01"),
+               (spec.LOG_MESSAGE, {"level": "loud", "data": "x"}, "LG-03"),
+               (spec.LOG_MESSAGE, {"level": "INFO", "data": "x"}, "LG-03"),
+               ("notifications/resources/updated", {}, "BP-01")]
+    if version >= "2025-11-25":
+        refused += [(spec.ELICITATION_COMPLETE, {}, "BP-01"),
+                    (spec.TASKS_STATUS, {"taskId": "t"}, "BP-01")]
+    for method, params, catalogue_id in refused:
+        events = pair.client.receive_data(line({"jsonrpc": "2.0", "method": method,
+                                                "params": params}))
+        violation = only(events, ev.ProtocolViolation)
+        assert events == [violation], (method, params)
+        assert violation.error.catalogue_id == catalogue_id and violation.answered is False
+    if version < "2025-11-25":
+        # A method the revision lacks is no known notification there: delivered and reported
+        # (LC-15, D-35), whatever its params.
+        events = pair.client.receive_data(line({"jsonrpc": "2.0",
+                                                "method": spec.ELICITATION_COMPLETE,
+                                                "params": {}}))
+        assert only(events, ev.ProtocolViolation).error.catalogue_id == "LC-15"
+        assert only(events, ev.NotificationReceived).method == spec.ELICITATION_COMPLETE
+    assert pair.client.data_to_send() == b""                                 # BP-13
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "method": spec.PROGRESS,
+                                            "params": {"progressToken": "p", "progress": 1}}))
+    assert only(events, ev.ProgressReceived).request_id == request_id    # none counted before
+    events = pair.client.receive_data(line({"jsonrpc": "2.0", "method": spec.LOG_MESSAGE,
+                                            "params": {"level": "notice", "data": None}}))
+    assert events == [ev.NotificationReceived(spec.LOG_MESSAGE,
+                                              {"level": "notice", "data": None})]
+
+
+@pytest.mark.spec("CN-10", "BP-13")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_a_cancel_without_a_request_id_is_ignored_silently_in_every_revision(version):
+    """D-98: 2025-11-25 made a cancel's ``requestId`` optional (a task is cancelled with
+    tasks/cancel instead); the older schemas require it. Either way a cancel that names no
+    request cancels nothing, and CN-10 says to ignore a malformed cancel silently: dropped,
+    not reported, in every revision (pinned; unchanged by D-98)."""
+    server, feed = raw_session(version=version)
+    feed({"jsonrpc": "2.0", "id": 7, "method": "tools/list"})
+    for params in ({}, {"reason": "no id"}):
+        events, frames = feed({"jsonrpc": "2.0", "method": spec.CANCELLED, "params": params})
+        assert [type(e) for e in events] == [ev.MessageDropped] and frames == []
+    assert server.in_flight_ids == (7,)
+
+
 @pytest.mark.spec("CN-05", "CN-23", "PR-13")
 def test_progress_after_cancel_is_suppressed():
     pair = handshake()
@@ -1757,18 +1886,21 @@ def test_set_level_filters_log_messages():
                          "params": {"level": level, "data": {"k": 1}, "logger": "db"}}
 
 
-@pytest.mark.spec("LG-03", "LG-01")
+@pytest.mark.spec("LG-03", "LG-01", "BP-01")
 @pytest.mark.parametrize("params", [{"level": "loud", "data": "x"}, {"level": "INFO", "data": "x"},
                                     {"data": "x"}, {"level": "info"}])
 def test_client_reports_a_log_message_with_an_unknown_level_or_no_data(params):
     # LG-03: the level is one of the eight syslog levels, and the schema requires level and
-    # data. A lenient receiver still delivers the message (D-24), but reports the breach, as
-    # it does for progress (D-25): a baseline must say when a server gets it wrong.
+    # data. Such a frame is no notifications/message: reported and not delivered (D-98), as
+    # progress the schema refuses is dropped (D-25). It was delivered with the report (D-24's
+    # leniency, which is for valid notifications out of context).
     pair = handshake()
     events = pair.client.receive_data(line({"jsonrpc": "2.0", "method": spec.LOG_MESSAGE,
                                             "params": params}))
-    assert only(events, ev.ProtocolViolation).error.catalogue_id == "LG-03"
-    assert only(events, ev.NotificationReceived).params == params
+    violation = only(events, ev.ProtocolViolation)
+    assert events == [violation]
+    assert violation.error.catalogue_id == ("LG-03" if "level" in params and "data" in params
+                                            else "BP-01")
     assert pair.client.data_to_send() == b""                             # BP-13
     ok = pair.client.receive_data(line({"jsonrpc": "2.0", "method": spec.LOG_MESSAGE,
                                         "params": {"level": "notice", "data": None}}))
@@ -2127,7 +2259,8 @@ def test_the_client_refuses_an_elicitation_mode_it_did_not_declare():
                          "params": {"mode": "url", "message": "Sign in",
                                     "url": "https://example.com", "elicitationId": "e"}}))
     pair.to_client(line({"jsonrpc": "2.0", "id": 72, "method": "elicitation/create",
-                         "params": {"mode": 5, "message": "?"}}))
+                         "params": {"mode": 5, "message": "?",   # all the form mode needs (D-98)
+                                    "requestedSchema": {"type": "object", "properties": {}}}}))
     ex = pair.pump()
     assert error_codes(ex.to_server) == [(71, -32602), (72, -32602)]
     assert "mode 'url' was not declared" in ex.to_server[0]["error"]["message"]
@@ -2465,7 +2598,12 @@ def test_a_notification_sent_the_wrong_way_is_reported_as_such_and_still_deliver
     (BP-13). (A client's notifications/message is the lifecycle's to refuse: LG-01.)"""
     pair = handshake()
     connection = pair.conn(receiver)
-    events = connection.receive_data(line({"jsonrpc": "2.0", "method": method, "params": {}}))
+    # The members the schema requires (D-98: without them the frame is reported BP-01 and
+    # dropped, as no notification of its method).
+    params = {"notifications/resources/updated": {"uri": "file:///x"},
+              "notifications/elicitation/complete": {"elicitationId": "e"}}.get(method, {})
+    events = connection.receive_data(line({"jsonrpc": "2.0", "method": method,
+                                           "params": params}))
     violations = [e.error for e in events if isinstance(e, ev.ProtocolViolation)]
     assert [v.catalogue_id for v in violations] == ["LC-16"]
     sender = "client" if receiver is Role.CLIENT else "server"
