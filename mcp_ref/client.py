@@ -489,6 +489,7 @@ class Client:
             # Taken before the call is sent (D-45): the listing the call was made under.
             schema = self._output_schemas.get(name)
             changes = self._tools_changes
+        version = self.protocol_version
         pending = self._session.send_request(spec.TOOLS_CALL, params, **options)
 
         def check(result: Dict[str, Any]) -> None:
@@ -497,20 +498,22 @@ class Client:
             # One that came after the answer changes nothing: the answer is judged by the
             # tools as they were, whichever thread ran first (D-62).
             stale = pending.stamp != changes
-            self._check_tool_result(name, result, None if stale else schema)
+            self._check_tool_result(name, result, None if stale else schema, version)
         pending.check = check           # before the handle is handed out: every result() (D-93)
         return pending
 
     @staticmethod
-    def _check_tool_result(name: str, result: Dict[str, Any],
-                           schema: Optional[Dict[str, Any]]) -> None:
+    def _check_tool_result(name: str, result: Dict[str, Any], schema: Optional[Dict[str, Any]],
+                           version: Optional[str]) -> None:
         """RemoteProtocolError, what the server sent on ``.result``, for a CallToolResult the
-        schema refuses (TL-08) or one that breaks ``schema``, the tool's listed outputSchema
-        (TL-09; None: not checked against one)."""
+        schema of the session's ``version`` refuses (TL-08) or one that breaks ``schema``, the
+        tool's listed outputSchema (TL-09; None: not checked against one)."""
         # TL-08: every revision's CallToolResult has a required content array of blocks. The
         # Python SDK refuses a result without one, the TS SDK substitutes []; we say so rather
-        # than hand the caller {} as a tool's answer (D-90).
-        problem = shapes.server_result_problem(spec.TOOLS_CALL, result)
+        # than hand the caller {} as a tool's answer (D-90). A member the session's revision
+        # lacks (structuredContent, a block's _meta before 2025-06-18) is open there: judged
+        # only from the revision that has it, as D-95 hands such members on (LC-15, D-96).
+        problem = shapes.server_result_problem(spec.TOOLS_CALL, result, version)
         if problem is not None:
             error = RemoteProtocolError(f"tool {name!r} returned a result the schema refuses: "
                                         f"{problem}", catalogue_id="TL-08")

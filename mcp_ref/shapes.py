@@ -89,10 +89,16 @@ def content(version: str, block: Any,
         raise LocalProtocolError(
             f"a content block of type {kind!r} needs protocol revision {since} or later; "
             f"this session speaks {version} (LC-15)")
+    return _block_members(version, block)
+
+
+def _block_members(version: str, block: Dict[str, Any]) -> Dict[str, Any]:
+    """``block`` without the members ``version`` lacks: its own, its annotations' and, in a
+    resource block, its resource's (``MEMBERS_SINCE``, D-41)."""
     fitted = members(version, "Content", block)
     if isinstance(fitted.get("annotations"), dict):
         fitted["annotations"] = members(version, "Annotations", fitted["annotations"])
-    if kind == "resource" and isinstance(fitted.get("resource"), dict):
+    if fitted.get("type") == "resource" and isinstance(fitted.get("resource"), dict):
         fitted["resource"] = members(version, "Content", fitted["resource"])
     return fitted
 
@@ -259,13 +265,19 @@ _BLOCK_STRINGS: Dict[str, Tuple[str, ...]] = {
 }
 
 
-def block_problem(block: Any) -> Optional[str]:
+def block_problem(block: Any, version: Optional[str] = None) -> Optional[str]:
     """What keeps ``block`` from being a content block of a result, or None: an object whose
     ``type`` names a block with the string members that type requires, and whose
     ``annotations`` and ``_meta``, where given, have the schema's shapes (its ``type`` being
-    allowed here, and in the session's revision, is :func:`content`'s business)."""
+    allowed here, and in the session's revision, is :func:`content`'s business).
+
+    ``version``: a block received in that revision's session is judged by its members only:
+    the older schemas leave the later members open, so a 2025-03-26 block's ``_meta`` may be
+    anything (LC-15, D-96). None: every member is judged."""
     if not isinstance(block, dict):
         return f"a content block is an object, not {_short(block)}"
+    if version is not None and version < spec.PROTOCOL_VERSION:
+        block = _block_members(version, block)
     kind = block.get("type")
     if kind == "resource":
         inner = block.get("resource")
@@ -330,12 +342,20 @@ def _annotations_problem(block: Dict[str, Any]) -> Optional[str]:
     return None
 
 
-def server_result_problem(method: str, result: Any) -> Optional[str]:
+def server_result_problem(method: str, result: Any,
+                          version: Optional[str] = None) -> Optional[str]:
     """What keeps the result a handler built for ``tools/call`` or ``prompts/get`` from being
     the schema's CallToolResult or GetPromptResult, or None: the members every revision
-    requires, with their types (TL-08; D-59, the server's side of D-54)."""
+    requires, with their types (TL-08; D-59, the server's side of D-54).
+
+    ``version``: a result received in that revision's session (the client's check, D-90) is
+    judged by the members that revision has, as :func:`block_problem` judges its blocks: a
+    2025-03-26 result's ``structuredContent`` is a member its schema leaves open (D-96).
+    None: every member is judged, as a handler's result is before it is fitted."""
     if not isinstance(result, dict):
         return f"a result must be a JSON object, not {type(result).__name__}"
+    if method == spec.TOOLS_CALL and version is not None and version < spec.PROTOCOL_VERSION:
+        result = members(version, "CallToolResult", result)
     if method == spec.TOOLS_CALL:
         if not isinstance(result.get("content"), list):
             return "content must be a list of content blocks"
@@ -354,7 +374,7 @@ def server_result_problem(method: str, result: Any) -> Optional[str]:
     else:
         return None
     for block in blocks:
-        problem = block_problem(block)
+        problem = block_problem(block, version)
         if problem:
             return problem
     return None

@@ -1463,6 +1463,31 @@ def test_the_handle_of_call_tool_async_checks_its_result_as_call_tool_does(mode,
     assert caught.value.result == raw                       # nothing lost: what was sent
 
 
+@pytest.mark.spec("TL-08", "LC-15")
+@pytest.mark.parametrize("member", ["structuredContent", "_meta", "lastModified"])
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_both_ways_of_calling_judge_a_result_by_the_members_of_its_revision(version, member):
+    """D-96 (D-90, D-93 and D-95 read together): call_tool and call_tool_async's handle
+    refused, in every revision, a CallToolResult whose ``structuredContent`` is not an
+    object, or whose block has a ``_meta`` or ``lastModified`` of another type. Those members
+    arrived in 2025-06-18: the 2024-11-05 and 2025-03-26 schemas leave them open, so there the
+    result is valid, and is handed on as received (D-95), by both ways alike. From 2025-06-18
+    both refuse it (TL-08), with what was sent on ``.result``."""
+    arguments = {"loose": member}
+    with spawn(scripted("output-schema"), supported_versions=(version,)) as client:
+        raw = client.request(spec.TOOLS_CALL, {"name": "plain", "arguments": arguments})
+        outcomes = []
+        for call in (client.call_tool, lambda *a: client.call_tool_async(*a).result()):
+            try:
+                outcomes.append(call("plain", arguments))
+            except RemoteProtocolError as exc:
+                outcomes.append((exc.catalogue_id, exc.result))
+    if version < "2025-06-18":
+        assert outcomes == [raw, raw]                       # as received, in either way
+    else:
+        assert outcomes == [("TL-08", raw), ("TL-08", raw)]
+
+
 @pytest.mark.spec("TL-09")
 def test_tools_list_changed_makes_the_client_forget_the_listed_output_schemas():
     """TL-09: after notifications/tools/list_changed (which TL-02 has servers send), the
