@@ -40,6 +40,7 @@ import signal
 import sys
 import threading
 import time
+import types
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from . import events as ev
@@ -170,15 +171,20 @@ def _handler_problem(what: str, fn: Handler, passed: Tuple[str, ...]) -> Optiona
     """Why ``fn`` could never be called as the server calls it, with the positional arguments
     ``passed`` (their names, for the message), or None: a handler that could not failed only
     at its first call, far from the line that registered it (D-80, D-93). Read from the code
-    object of a function or bound method; any other callable (a ``functools.partial``, an
-    object with ``__call__``, a builtin) is not judged here, and fails, if it does, when
-    called."""
-    function = getattr(fn, "__func__", fn)          # a bound method: its function ...
-    code = getattr(function, "__code__", None)
-    if code is None:
-        return None
-    bound = 1 if function is not fn else 0          # ... whose first argument is bound
-    call = f"{what}: the server calls it as {fn.__name__}({', '.join(passed)}), but it"
+    object of a function, a bound method or a ``staticmethod`` object; any other callable (a
+    ``functools.partial``, an object with ``__call__``, a builtin) is not judged here, and
+    fails, if it does, when called. Something that is not callable at all (``None``, a
+    ``classmethod`` object) is refused (D-96)."""
+    if not callable(fn):
+        return f"{what}: the server calls it, but {fn!r:.80} is not callable"
+    function = getattr(fn, "__func__", fn)          # a bound or static method: its function
+    if not isinstance(function, types.FunctionType):
+        return None                                 # no code of its own to read
+    code = function.__code__
+    # Only a bound method passes its object as the first argument; a staticmethod object
+    # (callable from Python 3.10) passes none (D-96).
+    bound = 1 if isinstance(fn, types.MethodType) else 0
+    call = f"{what}: the server calls it as {function.__name__}({', '.join(passed)}), but it"
     if code.co_flags & (_CO_COROUTINE | _CO_ASYNC_GENERATOR):
         # Handlers run on threads, not in an event loop: the call would only make a
         # coroutine that nobody awaits.

@@ -1183,6 +1183,49 @@ def test_a_handler_the_server_can_call_is_registered_whatever_its_form():
     assert list(server._tools) == list(tools) and server._resources and server._prompts
 
 
+class _HasCodeNoName:
+    """A callable with a ``__code__`` but no ``__name__`` (as an AsyncMock is on 3.9)."""
+    __code__ = _Handlers.tool.__code__
+
+    def __call__(self, arguments, context):
+        return "x"
+
+
+def test_every_kind_of_callable_is_judged_as_python_would_call_it():
+    """D-96 (D-93 read again): ``_handler_problem`` took anything with a ``__func__`` for a
+    bound method, so a ``staticmethod`` object (callable from Python 3.10, as a class body's
+    ``@server.tool()`` above ``@staticmethod`` passes it) lost one positional argument and was
+    refused; a non-callable (``5``, ``None``, a ``classmethod`` object) was registered and
+    failed at its first call; a callable with a code object but no ``__name__`` raised
+    AttributeError. Now only a real bound method loses its first argument, a non-callable is
+    ValueError at registration, and the message names what it can."""
+    from mcp_ref.server import Server
+
+    class Holder:
+        @staticmethod
+        def static(arguments, context):
+            return "x"
+
+        @classmethod
+        def klass(cls, arguments, context):
+            return "x"
+    raw_static, raw_class = Holder.__dict__["static"], Holder.__dict__["klass"]
+    server = Server("callables")
+    accepted = {"static_via_class": Holder.static, "class_via_class": Holder.klass,
+                "code_without_name": _HasCodeNoName()}
+    refused = {"five": 5, "none": None, "raw_classmethod": raw_class}
+    (accepted if callable(raw_static) else refused)["raw_staticmethod"] = raw_static
+    for name, fn in accepted.items():
+        server.tool(name)(fn)
+        assert fn({}, None) == "x"                      # Python takes the server's call
+    for name, fn in refused.items():
+        with pytest.raises(ValueError, match="not callable"):
+            server.tool(name)(fn)
+        with pytest.raises(ValueError, match="not callable"):
+            server.resource(f"file:///{name}", name=name)(fn)
+    assert sorted(server._tools) == sorted(accepted) and not server._resources
+
+
 def test_a_second_resource_of_a_uri_or_prompt_of_a_name_is_refused():
     """D-89: a resource's ``uri`` and a prompt's ``name`` are each its "Unique identifier"
     (server/resources and server/prompts, § Data Types). A second registration replaced the
