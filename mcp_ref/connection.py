@@ -683,8 +683,8 @@ class Connection:
         refusal = (_refused_sampling_tools(params, peer, version)
                    if method == spec.SAMPLING_CREATE_MESSAGE else None)
         if refusal:                            # D-95: tools in sampling need sampling.tools
-            newer = version is not None and version < spec.SAMPLING_TOOLS_VERSION
-            raise CapabilityNotNegotiated(refusal, catalogue_id="LC-15" if newer else "LC-16")
+            older = version is not None and version < spec.SAMPLING_TOOLS_VERSION
+            raise CapabilityNotNegotiated(refusal, catalogue_id="LC-15" if older else "LC-16")
 
     def _check_we_declared(self, method: str) -> None:
         # LC-16 (c), LG-01: a notification tied to a capability needs it declared by us.

@@ -574,8 +574,9 @@ class Server:
         Write it with its parentheses, ``@server.tool()``: a bare ``@server.tool`` is
         ValueError (D-89). So is a function that could never be called as
         ``fn(arguments, context)``: one that requires more positional arguments or takes
-        fewer, requires a keyword-only one, or is an ``async def`` (read from a function's or
-        bound method's code; another callable is not judged: D-93)."""
+        fewer, requires a keyword-only one, or is an ``async def`` (read from the code of a
+        function, plain, bound or static; another callable is not judged: D-93), and
+        anything that is not callable at all (D-96)."""
         problem = _bare_decorator_problem("tool", name)
         if problem is not None:
             raise ValueError(problem)

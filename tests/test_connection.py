@@ -2337,6 +2337,32 @@ def test_completion_in_2024_11_05_is_not_a_violation_when_the_server_has_none():
         assert ("'completions' capability" in ex.to_client[0]["error"]["message"]) is reported
 
 
+@pytest.mark.spec("BP-01", "BP-13", "ER-01", "ER-11", "LC-15", "LC-16")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_a_bad_meta_on_what_the_revision_or_a_capability_rules_out_gets_one_verdict(version):
+    """D-96 (D-92 and D-95 read together), both roles, every revision. A request for a method
+    we do not serve is answered -32601 before its params are read, as an unknown method is:
+    with ``"_meta": 5``, ``completion/complete`` to a server without completion is still
+    D-95's unreported -32601 in 2024-11-05 (the revision has no capability to lack) and
+    ER-11's reported one after. A notification whose ``_meta`` is not an object is no
+    notification (D-92): one report, BP-01, and nothing delivered, whatever its method would
+    otherwise have earned (LC-15 for one the revision lacks, LC-16 for an undeclared mode)."""
+    params = {"ref": {"type": "ref/prompt", "name": "p"},
+              "argument": {"name": "a", "value": "x"}, "_meta": 5}
+    pair = handshake(version, server_kwargs={"capabilities": {"prompts": {}}})
+    pair.to_server(line({"jsonrpc": "2.0", "id": 9, "method": "completion/complete",
+                         "params": params}))
+    ex = pair.pump()
+    assert error_codes(ex.to_client) == [(9, -32601)]
+    reports = [e.error.catalogue_id for e in of(ex.server_events, ev.ProtocolViolation)]
+    assert reports == ([] if version == "2024-11-05" else ["ER-11"])
+    events = pair.client.receive_data(line({
+        "jsonrpc": "2.0", "method": spec.ELICITATION_COMPLETE,
+        "params": {"elicitationId": "e-1", "_meta": 5}}))
+    assert [e.error.catalogue_id for e in of(events, ev.ProtocolViolation)] == ["BP-01"]
+    assert events == of(events, ev.ProtocolViolation)          # nothing delivered
+
+
 @pytest.mark.spec("LC-15", "LC-16")
 def test_elicitation_complete_needs_2025_11_25_and_the_url_mode():
     """notifications/elicitation/complete is 2025-11-25's (catalogue 1.1) and ends a url-mode

@@ -1473,14 +1473,18 @@ def test_the_client_checks_structured_content_against_the_listed_output_schema()
 def test_before_2025_06_18_the_client_holds_no_tool_to_an_output_schema(version):
     """TL-09 arrived with structured output in 2025-06-18. In an older session a Tool has no
     ``outputSchema``, so one a server lists anyway promises nothing: its results are valid
-    without ``structuredContent``, and are handed on unchecked (LC-15; D-95)."""
+    without ``structuredContent``, and are handed on unchecked (LC-15; D-95), by
+    call_tool_async's handle as well (its check is call_tool's, D-93; D-96)."""
     with spawn(scripted("output-schema"), supported_versions=(version,)) as client:
         tools = client.list_tools()
         omitted = client.call_tool("sum", {"omit": True})
         lie = client.call_tool("sum", {"lie": True})
+        handled = [client.call_tool_async("sum", arguments).result()
+                   for arguments in ({"omit": True}, {"lie": True})]
     assert any("outputSchema" in tool for tool in tools)     # listed, as the server sent it
     assert "structuredContent" not in omitted and not omitted.get("isError")
     assert lie["structuredContent"] == {"sum": "three"}
+    assert handled == [omitted, lie]
 
 
 @pytest.mark.spec("TL-08", "TL-09")

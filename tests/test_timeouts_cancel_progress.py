@@ -1722,3 +1722,38 @@ def test_a_handlers_mistyped_option_is_a_type_error_naming_request_and_nothing_i
                                             rf"'{option}'$"):
             context.request("ping", **{option: 5})
     assert _frames(written) == [] and pair.server.pending_ids == ()
+
+
+@pytest.mark.spec("TL-08", "CN-01", "TO-02")
+def test_a_handles_check_judges_each_result_it_returns_and_nothing_else():
+    """D-96 (D-93 read again): ``PendingRequest.check`` runs each time ``result()`` returns a
+    result, and only then: ``done()`` and ``wait()`` judge nothing, a cancelled or timed-out
+    handle raises its own error without the check, and what the check raises (here not a
+    RemoteProtocolError) is what ``result()`` raises, every time it is asked."""
+    session = Session(handshake().client, [].append, request_timeout=None,
+                      max_total_timeout=None)
+    judged = []
+
+    def check(result):
+        judged.append(result)
+        raise ValueError("refused by the check")
+    answered, cancelled = (session.send_request("tools/call", {"name": name})
+                           for name in ("a", "b"))
+    timed_out = session.send_request("tools/call", {"name": "c"}, timeout=0.01)
+    for handle in (answered, cancelled, timed_out):
+        handle.check = check
+    for handle in (answered, cancelled):
+        response = {"jsonrpc": "2.0", "id": handle.id, "result": {"content": []}}
+        if handle is cancelled:
+            assert cancelled.cancel("changed my mind")
+        session.feed(json.dumps(response).encode() + b"\n", lambda event: None)
+    assert answered.done() and answered.wait(0) and judged == []
+    for _ in range(2):
+        with pytest.raises(ValueError, match="refused by the check"):
+            answered.result()
+    assert judged == [{"content": []}] * 2
+    with pytest.raises(RequestCancelled):
+        cancelled.result()
+    with pytest.raises(RequestTimeout):
+        timed_out.result()                  # its 10 ms deadline: no answer ever comes
+    assert len(judged) == 2
