@@ -711,9 +711,10 @@ class Client:
                 self._tools_changes += 1        # a list_tools() under way: its listing too
                 self._output_schemas = {}
         if event.method == spec.LOG_MESSAGE:
-            level = _LOG_LEVELS.get(str(event.params.get("level")), INFO)
-            server_log.log(level, "%s: %s", event.params.get("logger", "server"),
-                           event.params.get("data"))
+            # The connection delivers only what the schema allows: a level among the eight
+            # (LG-03) and data (D-98).
+            server_log.log(_LOG_LEVELS[event.params["level"]], "%s: %s",
+                           event.params.get("logger", "server"), event.params["data"])
         if self._on_notification is None:
             return
         if self._notifications is None:

@@ -148,8 +148,13 @@ _ONE_SESSION = ("this Server is already serving a session: a Server serves one s
 
 def _name_given_or(name: Optional[str], fn: Callable[..., Any]) -> Any:
     """A registration's name: the one given, or the function's when none is. ``""`` was asked
-    for and is kept: a name is a string (TL-06); an empty one gets TL-07's warning (D-91)."""
-    return fn.__name__ if name is None else name
+    for and is kept: a name is a string (TL-06); an empty one gets TL-07's warning (D-91).
+    ValueError for a callable without a ``__name__`` (a ``functools.partial``) and no name."""
+    if name is not None:
+        return name
+    if not isinstance(getattr(fn, "__name__", None), str):
+        raise ValueError(f"{fn!r} has no __name__ to register it by: give the name")
+    return fn.__name__
 
 
 def _bare_decorator_problem(registrar: str, first: Any) -> Optional[str]:
@@ -694,8 +699,11 @@ class Server:
         finished or been given up, and before ``run_stdio`` gives the process its stdio back:
         a ``print()`` in it still goes to stderr. Hooks run last registered first, as atexit's
         do. One that raises is logged to stderr and the others still run; the exit status
-        says how the session ended, not how the cleanup went.
+        says how the session ended, not how the cleanup went. ValueError, nothing registered,
+        if ``fn`` is not callable (it would fail only when serving ends).
         """
+        if not callable(fn):
+            raise ValueError(f"on_shutdown needs a function to call, not {fn!r}")
         self._shutdown_hooks.append(fn)
         return fn
 

@@ -1226,6 +1226,26 @@ def test_every_kind_of_callable_is_judged_as_python_would_call_it():
     assert sorted(server._tools) == sorted(accepted) and not server._resources
 
 
+def test_a_nameless_callable_without_a_name_and_a_shutdown_hook_that_is_no_function_are_refused():
+    """D-96 left two registrations failing late or untyped: a ``functools.partial`` (no
+    ``__name__``) registered without a name raised AttributeError, and ``on_shutdown(5)`` was
+    accepted and failed only when serving ended. Both are ValueError now, nothing registered;
+    the partial registers when given its name."""
+    import functools
+    from mcp_ref.server import Server
+    server = Server("nameless")
+    partial = functools.partial(lambda greeting, arguments, context: greeting, "hi")
+    for register in (server.tool(), server.prompt(), server.resource("file:///p.txt")):
+        with pytest.raises(ValueError, match="no __name__ to register it by: give the name"):
+            register(partial)
+    with pytest.raises(ValueError, match="on_shutdown needs a function to call"):
+        server.on_shutdown(5)
+    assert not (server._tools or server._prompts or server._resources)
+    assert not server._shutdown_hooks
+    server.tool("greet")(partial)
+    assert server._tools["greet"].fn({}, None) == "hi"
+
+
 def test_a_second_resource_of_a_uri_or_prompt_of_a_name_is_refused():
     """D-89: a resource's ``uri`` and a prompt's ``name`` are each its "Unique identifier"
     (server/resources and server/prompts, § Data Types). A second registration replaced the
