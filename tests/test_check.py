@@ -219,6 +219,31 @@ def test_expected_outcomes_follow_the_levels():
                 assert level.startswith("SHOULD"), (mode, key)
 
 
+@pytest.mark.spec("PR-13")
+def test_progress_after_response_is_written_even_if_stdin_closes_at_once():
+    """The mode progress-after-response must break PR-13 whenever the battery looks, also when
+    stdin EOF comes before its slow call is done: the battery closes stdin as soon as it has
+    the response, and the call's thread still had the late progress to write. The fixture
+    exited at EOF, killing that thread, so under load the progress was never written and
+    progress-stops passed (a flaky test, D-97). Now it finishes its calls first: this sends
+    EOF with the call in flight, so the old fixture lost the race every time."""
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "t", "version": "0"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "slow", "arguments": {"seconds": 0.2, "steps": 2},
+            "_meta": {"progressToken": "t"}}}]
+    out = subprocess.run(broken("progress-after-response"), timeout=30, stdout=subprocess.PIPE,
+                         input="".join(json.dumps(m) + "\n" for m in messages).encode())
+    frames = [json.loads(line) for line in out.stdout.splitlines()]
+    answered = [i for i, f in enumerate(frames) if f.get("id") == 2]
+    assert answered, frames                          # the call was finished, not dropped
+    late = [f for f in frames[answered[0]:] if f.get("method") == "notifications/progress"]
+    assert len(late) == 1, frames                    # and its progress after the response
+
+
 def test_every_mode_of_the_fixture_is_tested():
     out = subprocess.run([sys.executable, BROKEN, "no-such-mode"], stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
