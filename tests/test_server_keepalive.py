@@ -148,11 +148,16 @@ class Served:
             os.close(fd)
 
     def release(self):
-        """After the test: close what is left (stdin first, so that serve() ends)."""
+        """After the test: close what is left (stdin first, so that serve() ends), each fd
+        once no thread of ours uses it: a reader left on a closed fd gets EBADF, or reads the
+        pipe a later test opens under the same number (D-97)."""
         self.close_stdin()
         self._serving.join(5)
+        if not self._serving.is_alive():        # it closed the server's stdout: EOF comes
+            self._reading.join(5)
         for index in range(len(self._fds)):
-            if index != 3 or not self._serving.is_alive():
+            if (index != 3 or not self._serving.is_alive()) and (
+                    index != 2 or not self._reading.is_alive()):
                 self._close(index)
 
 
@@ -523,3 +528,17 @@ def test_a_server_serves_one_session_at_a_time(served):
     again = served(server)                  # once it has ended, the Server serves again
     again.close_stdin()
     assert again.wait_ended() == 0 and hooks == ["ran", "ran"]
+
+
+# --- The harness itself (D-97) ---------------------------------------------------------------
+
+def test_release_closes_no_fd_under_its_reader():
+    """``Served.release()`` closed the reader's fd without waiting for the reader to see EOF:
+    under load that thread's next ``os.read`` hit a closed fd (EBADF, a thread exception
+    warning in a later test), or worse an fd number a later test had just opened, whose data
+    it would take. Now the reader has ended before its fd is closed."""
+    for _ in range(20):
+        each = Served(Server("harness", keepalive_interval=None))
+        each.initialize()
+        each.release()
+        assert not each._reading.is_alive()
