@@ -540,9 +540,9 @@ def test_sc04_kill9_mid_call_fails_five_pending_calls_within_a_second(inv, tmp_p
             assert info.value.signal == signal.SIGKILL and "boom" in info.value.stderr_tail
         assert time.monotonic() - started < 1.0
         started = time.monotonic()
-        with pytest.raises(ConnectionClosed):                     # later calls fail fast
-            client.ping()
-        assert time.monotonic() - started < 0.1
+        with pytest.raises(ConnectionClosed):                     # later calls fail fast:
+            client.ping()                                         # not by a timeout (60 s)
+        assert time.monotonic() - started < 5.0                   # and no hang (was 0.1 s)
 
 
 # ================================================================================================
@@ -1201,14 +1201,16 @@ def test_sc18_malformed_envelopes_fail_their_call_and_the_connection_goes_on(inv
     argv, _ = zoo_logged(inv, tmp_path)
     with inv.spawn(argv) as client:
         for variant in ATTRIBUTABLE + UNATTRIBUTABLE:
-            handle = client.call_tool_async("bad", {"variant": variant}, timeout=0.3)
+            # An attributable answer fails its call when it arrives: RemoteProtocolError, not
+            # RequestTimeout, proves it did not wait for the deadline, which is generous so
+            # that a loaded machine cannot turn the answer into a timeout (it was 0.3 s, with
+            # "< 0.25 s" asserted: a speed judgement, D-97). The others wait it out.
+            timeout = 30.0 if variant in ATTRIBUTABLE else 0.3
+            handle = client.call_tool_async("bad", {"variant": variant}, timeout=timeout)
             inv.handles(handle)
-            started = time.monotonic()
             expected = RemoteProtocolError if variant in ATTRIBUTABLE else RequestTimeout
             with pytest.raises(expected):
                 handle.result()
-            if variant in ATTRIBUTABLE:
-                assert time.monotonic() - started < 0.25, variant      # failed, not timed out
             client.ping()
             assert client.state is State.OPERATING
     violations = [r for r in caplog.records if "peer broke a protocol rule" in r.getMessage()]

@@ -14,8 +14,11 @@ Three kinds of peer:
 * the reference server through a tiny launcher (``LAUNCHER``) that sets the worker pool and
   adds two tools that report what a handler saw.
 
-Deadlines are checked with ``time.monotonic()`` to +-100 ms. Nothing sleeps to synchronise:
-the tests wait on handles, events and wire frames, each with a deadline.
+Deadlines are checked with ``time.monotonic()``: never early (to -100 ms), and late by at
+most ``LATE`` s, a bound that catches a deadline that never fires or is another deadline, not
+a judgement of the timer's precision, which a loaded machine does not keep to 100 ms (D-97).
+Nothing sleeps to synchronise: the tests wait on handles, events and wire frames, each with a
+deadline.
 """
 
 import json
@@ -47,8 +50,11 @@ SERVE = [sys.executable, "-m", "mcp_ref", "serve"]
 #: The reference server sending every progress, for tests that count them (PR-12, D-47).
 SERVE_ALL_PROGRESS = SERVE + ["--progress-interval", "0"]
 
-#: The allowed error of a deadline, in seconds (SC-11, SC-15: +-100 ms).
+#: How early a deadline may seem to fire, in seconds (clock granularity; SC-11, SC-15).
 SLACK = 0.1
+#: How late it may fire: generous, for a loaded machine (CI; load 10 on 2 cores here). What
+#: decides which deadline fired is the exception's ``timeout``, not the clock (D-97).
+LATE = 1.5
 
 
 # --- Helpers ------------------------------------------------------------------------------------
@@ -130,9 +136,10 @@ def assert_reaped(pid):
         os.waitpid(pid, os.WNOHANG)
 
 
-def assert_near(elapsed, expected, slack=SLACK):
-    assert expected - slack <= elapsed <= expected + slack, (
-        f"took {elapsed:.3f} s, expected {expected:.3f} +- {slack:.3f} s")
+def assert_near(elapsed, expected):
+    """Not before ``expected`` (less SLACK); late by at most LATE (a hang, not a slow box)."""
+    assert expected - SLACK <= elapsed <= expected + LATE, (
+        f"took {elapsed:.3f} s, expected {expected:.3f} s (-{SLACK:g}, +{LATE:g})")
 
 
 def no_warnings(caplog):
@@ -303,9 +310,10 @@ def test_session_default_timeout_and_per_request_override(tmp_path):
                                   ({"timeout": 0.15}, 0.15)):    # a shorter override
             started = time.monotonic()
             handle = client.call_tool_async("never", **options)
-            with pytest.raises(RequestTimeout):
+            with pytest.raises(RequestTimeout) as info:
                 handle.result()
             assert_near(time.monotonic() - started, deadline)
+            assert info.value.timeout == deadline                # which deadline fired
             timed_out.append(handle.id)
 
         started = time.monotonic()                               # a longer override wins
@@ -615,17 +623,19 @@ def test_progress_resets_the_timeout(tmp_path):
     with spawn(timing("plain", tmp_path / "wire.jsonl")) as client:
         beats = []
         started = time.monotonic()
-        result = client.call_tool("heartbeat", {"interval": 0.2, "count": 5}, timeout=0.5,
+        # Beats 0.2 s apart against a 1 s timeout: a beat may come 0.8 s late on a loaded
+        # machine (0.5 s left 0.3 s, D-97); the calls still outlive their timeout.
+        result = client.call_tool("heartbeat", {"interval": 0.2, "count": 7}, timeout=1.0,
                                   reset_on_progress=True, on_progress=lambda *a: beats.append(a))
-        assert text_of(result) == "5 beats"
-        assert time.monotonic() - started > 0.5 + SLACK        # survived past its timeout
-        assert [b[0] for b in beats] == [1, 2, 3, 4, 5]
+        assert text_of(result) == "7 beats"
+        assert time.monotonic() - started > 1.0 + SLACK        # survived past its timeout
+        assert [b[0] for b in beats] == [1, 2, 3, 4, 5, 6, 7]
 
         # reset_on_progress asks for progress by itself: no callback needed for the reset.
         started = time.monotonic()
-        assert text_of(client.call_tool("heartbeat", {"interval": 0.2, "count": 4},
-                                        timeout=0.5, reset_on_progress=True)) == "4 beats"
-        assert time.monotonic() - started > 0.5 + SLACK
+        assert text_of(client.call_tool("heartbeat", {"interval": 0.2, "count": 6},
+                                        timeout=1.0, reset_on_progress=True)) == "6 beats"
+        assert time.monotonic() - started > 1.0 + SLACK
 
 
 @pytest.mark.spec("TO-05", "TO-02")
@@ -634,22 +644,23 @@ def test_progress_never_extends_a_call_past_its_maximum_total(tmp_path):
     with spawn(timing("plain", log)) as client:
         capped_at = time.monotonic()
         handle = client.call_tool_async("heartbeat", {"interval": 0.2, "count": 50},
-                                        timeout=0.5, reset_on_progress=True,
-                                        max_total_timeout=1.2)
+                                        timeout=1.0, reset_on_progress=True,   # 0.8 s to
+                                        max_total_timeout=1.5)                 # spare (D-97)
         with pytest.raises(RequestTimeout) as info:
             handle.result()
-        assert_near(time.monotonic() - capped_at, 1.2)
-        assert info.value.timeout == 1.2 and "maximum total time" in str(info.value)
+        assert_near(time.monotonic() - capped_at, 1.5)
+        assert info.value.timeout == 1.5 and "maximum total time" in str(info.value)
 
         # Progress that stops: the call fails one timeout after the last beat.
         started = time.monotonic()
-        with pytest.raises(RequestTimeout):
+        with pytest.raises(RequestTimeout) as info:
             client.call_tool("heartbeat", {"interval": 0.2, "count": 3, "answer": False},
-                             timeout=0.5, reset_on_progress=True)
-        assert_near(time.monotonic() - started, 0.6 + 0.5)
+                             timeout=1.0, reset_on_progress=True)
+        assert_near(time.monotonic() - started, 0.6 + 1.0)
+        assert info.value.timeout == 1.0                       # the timeout, not the cap
     cancels = cancels_for(read_log(log), handle.id)
     assert len(cancels) == 1 and cancels[0]["got"]["params"]["reason"]
-    assert_near(cancels[0]["t"] - capped_at, 1.2)         # on the wire at the cap
+    assert_near(cancels[0]["t"] - capped_at, 1.5)         # on the wire at the cap
 
 
 @pytest.mark.spec("TO-05")
