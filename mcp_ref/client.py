@@ -23,6 +23,7 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set
 
@@ -489,25 +490,26 @@ class Client:
             # Taken before the call is sent (D-45): the listing the call was made under.
             schema = self._output_schemas.get(name)
             changes = self._tools_changes
-        version = self.protocol_version
         pending = self._session.send_request(spec.TOOLS_CALL, params, **options)
+        # Before the handle is handed out: every result() applies it (D-93). What it needs is
+        # bound here, the handle itself not: PendingRequest.check is given the stamp.
+        pending.check = functools.partial(self._check_tool_result, name, schema, changes,
+                                          self.protocol_version)
+        return pending
 
-        def check(result: Dict[str, Any]) -> None:
+    @staticmethod
+    def _check_tool_result(name: str, schema: Optional[Dict[str, Any]], changes: int,
+                           version: Optional[str], result: Dict[str, Any], stamp: Any) -> None:
+        """RemoteProtocolError, what the server sent on ``.result``, for a CallToolResult the
+        schema of the session's ``version`` refuses (TL-08) or one that breaks ``schema``, the
+        tool's listed outputSchema when the call was made (TL-09; None: not checked against
+        one), unless the answer's ``stamp`` shows the listing went stale meanwhile."""
+        if stamp != changes:
             # A tools/list_changed came on the wire before this answer (D-45), or the answer
             # was taken at a deadline, unstamped: the schema may be stale, and is not used.
             # One that came after the answer changes nothing: the answer is judged by the
             # tools as they were, whichever thread ran first (D-62).
-            stale = pending.stamp != changes
-            self._check_tool_result(name, result, None if stale else schema, version)
-        pending.check = check           # before the handle is handed out: every result() (D-93)
-        return pending
-
-    @staticmethod
-    def _check_tool_result(name: str, result: Dict[str, Any], schema: Optional[Dict[str, Any]],
-                           version: Optional[str]) -> None:
-        """RemoteProtocolError, what the server sent on ``.result``, for a CallToolResult the
-        schema of the session's ``version`` refuses (TL-08) or one that breaks ``schema``, the
-        tool's listed outputSchema (TL-09; None: not checked against one)."""
+            schema = None
         # TL-08: every revision's CallToolResult has a required content array of blocks. The
         # Python SDK refuses a result without one, the TS SDK substitutes []; we say so rather
         # than hand the caller {} as a tool's answer (D-90). A member the session's revision

@@ -117,10 +117,12 @@ class PendingRequest:
         # in wire order: anything the owner counts (the client: tools/list_changed) that came
         # before the answer is in it, nothing after. None if unset or taken at a deadline.
         self.stamp: Any = None
-        #: Set by the owner before it hands the request out: called with the result each time
-        #: :meth:`result` returns it, and raises to refuse it (the client's tools/call checks,
-        #: TL-08 and TL-09, D-93). None: the result is returned as it came.
-        self.check: Optional[Callable[[Dict[str, Any]], None]] = None
+        #: Set by the owner before it hands the request out: called with the result and the
+        #: :attr:`stamp` each time :meth:`result` returns it, and raises to refuse it (the
+        #: client's tools/call checks, TL-08 and TL-09, D-93). None: the result is returned as
+        #: it came. It is given the stamp rather than the handle, so that it need not refer to
+        #: the handle: a handle that referred to itself would wait for the cycle collector.
+        self.check: Optional[Callable[[Dict[str, Any], Any], None]] = None
 
     # --- For the caller -----------------------------------------------------------------------
 
@@ -167,7 +169,7 @@ class PendingRequest:
             raise self._error
         assert self._result is not None
         if self.check is not None:
-            self.check(self._result)
+            self.check(self._result, self.stamp)
         return self._result
 
     def _block(self, timeout: Optional[float]) -> None:

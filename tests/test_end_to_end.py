@@ -1507,6 +1507,27 @@ def test_before_2025_06_18_the_client_holds_no_tool_to_an_output_schema(version)
     assert handled == [omitted, lie]
 
 
+def test_a_finished_tool_call_handle_is_freed_when_dropped_not_left_to_the_cycle_collector():
+    """D-93's check was a closure over the handle it was stored on: every tools/call handle
+    referred to itself, so none was freed when its caller dropped it, and the cyclic garbage
+    collector ran every ~60 calls to free them (63 collections in 4 000 echo calls, a few
+    microseconds a call). The check is now given the stamp instead, and binds no handle."""
+    import gc
+    from mcp_ref.session import PendingRequest
+    with spawn() as client:
+        client.call_tool("echo", {"text": "warm"})
+        gc.collect()
+        gc.disable()
+        try:
+            for i in range(50):
+                client.call_tool("echo", {"text": f"call {i}"})
+                client.call_tool_async("echo", {"text": f"async {i}"}).result()
+            alive = sum(1 for o in gc.get_objects() if isinstance(o, PendingRequest))
+        finally:
+            gc.enable()
+    assert alive <= 2, f"{alive} finished handles still alive without the cycle collector"
+
+
 @pytest.mark.spec("TL-08", "TL-09")
 @pytest.mark.parametrize("mode, arguments, rule", [
     ("result-lacks", {}, "TL-08"), ("output-schema", {"lie": True}, "TL-09")])

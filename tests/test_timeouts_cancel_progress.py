@@ -1745,7 +1745,7 @@ def test_a_handles_check_judges_each_result_it_returns_and_nothing_else():
                       max_total_timeout=None)
     judged = []
 
-    def check(result):
+    def check(result, stamp):
         judged.append(result)
         raise ValueError("refused by the check")
     answered, cancelled = (session.send_request("tools/call", {"name": name})
