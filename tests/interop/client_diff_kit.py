@@ -72,15 +72,19 @@ def _errors(client: str, out: Dict[str, Any]) -> Tuple[str, ...]:
     ``onerror`` (the message up to its first ``:`` after the type, e.g.
     ``Error: Received a response for an unknown message ID``)."""
     if client == "ref":
-        return tuple(m.group(1) for line in out.get("log", [])
-                     for m in [re.search(r"peer broke a protocol rule \(([A-Z]+-\d+)\)", line)] if m)
+        rule = re.compile(r"peer broke a protocol rule \(([A-Z]+-\d+)\)")
+        return tuple(m.group(1) for line in out.get("log", []) for m in [rule.search(line)] if m)
     if client == "py":
-        return tuple(n.split(":")[0] for n in out.get("notes", []) if not n.split(":")[0].endswith("Notification"))
-    return tuple(re.match(r"[^:]*(?::[^:{\[\"]*)?", e).group(0).strip() for e in out.get("errors", []))
+        return tuple(n.split(":")[0] for n in out.get("notes", [])
+                     if not n.split(":")[0].endswith("Notification"))
+    head = re.compile(r"[^:]*(?::[^:{\[\"]*)?")
+    return tuple(head.match(e).group(0).strip() for e in out.get("errors", []))
 
 
 def _notes(client: str, out: Dict[str, Any]) -> Tuple[str, ...]:
-    if client == "py":   # "LoggingMessageNotification:notifications/message"; exceptions are errors
+    # The Python SDK's notes: "LoggingMessageNotification:notifications/message"; its
+    # exceptions are errors.
+    if client == "py":
         return tuple(n.split(":", 1)[1] for n in out.get("notes", [])
                      if n.split(":")[0].endswith("Notification"))
     return tuple(out.get("notes", []))

@@ -135,12 +135,14 @@ ROWS = [
         ref=Saw(run(list_="RemoteProtocolError: tools/list answered a page")),
         # The Python SDK's call_tool lists the tools first (for their output schemas), so the
         # broken listing fails the call too.
-        py=Saw(run(list_="ValidationError: ", call="ValidationError: 1 validation error for ListToolsResult")),
+        py=Saw(run(list_="ValidationError: ",
+                   call="ValidationError: 1 validation error for ListToolsResult")),
         ts=Saw(run(list_=r"\$ZodError: "))),
     Row("C14", ("id_null_error",),
         ref=Saw(errors=("BP-12",)), py=OK, ts=Saw(errors=("ZodError:",))),
     Row("C15", ("batch_response",),
-        ref=Saw(run(ping="timeout"), sent=("error -32600 id=null",) + CANCELLED, errors=("BP-16",)),
+        ref=Saw(run(ping="timeout"), sent=("error -32600 id=null",) + CANCELLED,
+                errors=("BP-16",)),
         py=PY_TIMEOUT, ts=TS_TIMEOUT),
     Row("C16", ("malformed_json",),
         ref=Saw(sent=("error -32700 id=null",), errors=("BP-01",)),
@@ -152,11 +154,14 @@ ROWS = [
         py=Saw(errors=("ValidationError",) * 3), ts=Saw(errors=("ZodError:",) * 3)),
     Row("C17", ("non_utf8",),
         ref=Saw(sent=("error -32700 id=null",), errors=("BP-01",)),
-        py=Saw(run("timeout", "timeout", "timeout") + ("close(outer)=refused",), sent=CANCELLED * 3),
+        py=Saw(run("timeout", "timeout", "timeout") + ("close(outer)=refused",),
+               sent=CANCELLED * 3),
         ts=Saw(notes=("notifications/message",))),   # U+FFFD substituted
     Row("C18", ("non_utf8_response",),
-        ref=Saw(run(ping="timeout"), sent=("error -32700 id=null",) + CANCELLED, errors=("BP-01",)),
-        py=Saw(run("timeout", "timeout", "timeout") + ("close(outer)=refused",), sent=CANCELLED * 3),
+        ref=Saw(run(ping="timeout"), sent=("error -32700 id=null",) + CANCELLED,
+                errors=("BP-01",)),
+        py=Saw(run("timeout", "timeout", "timeout") + ("close(outer)=refused",),
+               sent=CANCELLED * 3),
         ts=Saw(run(ping='ok {"_meta":{"x":"\ufffd"}}'))),
     Row("C19", ("crlf",), ref=OK, py=OK, ts=OK),
     Row("C19", ("blank_lines",),                       # seven blank or whitespace-only lines
@@ -247,7 +252,8 @@ def mismatches(client: str, expected: Saw, seen: Seen):
     patterns = [step.split("=", 1)[1] for step in expected.steps]
     patterns = [KINDS[p][client] if p in KINDS else p for p in patterns]
     if seen.names != names or not all(re.match(p, s, re.S) for p, s in zip(patterns, seen.steps)):
-        found.append(("steps", expected.steps, tuple(f"{n}={s[:120]}" for n, s in zip(seen.names, seen.steps))))
+        now = tuple(f"{n}={s[:120]}" for n, s in zip(seen.names, seen.steps))
+        found.append(("steps", expected.steps, now))
     for part in ("sent", "notes", "progress", "errors"):
         want, got = getattr(expected, part), getattr(seen, part)
         if want is ANY:
@@ -262,7 +268,8 @@ def mismatches(client: str, expected: Saw, seen: Seen):
 
 
 @pytest.fixture(scope="module", params=[
-    "ref", pytest.param("py", marks=pytest.mark.interop), pytest.param("ts", marks=pytest.mark.interop)])
+    "ref", pytest.param("py", marks=pytest.mark.interop),
+    pytest.param("ts", marks=pytest.mark.interop)])
 def seen(request, tmp_path_factory) -> Dict[str, Seen]:
     """Every scenario run with one client: {scenario: Seen}."""
     client = request.param
@@ -289,7 +296,8 @@ def test_the_table_row_holds(seen, row, scenario):
     if found:
         lines = [f"spec_notes/differential.md row {row.row} ({scenario}): {CLIENTS[client]} "
                  f"no longer does what the table records."]
-        lines += [f"  {what}: table {want!r}\n  {' ' * len(what)}  now   {got!r}" for what, want, got in found]
+        lines += [f"  {what}: table {want!r}\n  {' ' * len(what)}  now   {got!r}"
+                  for what, want, got in found]
         lines.append("what it did:\n" + seen[scenario].summary())
         lines.append("what it wrote: " + repr(seen[scenario].sent_raw)[:3000])
         if client == "ref":
