@@ -1514,8 +1514,10 @@ def _carries(token: str) -> Callable[[Any], bool]:
 
 
 def _check_cancel(wire: Wire, tool: str, arguments: Dict[str, Any], expected: float) -> Result:
-    """Start the call, wait for its first progress (or a short while), cancel it, then watch
-    until the call would have finished (``expected`` s) plus half a second."""
+    """Start the call, wait for its first progress (or a short while), cancel it and ping
+    right behind the cancel, then watch until the call would have finished (``expected`` s)
+    plus half a second. What arrives before the pong the server may have written before it
+    read the cancel (D-100)."""
     key, token, request_id = "cancel-honoured", "cancel-ü-1", "slow-cancel"
     request = _slow_call(request_id, tool, arguments, token)
     since = wire.mark()
@@ -1537,11 +1539,26 @@ def _check_cancel(wire: Wire, tool: str, arguments: Dict[str, Any], expected: fl
     after = wire.mark()
     cancelled_at = wire.notify(spec.CANCELLED, cancel)
     evidence.append(sent({"jsonrpc": "2.0", "method": spec.CANCELLED, "params": cancel}))
+    # A ping right behind the cancel. A server reads its input in order, so whatever it wrote
+    # before it answered this ping it may have written before it read the cancel: on a busy
+    # machine that can be well after CANCEL_GRACE. Only what comes after the pong (and after
+    # the grace window) was sent by a server that knew of the cancel (D-100).
+    behind = {"jsonrpc": "2.0", "id": "ping-behind-cancel", "method": spec.PING}
+    wire.send(behind)
+    evidence.append(sent(behind))
     late = wire.response(request_id, after, max(0.5, started + expected + 0.5 - time.monotonic()))
     wire.listen(0.0 if late else CANCEL_GRACE)
+    pong = next((f for f in wire.frames[after:] if _is_response(f.value)
+                 and _same_id(f.value.get("id"), behind["id"])), None)
+
+    def before_the_cancel_was_read(frame: Frame) -> bool:
+        if pong is not None and frame.index < pong.index:
+            return True
+        return frame.at <= cancelled_at + CANCEL_GRACE     # no pong: the grace window alone
+
     stray = [f for f in wire.frames[after:]               # CN-23: beyond the grace window
-             if _carries(token)(f.value) and f.at > cancelled_at + CANCEL_GRACE]
-    if late is not None and late.at <= cancelled_at + CANCEL_GRACE:
+             if _carries(token)(f.value) and not before_the_cancel_was_read(f)]
+    if late is not None and before_the_cancel_was_read(late):
         # CN-08: the response crossed the cancel on the wire, sent before the server read it.
         return not_applicable(key, "the call finished as the cancel went out (CN-08: a race "
                               "both sides must allow)", evidence + [got(late)])
