@@ -890,9 +890,10 @@ def test_spec_names_every_method_of_every_revision_with_its_kind_and_revision():
 @pytest.mark.spec("BP-01", "TR-06", "TR-07")
 def test_required_params_are_what_every_revision_with_the_method_requires():
     """D-85: ``spec.REQUIRED_PARAMS``, which the connection refuses to send a request or
-    notification without (and, D-98, to act on one received without), is each method's required params members in every schema file that
-    has the method; for ``elicitation/create``, those of the form mode (the only mode before
-    2025-11-25), and ``spec.URL_ELICITATION_REQUIRED_PARAMS`` those of 2025-11-25's url mode."""
+    notification without (and, D-98, to act on one received without), is each method's
+    required params members in every schema file that has the method; for
+    ``elicitation/create``, those of the form mode (the only mode before 2025-11-25), and
+    ``spec.URL_ELICITATION_REQUIRED_PARAMS`` those of 2025-11-25's url mode."""
     required = {}
     for version in spec.SUPPORTED_VERSIONS:
         for method, (_, members) in _methods_of(version).items():
@@ -912,8 +913,8 @@ def test_required_params_are_what_every_revision_with_the_method_requires():
 def test_elicitation_is_the_one_method_whose_params_are_a_choice_told_apart_by_mode():
     """D-92: ``connection.required_params_problem`` (sending, D-85; receiving, D-98) reads
     ``spec.REQUIRED_PARAMS`` by method, with one ``if``: an ``elicitation/create`` whose
-    ``mode`` is ``"url"`` requires ``spec.URL_ELICITATION_REQUIRED_PARAMS`` instead. That holds while its params are the only
-    params of the four schema files that are one of several definitions (2025-11-25's
+    ``mode`` is ``"url"`` requires ``spec.URL_ELICITATION_REQUIRED_PARAMS`` instead. That
+    holds while its params are the only params of the four schema files that are one of several definitions (2025-11-25's
     ``ElicitRequestParams``), told apart by ``mode``: ``"url"``, required, in the url mode;
     ``"form"`` or absent in the form mode. A second such method would want a table."""
     choices = {}
