@@ -5,6 +5,7 @@ Logs every line it reads (raw bytes, latin-1) to LOGFILE as JSON lines {"in": ..
 line it writes as {"out": ...}. Answers initialize/ping/tools/call normally unless SCENARIO
 says otherwise.
 """
+import collections
 import json, os, sys, time
 
 #: Every scenario, in the order of spec_notes/differential.md's rows C1-C35 (run_all.sh and
@@ -51,8 +52,24 @@ def result(id_, res):
 INIT_OK = {"capabilities": {"tools": {}}, "serverInfo": {"name": "fake", "version": "0"}}
 pings = 0
 calls = 0
-for line in sys.stdin.buffer:
-    log(**{"in": line.decode("latin-1")})
+# C22, C23: the client answers roots/list "s2" from a thread of its own while its script goes
+# on, and a close before that answer was written would drop it (a race, not a behaviour; D-97).
+# So the client's requests after "s2" are held, and answered in order once its answer is read:
+# the script cannot end before the answer is on the wire (D-101).
+awaiting_s2 = False
+held = []
+replay = collections.deque()
+
+
+def incoming():
+    for line in sys.stdin.buffer:
+        log(**{"in": line.decode("latin-1")})
+        yield line
+        while replay:
+            yield replay.popleft()
+
+
+for line in incoming():
     try:
         msg = json.loads(line)
     except ValueError:
@@ -90,6 +107,7 @@ for line in sys.stdin.buffer:
     if m == "notifications/initialized":
         if SC in ("roots_after", "roots_before_initialized"):
             send({"jsonrpc": "2.0", "id": "s2", "method": "roots/list"})
+            awaiting_s2 = True
         if SC == "sampling_undeclared":
             send({"jsonrpc": "2.0", "id": "s3", "method": "sampling/createMessage", "params": {"messages": [], "maxTokens": 5}})
         if SC == "server_unknown_method":
@@ -99,6 +117,13 @@ for line in sys.stdin.buffer:
         if SC == "server_request_bad_id":
             send({"jsonrpc": "2.0", "id": None, "method": "ping"})
             send({"jsonrpc": "2.0", "id": 1.5, "method": "ping"})
+        continue
+    if awaiting_s2 and m is None and i == "s2":
+        awaiting_s2 = False
+        replay.extend(held)
+        held.clear()
+    if awaiting_s2 and m is not None and i is not None:
+        held.append(line)
         continue
     if i is None or m is None:
         continue                       # a response or a notification from the client
