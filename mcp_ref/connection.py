@@ -211,23 +211,24 @@ def _refused_elicitation_mode(params: Optional[Dict[str, Any]], capabilities: Di
 
 
 def _refused_sampling_tools(params: Optional[Dict[str, Any]], capabilities: Dict[str, Any],
-                            version: Optional[str]) -> Optional[str]:
+                            version: Optional[str]) -> Optional[Tuple[str, str]]:
     """Why a ``sampling/createMessage`` with ``params`` may not go to (or come from) a client
-    with ``capabilities`` in ``version``, or None. 2025-11-25 client/sampling: servers MUST NOT
-    send tool-enabled sampling requests (``tools``, ``toolChoice``) to clients that did not
-    declare ``sampling.tools`` (LC-16, LC-17); before 2025-11-25 sampling has no tools at all
-    (LC-15). D-95."""
+    with ``capabilities`` in ``version``, with the catalogue row, or None. 2025-11-25
+    client/sampling: servers MUST NOT send tool-enabled sampling requests (``tools``,
+    ``toolChoice``) to clients that did not declare ``sampling.tools`` (LC-16, LC-17); before
+    2025-11-25 sampling has no tools at all (LC-15). D-95."""
     offered = [name for name in spec.SAMPLING_TOOL_PARAMS if name in (params or {})]
     if not offered:
         return None
     if version is not None and version < spec.SAMPLING_TOOLS_VERSION:
         return (f"sampling with {' and '.join(offered)} needs protocol revision "
-                f"{spec.SAMPLING_TOOLS_VERSION} or later; this session speaks {version}")
+                f"{spec.SAMPLING_TOOLS_VERSION} or later; this session speaks {version}",
+                "LC-15")
     sampling = capabilities.get("sampling")
     if isinstance(sampling, dict) and isinstance(sampling.get("tools"), dict):
         return None
     return (f"sampling with {' and '.join(offered)} needs the client's 'sampling.tools' "
-            "capability, which it did not declare")
+            "capability, which it did not declare", "LC-16")
 
 
 def _missing_capability(capabilities: Dict[str, Any], method: str) -> Optional[str]:
@@ -683,8 +684,8 @@ class Connection:
         refusal = (_refused_sampling_tools(params, peer, version)
                    if method == spec.SAMPLING_CREATE_MESSAGE else None)
         if refusal:                            # D-95: tools in sampling need sampling.tools
-            older = version is not None and version < spec.SAMPLING_TOOLS_VERSION
-            raise CapabilityNotNegotiated(refusal, catalogue_id="LC-15" if older else "LC-16")
+            problem, catalogue_id = refusal
+            raise CapabilityNotNegotiated(problem, catalogue_id=catalogue_id)
 
     def _check_we_declared(self, method: str) -> None:
         # LC-16 (c), LG-01: a notification tied to a capability needs it declared by us.
@@ -852,20 +853,21 @@ class Connection:
             # answer (LC-19). Dropped, like a late response (CN-08: such races are expected).
             return [ev.MessageDropped(f"request {method!r} arrived while we are closing")]
         capability = known[method]
-        if (capability and not declares(self.capabilities, capability)
-                and gating_capability(known, method, self.protocol_version) is None):
-            # The capability is newer than the session (D-35): 2024-11-05 has completion/complete
-            # but no ``completions``, so the peer broke no rule in asking; we answer as for a
-            # method we do not implement (ER-01), and report nothing (D-95).
-            self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
-                               f"Method not found: {quoted(method)}", "ER-01", answer_only=True)
-            return [ev.MessageDropped(f"{quoted(method, as_repr=True)}, which we do not "
-                                      "implement: answered -32601")]
         if capability and not declares(self.capabilities, capability):
+            if gating_capability(known, method, self.protocol_version) is None:
+                # The capability is newer than the session (D-35): 2024-11-05 has
+                # completion/complete but no ``completions``, so the peer broke no rule in
+                # asking; we answer as for a method we do not implement (ER-01), and report
+                # nothing (D-95).
+                self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
+                                   f"Method not found: {quoted(method)}", "ER-01",
+                                   answer_only=True)
+                return [ev.MessageDropped(f"{quoted(method, as_repr=True)}, which we do not "
+                                          "implement: answered -32601")]
             # A method behind a capability we did not declare is -32601 too, like an unknown
             # method in every state (D-05): 2025-11-25 says so for roots and completions, and
             # 2026-07-28's schema for every server capability (ER-11). Our own capabilities
-            # say what we implement, whatever the revision, so no version gate here (D-35).
+            # say what we implement, whatever the revision (D-35).
             return self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
                                       f"Method not found: {method} (no {capability!r} "
                                       "capability)", "ER-11")
@@ -911,9 +913,9 @@ class Connection:
         if refusal:
             # Tools we did not declare, or that this revision lacks (D-95, as D-36 answers an
             # undeclared elicitation mode): never handed to the application.
-            older = (self.protocol_version or "") < spec.SAMPLING_TOOLS_VERSION
+            problem, catalogue_id = refusal
             return self._answer_error(request, ErrorCode.INVALID_PARAMS,
-                                      f"Invalid params: {refusal}", "LC-15" if older else "LC-16")
+                                      f"Invalid params: {problem}", catalogue_id)
         token = params.get("_meta", {}).get("progressToken")   # PR-01: a valid token or None
         self._in_flight[request.id] = _OpenRequest(method, token)
         return [ev.RequestReceived(request.id, method, params, token)]
@@ -974,14 +976,6 @@ class Connection:
     # --- Notifications from the peer ----------------------------------------------------------
 
     def _receive_notification(self, note: Notification) -> List[ev.Event]:
-        # BP-01: every revision's schema makes a notification's params._meta an object (any
-        # object: only a request's types a progressToken). With another it is no notification
-        # of its method, like one whose params are not an object (jsonrpc.parse): reported,
-        # never answered (BP-13), and not processed, by the lifecycle either (D-92).
-        meta_problem = shapes.meta_problem(note.params or {}, "the notification")
-        if meta_problem is not None:
-            return [ev.ProtocolViolation(RemoteProtocolError(
-                f"{note.method}: {meta_problem}", catalogue_id="BP-01"), False)]
         params = note.params or {}
         refused = self._refused_notification(note.method, params)
         if refused is not None:
@@ -1044,7 +1038,15 @@ class Connection:
         leniency (deliver, and report) stays for valid notifications sent out of context: a
         capability not declared, the wrong direction, a revision without the method (D-35).
         A cancel is never refused here: its schema requires nothing in 2025-11-25, and CN-10
-        ignores a malformed one silently (``_receive_cancel``)."""
+        ignores a malformed one silently (``_receive_cancel``), unless its ``_meta`` is wrong.
+
+        Every revision's schema makes a notification's ``params._meta`` an object (any object:
+        only a request's types a progressToken). With another it is no notification of its
+        method, like one whose params are not an object (``jsonrpc.parse``): BP-01, D-92."""
+        meta_problem = shapes.meta_problem(params, "the notification")
+        if meta_problem is not None:
+            return ev.ProtocolViolation(RemoteProtocolError(
+                f"{method}: {meta_problem}", catalogue_id="BP-01"), False)
         problem = required_params_problem(method, params)
         if problem is not None:
             if not method_exists(method, self.protocol_version):
