@@ -135,6 +135,34 @@ def required_params_problem(method: str, params: Dict[str, Any]) -> Optional[str
     return f"{method}: params need {', '.join(map(repr, missing))}"
 
 
+def notification_problem(method: str, params: Dict[str, Any],
+                         version: Optional[str]) -> Optional[Tuple[str, str]]:
+    """What the schema refuses in a notification's params, with its catalogue row, or None:
+    the receiver does not act on such a frame (D-92, D-98), and ``serve --audit`` records
+    it (D-102). A ``_meta`` that is not an object makes it no notification of its method,
+    like params that are not an object (``jsonrpc.parse``): every revision's schema makes a
+    notification's ``params._meta`` an object (any object: only a request's types a
+    progressToken). So does a missing member its schema requires, and a log level none of
+    the eight (LG-03, the schema's ``LoggingLevel``). A method newer than ``version`` is no
+    known notification there. A cancel requires nothing in 2025-11-25
+    (:data:`spec.REQUIRED_PARAMS` has no entry for it); its ``_meta`` is judged here, and
+    the receiver drops a malformed cancel unreported (CN-10, D-102)."""
+    meta_problem = shapes.meta_problem(params, "the notification")
+    if meta_problem is not None:
+        return f"{method}: {meta_problem}", "BP-01"
+    problem = required_params_problem(method, params)
+    if problem is not None:
+        if not method_exists(method, version):
+            # A method newer than the session is no known notification here: an
+            # extension's, delivered and reported as such (LC-15, D-35), whatever its params.
+            return None
+        return problem, "BP-01"
+    if method == spec.LOG_MESSAGE and params["level"] not in spec.LOG_LEVELS:
+        return (f"notifications/message needs a level among {', '.join(spec.LOG_LEVELS)}; "
+                f"got {quoted(params['level'], as_repr=True)}", "LG-03")
+    return None
+
+
 def check_meta(container: Dict[str, Any], what: str) -> None:
     """LocalProtocolError if ``container`` (params or a result) holds a ``_meta`` that is not
     an object: every revision's schema makes it one, in request and notification params and
@@ -1028,38 +1056,24 @@ class Connection:
         events.append(ev.NotificationReceived(note.method, params))
         return events
 
-    def _refused_notification(self, method: str,
-                              params: Dict[str, Any]) -> Optional[ev.ProtocolViolation]:
-        """The report of a known notification the schema refuses, which is therefore not
-        processed (D-98), or None. Like a bad ``_meta`` (D-92), a missing required member
-        makes the frame no notification of its method (BP-01), and so does a log level that
-        is none of the eight (LG-03, the schema's ``LoggingLevel``). A notification cannot be
-        refused with a code (BP-13), so the receiver's one choice is not to act on it. D-24's
-        leniency (deliver, and report) stays for valid notifications sent out of context: a
-        capability not declared, the wrong direction, a revision without the method (D-35).
-        A cancel is never refused here: its schema requires nothing in 2025-11-25, and CN-10
-        ignores a malformed one silently (``_receive_cancel``), unless its ``_meta`` is wrong.
-
-        Every revision's schema makes a notification's ``params._meta`` an object (any object:
-        only a request's types a progressToken). With another it is no notification of its
-        method, like one whose params are not an object (``jsonrpc.parse``): BP-01, D-92."""
-        meta_problem = shapes.meta_problem(params, "the notification")
-        if meta_problem is not None:
-            return ev.ProtocolViolation(RemoteProtocolError(
-                f"{method}: {meta_problem}", catalogue_id="BP-01"), False)
-        problem = required_params_problem(method, params)
-        if problem is not None:
-            if not method_exists(method, self.protocol_version):
-                # A method newer than the session is no known notification here: an
-                # extension's, delivered and reported as such (LC-15, D-35), whatever its params.
-                return None
-            return ev.ProtocolViolation(RemoteProtocolError(problem, catalogue_id="BP-01"),
-                                        False)
-        if method == spec.LOG_MESSAGE and params["level"] not in spec.LOG_LEVELS:
-            return ev.ProtocolViolation(RemoteProtocolError(
-                f"notifications/message needs a level among {', '.join(spec.LOG_LEVELS)}; "
-                f"got {quoted(params['level'], as_repr=True)}", catalogue_id="LG-03"), False)
-        return None
+    def _refused_notification(self, method: str, params: Dict[str, Any]) -> Optional[ev.Event]:
+        """The event for a known notification the schema refuses, which is therefore not
+        processed (:func:`notification_problem`; D-92, D-98), or None. A notification cannot
+        be refused with a code (BP-13), so the receiver's one choice is not to act on it; it
+        is reported (BP-01, LG-03). D-24's leniency (deliver, and report) stays for valid
+        notifications sent out of context: a capability not declared, the wrong direction, a
+        revision without the method (D-35)."""
+        problem = notification_problem(method, params, self.protocol_version)
+        if problem is None:
+            return None
+        message, catalogue_id = problem
+        if method == spec.CANCELLED:
+            # CN-10: a malformed cancel is ignored silently, whatever is malformed: a _meta
+            # that is not an object here (D-102), a requestId that is missing or no id in
+            # _receive_cancel (D-98). Not processed, and not reported either.
+            return ev.MessageDropped(f"malformed cancel ignored: {message}")
+        return ev.ProtocolViolation(RemoteProtocolError(message, catalogue_id=catalogue_id),
+                                    False)
 
     def _receive_cancel(self, params: Dict[str, Any]) -> List[ev.Event]:
         request_id = params.get("requestId")

@@ -844,14 +844,16 @@ def test_a_notification_whose_meta_the_schema_refuses_reaches_the_server_as_noth
     events, _ = feed({"jsonrpc": "2.0", "id": 7, "method": "tools/list"})
     assert only(events, ev.RequestReceived).id == 7
     for meta in BAD_META:
-        for method, params in ((spec.CANCELLED, {"requestId": 7}),
-                               ("notifications/roots/list_changed", {}),
+        for method, params in (("notifications/roots/list_changed", {}),
                                ("notifications/x-vendor", {"n": 1})):
             events, frames = feed({"jsonrpc": "2.0", "method": method,
                                    "params": dict(params, _meta=meta)})
             violation = only(events, ev.ProtocolViolation)
             assert events == [violation] and frames == [], (method, meta)
             assert violation.error.catalogue_id == "BP-01"
+        events, frames = feed({"jsonrpc": "2.0", "method": spec.CANCELLED,
+                               "params": {"requestId": 7, "_meta": meta}})
+        assert [type(e) for e in events] == [ev.MessageDropped] and frames == []   # CN-10
     assert server.in_flight_ids == (7,)                 # no cancel stopped it
     events, _ = feed({"jsonrpc": "2.0", "method": spec.CANCELLED,
                       "params": {"requestId": 7, "_meta": {"progressToken": 1.5}}})
@@ -1009,6 +1011,29 @@ def test_a_cancel_without_a_request_id_is_ignored_silently_in_every_revision(ver
         events, frames = feed({"jsonrpc": "2.0", "method": spec.CANCELLED, "params": params})
         assert [type(e) for e in events] == [ev.MessageDropped] and frames == []
     assert server.in_flight_ids == (7,)
+
+
+@pytest.mark.spec("CN-10", "BP-01", "BP-13")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_every_malformed_cancel_is_ignored_silently_its_meta_too(version):
+    """D-102: CN-10 ignores a malformed cancel silently, and D-98 reads that as dropped, not
+    reported (a MessageDropped, which ``Session`` logs at DEBUG). A cancel whose ``_meta`` is
+    not an object (D-92) was the one malformed cancel reported instead (a ProtocolViolation,
+    which ``Session`` logs at WARNING). Now every malformed cancel is dropped alike and stops
+    nothing; any other notification with such a ``_meta`` is still reported (D-92).
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/cancellation#error-handling"""
+    server, feed = raw_session(version=version)
+    feed({"jsonrpc": "2.0", "id": 7, "method": "tools/list"})
+    malformed = [{}, {"requestId": None}, {"requestId": 1.5}, {"requestId": 7, "_meta": 5},
+                 {"requestId": 7, "_meta": [1]}, {"requestId": 7, "_meta": None}]
+    for params in malformed:
+        events, frames = feed({"jsonrpc": "2.0", "method": spec.CANCELLED, "params": params})
+        assert [type(e) for e in events] == [ev.MessageDropped] and frames == [], params
+    assert server.in_flight_ids == (7,)
+    events, _ = feed({"jsonrpc": "2.0", "method": "notifications/x-vendor",
+                      "params": {"_meta": 5}})
+    assert [type(e) for e in events] == [ev.ProtocolViolation]      # D-92, unchanged
+
 
 
 @pytest.mark.spec("CN-05", "CN-23", "PR-13")
