@@ -13,10 +13,12 @@ transition table the connection uses (:class:`~mcp_ref.lifecycle.Lifecycle`): cl
 as they are read, the server's ``initialize`` answer as it is written. A frame the table
 refuses is a violation, and the table already knows which catalogue row it breaks (LC-02,
 LC-05, LC-06, ...). On top of that come the rules the table does not hold: raw line checks
-(TR-07), the shape of ``initialize`` (LC-03), id and token bookkeeping (BP-05, BP-07, CN-02,
-CN-03, PR-02, PR-03, PR-08), direction and capabilities (LG-01, LC-16), the negotiated version
-(LC-15), and the answers to the server's keepalive pings (PG-02, with
-``serve --keepalive``: an error for an answer, or none before the server gave up).
+(TR-07), the shape of ``initialize`` (LC-03), what the schema refuses in a message's params
+(BP-01, PR-02: the frames the server answers -32602 or does not act on, D-102), id and token
+bookkeeping (BP-05, BP-07, CN-02, CN-03, PR-03, PR-08), direction and capabilities (LG-01,
+LC-16), the negotiated version (LC-15), and the answers to the server's keepalive pings
+(PG-02, with ``serve --keepalive``: an error for an answer, or none before the server gave
+up).
 
 Why ordering can be trusted: the server's frames are shown to the auditor *before* they are
 written, so anything the client sends in reaction to them is necessarily seen after them. A
@@ -40,7 +42,8 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 from . import spec
 from ._logging import LazyLogger
-from .connection import declares, gating_capability
+from .connection import (declares, gating_capability, method_exists, notification_problem,
+                         required_params_problem)
 from .errors import ProtocolError
 from .framing import DEFAULT_MAX_LINE_BYTES, FrameError, NumberOutOfRange, OutOfRange, decode
 from .jsonrpc import (ErrorResponse, InvalidMessage, Notification, Request, is_progress_token,
@@ -365,14 +368,18 @@ class Auditor:
                      "already cancelled" if key in self._cancelled else "already answered")
             self._record("BP-05", f"request id {request.id!r} used again ({state})", frame)
         self._ids_used.add(key)
-        token = self._progress_token(request, frame)
-        if request.method == spec.INITIALIZE:
+        token = None
+        if request.method in SERVER_ONLY_REQUESTS:   # unknown to the server: -32601
+            self._record("LC-16", f"{request.method} is a request only a server sends", frame)
+        elif self._refused_params(request, frame):
+            pass                                     # no request of its method: judged no further
+        elif request.method == spec.INITIALIZE:
+            token = self._progress_token(request, frame)
             if self._advance(Input.INITIALIZE_REQUEST, frame):
                 self._initialize_id = key
                 self._check_initialize(request.params or {}, frame)
-        elif request.method in SERVER_ONLY_REQUESTS:
-            self._record("LC-16", f"{request.method} is a request only a server sends", frame)
         elif request.method != "server/discover":   # LC-39: a dual-era probe may come first
+            token = self._progress_token(request, frame)
             self._advance(Input.PING if request.method == spec.PING else Input.REQUEST, frame)
             self._check_capability(request, frame)
             self._check_version_meta(request, frame)
@@ -398,13 +405,21 @@ class Auditor:
             # may try again (LC-20); it is lenient about clientInfo, the schema is not.
             self._record("LC-03", "initialize lacks " + ", ".join(missing), frame)
 
-    def _progress_token(self, request: Request, frame: Any) -> Any:
-        """PR-02: a token is a string or an integer. PR-03: it is unique among the client's
-        requests still in flight. The token, or None if there is none that counts."""
-        meta = (request.params or {}).get("_meta")
-        if not isinstance(meta, dict) or "progressToken" not in meta:
-            return None
-        token = meta["progressToken"]
+    def _refused_params(self, request: Request, frame: Any) -> bool:
+        """What the schema refuses in a request's params, which the server answers -32602
+        without processing it (D-87, D-98): a ``_meta`` that is not an object (BP-01), a
+        progress token that is not a string or an integer (PR-02), a member the method's
+        schema requires (BP-01; initialize's are LC-03's, in :meth:`_check_initialize`).
+        Such a frame is no request of its method, like one whose params are not an object
+        (:meth:`_message`): one record, and the caller judges it no further (D-102)."""
+        params = request.params or {}
+        meta = params.get("_meta", {})
+        if not isinstance(meta, dict):
+            # BP-01: https://modelcontextprotocol.io/specification/2025-11-25/basic/index#meta
+            self._record("BP-01", "the request's _meta is an object, not "
+                         f"{json.dumps(meta, default=_as_text)[:60]}", frame)
+            return True
+        token = meta.get("progressToken", "")
         if not is_progress_token(token):
             # PR-02: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/progress#progress-flow
             # null, a float, a boolean, an array or an object is no token: the server refuses
@@ -412,6 +427,23 @@ class Auditor:
             shown = (token.text if isinstance(token, OutOfRange) else json.dumps(token))[:60]
             self._record("PR-02", f"progress token {shown} is not a string or an integer",
                          frame)
+            return True
+        missing = (required_params_problem(request.method, params)
+                   if request.method != spec.INITIALIZE
+                   and method_exists(request.method, self._version) else None)
+        if missing is not None:
+            # BP-01: https://modelcontextprotocol.io/specification/2025-11-25/basic/index#requests
+            # Without a member its schema requires, the frame is no request of its method
+            # (D-98): the server answers -32602 from the table the sender obeys (D-85).
+            self._record("BP-01", missing, frame)
+            return True
+        return False
+
+    def _progress_token(self, request: Request, frame: Any) -> Any:
+        """PR-03: a token is unique among the client's requests still in flight. The token,
+        or None if there is none (:meth:`_refused_params` has judged its type, PR-02)."""
+        token = (request.params or {}).get("_meta", {}).get("progressToken")
+        if token is None:
             return None
         if any(_key(t) == _key(token) for tokens in self._in_flight.values()
                for t in tokens if t is not None):
@@ -419,7 +451,12 @@ class Auditor:
         return token
 
     def _check_capability(self, request: Request, frame: Any) -> None:
-        """LC-16: only capabilities the server declared (tools/*, resources/*, ...)."""
+        """LC-16: only capabilities the server declared (tools/*, resources/*, ...). Before
+        the initialize result is out the server has declared nothing the client could read:
+        a request then is the client's one fault, its timing (LC-02, LC-06), which the
+        lifecycle table has recorded; it was LC-16 too, once for one frame (D-102)."""
+        if self._version is None:
+            return
         capability = gating_capability(spec.CLIENT_REQUESTS, request.method, self._version)
         if capability and not declares(self.capabilities, capability):
             self._record("LC-16", f"{request.method} needs the {capability!r} capability, "
@@ -441,6 +478,15 @@ class Auditor:
         if note.method in SERVER_ONLY_NOTIFICATIONS:
             rule = "LG-01" if note.method == spec.LOG_MESSAGE else "LC-16"
             self._record(rule, f"{note.method} is a notification only a server sends", frame)
+            return
+        problem = notification_problem(note.method, note.params or {}, self._version)
+        if problem is not None:
+            # BP-01: https://modelcontextprotocol.io/specification/2025-11-25/basic/index#notifications
+            # A _meta that is not an object, or a member its schema requires missing: no
+            # notification of its method (D-92, D-98). The server does not act on it, a
+            # cancel included (CN-10), and neither does the auditor: an initialized so
+            # refused leaves the session awaiting one, a cancel so refused frees no token.
+            self._record(problem[1], problem[0], frame)
             return
         input = {spec.INITIALIZED: Input.INITIALIZED_NOTIFICATION,
                  spec.CANCELLED: Input.CANCELLED,

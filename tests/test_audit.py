@@ -646,6 +646,109 @@ def test_a_request_claiming_another_version(tmp_path):
     assert ids(audited(tmp_path, drive)) == ["LC-15"]
 
 
+# --- What the schema refuses: no message of its method (D-87, D-92, D-98, D-102) -------------
+
+
+@pytest.mark.spec("BP-01", "ER-01", "TL-11")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_a_request_without_a_member_its_schema_requires_is_bp_01(tmp_path, version):
+    """D-98: the server answers a known request without a member its schema requires -32602
+    and reports it (BP-01); the audit recorded nothing. It is no request of its method, like
+    one whose params are not an object: BP-01, once, and judged no further (before
+    initialize too, where a request whose params are not an object is BP-01 alone).
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/index#requests"""
+    missing = [("tools/call", {"arguments": {}}), ("resources/read", {}), ("prompts/get", {}),
+               ("logging/setLevel", {})]
+
+    def drive(wire):
+        assert "error" in ask(wire, "early", "tools/call", {})
+        handshake(wire, version)
+        for n, (method, params) in enumerate(missing):
+            answer = ask(wire, n, method, params)
+            assert answer["error"]["code"] == -32602, answer
+        assert "result" in ask(wire, "fine", "tools/call",
+                               {"name": "echo", "arguments": {"text": "x"}})
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["BP-01"] * (1 + len(missing))
+    assert [v["frame"]["id"] for v in violations] == ["early"] + list(range(len(missing)))
+    assert "params need 'name'" in violations[1]["violation"]
+    assert "params need 'level'" in violations[4]["violation"]
+    assert {v["level"] for v in violations} == {"MUST"}
+
+
+@pytest.mark.spec("BP-01", "PR-02")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_a_request_whose_meta_is_not_an_object_is_bp_01(tmp_path, version):
+    """D-87: every revision's schema makes a request's ``params._meta`` an object; the server
+    answers ``"_meta": 5`` -32602 and reports it (BP-01), as it does a token that is no
+    ProgressToken (PR-02). The audit recorded only the token. An initialize so refused leaves
+    the session awaiting another (LC-20, D-19): the retry is no second initialize.
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/index#meta"""
+    def drive(wire):
+        answer = ask(wire, "init0", "initialize", {
+            "protocolVersion": version, "capabilities": {}, "clientInfo": CLIENT_INFO,
+            "_meta": 5})
+        assert answer["error"]["code"] == -32602, answer
+        handshake(wire, version)
+        for n, meta in enumerate([5, [1], None, "m"]):
+            assert ask(wire, n, "tools/list", {"_meta": meta})["error"]["code"] == -32602
+        assert ask(wire, "p", "ping", {"_meta": [1]})["error"]["code"] == -32602
+        assert ask(wire, "t", "ping", {"_meta": {"progressToken": 1.5}})["error"]["code"] \
+            == -32602
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["BP-01"] * 6 + ["PR-02"]
+    assert violations[0]["frame"]["id"] == "init0"
+    assert "_meta is an object, not 5" in violations[0]["violation"]
+
+
+@pytest.mark.spec("BP-01", "BP-13", "LC-05", "CN-10")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_a_notification_the_schema_refuses_is_bp_01_and_not_taken_as_sent(tmp_path, version):
+    """D-92, D-98: a notification whose ``_meta`` is not an object, or that lacks a member its
+    schema requires, is no notification of its method: the server neither answers it
+    (BP-13) nor acts on it. The audit took each as sent: an ``initialized`` so refused
+    opened its session (and the proper one then counted as sent twice, LC-05), a cancel so
+    refused freed its request's token (PR-03), progress without a token was PR-08 and a
+    ``list_changed`` with ``"_meta": 5`` was LC-16. Each is now BP-01, once.
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/index#notifications"""
+    def drive(wire):
+        initialize(wire, version)
+        wire.notify("notifications/initialized", {"_meta": 5})
+        wire.notify("notifications/initialized")
+        wire.request("long", "tools/call", {"name": "slow", "arguments": {"seconds": 5,
+                                                                          "steps": 5},
+                                            "_meta": {"progressToken": "tok"}})
+        wire.notify("notifications/cancelled", {"requestId": "long", "_meta": [1]})
+        wire.notify("notifications/progress", {"progress": 1})
+        wire.notify("notifications/roots/list_changed", {"_meta": 5})
+        wire.notify("notifications/x-vendor", {"_meta": "m"})
+        ask(wire, "next", "tools/list", {"_meta": {"progressToken": "tok"}})   # PR-03
+        wire.notify("notifications/cancelled", {"requestId": "long"})
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["BP-01"] * 5 + ["PR-03"]
+    assert [v["frame"].get("method") for v in violations[:5]] == [
+        "notifications/initialized", "notifications/cancelled", "notifications/progress",
+        "notifications/roots/list_changed", "notifications/x-vendor"]
+    assert "params need 'progressToken'" in violations[2]["violation"]
+
+
+@pytest.mark.spec("LC-02", "LC-16")
+def test_a_gated_request_before_the_server_declared_anything_is_lc_02_alone(tmp_path):
+    """D-75 left it: ``resources/subscribe`` before initialize, to a server without
+    ``resources.subscribe``, was recorded twice, LC-02 and LC-16. Before the initialize
+    result the client has seen no capability, so its one fault is the timing (LC-02); once
+    the result is out, LC-16 judges what it has seen."""
+    def drive(wire):
+        ask(wire, "early", "resources/subscribe", {"uri": "mem://a"})
+        initialize(wire)
+        ask(wire, "soon", "resources/subscribe", {"uri": "mem://a"})     # LC-05 and LC-16
+        wire.notify("notifications/initialized")
+        ask(wire, "late", "resources/subscribe", {"uri": "mem://a"})
+    violations = audited(tmp_path, drive)
+    assert ids(violations) == ["LC-02", "LC-05", "LC-16", "LC-16"]
+    assert [v["frame"]["id"] for v in violations] == ["early", "soon", "soon", "late"]
+
+
 # --- The file survives a killed server -----------------------------------------------------------
 
 
