@@ -119,6 +119,25 @@ def test_tools_round_trip():
         assert info.value.code == -32602
 
 
+@pytest.mark.spec("ER-03", "TL-14")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_invalid_tool_arguments_are_an_is_error_result_in_every_revision(version):
+    """D-14, kept in every revision (D-95): arguments that break the tool's inputSchema are
+    an ``isError`` result naming the problem, never a JSON-RPC error, although 2024-11-05 …
+    2025-06-18 list invalid arguments among the issues protocol errors are for (ER-03 is
+    2025-11-25's reading). One behaviour in all four keeps the baseline's verdicts comparable."""
+    with spawn(supported_versions=(version,)) as client:
+        assert client.protocol_version == version
+        wrong_type = client.call_tool("add", {"a": "two", "b": 3})     # PeerError if -32602
+        missing = client.call_tool("add", {"a": 1})
+    assert wrong_type == {"content": [{"type": "text", "text": "Invalid arguments: "
+                                       "arguments.a: expected number, got string"}],
+                          "isError": True}
+    assert missing["isError"] is True
+    assert missing["content"][0]["text"] == ("Invalid arguments: arguments: "
+                                             "missing required property 'b'")
+
+
 @pytest.mark.spec("PN-01", "PN-02", "PN-04", "PN-05")
 def test_list_tools_follows_pagination():
     from mcp_ref.reference import build_server
