@@ -146,17 +146,6 @@ _ONE_SESSION = ("this Server is already serving a session: a Server serves one s
                 "time (its keepalive and transport belong to it); make one Server per client")
 
 
-def _name_given_or(name: Optional[str], fn: Callable[..., Any]) -> Any:
-    """A registration's name: the one given, or the function's when none is. ``""`` was asked
-    for and is kept: a name is a string (TL-06); an empty one gets TL-07's warning (D-91).
-    ValueError for a callable without a ``__name__`` (a ``functools.partial``) and no name."""
-    if name is not None:
-        return name
-    if not isinstance(getattr(fn, "__name__", None), str):
-        raise ValueError(f"{fn!r} has no __name__ to register it by: give the name")
-    return fn.__name__
-
-
 def _bare_decorator_problem(registrar: str, first: Any) -> Optional[str]:
     """``@server.tool`` written without its parentheses hands the function itself to
     ``tool()`` as the name: the function was replaced by the registering closure, and nothing
@@ -206,6 +195,28 @@ def _handler_problem(what: str, fn: Handler, passed: Tuple[str, ...]) -> Optiona
     if missing:
         return f"{call} requires the keyword-only argument {missing[0]!r}"
     return None
+
+
+def _checked_handler_name(kind: str, name: Optional[str], fn: Handler,
+                          passed: Tuple[str, ...], uri: Optional[str] = None) -> Any:
+    """The name ``fn`` is registered by: ``name``, or the function's own when ``name`` is
+    None (``""`` was asked for and is kept: a name is a string, TL-06; an empty one gets
+    TL-07's warning, D-91). First the checks ``tool``, ``resource`` and ``prompt`` share, one
+    wording for the three (D-103): ValueError, nothing registered, for a ``fn`` the server
+    could never call with the positional arguments ``passed`` (D-93, D-96), then for a
+    callable without a ``__name__`` (a ``functools.partial``) and no ``name``. Each message
+    starts with the registration: a resource by its ``uri``, a tool or prompt by its name,
+    or "a tool" while it has none."""
+    if name is None and isinstance(getattr(fn, "__name__", None), str):
+        name = fn.__name__
+    known_by = uri if uri is not None else name
+    what = f"a {kind}" if known_by is None else f"{kind} {known_by!r}"
+    problem = _handler_problem(what, fn, passed)
+    if problem is not None:
+        raise ValueError(problem)
+    if name is None:
+        raise ValueError(f"{what}: {fn!r:.80} has no __name__ to register it by: give the name")
+    return name
 
 
 def _tool_annotations_problem(tool: str, annotations: Any) -> Optional[str]:
@@ -587,10 +598,7 @@ class Server:
             raise ValueError(problem)
 
         def register(fn: Handler) -> Handler:
-            tool_name = _name_given_or(name, fn)
-            problem = _handler_problem(f"tool {tool_name!r}", fn, ("arguments", "context"))
-            if problem is not None:
-                raise ValueError(problem)
+            tool_name = _checked_handler_name("tool", name, fn, ("arguments", "context"))
             # TL-06: a tool has a name, a string. Its description and title are strings and
             # its annotations the schema's ToolAnnotations, or every tools/list page holding
             # it would be a result the schema refuses (TR-06, D-82).
@@ -638,10 +646,8 @@ class Server:
             raise ValueError(problem)
 
         def register(fn: Handler) -> Handler:
-            problem = _handler_problem(f"resource {uri!r}", fn, ("context",))
-            if problem is not None:
-                raise ValueError(problem)
-            definition = {"uri": uri, "name": _name_given_or(name, fn),
+            resource_name = _checked_handler_name("resource", name, fn, ("context",), uri=uri)
+            definition = {"uri": uri, "name": resource_name,
                           "description": description, "mimeType": mime_type}
             # The schema's Resource: each of these a string (TR-06, D-82).
             problem = _metadata_problem("a resource", **definition)
@@ -669,10 +675,7 @@ class Server:
             raise ValueError(problem)
 
         def register(fn: Handler) -> Handler:
-            prompt_name = _name_given_or(name, fn)
-            problem = _handler_problem(f"prompt {prompt_name!r}", fn, ("arguments", "context"))
-            if problem is not None:
-                raise ValueError(problem)
+            prompt_name = _checked_handler_name("prompt", name, fn, ("arguments", "context"))
             # The schema's Prompt and PromptArgument (TR-06, D-82).
             problem = (_metadata_problem("a prompt", name=prompt_name, description=description)
                        or (None if arguments is None

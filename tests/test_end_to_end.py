@@ -6,6 +6,7 @@ the server process was reaped.
 """
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -1263,6 +1264,54 @@ def test_a_nameless_callable_without_a_name_and_a_shutdown_hook_that_is_no_funct
     assert not server._shutdown_hooks
     server.tool("greet")(partial)
     assert server._tools["greet"].fn({}, None) == "hi"
+
+
+def _register_with(server, registrar, name):
+    """``server.tool(name)``, ``server.prompt(name)`` or ``server.resource(URI, name=name)``:
+    the decorator each registrar makes for one handler."""
+    if registrar == "resource":
+        return server.resource("file:///r", name=name)
+    return getattr(server, registrar)(name)
+
+
+_NAMELESS_PARTIAL = functools.partial(lambda greeting, *rest: greeting, "hi")
+
+
+@pytest.mark.parametrize("registrar", ["tool", "resource", "prompt"])
+@pytest.mark.parametrize("name, fn, says", [
+    pytest.param(None, 5, "the server calls it, but 5 is not callable",
+                 id="nameless-non-callable"),
+    pytest.param(None, None, "the server calls it, but None is not callable",
+                 id="nameless-None"),
+    pytest.param("n", 5, "the server calls it, but 5 is not callable", id="named-non-callable"),
+    pytest.param(None, _NAMELESS_PARTIAL,
+                 f"{_NAMELESS_PARTIAL!r:.80} has no __name__ to register it by: give the name",
+                 id="nameless-partial"),
+    pytest.param(None, _a_coroutine,
+                 "the server calls it as _a_coroutine(ARGS), but it is a coroutine function "
+                 "(async def): write a plain def", id="async-def"),
+])
+def test_each_registrar_refuses_a_handler_mistake_with_one_message(registrar, name, fn, says):
+    """D-103 (D-93 and D-96's leftover): ``tool``, ``resource`` and ``prompt`` each wrote the
+    same three checks of the function they register, in two orders, so one mistake had two
+    messages: a nameless non-callable was "5 has no __name__ to register it by" from ``tool``
+    and ``prompt`` (giving it a name would not have helped) and "not callable" from
+    ``resource``, and a nameless ``functools.partial``'s message did not say which
+    registration it was. Now one helper checks for all three: a ValueError, nothing
+    registered, whose message starts with the registration (a resource by its uri, a tool or
+    prompt by its name, "a tool" without one) and then says the same thing for each."""
+    from mcp_ref.server import Server
+    server = Server("mistakes")
+    own_name = name if name is not None else getattr(fn, "__name__", None)
+    if registrar == "resource":
+        label, args = "resource 'file:///r'", "context"
+    else:
+        label = f"a {registrar}" if own_name is None else f"{registrar} {own_name!r}"
+        args = "arguments, context"
+    with pytest.raises(ValueError) as refused:
+        _register_with(server, registrar, name)(fn)
+    assert str(refused.value) == f"{label}: {says.replace('ARGS', args)}"
+    assert not server._tools and not server._resources and not server._prompts
 
 
 def test_a_second_resource_of_a_uri_or_prompt_of_a_name_is_refused():
