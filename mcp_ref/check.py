@@ -410,7 +410,8 @@ class Wire:
         self.sent.append(obj)
         return self.send_raw(encode(obj))
 
-    def request(self, request_id: Any, method: str, params: Optional[Dict[str, Any]] = None) -> float:
+    def request(self, request_id: Any, method: str,
+                params: Optional[Dict[str, Any]] = None) -> float:
         obj: Dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
         if params is not None:
             obj["params"] = params
@@ -561,7 +562,8 @@ def options_problem(options: Options, prefix: str = "") -> Optional[str]:
     and the slow tool's arguments a JSON object. ``prefix``: "--" to name the options."""
     problem = finite_seconds_problem(f"{prefix}timeout", options.timeout)
     if problem is None and options.timeout > LONGEST_WAIT:
-        problem = f"the {prefix}timeout must be at most {LONGEST_WAIT:g} s, not {options.timeout!r}"
+        problem = (f"the {prefix}timeout must be at most {LONGEST_WAIT:g} s, "
+                   f"not {options.timeout!r}")
     if problem is None and not isinstance(options.slow_args, dict):
         problem = f"the {prefix}slow-args must be a JSON object, not {options.slow_args!r}"
     return problem
@@ -904,7 +906,8 @@ def _check_tool_names(listing: Optional[Frame], version: Any) -> Result:
         return not_applicable(key, "no tools listed")
     odd = [n for n in names if not (isinstance(n, str) and _TOOL_NAME.fullmatch(n))]
     # Counted once, not with names.count per name: a long listing took hours (found in check
-    # review). TL-07: https://modelcontextprotocol.io/specification/2025-11-25/server/tools#tool-names
+    # review). TL-07:
+    # https://modelcontextprotocol.io/specification/2025-11-25/server/tools#tool-names
     counts = collections.Counter(n for n in names if isinstance(n, str))
     twice = sorted(n for n, count in counts.items() if count > 1)
     problems = ([f"{len(odd)} name(s) outside 1-128 of A-Z a-z 0-9 _ - ."] if odd else []) + (
@@ -1317,7 +1320,8 @@ def _progress(spawn: Spawn, options: Options, tools: List[str]) -> Tuple[List[Re
     return results, (response.at - started) if response else 0.0
 
 
-def _slow_call(request_id: str, tool: str, arguments: Dict[str, Any], token: str) -> Dict[str, Any]:
+def _slow_call(request_id: str, tool: str, arguments: Dict[str, Any],
+               token: str) -> Dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "method": spec.TOOLS_CALL,
             "params": {"name": tool, "arguments": arguments, "_meta": {"progressToken": token}}}
 

@@ -789,7 +789,7 @@ class ChildProcess:
     # -- The process's state -------------------------------------------------------------
 
     def poll(self) -> Optional[int]:
-        """The return code if the server has exited (negative: killed by that signal), else None."""
+        """The return code once the server has exited (negative: killed by a signal), else None."""
         return self._proc.poll()
 
     def wait(self, timeout: Optional[float]) -> Optional[int]:
@@ -1126,7 +1126,7 @@ def _child_environment(env: Optional[Mapping[str, str]], inherit_env: bool) -> D
 
 
 def _popen(argv: List[str], env: Dict[str, str], cwd: Optional[str]) -> "subprocess.Popen[bytes]":
-    """Start the child, turning the OS's errors into a :class:`SpawnError` that says what failed."""
+    """Start the child; an error of the OS becomes a :class:`SpawnError` saying what failed."""
     # Imported here, not at the top: a server (StdioServerTransport) never spawns, and
     # subprocess, with the locale module it loads, is ~2 ms of its start-up.
     import subprocess
@@ -1195,7 +1195,8 @@ class StdioServerTransport:
             # there after close(): nothing else should take fd 2 by being opened next.
             _null_at(2, os.O_WRONLY)
         self._stdin_fd, self._stdout_fd = stdin_fd, stdout_fd
-        self._sys_stdout = sys.stdout         # what the stdout guard replaces, and close() restores
+        # What the stdout guard replaces, and close() restores.
+        self._sys_stdout = sys.stdout
         self._owns_in_fd = guard_stdin
         self._in_fd = _guard_stdin(stdin_fd) if guard_stdin else stdin_fd
         self._owns_out_fd = guard_stdout

@@ -109,7 +109,8 @@ def test_tools_round_trip():
         names = [tool["name"] for tool in client.list_tools()]
         assert {"echo", "add", "slow", "fail"} <= set(names)
         text = "ü 漢 🎉 a\nb \u2028"
-        assert client.call_tool("echo", {"text": text})["content"] == [{"type": "text", "text": text}]
+        echoed = client.call_tool("echo", {"text": text})
+        assert echoed["content"] == [{"type": "text", "text": text}]
         assert client.call_tool("add", {"a": 2, "b": 3})["content"][0]["text"] == "5"
         failed = client.call_tool("fail", {"message": "nope"})
         assert failed["isError"] is True and failed["content"][0]["text"] == "nope"
@@ -1442,7 +1443,8 @@ def test_a_tool_keeps_the_promise_of_its_output_schema(version):
     assert honest["structuredContent"] == {"sum": 3} and not honest.get("isError")
     assert liar["isError"] and ("structuredContent.sum: expected number, got string"
                                 in liar["content"][0]["text"])
-    assert text_only["isError"] and "structuredContent is missing" in text_only["content"][0]["text"]
+    assert text_only["isError"] and ("structuredContent is missing"
+                                     in text_only["content"][0]["text"])
 
 
 _STRUCTURED_SERVER = """
@@ -1655,11 +1657,11 @@ def test_tools_list_changed_makes_the_client_forget_the_listed_output_schemas():
     with spawn(scripted("output-schema")) as client:
         assert client.server_capabilities["tools"] == {"listChanged": True}
         client.list_tools()
-        changed = client.call_tool("sum", {"change": True})    # list_changed, then {"sum": "three"}
-        after = client.call_tool("sum", {"lie": True})         # not judged by a stale schema
+        changed = client.call_tool("sum", {"change": True})   # list_changed, then {"sum": "three"}
+        after = client.call_tool("sum", {"lie": True})        # not judged by a stale schema
         client.list_tools()
         with pytest.raises(RemoteProtocolError, match="TL-09|outputSchema"):
-            client.call_tool("sum", {"lie": True})             # judged again, by the new listing
+            client.call_tool("sum", {"lie": True})            # judged again, by the new listing
     assert changed["structuredContent"] == {"sum": "three"} == after["structuredContent"]
 
 

@@ -372,8 +372,8 @@ def test_late_response_after_a_timeout_is_dropped_and_the_session_stays_usable(t
         assert client._session._requests == {}
         assert client.state is State.OPERATING
     sent = [e["sent"] for e in read_log(log) if "sent" in e]
-    assert {"jsonrpc": "2.0", "id": handle.id,
-            "result": {"content": [{"type": "text", "text": "too late"}], "isError": False}} in sent
+    too_late = {"content": [{"type": "text", "text": "too late"}], "isError": False}
+    assert {"jsonrpc": "2.0", "id": handle.id, "result": too_late} in sent
     dropped = [r for r in caplog.records if r.name == "mcp_ref.session"
                and r.getMessage() == f"dropped: late response for cancelled request {handle.id!r}"]
     assert len(dropped) == 1 and dropped[0].levelno == logging.DEBUG
@@ -1128,7 +1128,8 @@ for line in sys.stdin:
         break
 os.close(0)
 time.sleep(0.5)
-send({"jsonrpc": "2.0", "id": msg["id"], "result": {"content": [{"type": "text", "text": "last"}]}})
+send({"jsonrpc": "2.0", "id": msg["id"],
+      "result": {"content": [{"type": "text", "text": "last"}]}})
 time.sleep(60)
 '''
 

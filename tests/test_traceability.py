@@ -284,7 +284,7 @@ def test_regenerate_touches_only_the_tests_column():
         | ID | level | rule | spec | code | tests | status |
         |---|---|---|---|---|---|---|
         | LC-02 | MUST | First.  | [x](https://e/x) | `lifecycle.ALLOWED` | — | implemented |
-        | LC-03 |  MUST | Open \\| close. | [y](https://e/y) | `a.b` | `tests/old.py::t` | n/a: no |
+        | LC-03 |  MUST | Open \\| close. | [y](https://e/y) | `a.b` | `tests/o.py::t` | n/a: no |
 
         ## Out of scope (2026-07-28 only)
 
@@ -300,7 +300,8 @@ def test_regenerate_touches_only_the_tests_column():
     assert changed == [
         (old_lines[4], "| LC-02 | MUST | First.  | [x](https://e/x) | `lifecycle.ALLOWED` | "
                        "`tests/t.py::a`<br>`tests/t.py::b` | implemented |"),
-        (old_lines[5], "| LC-03 |  MUST | Open \\| close. | [y](https://e/y) | `a.b` | — | n/a: no |"),
+        (old_lines[5], "| LC-03 |  MUST | Open \\| close. | [y](https://e/y) | `a.b` | — "
+                       "| n/a: no |"),
         (old_lines[11], "| LC-41 | fallback | `tests/t.py::c` |"),
     ]
     rows = tr.parse_matrix(new)

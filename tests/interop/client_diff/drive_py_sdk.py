@@ -1,7 +1,8 @@
 import json, os, sys, warnings, logging, io
 HERE = os.path.dirname(os.path.abspath(__file__))
 warnings.filterwarnings("ignore")
-buf = io.StringIO(); h = logging.StreamHandler(buf); h.setLevel(logging.WARNING); logging.getLogger().addHandler(h)
+buf = io.StringIO(); h = logging.StreamHandler(buf); h.setLevel(logging.WARNING)
+logging.getLogger().addHandler(h)
 import anyio
 from mcp import Client, StdioServerParameters
 from mcp import types
@@ -14,7 +15,8 @@ async def roots(ctx, *a):
 async def on_msg(m):
     res["notes"].append(type(m).__name__ + ":" + str(getattr(m, "method", m))[:80])
 async def main():
-    params = StdioServerParameters(command=sys.executable, args=[os.path.join(HERE, "odd_server.py"), sc, logp])
+    params = StdioServerParameters(command=sys.executable,
+                                   args=[os.path.join(HERE, "odd_server.py"), sc, logp])
     client = Client(params, mode="legacy", cache=None, read_timeout_seconds=T,
                     list_roots_callback=roots, message_handler=on_msg)
     stage = ["connect"]
@@ -24,7 +26,8 @@ async def main():
                 res["steps"].append(["connect", "ok %s" % client.protocol_version])
                 async def prog(p, t, m): res["progress"].append([p, t, m])
                 steps = [("ping", lambda: client.send_ping()),
-                         ("call", lambda: client.call_tool("echo", {"text": "a"}, progress_callback=prog)),
+                         ("call", lambda: client.call_tool("echo", {"text": "a"},
+                                                           progress_callback=prog)),
                          ("ping2", lambda: client.send_ping())]
                 if sc.startswith("tools_list"):
                     steps.insert(1, ("list", lambda: client.list_tools()))

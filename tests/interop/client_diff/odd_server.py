@@ -96,7 +96,8 @@ for line in incoming():
         if SC == "roots_before_initialized":
             send({"jsonrpc": "2.0", "id": "s1", "method": "roots/list"})
         if SC == "log_before_init_result":
-            send({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "early"}})
+            send({"jsonrpc": "2.0", "method": "notifications/message",
+                  "params": {"level": "info", "data": "early"}})
         if SC == "stderr_noise":
             sys.stderr.write("noise\n" * 1000 + "\x00\xff bin\n"); sys.stderr.flush()
         if SC == "crlf": send({"jsonrpc": "2.0", "id": i, "result": res}, end=b"\r\n"); continue
@@ -109,11 +110,14 @@ for line in incoming():
             send({"jsonrpc": "2.0", "id": "s2", "method": "roots/list"})
             awaiting_s2 = True
         if SC == "sampling_undeclared":
-            send({"jsonrpc": "2.0", "id": "s3", "method": "sampling/createMessage", "params": {"messages": [], "maxTokens": 5}})
+            send({"jsonrpc": "2.0", "id": "s3", "method": "sampling/createMessage",
+                  "params": {"messages": [], "maxTokens": 5}})
         if SC == "server_unknown_method":
             send({"jsonrpc": "2.0", "id": "s4", "method": "nope/nope"})
         if SC == "elicit_undeclared":
-            send({"jsonrpc": "2.0", "id": "s5", "method": "elicitation/create", "params": {"message": "x", "requestedSchema": {"type": "object", "properties": {}}}})
+            send({"jsonrpc": "2.0", "id": "s5", "method": "elicitation/create",
+                  "params": {"message": "x",
+                             "requestedSchema": {"type": "object", "properties": {}}}})
         if SC == "server_request_bad_id":
             send({"jsonrpc": "2.0", "id": None, "method": "ping"})
             send({"jsonrpc": "2.0", "id": 1.5, "method": "ping"})
@@ -137,13 +141,15 @@ for line in incoming():
         if first and SC == "error_code_string":
             send({"jsonrpc": "2.0", "id": i, "error": {"code": "oops", "message": "m"}}); continue
         if first and SC == "error_code_float":
-            send({"jsonrpc": "2.0", "id": i, "error": {"code": -32000.5, "message": "m"}}); continue
+            send({"jsonrpc": "2.0", "id": i, "error": {"code": -32000.5, "message": "m"}})
+            continue
         if first and SC == "error_no_message":
             send({"jsonrpc": "2.0", "id": i, "error": {"code": -32000}}); continue
         if first and SC == "string_id":
             result(str(i), {}); continue
         if first and SC == "result_and_error":
-            send({"jsonrpc": "2.0", "id": i, "result": {}, "error": {"code": 1, "message": "m"}}); continue
+            send({"jsonrpc": "2.0", "id": i, "result": {}, "error": {"code": 1, "message": "m"}})
+            continue
         if first and SC == "result_not_object":
             result(i, [1]); continue
         if first and SC == "id_null_error":
@@ -151,7 +157,8 @@ for line in incoming():
         if first and SC == "server_request_same_id":
             send({"jsonrpc": "2.0", "id": i, "method": "ping"})
         if first and SC == "undeclared_notification":
-            send({"jsonrpc": "2.0", "method": "notifications/resources/updated", "params": {"uri": "x:/y"}})
+            send({"jsonrpc": "2.0", "method": "notifications/resources/updated",
+                  "params": {"uri": "x:/y"}})
             send({"jsonrpc": "2.0", "method": "notifications/prompts/list_changed"})
         if first and SC == "unknown_notification":
             send({"jsonrpc": "2.0", "method": "notifications/whatever", "params": {}})
@@ -160,12 +167,15 @@ for line in incoming():
         if first and SC == "not_jsonrpc":
             raw(b'42\n'); raw(b'{"id":5}\n'); raw(b'[]\n')
         if first and SC == "non_utf8":
-            raw(b'{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"\xff\xfe"}}\n')
+            raw(b'{"jsonrpc":"2.0","method":"notifications/message",'
+                b'"params":{"level":"info","data":"\xff\xfe"}}\n')
         if first and SC == "non_utf8_response":
-            raw(b'{"jsonrpc":"2.0","id":%s,"result":{"_meta":{"x":"\xff"}}}\n' % json.dumps(i).encode()); continue
+            raw(b'{"jsonrpc":"2.0","id":%s,"result":{"_meta":{"x":"\xff"}}}\n'
+                % json.dumps(i).encode())
+            continue
         if first and SC == "huge_line":
-            raw(b'{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"'
-                + b"a" * (11 * 1024 * 1024) + b'"}}\n')
+            raw(b'{"jsonrpc":"2.0","method":"notifications/message",'
+                b'"params":{"level":"info","data":"' + b"a" * (11 * 1024 * 1024) + b'"}}\n')
         if first and SC == "stdout_closed":
             os.close(1); log(note="stdout closed")
             for line in sys.stdin.buffer:      # alive, reading, until the client closes stdin
@@ -183,8 +193,9 @@ for line in incoming():
     if m == "tools/call":
         calls += 1
         tok = (msg.get("params", {}).get("_meta") or {}).get("progressToken")
-        P = lambda t, p, **k: send({"jsonrpc": "2.0", "method": "notifications/progress",
-                                    "params": dict(progressToken=t, progress=p, **k)}) or time.sleep(0.1)
+        P = lambda t, p, **k: (send({"jsonrpc": "2.0", "method": "notifications/progress",
+                                     "params": dict(progressToken=t, progress=p, **k)})
+                               or time.sleep(0.1))
         if SC == "progress_unknown_token":
             P("nobody", 1)
         if SC == "progress_decreasing" and tok is not None:
