@@ -16,15 +16,18 @@
 * ``diff``     ``A.jsonl B.jsonl``: compare two transcripts written with ``--trace``.
 """
 
+from __future__ import annotations
+
 import sys
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from . import spec
 from ._logging import WARNING, basic_config
 from .lifecycle import render
 
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
 if TYPE_CHECKING:
     import argparse
+    from typing import Any, Dict, List, Optional
 
 
 def main(argv: Optional[List[str]] = None) -> int:

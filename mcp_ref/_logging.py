@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, Dict, Optional
+
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
 
 #: logging's own level numbers, so that callers need not import logging for them.
 DEBUG, INFO, WARNING, ERROR, CRITICAL = 10, 20, 30, 40, 50

@@ -35,10 +35,11 @@ last entry for the row (``"frame": null``), so that a client that breaks a rule 
 frame costs the server bounded memory and bounded rewrites (D-75).
 """
 
+from __future__ import annotations
+
 import json
 import os
 import threading
-from typing import Any, Dict, List, Optional, Set, Tuple
 
 from . import spec
 from ._logging import LazyLogger
@@ -50,7 +51,12 @@ from .jsonrpc import (ErrorResponse, InvalidMessage, Notification, Request, is_p
                       is_request_id, parse)
 from .lifecycle import NEGOTIATED, Input, Lifecycle, Role, State
 from .stdio import StdioServerTransport
-from .transcript import Trace
+
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Set, Tuple
+
+    from .transcript import Trace
 
 log = LazyLogger("mcp_ref.audit")
 
@@ -77,7 +83,8 @@ _MAX_FRAME_CHARS = 4096
 #: server's memory, the file and the time of every rewrite without bound.
 MAX_PER_ID = 100
 
-IdKey = Tuple[str, Any]
+if TYPE_CHECKING:
+    IdKey = Tuple[str, Any]
 
 
 def _key(request_id: Any) -> IdKey:

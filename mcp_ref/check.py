@@ -25,6 +25,8 @@ on a garbage line, say) cannot spoil unrelated checks. Every wait is a read with
 windows in which something must *not* happen (no response after a cancel) are bounded reads.
 """
 
+from __future__ import annotations
+
 import argparse
 import collections
 import concurrent.futures
@@ -33,7 +35,6 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from . import __version__, spec
 from .connection import declares, gating_capability
@@ -43,6 +44,10 @@ from .jsonrpc import is_request_id
 from .session import finite_seconds_problem
 from .stdio import ChildProcess, ShutdownReport
 from .transcript import Transcript
+
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple
 
 PASS, FAIL, WARN, NA = "pass", "fail", "warn", "n.a."
 
@@ -604,7 +609,8 @@ def run_battery(argv: Sequence[str], options: Optional[Options] = None) -> List[
     return sorted(results, key=lambda r: order[r.check.key])
 
 
-Spawn = Callable[[str], Wire]
+if TYPE_CHECKING:
+    Spawn = Callable[[str], Wire]
 
 
 # --- Group 1: version negotiation, one process per offered version ------------------------

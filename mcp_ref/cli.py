@@ -12,16 +12,21 @@
   progress tokens, timings and implementation info (:mod:`mcp_ref.transcript`).
 """
 
+from __future__ import annotations
+
 import json
 import signal
 import sys
 import threading
-from typing import Any, Dict, List, Optional, Sequence
 
 from .client import DEFAULT_REQUEST_TIMEOUT, Client
 from .errors import McpRefError, PeerError, RequestCancelled
 from .framing import FrameError, decode
 from .transcript import diff, load
+
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Sequence
 
 
 def _out(text: str = "") -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set
 
 from . import events as ev
 from . import shapes, spec
@@ -36,14 +35,19 @@ from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, PeerError,
 from .framing import DEFAULT_MAX_LINE_BYTES
 from .lifecycle import ENDING, Role, State
 from .session import (DEFAULT_KEEPALIVE_TIMEOUT, REQUEST_OPTIONS, Keepalive, PendingRequest,
-                      ProgressCallback, Session, check_options, deadline_seconds, grace_problem,
-                      keepalive_problem, waitable, whole_number_problem)
+                      Session, check_options, deadline_seconds, grace_problem, keepalive_problem,
+                      waitable, whole_number_problem)
 from .stdio import (DEFAULT_STDIN_GRACE, DEFAULT_TERM_GRACE, ChildProcess, ShutdownReport,
                     ladder_bound)
-from .transcript import Trace, Transcript, open_transcript
+from .transcript import Transcript, open_transcript
 
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
 if TYPE_CHECKING:
     from queue import Queue     # the module is imported where a queue is made (D-29)
+    from typing import Any, Callable, Dict, List, Optional, Sequence, Set
+
+    from .session import ProgressCallback
+    from .transcript import Trace
 
 log = LazyLogger("mcp_ref.client")
 server_log = LazyLogger("mcp_ref.server_log")
@@ -65,8 +69,9 @@ _THREAD_JOIN_TIMEOUT = 5.0
 _LOG_LEVELS = {"debug": DEBUG, "info": INFO, "notice": INFO, "warning": WARNING, "error": ERROR,
                "critical": CRITICAL, "alert": CRITICAL, "emergency": CRITICAL}
 
-#: A callback answering one kind of server request: gets ``params``, returns the result.
-RequestHandler = Callable[[Dict[str, Any]], Dict[str, Any]]
+if TYPE_CHECKING:
+    #: A callback answering one kind of server request: gets ``params``, returns the result.
+    RequestHandler = Callable[[Dict[str, Any]], Dict[str, Any]]
 
 
 def _elicitation_capability(modes: Sequence[str]) -> Dict[str, Any]:

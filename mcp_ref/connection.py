@@ -26,7 +26,6 @@ Bookkeeping (vocabulary from the official SDK's v2 dispatcher):
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Set, Tuple
 
 from . import events as ev
 from . import shapes, spec
@@ -35,9 +34,15 @@ from .errors import (CapabilityNotNegotiated, ErrorCode, LocalProtocolError, Mes
                      PeerError, RemoteProtocolError, UnsupportedProtocolVersion, quoted)
 from .framing import (DEFAULT_MAX_LINE_BYTES, FrameError, LineBuffer, LineTooLong,
                       NumberOutOfRange, TruncatedAtEOF, decode, encode, first_out_of_range)
-from .jsonrpc import (ErrorResponse, InvalidMessage, Message, Notification, Request, RequestId,
-                      Response, is_progress_token, is_request_id, parse, to_obj)
+from .jsonrpc import (ErrorResponse, InvalidMessage, Notification, Request, Response,
+                      is_progress_token, is_request_id, parse, to_obj)
 from .lifecycle import NEGOTIATED, Input, Lifecycle, Role, State
+
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Set, Tuple
+
+    from .jsonrpc import Message, RequestId
 
 #: The client's default implementation info (LC-03: clientInfo is required).
 DEFAULT_INFO = {"name": "mcp_ref", "version": "0.1.0"}

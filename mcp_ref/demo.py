@@ -5,15 +5,20 @@ phases of https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecyc
 what happens and which catalogue rule each step carries out.
 """
 
+from __future__ import annotations
+
 import os
 import sys
 import threading
 import time
-from typing import Optional
 
 from . import spec
 from .client import Client
 from .errors import PeerError, RequestCancelled, RequestTimeout
+
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 def _say(step: str, ids: str, text: str) -> None:

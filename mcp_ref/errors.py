@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import enum
 import reprlib
-from typing import Any, Optional, Sequence
+
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Any, Optional, Sequence
 
 
 class ErrorCode(enum.IntEnum):

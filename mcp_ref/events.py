@@ -8,13 +8,16 @@ here: the connection answers them itself.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple, Union
-
 from ._record import Record
 from .errors import McpRefError, ProtocolError
-from .jsonrpc import RequestId
 
-ProgressToken = Union[str, int]
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional, Tuple, Union
+
+    from .jsonrpc import RequestId
+
+    ProgressToken = Union[str, int]
 
 
 class RequestReceived(Record):
@@ -154,6 +157,7 @@ class MessageDropped(Record):
         self.reason = reason
 
 
-Event = Union[RequestReceived, NotificationReceived, ResponseReceived, RequestFailed,
-              CancelReceived, ProgressReceived, Initialized, EndOfStream, ConnectionFailed,
-              ProtocolViolation, MessageDropped]
+if TYPE_CHECKING:
+    Event = Union[RequestReceived, NotificationReceived, ResponseReceived, RequestFailed,
+                  CancelReceived, ProgressReceived, Initialized, EndOfStream, ConnectionFailed,
+                  ProtocolViolation, MessageDropped]

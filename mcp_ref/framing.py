@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import json
 from itertools import accumulate
-from typing import Any, List, Optional, Union
 
 from ._record import Record
 from .errors import ErrorCode, NotJson, quoted
+
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Any, List, Optional, Union
 
 #: Default maximum size of one line, in bytes (decision D-03). Large enough for the 40 MiB
 #: payloads of the benchmarks (base64 images and file contents travel inside tool results),

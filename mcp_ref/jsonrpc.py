@@ -22,14 +22,16 @@ carrying the JSON-RPC error code to answer with and, when it could be read, the 
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Union
-
 from ._record import Record
 from .errors import ErrorCode
 
-#: A request id is a string or an integer, never null (BP-03, BP-04), and never a boolean:
-#: in Python ``True`` is an ``int``, so a naive isinstance check would accept it.
-RequestId = Union[str, int]
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional, Union
+
+    #: A request id is a string or an integer, never null (BP-03, BP-04), and never a boolean:
+    #: in Python ``True`` is an ``int``, so a naive isinstance check would accept it.
+    RequestId = Union[str, int]
 
 
 def is_request_id(value: Any) -> bool:
@@ -91,7 +93,8 @@ class ErrorResponse(Record):
         self.data = data
 
 
-Message = Union[Request, Notification, Response, ErrorResponse]
+if TYPE_CHECKING:
+    Message = Union[Request, Notification, Response, ErrorResponse]
 
 
 class InvalidMessage(Exception):

@@ -65,11 +65,14 @@ mcp_ref states``); tests/test_lifecycle.py fails if the two disagree.
 from __future__ import annotations
 
 import enum
-from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from ._record import Record
 from .errors import ErrorCode, LocalProtocolError, ProtocolError, RemoteProtocolError
 from .spec import spec_url
+
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 LIFECYCLE = "basic/lifecycle"
 

@@ -19,13 +19,18 @@ Outside checks rely on these tool names, so they are stable:
 plus the resource ``mcp-ref://about`` and the prompts ``greet`` and ``explain_phase``.
 """
 
+from __future__ import annotations
+
 import json
 import time
-from typing import Any, Dict, List
 
 from . import __version__, spec
 from .errors import CapabilityNotNegotiated, McpRefError
 from .server import Context, Server, ToolError
+
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Any, Dict, List
 
 
 def _schema(properties: Dict[str, Any], required: List[str]) -> Dict[str, Any]:

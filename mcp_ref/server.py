@@ -41,7 +41,6 @@ import sys
 import threading
 import time
 import types
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from . import events as ev
 from . import shapes, spec
@@ -56,7 +55,13 @@ from .session import (DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_PROGRESS_INTERVAL, REQU
                       Keepalive, PendingRequest, Session, check_options, finite_seconds_problem,
                       keepalive_problem, progress_interval_problem, whole_number_problem)
 from .stdio import ParentWatchdog, StdioServerTransport, watchdog_problem
-from .transcript import Trace, open_transcript
+from .transcript import open_transcript
+
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+
+    from .transcript import Trace
 
 log = LazyLogger("mcp_ref.server")
 
@@ -362,7 +367,8 @@ class Context:
         return f"no longer needed: request {self.request_id!r} that asked was cancelled{why}"
 
 
-Handler = Callable[..., Any]
+if TYPE_CHECKING:
+    Handler = Callable[..., Any]
 
 
 class _Tool(Record):

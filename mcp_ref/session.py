@@ -28,20 +28,25 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from . import events as ev
 from . import spec
 from ._logging import LazyLogger
 from .connection import Connection, check_cancel_reason
 from .errors import ConnectionClosed, McpRefError, PeerError, RequestCancelled, RequestTimeout
-from .jsonrpc import RequestId
 from .lifecycle import ENDING
+
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
+
+    from .jsonrpc import RequestId
 
 log = LazyLogger("mcp_ref.session")
 
-#: Called with (progress, total, message) for each progress notification of a request.
-ProgressCallback = Callable[[float, Optional[float], Optional[str]], None]
+if TYPE_CHECKING:
+    #: Called with (progress, total, message) for each progress notification of a request.
+    ProgressCallback = Callable[[float, Optional[float], Optional[str]], None]
 
 #: How long a waiter whose deadline has passed still waits for an outcome that another thread
 #: is recording at that moment (close()'s fail_all, or the reader's sweep, D-65), so this is

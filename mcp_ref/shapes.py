@@ -26,11 +26,14 @@ Pure functions on plain dicts: the input is never changed, a fitted copy is retu
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from . import spec
 from .errors import LocalProtocolError, quoted
 from .jsonrpc import is_progress_token
+
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 
 def members(version: str, kind: str, obj: Dict[str, Any]) -> Dict[str, Any]:

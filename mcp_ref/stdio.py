@@ -48,15 +48,15 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import (TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence,
-                    Tuple)
 
 from mcp_ref._logging import LazyLogger
 from mcp_ref._record import Record
 from mcp_ref.errors import ConnectionClosed, SpawnError
 
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
 if TYPE_CHECKING:
     import subprocess
+    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 __all__ = [
     "DEFAULT_STDIN_GRACE",

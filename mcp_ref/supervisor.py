@@ -30,17 +30,22 @@ Usage::
 Standard library only, like the rest of mcp_ref.
 """
 
+from __future__ import annotations
+
 import contextlib
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from ._logging import LazyLogger
 from .client import Client
 from .errors import ConnectionClosed, McpRefError
 from .session import waitable
 from .stdio import ShutdownReport
+
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 # As every module of mcp_ref: logging is imported once a record could be emitted (D-29, D-86).
 log = LazyLogger("mcp_ref.supervisor")

@@ -36,15 +36,19 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from ._logging import LazyLogger
 from .framing import DEFAULT_MAX_LINE_BYTES, FrameError, LineBuffer, LineTooLong, decode
 
+TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
+if TYPE_CHECKING:
+    from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+
 log = LazyLogger("mcp_ref.transcript")
 
-#: Turns a decoded message (or the text of a line that is not JSON) into what is recorded.
-Redactor = Callable[[Any], Any]
+if TYPE_CHECKING:
+    #: Turns a decoded message (or the text of a line that is not JSON) into what is recorded.
+    Redactor = Callable[[Any], Any]
 
 #: How many requests without a response yet a transcript remembers, to give each response its
 #: method and latency. More than the 10 000 in flight the benchmark drives.
@@ -269,9 +273,10 @@ def redact_keys(*names: str, mask: str = "<redacted>") -> Redactor:
     return redact
 
 
-#: What a ``trace=`` argument may be: a path to write to, a :class:`Transcript` made by the
-#: caller (to pass ``redact``), or None for no transcript.
-Trace = Union[str, Transcript, None]
+if TYPE_CHECKING:
+    #: What a ``trace=`` argument may be: a path to write to, a :class:`Transcript` made by the
+    #: caller (to pass ``redact``), or None for no transcript.
+    Trace = Union[str, Transcript, None]
 
 
 def open_transcript(trace: Trace,

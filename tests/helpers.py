@@ -12,6 +12,8 @@ Bytes from the ``send_*`` methods of a connection are handed to the pair with
 misbehaving peer go the same way.
 """
 
+from __future__ import annotations
+
 import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple

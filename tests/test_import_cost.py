@@ -86,6 +86,30 @@ def test_serve_imports_logging_only_to_emit_a_record():
     assert "mcp_ref.reference" in modules and "logging" not in modules
 
 
+def test_nothing_imports_typing_at_run_time():
+    """D-105: the hints' names are imported for type checkers only (``TYPE_CHECKING = False``),
+    so a server's whole session (a handshake, a ping, EOF), the client library and the whole
+    package start without typing: ~3 ms of every start on a stock interpreter (D-72). ``-S``:
+    no site, so no ``.pth`` hook can import typing first (the benchmark's machine has one).
+    serve is started through ``main``, not ``-m``: before 3.11, ``-m`` itself imports typing
+    (runpy -> importlib.util -> importlib.abc), which no package can avoid."""
+    handshake = ('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":'
+                 '"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
+                 '{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
+                 '{"jsonrpc":"2.0","id":2,"method":"ping"}\n')
+    serve = "import sys; from mcp_ref.__main__ import main; sys.exit(main(['serve']))"
+    done = _python("-S", "-X", "importtime", "-c", serve, input=handshake)
+    assert done.returncode == 0 and '"id":2,"result":{}' in done.stdout, done.stderr
+    modules = set(_IMPORTED.findall(done.stderr))
+    assert "mcp_ref.reference" in modules and "typing" not in modules
+    assert "typing" not in imported_modules("-S", "-c", "import mcp_ref.client")
+    package = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "mcp_ref"))
+                     if name.endswith(".py") and name != "__main__.py")
+    every = imported_modules("-S", "-c", "import " + ", ".join("mcp_ref." + name
+                                                                for name in package))
+    assert {"mcp_ref.check", "mcp_ref.supervisor"} <= every and "typing" not in every
+
+
 def test_serve_still_formats_its_first_warning():
     """D-73: the deferred configuration is applied before the first record is handled: a
     serve warning (a line that is not JSON, BP-01) has serve's format, and stdout only the

@@ -91,3 +91,91 @@ def test_mcp_ref_imports_only_the_standard_library(path):
     allowed = set(sys.stdlib_module_names) | {"mcp_ref", "__import__"}
     bad = [(module, lineno) for module, lineno in _imports(path) if module not in allowed]
     assert not bad, f"{path.name} imports {bad}, which are not in the standard library"
+
+
+def _type_checking_blocks(tree):
+    """The module-level ``if TYPE_CHECKING:`` blocks of ``tree`` (D-105)."""
+    return [node for node in tree.body if isinstance(node, ast.If)
+            and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"]
+
+
+def _type_only_names(tree):
+    """Names a module binds only for type checkers: what its ``if TYPE_CHECKING:`` blocks import
+    from typing or from mcp_ref, and the aliases they define (``RequestId = Union[str, int]``)."""
+    names = set()
+    for block in _type_checking_blocks(tree):
+        for node in ast.walk(block):
+            if isinstance(node, ast.ImportFrom) and (node.module == "typing" or node.level):
+                names |= {alias.asname or alias.name for alias in node.names}
+            elif isinstance(node, ast.Assign):
+                names |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+    return names
+
+
+def _hint_node_ids(tree):
+    """Every node inside an annotation or a ``TYPE_CHECKING`` block: never run (D-105)."""
+    roots = list(_type_checking_blocks(tree))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns:
+            roots.append(node.returns)
+        elif isinstance(node, (ast.arg, ast.AnnAssign)) and node.annotation:
+            roots.append(node.annotation)
+    return {id(inner) for root in roots for inner in ast.walk(root)}
+
+
+def _package_type_only_names():
+    """The type-checker-only names of every mcp_ref module (``Event`` is events' alias)."""
+    return set().union(*(_type_only_names(ast.parse(path.read_text(encoding="utf-8")))
+                         for path in _all_modules()))
+
+
+def _type_only_uses_at_run_time(source, package_names):
+    """(line, name) for each use of a type-checker-only name in code that runs, given the
+    source of one module: its own such names, and ``module.Name`` for ``package_names`` on a
+    module of ours imported as ``from . import events as ev``."""
+    tree = ast.parse(source)
+    own, hints = _type_only_names(tree), _hint_node_ids(tree)
+    modules = {alias.asname or alias.name for node in ast.walk(tree)        # ``ev`` in
+               if isinstance(node, ast.ImportFrom) and node.level and not node.module  # from .
+               for alias in node.names}                                      # import events as ev
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in hints:
+            continue
+        if isinstance(node, ast.Name) and node.id in own:
+            found.append((node.lineno, node.id))
+        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+              and node.value.id in modules and node.attr in package_names):
+            found.append((node.lineno, node.attr))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and (
+                getattr(node, "module", None) == "typing"
+                or any(alias.name == "typing" for alias in node.names)):
+            found.append((node.lineno, "import typing"))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("path", _all_modules(), ids=lambda p: p.name)
+def test_names_for_type_checkers_are_used_only_in_hints(path):
+    """D-105: mcp_ref imports typing only under ``if TYPE_CHECKING:`` (``TYPE_CHECKING = False``
+    at run time), so those names, and the aliases defined with them, do not exist when the code
+    runs: they may appear in annotations (strings under ``from __future__ import annotations``)
+    and in other such blocks, never in code that runs, where they would be a NameError."""
+    source = path.read_text(encoding="utf-8")
+    assert not _type_only_uses_at_run_time(source, _package_type_only_names()), path.name
+    if _type_checking_blocks(ast.parse(source)):
+        assert "from __future__ import annotations" in source, path.name
+
+
+def test_the_hint_scan_sees_a_type_only_name_at_run_time():
+    """The scanner itself works: a typing name or a package alias used by running code is
+    found, and the same names inside hints are not."""
+    source = ("from __future__ import annotations\nfrom . import events as ev\n"
+              "TYPE_CHECKING = False\n"
+              "if TYPE_CHECKING:\n    from typing import Dict, Optional\n"
+              "    from .jsonrpc import RequestId\n    Alias = Dict[str, int]\n"
+              "def f(x: Optional[RequestId]) -> Alias:\n    y: Dict[str, int] = {}\n"
+              "    return isinstance(x, Dict) or Alias or ev.Event or y\n")
+    assert _type_only_uses_at_run_time(source, {"Event"}) == [
+        (10, "Alias"), (10, "Dict"), (10, "Event")]
+    assert _type_only_uses_at_run_time("import typing\nfrom typing import Any\n", set()) == [
+        (1, "import typing"), (2, "import typing")]
