@@ -12,10 +12,10 @@ is (spec_notes/decisions.md, D-29). Records are not frozen: treat them as read-o
 
 from __future__ import annotations
 
-
 TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
 if TYPE_CHECKING:
     from typing import Any, Tuple
+
 
 class Record:
     """Fields are the ``__slots__`` of the class and its bases, in order."""

@@ -103,10 +103,9 @@ def test_nothing_imports_typing_at_run_time():
     modules = set(_IMPORTED.findall(done.stderr))
     assert "mcp_ref.reference" in modules and "typing" not in modules
     assert "typing" not in imported_modules("-S", "-c", "import mcp_ref.client")
-    package = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "mcp_ref"))
+    package = sorted("mcp_ref." + name[:-3] for name in os.listdir(os.path.join(ROOT, "mcp_ref"))
                      if name.endswith(".py") and name != "__main__.py")
-    every = imported_modules("-S", "-c", "import " + ", ".join("mcp_ref." + name
-                                                                for name in package))
+    every = imported_modules("-S", "-c", "import " + ", ".join(package))
     assert {"mcp_ref.check", "mcp_ref.supervisor"} <= every and "typing" not in every
 
 
