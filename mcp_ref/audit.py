@@ -612,7 +612,9 @@ class Auditor:
         timeout passed, TO-02) while the client's stream is still open: the client did not
         answer promptly. At the end of the session (stdin closed, a signal) nobody is blamed."""
         params = value.get("params")
-        key = _key(params.get("requestId")) if isinstance(params, dict) else None
+        if not isinstance(params, dict):
+            return                               # names no request, so no ping of the server's
+        key = _key(params.get("requestId"))
         if (key in self._server_pings and key not in self._server_ids_answered
                 and not self._ended and not self.interrupted):
             self._record("PG-02", f"no answer to the server's ping {params['requestId']!r} "

@@ -967,7 +967,7 @@ def _check_id_types(wire: Wire) -> Result:
     for request_id in ("abc", 7, 0, "7"):
         since = wire.mark()
         wire.request(request_id, spec.PING)
-        frame = wire.wait_for(lambda v, i=request_id: _is_response(v) and _loosely(v.get("id"), i),
+        frame = wire.wait_for(lambda v: _is_response(v) and _loosely(v.get("id"), request_id),
                               since)
         evidence.append(sent({"jsonrpc": "2.0", "id": request_id, "method": spec.PING}))
         if frame is None:
@@ -1372,8 +1372,8 @@ def _check_increasing(frames: List[Frame], token: str) -> Result:
     if not mine:
         return not_applicable(key, "no progress was sent (PR-09 allows that)")
     values = [_params(f.value).get("progress") for f in mine]
-    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-    if not numeric or any(b <= a for a, b in zip(values, values[1:])):
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if len(numbers) < len(values) or any(b <= a for a, b in zip(numbers, numbers[1:])):
         return broken(key, "progress values " + _json(values), [got(f) for f in mine[:4]])
     return passed(key, "progress values " + _json(values))
 
@@ -1642,7 +1642,9 @@ def _capabilities_respected(wires: Sequence[Wire]) -> Result:
     list_changed, resources/updated) needs it declared in that process's result. In
     2024-11-05 and 2025-03-26 LC-16 is a SHOULD (warn); LG-01 is a MUST in every revision."""
     key = "capabilities-respected"
-    must, should, opened = [], [], 0
+    must: List[str] = []
+    should: List[str] = []
+    opened = 0
     for wire in wires:
         if wire.version is None:
             continue

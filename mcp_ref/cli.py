@@ -201,7 +201,7 @@ def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> int:
     """Run a command the way a command line should end: mcp_ref's typed errors become one
     line and exit status 1; Ctrl-C, SIGTERM and SIGHUP become one line and 128 + the
     signal, after the server was shut down (D-39)."""
-    previous: Dict[int, Any] = {}
+    previous: Dict[signal.Signals, Any] = {}
     try:
         # Inside the try: a signal that arrives as soon as our first handler is in is handled
         # like one during the command. Each previous handler is kept *before* ours goes in,

@@ -184,7 +184,7 @@ class Client:
               cwd: Optional[str] = None, inherit_env: bool = True,
               client_info: Optional[Dict[str, Any]] = None,
               request_timeout: Optional[float] = DEFAULT_REQUEST_TIMEOUT,
-              handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+              handshake_timeout: Optional[float] = DEFAULT_HANDSHAKE_TIMEOUT,
               max_total_timeout: Optional[float] = DEFAULT_MAX_TOTAL_TIMEOUT,
               supported_versions: Sequence[str] = spec.SUPPORTED_VERSIONS,
               roots: Optional[Callable[[], List[Dict[str, Any]]]] = None,
@@ -308,7 +308,7 @@ class Client:
             raise
         return client
 
-    def _handshake(self, timeout: float,
+    def _handshake(self, timeout: Optional[float],
                    on_start: Optional[Callable[["Client"], None]] = None) -> None:
         """initialize -> result -> notifications/initialized (lifecycle#initialization).
 
@@ -335,6 +335,7 @@ class Client:
             log.error("disconnecting: the server chose a protocol version we do not support")
             raise
         except RequestTimeout as exc:
+            assert timeout is not None      # no deadline (None): the wait never times out
             raise RequestTimeout(spec.INITIALIZE, timeout) from exc
 
     def __enter__(self) -> "Client":

@@ -40,7 +40,7 @@ from .lifecycle import NEGOTIATED, Input, Lifecycle, Role, State
 
 TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional, Set, Tuple
+    from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
     from .jsonrpc import Message, RequestId
 
@@ -341,7 +341,7 @@ class Connection:
     def __init__(self, role: Role, *, info: Optional[Dict[str, Any]] = None,
                  capabilities: Optional[Dict[str, Any]] = None,
                  instructions: Optional[str] = None,
-                 supported_versions: Tuple[str, ...] = spec.SUPPORTED_VERSIONS,
+                 supported_versions: Sequence[str] = spec.SUPPORTED_VERSIONS,
                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         problem = (implementation_problem(DEFAULT_INFO if info is None else info)
                    or instructions_problem(instructions)
@@ -1105,6 +1105,7 @@ class Connection:
         if not _progress_numbers(progress, total):
             return [ev.ProtocolViolation(RemoteProtocolError(
                 "progress notification without a numeric progress", catalogue_id="PR-06"), False)]
+        assert progress is not None         # _progress_numbers: it is a finite number
         if outbound.last_progress is not None and progress <= outbound.last_progress:
             return [ev.ProtocolViolation(RemoteProtocolError(
                 f"progress went from {outbound.last_progress!r} to {progress!r}; it must "
@@ -1123,6 +1124,7 @@ class Connection:
             return [ev.ProtocolViolation(RemoteProtocolError(
                 f"peer reported an error for an unreadable message: [{message.code}] "
                 f"{message.message}", catalogue_id="BP-12"), False)]
+        assert request_id is not None       # only an error response's id can be null (parse)
         if request_id in self._abandoned:
             del self._abandoned[request_id]
             return [ev.MessageDropped(f"late response for cancelled request {request_id!r}")]

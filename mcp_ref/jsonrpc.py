@@ -169,6 +169,7 @@ def _parse_request_or_notification(obj: Dict[str, Any], readable_id: Optional[Re
                              is_notification=is_notification)
     if is_notification:
         return Notification(method, params)
+    assert readable_id is not None      # a request without a readable id was refused above
     return Request(readable_id, method, params)
 
 

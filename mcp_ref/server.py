@@ -59,7 +59,7 @@ from .transcript import open_transcript
 
 TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+    from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
     from .transcript import Trace
 
@@ -474,7 +474,7 @@ class Server:
                  instructions: Optional[str] = None, max_workers: int = 4,
                  max_in_flight: int = 64, page_size: int = 50,
                  drain_timeout: float = DEFAULT_DRAIN_TIMEOUT,
-                 supported_versions: Tuple[str, ...] = spec.SUPPORTED_VERSIONS,
+                 supported_versions: Sequence[str] = spec.SUPPORTED_VERSIONS,
                  keepalive_interval: Optional[float] = None,
                  keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
                  progress_interval: float = DEFAULT_PROGRESS_INTERVAL) -> None:
@@ -977,11 +977,11 @@ class Server:
                                       {"inFlightLimit": pool.limit},
                                       reply=True)     # the reader never waits (D-38)
         elif isinstance(event, ev.CancelReceived):
-            context = contexts.get(event.request_id)
-            if context is not None:
+            running = contexts.get(event.request_id)
+            if running is not None:
                 log.info("request %r cancelled by the client: %s", event.request_id,
                          event.reason)                          # CN-09: log the reason
-                context._cancel(event.reason)                   # CN-05: stop the work
+                running._cancel(event.reason)                   # CN-05: stop the work
         elif isinstance(event, ev.Initialized):
             log.info("session initialized: protocol %s, client %s", event.protocol_version,
                      event.peer_info.get("name"))

@@ -628,9 +628,9 @@ class Session:
         elif isinstance(event, ev.ProgressReceived):
             # Progress that precedes its response in the same chunk: the response's claim
             # already took the request out of _requests, but the progress is still in order.
-            pending = self._requests.get(event.request_id) or claimed.get(event.request_id)
-            if pending is not None:
-                pending._progress(event)
+            waiting = self._requests.get(event.request_id) or claimed.get(event.request_id)
+            if waiting is not None:
+                waiting._progress(event)
         elif isinstance(event, ev.MessageDropped):
             log.debug("dropped: %s", event.reason)
         elif isinstance(event, ev.ProtocolViolation):

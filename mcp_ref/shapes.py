@@ -124,7 +124,7 @@ def call_tool_result(version: str, result: Dict[str, Any]) -> Dict[str, Any]:
 
 def get_prompt_result(version: str, result: Dict[str, Any]) -> Dict[str, Any]:
     """A GetPromptResult: each message holds one content block (PromptMessage)."""
-    messages: List[Any] = result.get("messages", [])
+    messages = result.get("messages", [])
     if not isinstance(messages, list):
         return result
     fitted = dict(result)
@@ -479,9 +479,11 @@ def object_problems(value: Dict[str, Any], schema: Dict[str, Any], where: str) -
     """
     if _plainly_valid(value, schema):
         return []                       # the usual tool's schema, met: no need of the subset
-    checker = _Checker(dialect(schema), schema)
-    if checker.dialect is not None:
-        checker.check(value, schema, (), 0)
+    dialect_name = dialect(schema)
+    if dialect_name is None:
+        return []                       # a dialect we do not support: not checked (BP-34)
+    checker = _Checker(dialect_name, schema)
+    checker.check(value, schema, (), 0)
     problems = [f"{where}{_path(path)}: {message() if callable(message) else message}"
                 for path, message in checker.problems[:MAX_PROBLEMS]]
     if len(checker.problems) > MAX_PROBLEMS:
@@ -542,9 +544,10 @@ def verdict(value: Any, schema: Any) -> Optional[bool]:
     keyword that applies (so that a full validator would accept the value too), None when
     it cannot tell (a keyword it does not check, a ``$ref`` it does not follow, a limit hit,
     an unsupported dialect: D-49)."""
-    checker = _Checker(dialect(schema), schema)
-    if checker.dialect is None:
+    dialect_name = dialect(schema)
+    if dialect_name is None:
         return None
+    checker = _Checker(dialect_name, schema)
     exact = checker.check(value, schema, (), 0)
     return False if checker.problems else True if exact else None
 
@@ -581,7 +584,7 @@ class _Checker:
     The schema may be the peer's: what is not of the expected JSON type is ignored, never
     trusted to be, and nothing raises (D-45)."""
 
-    def __init__(self, dialect_name: Optional[str], root: Any) -> None:
+    def __init__(self, dialect_name: str, root: Any) -> None:
         self.dialect = dialect_name
         self.root = root
         self.id_keyword = "id" if dialect_name == "draft-04" else "$id"

@@ -56,7 +56,7 @@ from mcp_ref.errors import ConnectionClosed, SpawnError
 TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
 if TYPE_CHECKING:
     import subprocess
-    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+    from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 __all__ = [
     "DEFAULT_STDIN_GRACE",
@@ -602,9 +602,10 @@ class ChildProcess:
         self.pgid = proc.pid
         # The fds belong to Popen's file objects; we use the fds and close via the objects,
         # so nothing is ever closed twice.
-        self._stdin_fd: Optional[int] = proc.stdin.fileno()
-        self._stdout_fd = proc.stdout.fileno()
-        self._stderr_fd = proc.stderr.fileno()
+        self._stdin, self._stdout, self._stderr = _pipes(proc)
+        self._stdin_fd: Optional[int] = self._stdin.fileno()
+        self._stdout_fd = self._stdout.fileno()
+        self._stderr_fd = self._stderr.fileno()
         # Our end of the stdin pipe is ours alone, so making it non-blocking affects nobody
         # else; the outbox needs it so (D-38).
         os.set_blocking(self._stdin_fd, False)
@@ -700,7 +701,7 @@ class ChildProcess:
         with self._stdin_lock:
             if self._stdin_fd is not None and not self._outbox.flushing:
                 self._stdin_fd = None
-                self._proc.stdin.close()
+                self._stdin.close()
 
     # -- Reading -------------------------------------------------------------------------
 
@@ -1069,14 +1070,14 @@ class ChildProcess:
             pidfd, self._pidfd = self._pidfd, None
             if pidfd is not None:
                 os.close(pidfd)
-            self._proc.stdout.close()
+            self._stdout.close()
             self._waker.close()
         else:
             _log.warning("server pid %d: stdout is still in use; not closing it", self.pid)
         if holding_read_lock:
             self._read_lock.release()
         if not self._stderr_thread.is_alive():
-            self._proc.stderr.close()
+            self._stderr.close()
             self._stderr_stop.close()
         else:
             _log.warning("server pid %d: stderr thread still running; leaking stderr", self.pid)
@@ -1108,8 +1109,16 @@ def _abandon(proc: "subprocess.Popen[bytes]") -> None:
         if proc.poll() is None:
             raise
     proc.wait(timeout=_KILL_REAP_TIMEOUT)
-    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+    for pipe in _pipes(proc):
         pipe.close()
+
+
+def _pipes(proc: "subprocess.Popen[bytes]") -> Tuple[IO[bytes], IO[bytes], IO[bytes]]:
+    """The child's stdin, stdout and stderr. Popen leaves one None only when it is not
+    piped; :func:`_popen` pipes all three."""
+    stdin, stdout, stderr = proc.stdin, proc.stdout, proc.stderr
+    assert stdin is not None and stdout is not None and stderr is not None
+    return stdin, stdout, stderr
 
 
 def _child_environment(env: Optional[Mapping[str, str]], inherit_env: bool) -> Dict[str, str]:

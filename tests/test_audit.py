@@ -877,6 +877,24 @@ def test_a_ping_answered_with_a_result_that_is_not_empty_is_recorded(tmp_path):
     assert "not the empty result" in violation["violation"]
 
 
+@pytest.mark.spec("PG-02", "CN-10")
+def test_a_servers_cancel_that_names_no_request_blames_no_ping(tmp_path, caplog):
+    """PG-02 is recorded when the server cancels its own ping that the client never answered;
+    a cancel whose params are not an object names no request, so no ping (CN-10: malformed,
+    ignored). The auditor reads it without failing (which it would log, not raise: its
+    params were indexed after a check mypy could not follow; D-106)."""
+    ping = ("server", {"jsonrpc": "2.0", "id": 1, "method": "ping"})
+
+    def cancel(params):
+        return ("server", {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                           "params": params})
+    [violation] = fed(tmp_path, fed_handshake() + [ping, cancel({"requestId": 1})])
+    assert violation["id"] == "PG-02" and "ping 1" in violation["violation"]
+    for params in ([1], None, "1"):
+        assert fed(tmp_path, fed_handshake() + [ping, cancel(params)]) == [], params
+    assert not [r for r in caplog.records if "auditor failed" in r.getMessage()]
+
+
 @pytest.mark.spec("PG-02", "PG-09")
 def test_a_ping_never_answered_is_recorded_once(tmp_path):
     """PG-02: a client that does not answer. The server gives up on its ping after the

@@ -350,6 +350,23 @@ def test_every_check_cites_the_catalogue_and_the_versioned_spec():
     assert len({c.key for c in check.CHECKS}) == len(check.CHECKS)
 
 
+@pytest.mark.spec("PR-05")
+def test_progress_increases_only_with_every_value_a_number():
+    """PR-05: each progress value exceeds the one before. A value that is missing, a boolean
+    or a string is no number, and fails the check whatever surrounds it (D-106: the
+    comparison reads the numbers only once every value is one)."""
+    def judged(*values):
+        frames = [check.Frame({"jsonrpc": "2.0", "method": check.spec.PROGRESS,
+                               "params": {"progressToken": "t", "progress": v}}, float(i), i)
+                  for i, v in enumerate(values)]
+        return check._check_increasing(frames, "t").outcome
+    assert judged(1, 2.5, 3) == "pass"
+    assert judged(1, 1) == "fail"
+    for odd in (None, True, "2"):
+        assert judged(1, odd, 3) == "fail", odd
+    assert judged() == "n.a."
+
+
 # --- LC-07 and LC-16 on recorded sessions (D-56) ---------------------------------------------
 
 

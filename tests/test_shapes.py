@@ -1026,9 +1026,11 @@ PLAIN = {"$schema": URIS["draft-07"], "type": "object", "title": "Args",
 
 def _full_problems(value, schema):
     """What the full subset finds, without the shortcut."""
-    checker = shapes._Checker(shapes.dialect(schema), schema)
-    if checker.dialect is not None:
-        checker.check(value, schema, (), 0)
+    dialect_name = shapes.dialect(schema)
+    if dialect_name is None:
+        return []
+    checker = shapes._Checker(dialect_name, schema)
+    checker.check(value, schema, (), 0)
     return checker.problems
 
 
@@ -1052,10 +1054,13 @@ def test_a_plain_schema_met_is_settled_without_the_full_subset(monkeypatch):
     assert shapes.object_problems({}, no_arguments, "arguments") == []
     for value, schema in [({"text": 1}, echo), ({}, echo), ({"text": "a", "x": 1}, PLAIN),
                           ({"times": 1.5, "text": "a"}, PLAIN), ({1: "a", "text": "b"}, echo),
-                          ({"text": "a"}, dict(echo, properties={"text": {"minLength": 9}})),
-                          ({"text": "a"}, dict(echo, **{"$schema": "https://example.com/s"}))]:
+                          ({"text": "a"}, dict(echo, properties={"text": {"minLength": 9}}))]:
         with pytest.raises(Walked):
             shapes.object_problems(value, schema, "arguments")
+    # A dialect we do not support is settled by neither: not checked at all (BP-34, D-106).
+    unknown = dict(echo, **{"$schema": "https://example.com/s"})
+    assert not shapes._plainly_valid({"text": "a"}, unknown)
+    assert shapes.object_problems({"text": 1}, unknown, "arguments") == []
     monkeypatch.undo()
     assert shapes.object_problems({"text": "a", "x": 1, "times": True}, PLAIN, "arguments") == [
         "arguments.x: unexpected property (additionalProperties is false)",
