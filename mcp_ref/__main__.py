@@ -141,7 +141,8 @@ def build_parser() -> "argparse.ArgumentParser":
         # client.DEFAULT_REQUEST_TIMEOUT, written out: importing the client here would slow
         # every ``serve`` with an option (tests/test_cli.py checks that the two agree).
         command.add_argument("--timeout", type=float, default=60.0,
-                             help="request timeout in seconds (default 60)")
+                             help="seconds to wait for each response, initialize's included "
+                                  "(default 60)")
         command.add_argument("words", nargs=argparse.REMAINDER,
                              help="-- then the server command (and, for call, TOOL 'JSON')")
     compare = commands.add_parser("diff", help="compare two --trace transcripts")

@@ -3,6 +3,9 @@
 * ``python3 -m mcp_ref inspect [--trace FILE] [--timeout S] -- CMD ARGS...`` spawns any stdio
   MCP server and prints what the handshake settled (server info, negotiated version,
   capabilities, instructions) and what it offers (tools, resources, prompts).
+* ``--timeout S`` bounds the wait for every response, initialize's included (TO-01, D-107):
+  ``--timeout 2`` against a server that never answers gives up after 2 s, not after the
+  client's 30 s handshake default.
 * ``python3 -m mcp_ref call [--trace FILE] [--timeout S] -- CMD ARGS... TOOL 'JSON'`` calls one
   tool and prints its result; progress shows as a live bar on a terminal, as plain lines
   otherwise; Ctrl-C sends ``notifications/cancelled`` (CN-01) and exits 130 (SIGTERM: 143).
@@ -50,10 +53,17 @@ def _show(title: str, items: List[Dict[str, Any]], key: str) -> None:
         _out(f"  {item.get(key)}" + (f"  -- {description}" if description else ""))
 
 
+def _spawn(argv: Sequence[str], trace: Optional[str], timeout: float) -> Client:
+    """The server of ``inspect`` or ``call``, initialized. ``timeout`` is the command's one
+    ``--timeout``: every request's (TO-01), initialize's too, so that the command gives up on
+    a server that never answers when the user said it should (D-107)."""
+    return Client.spawn(argv, trace=trace, request_timeout=timeout, handshake_timeout=timeout)
+
+
 def inspect(argv: Sequence[str], *, trace: Optional[str] = None,
             timeout: float = DEFAULT_REQUEST_TIMEOUT) -> int:
     """Print what a server says about itself and what it offers."""
-    with Client.spawn(argv, trace=trace, request_timeout=timeout) as client:
+    with _spawn(argv, trace, timeout) as client:
         _out(f"server: {json.dumps(client.server_info, ensure_ascii=False)}")
         _out(f"protocol version: {client.protocol_version}")
         _out(f"capabilities: {json.dumps(client.server_capabilities, ensure_ascii=False)}")
@@ -101,7 +111,7 @@ def call(argv: Sequence[str], tool: str, arguments: Dict[str, Any], *,
     """Call one tool; exit 0 on a result, 1 on an isError result or an error, 130 on Ctrl-C
     and 143 on SIGTERM (the call is cancelled first, CN-01)."""
     bar = _Progress()
-    with Client.spawn(argv, trace=trace, request_timeout=timeout) as client:
+    with _spawn(argv, trace, timeout) as client:
         handle = None
         try:
             # Inside the try: a signal that comes as soon as the call is written (the server

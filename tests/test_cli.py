@@ -442,6 +442,26 @@ def test_sigterm_during_call_cancels_shuts_the_server_down_and_exits_143(tmp_pat
         _reap_all(proc, pid)
 
 
+@pytest.mark.spec("TO-01", "TR-13")
+@pytest.mark.parametrize("command", ["inspect", "call"])
+def test_the_timeout_option_bounds_the_handshake_too(tmp_path, command):
+    """``--timeout 1`` against a server that never answers initialize: the command gives up
+    after 1 s, as the user said, with one line naming initialize, shuts the server (which
+    ignores EOF) down with the ladder (TR-13) and exits 1. Before, only the requests after
+    initialize took the option, and the handshake waited the client's 30 s default (D-107)."""
+    trace = str(tmp_path / "t.jsonl")
+    proc, pid = _holding(tmp_path, [command, "--timeout", "1", "--trace", trace], "slow-init")
+    try:
+        out, err = proc.communicate(timeout=20)      # 30 s, the default, fails here
+        assert proc.returncode == 1, err
+        assert err.strip().splitlines()[-1] == (
+            "mcp_ref: RequestTimeout: initialize got no response within its timeout of 1 s")
+        assert _gone(pid)
+        assert load(trace)[-1]["event"] == "close"     # complete, valid JSONL
+    finally:
+        _reap_all(proc, pid)
+
+
 @pytest.mark.spec("TR-13")
 @pytest.mark.parametrize("signum, status, message", [
     (signal.SIGINT, 130, "mcp_ref: interrupted"),
