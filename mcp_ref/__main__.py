@@ -39,6 +39,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return serve_reference()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if sys.stdout is None and args.command != "serve":
+        # Started with fd 1 closed (``>&-``): said before a server is spawned or a tool called,
+        # not an AttributeError once the output is written (serve says so itself, D-107).
+        parser.error("stdout is closed: there is nowhere to write the output")
     if args.command != "check" and getattr(args, "timeout", None) is not None:
         # inspect, call (TO-01); check.run judges its own --timeout, which must be finite.
         from .session import deadline_seconds
@@ -245,7 +249,10 @@ def command_line() -> int:
     with 128 + SIGPIPE, the status a shell shows for a Unix tool ended that way, instead of
     a traceback. A server the command spawned was shut down on the way out (the client's
     ``with`` block); stdout then points at /dev/null, so the interpreter's last flush of
-    what is left has nowhere to fail."""
+    what is left has nowhere to fail. Any other OSError that reaches here (stdout on a full
+    disk, ENOSPC; a device error, EIO) is one line on stderr and exit status 1, as a Unix
+    tool reports a write error, not a traceback; the server was shut down the same way
+    (D-107)."""
     try:
         status = main()
         if sys.stdout is not None:              # None: started with fd 1 closed
@@ -258,6 +265,20 @@ def command_line() -> int:
         os.dup2(devnull, 1)
         os.close(devnull)
         return 128 + signal.SIGPIPE
+    except OSError as exc:
+        import os
+        try:
+            if sys.stderr is not None:
+                sys.stderr.write(f"mcp_ref: {type(exc).__name__}: {exc}\n")
+        except OSError:                         # stderr is full or gone too: the status says it
+            pass
+        if sys.stdout is not None:
+            # What is left in stdout's buffer cannot be written either: fd 1 goes to /dev/null,
+            # as for a broken pipe, so that the interpreter's last flush cannot fail again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.close(devnull)
+        return 1
 
 
 if __name__ == "__main__":

@@ -352,6 +352,46 @@ def test_serve_trace_records_the_server_side(tmp_path):
     assert records[-1] == {"t": records[-1]["t"], "event": "exit", "status": 0, "signal": None}
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("command", [
+    ["states"],
+    ["inspect", "--"] + SERVE,
+    ["call", "--"] + SERVE + ["echo", '{"text": "hi"}'],
+    ["diff", "A", "B"],
+])
+def test_output_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, command):
+    """stdout on a full disk (/dev/full: every write fails with ENOSPC): one line on stderr
+    naming the error and exit status 1, as a Unix tool reports a write error. Before, a
+    traceback; a server the command spawned is shut down all the same, and its transcript is
+    complete (D-107)."""
+    trace = str(tmp_path / "t.jsonl")
+    if command[0] in ("inspect", "call"):
+        command = command[:1] + ["--trace", trace] + command[1:]
+    if command[0] == "diff":
+        for name in ("A", "B"):
+            (tmp_path / name).write_text('{"dir": "send", "msg": {"n": "%s"}}\n' % name)
+        command = ["diff", str(tmp_path / "A"), str(tmp_path / "B")]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(MCP_REF + command, cwd=ROOT, stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "mcp_ref: OSError: [Errno 28] No space left on device\n"
+    if command[0] in ("inspect", "call"):
+        assert load(trace)[-1]["event"] == "close"
+
+
+@pytest.mark.parametrize("command", [["states"], ["call", "--"] + SERVE + ["echo", "{}"]])
+def test_a_command_started_with_stdout_closed_says_so_before_it_starts(command):
+    """Started with fd 1 closed (``>&-``): a usage error (exit 2) saying so, before a server
+    is spawned or a tool called. Before, ``states`` exited 0 having written nothing, and
+    ``inspect`` and ``call`` raised AttributeError once they wrote (D-107)."""
+    done = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh"] + MCP_REF + command, cwd=ROOT,
+                          stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[-1].endswith(
+        "error: stdout is closed: there is nowhere to write the output")
+
+
 def test_spawn_failure_is_one_clear_line():
     done = run(["inspect", "--", "/no/such/server"])
     assert done.returncode == 1
