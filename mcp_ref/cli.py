@@ -46,11 +46,26 @@ def _say(text: str) -> None:
         pass
 
 
+def _printable(text: Any, indent: Optional[str] = None) -> str:
+    """What the server sent, fit to print on a terminal (D-107). The server is whatever the
+    user pointed the command at, and a name, a description or a message holding ESC, BEL, a
+    carriage return or a backspace would rewrite the terminal: clear it, retitle it, or erase
+    the line above and so hide a tool from the listing that was to show it. Each character
+    that does not print is shown as its Python escape (``\\x1b``, ``\\r``, ``\\u2028``); a
+    newline too, unless ``indent`` is given: then the text goes on on the next line after
+    ``indent``, so that a description cannot pass for another entry of a listing."""
+    text = text if isinstance(text, str) else str(text)
+    lines = [text] if indent is None else text.split("\n")
+    return ("\n" + (indent or "")).join(
+        "".join(c if c.isprintable() else repr(c)[1:-1] for c in line) for line in lines)
+
+
 def _show(title: str, items: List[Dict[str, Any]], key: str) -> None:
     _out(f"{title} ({len(items)}):")
     for item in items:
         description = item.get("description") or ""
-        _out(f"  {item.get(key)}" + (f"  -- {description}" if description else ""))
+        _out(f"  {_printable(item.get(key))}"
+             + (f"  -- {_printable(description, indent='    ')}" if description else ""))
 
 
 def _spawn(argv: Sequence[str], trace: Optional[str], timeout: float) -> Client:
@@ -68,7 +83,7 @@ def inspect(argv: Sequence[str], *, trace: Optional[str] = None,
         _out(f"protocol version: {client.protocol_version}")
         _out(f"capabilities: {json.dumps(client.server_capabilities, ensure_ascii=False)}")
         if client.instructions:
-            _out(f"instructions: {client.instructions}")
+            _out(f"instructions: {_printable(client.instructions, indent='  ')}")
         capabilities = client.server_capabilities
         if "tools" in capabilities:
             _show("tools", client.list_tools(), "name")
@@ -93,7 +108,7 @@ class _Progress:
         else:
             text = f"progress {progress:g}"
         if message:
-            text += f" {message}"
+            text += f" {_printable(message)}"
         if self.tty:
             sys.stderr.write("\r" + text[:120].ljust(60))
             self.shown = True
@@ -139,7 +154,7 @@ def call(argv: Sequence[str], tool: str, arguments: Dict[str, Any], *,
             return 130
         except PeerError as exc:
             bar.end()
-            sys.stderr.write(f"error {exc.code}: {exc.message}\n")
+            sys.stderr.write(f"error {exc.code}: {_printable(exc.message)}\n")
             return 1
         bar.end()
     _out(json.dumps(result, ensure_ascii=False, indent=2))
@@ -225,7 +240,8 @@ def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> int:
                 signal.signal(signum, _raise_terminated)
         return fn(*args, **kwargs)
     except McpRefError as exc:
-        _say(f"mcp_ref: {type(exc).__name__}: {exc}")
+        # Its text may quote the server (the last lines of its stderr, say): kept as lines.
+        _say(f"mcp_ref: {type(exc).__name__}: {_printable(exc, indent='')}")
         return 1
     except (KeyboardInterrupt, Terminated) as exc:
         _say(f"mcp_ref: {'interrupted' if isinstance(exc, KeyboardInterrupt) else exc}")

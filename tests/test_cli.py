@@ -105,6 +105,34 @@ def test_call_refuses_a_result_the_schema_refuses():
     assert "RemoteProtocolError: tool 'bare' returned a result the schema refuses" in done.stderr
 
 
+def test_what_the_server_sent_is_printed_without_its_control_characters():
+    """A server's instructions, tool name and description, progress message and error message
+    holding ESC, BEL, CR and backspace: printed with each such character escaped, so that the
+    server cannot clear, retitle or rewrite the user's terminal, or erase a line of the listing
+    (here ``\\x1b[1A\\x1b[2K``, the line above: its own entry). A newline in a description or
+    the instructions goes on on an indented line; in a name or a message it is escaped. Before,
+    all of it went to the terminal as sent (D-107)."""
+    fixture = [sys.executable, os.path.join(ROOT, "tests", "fixtures", "scripted_server.py"),
+               "terminal-escapes"]
+    done = run(["inspect", "--"] + fixture)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[3:] == [
+        "instructions: Read me.",
+        "  \\x1b[2Jthe screen is cleared",
+        "tools (1):",
+        "  safe\\x1b[2K\\rrm_rf  -- Harmless.\\x1b[1A\\x1b[2K\\x07",
+        "    Second line\\x08X"]
+    done = run(["call", "--"] + fixture + ["x", "{}"])
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == ["progress 1 \\x1b]0;pwned\\x07",
+                                        "error -32602: no\\x1b[8m hidden\\nline"]
+    # The last lines of its stderr, quoted by the error that ends the command, likewise.
+    zoo = os.path.join(ROOT, "tests", "fixtures", "zoo.py")
+    done = run(["inspect", "--", sys.executable, zoo, "die-before-init", "stderr=a\x1b[2J\tb"])
+    assert done.returncode == 1
+    assert done.stderr.endswith("last stderr: a\\x1b[2J\\tb\n"), done.stderr
+
+
 def test_inspect_and_call_time_out_as_the_client_does_whether_run_or_called():
     """One request timeout for ``inspect`` and ``call`` on the command line and as functions:
     the client's default (the parser writes it out, to keep the client's import off the
