@@ -117,7 +117,9 @@ class _Progress:
         sys.stderr.flush()
 
     def end(self) -> None:
+        """End the bar's line, once, so that what is written next starts a line of its own."""
         if self.shown:
+            self.shown = False
             sys.stderr.write("\n")
 
 
@@ -156,6 +158,11 @@ def call(argv: Sequence[str], tool: str, arguments: Dict[str, Any], *,
             bar.end()
             sys.stderr.write(f"error {exc.code}: {_printable(exc.message)}\n")
             return 1
+        except BaseException:
+            # Any other ending (a timeout, the server gone) goes on up to be said in one line
+            # (run_guarded): on a line of its own, not after the bar (D-107).
+            bar.end()
+            raise
         bar.end()
     _out(json.dumps(result, ensure_ascii=False, indent=2))
     return 1 if result.get("isError") else 0

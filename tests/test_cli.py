@@ -133,6 +133,30 @@ def test_what_the_server_sent_is_printed_without_its_control_characters():
     assert done.stderr.endswith("last stderr: a\\x1b[2J\\tb\n"), done.stderr
 
 
+def test_an_error_after_the_progress_bar_is_said_on_a_line_of_its_own(monkeypatch):
+    """On a terminal, ``call`` rewrites its progress bar in place, without a newline. A call
+    that then ends in an error other than a JSON-RPC one (here the server dies after one
+    progress notification: ConnectionClosed; a RequestTimeout likewise) ended the command with
+    its one line written after the bar, on the bar's line. The bar's line is ended first now,
+    however the call ends (D-107)."""
+    import io
+
+    from mcp_ref import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    fixture = [sys.executable, os.path.join(ROOT, "tests", "fixtures", "scripted_server.py"),
+               "progress-then-die"]
+    assert cli.run_guarded(cli.call, fixture, "x", {}, timeout=30) == 1
+    bar, said = terminal.getvalue().split("\n", 1)
+    assert bar.startswith("\r[###############...............] 1/2"), bar
+    assert said.startswith("mcp_ref: ConnectionClosed: the server closed its stdout (exit code 3)")
+
+
 def test_inspect_and_call_time_out_as_the_client_does_whether_run_or_called():
     """One request timeout for ``inspect`` and ``call`` on the command line and as functions:
     the client's default (the parser writes it out, to keep the client's import off the
