@@ -259,26 +259,28 @@ def command_line() -> int:
             sys.stdout.flush()
         return status
     except BrokenPipeError:
-        import os
         import signal
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.close(devnull)
+        _stdout_to_devnull()
         return 128 + signal.SIGPIPE
     except OSError as exc:
-        import os
         try:
             if sys.stderr is not None:
                 sys.stderr.write(f"mcp_ref: {type(exc).__name__}: {exc}\n")
         except OSError:                         # stderr is full or gone too: the status says it
             pass
         if sys.stdout is not None:
-            # What is left in stdout's buffer cannot be written either: fd 1 goes to /dev/null,
-            # as for a broken pipe, so that the interpreter's last flush cannot fail again.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.close(devnull)
+            # What is left in stdout's buffer cannot be written either (D-107).
+            _stdout_to_devnull()
         return 1
+
+
+def _stdout_to_devnull() -> None:
+    """Point fd 1 at /dev/null, so that the interpreter's last flush of what is left in
+    stdout's buffer, which could not be written, cannot fail again as it exits."""
+    import os
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
 
 
 if __name__ == "__main__":
