@@ -376,20 +376,34 @@ class Auditor:
             self._record("BP-05", f"request id {request.id!r} used again ({state})", frame)
         self._ids_used.add(key)
         token = None
-        if request.method in SERVER_ONLY_REQUESTS:   # unknown to the server: -32601
+        # What the schema refuses in the params (BP-01, PR-02) makes the frame no request of
+        # its method, but it is still a request: the server judges its timing and capability
+        # first, by its method (D-05), and answers those (LC-02 before initialize), so the
+        # client broke those rules as well. Recorded after them; nothing else is judged (D-108).
+        refused = self._params_problem(request)
+        if request.method in SERVER_ONLY_REQUESTS:   # unknown to the server: -32601, unread
             self._record("LC-16", f"{request.method} is a request only a server sends", frame)
-        elif self._refused_params(request, frame):
-            pass                                     # no request of its method: judged no further
+            refused = None
         elif request.method == spec.INITIALIZE:
-            token = self._progress_token(request, frame)
-            if self._advance(Input.INITIALIZE_REQUEST, frame):
-                self._initialize_id = key
-                self._check_initialize(request.params or {}, frame)
+            if refused is None:
+                token = self._progress_token(request, frame)
+                if self._advance(Input.INITIALIZE_REQUEST, frame):
+                    self._initialize_id = key
+                    self._check_initialize(request.params or {}, frame)
+            elif not self._lifecycle.permits(Role.CLIENT, Input.INITIALIZE_REQUEST):
+                # A second initialize, say: refused for its timing before its params are
+                # read (LC-02). One the table allows is answered -32602 and leaves the
+                # session as it was (INITIALIZE_ERROR), so the audit's table stays put too.
+                self._advance(Input.INITIALIZE_REQUEST, frame)
         elif request.method != "server/discover":   # LC-39: a dual-era probe may come first
-            token = self._progress_token(request, frame)
+            if refused is None:
+                token = self._progress_token(request, frame)
             self._advance(Input.PING if request.method == spec.PING else Input.REQUEST, frame)
             self._check_capability(request, frame)
-            self._check_version_meta(request, frame)
+            if refused is None:
+                self._check_version_meta(request, frame)
+        if refused is not None:
+            self._record(refused[0], refused[1], frame)
         # A list: an id sent again while in flight (BP-05) does not hide the first request's
         # token. The server refuses such a duplicate at once (D-07), so its answer comes first.
         self._in_flight.setdefault(key, []).append(token)
@@ -412,29 +426,27 @@ class Auditor:
             # may try again (LC-20); it is lenient about clientInfo, the schema is not.
             self._record("LC-03", "initialize lacks " + ", ".join(missing), frame)
 
-    def _refused_params(self, request: Request, frame: Any) -> bool:
+    def _params_problem(self, request: Request) -> Optional[Tuple[str, str]]:
         """What the schema refuses in a request's params, which the server answers -32602
-        without processing it (D-87, D-98): a ``_meta`` that is not an object (BP-01), a
-        progress token that is not a string or an integer (PR-02), a member the method's
-        schema requires (BP-01; initialize's are LC-03's, in :meth:`_check_initialize`).
-        Such a frame is no request of its method, like one whose params are not an object
-        (:meth:`_message`): one record, and the caller judges it no further (D-102)."""
+        without processing it (D-87, D-98), as (catalogue ID, violation), or None: a
+        ``_meta`` that is not an object (BP-01), a progress token that is not a string or an
+        integer (PR-02), a member the method's schema requires (BP-01; initialize's are
+        LC-03's, in :meth:`_check_initialize`). Such a frame is no request of its method, like
+        one whose params are not an object (:meth:`_message`): :meth:`_request` records it
+        once, after its timing and capability, and judges it no further (D-102, D-108)."""
         params = request.params or {}
         meta = params.get("_meta", {})
         if not isinstance(meta, dict):
             # BP-01: https://modelcontextprotocol.io/specification/2025-11-25/basic/index#meta
-            self._record("BP-01", "the request's _meta is an object, not "
-                         f"{json.dumps(meta, default=_as_text)[:60]}", frame)
-            return True
+            return "BP-01", ("the request's _meta is an object, not "
+                             f"{json.dumps(meta, default=_as_text)[:60]}")
         token = meta.get("progressToken", "")
         if not is_progress_token(token):
             # PR-02: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/progress#progress-flow
             # null, a float, a boolean, an array or an object is no token: the server refuses
             # the request (-32602, D-87), so it holds no place among the tokens in use either.
             shown = (token.text if isinstance(token, OutOfRange) else json.dumps(token))[:60]
-            self._record("PR-02", f"progress token {shown} is not a string or an integer",
-                         frame)
-            return True
+            return "PR-02", f"progress token {shown} is not a string or an integer"
         missing = (required_params_problem(request.method, params)
                    if request.method != spec.INITIALIZE
                    and method_exists(request.method, self._version) else None)
@@ -442,13 +454,12 @@ class Auditor:
             # BP-01: https://modelcontextprotocol.io/specification/2025-11-25/basic/index#requests
             # Without a member its schema requires, the frame is no request of its method
             # (D-98): the server answers -32602 from the table the sender obeys (D-85).
-            self._record("BP-01", missing, frame)
-            return True
-        return False
+            return "BP-01", missing
+        return None
 
     def _progress_token(self, request: Request, frame: Any) -> Any:
         """PR-03: a token is unique among the client's requests still in flight. The token,
-        or None if there is none (:meth:`_refused_params` has judged its type, PR-02)."""
+        or None if there is none (:meth:`_params_problem` has judged its type, PR-02)."""
         token = (request.params or {}).get("_meta", {}).get("progressToken")
         if token is None:
             return None

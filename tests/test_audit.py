@@ -653,9 +653,9 @@ def test_a_request_claiming_another_version(tmp_path):
 @pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
 def test_a_request_without_a_member_its_schema_requires_is_bp_01(tmp_path, version):
     """D-98: the server answers a known request without a member its schema requires -32602
-    and reports it (BP-01); the audit recorded nothing. It is no request of its method, like
-    one whose params are not an object: BP-01, once, and judged no further (before
-    initialize too, where a request whose params are not an object is BP-01 alone).
+    and reports it (BP-01); the audit recorded nothing. It is no request of its method: BP-01,
+    once, and judged no further. Before initialize it is still a request, answered for its
+    timing, and so LC-02 as well (D-108).
     https://modelcontextprotocol.io/specification/2025-11-25/basic/index#requests"""
     missing = [("tools/call", {"arguments": {}}), ("resources/read", {}), ("prompts/get", {}),
                ("logging/setLevel", {})]
@@ -669,10 +669,10 @@ def test_a_request_without_a_member_its_schema_requires_is_bp_01(tmp_path, versi
         assert "result" in ask(wire, "fine", "tools/call",
                                {"name": "echo", "arguments": {"text": "x"}})
     violations = audited(tmp_path, drive)
-    assert ids(violations) == ["BP-01"] * (1 + len(missing))
-    assert [v["frame"]["id"] for v in violations] == ["early"] + list(range(len(missing)))
-    assert "params need 'name'" in violations[1]["violation"]
-    assert "params need 'level'" in violations[4]["violation"]
+    assert ids(violations) == ["LC-02"] + ["BP-01"] * (1 + len(missing))
+    assert [v["frame"]["id"] for v in violations] == ["early"] * 2 + list(range(len(missing)))
+    assert "params need 'name'" in violations[2]["violation"]
+    assert "params need 'level'" in violations[5]["violation"]
     assert {v["level"] for v in violations} == {"MUST"}
 
 
@@ -730,6 +730,43 @@ def test_a_notification_the_schema_refuses_is_bp_01_and_not_taken_as_sent(tmp_pa
         "notifications/initialized", "notifications/cancelled", "notifications/progress",
         "notifications/roots/list_changed", "notifications/x-vendor"]
     assert "params need 'progressToken'" in violations[2]["violation"]
+
+
+@pytest.mark.spec("BP-01", "LC-02", "LC-05", "LC-16", "PG-03")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_a_request_the_schema_refuses_is_still_judged_by_its_timing_and_capability(tmp_path,
+                                                                                   version):
+    """D-108: a request its schema refuses is no request of its method, but still a request,
+    and the server judges its timing and capability first (D-05): before initialize it answers
+    ``tools/call {}`` LC-02's -32600, not -32602. The audit recorded BP-01 alone (D-102), so the
+    LC-02, LC-05 and LC-16 the client broke, which the server's answer showed, went unrecorded.
+    Each is now recorded, then the BP-01; a ping's bad ``_meta`` while awaiting initialized is
+    BP-01 alone (a ping may come then, PG-03), as is an initialize the table allows.
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#initialization"""
+    gated = version != "2024-11-05"              # completions: a capability from 2025-03-26
+
+    def drive(wire):
+        assert ask(wire, "a", "tools/call", {})["error"]["code"] == -32600          # LC-02
+        assert ask(wire, "b", "ping", {"_meta": 5})["error"]["code"] == -32600      # LC-02
+        assert ask(wire, "i0", "initialize", {
+            "protocolVersion": version, "capabilities": {}, "clientInfo": CLIENT_INFO,
+            "_meta": 5})["error"]["code"] == -32602
+        initialize(wire, version)
+        assert ask(wire, "c", "tools/call", {})["error"]["code"] == -32600          # LC-05
+        assert ask(wire, "d", "ping", {"_meta": 5})["error"]["code"] == -32602
+        assert ask(wire, "e", "resources/subscribe", {})["error"]["code"] == -32601  # LC-16
+        wire.notify("notifications/initialized")
+        assert ask(wire, "f", "initialize", {"_meta": 5})["error"]["code"] == -32600  # LC-02
+        assert ask(wire, "g", "completion/complete", {})["error"]["code"] == -32601
+        assert ask(wire, "h", "tools/call", {})["error"]["code"] == -32602
+    violations = audited(tmp_path, drive)
+    assert [(v["frame"]["id"], v["id"]) for v in violations] == [
+        ("a", "LC-02"), ("a", "BP-01"), ("b", "LC-02"), ("b", "BP-01"), ("i0", "BP-01"),
+        ("c", "LC-05"), ("c", "BP-01"), ("d", "BP-01"),
+        ("e", "LC-05"), ("e", "LC-16"), ("e", "BP-01"),
+        ("f", "LC-02"), ("f", "BP-01")] + [("g", "LC-16")] * gated + [
+        ("g", "BP-01"), ("h", "BP-01")]
+    assert "only once" in violations[11]["violation"]
 
 
 @pytest.mark.spec("LC-02", "LC-16")
