@@ -191,7 +191,8 @@ def _handler_problem(what: str, fn: Handler, passed: Tuple[str, ...]) -> Optiona
     positional = max(code.co_argcount - bound, 0)
     required = positional - len(function.__defaults__ or ())
     if required > len(passed):
-        return f"{call} requires {required} positional arguments"
+        noun = "argument" if required == 1 else "arguments"
+        return f"{call} requires {required} positional {noun}"
     if positional < len(passed) and not code.co_flags & _CO_VARARGS:
         noun = "argument" if positional == 1 else "arguments"
         return f"{call} takes at most {positional} positional {noun}"
@@ -709,10 +710,15 @@ class Server:
         a ``print()`` in it still goes to stderr. Hooks run last registered first, as atexit's
         do. One that raises is logged to stderr and the others still run; the exit status
         says how the session ended, not how the cleanup went. ValueError, nothing registered,
-        if ``fn`` is not callable (it would fail only when serving ends).
+        if ``fn`` is not callable, or could never be called as ``fn()``: one that requires an
+        argument, or an ``async def``, read from its code as a handler's is (D-93). It would
+        fail, or do nothing at all, only when serving ends (D-108).
         """
         if not callable(fn):
             raise ValueError(f"on_shutdown needs a function to call, not {fn!r}")
+        problem = _handler_problem("an on_shutdown hook", fn, ())
+        if problem is not None:
+            raise ValueError(problem)
         self._shutdown_hooks.append(fn)
         return fn
 

@@ -1315,6 +1315,42 @@ def test_each_registrar_refuses_a_handler_mistake_with_one_message(registrar, na
     assert not server._tools and not server._resources and not server._prompts
 
 
+def test_a_shutdown_hook_the_server_could_never_call_is_refused_when_registered():
+    """D-108 (D-103's reading of the registrars outside tool, resource and prompt): ``on_shutdown``
+    checked only that its hook is callable, so one the server could never call as ``fn()``
+    was accepted and failed only when serving ended, far from its registration: one that
+    requires an argument raised TypeError then (logged), and an ``async def`` made a
+    coroutine nobody awaits, so its cleanup never ran, without an error. Each is ValueError
+    now, nothing registered, in D-93's words; the check reads the code as for a handler
+    (a ``functools.partial`` and other callables are not judged: D-93)."""
+    import functools
+    from mcp_ref.server import Server
+    server = Server("hooks")
+
+    def needs_one(reason):
+        pass
+
+    async def later():
+        pass
+
+    def keyword_only(*, now):
+        pass
+
+    for hook, says in ((needs_one, "requires 1 positional argument"),
+                       (later, "is a coroutine function (async def): write a plain def"),
+                       (keyword_only, "requires the keyword-only argument 'now'")):
+        with pytest.raises(ValueError) as refused:
+            server.on_shutdown(hook)
+        assert str(refused.value) == (f"an on_shutdown hook: the server calls it as "
+                                      f"{hook.__name__}(), but it {says}")
+    assert not server._shutdown_hooks
+    ran = []
+    server.on_shutdown(lambda *args: ran.append(args))
+    server.on_shutdown(functools.partial(ran.append, "partial"))
+    server._run_shutdown_hooks()
+    assert ran == ["partial", ()]
+
+
 def test_a_second_resource_of_a_uri_or_prompt_of_a_name_is_refused():
     """D-89: a resource's ``uri`` and a prompt's ``name`` are each its "Unique identifier"
     (server/resources and server/prompts, § Data Types). A second registration replaced the
