@@ -28,6 +28,7 @@ import threading
 
 from . import events as ev
 from . import shapes, spec
+from ._callables import call_problem
 from ._logging import CRITICAL, DEBUG, ERROR, INFO, WARNING, LazyLogger
 from .connection import DEFAULT_INFO, Connection
 from .errors import (ConnectionClosed, ErrorCode, LocalProtocolError, PeerError,
@@ -44,7 +45,7 @@ from .transcript import Transcript, open_transcript
 TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
 if TYPE_CHECKING:
     from queue import Queue     # the module is imported where a queue is made (D-29)
-    from typing import Any, Callable, Dict, List, Optional, Sequence, Set
+    from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
     from .session import ProgressCallback
     from .transcript import Trace
@@ -106,13 +107,17 @@ def _check_members(method: str, params: Dict[str, Any], catalogue_id: str = "TR-
                                      catalogue_id=catalogue_id)
 
 
-def _callable_problem(name: str, value: Any) -> Optional[str]:
-    """Why ``value`` cannot be the callback ``name`` (None: no such callback), or None. Checked
-    at spawn: a wrong one failed only on the reader thread, once the server first used it, as
-    a logged traceback or an internal error sent to the server (D-80)."""
-    if value is not None and not callable(value):
-        return f"{name} must be callable, not {value!r}"
-    return None
+def _callback_problem(name: str, value: Any, passed: Tuple[str, ...]) -> Optional[str]:
+    """Why ``value`` cannot be the callback ``name`` (None: no such callback), or None: one
+    that is not callable (D-80), or that the client could never call with the positional
+    arguments ``passed``, read from its code as the server reads a handler's (one check,
+    ``_callables.call_problem``): a wrong arity, or an ``async def``, whose call only makes a
+    coroutine nobody awaits (D-109). Checked at spawn: such a callback failed only on the
+    reader or callback thread, once the server first used it, as a logged traceback and
+    -32603 sent to the server, or (on_notification) nothing done at all."""
+    if value is None:
+        return None
+    return call_problem(name, value, passed, "the client")
 
 
 class Client:
@@ -224,6 +229,11 @@ class Client:
         reader thread, it (like an ``on_progress`` callback) may send requests but not wait for
         one: that raises RuntimeError at once (only the reader could read the answer).
 
+        Each callback is called positionally, as ``roots()``, ``sampling(params)``,
+        ``elicitation(params)``, ``on_notification(method, params)``, on a thread, and never
+        awaited: one Python would refuse to call so, or an ``async def``, is refused here with
+        the check the server's handlers get (ValueError naming it, D-109).
+
         What the server says for a human is logged, not raised (TR-05, LG-03): its
         ``notifications/message`` on the ``mcp_ref.server_log`` logger, at the Python level of
         their own (``logging.getLogger("mcp_ref.server_log").setLevel(...)`` to quiet them),
@@ -252,13 +262,14 @@ class Client:
                    # string made close() raise after the child was reaped (D-76).
                    or grace_problem("stdin grace", stdin_grace)
                    or grace_problem("term grace", term_grace)
-                   # and the callbacks (D-80), which failed only once the server used them.
+                   # and the callbacks (D-80, D-109), which failed only once used.
                    # (What initialize carries, client_info and supported_versions, the
                    # Connection below checks, before anything is spawned: LC-03, LC-08.)
-                   or _callable_problem("roots", roots)
-                   or _callable_problem("sampling", sampling)
-                   or _callable_problem("elicitation", elicitation)
-                   or _callable_problem("on_notification", on_notification))
+                   or _callback_problem("roots", roots, ())
+                   or _callback_problem("sampling", sampling, ("params",))
+                   or _callback_problem("elicitation", elicitation, ("params",))
+                   or _callback_problem("on_notification", on_notification,
+                                        ("method", "params")))
         if problem is not None:
             raise ValueError(problem)
         capabilities: Dict[str, Any] = {}

@@ -40,10 +40,10 @@ import signal
 import sys
 import threading
 import time
-import types
 
 from . import events as ev
 from . import shapes, spec
+from ._callables import call_problem
 from ._logging import LazyLogger
 from ._record import Record
 from .connection import (Connection, implementation_problem, instructions_problem,
@@ -161,46 +161,12 @@ def _bare_decorator_problem(registrar: str, first: Any) -> Optional[str]:
     return None
 
 
-#: Flags of a code object (CPython's ``inspect.CO_*``; ``inspect`` stays out of the import,
-#: D-29): the function takes ``*args``; calling it makes a coroutine or an async generator.
-_CO_VARARGS, _CO_COROUTINE, _CO_ASYNC_GENERATOR = 0x04, 0x80, 0x200
-
-
 def _handler_problem(what: str, fn: Handler, passed: Tuple[str, ...]) -> Optional[str]:
     """Why ``fn`` could never be called as the server calls it, with the positional arguments
-    ``passed`` (their names, for the message), or None: a handler that could not failed only
-    at its first call, far from the line that registered it (D-80, D-93). Read from the code
-    object of a function, a bound method or a ``staticmethod`` object; any other callable (a
-    ``functools.partial``, an object with ``__call__``, a builtin) is not judged here, and
-    fails, if it does, when called. Something that is not callable at all (``None``, a
-    ``classmethod`` object) is refused (D-96)."""
-    if not callable(fn):
-        return f"{what}: the server calls it, but {fn!r:.80} is not callable"
-    function = getattr(fn, "__func__", fn)          # a bound or static method: its function
-    if not isinstance(function, types.FunctionType):
-        return None                                 # no code of its own to read
-    code = function.__code__
-    # Only a bound method passes its object as the first argument; a staticmethod object
-    # (callable from Python 3.10) passes none (D-96).
-    bound = 1 if isinstance(fn, types.MethodType) else 0
-    call = f"{what}: the server calls it as {function.__name__}({', '.join(passed)}), but it"
-    if code.co_flags & (_CO_COROUTINE | _CO_ASYNC_GENERATOR):
-        # Handlers run on threads, not in an event loop: the call would only make a
-        # coroutine that nobody awaits.
-        return f"{call} is a coroutine function (async def): write a plain def"
-    positional = max(code.co_argcount - bound, 0)
-    required = positional - len(function.__defaults__ or ())
-    if required > len(passed):
-        noun = "argument" if required == 1 else "arguments"
-        return f"{call} requires {required} positional {noun}"
-    if positional < len(passed) and not code.co_flags & _CO_VARARGS:
-        noun = "argument" if positional == 1 else "arguments"
-        return f"{call} takes at most {positional} positional {noun}"
-    keyword_only = code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
-    missing = [name for name in keyword_only if name not in (function.__kwdefaults__ or {})]
-    if missing:
-        return f"{call} requires the keyword-only argument {missing[0]!r}"
-    return None
+    ``passed``, or None: a handler that could not failed only at its first call, far from the
+    line that registered it (D-80, D-93, D-96). The check the client's callbacks get too
+    (``_callables.call_problem``, D-109)."""
+    return call_problem(what, fn, passed, "the server")
 
 
 def _checked_handler_name(kind: str, name: Optional[str], fn: Handler,

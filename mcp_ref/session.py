@@ -31,6 +31,7 @@ import time
 
 from . import events as ev
 from . import spec
+from ._callables import call_problem
 from ._logging import LazyLogger
 from .connection import Connection, check_cancel_reason
 from .errors import ConnectionClosed, McpRefError, PeerError, RequestCancelled, RequestTimeout
@@ -392,7 +393,9 @@ class Session:
         ``timeout`` defaults to the session's ``request_timeout`` (None: no deadline);
         ``on_progress`` asks for progress (the token is the request id unless
         ``progress_token`` is given). It runs on the reader thread, in order with the
-        response, so it must return quickly: while it runs, nothing else is read.
+        response, so it must return quickly: while it runs, nothing else is read. It is
+        called as ``on_progress(progress, total, message)`` and never awaited: ValueError,
+        nothing sent, for one that could never be called so, or an ``async def`` (D-109).
         ``reset_on_progress`` asks for progress too, and needs a maximum total time: the
         session's ``max_total_timeout`` unless given; ValueError if there is none (TO-05).
         ``unless``: checked under the lock, just before the write (after any wait for room);
@@ -412,6 +415,15 @@ class Session:
             raise ValueError("reset_on_progress=True needs a finite max_total_timeout: "
                              "progress may restart the clock, but a maximum total always "
                              "holds (TO-05)")
+        if on_progress is not None:
+            # Called on the reader thread with a progress notification's progress, total and
+            # message: one Python would refuse to call so, or an async def (a coroutine nobody
+            # awaits), failed, or did nothing, at each progress, logged there (D-109).
+            problem = call_problem("on_progress", on_progress,
+                                   ("progress", "total", "message"),
+                                   f"the {self.connection.role.value}")
+            if problem is not None:
+                raise ValueError(problem)
         return self._start(
             lambda: self.connection.send_request(
                 method, params, progress_token=progress_token,

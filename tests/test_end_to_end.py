@@ -948,10 +948,10 @@ def test_spawn_refuses_a_grace_period_no_wait_can_take_before_it_starts_anything
     ("supported_versions", (), "non-empty tuple or list of revisions"),
     ("supported_versions", (v for v in ["2025-06-18"]), "non-empty tuple or list of revisions"),
     ("supported_versions", ("2025-06-18", "1999-01-01"), r"revision\(s\) \['1999-01-01'\]"),
-    ("roots", ["file:///tmp"], "roots must be callable"),
-    ("sampling", 3, "sampling must be callable"),
-    ("elicitation", "yes", "elicitation must be callable"),
-    ("on_notification", "print", "on_notification must be callable")])
+    ("roots", ["file:///tmp"], "roots: the client calls it, but .* is not callable"),
+    ("sampling", 3, "sampling: the client calls it, but 3 is not callable"),
+    ("elicitation", "yes", "elicitation: the client calls it, but 'yes' is not callable"),
+    ("on_notification", "print", "on_notification: the client calls it, but 'print' is not")])
 def test_spawn_refuses_what_no_initialize_or_callback_could_use_before_it_starts_anything(
         option, value, message):
     """D-80 (helper-58's leftovers): a clientInfo whose name is not a string went out in an
@@ -961,6 +961,110 @@ def test_spawn_refuses_what_no_initialize_or_callback_could_use_before_it_starts
     program does not exist: a check made after the spawn would raise SpawnError."""
     with pytest.raises(ValueError, match=message):
         Client.spawn(["/no/such/mcp-server"], **{option: value})
+
+
+async def _async_callback(*args):
+    return {}
+
+
+def _no_argument_callback():
+    return []
+
+
+def _one_argument_callback(params):
+    return {}
+
+
+def _two_argument_callback(method, params, extra):
+    return None
+
+
+def _keyword_only_callback(params, *, context):
+    return {}
+
+
+#: (option, a callback the client could never call as it calls that option, what the
+#: ValueError says). Each was accepted before D-109: an async def made a coroutine nobody
+#: awaited (-32603 "LocalProtocolError" to the server's request, or, for on_notification,
+#: nothing done but a RuntimeWarning), and a wrong arity was a TypeError at its first use on
+#: the callback or reader thread (-32603 "TypeError" to the server, or a logged traceback).
+_CALLBACKS_NEVER_CALLABLE = [
+    ("roots", _async_callback, r"roots: the client calls it as _async_callback\(\), but it is "
+                               r"a coroutine function \(async def\): write a plain def"),
+    ("roots", _one_argument_callback, r"roots: the client calls it as _one_argument_callback"
+                                      r"\(\), but it requires 1 positional argument"),
+    ("sampling", _async_callback, r"sampling: .*_async_callback\(params\), .*async def"),
+    ("sampling", _no_argument_callback, r"sampling: the client calls it as "
+     r"_no_argument_callback\(params\), but it takes at most 0 positional arguments"),
+    ("sampling", _keyword_only_callback, r"sampling: .* requires the keyword-only argument "
+                                         r"'context'"),
+    ("elicitation", _async_callback, r"elicitation: .*_async_callback\(params\), .*async def"),
+    ("elicitation", _two_argument_callback, r"elicitation: .*\(params\), but it requires 3 "
+                                            r"positional arguments"),
+    ("on_notification", _async_callback, r"on_notification: the client calls it as "
+                                         r"_async_callback\(method, params\), .*async def"),
+    ("on_notification", _one_argument_callback, r"on_notification: .*\(method, params\), "
+                                                r"but it takes at most 1 positional argument"),
+]
+
+
+@pytest.mark.parametrize("option, callback, message", _CALLBACKS_NEVER_CALLABLE,
+                         ids=[f"{o}-{c.__name__}" for o, c, _ in _CALLBACKS_NEVER_CALLABLE])
+def test_spawn_refuses_a_callback_the_client_could_never_call(option, callback, message):
+    """D-109 (D-108's leftover): the client's callbacks were checked for callable() only
+    (D-80), while the server refuses a handler it could never call (D-93) with the same
+    check, now shared (``_callables.call_problem``). Reproduced with the reference server:
+    an ``async def`` sampling callback answered the server -32603 "client handler failed:
+    LocalProtocolError" (its coroutine is no result) with a "never awaited" warning, one
+    without the ``params`` argument -32603 "TypeError"; an async on_notification did nothing.
+    As above, the program does not exist: a check made after the spawn would raise
+    SpawnError."""
+    with pytest.raises(ValueError, match=message):
+        Client.spawn(["/no/such/mcp-server"], **{option: callback})
+
+
+class _Callbacks:
+    def sampling(self, params):
+        return {}
+
+    @staticmethod
+    def roots():
+        return []
+
+
+@pytest.mark.parametrize("option, callback", [
+    ("roots", lambda: []), ("roots", _Callbacks.roots), ("roots", lambda *args: []),
+    ("sampling", _Callbacks().sampling), ("sampling", lambda params, extra=None: {}),
+    ("sampling", functools.partial(_two_argument_callback, "m")), ("sampling", dict),
+    ("elicitation", lambda *args, **kwargs: {}),
+    ("on_notification", print), ("on_notification", lambda method, params, *, k=1: None)])
+def test_spawn_accepts_a_callback_the_client_can_call_whatever_its_form(option, callback):
+    """D-109's guard against a false refusal (it passed before, as it should): a bound or
+    static method, defaults, ``*args``, a partial or a builtin (not judged) are spawned: here
+    the program does not exist, so SpawnError, not ValueError."""
+    with pytest.raises(SpawnError):
+        Client.spawn(["/no/such/mcp-server"], **{option: callback})
+
+
+@pytest.mark.parametrize("callback, message", [
+    (_async_callback, r"on_progress: the client calls it as _async_callback\(progress, "
+                      r"total, message\), but it is a coroutine function"),
+    (_one_argument_callback, r"on_progress: .* but it takes at most 1 positional argument"),
+    (5, "on_progress: the client calls it, but 5 is not callable")])
+def test_a_progress_callback_the_client_could_never_call_is_refused_and_nothing_is_sent(
+        tmp_path, callback, message):
+    """D-109: ``on_progress`` was not checked at all. An async def one made a coroutine at
+    each progress ("never awaited"), a one-argument one or 5 a TypeError logged on the reader
+    thread at each progress, while the call itself succeeded. Now ValueError when the request
+    is made, nothing sent (the trace has no tools/call), and the session goes on."""
+    trace = tmp_path / "t.jsonl"
+    with spawn(trace=str(trace)) as client:
+        with pytest.raises(ValueError, match=message):
+            client.call_tool("slow", {"seconds": 0.1, "steps": 2}, on_progress=callback)
+        client.ping()
+    sent = [json.loads(line) for line in trace.read_text("utf-8").splitlines()]
+    assert not [f for f in sent if f.get("dir") == "send"
+                and f["msg"].get("method") == "tools/call"]
 
 
 @pytest.mark.spec("LC-04", "LC-12")
