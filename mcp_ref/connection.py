@@ -964,13 +964,16 @@ class Connection:
                 and isinstance(params.get("clientInfo"), dict)):
             # LC-03: the three fields are required; BP-01, PR-02: _meta is as the schema types
             # it (D-87). LC-20: the client must be ready for a failed initialization; that it
-            # may try again is our choice (D-19).
+            # may try again is our choice (D-19). The peer's fault, so reported as every other
+            # request the schema refuses is (D-98, D-109).
             self.lifecycle.process(self.role, Input.INITIALIZE_ERROR)
-            self._queue(ErrorResponse(request.id, ErrorCode.INVALID_PARAMS,
-                                      f"Invalid params: {meta_problem[0]}" if meta_problem else
+            if meta_problem is not None:
+                problem, catalogue_id = meta_problem
+                return self._answer_error(request, ErrorCode.INVALID_PARAMS,
+                                          f"Invalid params: {problem}", catalogue_id)
+            return self._answer_error(request, ErrorCode.INVALID_PARAMS,
                                       "initialize needs protocolVersion (a string), "
-                                      "capabilities and clientInfo (objects)"))
-            return []
+                                      "capabilities and clientInfo (objects)", "LC-03")
         if requested in self.supported_versions:
             version = requested                    # LC-10: echo a version we support
         else:
@@ -990,10 +993,12 @@ class Connection:
         """Server: ``logging/setLevel`` (LG-02); an unknown level is -32602 (ER-13)."""
         level = (request.params or {}).get("level")
         if level not in spec.LOG_LEVELS:
+            # ER-13: -32602. A level none of the eight is one the schema's LoggingLevel refuses
+            # (LG-03): the peer's fault, reported as a log message at such a level is (D-98,
+            # D-109).
             return self._answer_error(request, ErrorCode.INVALID_PARAMS,
                                       f"Invalid log level {quoted(level, as_repr=True)}; "
-                                      "expected one of " + ", ".join(spec.LOG_LEVELS), "ER-13",
-                                      answer_only=True)
+                                      "expected one of " + ", ".join(spec.LOG_LEVELS), "LG-03")
         self.log_level = level
         self._queue(Response(request.id, {}))
         return []

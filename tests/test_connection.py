@@ -818,6 +818,42 @@ def test_an_initialize_whose_meta_the_schema_refuses_is_32602_and_allows_a_retry
     assert frames[0]["result"]["protocolVersion"] == spec.PROTOCOL_VERSION
 
 
+#: (when, the request, the catalogue ID of its report): requests a server's connection refuses
+#: -32602 as the peer's fault. tools/call {} was reported (D-98); initialize's and setLevel's
+#: refusals were answered alone (D-109).
+_REFUSED_AS_THE_PEERS_FAULT = [
+    ("operating", {"method": "tools/call", "params": {}}, "BP-01"),
+    ("operating", {"method": "tools/call", "params": {"_meta": 5, "name": "x"}}, "BP-01"),
+    ("fresh", {"method": "initialize", "params": {"capabilities": {}}}, "LC-03"),
+    ("fresh", {"method": "initialize"}, "LC-03"),
+    ("fresh", {"method": "initialize", "params": init_request(_meta=5)["params"]}, "BP-01"),
+    ("fresh", {"method": "initialize",
+               "params": init_request(_meta={"progressToken": 1.5})["params"]}, "PR-02"),
+    ("operating", {"method": "logging/setLevel", "params": {"level": "loud"}}, "LG-03"),
+    ("operating", {"method": "logging/setLevel", "params": {}}, "BP-01"),
+]
+
+
+@pytest.mark.spec("LC-03", "BP-01", "PR-02", "LG-03", "ER-13")
+@pytest.mark.parametrize("when, request_, catalogue_id", _REFUSED_AS_THE_PEERS_FAULT,
+                         ids=[f"{r['method']}-{c}-{i}" for i, (_, r, c)
+                              in enumerate(_REFUSED_AS_THE_PEERS_FAULT)])
+def test_every_request_refused_as_the_peers_fault_is_reported(when, request_, catalogue_id):
+    """D-109, one rule: what the connection refuses as the peer's fault is reported (a
+    ProtocolViolation, answered), whichever path refuses it. tools/call {} was (D-98), but an
+    initialize without LC-03's members or with a ``_meta`` the schema refuses (D-87), and a
+    setLevel at a level none of the eight (ER-13's -32602, LG-03), were answered -32602 with
+    no event at all: a server logged the first and not the others."""
+    server, feed = (raw_session if when == "operating" else raw_server)()
+    events, frames = feed(dict({"jsonrpc": "2.0", "id": 99}, **request_))
+    assert error_codes(frames) == [(99, ErrorCode.INVALID_PARAMS)]
+    violation = only(events, ev.ProtocolViolation)
+    assert events == [violation] and violation.answered is True
+    assert violation.error.catalogue_id == catalogue_id
+    assert violation.error.code == ErrorCode.INVALID_PARAMS
+    assert str(violation.error.message) == frames[0]["error"]["message"]
+
+
 BAD_META = (5, None, "m", [["a", 1]], True)
 
 
