@@ -60,6 +60,31 @@ def _printable(text: Any, indent: Optional[str] = None) -> str:
         "".join(c if c.isprintable() else repr(c)[1:-1] for c in line) for line in lines)
 
 
+def _json(value: Any, indent: Optional[int] = None) -> str:
+    """``value`` as JSON text fit to print on a terminal (D-110). ``json.dumps`` escapes the C0
+    controls, ESC among them, but with ``ensure_ascii=False`` it writes DEL, the C1 controls
+    (0x9b, CSI, is honoured by some terminals as ESC ``[``), the other characters that do not
+    print and a lone surrogate (which stdout cannot even encode) as they are. Each of those is
+    written as JSON's own ``\\u`` escape instead (:func:`_printable_json`): the same JSON."""
+    return _printable_json(json.dumps(value, ensure_ascii=False, indent=indent))
+
+
+def _printable_json(text: str) -> str:
+    """JSON text with each character that does not print written as its ``\\uXXXX`` escape
+    (a pair of them beyond U+FFFF). Such a character can only be inside a string, where the
+    escape means the same character: ``json.dumps`` writes nothing else unprintable than the
+    newlines of ``indent``, and those are kept (one ends each line of ``diff`` too)."""
+    def escaped(c: str) -> str:
+        n = ord(c)
+        if n <= 0xFFFF:
+            return "\\u%04x" % n
+        n -= 0x10000                             # a surrogate pair, as JSON writes one
+        return "\\u%04x\\u%04x" % (0xD800 + (n >> 10), 0xDC00 + (n & 0x3FF))
+    return "\n".join(line if line.isprintable() else
+                     "".join(c if c.isprintable() else escaped(c) for c in line)
+                     for line in text.split("\n"))
+
+
 def _show(title: str, items: List[Dict[str, Any]], key: str) -> None:
     _out(f"{title} ({len(items)}):")
     for item in items:
@@ -79,9 +104,9 @@ def inspect(argv: Sequence[str], *, trace: Optional[str] = None,
             timeout: float = DEFAULT_REQUEST_TIMEOUT) -> int:
     """Print what a server says about itself and what it offers."""
     with _spawn(argv, trace, timeout) as client:
-        _out(f"server: {json.dumps(client.server_info, ensure_ascii=False)}")
+        _out(f"server: {_json(client.server_info)}")
         _out(f"protocol version: {client.protocol_version}")
-        _out(f"capabilities: {json.dumps(client.server_capabilities, ensure_ascii=False)}")
+        _out(f"capabilities: {_json(client.server_capabilities)}")
         if client.instructions:
             _out(f"instructions: {_printable(client.instructions, indent='  ')}")
         capabilities = client.server_capabilities
@@ -164,7 +189,7 @@ def call(argv: Sequence[str], tool: str, arguments: Dict[str, Any], *,
             bar.end()
             raise
         bar.end()
-    _out(json.dumps(result, ensure_ascii=False, indent=2))
+    _out(_json(result, indent=2))
     return 1 if result.get("isError") else 0
 
 
@@ -184,7 +209,7 @@ def diff_transcripts(path_a: str, path_b: str) -> int:
         # no transcript mcp_ref writes nests so deep (its frames stop at MAX_NESTING, D-51).
         sys.stderr.write("diff: a transcript nests arrays and objects too deep to compare\n")
         return 2
-    sys.stdout.write(text or "equivalent\n")
+    sys.stdout.write(_printable_json(text) or "equivalent\n")
     return 1 if text else 0
 
 

@@ -133,6 +133,36 @@ def test_what_the_server_sent_is_printed_without_its_control_characters():
     assert done.stderr.endswith("last stderr: a\\x1b[2J\\tb\n"), done.stderr
 
 
+def test_json_output_escapes_what_does_not_print_and_means_the_same(tmp_path):
+    """The JSON the commands print (inspect's ``server:`` and ``capabilities:`` lines, call's
+    result, diff's lines) with C1 CSI (0x9b, honoured by some terminals as ESC ``[``), NEL,
+    DEL, a tag character beyond U+FFFF and a lone surrogate in what the server sent. Before,
+    ``json.dumps(ensure_ascii=False)`` wrote the first four as they are, and the lone surrogate
+    ended inspect, call and diff in a UnicodeEncodeError traceback. Now each is JSON's own
+    ``\\u`` escape: printable ASCII on the terminal, the same JSON when read back (D-110)."""
+    fixture = [sys.executable, os.path.join(ROOT, "tests", "fixtures", "scripted_server.py")]
+    trace = str(tmp_path / "escapes.jsonl")
+    outputs = []
+    for args in (["inspect", "--trace", trace, "--"] + fixture + ["terminal-escapes"],
+                 ["call", "--"] + fixture + ["terminal-escapes", "result", "{}"],
+                 ["inspect", "--trace", str(tmp_path / "plain.jsonl"), "--"] + fixture,
+                 ["diff", trace, str(tmp_path / "plain.jsonl")]):
+        done = subprocess.run(MCP_REF + args, cwd=ROOT, capture_output=True, timeout=60)
+        assert b"Traceback" not in done.stderr, done.stderr.decode(errors="replace")
+        # Printable ASCII and newlines only: nothing a terminal could take for a control.
+        assert all(32 <= byte < 127 or byte == 10 for byte in done.stdout), done.stdout
+        outputs.append(done.stdout.decode("ascii"))
+    inspected, called, _, diffed = outputs
+    server, _, capabilities = inspected.splitlines()[:3]
+    assert server == ('server: {"name": "scripted-terminal-escapes", "version": "0", '
+                      '"title": "\\u009b2J\\u007f"}')
+    assert json.loads(server[len("server: "):])["title"] == "\x9b2J\x7f"
+    assert json.loads(capabilities[len("capabilities: "):])["experimental"] == {
+        "\x9b1A": {"x": "\ud800"}}
+    assert json.loads(called)["content"][0]["text"] == "\x9b2J\x85\ud800\U000e0001"
+    assert '"\\u009b1A": {"x": "\\ud800"}' in diffed
+
+
 def test_an_error_after_the_progress_bar_is_said_on_a_line_of_its_own(monkeypatch):
     """On a terminal, ``call`` rewrites its progress bar in place, without a newline. A call
     that then ends in an error other than a JSON-RPC one (here the server dies after one
