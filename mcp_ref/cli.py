@@ -168,24 +168,22 @@ def call(argv: Sequence[str], tool: str, arguments: Dict[str, Any], *,
             # just after it wrote the call (the handler runs as the write returns), so what
             # is in flight is cancelled, not only what has a handle (CN-01).
             if handle.cancel(reason) if handle is not None else client.cancel_all(reason):
-                _say("cancelled: notifications/cancelled sent")
+                _say("mcp_ref: cancelled: notifications/cancelled sent")
             elif handle is None:
-                _say("interrupted before the call was sent")
+                _say("mcp_ref: interrupted before the call was sent")
             else:
                 # Its outcome arrived just before the signal: nothing left to cancel, so
                 # nothing was sent (shell review F9).
-                _say("interrupted: the call had already ended, so nothing was cancelled")
+                _say("mcp_ref: interrupted: the call had already ended, so nothing was "
+                     "cancelled")
             return _status(exc)
         except RequestCancelled:
             bar.end()
             return 130
-        except PeerError as exc:
-            bar.end()
-            sys.stderr.write(f"error {exc.code}: {_printable(exc.message)}\n")
-            return 1
         except BaseException:
-            # Any other ending (a timeout, the server gone) goes on up to be said in one line
-            # (run_guarded): on a line of its own, not after the bar (D-107).
+            # Any other ending (a JSON-RPC error, a timeout, the server gone) goes on up to be
+            # said in one line as every error of the command line is (run_guarded, D-110): on
+            # a line of its own, not after the bar (D-107).
             bar.end()
             raise
         bar.end()
@@ -273,7 +271,9 @@ def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> int:
         return fn(*args, **kwargs)
     except McpRefError as exc:
         # Its text may quote the server (the last lines of its stderr, say): kept as lines.
-        _say(f"mcp_ref: {type(exc).__name__}: {_printable(exc, indent='')}")
+        # A JSON-RPC error's message is one line: a newline in it is escaped (D-107, D-110).
+        lines = None if isinstance(exc, PeerError) else ""
+        _say(f"mcp_ref: {type(exc).__name__}: {_printable(exc, indent=lines)}")
         return 1
     except (KeyboardInterrupt, Terminated) as exc:
         _say(f"mcp_ref: {'interrupted' if isinstance(exc, KeyboardInterrupt) else exc}")

@@ -111,11 +111,16 @@ def test_what_the_server_sent_is_printed_without_its_control_characters():
     server cannot clear, retitle or rewrite the user's terminal, or erase a line of the listing
     (here ``\\x1b[1A\\x1b[2K``, the line above: its own entry). A newline in a description or
     the instructions goes on on an indented line; in a name or a message it is escaped. Before,
-    all of it went to the terminal as sent (D-107)."""
+    all of it went to the terminal as sent (D-107). A JSON-RPC error is said as every other
+    error of the command line, ``mcp_ref: PeerError: [code] message``, its newline escaped,
+    by ``call`` (which said ``error -32602: ...``) and by ``inspect`` (which let the newline
+    through, so the server could write a line of its own, here ``mcp_ref: all is well``)
+    (D-110)."""
     fixture = [sys.executable, os.path.join(ROOT, "tests", "fixtures", "scripted_server.py"),
                "terminal-escapes"]
     done = run(["inspect", "--"] + fixture)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1 and done.stderr.splitlines() == [
+        "mcp_ref: PeerError: [-32603] no prompts\\nmcp_ref: all is well"], done.stderr
     assert done.stdout.splitlines()[3:] == [
         "instructions: Read me.",
         "  \\x1b[2Jthe screen is cleared",
@@ -125,7 +130,7 @@ def test_what_the_server_sent_is_printed_without_its_control_characters():
     done = run(["call", "--"] + fixture + ["x", "{}"])
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.splitlines() == ["progress 1 \\x1b]0;pwned\\x07",
-                                        "error -32602: no\\x1b[8m hidden\\nline"]
+                                        "mcp_ref: PeerError: [-32602] no\\x1b[8m hidden\\nline"]
     # The last lines of its stderr, quoted by the error that ends the command, likewise.
     zoo = os.path.join(ROOT, "tests", "fixtures", "zoo.py")
     done = run(["inspect", "--", sys.executable, zoo, "die-before-init", "stderr=a\x1b[2J\tb"])
@@ -774,7 +779,7 @@ def test_call_cancels_a_call_interrupted_as_soon_as_it_is_written(monkeypatch, c
     status = cli.call(SERVE, "slow", {"seconds": 30, "steps": 300}, trace=str(trace))
     err = capsys.readouterr().err
     assert status == 130
-    assert "cancelled: notifications/cancelled sent" in err
+    assert err.splitlines()[-1] == "mcp_ref: cancelled: notifications/cancelled sent"
     sent = [r["msg"].get("method") for r in load(str(trace)) if r.get("dir") == "send"]
     assert sent.count("notifications/cancelled") == 1
     assert sent.index("notifications/cancelled") > sent.index("tools/call")
@@ -802,7 +807,7 @@ def test_call_says_no_cancel_was_sent_when_the_call_had_already_ended(monkeypatc
     status = cli.call(SERVE, "echo", {"text": "hi"}, trace=str(trace))
     err = capsys.readouterr().err
     assert status == 130
-    assert "notifications/cancelled sent" not in err
-    assert "had already ended" in err
+    assert err.splitlines()[-1] == (
+        "mcp_ref: interrupted: the call had already ended, so nothing was cancelled")
     sent = [r["msg"].get("method") for r in load(str(trace)) if r.get("dir") == "send"]
     assert "notifications/cancelled" not in sent
