@@ -161,8 +161,11 @@ def call(argv: Sequence[str], tool: str, arguments: Dict[str, Any], *,
             handle = client.call_tool_async(tool, arguments, on_progress=bar)
             result = handle.result()
         except (KeyboardInterrupt, Terminated) as exc:
-            what = "Ctrl-C" if isinstance(exc, KeyboardInterrupt) else exc.name
-            reason = f"interrupted by the user ({what})"
+            # The reason is free text (CN-01's optional ``reason``, logged by the server,
+            # CN-09): a SIGTERM or SIGHUP comes from a supervisor or a closed terminal as
+            # often as from the user, so it says what happened, not who did it (D-110).
+            reason = ("interrupted by the user (Ctrl-C)" if isinstance(exc, KeyboardInterrupt)
+                      else f"the client was {exc}")     # "... terminated by SIGTERM"
             bar.end()
             # No handle: the signal came while call_tool_async was still returning, maybe
             # just after it wrote the call (the handler runs as the write returns), so what

@@ -757,13 +757,20 @@ def test_a_signal_as_run_guarded_installs_its_handlers_is_handled_and_they_are_r
             signal.signal(signum, handler)
 
 
-@pytest.mark.spec("CN-01")
+@pytest.mark.spec("CN-01", "CN-09")
+@pytest.mark.parametrize("signal_name, status, reason", [
+    ("SIGINT", 130, "interrupted by the user (Ctrl-C)"),
+    ("SIGTERM", 143, "the client was terminated by SIGTERM"),
+    ("SIGHUP", 129, "the client was terminated by SIGHUP")])
 def test_call_cancels_a_call_interrupted_as_soon_as_it_is_written(monkeypatch, capsys,
-                                                                 tmp_path):
+                                                                 tmp_path, signal_name,
+                                                                 status, reason):
     """SIGTERM sent the moment the server has the request (the CLI signal test, under load):
     Python runs the handler as the write returns, inside call_tool_async, before the handle
     exists. The call is on its way all the same, so it must be cancelled (simulated: the
-    write of tools/call raises KeyboardInterrupt once done)."""
+    write of tools/call raises KeyboardInterrupt, or Terminated, once done). The cancel's
+    reason says what happened: a SIGTERM or SIGHUP is not said to come from the user, as it
+    was before (D-110)."""
     from mcp_ref import cli
     from mcp_ref.session import Session
     real_put = Session._put
@@ -771,18 +778,23 @@ def test_call_cancels_a_call_interrupted_as_soon_as_it_is_written(monkeypatch, c
     def written_then_interrupted(self, data, **options):
         real_put(self, data, **options)
         if b'"tools/call"' in data:
-            raise KeyboardInterrupt
+            if signal_name == "SIGINT":
+                raise KeyboardInterrupt
+            raise cli.Terminated(getattr(signal, signal_name))
 
     monkeypatch.setattr(Session, "_put", written_then_interrupted)
     monkeypatch.chdir(ROOT)
     trace = tmp_path / "call.jsonl"
-    status = cli.call(SERVE, "slow", {"seconds": 30, "steps": 300}, trace=str(trace))
+    done = cli.call(SERVE, "slow", {"seconds": 30, "steps": 300}, trace=str(trace))
     err = capsys.readouterr().err
-    assert status == 130
+    assert done == status
     assert err.splitlines()[-1] == "mcp_ref: cancelled: notifications/cancelled sent"
-    sent = [r["msg"].get("method") for r in load(str(trace)) if r.get("dir") == "send"]
-    assert sent.count("notifications/cancelled") == 1
-    assert sent.index("notifications/cancelled") > sent.index("tools/call")
+    sent = [r["msg"] for r in load(str(trace)) if r.get("dir") == "send"]
+    methods = [m.get("method") for m in sent]
+    assert methods.count("notifications/cancelled") == 1
+    assert methods.index("notifications/cancelled") > methods.index("tools/call")
+    cancel = sent[methods.index("notifications/cancelled")]
+    assert cancel["params"]["reason"] == reason
 
 
 @pytest.mark.spec("CN-01")
