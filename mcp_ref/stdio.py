@@ -1163,14 +1163,31 @@ def _spawn_failure(exc: OSError, argv: List[str], env: Dict[str, str],
         return "cannot start the server: %r exists, but its #! interpreter was not found" % (
             command,)
     if isinstance(exc, FileNotFoundError):
-        where = ""
-        if os.sep not in command:
-            where = " on PATH %r" % env.get("PATH", os.defpath)
-        return "cannot start the server: command %r not found%s" % (command, where)
+        if os.sep in command:
+            return "cannot start the server: command %r not found" % (command,)
+        # The number of directories searched, not PATH itself: that is often hundreds of
+        # characters, and it is the user's own unless ``env`` gave another (D-110).
+        searched = len(os.get_exec_path(env))
+        return "cannot start the server: command %r not found on PATH (%d %s searched)" % (
+            command, searched, "directory" if searched == 1 else "directories")
     if isinstance(exc, PermissionError):
+        path = _first_candidate(command, env, cwd)
+        if path is not None and os.path.isdir(path):    # exec() says EACCES for a directory
+            return "cannot start the server: %r is a directory, not a program" % (path,)
         return "cannot start the server: command %r is not executable (permission denied)" % (
             command,)
     return "cannot start the server %r: %s" % (command, exc.strerror or exc)
+
+
+def _first_candidate(command: str, env: Dict[str, str], cwd: Optional[str]) -> Optional[str]:
+    """The first file or directory that exec() tried for ``command``, as Popen looks for it:
+    a path with a separator relative to ``cwd``, a bare name in each directory of the PATH
+    of ``env``; None if there is none."""
+    if os.sep in command:
+        candidates = [os.path.join(cwd, command) if cwd else command]
+    else:
+        candidates = [os.path.join(folder, command) for folder in os.get_exec_path(env)]
+    return next((path for path in candidates if os.path.exists(path)), None)
 
 
 # --- The server's side --------------------------------------------------------------------

@@ -343,6 +343,36 @@ def test_spawn_missing_command():
 
 
 @pytest.mark.spec("TR-01")
+def test_a_missing_command_says_how_many_directories_were_searched_not_the_whole_path():
+    """D-110: the message quoted PATH, often hundreds of characters, the user's own."""
+    folders = ["/mcp-ref-no-such-folder-%d" % n for n in range(40)]
+    for env, searched in (({"PATH": os.pathsep.join(folders)}, "40 directories"),
+                          ({"PATH": folders[0]}, "1 directory")):
+        with pytest.raises(SpawnError) as info:
+            ChildProcess.spawn(["mcp-ref-no-such-command-xyz"], env=env)
+        assert str(info.value) == ("cannot start the server: command "
+                                   "'mcp-ref-no-such-command-xyz' not found on PATH "
+                                   "(%s searched)" % searched)
+
+
+@pytest.mark.spec("TR-01")
+def test_a_directory_given_as_the_command_is_said_to_be_one(tmp_path):
+    """D-110: exec() of a directory fails with EACCES, which was said as "not executable
+    (permission denied)", as if a chmod would help. A path, a path relative to ``cwd`` and
+    a bare name found on PATH, each a directory."""
+    folder = tmp_path / "server"
+    folder.mkdir()
+    for argv, options, named in (([str(folder)], {}, str(folder)),
+                                 ([os.path.join(".", "server")], {"cwd": str(tmp_path)},
+                                  os.path.join(str(tmp_path), ".", "server")),
+                                 (["server"], {"env": {"PATH": str(tmp_path)}}, str(folder))):
+        with pytest.raises(SpawnError) as info:
+            ChildProcess.spawn(argv, **options)
+        assert str(info.value) == "cannot start the server: %r is a directory, not a program" % (
+            named,)
+
+
+@pytest.mark.spec("TR-01")
 def test_spawn_missing_cwd(tmp_path):
     missing = str(tmp_path / "no-such-dir")
     start = time.monotonic()
