@@ -1165,11 +1165,15 @@ def _spawn_failure(exc: OSError, argv: List[str], env: Dict[str, str],
     if isinstance(exc, FileNotFoundError):
         if os.sep in command:
             return "cannot start the server: command %r not found" % (command,)
-        # The number of directories searched, not PATH itself: that is often hundreds of
-        # characters, and it is the user's own unless ``env`` gave another (D-110).
-        searched = len(os.get_exec_path(env))
-        return "cannot start the server: command %r not found on PATH (%d %s searched)" % (
-            command, searched, "directory" if searched == 1 else "directories")
+        # The PATH searched is the clue when it is short: a host started from a desktop
+        # gets /usr/bin:/bin, not the login shell's (reliability RL-57). A long one, the
+        # login shell's, is hundreds of characters in the user's way: counted (D-110).
+        searched = env.get("PATH", os.defpath)
+        if len(searched) <= _PATH_QUOTED:
+            return "cannot start the server: command %r not found on PATH %r" % (
+                command, searched)
+        return ("cannot start the server: command %r not found in any of the %d directories "
+                "on PATH" % (command, len(os.get_exec_path(env))))
     if isinstance(exc, PermissionError):
         path = _first_candidate(command, env, cwd)
         if path is not None and os.path.isdir(path):    # exec() says EACCES for a directory
@@ -1177,6 +1181,10 @@ def _spawn_failure(exc: OSError, argv: List[str], env: Dict[str, str],
         return "cannot start the server: command %r is not executable (permission denied)" % (
             command,)
     return "cannot start the server %r: %s" % (command, exc.strerror or exc)
+
+
+#: The longest PATH a "command not found" message quotes in full (D-110).
+_PATH_QUOTED = 100
 
 
 def _first_candidate(command: str, env: Dict[str, str], cwd: Optional[str]) -> Optional[str]:
