@@ -380,10 +380,11 @@ class Auditor:
         # its method, but it is still a request: the server judges its timing and capability
         # first, by its method (D-05), and answers those (LC-02 before initialize), so the
         # client broke those rules as well. Recorded after them; nothing else is judged (D-108).
-        refused = self._params_problem(request)
-        if request.method in SERVER_ONLY_REQUESTS:   # unknown to the server: -32601, unread
+        # A request only a server sends is unknown to the server: -32601, its params unread.
+        refused = (None if request.method in SERVER_ONLY_REQUESTS
+                   else self._params_problem(request))
+        if request.method in SERVER_ONLY_REQUESTS:
             self._record("LC-16", f"{request.method} is a request only a server sends", frame)
-            refused = None
         elif request.method == spec.INITIALIZE:
             if refused is None:
                 token = self._progress_token(request, frame)

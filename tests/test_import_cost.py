@@ -13,6 +13,11 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: A session that logs nothing: a handshake, a ping (answered with id 2), then EOF.
+HANDSHAKE = ('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":'
+             '"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
+             '{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
+             '{"jsonrpc":"2.0","id":2,"method":"ping"}\n')
 _IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \| *(\S+)\s*$", re.MULTILINE)
 
 
@@ -75,11 +80,7 @@ def test_the_client_library_imports_logging_only_to_emit_a_record():
 def test_serve_imports_logging_only_to_emit_a_record():
     """D-73: serve's logging configuration waits for the first record. A session that logs
     nothing (here: a handshake, a ping, EOF) starts and ends without importing logging."""
-    handshake = ('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":'
-                 '"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
-                 '{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
-                 '{"jsonrpc":"2.0","id":2,"method":"ping"}\n')
-    done = _python("-X", "importtime", "-m", "mcp_ref", "serve", input=handshake)
+    done = _python("-X", "importtime", "-m", "mcp_ref", "serve", input=HANDSHAKE)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("\n") == 2 and '"id":2,"result":{}' in done.stdout
     modules = set(_IMPORTED.findall(done.stderr))
@@ -93,12 +94,8 @@ def test_nothing_imports_typing_at_run_time():
     no site, so no ``.pth`` hook can import typing first (the benchmark's machine has one).
     serve is started through ``main``, not ``-m``: before 3.11, ``-m`` itself imports typing
     (runpy -> importlib.util -> importlib.abc), which no package can avoid."""
-    handshake = ('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":'
-                 '"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
-                 '{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
-                 '{"jsonrpc":"2.0","id":2,"method":"ping"}\n')
     serve = "import sys; from mcp_ref.__main__ import main; sys.exit(main(['serve']))"
-    done = _python("-S", "-X", "importtime", "-c", serve, input=handshake)
+    done = _python("-S", "-X", "importtime", "-c", serve, input=HANDSHAKE)
     assert done.returncode == 0 and '"id":2,"result":{}' in done.stdout, done.stderr
     modules = set(_IMPORTED.findall(done.stderr))
     assert "mcp_ref.reference" in modules and "typing" not in modules
