@@ -251,7 +251,13 @@ class Context:
 
     def wait_cancelled(self, timeout: float) -> bool:
         """Sleep up to ``timeout`` seconds, waking at once if cancelled. True if cancelled.
-        (An inline tool sleeps the reader: no cancel can come in meanwhile, D-70.)"""
+
+        RuntimeError in an inline tool (D-70, D-114): the cancel could only be read by the
+        thread that runs it, so the wait could never end early; it would only stop the
+        reader, pings included, for ``timeout``."""
+        if self.inline:
+            raise RuntimeError("an inline tool cannot wait for its cancel: the cancel would "
+                               "be read by the thread that runs the tool (D-70)")
         return self._cancelled.wait(timeout)
 
     def progress(self, progress: float, total: Optional[float] = None,
@@ -537,8 +543,9 @@ class Server:
         ``inline=True`` runs the tool on the reader thread instead of a worker (D-70), which
         saves a thread hand-off per call, the largest cost of a quick one. For a tool that
         only computes and returns at once: while it runs nothing else is read (a ping or a
-        cancel waits for it), and it cannot ask the client anything (:meth:`Context.request`
-        raises RuntimeError). Its answer, progress and logs are the reader's replies: they
+        cancel waits for it), it cannot ask the client anything (:meth:`Context.request`
+        raises RuntimeError), nor wait for its cancel (:meth:`Context.wait_cancelled` raises
+        RuntimeError, D-114). Its answer, progress and logs are the reader's replies: they
         never wait for room, but while more than a megabyte of them wait for a client that
         does not read, the next one waits for it to read, as the reader does before it reads
         (D-38).

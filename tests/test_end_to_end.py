@@ -647,6 +647,10 @@ def where_pooled(arguments, context):
 def asks(arguments, context):
     return str(context.request("roots/list"))
 
+@server.tool(inline=True)
+def waits(arguments, context):
+    return str(context.wait_cancelled(30))
+
 raise SystemExit(server.run_stdio())
 """
 
@@ -682,6 +686,21 @@ def test_an_inline_tool_that_asks_the_client_fails_at_once_instead_of_deadlockin
         assert "inline tool cannot ask the client (roots/list)" in result["content"][0]["text"]
         assert time.monotonic() - started < 5          # the timeout is 10 s: no deadlock
         assert client.call_tool("where_pooled", {})["content"][0]["text"] != "MainThread"
+
+
+@pytest.mark.spec("ER-03", "CN-05")
+def test_an_inline_tool_that_waits_for_its_cancel_fails_at_once_instead_of_stopping_the_reader():
+    """D-114: an inline tool's cancel could only be read by the thread that runs it, so
+    Context.wait_cancelled could never end early: it would stop the reader (pings, cancels,
+    every other request) for the whole wait. It raises RuntimeError instead, and the call is
+    an isError result (ER-03) at once; the session goes on."""
+    with spawn([sys.executable, "-c", _INLINE_SERVER % ROOT], request_timeout=10) as client:
+        started = time.monotonic()
+        result = client.call_tool("waits", {})
+        assert result["isError"] is True
+        assert "inline tool cannot wait for its cancel" in result["content"][0]["text"]
+        assert time.monotonic() - started < 5          # the wait was 30 s: not slept
+        client.ping()
 
 
 _BUILDING_SERVER = """
