@@ -399,7 +399,9 @@ class Session:
         ``reset_on_progress`` asks for progress too, and needs a maximum total time: the
         session's ``max_total_timeout`` unless given; ValueError if there is none (TO-05).
         ``unless``: checked under the lock, just before the write (after any wait for room);
-        if it returns True, nothing is sent and RequestCancelled is raised (D-43).
+        if it returns True, nothing is sent and RequestCancelled is raised (D-43). It is
+        called as ``unless()`` and never awaited: ValueError, nothing sent, for one that could
+        never be called so, or an ``async def`` (D-113).
         """
         if isinstance(timeout, str) and timeout == "default":
             timeout = self.request_timeout
@@ -422,6 +424,13 @@ class Session:
             problem = call_problem("on_progress", on_progress,
                                    ("progress", "total", "message"),
                                    f"the {self.connection.role.value}")
+            if problem is not None:
+                raise ValueError(problem)
+        if unless is not None:
+            # Called with no argument under the lock, just before the write (D-43): one
+            # Python would refuse to call so was a TypeError there, at the write, and an async
+            # def made a coroutine, which is true: the request was never sent (D-113).
+            problem = call_problem("unless", unless, (), f"the {self.connection.role.value}")
             if problem is not None:
                 raise ValueError(problem)
         return self._start(

@@ -1086,6 +1086,29 @@ def test_a_progress_callback_the_client_could_never_call_is_refused_and_nothing_
                 and f["msg"].get("method") == "tools/call"]
 
 
+@pytest.mark.spec("CN-01")
+@pytest.mark.parametrize("unless, message", [
+    (_async_callback, r"unless: the client calls it as _async_callback\(\), but it is a "
+                      r"coroutine function"),
+    (_one_argument_callback, r"unless: .* but it requires 1 positional argument"),
+    (5, "unless: the client calls it, but 5 is not callable")])
+def test_an_unless_the_client_could_never_call_is_refused_and_nothing_is_sent(
+        tmp_path, unless, message):
+    """D-113 (D-109's leftover): ``send_request``'s ``unless`` (D-43), an option of every
+    request, was not checked. An async def made a coroutine, which is true, so the call was
+    "cancelled before it was sent" (RequestCancelled, and a "never awaited" warning); 5 or a
+    one-argument function was a TypeError at the write. Now ValueError when the request is
+    made, nothing sent (the trace has no tools/call), and the session goes on."""
+    trace = tmp_path / "t.jsonl"
+    with spawn(trace=str(trace)) as client:
+        with pytest.raises(ValueError, match=message):
+            client.call_tool("echo", {"text": "x"}, unless=unless)
+        assert client.call_tool("echo", {"text": "x"}, unless=lambda: False)["content"]
+    sent = [json.loads(line) for line in trace.read_text("utf-8").splitlines()]
+    assert len([f for f in sent if f.get("dir") == "send"
+                and f["msg"].get("method") == "tools/call"]) == 1     # only the good one
+
+
 @pytest.mark.spec("LC-04", "LC-12")
 @pytest.mark.parametrize("option, value, message", [
     ("name", 1, "'name' as a string"), ("version", None, "'version' as a string"),
