@@ -687,8 +687,8 @@ class Server:
         argument, or an ``async def``, read from its code as a handler's is (D-93). It would
         fail, or do nothing at all, only when serving ends (D-108).
         """
-        if not callable(fn):
-            raise ValueError(f"on_shutdown needs a function to call, not {fn!r}")
+        # One check, as every registrar's (D-103): "an on_shutdown hook: the server calls it,
+        # but 5 is not callable" for what is no function at all (D-113).
         problem = _handler_problem("an on_shutdown hook", fn, ())
         if problem is not None:
             raise ValueError(problem)

@@ -1405,7 +1405,9 @@ def test_a_nameless_callable_without_a_name_and_a_shutdown_hook_that_is_no_funct
     for register in (server.tool(), server.prompt(), server.resource("file:///p.txt")):
         with pytest.raises(ValueError, match="no __name__ to register it by: give the name"):
             register(partial)
-    with pytest.raises(ValueError, match="on_shutdown needs a function to call"):
+    # D-113: the registrars' one wording (it was "on_shutdown needs a function to call").
+    with pytest.raises(ValueError, match="^an on_shutdown hook: the server calls it, but 5 "
+                                         "is not callable$"):
         server.on_shutdown(5)
     assert not (server._tools or server._prompts or server._resources)
     assert not server._shutdown_hooks
