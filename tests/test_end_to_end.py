@@ -23,7 +23,8 @@ from helpers import ctrl_c_in_first_wait
 from mcp_ref import spec
 from mcp_ref.client import Client
 from mcp_ref.errors import (ConnectionClosed, LocalProtocolError, PeerError,
-                            RemoteProtocolError, SpawnError, UnsupportedProtocolVersion)
+                            RemoteProtocolError, RequestTimeout, SpawnError,
+                            UnsupportedProtocolVersion)
 from mcp_ref.lifecycle import State
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -101,6 +102,43 @@ def test_unsupported_version_sends_no_initialized(caplog):
     assert "got initialize" in received
     assert "got notifications/initialized" not in received
     assert "got-eof" in received
+
+
+def _our_fds():
+    return set(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.spec("LC-13", "LC-20", "TO-06", "TR-13", "TR-15")
+@pytest.mark.parametrize("mode, error, exit_code", [
+    ("refuse-init", PeerError, 0), ("bad-version", UnsupportedProtocolVersion, 0),
+    ("die-on-init", ConnectionClosed, 3), ("mute-init", RequestTimeout, 0)])
+def test_a_failed_handshake_ends_at_the_first_rung_and_leaves_nothing_behind(
+        tmp_path, mode, error, exit_code):
+    """D-113: a handshake that fails shuts the server down by the ladder's first rung alone
+    (TR-13: close its stdin, and a server that exits on EOF is gone), whether the failure is
+    known at once (an error for initialize; a version the client cannot speak, where LC-13
+    says disconnect; the server exiting, TR-15) or only at the handshake timeout (LC-20,
+    TO-06). No SIGTERM, so no ``term_grace`` wait: the graces here are long, and a rung more
+    would be in the trace's close event. The child is reaped, and none of the client's
+    threads or fds outlive spawn. (It passed before: D-89's "a failed handshake returns after
+    handshake_timeout plus the shutdown ladder" holds only for a mute server, and the ladder
+    is one rung for a server that exits on EOF.)"""
+    trace = tmp_path / "t.jsonl"
+    fds = _our_fds()
+    with pytest.raises(error):
+        spawn(scripted(mode), trace=str(trace), stdin_grace=30, term_grace=30,
+              handshake_timeout=0.5 if mode == "mute-init" else 30)
+    events = [json.loads(line) for line in trace.read_text("utf-8").splitlines()]
+    [started] = [e for e in events if e.get("event") == "spawn"]
+    [closed] = [e for e in events if e.get("event") == "close"]
+    assert closed["steps"] == ["close_stdin"] and closed["exit_code"] == exit_code, closed
+    assert_reaped(started["pid"])
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("mcp_ref-")
+                and t.name.endswith(f"-{started['pid']}")]
+    assert _our_fds() <= fds        # the transcript's, the pipes' and the pidfd's are closed
+    # initialize was the only frame sent: no notifications/initialized (LC-13), nothing else.
+    sent = [e["msg"].get("method") for e in events if e.get("dir") == "send"]
+    assert sent == ["initialize"]
 
 
 @pytest.mark.spec("TL-05", "TL-08", "ER-02", "ER-03", "PN-04")
