@@ -409,7 +409,7 @@ class Client:
                      **options: Any) -> PendingRequest:
         """Send any request without waiting; see :meth:`mcp_ref.session.Session.send_request`
         for the options (timeout, on_progress, progress_token, reset_on_progress,
-        max_total_timeout)."""
+        max_total_timeout, unless)."""
         check_options("send_request", options)
         return self._session.send_request(method, params, **options)
 
