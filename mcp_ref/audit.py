@@ -14,11 +14,11 @@ as they are read, the server's ``initialize`` answer as it is written. A frame t
 refuses is a violation, and the table already knows which catalogue row it breaks (LC-02,
 LC-05, LC-06, ...). On top of that come the rules the table does not hold: raw line checks
 (TR-07), the shape of ``initialize`` (LC-03), what the schema refuses in a message's params
-(BP-01, PR-02: the frames the server answers -32602 or does not act on, D-102), id and token
-bookkeeping (BP-05, BP-07, CN-02, CN-03, PR-03, PR-08), direction and capabilities (LG-01,
-LC-16), the negotiated version (LC-15), and the answers to the server's keepalive pings
-(PG-02, with ``serve --keepalive``: an error for an answer, or none before the server gave
-up).
+(BP-01, PR-02, LG-03: the frames the server answers -32602 or does not act on, D-102, D-112),
+id and token bookkeeping (BP-05, BP-07, CN-02, CN-03, PR-03, PR-08), direction and
+capabilities (LG-01, LC-16), the negotiated version (LC-15), and the answers to the server's
+keepalive pings (PG-02, with ``serve --keepalive``: an error for an answer, or none before the
+server gave up).
 
 Why ordering can be trusted: the server's frames are shown to the auditor *before* they are
 written, so anything the client sends in reaction to them is necessarily seen after them. A
@@ -45,7 +45,7 @@ from . import spec
 from ._logging import LazyLogger
 from .connection import (declares, gating_capability, method_exists, notification_problem,
                          required_params_problem)
-from .errors import ProtocolError
+from .errors import ProtocolError, quoted
 from .framing import DEFAULT_MAX_LINE_BYTES, FrameError, NumberOutOfRange, OutOfRange, decode
 from .jsonrpc import (ErrorResponse, InvalidMessage, Notification, Request, is_progress_token,
                       is_request_id, parse)
@@ -65,8 +65,8 @@ LEVELS = {
     "BP-01": "MUST", "BP-03": "MUST", "BP-04": "MUST NOT", "BP-05": "MUST NOT",
     "BP-07": "MUST", "BP-17": "MUST NOT", "CN-02": "MUST", "CN-03": "MUST NOT",
     "LC-02": "MUST", "LC-03": "MUST", "LC-05": "MUST", "LC-06": "SHOULD NOT", "LC-15": "MUST",
-    "LC-16": "MUST", "LC-19": "(def)", "LG-01": "MUST", "PG-02": "MUST", "PR-02": "MUST",
-    "PR-03": "MUST", "PR-08": "MUST", "TR-07": "MUST NOT",
+    "LC-16": "MUST", "LC-19": "(def)", "LG-01": "MUST", "LG-03": "(def)", "PG-02": "MUST",
+    "PR-02": "MUST", "PR-03": "MUST", "PR-08": "MUST", "TR-07": "MUST NOT",
 }
 
 #: Requests only a server sends; a client offers them through its capabilities (LC-16).
@@ -380,9 +380,9 @@ class Auditor:
         # its method, but it is still a request: the server judges its timing and capability
         # first, by its method (D-05), and answers those (LC-02 before initialize), so the
         # client broke those rules as well. Recorded after them; nothing else is judged (D-108).
-        # A request only a server sends is unknown to the server: -32601, its params unread.
-        refused = (None if request.method in SERVER_ONLY_REQUESTS
-                   else self._params_problem(request))
+        # A request only a server sends, or one the server does not know, is answered -32601
+        # with its params unread; a _meta the schema refuses is still recorded (D-112).
+        refused = self._params_problem(request)
         if request.method in SERVER_ONLY_REQUESTS:
             self._record("LC-16", f"{request.method} is a request only a server sends", frame)
         elif request.method == spec.INITIALIZE:
@@ -432,9 +432,12 @@ class Auditor:
         without processing it (D-87, D-98), as (catalogue ID, violation), or None: a
         ``_meta`` that is not an object (BP-01), a progress token that is not a string or an
         integer (PR-02), a member the method's schema requires (BP-01; initialize's are
-        LC-03's, in :meth:`_check_initialize`). Such a frame is no request of its method, like
-        one whose params are not an object (:meth:`_message`): :meth:`_request` records it
-        once, after its timing and capability, and judges it no further (D-102, D-108)."""
+        LC-03's, in :meth:`_check_initialize`), a log level none of the eight (LG-03). Such a
+        frame is no request of its method, like one whose params are not an object
+        (:meth:`_message`): :meth:`_request` records it once, after its timing and capability,
+        and judges it no further (D-102, D-108). ``_meta`` is judged in every request, a
+        method unknown to the server or a server's included: MCP reserves it, and the schema
+        types it as an object wherever it names it (D-79, D-112)."""
         params = request.params or {}
         meta = params.get("_meta", {})
         if not isinstance(meta, dict):
@@ -448,14 +451,23 @@ class Auditor:
             # the request (-32602, D-87), so it holds no place among the tokens in use either.
             shown = (token.text if isinstance(token, OutOfRange) else json.dumps(token))[:60]
             return "PR-02", f"progress token {shown} is not a string or an integer"
-        missing = (required_params_problem(request.method, params)
-                   if request.method != spec.INITIALIZE
-                   and method_exists(request.method, self._version) else None)
+        if (request.method == spec.INITIALIZE or request.method in SERVER_ONLY_REQUESTS
+                or not method_exists(request.method, self._version)):
+            # Members: initialize's are LC-03's; a server's request or a method of another
+            # revision is no request of the client's, whose table (D-85) has none for it.
+            return None
+        missing = required_params_problem(request.method, params)
         if missing is not None:
             # BP-01: https://modelcontextprotocol.io/specification/2025-11-25/basic/index#requests
             # Without a member its schema requires, the frame is no request of its method
             # (D-98): the server answers -32602 from the table the sender obeys (D-85).
             return "BP-01", missing
+        if request.method == spec.SET_LOGGING_LEVEL and params["level"] not in spec.LOG_LEVELS:
+            # LG-03: https://modelcontextprotocol.io/specification/2025-11-25/server/utilities/logging#log-levels
+            # A level none of the eight is one the schema's LoggingLevel refuses: the server
+            # answers -32602 (ER-13) and reports LG-03 (D-109), as for a log message (D-112).
+            return "LG-03", (f"logging/setLevel needs a level among {', '.join(spec.LOG_LEVELS)}"
+                             f"; got {quoted(params['level'], as_repr=True)}")
         return None
 
     def _progress_token(self, request: Request, frame: Any) -> Any:
@@ -494,23 +506,29 @@ class Auditor:
     # --- Client notifications and responses -------------------------------------------------
 
     def _notification(self, note: Notification, frame: Any) -> None:
-        if note.method in SERVER_ONLY_NOTIFICATIONS:
-            rule = "LG-01" if note.method == spec.LOG_MESSAGE else "LC-16"
-            self._record(rule, f"{note.method} is a notification only a server sends", frame)
-            return
+        """Judged in the receiver's order (``Connection._receive_notification``): the params,
+        the lifecycle, the direction, the revision, the capability; the first refusal ends
+        it. A notification is never answered (BP-13), so that order is no choice of an answer:
+        it says what the frame is. One the schema refuses is no notification of its method,
+        whose timing or sender could be judged; one sent before initialize is refused for its
+        timing. The server reports the same row for each (D-112)."""
         problem = notification_problem(note.method, note.params or {}, self._version)
         if problem is not None:
             # BP-01: https://modelcontextprotocol.io/specification/2025-11-25/basic/index#notifications
             # A _meta that is not an object, or a member its schema requires missing: no
-            # notification of its method (D-92, D-98). The server does not act on it, a
-            # cancel included (CN-10), and neither does the auditor: an initialized so
-            # refused leaves the session awaiting one, a cancel so refused frees no token.
+            # notification of its method (D-92, D-98); a log message at a level none of the
+            # eight, LG-03 (its sender aside: levels are the schema's LoggingLevel). The
+            # server does not act on it, a cancel included (CN-10), and neither does the
+            # auditor: an initialized so refused leaves the session awaiting one, a cancel so
+            # refused frees no token.
             self._record(problem[1], problem[0], frame)
             return
         input = {spec.INITIALIZED: Input.INITIALIZED_NOTIFICATION,
-                 spec.CANCELLED: Input.CANCELLED,
-                 spec.PROGRESS: Input.PROGRESS}.get(note.method, Input.NOTIFICATION)
+                 spec.CANCELLED: Input.CANCELLED, spec.PROGRESS: Input.PROGRESS,
+                 spec.LOG_MESSAGE: Input.LOG_MESSAGE}.get(note.method, Input.NOTIFICATION)
         early = self._lifecycle.state is State.INITIALIZING
+        # LG-01: the table refuses a client's notifications/message in every state (LC-02
+        # before initialize, D-60).
         if not self._advance(input, frame):
             if input is Input.INITIALIZED_NOTIFICATION and early:
                 # LC-05: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#initialization
@@ -523,6 +541,18 @@ class Auditor:
             self._cancel(note.params or {}, frame)
         elif input is Input.PROGRESS:
             self._progress(note.params or {}, frame)
+        if note.method in SERVER_ONLY_NOTIFICATIONS:
+            # LC-16: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#operation
+            # A change to what the *server* offers (catalogue 1.1, the Direction column): the
+            # client has no such capability to use (D-54).
+            self._record("LC-16", f"{note.method} is a notification only a server sends", frame)
+            return
+        if not method_exists(note.method, self._version):
+            # LC-15: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#operation
+            # The negotiated revision has no such notification (notifications/tasks/status
+            # before 2025-11-25): the server delivers it and reports it (D-35).
+            self._record("LC-15", f"{note.method} does not exist in protocol revision "
+                         f"{self._version}", frame)
         needed = spec.NOTIFICATION_CAPABILITY.get(note.method)
         if needed and not declares(self._client_capabilities, needed):
             # LC-16: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#operation

@@ -18,6 +18,7 @@ import pytest
 
 from helpers import line
 from mcp_ref import spec
+from mcp_ref.audit import SERVER_ONLY_REQUESTS
 from mcp_ref.check import Options, Wire
 from mcp_ref.client import Client
 
@@ -456,7 +457,8 @@ def test_frames_split_anywhere_are_judged_as_if_whole(tmp_path):
     byte at a time records what it records when fed whole."""
     session = line(fed_handshake()[0][1]) + (
         b'\n{"jsonrpc":"2.0","id":1,"method":"ping"}\r\nhello\n'
-        b'{"jsonrpc":"2.0","method":"notifications/message","params":{}}\n{"jsonrpc":')
+        b'{"jsonrpc":"2.0","method":"notifications/message",'
+        b'"params":{"level":"info","data":"x"}}\n{"jsonrpc":')
     whole = fed(tmp_path, [("client", session)], name="whole.json")
     assert ids(whole) == ["TR-07"] * 3 + ["LG-01", "TR-07"]
     assert fed(tmp_path, [("client", session[i:i + 1]) for i in range(len(session))],
@@ -732,7 +734,8 @@ def test_a_notification_the_schema_refuses_is_bp_01_and_not_taken_as_sent(tmp_pa
     assert "params need 'progressToken'" in violations[2]["violation"]
 
 
-@pytest.mark.spec("BP-01", "LC-02", "LC-05", "LC-16", "PG-03")
+@pytest.mark.spec("BP-01", "LC-02", "LC-05", "LC-15", "LC-16", "PG-03", "LG-01", "LG-03",
+                  "ER-13")
 @pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
 def test_a_request_the_schema_refuses_is_still_judged_by_its_timing_and_capability(tmp_path,
                                                                                    version):
@@ -742,12 +745,25 @@ def test_a_request_the_schema_refuses_is_still_judged_by_its_timing_and_capabili
     LC-02, LC-05 and LC-16 the client broke, which the server's answer showed, went unrecorded.
     Each is now recorded, then the BP-01; a ping's bad ``_meta`` while awaiting initialized is
     BP-01 alone (a ping may come then, PG-03), as is an initialize the table allows.
+    D-112: a setLevel at a level none of the eight is LG-03, as the server reports it (it was
+    nothing); a ``_meta`` the schema refuses is BP-01 on a method the server answers -32601
+    unread, an unknown one or a server's (``roots/list`` was LC-16 alone). A notification is
+    judged in the server's order, params first: a client's log message at level "loud" is
+    LG-03 and a ``list_changed`` with ``"_meta": 5`` BP-01 (they were LG-01 and LC-16), and
+    ``list_changed`` before initialize is LC-02 (it was LC-16); tasks/status in a revision
+    without it is LC-15 (it was nothing).
     https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#initialization"""
     gated = version != "2024-11-05"              # completions: a capability from 2025-03-26
+    tasks = version == "2025-11-25"              # notifications/tasks/status exists from here
+    status = {"taskId": "t", "status": "working", "createdAt": "2026-01-01T00:00:00Z",
+              "lastUpdatedAt": "2026-01-01T00:00:00Z", "ttl": 1}
 
     def drive(wire):
         assert ask(wire, "a", "tools/call", {})["error"]["code"] == -32600          # LC-02
         assert ask(wire, "b", "ping", {"_meta": 5})["error"]["code"] == -32600      # LC-02
+        assert ask(wire, "s0", "logging/setLevel", {"level": "loud"})["error"]["code"] \
+            == -32600                                                                # LC-02
+        wire.notify("notifications/tools/list_changed")                              # LC-02
         assert ask(wire, "i0", "initialize", {
             "protocolVersion": version, "capabilities": {}, "clientInfo": CLIENT_INFO,
             "_meta": 5})["error"]["code"] == -32602
@@ -759,14 +775,30 @@ def test_a_request_the_schema_refuses_is_still_judged_by_its_timing_and_capabili
         assert ask(wire, "f", "initialize", {"_meta": 5})["error"]["code"] == -32600  # LC-02
         assert ask(wire, "g", "completion/complete", {})["error"]["code"] == -32601
         assert ask(wire, "h", "tools/call", {})["error"]["code"] == -32602
+        assert ask(wire, "s1", "logging/setLevel", {"level": "loud"})["error"]["code"] \
+            == -32602                                                                # ER-13
+        assert ask(wire, "v", "x-vendor/probe", {"_meta": 5})["error"]["code"] == -32601
+        assert ask(wire, "r", "roots/list", {"_meta": 5})["error"]["code"] == -32601
+        wire.notify("notifications/message", {"level": "loud", "data": "x"})
+        wire.notify("notifications/message", {"level": "info"})
+        wire.notify("notifications/tools/list_changed", {"_meta": 5})
+        wire.notify("notifications/tasks/status", status)
+        ask(wire, "z", "ping")
     violations = audited(tmp_path, drive)
-    assert [(v["frame"]["id"], v["id"]) for v in violations] == [
-        ("a", "LC-02"), ("a", "BP-01"), ("b", "LC-02"), ("b", "BP-01"), ("i0", "BP-01"),
-        ("c", "LC-05"), ("c", "BP-01"), ("d", "BP-01"),
+    keys = [(v["frame"].get("id", v["frame"]["method"]), v["id"]) for v in violations]
+    assert keys == [
+        ("a", "LC-02"), ("a", "BP-01"), ("b", "LC-02"), ("b", "BP-01"),
+        ("s0", "LC-02"), ("s0", "LG-03"), ("notifications/tools/list_changed", "LC-02"),
+        ("i0", "BP-01"), ("c", "LC-05"), ("c", "BP-01"), ("d", "BP-01"),
         ("e", "LC-05"), ("e", "LC-16"), ("e", "BP-01"),
         ("f", "LC-02"), ("f", "BP-01")] + [("g", "LC-16")] * gated + [
-        ("g", "BP-01"), ("h", "BP-01")]
-    assert "only once" in violations[11]["violation"]
+        ("g", "BP-01"), ("h", "BP-01"), ("s1", "LG-03"), ("v", "BP-01"),
+        ("r", "LC-16"), ("r", "BP-01"),
+        ("notifications/message", "LG-03"), ("notifications/message", "BP-01"),
+        ("notifications/tools/list_changed", "BP-01")] + [
+        ("notifications/tasks/status", "LC-15")] * (not tasks)
+    assert "only once" in violations[keys.index(("f", "LC-02"))]["violation"]
+    assert violations[keys.index(("s1", "LG-03"))]["level"] == "(def)"   # the catalogue's
 
 
 @pytest.mark.spec("LC-02", "LC-16")
@@ -784,6 +816,136 @@ def test_a_gated_request_before_the_server_declared_anything_is_lc_02_alone(tmp_
     violations = audited(tmp_path, drive)
     assert ids(violations) == ["LC-02", "LC-05", "LC-16", "LC-16"]
     assert [v["frame"]["id"] for v in violations] == ["early", "soon", "soon", "late"]
+
+
+# --- The audit beside the server's own report, frame by frame (D-108, D-112) -----------------
+
+#: Params each method's schema accepts, for every method a client might send: its own, a
+#: server's (LC-16), one the server does not implement (tasks, D-95) and an unknown one.
+_GOOD_PARAMS = {
+    "initialize": None,                  # the version's own, made in _frames
+    "ping": {}, "logging/setLevel": {"level": "info"}, "tools/list": {}, "prompts/list": {},
+    "tools/call": {"name": "echo", "arguments": {"text": "x"}}, "resources/list": {},
+    "resources/templates/list": {}, "resources/read": {"uri": "mem://a"},
+    "resources/subscribe": {"uri": "mem://a"}, "resources/unsubscribe": {"uri": "mem://a"},
+    "prompts/get": {"name": "p"},
+    "completion/complete": {"ref": {"type": "ref/prompt", "name": "p"},
+                            "argument": {"name": "a", "value": "v"}},
+    "roots/list": {}, "sampling/createMessage": {"messages": [], "maxTokens": 5},
+    "elicitation/create": {"message": "m", "requestedSchema": {"type": "object"}},
+    "tasks/get": {"taskId": "t"}, "tasks/result": {"taskId": "t"}, "tasks/list": {},
+    "tasks/cancel": {"taskId": "t"}, "x-vendor/probe": {},
+    "notifications/initialized": {}, "notifications/roots/list_changed": {},
+    "notifications/cancelled": {"requestId": "never"},
+    "notifications/progress": {"progressToken": "t", "progress": 1},
+    "notifications/message": {"level": "info", "data": "x"},
+    "notifications/tools/list_changed": {}, "notifications/resources/list_changed": {},
+    "notifications/resources/updated": {"uri": "mem://a"},
+    "notifications/prompts/list_changed": {},
+    "notifications/elicitation/complete": {"elicitationId": "e"},
+    "notifications/tasks/status": {"taskId": "t", "status": "working", "createdAt": "x",
+                                   "lastUpdatedAt": "x", "ttl": 1},
+    "notifications/x-vendor": {},
+}
+
+
+def _frames(version):
+    """Every method with good params, without the first member its schema requires, with a
+    ``_meta`` that is not an object, with params that are not an object, and at a log level
+    none of the eight (LG-03): (name, frame)."""
+    for method, good in _GOOD_PARAMS.items():
+        if good is None:
+            good = {"protocolVersion": version, "capabilities": {}, "clientInfo": CLIENT_INFO}
+        variants = [("good", good), ("_meta 5", dict(good, _meta=5)), ("params 5", 5)]
+        required = spec.REQUIRED_PARAMS.get(method)
+        if required:
+            variants.append(("no " + required[0],
+                             {k: v for k, v in good.items() if k != required[0]}))
+        if "level" in good:
+            variants.append(("level loud", dict(good, level="loud")))
+        for name, params in variants:
+            frame = {"jsonrpc": "2.0", "method": method, "params": params}
+            if not method.startswith("notifications/"):
+                frame["id"] = 1
+            yield f"{method} {name}", frame
+
+
+def _judged(tmp_path, version, when, frame):
+    """``frame`` sent ``when`` (fresh, awaiting initialized, operating) to a server
+    Connection and to an Auditor at once: the server's reports (its ER-11 is the client's
+    LC-16), its answer's error code (None: no error, or no answer) and the audit's records."""
+    from mcp_ref import events as ev
+    from mcp_ref.audit import Auditor
+    from mcp_ref.connection import Connection
+    from mcp_ref.lifecycle import Role
+    from mcp_ref.reference import build_server
+    capabilities = build_server().capabilities
+    server = Connection(Role.SERVER, capabilities=capabilities)
+    auditor = Auditor(str(tmp_path / "judged.json"), capabilities)
+
+    def feed(value):
+        auditor.client_sent(line(value))
+        events = server.receive_data(line(value))
+        for event in events:
+            if isinstance(event, ev.RequestReceived):
+                server.send_response(event.id, {})
+        out = server.data_to_send()
+        auditor.server_sent(out)
+        reports = [{"ER-11": "LC-16"}.get(e.error.catalogue_id, e.error.catalogue_id)
+                   for e in events if isinstance(e, ev.ProtocolViolation)]
+        codes = [json.loads(text).get("error", {}).get("code") for text in out.splitlines()]
+        return reports, (codes or [None])[0]
+    if when != "fresh":
+        feed({"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
+            "protocolVersion": version, "capabilities": {}, "clientInfo": CLIENT_INFO}})
+    if when == "operating":
+        feed({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    before = len(auditor.violations)
+    reports, code = feed(frame)
+    return reports, code, [v["id"] for v in auditor.violations[before:]]
+
+
+def _why_only_the_audit(method, rule, code):
+    """The reason a rule the audit records for a frame is not among the server's reports, or
+    None if there is none. The server owes one answer and gives the first check's; the audit
+    records every rule the client broke (D-108)."""
+    if rule in ("BP-01", "PR-02", "LG-03") and code in (-32600, -32601):
+        return "the params, unread: the server answered the timing or the method (D-108, D-112)"
+    if rule in ("LC-02", "LC-05") and code == -32601:
+        return "the timing: the server answers the method or its capability first (D-05)"
+    if rule == "LC-16" and method in SERVER_ONLY_REQUESTS:
+        return "a server's request: unknown to the server, -32601, no report (D-05, D-102)"
+    if method in ("notifications/cancelled", "notifications/progress"):
+        return "the server ignores a bad cancel or progress silently (CN-10, D-102)"
+    return None
+
+
+@pytest.mark.spec("BP-01", "PR-02", "LG-01", "LG-03", "LC-02", "LC-05", "LC-15", "LC-16")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_the_audit_records_what_the_server_reports_for_every_frame(tmp_path, version):
+    """D-112: every method a client might send, with good params and with params the schema
+    refuses, before initialize, awaiting initialized and operating: the rows the server's
+    connection reports for the frame are rows the audit records for it, and every row only
+    the audit records has a reason (:func:`_why_only_the_audit`). The one row only the server
+    reports: a capability it did not declare, before its initialize result (ER-11; the client
+    could not yet have read the declaration, so the audit records the timing, D-102). Before
+    D-112 a setLevel at level "loud" was nothing in the audit (LG-03 in the server), a client's
+    server-only notification the schema refuses LG-01 or LC-16 (BP-01 or LG-03), one before
+    initialize LG-01 or LC-16 (LC-02), tasks/status before 2025-11-25 nothing (LC-15)."""
+    disagreements = []
+    for when in ("fresh", "awaiting", "operating"):
+        for name, frame in _frames(version):
+            reports, code, audit = _judged(tmp_path, version, when, frame)
+            for rule in reports:
+                if rule not in audit and not (when == "fresh" and rule == "LC-16"):
+                    disagreements.append(f"{when} {name}: the server reports {rule}, the "
+                                         f"audit records {audit}")
+            for rule in audit:
+                if rule not in reports and not _why_only_the_audit(frame["method"], rule,
+                                                                   code):
+                    disagreements.append(f"{when} {name}: the audit records {rule}, the "
+                                         f"server reports {reports} (answer {code})")
+    assert disagreements == []
 
 
 # --- The file survives a killed server -----------------------------------------------------------
