@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import __version__, spec
+from ._printable import json_text, printable, printable_json
 from .connection import declares, gating_capability
 from .errors import ConnectionClosed, SpawnError
 from .framing import FrameError, LineBuffer, NumberOutOfRange, OutOfRange, decode, encode
@@ -294,9 +295,11 @@ def _json(value: Any) -> str:
     """Compact JSON for evidence. A number Python cannot carry (an :class:`OutOfRange`
     marker, D-37: valid JSON such as 1e999, so BP-01 holds,
     https://modelcontextprotocol.io/specification/2025-11-25/basic/index#messages) is written
-    as it came, not a TypeError (found in check review)."""
+    as it came, not a TypeError (found in check review). A character of the server's that does
+    not print (a C1 control, DEL, a lone surrogate) is JSON's ``\\u`` escape, as in the JSON
+    ``inspect`` prints (D-110, D-111): the same JSON, which the report can show as it is."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_as_written)
-    return text.replace(f'"{_NUMBER}', "").replace(f'{_NUMBER}"', "")
+    return printable_json(text.replace(f'"{_NUMBER}', "").replace(f'{_NUMBER}"', ""))
 
 
 #: Brackets an out-of-range number's text inside the string :func:`_as_written` makes of
@@ -1754,14 +1757,18 @@ def _impurity(line: bytes) -> str:
 def render_table(results: Sequence[Result], verbose: bool = False) -> str:
     """The report: outcome, IDs, level, title, evidence summary; then the totals."""
     rows = [("outcome", "ID(s)", "level", "check", "evidence")]
-    rows += [(r.outcome, ", ".join(r.check.ids), r.check.level, r.check.title, r.summary)
-             for r in results]
+    # A summary or evidence line may quote what the server sent (its serverInfo, a version it
+    # offered; a frame's JSON is already printable, _json): each character that does not
+    # print is escaped, a newline too, so that the server can neither rewrite the terminal
+    # nor write a row of its own (D-107, D-111).
+    rows += [(r.outcome, ", ".join(r.check.ids), r.check.level, r.check.title,
+              printable(r.summary)) for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = []
     for number, row in enumerate(rows):
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4])
         if verbose and number:
-            lines += ["        " + e for e in results[number - 1].evidence]
+            lines += ["        " + printable(e) for e in results[number - 1].evidence]
     counts = {o: sum(r.outcome == o for r in results) for o in (PASS, FAIL, WARN, NA)}
     lines.append("")
     lines.append(", ".join(f"{n} {o}" for o, n in counts.items()) +
@@ -1793,7 +1800,8 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
         sys.stderr.write(f"check: {exc}\n")
         return 2
     if args.json:
-        out.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
+        # The same text, each character that does not print as JSON's escape (D-110, D-111).
+        out.write(json_text([r.to_json() for r in results], indent=2) + "\n")
     else:
         out.write(render_table(results, args.verbose))
     return exit_status(results)

@@ -17,11 +17,11 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
 
+from ._printable import json_text, printable, printable_json
 from .client import DEFAULT_REQUEST_TIMEOUT, Client
 from .errors import McpRefError, PeerError, RequestCancelled
 from .framing import FrameError, decode
@@ -46,51 +46,12 @@ def _say(text: str) -> None:
         pass
 
 
-def _printable(text: Any, indent: Optional[str] = None) -> str:
-    """What the server sent, fit to print on a terminal (D-107). The server is whatever the
-    user pointed the command at, and a name, a description or a message holding ESC, BEL, a
-    carriage return or a backspace would rewrite the terminal: clear it, retitle it, or erase
-    the line above and so hide a tool from the listing that was to show it. Each character
-    that does not print is shown as its Python escape (``\\x1b``, ``\\r``, ``\\u2028``); a
-    newline too, unless ``indent`` is given: then the text goes on on the next line after
-    ``indent``, so that a description cannot pass for another entry of a listing."""
-    text = text if isinstance(text, str) else str(text)
-    lines = [text] if indent is None else text.split("\n")
-    return ("\n" + (indent or "")).join(
-        "".join(c if c.isprintable() else repr(c)[1:-1] for c in line) for line in lines)
-
-
-def _json(value: Any, indent: Optional[int] = None) -> str:
-    """``value`` as JSON text fit to print on a terminal (D-110). ``json.dumps`` escapes the C0
-    controls, ESC among them, but with ``ensure_ascii=False`` it writes DEL, the C1 controls
-    (0x9b, CSI, is honoured by some terminals as ESC ``[``), the other characters that do not
-    print and a lone surrogate (which stdout cannot even encode) as they are. Each of those is
-    written as JSON's own ``\\u`` escape instead (:func:`_printable_json`): the same JSON."""
-    return _printable_json(json.dumps(value, ensure_ascii=False, indent=indent))
-
-
-def _printable_json(text: str) -> str:
-    """JSON text with each character that does not print written as its ``\\uXXXX`` escape
-    (a pair of them beyond U+FFFF). Such a character can only be inside a string, where the
-    escape means the same character: ``json.dumps`` writes nothing else unprintable than the
-    newlines of ``indent``, and those are kept (one ends each line of ``diff`` too)."""
-    def escaped(c: str) -> str:
-        n = ord(c)
-        if n <= 0xFFFF:
-            return "\\u%04x" % n
-        n -= 0x10000                             # a surrogate pair, as JSON writes one
-        return "\\u%04x\\u%04x" % (0xD800 + (n >> 10), 0xDC00 + (n & 0x3FF))
-    return "\n".join(line if line.isprintable() else
-                     "".join(c if c.isprintable() else escaped(c) for c in line)
-                     for line in text.split("\n"))
-
-
 def _show(title: str, items: List[Dict[str, Any]], key: str) -> None:
     _out(f"{title} ({len(items)}):")
     for item in items:
         description = item.get("description") or ""
-        _out(f"  {_printable(item.get(key))}"
-             + (f"  -- {_printable(description, indent='    ')}" if description else ""))
+        _out(f"  {printable(item.get(key))}"
+             + (f"  -- {printable(description, indent='    ')}" if description else ""))
 
 
 def _spawn(argv: Sequence[str], trace: Optional[str], timeout: float) -> Client:
@@ -104,11 +65,11 @@ def inspect(argv: Sequence[str], *, trace: Optional[str] = None,
             timeout: float = DEFAULT_REQUEST_TIMEOUT) -> int:
     """Print what a server says about itself and what it offers."""
     with _spawn(argv, trace, timeout) as client:
-        _out(f"server: {_json(client.server_info)}")
+        _out(f"server: {json_text(client.server_info)}")
         _out(f"protocol version: {client.protocol_version}")
-        _out(f"capabilities: {_json(client.server_capabilities)}")
+        _out(f"capabilities: {json_text(client.server_capabilities)}")
         if client.instructions:
-            _out(f"instructions: {_printable(client.instructions, indent='  ')}")
+            _out(f"instructions: {printable(client.instructions, indent='  ')}")
         capabilities = client.server_capabilities
         if "tools" in capabilities:
             _show("tools", client.list_tools(), "name")
@@ -133,7 +94,7 @@ class _Progress:
         else:
             text = f"progress {progress:g}"
         if message:
-            text += f" {_printable(message)}"
+            text += f" {printable(message)}"
         if self.tty:
             sys.stderr.write("\r" + text[:120].ljust(60))
             self.shown = True
@@ -190,7 +151,7 @@ def call(argv: Sequence[str], tool: str, arguments: Dict[str, Any], *,
             bar.end()
             raise
         bar.end()
-    _out(_json(result, indent=2))
+    _out(json_text(result, indent=2))
     return 1 if result.get("isError") else 0
 
 
@@ -210,7 +171,7 @@ def diff_transcripts(path_a: str, path_b: str) -> int:
         # no transcript mcp_ref writes nests so deep (its frames stop at MAX_NESTING, D-51).
         sys.stderr.write("diff: a transcript nests arrays and objects too deep to compare\n")
         return 2
-    sys.stdout.write(_printable_json(text) or "equivalent\n")
+    sys.stdout.write(printable_json(text) or "equivalent\n")
     return 1 if text else 0
 
 
@@ -276,7 +237,7 @@ def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> int:
         # Its text may quote the server (the last lines of its stderr, say): kept as lines.
         # A JSON-RPC error's message is one line: a newline in it is escaped (D-107, D-110).
         lines = None if isinstance(exc, PeerError) else ""
-        _say(f"mcp_ref: {type(exc).__name__}: {_printable(exc, indent=lines)}")
+        _say(f"mcp_ref: {type(exc).__name__}: {printable(exc, indent=lines)}")
         return 1
     except (KeyboardInterrupt, Terminated) as exc:
         _say(f"mcp_ref: {'interrupted' if isinstance(exc, KeyboardInterrupt) else exc}")

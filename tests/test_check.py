@@ -468,3 +468,54 @@ def test_the_readme_table_cites_what_each_check_cites():
     assert set(listed) == set(check.BY_KEY)
     for key, (ids, level) in listed.items():
         assert (ids, level) == (", ".join(check.BY_KEY[key].ids), check.BY_KEY[key].level), key
+
+
+def test_the_report_escapes_what_the_server_sent_that_does_not_print():
+    """``check -v`` and ``check --json`` against a server that sends C1 CSI, DEL and a lone
+    surrogate in its capabilities and serverInfo, ESC, CR and a backspace in a tool's name
+    (``scripted_server.py terminal-escapes``). Before, both ended in a UnicodeEncodeError
+    traceback (the lone surrogate; D-110's **Left alone**), and the rest went to the terminal
+    as sent. Now each frame in the evidence is JSON with JSON's ``\\u`` escapes, as inspect
+    prints it, and means the same frame; the output is printable ASCII (D-111)."""
+    fixture = [sys.executable, os.path.join(ROOT, "tests", "fixtures", "scripted_server.py"),
+               "terminal-escapes"]
+    runs = [subprocess.Popen([sys.executable, "-m", "mcp_ref", "check", option, "--"] + fixture,
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for option in ("-v", "--json")]
+    outputs = []
+    for proc in runs:
+        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 1 and stderr == b"", stderr.decode(errors="replace")
+        assert all(32 <= byte < 127 or byte == 10 for byte in stdout), stdout
+        outputs.append(stdout.decode("ascii"))
+    table, report = outputs
+    assert ('        capabilities: {"tools":{},"logging":{},"experimental":'
+            '{"\\u009b1A":{"x":"\\ud800"}},"prompts":{}}') in table.splitlines()
+    assert '        name: "safe\\u001b[2K\\rrm_rf"' in table.splitlines()
+    honesty = {r["key"]: r for r in json.loads(report)}["capability-honesty"]
+    capabilities = honesty["evidence"][0]
+    assert capabilities.startswith("capabilities: ")
+    assert json.loads(capabilities[len("capabilities: "):])["experimental"] == {
+        "\x9b1A": {"x": "\ud800"}}
+
+
+def test_a_summary_quoting_the_server_is_escaped_in_the_table_and_in_json(monkeypatch):
+    """A summary quotes the server as text: ``serverInfo NAME VERSION`` (LC-04), a version it
+    counter-offered. With ESC, a C1 control, a newline or a lone surrogate in them, the table
+    row went to the terminal as sent (the newline writing a row of the server's own) and
+    ``--json`` wrote them as they are or failed to encode. Now the row shows Python's escapes,
+    as inspect does for a name, and ``--json`` JSON's, reading back as the same text (D-111)."""
+    summary = "echoed 2025-11-25; serverInfo \x1b[2Jx\x9b\nfail  LC-99 \ud800 0"
+    evidence = ["stderr: \x07\x7f"]
+    monkeypatch.setattr(check, "run_battery", lambda command, options: [
+        check.passed("init-echo-" + check.spec.PROTOCOL_VERSION, summary, evidence)])
+    table, report = io.StringIO(), io.StringIO()
+    assert check.main(["-v", "--", "server"], out=table) == 0
+    assert check.main(["--json", "--", "server"], out=report) == 0
+    rows = table.getvalue().splitlines()
+    assert len(rows) == 5 and rows[1].endswith(
+        "  echoed 2025-11-25; serverInfo \\x1b[2Jx\\x9b\\nfail  LC-99 \\ud800 0")
+    assert rows[2] == "        stderr: \\x07\\x7f"
+    assert all(c.isprintable() and c.isascii() for c in report.getvalue().replace("\n", ""))
+    [read] = json.loads(report.getvalue())
+    assert read["summary"] == summary and read["evidence"] == evidence
