@@ -2,7 +2,8 @@
 
 * ``python3 -m mcp_ref inspect [--trace FILE] [--timeout S] -- CMD ARGS...`` spawns any stdio
   MCP server and prints what the handshake settled (server info, negotiated version,
-  capabilities, instructions) and what it offers (tools, resources, prompts).
+  capabilities, instructions) and what it offers (tools, resources, resource templates,
+  prompts); a listing that fails is said on stderr and the others are still printed (D-111).
 * ``--timeout S`` bounds the wait for every response, initialize's included (TO-01, D-107):
   ``--timeout 2`` against a server that never answers gives up after 2 s, not after the
   client's 30 s handshake default.
@@ -21,9 +22,10 @@ import signal
 import sys
 import threading
 
+from . import spec
 from ._printable import json_text, printable, printable_json
 from .client import DEFAULT_REQUEST_TIMEOUT, Client
-from .errors import McpRefError, PeerError, RequestCancelled
+from .errors import ConnectionClosed, McpRefError, PeerError, RequestCancelled
 from .framing import FrameError, decode
 from .transcript import diff, load
 
@@ -61,9 +63,30 @@ def _spawn(argv: Sequence[str], trace: Optional[str], timeout: float) -> Client:
     return Client.spawn(argv, trace=trace, request_timeout=timeout, handshake_timeout=timeout)
 
 
+def _list_resource_templates(client: Client) -> List[Dict[str, Any]]:
+    """Every page of ``resources/templates/list`` (in every revision, behind ``resources``).
+    The Client has no public method for it yet, so its paginated listing is used directly:
+    the same page checks and page bound as ``list_resources`` (PN-05, D-42, D-111)."""
+    return client._list_all("list_resource_templates", spec.RESOURCES_TEMPLATES_LIST,
+                            "resourceTemplates", {})
+
+
+#: What ``inspect`` lists, in this order: (the server capability that offers it, its title,
+#: the function that lists every page, the member that names each item). Only what the
+#: server declared is asked for (LC-16; undeclared, it would be -32601, ER-11).
+_LISTINGS = (("tools", "tools", Client.list_tools, "name"),
+             ("resources", "resources", Client.list_resources, "uri"),
+             ("resources", "resource templates", _list_resource_templates, "uriTemplate"),
+             ("prompts", "prompts", Client.list_prompts, "name"))
+
+
 def inspect(argv: Sequence[str], *, trace: Optional[str] = None,
             timeout: float = DEFAULT_REQUEST_TIMEOUT) -> int:
-    """Print what a server says about itself and what it offers."""
+    """Print what a server says about itself and everything it offers. A listing that fails
+    (a JSON-RPC error, a broken page, a timeout) is said in one line on stderr, where its
+    listing would have been, and the others are still asked for and printed; the exit status
+    is then 1 (D-111). A server gone ends the command: nothing more could be listed."""
+    failed = False
     with _spawn(argv, trace, timeout) as client:
         _out(f"server: {json_text(client.server_info)}")
         _out(f"protocol version: {client.protocol_version}")
@@ -71,13 +94,20 @@ def inspect(argv: Sequence[str], *, trace: Optional[str] = None,
         if client.instructions:
             _out(f"instructions: {printable(client.instructions, indent='  ')}")
         capabilities = client.server_capabilities
-        if "tools" in capabilities:
-            _show("tools", client.list_tools(), "name")
-        if "resources" in capabilities:
-            _show("resources", client.list_resources(), "uri")
-        if "prompts" in capabilities:
-            _show("prompts", client.list_prompts(), "name")
-    return 0
+        for capability, title, listing, key in _LISTINGS:
+            if capability not in capabilities:
+                continue
+            try:
+                items = listing(client)
+            except ConnectionClosed:
+                raise                   # the server is gone: said once, by run_guarded
+            except McpRefError as exc:
+                failed = True
+                sys.stdout.flush()      # on a terminal, the line comes where the listing would
+                _say(_error_line(exc))
+                continue
+            _show(title, items, key)
+    return 1 if failed else 0
 
 
 class _Progress:
@@ -216,6 +246,14 @@ def _status(exc: BaseException) -> int:
     return 128 + (exc.signum if isinstance(exc, Terminated) else signal.SIGINT)
 
 
+def _error_line(exc: McpRefError) -> str:
+    """How the command line says one of mcp_ref's errors: ``mcp_ref: TYPE: message`` (D-110).
+    Its text may quote the server (the last lines of its stderr, say): kept as lines. A
+    JSON-RPC error's message is one line: a newline in it is escaped (D-107, D-110)."""
+    lines = None if isinstance(exc, PeerError) else ""
+    return f"mcp_ref: {type(exc).__name__}: {printable(exc, indent=lines)}"
+
+
 def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> int:
     """Run a command the way a command line should end: mcp_ref's typed errors become one
     line and exit status 1; Ctrl-C, SIGTERM and SIGHUP become one line and 128 + the
@@ -234,10 +272,7 @@ def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> int:
                 signal.signal(signum, _raise_terminated)
         return fn(*args, **kwargs)
     except McpRefError as exc:
-        # Its text may quote the server (the last lines of its stderr, say): kept as lines.
-        # A JSON-RPC error's message is one line: a newline in it is escaped (D-107, D-110).
-        lines = None if isinstance(exc, PeerError) else ""
-        _say(f"mcp_ref: {type(exc).__name__}: {printable(exc, indent=lines)}")
+        _say(_error_line(exc))
         return 1
     except (KeyboardInterrupt, Terminated) as exc:
         _say(f"mcp_ref: {'interrupted' if isinstance(exc, KeyboardInterrupt) else exc}")

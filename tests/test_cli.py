@@ -55,6 +55,43 @@ def test_inspect_shows_what_the_server_offers(tmp_path):
     assert methods[:2] == ["initialize", "notifications/initialized"]
 
 
+@pytest.mark.spec("PN-05")
+def test_inspect_lists_everything_the_server_offers_and_says_every_listing_that_fails():
+    """A server declaring tools, resources and prompts whose tools/list is answered with a
+    JSON-RPC error and prompts/list with a page without its ``prompts`` (PN-05's page check).
+    Before, inspect stopped at the first failure, so the resources were never listed, and it
+    never asked for resource templates (D-107's **Left alone**). Now every declared listing
+    is asked for, resources/templates/list among them (behind ``resources``, in every
+    revision); each failure is one line on stderr in D-110's format, the others are printed,
+    and the exit status is 1. A server gone ends the listing at once: said once (D-111)."""
+    fixture = [sys.executable, os.path.join(ROOT, "tests", "fixtures", "scripted_server.py")]
+    done = run(["inspect", "--"] + fixture + ["listings"])
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[3:] == ["resources (1):",
+                                            "  file:///a  -- The file a.",
+                                            "resource templates (1):",
+                                            "  file:///{path}  -- Any file."]
+    assert done.stderr.splitlines() == [
+        "mcp_ref: PeerError: [-32603] the tools are down",
+        "mcp_ref: RemoteProtocolError: prompts/list answered a page whose 'prompts' is missing "
+        "or not an array, or whose nextCursor is not a string"]
+    # On one stream (a terminal, ``2>&1``), each failure is said where its listing would be,
+    # stdout block-buffered as it is in a pipe.
+    both = subprocess.run(MCP_REF + ["inspect", "--"] + fixture + ["listings"], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONUNBUFFERED=""))
+    assert both.stdout.splitlines()[3:] == (done.stderr.splitlines()[:1]
+                                            + done.stdout.splitlines()[3:]
+                                            + done.stderr.splitlines()[1:])
+    done = run(["inspect", "--"] + fixture + ["listings-die"])
+    assert done.returncode == 1 and len(done.stdout.splitlines()) == 3
+    assert done.stderr.count("mcp_ref:") == 1
+    assert done.stderr.startswith("mcp_ref: ConnectionClosed: the server closed its stdout")
+    # The reference server has no templates: its empty listing is shown as such.
+    done = run(["inspect", "--"] + SERVE)
+    assert done.returncode == 0 and "resource templates (0):\nprompts (2):" in done.stdout
+
+
 @pytest.mark.parametrize("unbuffered", [False, True], ids=["flushed-at-the-end", "each-line"])
 def test_a_reader_that_went_away_ends_the_command_quietly_and_the_server_is_shut_down(
         tmp_path, unbuffered):
