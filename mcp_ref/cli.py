@@ -22,7 +22,6 @@ import signal
 import sys
 import threading
 
-from . import spec
 from ._printable import json_text, printable, printable_json
 from .client import DEFAULT_REQUEST_TIMEOUT, Client
 from .errors import ConnectionClosed, McpRefError, PeerError, RequestCancelled
@@ -63,20 +62,13 @@ def _spawn(argv: Sequence[str], trace: Optional[str], timeout: float) -> Client:
     return Client.spawn(argv, trace=trace, request_timeout=timeout, handshake_timeout=timeout)
 
 
-def _list_resource_templates(client: Client) -> List[Dict[str, Any]]:
-    """Every page of ``resources/templates/list`` (in every revision, behind ``resources``).
-    The Client has no public method for it yet, so its paginated listing is used directly:
-    the same page checks and page bound as ``list_resources`` (PN-05, D-42, D-111)."""
-    return client._list_all("list_resource_templates", spec.RESOURCES_TEMPLATES_LIST,
-                            "resourceTemplates", {})
-
-
 #: What ``inspect`` lists, in this order: (the server capability that offers it, its title,
 #: the function that lists every page, the member that names each item). Only what the
 #: server declared is asked for (LC-16; undeclared, it would be -32601, ER-11).
 _LISTINGS = (("tools", "tools", Client.list_tools, "name"),
              ("resources", "resources", Client.list_resources, "uri"),
-             ("resources", "resource templates", _list_resource_templates, "uriTemplate"),
+             ("resources", "resource templates", Client.list_resource_templates,
+              "uriTemplate"),
              ("prompts", "prompts", Client.list_prompts, "name"))
 
 

@@ -431,7 +431,7 @@ class Client:
     def list_tools(self, **options: Any) -> List[Dict[str, Any]]:
         """Every tool, following ``nextCursor`` until it is absent (PN-01, PN-04), for at
         most ``max_pages`` pages (default :data:`MAX_LIST_PAGES`; D-42). Likewise
-        :meth:`list_resources` and :meth:`list_prompts`.
+        :meth:`list_resources`, :meth:`list_resource_templates` and :meth:`list_prompts`.
 
         Remembers each tool's ``outputSchema``, by which :meth:`call_tool` then checks its
         results (TL-09), unless ``notifications/tools/list_changed`` arrived while it listed
@@ -562,6 +562,12 @@ class Client:
 
     def list_resources(self, **options: Any) -> List[Dict[str, Any]]:
         return self._list_all("list_resources", spec.RESOURCES_LIST, "resources", options)
+
+    def list_resource_templates(self, **options: Any) -> List[Dict[str, Any]]:
+        """Every ``resources/templates/list`` page's ``resourceTemplates`` (every revision,
+        behind the server's ``resources`` capability), as :meth:`list_resources` lists."""
+        return self._list_all("list_resource_templates", spec.RESOURCES_TEMPLATES_LIST,
+                              "resourceTemplates", options)
 
     def read_resource(self, uri: str, **options: Any) -> Dict[str, Any]:
         check_options("read_resource", options)

@@ -272,7 +272,8 @@ def test_a_max_pages_that_is_not_a_whole_number_of_at_least_one_is_the_callers_e
     argument (ER-10: who broke a rule is told apart); 2.5, None or "3" a bare TypeError. It is
     ValueError, nothing is sent, and the session goes on."""
     with spawn(scripted("cursor-loop")) as client:
-        for listing in (client.list_tools, client.list_resources, client.list_prompts):
+        for listing in (client.list_tools, client.list_resources,
+                        client.list_resource_templates, client.list_prompts):
             with pytest.raises(ValueError, match="max_pages must be a whole number >= 1"):
                 listing(max_pages=max_pages)
         client.ping()
@@ -377,6 +378,7 @@ def test_resources_prompts_and_logging():
     with spawn(on_notification=on_notification) as client:
         resources = client.list_resources()
         assert resources[0]["uri"] == "mcp-ref://about"
+        assert client.list_resource_templates() == []      # the reference server has none
         contents = client.read_resource("mcp-ref://about")["contents"]
         assert "2025-11-25" in contents[0]["text"]
         with pytest.raises(PeerError) as info:
