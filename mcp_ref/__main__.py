@@ -7,7 +7,7 @@
                ``--watchdog SECONDS`` [``--parent-pid PID``] also exits once the client is
                gone though stdin stays open (D-33); ``--keepalive SECONDS``
                [``--keepalive-timeout SECONDS``] pings the client and exits once a ping goes
-               unanswered (PG-05, D-48); ``--progress-interval SECONDS``: the least time
+               unanswered (PG-05, PG-09, D-48); ``--progress-interval SECONDS``: the least time
                between two progress notifications on one call (PR-12, D-47).
 * ``states``   prints the lifecycle state machine, generated from its transition table.
 * ``inspect``  ``-- CMD ARGS...``: what any stdio MCP server says about itself and offers.

@@ -473,8 +473,11 @@ class Client:
                   **options: Any) -> Dict[str, Any]:
         """Call a tool and wait: returns the CallToolResult (``content``, ``isError``, ...).
 
-        A tool's own failure is a result with ``isError: true``, not an exception (ER-03);
-        an unknown tool is a PeerError with code -32602 (ER-02).
+        A tool's own failure is a result with ``isError: true``, not an exception (TL-11, in
+        every revision; ER-03 from 2025-11-25, which adds invalid arguments to it). An unknown
+        tool is a protocol error (ER-02): a server that answers it with a JSON-RPC error
+        (-32602 in the spec's example) raises PeerError here; one that answers with an
+        ``isError`` result, as the official SDK servers do, returns that result.
 
         TL-09: once :meth:`list_tools` has shown the tool's ``outputSchema``, a successful
         result must carry ``structuredContent`` that matches it (the checks of
@@ -611,7 +614,8 @@ class Client:
         max_pages = options.pop("max_pages", MAX_LIST_PAGES)
         problem = whole_number_problem("max_pages", max_pages, 1)
         if problem is not None:
-            # The caller's mistake, never the server's (ER-10): nothing is sent (D-42).
+            # The caller's mistake, never the server's (ER-10, written in 2026-07-28 and
+            # followed in every revision): nothing is sent (D-42).
             raise ValueError(problem)
         items: List[Dict[str, Any]] = []
         cursor: Optional[str] = None

@@ -70,7 +70,7 @@ def run_demo(fast: bool = False, trace: Optional[str] = None) -> int:
     with client:
         elapsed = (time.monotonic() - started) * 1000
         _say("Initialization: initialize -> result -> notifications/initialized",
-             "LC-02..LC-05, LC-10", f"handshake done in {elapsed:.0f} ms")
+             "LC-02..LC-05", f"handshake done in {elapsed:.0f} ms")
         _detail(f"client offered protocol version {spec.SUPPORTED_VERSIONS[0]} (its newest, LC-09)")
         chosen = client.protocol_version
         _detail(f"server chose {chosen} " + ("(LC-10: the same, as it supports it)"

@@ -319,7 +319,8 @@ class Outbox:
             if self._closed or self._abandoned:
                 # After abandon() too: the frame it dropped was probably half written, and
                 # whatever we wrote next would continue that line. The peer would get one
-                # broken line instead of a frame (TR-06).
+                # broken line instead of a frame (TR-06 for a server's stdout, TR-07 for a
+                # client's writes to the server's stdin: the Outbox serves both).
                 raise ConnectionClosed("the connection is closed for writing")
             if not self._queue:               # nothing ahead of us: write what fits now
                 try:
@@ -692,7 +693,8 @@ class ChildProcess:
         return self._outbox.wait_for_room(deadline)
 
     def close_stdin(self, flush_timeout: float = 0.0) -> None:
-        """Close the server's stdin: the polite "please exit" of the stdio transport (TR-14).
+        """Close the server's stdin: the polite "please exit" of the stdio transport, step 1 of
+        the shutdown ladder (TR-13; a server exits on the EOF it reads, TR-14).
 
         What is still queued for the server gets up to ``flush_timeout`` s to reach it first;
         the rest is dropped and counted in the shutdown report. Idempotent.

@@ -121,7 +121,7 @@ class Transcript:
     def _whole_line(self, direction: str, line: bytes, state: str) -> Dict[str, Any]:
         """The record of a line that ended in ``\\n``. The connection drops a trailing ``\\r``
         and skips a blank line (D-08); the record shows both, so that a reader sees what was
-        on the wire, as ``check`` judges it (TR-06; D-86)."""
+        on the wire, in either direction, as ``check`` judges it (TR-06, TR-07; D-86)."""
         crlf = line.endswith(b"\r")
         if crlf:
             line = line[:-1]
