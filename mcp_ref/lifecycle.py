@@ -247,9 +247,9 @@ _OPERATION = frozenset({_I.PING, _I.REQUEST, _I.RESPONSE, _I.NOTIFICATION, _I.CA
 #: What each role may send in each state without changing it (practice: ping, cancellation and
 #: progress are permissions here, not a wall of self-loops in TRANSITIONS).
 #:
-#: RESPONSE appears in every live state because a request is answered at most once, with a
-#: result or an error (BP-01, JSON-RPC 2.0's answer to every request, and BP-08: a request
-#: the receiver refuses is still answered, with an error), and a cancelled one not at all (CN-05).
+#: RESPONSE appears in every live state because a request is answered at most once (BP-01:
+#: JSON-RPC 2.0 answers every request, one the receiver refuses with an error; BP-08, up to
+#: 2025-06-18: with exactly one of result and error), and a cancelled one not at all (CN-05).
 ALLOWED: Dict[Tuple[State, Role], FrozenSet[Input]] = {
     # LC-02: initialize is the first interaction; before it nothing else flows.
     (State.AWAITING_INITIALIZE, Role.CLIENT): frozenset({_I.RESPONSE}),
@@ -295,8 +295,11 @@ def _why_illegal(state: State, sender: Role, input: Input) -> Tuple[str, str]:
     if state is State.INITIALIZE_REFUSED:
         return ("the session is not initialized: initialize was refused, and only ping or "
                 "another initialize may be sent", "LC-02")
+    if input is Input.INITIALIZE_REQUEST and state is State.INITIALIZING:
+        return "initialize was sent already and awaits its answer", "LC-02"
     if input is Input.INITIALIZE_REQUEST:
-        return "the session is already initialized (initialize may be sent only once)", "LC-02"
+        # Another initialize follows only a refused one (INITIALIZE_REFUSED above; D-19).
+        return "the session is already initialized", "LC-02"
     if input is Input.INITIALIZED_NOTIFICATION:
         return "notifications/initialized is sent once, after the initialize response", "LC-05"
     if input is Input.LOG_MESSAGE and sender is Role.CLIENT:

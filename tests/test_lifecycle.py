@@ -237,6 +237,23 @@ def test_an_initialize_error_allows_a_new_attempt_and_ping():
     assert machine.process(C, I.INITIALIZE_REQUEST) is S.INITIALIZING
 
 
+@pytest.mark.spec("LC-02")
+def test_a_second_initialize_is_refused_with_the_state_it_meets():
+    """D-115: while the first initialize awaits its answer the session is not 'already
+    initialized', and D-19 lets another follow a refused one, so no 'only once' either. The
+    message is the peer's -32600 on the wire, so it must say what is true."""
+    machine = Lifecycle(Role.SERVER)
+    machine.process(C, I.INITIALIZE_REQUEST)
+    pending = machine.illegal(C, I.INITIALIZE_REQUEST)
+    assert pending.message == ("client may not send initialize request now: initialize was "
+                               "sent already and awaits its answer (LC-02)")
+    machine.process(SV, I.INITIALIZE_RESULT)
+    done = machine.illegal(C, I.INITIALIZE_REQUEST)
+    assert done.message == ("client may not send initialize request now: the session is "
+                            "already initialized (LC-02)")
+    assert pending.catalogue_id == done.catalogue_id == "LC-02"
+
+
 # --- FAILED is absorbing --------------------------------------------------------------------
 
 
