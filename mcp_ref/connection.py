@@ -483,7 +483,8 @@ class Connection:
         sender = spec.NOTIFICATION_SENDER.get(method, self.role.value)
         if sender != self.role.value:
             # Before the capability check, whose message would name a capability this side
-            # cannot have (TR-07; client wire review, D-54).
+            # cannot have: no valid message (TR-07 for a client, TR-06 for a server), labelled
+            # LC-16 as send_request labels a request of the other direction (D-54).
             raise LocalProtocolError(f"{method} is a notification the {sender} sends, not the "
                                      f"{self.role.value}", catalogue_id="LC-16")
         if method in dedicated:
@@ -502,8 +503,10 @@ class Connection:
     def send_response(self, request_id: RequestId, result: Dict[str, Any]) -> bytes:
         """Answer a request of the peer's. Returns b"" if the peer cancelled it (CN-05)."""
         if not isinstance(result, dict):
-            # BP-09: a result is an object. Refused before anything is sent or forgotten, so
-            # the request can still be answered with an error (a handler returned None, say).
+            # BP-09: a result is an object (2025-11-25's words; every older revision's schema
+            # types it as the object Result too). Refused before anything is sent or
+            # forgotten, so the request can still be answered with an error (a handler
+            # returned None, say).
             raise LocalProtocolError(f"a result must be a JSON object, not "
                                      f"{type(result).__name__}", catalogue_id="BP-09")
         check_meta(result, "a result")               # BP-01, D-79: refused the same way
@@ -868,7 +871,8 @@ class Connection:
         known = self._requests_we_receive
         if method not in known:
             # ER-01: an unknown method is -32601, in every state (decision D-05). Not a fault of
-            # the peer's: probing is legitimate (a dual-era client's server/discover, LC-41).
+            # the peer's: probing is legitimate (2026-07-28's dual-era client probes with
+            # server/discover, LC-39, and falls back to initialize on any error, LC-41).
             # BP-36: what the peer sent is quoted briefly, however long it is.
             self._answer_error(request, ErrorCode.METHOD_NOT_FOUND,
                                f"Method not found: {quoted(method)}", "ER-01", answer_only=True)

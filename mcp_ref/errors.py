@@ -1,7 +1,7 @@
 """Error codes and the exception types of mcp_ref.
 
-Two families, kept apart on purpose (ER-10: a locally generated error must not be mistakable
-for one the peer sent):
+Two families, kept apart on purpose (ER-10, 2026-07-28's guidance, followed in every revision:
+a locally generated error must not be mistakable for one the peer sent):
 
 * :class:`PeerError` is an *error response* the peer put on the wire: ``{"code", "message",
   "data"}``. Its code is whatever the peer chose.

@@ -147,8 +147,8 @@ class MessageDropped(Record):
     """A message that is harmless to ignore, and was ignored.
 
     Typical causes are races the spec allows: a response arriving after we cancelled the
-    request (CN-07), progress for a request that just completed (PR-13), a cancel for a
-    request we already answered (CN-06).
+    request (CN-07), progress for a request we cancelled or gave up on (CN-08; PR-11: only
+    active tokens are tracked), a cancel for a request we already answered (CN-06).
     """
 
     __slots__ = ("reason",)

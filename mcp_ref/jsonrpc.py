@@ -67,7 +67,8 @@ class Notification(Record):
 
 
 class Response(Record):
-    """A successful response. ``result`` is always an object; ``{}`` is fine (BP-09)."""
+    """A successful response. ``result`` is always an object; ``{}`` is fine (BP-09, in
+    2025-11-25's words; every older revision's schema types it as the object ``Result``)."""
 
     __slots__ = ("id", "result")
 
