@@ -185,7 +185,7 @@ def test_a_second_initialize(tmp_path):
                                           "capabilities": {}, "clientInfo": CLIENT_INFO})
     violations = audited(tmp_path, drive)
     assert ids(violations) == ["LC-02"]
-    assert "only once" in violations[0]["violation"]
+    assert "already initialized" in violations[0]["violation"]      # D-115
 
 
 @pytest.mark.spec("LC-05")
@@ -797,7 +797,7 @@ def test_a_request_the_schema_refuses_is_still_judged_by_its_timing_and_capabili
         ("notifications/message", "LG-03"), ("notifications/message", "BP-01"),
         ("notifications/tools/list_changed", "BP-01")] + [
         ("notifications/tasks/status", "LC-15")] * (not tasks)
-    assert "only once" in violations[keys.index(("f", "LC-02"))]["violation"]
+    assert "already initialized" in violations[keys.index(("f", "LC-02"))]["violation"]  # D-115
     assert violations[keys.index(("s1", "LG-03"))]["level"] == "(def)"   # the catalogue's
 
 
