@@ -64,7 +64,8 @@ def _spawn(argv: Sequence[str], trace: Optional[str], timeout: float) -> Client:
 
 #: What ``inspect`` lists, in this order: (the server capability that offers it, its title,
 #: the function that lists every page, the member that names each item). Only what the
-#: server declared is asked for (LC-16; undeclared, it would be -32601, ER-11).
+#: server declared is asked for (LC-16). Undeclared, it would be -32601: 2025-11-25 says so on
+#: its roots and completion pages, 2026-07-28's schema for every capability (ER-11).
 _LISTINGS = (("tools", "tools", Client.list_tools, "name"),
              ("resources", "resources", Client.list_resources, "uri"),
              ("resources", "resource templates", Client.list_resource_templates,

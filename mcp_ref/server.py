@@ -13,7 +13,7 @@ Threads:
   its cancelled flag, ``progress()``, ``log()`` and ``request()`` (to ask the client for
   roots, sampling, elicitation or a ping);
 * with ``keepalive_interval``, a keepalive thread that pings the client once the session is
-  operating, and ends the session if a ping goes unanswered (PG-05, D-48).
+  operating, and ends the session if a ping goes unanswered (PG-05, PG-09, D-48).
 
 Every frame goes through one locked writer, so frames never interleave. Nothing but frames
 reaches stdout: :class:`~mcp_ref.stdio.StdioServerTransport` moves fd 1 aside (TR-06).
@@ -1017,7 +1017,8 @@ class Server:
             except NotJson:
                 # Its data holds NaN, bytes, a set...: encoding failed before anything was
                 # sent or forgotten, so the request is still answered, without the data
-                # (BP-01, D-59). Before, the worker gave up and the id stayed in use.
+                # (BP-01: MCP follows JSON-RPC 2.0, which answers every request; D-59).
+                # Before, the worker gave up and the id stayed in use.
                 log.exception("handler for %s raised a RequestError whose data is not JSON",
                               context.method)
                 session.respond_error(context.request_id, exc.code, exc.message, reply=reply)
@@ -1031,8 +1032,9 @@ class Server:
             # included: a worker thread never gets a signal's KeyboardInterrupt (nor does the
             # reader running an inline tool under run_stdio, whose SIGINT handler only sets a
             # flag), so what a handler raises here is its own failure, and the request is
-            # still answered (BP-01, D-59). Catching less left the id in use and the worker
-            # dead. The one exception is Ctrl-C in an inline tool under serve() alone.
+            # still answered (BP-01: JSON-RPC 2.0 answers every request; D-59). Catching less
+            # left the id in use and the worker dead. The one exception is Ctrl-C in an inline
+            # tool under serve() alone.
             if _is_ctrl_c(context, exc):
                 raise
             log.exception("handler for %s raised", context.method)
@@ -1087,7 +1089,7 @@ class Server:
     def _call_tool(self, context: Context) -> Dict[str, Any]:
         """tools/call. Protocol errors (unknown tool, malformed params) are JSON-RPC errors
         (ER-02, TL-11); failures inside the tool, bad argument values included, are results
-        with ``isError: true`` (ER-03, decision A5)."""
+        with ``isError: true`` (ER-03: 2025-11-25's reading, taken in every revision, D-14)."""
         name = context.params.get("name")
         arguments = context.params.get("arguments", {})
         if not isinstance(name, str) or not isinstance(arguments, dict):

@@ -180,8 +180,9 @@ ROLES = ("user", "assistant")
 
 def client_result_problem(method: str, result: Any) -> Optional[str]:
     """What keeps ``result`` from answering the server's request ``method``, or None: an
-    object (BP-09) with the members every revision's schema requires of it. The client's
-    handlers build these, and an answer the schema refuses is no valid message (TR-07)."""
+    object (BP-09 from 2025-11-25; every revision's schema types a result so) with the members
+    every revision's schema requires of it. The client's handlers build these, and an answer
+    the schema refuses is no valid message (TR-07)."""
     if not isinstance(result, dict):
         return f"a result must be a JSON object, not {type(result).__name__}"
     if method == spec.ROOTS_LIST:
@@ -399,7 +400,8 @@ DIALECTS: Dict[str, str] = {
     "json-schema.org/draft-04/schema": "draft-04",
 }
 
-#: BP-34: a schema without ``$schema`` is JSON Schema 2020-12.
+#: BP-34 (2025-11-25): a schema without ``$schema`` is JSON Schema 2020-12. The older revisions
+#: name no default; we read theirs the same way (D-117).
 DEFAULT_DIALECT = "2020-12"
 
 #: Dialects in which ``$ref`` replaces its schema: "all other properties in a $ref object
