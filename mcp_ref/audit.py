@@ -589,7 +589,9 @@ class Auditor:
     def _response(self, message: Any, frame: Any) -> None:
         """BP-07: one response per server request, to an id the server really used."""
         if isinstance(message, ErrorResponse) and message.id is None:
-            return                       # the client could not read something: BP-12 allows it
+            # The client could not read something: BP-12 lets 2025-11-25 omit the id, and
+            # JSON-RPC 2.0 (BP-01) makes it null in every revision (A4): nothing to match.
+            return
         key = _key(message.id)
         if key in self._server_pings and isinstance(message, ErrorResponse):
             # PG-02: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/ping#behavior-requirements

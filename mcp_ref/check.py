@@ -143,13 +143,13 @@ CHECKS: Tuple[Check, ...] = (
     Check("invalid-request", ("ER-01",), "SHOULD",
           '{"jsonrpc":"2.0","id":1} (no method) gets error -32600',
           spec.spec_url("basic/index", "error-responses")),
-    Check("parse-error", ("ER-01", "BP-12"), "MUST",
+    Check("parse-error", ("ER-01", "BP-12", "BP-01"), "MUST",
           "a garbage line gets -32700 (id null or absent) or nothing; the session survives",
           spec.spec_url("basic/index", "error-responses")),
     Check("id-types", ("BP-07",), "MUST",
           'ids "abc", 7, 0 and "7" come back with the same JSON type and value',
           spec.spec_url("basic/index", "responses")),
-    Check("capability-honesty", ("TL-01", "ER-11"), "MUST",
+    Check("capability-honesty", ("TL-01", "ER-01"), "MUST",
           "tools/list is answered as the declared tools capability promises",
           spec.spec_url("server/tools", "capabilities")),
     Check("tool-schemas", ("TL-06",), "MUST", 'every tool has an inputSchema of type "object"',
@@ -176,14 +176,14 @@ CHECKS: Tuple[Check, ...] = (
           spec.spec_url("basic/transports", "stdio")),
     Check("slow-call-answered", ("BP-01",), "MUST", "a tool call with a progressToken is answered",
           spec.spec_url("basic/index", "responses")),
-    Check("progress-token", ("PR-01", "PR-02", "PR-08"), "MUST",
+    Check("progress-token", ("PR-08", "PR-04"), "MUST",
           "progress carries the request's token exactly (same type and value)",
           spec.spec_url(_PROGRESS, "progress-flow")),
     Check("progress-increases", ("PR-05",), "MUST", "progress values strictly increase",
           spec.spec_url(_PROGRESS, "progress-flow")),
     Check("progress-stops", ("PR-13",), "MUST", "no progress after the response",
           spec.spec_url(_PROGRESS, "implementation-notes")),
-    Check("cancel-honoured", ("CN-05", "CN-23"), "SHOULD",
+    Check("cancel-honoured", ("CN-05",), "SHOULD",
           "after notifications/cancelled: no response and no more progress for that request",
           spec.spec_url(_CANCELLATION, "behavior-requirements")),
     Check("alive-after-cancel", ("CN-08",), "MUST",
@@ -208,7 +208,7 @@ CHECKS: Tuple[Check, ...] = (
     Check("stdout-purity", ("TR-06", "TR-02", "BP-01"), "MUST NOT",
           "every stdout line is one JSON-RPC object: no banner or blank line (CRLF: warn)",
           spec.spec_url("basic/transports", "stdio")),
-    Check("exit-on-eof", ("TR-14", "TR-13"), "SHOULD",
+    Check("exit-on-eof", ("TR-14",), "SHOULD",
           f"the server exits by itself within {EXIT_GRACE:g} s of stdin EOF",
           spec.spec_url(_LIFECYCLE, "shutdown")),
 )
@@ -863,8 +863,11 @@ def _tool_names(listing: Optional[Frame]) -> List[str]:
 
 
 def _check_capability(listing: Optional[Frame], capabilities: Dict[str, Any]) -> Result:
-    """TL-01: a server that declares ``tools`` serves tools/list. ER-11 (schema): one that
-    does not answers -32601, as for any method behind an undeclared capability."""
+    """TL-01: a server that declares ``tools`` serves tools/list. One that does not has no
+    tools/list to offer: -32601, the code of a method not available (ER-01), the answer
+    2025-11-25's roots and completion pages give (a SHOULD each, for their own methods). No
+    page says it of tools before 2026-07-28, whose schema says it of every capability (a row
+    of that revision alone, so not printed here, D-118: see ER-11): warn."""
     key = "capability-honesty"
     evidence = ["capabilities: " + _shorten(_json(capabilities))]
     if listing is None:
@@ -874,11 +877,11 @@ def _check_capability(listing: Optional[Frame], capabilities: Dict[str, Any]) ->
     if declared and "result" not in listing.value:
         return broken(key, "tools declared, but tools/list failed (TL-01)", evidence)
     if not declared and "result" in listing.value:
-        return warned(key, "no tools capability, yet tools/list returned a result (ER-11)",
-                      evidence)
+        return warned(key, "no tools capability, yet tools/list returned a result (ER-01: "
+                           "-32601 for a method not available)", evidence)
     if not declared and _error_code(listing.value) != -32601:
         return warned(key, f"no tools capability; tools/list got {_error_code(listing.value)}, "
-                           "not -32601 (ER-11)", evidence)
+                           "not -32601 (ER-01: a method not available)", evidence)
     return passed(key, "tools declared and listed" if declared else
                   "no tools capability; tools/list is -32601", evidence)
 
@@ -945,8 +948,9 @@ def _listed_tools(listing: Optional[Frame]) -> List[Dict[str, Any]]:
 
 def _check_unknown_method(wire: Wire) -> Result:
     """ER-01: an unknown method is -32601. Silence breaks BP-01 (JSON-RPC 2.0 answers every
-    request), a result BP-10 (fail); an error with another code only bends ER-01's definition
-    (warn)."""
+    request), and so does a result (JSON-RPC 2.0 section 5: a call that meets an error, here
+    "Method not found", is answered with ``error``): fail; an error without a string message
+    breaks BP-10 (fail); an error with another code only bends ER-01's definition (warn)."""
     key = "unknown-method"
     request = {"jsonrpc": "2.0", "id": "unknown-1", "method": "mcp_ref_check/no_such_method"}
     since = wire.mark()
@@ -1068,8 +1072,10 @@ def _tool_definition(listing: Optional[Frame], name: str) -> Optional[Dict[str, 
 
 
 def _check_exit(wire: Wire) -> Result:
-    """TR-14: stdin EOF is the signal to exit. If the server stays, the TR-13 ladder
-    (SIGTERM, then SIGKILL) reaps it, and the rungs it needed are recorded."""
+    """TR-14: stdin EOF is the signal to exit (2026-07-28 says it; 2025-11-25 implies it by the
+    client's first step, TR-13, a rule of the client's and so not printed here, D-118). If the
+    server stays, the battery climbs the TR-13 ladder (SIGTERM, then SIGKILL) to reap it, and
+    the rungs it needed are recorded."""
     key = "exit-on-eof"
     started = time.monotonic()
     code = wire.await_exit(EXIT_GRACE)
@@ -1274,7 +1280,8 @@ def _check_invalid_request(wire: Wire) -> Result:
 
 def _check_parse_error(wire: Wire) -> Result:
     """ER-01, BP-12: -32700 with an unreadable id (null or absent, A4), or silence; either
-    way the session goes on, proved by a ping."""
+    way the session goes on, proved by a ping: a ping not answered breaks BP-01 (JSON-RPC 2.0
+    answers every request, D-85), the one MUST this row fails on (D-118)."""
     key = "parse-error"
     if _open_session(wire) is None:
         return not_applicable(key, "the initialize handshake failed")
@@ -1286,8 +1293,8 @@ def _check_parse_error(wire: Wire) -> Result:
     if pong is None:
         code = wire.child.wait(0.1)
         how = f"the server exited with code {code}" if code is not None else "no answer"
-        return broken(key, f"the session did not survive: ping after the garbage got {how}",
-                      evidence)
+        return broken(key, f"the session did not survive: ping after the garbage got {how} "
+                           "(BP-01: every request is answered)", evidence)
     answers = [f.value for f in wire.frames[since:pong.index] if _is_response(f.value)]
     odd = [a for a in answers if _error_code(a) != -32700 or a.get("id") is not None]
     if odd:
@@ -1357,7 +1364,9 @@ def _ours(frame: Frame, token: str) -> bool:
 
 
 def _check_token(frames: List[Frame], token: str) -> Result:
-    """PR-01/PR-02: the token comes back as sent; PR-08: no progress for tokens never sent."""
+    """PR-04: progress carries the token of the request it is about, exactly as sent (type and
+    value); PR-08: so none carries a token the battery never sent. PR-01 and PR-02 bind the
+    requester, here the battery, not the server judged (D-118)."""
     key = "progress-token"
     if not frames:
         return not_applicable(key, "no progress was sent (PR-09 allows that)")
@@ -1398,8 +1407,10 @@ def _check_stops(frames: List[Frame], token: str, response: Optional[Frame]) -> 
 
 
 def _cancel(spawn: Spawn, options: Options, tools: List[str], call_seconds: float) -> List[Result]:
-    """CN-05/CN-23: cancel a longer slow call after its first progress; then nothing more
-    may come for it, and the server must still answer ping (CN-08)."""
+    """CN-05: cancel a longer slow call after its first progress; then nothing more may come
+    for it, and the server must still answer ping (CN-08). The battery speaks 2025-11-25 and
+    older, where stopping is a SHOULD (CN-05: stop the work, send no response); 2026-07-28's
+    stdio page makes "nothing more" a MUST NOT (see CN-23), not printed here (D-118)."""
     keys = ("cancel-honoured", "alive-after-cancel")
     if options.tool_slow not in tools:
         why = f"the server lists no tool named {options.tool_slow!r} (--tool-slow)"
@@ -1569,7 +1580,7 @@ def _check_cancel(wire: Wire, tool: str, arguments: Dict[str, Any], expected: fl
             return True
         return frame.at <= cancelled_at + CANCEL_GRACE     # no pong: the grace window alone
 
-    stray = [f for f in wire.frames[after:]               # CN-23: beyond the grace window
+    stray = [f for f in wire.frames[after:]               # CN-05: beyond the grace window
              if _carries(token)(f.value) and not before_the_cancel_was_read(f)]
     if late is not None and before_the_cancel_was_read(late):
         # CN-08: the response crossed the cancel on the wire, sent before the server read it.

@@ -112,6 +112,51 @@ def test_a_client_notification_during_initialization_is_no_violation(tmp_path):
 
 
 
+#: Rows the audit records for a client though the catalogue's "Binds" names the server
+#: (D-118): PR-08 binds whoever sends progress, which in 2024-11-05..2025-11-25 may be the
+#: client working on a server's request (PR-04: "either side"); LG-01 is the lifecycle
+#: table's row for a client's notifications/message, which the server reports alike (D-60,
+#: D-112; D-118 says why it is left).
+SERVER_ROWS_RECORDED = {"PR-08", "LG-01"}
+
+
+def test_every_id_the_audit_records_is_a_legacy_rule_of_the_client_at_its_level():
+    """D-118: what the file says is the rule the client broke. Every ID the audit names is in
+    ``audit.LEVELS``, holds in a revision the server speaks (catalogue V1-V4), has the
+    catalogue's level (LC-15 and LC-16, SHOULD before 2025-06-18, are lowered per session in
+    ``Auditor._record``), and binds the client: C, both, or the framing T."""
+    import ast
+    import re
+
+    from mcp_ref import audit
+    rows = _catalogue_rows()
+    with open(audit.__file__, encoding="utf-8") as f:
+        named = {node.value for node in ast.walk(ast.parse(f.read()))
+                 if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                 and re.fullmatch(r"[A-Z]{2}-\d\d", node.value)}
+    assert named <= set(audit.LEVELS), sorted(named - set(audit.LEVELS))
+    wrong = []
+    for catalogue_id, level in audit.LEVELS.items():
+        row = rows[catalogue_id]
+        if not row.handshake_era:
+            wrong.append((catalogue_id, f"holds in {row.ver} only"))
+        if level != row.level and (level, row.level) != ("MUST", "SHOULD→MUST"):
+            wrong.append((catalogue_id, f"recorded as {level}, the catalogue says {row.level}"))
+        if row.binds.split()[0] not in ("C", "both", "T") \
+                and catalogue_id not in SERVER_ROWS_RECORDED:
+            wrong.append((catalogue_id, f"binds {row.binds}"))
+    assert not wrong, wrong
+
+
+def _catalogue_rows():
+    """The catalogue's section 2 by ID (skipped where it is not beside the repository)."""
+    import traceability
+    path = traceability.catalogue_path()
+    if not path.is_file():
+        pytest.skip(f"the catalogue is not at {path} (set {traceability.CATALOGUE_ENV})")
+    return traceability.load_catalogue(path)
+
+
 def test_a_clean_mcp_ref_client_session_records_nothing(tmp_path):
     path = tmp_path / "audit.json"
     seen = []

@@ -87,7 +87,8 @@ EXPECTED = {
     "bad-arguments-as-error": {"bad-arguments": "warn"},
     "cursor-internal-error": {"invalid-cursor": "warn"},
     "any-log-level": {"bad-log-level": "warn"},
-    # Found in check review: a server without tools got a warning for -32601 (ER-11's answer).
+    # Found in check review: a server without tools got a warning for -32601 (ER-01's answer
+    # for a method not available; 2026-07-28's schema spells it out, ER-11).
     "no-tools": {"tool-schemas": "n.a.", "tool-names": "n.a.", "unknown-tool": "n.a.",
                  "bad-arguments": "n.a.", "invalid-cursor": "n.a.", "echo-round-trip": "n.a.",
                  "ping-during-call": "n.a.", **{k: "n.a." for k in check._PROGRESS_KEYS},
@@ -348,6 +349,38 @@ def test_every_check_cites_the_catalogue_and_the_versioned_spec():
         assert c.ids and all(len(i) == 5 and i[2] == "-" for i in c.ids), c
         assert c.url.startswith(check.spec.SPEC_BASE + "/"), c
     assert len({c.key for c in check.CHECKS}) == len(check.CHECKS)
+
+
+def _catalogue_rows():
+    """The catalogue's section 2 by ID, read as tests/traceability.py reads it (skipped where
+    the catalogue is not beside the repository, as test_traceability is)."""
+    import traceability
+    path = traceability.catalogue_path()
+    if not path.is_file():
+        pytest.skip(f"the catalogue is not at {path} (set {traceability.CATALOGUE_ENV})")
+    return traceability.load_catalogue(path)
+
+
+def test_every_id_a_check_prints_is_a_rule_a_legacy_server_can_break():
+    """D-118: the IDs of a row are what a tester reads as "the rule this server broke". Each
+    must hold in a revision the battery speaks (2024-11-05..2025-11-25: catalogue V1-V4),
+    bind the server (S, both, or the framing T; not a rule of the client's, nor of the
+    requester of progress, which in the battery is always the battery), and a MUST row must
+    cite a MUST. Before: capability-honesty cited ER-11 (a 2026-07-28 schema row),
+    cancel-honoured CN-23 (2026-07-28's stdio page), exit-on-eof TR-13 (the client's
+    shutdown ladder), progress-token PR-01 and PR-02 (the requester's token)."""
+    rows = _catalogue_rows()
+    wrong = []
+    for c in check.CHECKS:
+        for catalogue_id in c.ids:
+            row = rows[catalogue_id]
+            if not row.handshake_era:
+                wrong.append((c.key, catalogue_id, f"holds in {row.ver} only"))
+            if row.binds.split()[0] not in ("S", "both", "T") or "(requester)" in row.binds:
+                wrong.append((c.key, catalogue_id, f"binds {row.binds}"))
+        if c.level.startswith("MUST") and not any(rows[i].is_must for i in c.ids):
+            wrong.append((c.key, c.level, "cites no MUST row"))
+    assert not wrong, wrong
 
 
 @pytest.mark.spec("PR-05")
