@@ -16,7 +16,7 @@ LC-05, LC-06, ...). On top of that come the rules the table does not hold: raw l
 (TR-07), the shape of ``initialize`` (LC-03), what the schema refuses in a message's params
 (BP-01, PR-02, LG-03: the frames the server answers -32602 or does not act on, D-102, D-112),
 id and token bookkeeping (BP-05, BP-07, CN-02, CN-03, PR-03, PR-08), direction and
-capabilities (LG-01, LC-16), the negotiated version (LC-15), and the answers to the server's
+capabilities (LC-16), the negotiated version (LC-15), and the answers to the server's
 keepalive pings (PG-02, with ``serve --keepalive``: an error for an answer, or none before the
 server gave up).
 
@@ -65,13 +65,13 @@ LEVELS = {
     "BP-01": "MUST", "BP-03": "MUST", "BP-04": "MUST NOT", "BP-05": "MUST NOT",
     "BP-07": "MUST", "BP-17": "MUST NOT", "CN-02": "MUST", "CN-03": "MUST NOT",
     "LC-02": "MUST", "LC-03": "MUST", "LC-05": "MUST", "LC-06": "SHOULD NOT", "LC-15": "MUST",
-    "LC-16": "MUST", "LC-19": "(def)", "LG-01": "MUST", "LG-03": "(def)", "PG-02": "MUST",
+    "LC-16": "MUST", "LC-19": "(def)", "LG-03": "(def)", "PG-02": "MUST",
     "PR-02": "MUST", "PR-03": "MUST", "PR-08": "MUST", "TR-07": "MUST NOT",
 }
 
 #: Requests only a server sends; a client offers them through its capabilities (LC-16).
 SERVER_ONLY_REQUESTS = frozenset(m for m in spec.SERVER_REQUESTS if m != spec.PING)
-#: Notifications only a server sends: logging (LG-01) and changes to what *it* offers
+#: Notifications only a server sends: logging and changes to what *it* offers
 #: (catalogue section 1.1, the Direction column; :data:`spec.NOTIFICATION_SENDER`).
 SERVER_ONLY_NOTIFICATIONS = frozenset(
     method for method, sender in spec.NOTIFICATION_SENDER.items() if sender == "server")
@@ -527,8 +527,9 @@ class Auditor:
                  spec.CANCELLED: Input.CANCELLED, spec.PROGRESS: Input.PROGRESS,
                  spec.LOG_MESSAGE: Input.LOG_MESSAGE}.get(note.method, Input.NOTIFICATION)
         early = self._lifecycle.state is State.INITIALIZING
-        # LG-01: the table refuses a client's notifications/message in every state (LC-02
-        # before initialize, D-60).
+        # LC-16: the table refuses a client's notifications/message in every state once
+        # initialize is sent (LC-02 before, D-60): a server's method (D-119). Lowered to SHOULD
+        # before 2025-06-18 by _record, as every LC-16.
         if not self._advance(input, frame):
             if input is Input.INITIALIZED_NOTIFICATION and early:
                 # LC-05: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#initialization

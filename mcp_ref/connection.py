@@ -653,6 +653,12 @@ class Connection:
         """Server: a ``notifications/message`` log entry, if ``level`` passes the client's
         threshold set by ``logging/setLevel`` (LG-02). Needs the logging capability (LG-01).
         """
+        if self.role is Role.CLIENT:
+            # LC-16, as send_notification says it (D-54): log messages go server to client
+            # (catalogue 1.1), and a client has no logging capability whose absence LG-01
+            # could name (D-119).
+            raise LocalProtocolError(f"{spec.LOG_MESSAGE} is a notification the server sends, "
+                                     "not the client", catalogue_id="LC-16")
         if "logging" not in self.capabilities:
             raise CapabilityNotNegotiated("log messages need the logging capability",
                                           catalogue_id="LG-01")
@@ -1040,7 +1046,7 @@ class Connection:
             # The receiving side of D-54: delivered (a lenient receiver, D-24) but reported as
             # sent the wrong way, not as a capability the peer lacks, which it cannot have.
             # (A client's notifications/message never gets here: the lifecycle refuses it,
-            # LG-01.)
+            # LC-16 as well, D-119.)
             events.append(ev.ProtocolViolation(RemoteProtocolError(
                 f"{note.method} is a notification the {sender} sends, not the "
                 f"{self.peer_role.value}", catalogue_id="LC-16"), False))

@@ -272,7 +272,8 @@ ALLOWED: Dict[Tuple[State, Role], FrozenSet[Input]] = {
     (State.AWAITING_INITIALIZED, Role.SERVER): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED,
                                                           _I.LOG_MESSAGE}),
     # lifecycle#operation: everything, within the negotiated capabilities (checked by the
-    # connection, which knows them). Log messages are server-to-client only (LG-01).
+    # connection, which knows them). Log messages are server-to-client only (catalogue 1.1;
+    # a client's is LC-16, D-119).
     (State.OPERATING, Role.CLIENT): _OPERATION,
     (State.OPERATING, Role.SERVER): _OPERATION | {_I.LOG_MESSAGE},
     # Shutdown: the client has closed stdin, so it sends nothing more; the server may still
@@ -303,7 +304,9 @@ def _why_illegal(state: State, sender: Role, input: Input) -> Tuple[str, str]:
     if input is Input.INITIALIZED_NOTIFICATION:
         return "notifications/initialized is sent once, after the initialize response", "LC-05"
     if input is Input.LOG_MESSAGE and sender is Role.CLIENT:
-        return "only a server sends notifications/message", "LG-01"
+        # LC-16: notifications/message goes server to client (catalogue 1.1). LG-01 binds a
+        # server that logs; a client has no logging capability to use at all (D-119).
+        return "only a server sends notifications/message", "LC-16"
     if state is State.INITIALIZING and sender is Role.CLIENT:
         return "no request but ping may be sent until the server answers initialize", "LC-06"
     if state is State.INITIALIZING:
@@ -314,8 +317,6 @@ def _why_illegal(state: State, sender: Role, input: Input) -> Tuple[str, str]:
     if state is State.AWAITING_INITIALIZED:
         return ("the server sends only ping and log messages until it receives "
                 "notifications/initialized", "LC-07")
-    if input is Input.LOG_MESSAGE:
-        return "only a server sends notifications/message", "LG-01"
     if state is State.CLOSING:
         return "the session is shutting down", "LC-19"
     return f"the session is {state.value}", "LC-19"

@@ -114,10 +114,9 @@ def test_a_client_notification_during_initialization_is_no_violation(tmp_path):
 
 #: Rows the audit records for a client though the catalogue's "Binds" names the server
 #: (D-118): PR-08 binds whoever sends progress, which in 2024-11-05..2025-11-25 may be the
-#: client working on a server's request (PR-04: "either side"); LG-01 is the lifecycle
-#: table's row for a client's notifications/message, which the server reports alike (D-60,
-#: D-112; D-118 says why it is left).
-SERVER_ROWS_RECORDED = {"PR-08", "LG-01"}
+#: client working on a server's request (PR-04: "either side"). (LG-01 was here, for a
+#: client's notifications/message; that is LC-16 now, D-119.)
+SERVER_ROWS_RECORDED = {"PR-08"}
 
 
 def test_every_id_the_audit_records_is_a_legacy_rule_of_the_client_at_its_level():
@@ -505,7 +504,7 @@ def test_frames_split_anywhere_are_judged_as_if_whole(tmp_path):
         b'{"jsonrpc":"2.0","method":"notifications/message",'
         b'"params":{"level":"info","data":"x"}}\n{"jsonrpc":')
     whole = fed(tmp_path, [("client", session)], name="whole.json")
-    assert ids(whole) == ["TR-07"] * 3 + ["LG-01", "TR-07"]
+    assert ids(whole) == ["TR-07"] * 3 + ["LC-16", "TR-07"]      # a client's log (D-119)
     assert fed(tmp_path, [("client", session[i:i + 1]) for i in range(len(session))],
                name="bytes.json") == whole
 
@@ -569,14 +568,44 @@ def test_invalid_messages(tmp_path):
     assert ids(audited(tmp_path, drive)) == ["BP-04", "BP-01"]
 
 
-@pytest.mark.spec("LG-01", "LC-16")
+@pytest.mark.spec("LC-16")
 def test_server_only_methods_from_the_client(tmp_path):
     def drive(wire):
         handshake(wire)
         wire.notify("notifications/message", {"level": "info", "data": "hi"})
         wire.notify("notifications/tools/list_changed")
         ask(wire, "roots", "roots/list")
-    assert ids(audited(tmp_path, drive)) == ["LG-01", "LC-16", "LC-16"]
+    assert ids(audited(tmp_path, drive)) == ["LC-16", "LC-16", "LC-16"]
+
+
+@pytest.mark.spec("LC-16", "LC-02")
+@pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
+def test_a_clients_log_message_is_lc_16_at_the_sessions_level(tmp_path, version):
+    """D-119: a client's notifications/message was recorded as LG-01, MUST, in every
+    revision: a row that binds a server that logs without declaring ``logging``. The method
+    goes server to client (catalogue 1.1), so the client used a capability only a server has:
+    LC-16, as for its other server-only notifications (D-54), a SHOULD before 2025-06-18.
+    Before initialize it is LC-02 alone, as before. The server reports LC-16 too."""
+    from mcp_ref import events as ev
+    from mcp_ref.connection import Connection
+    from mcp_ref.lifecycle import Role
+    note = ("client", {"jsonrpc": "2.0", "method": "notifications/message",
+                       "params": {"level": "info", "data": "x"}})
+    initialize, answer, initialized = fed_handshake(version)
+    level = "MUST" if version >= "2025-06-18" else "SHOULD"
+    for n, (steps, expected) in enumerate([
+            ([note, initialize, answer, initialized], [("LC-02", "MUST")]),
+            ([initialize, answer, note, initialized], [("LC-16", level)]),
+            ([initialize, answer, initialized, note], [("LC-16", level)])]):
+        recorded = fed(tmp_path, steps, name=f"{n}.json")
+        assert [(v["id"], v["level"]) for v in recorded] == expected, steps
+    server = Connection(Role.SERVER, capabilities={"tools": {}})
+    for _, frame in (initialize, initialized):
+        server.receive_data(line(frame))
+    assert server.protocol_version == version
+    events = server.receive_data(line(note[1]))
+    assert [e.error.catalogue_id for e in events if isinstance(e, ev.ProtocolViolation)] \
+        == ["LC-16"]
 
 
 @pytest.mark.spec("LC-16")
@@ -779,8 +808,7 @@ def test_a_notification_the_schema_refuses_is_bp_01_and_not_taken_as_sent(tmp_pa
     assert "params need 'progressToken'" in violations[2]["violation"]
 
 
-@pytest.mark.spec("BP-01", "LC-02", "LC-05", "LC-15", "LC-16", "PG-03", "LG-01", "LG-03",
-                  "ER-13")
+@pytest.mark.spec("BP-01", "LC-02", "LC-05", "LC-15", "LC-16", "PG-03", "LG-03", "ER-13")
 @pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
 def test_a_request_the_schema_refuses_is_still_judged_by_its_timing_and_capability(tmp_path,
                                                                                    version):
@@ -965,7 +993,7 @@ def _why_only_the_audit(method, rule, code):
     return None
 
 
-@pytest.mark.spec("BP-01", "PR-02", "LG-01", "LG-03", "LC-02", "LC-05", "LC-15", "LC-16")
+@pytest.mark.spec("BP-01", "PR-02", "LG-03", "LC-02", "LC-05", "LC-15", "LC-16")
 @pytest.mark.parametrize("version", spec.SUPPORTED_VERSIONS)
 def test_the_audit_records_what_the_server_reports_for_every_frame(tmp_path, version):
     """D-112: every method a client might send, with good params and with params the schema

@@ -1998,15 +1998,43 @@ def test_set_level_without_logging_capability_is_32601():
     assert error_codes(frames) == [(1, ErrorCode.METHOD_NOT_FOUND)]
 
 
-@pytest.mark.spec("LG-01")
-def test_client_cannot_log():
-    pair = handshake()
-    with pytest.raises(LocalProtocolError):
+@pytest.mark.spec("LC-16")
+@pytest.mark.parametrize("version", ["2025-11-25", "2024-11-05"])
+def test_client_cannot_log(version):
+    """D-119: a client's notifications/message breaks LC-16, a server's method used by a
+    client (catalogue 1.1: S→C), as every other server-only notification from a client
+    (D-54). It was LG-01, whose "Binds" is a server that logs without declaring ``logging``;
+    and send_log on a client named that capability, which no client has. (LC-16's level,
+    SHOULD before 2025-06-18, is the audit's to write: the core reports IDs only.)"""
+    pair = handshake(version=version)
+    with pytest.raises(LocalProtocolError) as info:
         pair.client.send_log("error", "x")
+    assert info.value.catalogue_id == "LC-16"
+    assert "the server sends, not the client" in str(info.value)
+    with pytest.raises(LocalProtocolError) as info:
+        pair.client.send_notification(spec.LOG_MESSAGE, {"level": "error", "data": "x"})
+    assert info.value.catalogue_id == "LC-16"
     events = pair.server.receive_data(line({"jsonrpc": "2.0", "method": spec.LOG_MESSAGE,
                                             "params": {"level": "error", "data": "x"}}))
-    assert only(events, ev.ProtocolViolation).error.catalogue_id == "LG-01"
-    assert pair.server.data_to_send() == b""
+    assert only(events, ev.ProtocolViolation).error.catalogue_id == "LC-16"
+    assert not of(events, ev.NotificationReceived)                     # refused, as before
+    assert pair.server.data_to_send() == b""                           # BP-13
+
+
+@pytest.mark.spec("LC-19")
+def test_a_server_logging_after_the_session_closed_is_told_it_is_closed():
+    """D-119: the table's last branch for a log message, reached only by a *server* in
+    CLOSED or FAILED (a client's is refused before it), said "only a server sends
+    notifications/message" (LG-01) to the server. The session is closed: LC-19, as for its
+    other notifications."""
+    pair = handshake()
+    pair.server.close()
+    assert pair.server.send_log("error", "x")                  # CLOSING: work in flight logs
+    pair.server.transport_closed()
+    with pytest.raises(LocalProtocolError) as info:
+        pair.server.send_log("error", "x")
+    assert info.value.catalogue_id == "LC-19"
+    assert "only a server" not in str(info.value)
 
 
 # ==============================================================================================
@@ -2682,7 +2710,7 @@ def test_a_notification_sent_the_wrong_way_is_reported_as_such_and_still_deliver
     was reported as "needs the peer's 'roots.listChanged' capability", a capability a server
     cannot have, and a client's elicitation/complete was delivered with no report. Now each is
     named as sent the wrong way, delivered (a lenient receiver, D-24), and never answered
-    (BP-13). (A client's notifications/message is the lifecycle's to refuse: LG-01.)"""
+    (BP-13). (A client's notifications/message is the lifecycle's to refuse: LC-16, D-119.)"""
     pair = handshake()
     connection = pair.conn(receiver)
     # The members the schema requires (D-98: without them the frame is reported BP-01 and

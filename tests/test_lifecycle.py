@@ -67,7 +67,7 @@ EXPECTED = {
     (S.AWAITING_INITIALIZED, SV): {**_stay(S.AWAITING_INITIALIZED, I.PING, I.RESPONSE,
                                            I.CANCELLED, I.LOG_MESSAGE),
                                    **_SHUTDOWN},
-    # lifecycle#operation: everything; log messages only from the server (LG-01).
+    # lifecycle#operation: everything; log messages only from the server (LC-16, D-119).
     (S.OPERATING, C): {**_stay(S.OPERATING, I.PING, I.REQUEST, I.RESPONSE, I.NOTIFICATION,
                                I.CANCELLED, I.PROGRESS),
                        **_SHUTDOWN},
@@ -200,10 +200,21 @@ def test_initialized_is_sent_once_by_the_client_only():
     assert machine.state is S.OPERATING
 
 
-@pytest.mark.spec("LG-01")
+@pytest.mark.spec("LC-16", "LC-02")
 def test_only_the_server_logs():
+    """A client's notifications/message breaks LC-16 once initialize is sent (the method goes
+    server to client, catalogue 1.1), LC-02 before; not LG-01, which binds a server (D-119)."""
     for state in State:
         assert I.LOG_MESSAGE not in _legal(state, C)
+        machine = _machine(Role.SERVER, state)
+        with pytest.raises(RemoteProtocolError) as info:
+            machine.process(C, I.LOG_MESSAGE)
+        assert info.value.catalogue_id == ("LC-02" if state in (
+            S.AWAITING_INITIALIZE, S.INITIALIZE_REFUSED) else "LC-16"), state
+    for state in (S.CLOSED, S.FAILED):                  # a server's, after the end: LC-19
+        with pytest.raises(LocalProtocolError) as info:
+            _machine(Role.SERVER, state).process(SV, I.LOG_MESSAGE)
+        assert info.value.catalogue_id == "LC-19", state
 
 
 @pytest.mark.spec("LC-02")
