@@ -264,10 +264,15 @@ def _refused_sampling_tools(params: Optional[Dict[str, Any]], capabilities: Dict
             "capability, which it did not declare", "LC-16")
 
 
-def _missing_capability(capabilities: Dict[str, Any], method: str) -> Optional[str]:
-    """The capability a notification needs that ``capabilities`` lacks (LC-16 (c), LG-01)."""
+def _missing_capability(capabilities: Dict[str, Any],
+                        method: str) -> Optional[Tuple[str, str]]:
+    """The capability a notification needs that ``capabilities`` lacks, with the rule that
+    asks for it, or None: LG-01 for a log message (the logging page's own MUST: a server that
+    emits them declares ``logging``), LC-16 (c) for the others (D-121)."""
     needed = spec.NOTIFICATION_CAPABILITY.get(method)
-    return needed if needed and not declares(capabilities, needed) else None
+    if not needed or declares(capabilities, needed):
+        return None
+    return needed, ("LG-01" if method == spec.LOG_MESSAGE else "LC-16")
 
 
 def _implementation_for(version: str, info: Dict[str, Any]) -> Dict[str, Any]:
@@ -731,10 +736,11 @@ class Connection:
 
     def _check_we_declared(self, method: str) -> None:
         # LC-16 (c), LG-01: a notification tied to a capability needs it declared by us.
-        name = _missing_capability(self.capabilities, method)
-        if name:
+        missing = _missing_capability(self.capabilities, method)
+        if missing:
+            name, catalogue_id = missing
             raise CapabilityNotNegotiated(f"{method} needs our {name!r} capability declared",
-                                          catalogue_id="LC-16")
+                                          catalogue_id=catalogue_id)
 
     def _check_new_progress_token(self, token: Any) -> None:
         if not is_progress_token(token):
@@ -1069,10 +1075,12 @@ class Connection:
         missing = _missing_capability(self.negotiated.peer_capabilities, note.method)
         if missing and self.negotiated.protocol_version is not None:
             # D-24: delivered anyway (lenient receiver), but reported: the peer did not declare
-            # the capability this notification belongs to (LC-16 (c), LG-01).
+            # the capability this notification belongs to (LC-16 (c); LG-01 for a server's
+            # log message, D-121).
+            name, catalogue_id = missing
             events.append(ev.ProtocolViolation(RemoteProtocolError(
-                f"{note.method} needs the peer's {missing!r} capability, which it did not "
-                "declare", catalogue_id="LC-16"), False))
+                f"{note.method} needs the peer's {name!r} capability, which it did not "
+                "declare", catalogue_id=catalogue_id), False))
         events.append(ev.NotificationReceived(note.method, params))
         return events
 

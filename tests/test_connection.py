@@ -2103,7 +2103,8 @@ def test_response_arriving_after_the_server_closed_its_end():
 
 @pytest.mark.spec("LC-16", "LC-17", "LG-01")
 def test_notification_without_its_capability_is_delivered_and_reported():
-    """D-24: lenient receivers, but the violation is visible."""
+    """D-24: lenient receivers, but the violation is visible. A server's log message without
+    ``logging`` declared is LG-01, the logging page's own rule (D-121; it was LC-16)."""
     pair = handshake(server_kwargs={"capabilities": {"tools": {}}},
                      client_kwargs={"capabilities": {}})
     pair.to_client(line({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}))
@@ -2114,7 +2115,10 @@ def test_notification_without_its_capability_is_delivered_and_reported():
     assert [e.method for e in of(ex.client_events, ev.NotificationReceived)] == [
         "notifications/tools/list_changed", spec.LOG_MESSAGE]
     assert [e.error.catalogue_id for e in of(ex.client_events, ev.ProtocolViolation)] == [
-        "LC-16", "LC-16"]
+        "LC-16", "LG-01"]
+    with pytest.raises(CapabilityNotNegotiated) as info:      # as the sender's, LG-01 too
+        pair.server.send_log("info", "x")
+    assert info.value.catalogue_id == "LG-01"
     assert only(ex.server_events, ev.NotificationReceived).method == \
         "notifications/roots/list_changed"
     assert only(ex.server_events, ev.ProtocolViolation).answered is False
