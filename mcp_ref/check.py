@@ -157,16 +157,19 @@ CHECKS: Tuple[Check, ...] = (
     Check("tool-names", ("TL-07",), "SHOULD",
           "tool names are 1-128 of A-Z a-z 0-9 _ - . and unique (from 2025-11-25)",
           spec.spec_url("server/tools", "tool-names")),
+    # MUST for the answer itself (BP-01); what the answer is (ER-02, TL-11) has no keyword,
+    # so an isError result, a success or another code is warned, never failed (D-120).
     Check("unknown-tool", ("ER-02", "TL-11", "BP-01"), "MUST",
           "tools/call of a tool not listed gets a JSON-RPC error, -32602 in every "
-          "version's example (an isError result or another code: warn)",
+          "version's example (an isError result, a success or another code: warn)",
           spec.spec_url("server/tools", "error-handling")),
     Check("bad-arguments", ("TL-14", "ER-03"), "MUST",
           "echo with a number for its string, and with no arguments: an isError result or "
           "a JSON-RPC error, never a success (from 2025-11-25 isError is asked: warn)",
           spec.spec_url("server/tools", "error-handling")),
     Check("invalid-cursor", ("ER-12", "PN-06", "PN-03"), "SHOULD",
-          "tools/list with a cursor the server never issued: -32602, or the first page",
+          "tools/list with a cursor the server never issued: -32602, or the first page "
+          "(the tools of tools/list without a cursor)",
           spec.spec_url("server/utilities/pagination", "error-handling")),
     Check("bad-log-level", ("ER-13",), "SHOULD",
           'logging/setLevel {"level": "loud"} gets -32602 (a server declaring logging)',
@@ -1115,7 +1118,7 @@ def _invalid_params(spawn: Spawn, options: Options) -> List[Result]:
         checks: List[Callable[[], Result]] = [
             lambda: _check_unknown_tool(wire, capabilities),
             lambda: _check_bad_arguments(wire, listing, options, version),
-            lambda: _check_invalid_cursor(wire, capabilities),
+            lambda: _check_invalid_cursor(wire, capabilities, listing),
             lambda: _check_bad_log_level(wire, capabilities)]
         results: List[Result] = []
         for key, run in zip(keys, checks):
@@ -1153,8 +1156,9 @@ def _expect_invalid_params(key: str, frame: Optional[Frame], evidence: List[str]
 
 def _check_unknown_tool(wire: Wire, capabilities: Dict[str, Any]) -> Result:
     """ER-02, TL-11: a tool the server does not have is a protocol error, a JSON-RPC error;
-    every version's example uses -32602. No answer breaks BP-01: fail. An isError result or
-    another code bends the definition: warn; a successful result: fail. n.a. without the
+    every version's example uses -32602. No answer breaks BP-01: fail. An isError result,
+    a successful result or another code bends the definition, which carries no keyword:
+    warn (D-120; a success was failed before, naming no MUST it broke). n.a. without the
     tools capability: such a server has no tools/call method, and -32601 is its answer."""
     key = "unknown-tool"
     # A server without tools does not offer tools/call at all
@@ -1170,7 +1174,11 @@ def _check_unknown_tool(wire: Wire, capabilities: Dict[str, Any]) -> Result:
         if _is_error_result(result):
             return warned(key, "an isError result, not a JSON-RPC error (ER-02: a protocol "
                                "error)", evidence)
-        return broken(key, "answered with a successful result", evidence)
+        # No MUST row is broken by a success (D-120): ER-02 and TL-11 sort an unknown tool
+        # among the protocol errors without a keyword, as they do the isError result above;
+        # TL-14's MUST is about a tool's inputs, and here there is no tool to take any.
+        return warned(key, "a successful result, as if the tool existed (ER-02, TL-11: a "
+                           "protocol error, a JSON-RPC error)", evidence)
 
     return _expect_invalid_params(key, frame, evidence, if_result)
 
@@ -1231,17 +1239,67 @@ def _invalid_echo_arguments(listing: Optional[Frame], tool: str,
     return probes
 
 
-def _check_invalid_cursor(wire: Wire, capabilities: Dict[str, Any]) -> Result:
+def _check_invalid_cursor(wire: Wire, capabilities: Dict[str, Any],
+                          listing: Optional[Frame]) -> Result:
     """ER-12, PN-06: a cursor the server never issued SHOULD get -32602; the catalogue's
-    test also accepts the first page (PN-03: handled gracefully). Another error code, or no
-    answer at all: warn (the row is a SHOULD; BP-01's answer is other rows' business)."""
+    test also accepts the first page (PN-03: handled gracefully, the cursor ignored). A
+    result is the first page only if it is what ``listing`` (tools/list without a cursor,
+    asked in the same session) was (:func:`_not_the_first_page`, D-120); any other result,
+    another error code, or no answer at all: warn (the row is a SHOULD; BP-01's answer is
+    other rows' business). n.a. for a result when there is no first page to compare."""
     key = "invalid-cursor"
     if not declares(capabilities, "tools"):
         return not_applicable(key, "the server declares no tools capability")
     frame, evidence = _ask(wire, "cursor-1", spec.TOOLS_LIST,
                            {"cursor": "mcp_ref-check: a cursor never issued"})
-    return _expect_invalid_params(key, frame, evidence, lambda result: passed(
-        key, "the first page (accepted; -32602 is preferred)", evidence))
+
+    def if_result(result: Any) -> Result:
+        first = listing.value.get("result") if listing else None
+        if _page_of_tools(first) is None:
+            return not_applicable(key, "a result, but tools/list without a cursor gave no "
+                                       "page of tools to compare it with", evidence)
+        evidence.append("first page: " + got(listing))
+        problem = _not_the_first_page(result, first)
+        if problem:
+            return broken(key, f"a result that is not the first page ({problem}): the "
+                               "cursor was neither refused with -32602 (ER-12) nor "
+                               "ignored (PN-03)", evidence)
+        return passed(key, "the first page (accepted; -32602 is preferred)", evidence)
+
+    return _expect_invalid_params(key, frame, evidence, if_result)
+
+
+def _page_of_tools(result: Any) -> Optional[List[str]]:
+    """The tools of a tools/list result as a sorted list of their names (a tool without a
+    string name as its JSON), or None if the result has no ``tools`` array (TL-08's
+    schema). Sorted: no revision says in which order tools are listed, and a server that
+    keeps them in a hash map may list them in another order each time."""
+    tools = result.get("tools") if isinstance(result, dict) else None
+    if not isinstance(tools, list):
+        return None
+    return sorted(t["name"] if isinstance(t, dict) and isinstance(t.get("name"), str)
+                  else _json(t) for t in tools)
+
+
+def _not_the_first_page(result: Any, first: Any) -> Optional[str]:
+    """Why ``result`` (the answer to a cursor never issued) is not ``first`` (the answer to
+    tools/list without a cursor), or None if it is the first page again: the same tools,
+    and a ``nextCursor`` if and only if the first page had one (PN-02: there are more).
+    The cursor's value is not compared: it is opaque, and a server may issue a new one each
+    time. An empty page, a later page or a page that claims the end of a longer
+    listing is a guess at what the cursor meant, not the cursor ignored (D-120)."""
+    tools, expected = _page_of_tools(result), _page_of_tools(first)
+    if tools is None:
+        return "no tools array"
+    if tools != expected:
+        return f"tools {_shorten(_json(tools), 120)}, the first page has " \
+               f"{_shorten(_json(expected), 120)}"
+    more, first_more = (isinstance(r, dict) and r.get("nextCursor") is not None
+                        for r in (result, first))
+    if more != first_more:
+        return "a nextCursor the first page does not have" if more else \
+            "no nextCursor, where the first page has one"
+    return None
 
 
 def _check_bad_log_level(wire: Wire, capabilities: Dict[str, Any]) -> Result:

@@ -86,6 +86,11 @@ EXPECTED = {
     "accepts-bad-arguments": {"bad-arguments": "fail"},
     "bad-arguments-as-error": {"bad-arguments": "warn"},
     "cursor-internal-error": {"invalid-cursor": "warn"},
+    # D-120: a success for an unknown tool was failed, naming no MUST (ER-02, TL-11 have no
+    # keyword); any result for a cursor never issued passed as "the first page".
+    "unknown-tool-is-success": {"unknown-tool": "warn"},
+    "cursor-empty-page": {"invalid-cursor": "warn"},
+    "paginated": {},                   # the first page again, nextCursor and all: passes
     "any-log-level": {"bad-log-level": "warn"},
     # Found in check review: a server without tools got a warning for -32601 (ER-01's answer
     # for a method not available; 2026-07-28's schema spells it out, ER-11).
@@ -112,6 +117,7 @@ EXPECTED = {
 
 #: Modes whose warning comes from a weaker rule inside a MUST check (``check.warned``).
 WEAKER_RULE_WARNS = {"crlf-line-endings", "dies-on-invalid-cancel", "unknown-tool-is-result",
+                     "unknown-tool-is-success",
                      "bad-arguments-as-error", "capabilities-not-an-object"}
 
 #: The reference server: nothing but one justified n.a.
@@ -381,6 +387,46 @@ def test_every_id_a_check_prints_is_a_rule_a_legacy_server_can_break():
         if c.level.startswith("MUST") and not any(rows[i].is_must for i in c.ids):
             wrong.append((c.key, c.level, "cites no MUST row"))
     assert not wrong, wrong
+
+
+@pytest.mark.spec("ER-12", "PN-06", "PN-03")
+def test_a_result_for_an_invalid_cursor_passes_only_as_the_first_page():
+    """ER-12/PN-06 ask -32602 for a cursor never issued; the catalogue's test accepts the
+    first page too (PN-03: the cursor ignored). Before D-120 any result passed as "the first
+    page": an empty page, a later one, one without a tools array. Now a result passes only
+    if it lists the tools tools/list without a cursor listed (in any order) and has a
+    nextCursor exactly when that page had one; otherwise the SHOULD row warns."""
+    def tools(*names):
+        return [{"name": n, "inputSchema": {"type": "object"}} for n in names]
+
+    first = {"tools": tools("echo", "slow")}
+    assert check._not_the_first_page({"tools": tools("echo", "slow")}, first) is None
+    assert check._not_the_first_page({"tools": tools("slow", "echo")}, first) is None
+    for later in ({"tools": []}, {"tools": tools("extra")}, {"tools": tools("echo")},
+                  {"tools": tools("echo", "slow", "extra")}, {}, {"tools": {"echo": {}}}, 5,
+                  {"tools": tools("echo", "slow"), "nextCursor": "more"}):
+        assert check._not_the_first_page(later, first), later
+    paged = {"tools": tools("echo", "slow"), "nextCursor": "page-2"}
+    assert check._not_the_first_page({"tools": tools("echo", "slow"),     # a new cursor
+                                      "nextCursor": "other"}, paged) is None
+    assert check._not_the_first_page({"tools": tools("echo", "slow")}, paged)
+    # Judged through the row, with the first page the session listed (a stub wire).
+    listing = check.Frame({"jsonrpc": "2.0", "id": "tools-list", "result": first}, 0.0, 0)
+
+    def judged(answer, first_listing=listing):
+        stub = types.SimpleNamespace()
+        frame = check.Frame(dict({"jsonrpc": "2.0", "id": "cursor-1"}, **answer), 0.0, 1)
+        stub.mark = lambda: 0
+        stub.send = lambda request: None
+        stub.response = lambda request_id, since: frame
+        return check._check_invalid_cursor(stub, {"tools": {}}, first_listing).outcome
+    assert judged({"result": {"tools": tools("slow", "echo")}}) == "pass"
+    assert judged({"result": {"tools": []}}) == "warn"                 # SHOULD: never fail
+    assert judged({"error": {"code": -32602, "message": "bad cursor"}}) == "pass"
+    assert judged({"error": {"code": -32603, "message": "oops"}}) == "warn"
+    assert judged({"result": first}, first_listing=None) == "n.a."      # nothing to compare
+    assert judged({"error": {"code": -32602, "message": "bad cursor"}},
+                  first_listing=None) == "pass"
 
 
 @pytest.mark.spec("PR-05")
