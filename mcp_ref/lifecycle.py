@@ -259,7 +259,8 @@ ALLOWED: Dict[Tuple[State, Role], FrozenSet[Input]] = {
     (State.INITIALIZE_REFUSED, Role.SERVER): frozenset({_I.PING, _I.RESPONSE}),
     # LC-06: until initialize is answered, the client sends no request but ping. PG-03: ping
     # is exempt from the limits on both sides. The spec limits the client's *requests* only:
-    # its notifications flow in both initialization states (D-60). LC-07: the server may log.
+    # its notifications flow in both initialization states (D-60), but a log message, which
+    # only a server sends (LC-16, D-119). LC-07: the server may log.
     (State.INITIALIZING, Role.CLIENT): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED,
                                                   _I.NOTIFICATION, _I.PROGRESS}),
     (State.INITIALIZING, Role.SERVER): frozenset({_I.PING, _I.RESPONSE, _I.CANCELLED,
