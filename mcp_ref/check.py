@@ -1254,8 +1254,8 @@ def _check_invalid_cursor(wire: Wire, capabilities: Dict[str, Any],
                            {"cursor": "mcp_ref-check: a cursor never issued"})
 
     def if_result(result: Any) -> Result:
-        first = listing.value.get("result") if listing else None
-        if _page_of_tools(first) is None:
+        first = listing.value.get("result") if listing is not None else None
+        if listing is None or _page_of_tools(first) is None:
             return not_applicable(key, "a result, but tools/list without a cursor gave no "
                                        "page of tools to compare it with", evidence)
         evidence.append("first page: " + got(listing))
