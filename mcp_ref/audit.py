@@ -43,9 +43,9 @@ import threading
 
 from . import spec
 from ._logging import LazyLogger
-from .connection import (declares, gating_capability, method_exists, notification_problem,
-                         required_params_problem)
-from .errors import ProtocolError, quoted
+from .connection import (declares, gating_capability, level_problem, method_exists,
+                         notification_problem, required_params_problem)
+from .errors import ProtocolError
 from .framing import DEFAULT_MAX_LINE_BYTES, FrameError, NumberOutOfRange, OutOfRange, decode
 from .jsonrpc import (ErrorResponse, InvalidMessage, Notification, Request, is_progress_token,
                       is_request_id, parse)
@@ -462,12 +462,13 @@ class Auditor:
             # Without a member its schema requires, the frame is no request of its method
             # (D-98): the server answers -32602 from the table the sender obeys (D-85).
             return "BP-01", missing
-        if request.method == spec.SET_LOGGING_LEVEL and params["level"] not in spec.LOG_LEVELS:
+        level = (level_problem(request.method, params["level"])
+                 if request.method == spec.SET_LOGGING_LEVEL else None)
+        if level is not None:
             # LG-03: https://modelcontextprotocol.io/specification/2025-11-25/server/utilities/logging#log-levels
             # A level none of the eight is one the schema's LoggingLevel refuses: the server
             # answers -32602 (ER-13) and reports LG-03 (D-109), as for a log message (D-112).
-            return "LG-03", (f"logging/setLevel needs a level among {', '.join(spec.LOG_LEVELS)}"
-                             f"; got {quoted(params['level'], as_repr=True)}")
+            return "LG-03", level
         return None
 
     def _progress_token(self, request: Request, frame: Any) -> Any:

@@ -140,6 +140,16 @@ def required_params_problem(method: str, params: Dict[str, Any]) -> Optional[str
     return f"{method}: params need {', '.join(map(repr, missing))}"
 
 
+def level_problem(method: str, level: Any) -> Optional[str]:
+    """Why ``level`` is none of the eight RFC 5424 levels the schema's ``LoggingLevel`` names
+    (LG-03), or None. Asked of ``notifications/message`` and ``logging/setLevel`` by their
+    receiver, and by the audit (D-112): one judgement, one wording."""
+    if level in spec.LOG_LEVELS:
+        return None
+    return (f"{method} needs a level among {', '.join(spec.LOG_LEVELS)}; "
+            f"got {quoted(level, as_repr=True)}")
+
+
 def notification_problem(method: str, params: Dict[str, Any],
                          version: Optional[str]) -> Optional[Tuple[str, str]]:
     """What the schema refuses in a notification's params, with its catalogue row, or None:
@@ -162,9 +172,9 @@ def notification_problem(method: str, params: Dict[str, Any],
             # extension's, delivered and reported as such (LC-15, D-35), whatever its params.
             return None
         return problem, "BP-01"
-    if method == spec.LOG_MESSAGE and params["level"] not in spec.LOG_LEVELS:
-        return (f"notifications/message needs a level among {', '.join(spec.LOG_LEVELS)}; "
-                f"got {quoted(params['level'], as_repr=True)}", "LG-03")
+    level = level_problem(method, params["level"]) if method == spec.LOG_MESSAGE else None
+    if level is not None:
+        return level, "LG-03"
     return None
 
 
@@ -1008,13 +1018,14 @@ class Connection:
     def _answer_set_level(self, request: Request) -> List[ev.Event]:
         """Server: ``logging/setLevel`` (LG-02); an unknown level is -32602 (ER-13)."""
         level = (request.params or {}).get("level")
-        if level not in spec.LOG_LEVELS:
+        problem = level_problem(spec.SET_LOGGING_LEVEL, level)
+        if problem is not None:
             # ER-13: -32602. A level none of the eight is one the schema's LoggingLevel refuses
             # (LG-03): the peer's fault, reported as a log message at such a level is (D-98,
             # D-109).
             return self._answer_error(request, ErrorCode.INVALID_PARAMS,
-                                      f"Invalid log level {quoted(level, as_repr=True)}; "
-                                      "expected one of " + ", ".join(spec.LOG_LEVELS), "LG-03")
+                                      f"Invalid params: {problem}", "LG-03")
+        assert isinstance(level, str)           # level_problem passed it: one of the eight
         self.log_level = level
         self._queue(Response(request.id, {}))
         return []
