@@ -625,15 +625,25 @@ class Client:
                                            **options)
             page = result.get(key)
             cursor = result.get("nextCursor")
-            # The schema: the items are a required array (a page without them is not an empty
-            # page, D-90), and a Cursor is a string (any string, "" included: only its
-            # presence matters, PN-05). Anything else is a broken page: we neither hand it to
-            # the caller nor echo a non-string cursor, which would make our next request
-            # invalid (BP-01). Opaque means not parsed, not "of any type".
-            if not isinstance(page, list) or not (cursor is None or isinstance(cursor, str)):
-                raise RemoteProtocolError(
-                    f"{method} answered a page whose {key!r} is missing or not an array, or "
-                    f"whose nextCursor is not a string", catalogue_id="PN-05")
+            # A broken page is neither handed to the caller nor followed; each of its two
+            # faults is said with what arrived and the rule it breaks (D-122).
+            # The schema: the items are a required array; a page without them is not an empty
+            # page (D-90). A result the schema refuses, as connection.py reports what the
+            # schema refuses on receipt (BP-01, D-98).
+            if key not in result:
+                raise RemoteProtocolError(f"{method} answered a page without {key!r}, the "
+                                          "array the schema requires", catalogue_id="BP-01")
+            if not isinstance(page, list):
+                raise RemoteProtocolError(f"{method} answered a page whose {key!r} is "
+                                          f"{shapes.named(page)}, not an array",
+                                          catalogue_id="BP-01")
+            # PN-05: a Cursor is a string, any string ("" included: only its presence
+            # matters). Opaque means not parsed, not "of any type": a cursor of 2, echoed,
+            # would make our next request one the schema refuses (TR-07).
+            if cursor is not None and not isinstance(cursor, str):
+                raise RemoteProtocolError(f"{method} answered a page whose nextCursor is "
+                                          f"{shapes.named(cursor)}, not a string",
+                                          catalogue_id="PN-05")
             items.extend(page)
             if cursor is None:                  # PN-04: no nextCursor means the last page
                 return items

@@ -1328,6 +1328,16 @@ def _path(path: Tuple[Any, ...]) -> str:
                    else f"[{_short(segment)}]" for segment in path)
 
 
+def named(value: Any) -> str:
+    """A value the peer sent, named in a message by its JSON type and a bounded repr of it
+    (``an integer, 2``; ``an object, {'echo': {}}``): what arrived, where the schema wanted
+    something else. JSON's null is named as such: it has no other value to show."""
+    if value is None:
+        return "null"
+    kind = _json_type(value)
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}, {_short(value)}"
+
+
 def _short(value: Any) -> str:
     """A repr for a message, bounded in length and depth (the value may be the peer's). An
     integer past ``sys.get_int_max_str_digits()`` digits, which Python refuses to write (a

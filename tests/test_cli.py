@@ -55,10 +55,10 @@ def test_inspect_shows_what_the_server_offers(tmp_path):
     assert methods[:2] == ["initialize", "notifications/initialized"]
 
 
-@pytest.mark.spec("PN-05")
+@pytest.mark.spec("BP-01")
 def test_inspect_lists_everything_the_server_offers_and_says_every_listing_that_fails():
     """A server declaring tools, resources and prompts whose tools/list is answered with a
-    JSON-RPC error and prompts/list with a page without its ``prompts`` (PN-05's page check).
+    JSON-RPC error and prompts/list with a page without its ``prompts`` (BP-01, D-122).
     Before, inspect stopped at the first failure, so the resources were never listed, and it
     never asked for resource templates (D-107's **Left alone**). Now every declared listing
     is asked for, resources/templates/list among them (behind ``resources``, in every
@@ -73,8 +73,8 @@ def test_inspect_lists_everything_the_server_offers_and_says_every_listing_that_
                                             "  file:///{path}  -- Any file."]
     assert done.stderr.splitlines() == [
         "mcp_ref: PeerError: [-32603] the tools are down",
-        "mcp_ref: RemoteProtocolError: prompts/list answered a page whose 'prompts' is missing "
-        "or not an array, or whose nextCursor is not a string"]
+        "mcp_ref: RemoteProtocolError: prompts/list answered a page without 'prompts', the "
+        "array the schema requires"]
     # On one stream (a terminal, ``2>&1``), each failure is said where its listing would be,
     # stdout block-buffered as it is in a pipe.
     both = subprocess.run(MCP_REF + ["inspect", "--"] + fixture + ["listings"], cwd=ROOT,

@@ -232,15 +232,9 @@ def test_a_tool_result_without_a_content_list_is_a_protocol_error_not_a_result(a
         client.ping()
 
 
-@pytest.mark.spec("PN-05", "BP-01")
-@pytest.mark.parametrize("mode", ["cursor-number", "page-not-list", "page-without-items"])
-def test_a_malformed_page_fails_the_listing_and_no_invalid_cursor_is_sent(mode, caplog):
-    # The schema's Cursor is a string and each list result's items an array. A client that
-    # echoes a nextCursor of 2 sends a PaginatedRequest no schema accepts, and one that
-    # extends its list with whatever "tools" holds hands the caller garbage (here, the
-    # dict's keys). Either way the listing cannot be completed faithfully: RemoteProtocolError.
-    # A page without its items ("tools" is required by ListToolsResult) was read as an empty
-    # list, a listing that looked complete (D-90).
+def _broken_listing(mode, caplog):
+    """The RemoteProtocolError of list_tools() against ``scripted_server.py MODE``, after
+    which the session goes on; and what the server marked of any cursor it was sent."""
     caplog.set_level(logging.INFO, logger="mcp_ref.server_stderr")
     with spawn(scripted(mode)) as client:
         (kind, *value), thread = _bounded_listing(client, 5)
@@ -249,7 +243,37 @@ def test_a_malformed_page_fails_the_listing_and_no_invalid_cursor_is_sent(mode, 
         client.ping()                                   # the session goes on
     thread.join(5)
     received = [r.getMessage() for r in caplog.records if r.name == "mcp_ref.server_stderr"]
-    assert not [m for m in received if m.startswith("cursor ")], received
+    return value[0], [m for m in received if m.startswith("cursor ")]
+
+
+@pytest.mark.spec("BP-01")
+@pytest.mark.parametrize("mode, message", [
+    ("page-not-list", "tools/list answered a page whose 'tools' is an object, {'echo': {}}, "
+                      "not an array"),
+    ("page-without-items", "tools/list answered a page without 'tools', the array the schema "
+                           "requires")], ids=["not-an-array", "missing"])
+def test_a_page_without_its_items_array_fails_the_listing(mode, message, caplog):
+    # Each list result's items are a required array. A client that extends its list with
+    # whatever "tools" holds hands the caller garbage (here, the dict's keys), and a page
+    # without its items ("tools" is required by ListToolsResult) was read as an empty list,
+    # a listing that looked complete (D-90). RemoteProtocolError, naming what arrived; the
+    # result the schema refuses is BP-01's, as connection.py reports one on receipt. It was
+    # PN-05, a cursor rule, with one message for this fault and the cursor's (D-122).
+    error, cursors = _broken_listing(mode, caplog)
+    assert (error.catalogue_id, str(error)) == ("BP-01", message)
+    assert not cursors, cursors
+
+
+@pytest.mark.spec("PN-05", "TR-07")
+def test_a_page_whose_cursor_is_not_a_string_fails_the_listing_and_is_not_echoed(caplog):
+    # The schema's Cursor is a string. A client that echoes a nextCursor of 2 sends a
+    # PaginatedRequest no schema accepts (TR-07): the listing cannot be completed
+    # faithfully, RemoteProtocolError under PN-05 (opaque is not "of any type"), naming the
+    # cursor that arrived (D-122), and no request with a cursor is sent.
+    error, cursors = _broken_listing("cursor-number", caplog)
+    assert (error.catalogue_id, str(error)) == (
+        "PN-05", "tools/list answered a page whose nextCursor is an integer, 2, not a string")
+    assert not cursors, cursors
 
 
 @pytest.mark.spec("PN-02", "PN-05", "TO-01")
