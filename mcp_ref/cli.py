@@ -6,7 +6,9 @@
   prompts); a listing that fails is said on stderr and the others are still printed (D-111).
 * ``--timeout S`` bounds the wait for every response, initialize's included (TO-01, D-107):
   ``--timeout 2`` against a server that never answers gives up after 2 s, not after the
-  client's 30 s handshake default.
+  client's 30 s handshake default. Once a listing of ``inspect`` timed out, the later ones
+  are said skipped, not sent: a server that answers the handshake and then nothing costs
+  about 2 s in all, not 2 s per listing (D-122).
 * ``python3 -m mcp_ref call [--trace FILE] [--timeout S] -- CMD ARGS... TOOL 'JSON'`` calls one
   tool and prints its result; progress shows as a live bar on a terminal, as plain lines
   otherwise; Ctrl-C sends ``notifications/cancelled`` (CN-01) and exits 130 (SIGTERM: 143).
@@ -22,9 +24,10 @@ import signal
 import sys
 import threading
 
+from . import spec
 from ._printable import json_text, printable, printable_json
 from .client import DEFAULT_REQUEST_TIMEOUT, Client
-from .errors import ConnectionClosed, McpRefError, PeerError, RequestCancelled
+from .errors import ConnectionClosed, McpRefError, PeerError, RequestCancelled, RequestTimeout
 from .framing import FrameError, decode
 from .transcript import diff, load
 
@@ -63,14 +66,15 @@ def _spawn(argv: Sequence[str], trace: Optional[str], timeout: float) -> Client:
 
 
 #: What ``inspect`` lists, in this order: (the server capability that offers it, its title,
-#: the function that lists every page, the member that names each item). Only what the
-#: server declared is asked for (LC-16). Undeclared, it would be -32601: 2025-11-25 says so on
-#: its roots and completion pages, 2026-07-28's schema for every capability (ER-11).
-_LISTINGS = (("tools", "tools", Client.list_tools, "name"),
-             ("resources", "resources", Client.list_resources, "uri"),
-             ("resources", "resource templates", Client.list_resource_templates,
-              "uriTemplate"),
-             ("prompts", "prompts", Client.list_prompts, "name"))
+#: its method, the function that lists every page, the member that names each item). Only
+#: what the server declared is asked for (LC-16). Undeclared, it would be -32601: 2025-11-25
+#: says so on its roots and completion pages, 2026-07-28's schema for every capability
+#: (ER-11).
+_LISTINGS = (("tools", "tools", spec.TOOLS_LIST, Client.list_tools, "name"),
+             ("resources", "resources", spec.RESOURCES_LIST, Client.list_resources, "uri"),
+             ("resources", "resource templates", spec.RESOURCES_TEMPLATES_LIST,
+              Client.list_resource_templates, "uriTemplate"),
+             ("prompts", "prompts", spec.PROMPTS_LIST, Client.list_prompts, "name"))
 
 
 def inspect(argv: Sequence[str], *, trace: Optional[str] = None,
@@ -78,8 +82,11 @@ def inspect(argv: Sequence[str], *, trace: Optional[str] = None,
     """Print what a server says about itself and everything it offers. A listing that fails
     (a JSON-RPC error, a broken page, a timeout) is said in one line on stderr, where its
     listing would have been, and the others are still asked for and printed; the exit status
-    is then 1 (D-111). A server gone ends the command: nothing more could be listed."""
+    is then 1 (D-111). Once a listing timed out, the later ones are not sent, each said
+    skipped on a line of its own: a server that stopped answering costs one ``timeout``, not
+    one per listing (D-122). A server gone ends the command: nothing more could be listed."""
     failed = False
+    silent: Optional[RequestTimeout] = None         # the listing that timed out, if one did
     with _spawn(argv, trace, timeout) as client:
         _out(f"server: {json_text(client.server_info)}")
         _out(f"protocol version: {client.protocol_version}")
@@ -87,8 +94,14 @@ def inspect(argv: Sequence[str], *, trace: Optional[str] = None,
         if client.instructions:
             _out(f"instructions: {printable(client.instructions, indent='  ')}")
         capabilities = client.server_capabilities
-        for capability, title, listing, key in _LISTINGS:
+        for capability, title, method, listing, key in _LISTINGS:
             if capability not in capabilities:
+                continue
+            if silent is not None:
+                # --timeout is the command's one wait (D-107): a server that let one listing
+                # time out is not waited for again, listing after listing (D-122).
+                sys.stdout.flush()      # on a terminal, the line comes where the listing would
+                _say(f"mcp_ref: skipped: {method} was not sent, since {silent}")
                 continue
             try:
                 items = listing(client)
@@ -96,6 +109,8 @@ def inspect(argv: Sequence[str], *, trace: Optional[str] = None,
                 raise                   # the server is gone: said once, by run_guarded
             except McpRefError as exc:
                 failed = True
+                if isinstance(exc, RequestTimeout):
+                    silent = exc
                 sys.stdout.flush()      # on a terminal, the line comes where the listing would
                 _say(_error_line(exc))
                 continue

@@ -626,6 +626,30 @@ def test_the_timeout_option_bounds_the_handshake_too(tmp_path, command):
         _reap_all(proc, pid)
 
 
+@pytest.mark.spec("TO-01", "TO-02")
+def test_inspect_waits_one_timeout_for_a_server_that_stopped_answering(tmp_path):
+    """A server that answers the handshake and then no listing: inspect waited ``--timeout``
+    for each of its four listings, four times what the user said to wait (D-111's **Left
+    open**). Once tools/list timed out (and was cancelled, TO-02), the later listings are
+    said skipped, in their order, and not sent; exit 1 (D-122). The subprocess's own
+    deadline, 3.5 s for a 2 s timeout, fails the test if two listings each wait 2 s."""
+    fixture = [sys.executable, os.path.join(ROOT, "tests", "fixtures", "scripted_server.py")]
+    trace = str(tmp_path / "t.jsonl")
+    done = run(["inspect", "--timeout", "2", "--trace", trace, "--"] + fixture
+               + ["listings-mute"], timeout=3.5)
+    assert done.returncode == 1, done.stderr
+    assert len(done.stdout.splitlines()) == 3       # server, protocol version, capabilities
+    since = "since tools/list got no response within its timeout of 2 s"
+    assert done.stderr.splitlines() == [
+        "mcp_ref: RequestTimeout: tools/list got no response within its timeout of 2 s",
+        f"mcp_ref: skipped: resources/list was not sent, {since}",
+        f"mcp_ref: skipped: resources/templates/list was not sent, {since}",
+        f"mcp_ref: skipped: prompts/list was not sent, {since}"]
+    sent = [r["msg"].get("method") for r in load(trace) if r.get("dir") == "send"]
+    assert sent == ["initialize", "notifications/initialized", "tools/list",
+                    "notifications/cancelled"]
+
+
 @pytest.mark.spec("TR-13")
 @pytest.mark.parametrize("signum, status, message", [
     (signal.SIGINT, 130, "mcp_ref: interrupted"),
