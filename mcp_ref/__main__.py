@@ -72,6 +72,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                                keepalive=args.keepalive,
                                keepalive_timeout=args.keepalive_timeout,
                                progress_interval=args.progress_interval)
+    # Everything below writes for a person: on a terminal whose encoding cannot write all of
+    # Unicode, a character the server sent is escaped, not a traceback (D-124). Not serve's
+    # stdout, which carries frames as UTF-8 bytes whatever the locale (BP-02).
+    from ._printable import escape_what_cannot_be_written
+    escape_what_cannot_be_written(sys.stdout, sys.stderr)
     if args.command == "check":
         from . import check        # here, not above: the battery takes ~18 ms to import
         return check.run(args)

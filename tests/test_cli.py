@@ -205,6 +205,67 @@ def test_json_output_escapes_what_does_not_print_and_means_the_same(tmp_path):
     assert '"\\u009b1A": {"x": "\\ud800"}' in diffed
 
 
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_terminal_that_cannot_write_every_character_gets_escapes_not_a_traceback(
+        tmp_path, encoding):
+    """A server's text beyond ASCII (``scripted_server.py accents``: Latin-1, the rest of the
+    BMP, an emoji) printed where stdout cannot encode it all (``PYTHONIOENCODING=ascii`` or
+    ``latin-1``, as a Latin-1 locale gives). Before, ``inspect``, ``call``, ``check -v``,
+    ``check --json`` and ``diff`` each ended in a UnicodeEncodeError traceback. Now each
+    character the encoding cannot write is JSON's escape of it (D-124): the output is the
+    UTF-8 run's with only those characters escaped, its JSON reads back as the same values,
+    and the exit statuses are the UTF-8 run's."""
+    fixture = [sys.executable, os.path.join(ROOT, "tests", "fixtures", "scripted_server.py")]
+    accents = fixture + ["accents"]
+
+    def both(args):
+        """The command's (status, stdout, stderr) with UTF-8 and with ``encoding``."""
+        outcomes = []
+        for each in ("utf-8", encoding):
+            done = subprocess.run(MCP_REF + args, cwd=ROOT, capture_output=True, timeout=120,
+                                  env=dict(os.environ, PYTHONIOENCODING=each))
+            assert b"Traceback" not in done.stderr, done.stderr.decode(each, "replace")
+            outcomes.append((done.returncode, done.stdout.decode(each),
+                             done.stderr.decode(each)))
+        return outcomes
+
+    def written(text):
+        """``text`` as the narrower stream writes it: what it cannot encode, escaped."""
+        return "".join(c if c.encode(encoding, "ignore") else json.dumps(c)[1:-1]
+                       for c in text)
+
+    traces = [str(tmp_path / "accents.jsonl"), str(tmp_path / "plain.jsonl")]
+    narrowed = {}
+    for name, args, status in (
+            ("inspect", ["inspect", "--trace", traces[0], "--"] + accents, 0),
+            ("result", ["call", "--"] + accents + ["result", "{}"], 0),
+            ("error", ["call", "--"] + accents + ["other", "{}"], 1),
+            ("plain", ["inspect", "--trace", traces[1], "--"] + fixture + ["plain"], 0),
+            ("diff", ["diff"] + traces, 1)):
+        wide, narrow = both(args)
+        assert wide[0] == narrow[0] == status, (args, narrow)
+        assert narrow[1:] == (written(wide[1]), written(wide[2])), args
+        narrowed[name] = narrow
+    server, *_, tool = narrowed["inspect"][1].splitlines()
+    assert json.loads(server[len("server: "):])["title"] == "Caf\u00e9 \u2615"
+    assert tool == {"ascii": "  cr\\u00e8me  -- Br\\u00fbl\\u00e9e \\u2014 \\u2615",
+                    "latin-1": "  cr\u00e8me  -- Br\u00fbl\u00e9e \\u2014 \\u2615"}[encoding]
+    result = json.loads(narrowed["result"][1])
+    assert result["content"][0]["text"] == "\u00e9t\u00e9 \u2600 \U0001f600"
+    assert narrowed["error"][2] == written("mcp_ref: PeerError: [-32602] \u00e9chec \u2615\n")
+    # check's table (its evidence quotes the server's frames) and --json, run side by side.
+    runs = [subprocess.Popen(MCP_REF + ["check", option, "--"] + accents, cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=dict(os.environ, PYTHONIOENCODING=encoding))
+            for option in ("-v", "--json")]
+    (table, table_err), (report, report_err) = [proc.communicate(timeout=120) for proc in runs]
+    assert b"Traceback" not in table_err + report_err, (table_err + report_err).decode(
+        encoding, "replace")
+    assert written('"title":"Caf\u00e9 \u2615"') in table.decode(encoding)
+    assert "Caf\u00e9 \u2615" in json.dumps(json.loads(report.decode(encoding)),
+                                         ensure_ascii=False)
+
+
 def test_an_error_after_the_progress_bar_is_said_on_a_line_of_its_own(monkeypatch):
     """On a terminal, ``call`` rewrites its progress bar in place, without a newline. A call
     that then ends in an error other than a JSON-RPC one (here the server dies after one
