@@ -1245,10 +1245,11 @@ class Connection:
     def _on_line_too_long(self, limit: int) -> List[ev.Event]:
         error = MessageTooLarge(limit)
         if self.role is Role.SERVER:
-            # The request's id is unreadable, so the error goes to id null (D-03, D-04).
+            # The request's id is unreadable, so the error goes to id null (D-03, D-04). The
+            # limit is ours, not the spec's (it sets none): the peer broke no rule, so this is
+            # no ProtocolViolation, as a number we cannot carry is none (D-37; D-123).
             self._queue(ErrorResponse(None, ErrorCode.PARSE_ERROR, str(error)))
-            return [ev.ProtocolViolation(RemoteProtocolError(str(error), code=ErrorCode.PARSE_ERROR,
-                                                             catalogue_id="TR-02"), True)]
+            return [ev.MessageDropped(f"{error} (D-03): discarded, answered -32700 with id null")]
         # Client: the lost line was most likely a response, and we cannot tell which request
         # it answered, so no pending request could ever be resolved reliably: fail them all.
         self.lifecycle.process(self.peer_role, Input.FATAL_ERROR)

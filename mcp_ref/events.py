@@ -148,7 +148,10 @@ class MessageDropped(Record):
 
     Typical causes are races the spec allows: a response arriving after we cancelled the
     request (CN-07), progress for a request we cancelled or gave up on (CN-08; PR-11: only
-    active tokens are tracked), a cancel for a request we already answered (CN-06).
+    active tokens are tracked), a cancel for a request we already answered (CN-06). Also a
+    message one of mcp_ref's own limits keeps it from reading, where the peer broke no rule:
+    a number Python cannot carry (D-37), a server's line over its line limit (D-03); such a
+    request is answered (the reason says how), by its id where it can be read.
     """
 
     __slots__ = ("reason",)

@@ -1818,6 +1818,9 @@ LIMIT = 2048
 
 @pytest.mark.spec("TR-02", "BP-12")
 def test_server_answers_a_line_too_long_with_32700_and_carries_on():
+    """D-03, D-123: the line is past *our* limit, not a rule's (the spec sets none), so the
+    peer broke nothing: the line is dropped and answered, not reported as a violation of a
+    catalogue row (it was TR-02, which a line of one message breaks no more than a short one)."""
     pair = handshake(server_kwargs={"max_line_bytes": LIMIT})
     big = {"jsonrpc": "2.0", "id": 9, "method": "tools/call",
            "params": {"name": "echo", "arguments": {"s": "x" * (2 * LIMIT)}}}
@@ -1825,6 +1828,9 @@ def test_server_answers_a_line_too_long_with_32700_and_carries_on():
     ex = pair.pump()
     assert error_codes(ex.to_client) == [(None, -32700)]
     assert not of(ex.server_events, ev.RequestReceived)
+    assert not of(ex.server_events, ev.ProtocolViolation)
+    dropped = only(ex.server_events, ev.MessageDropped)
+    assert f"{LIMIT}-byte line limit" in dropped.reason and "D-03" in dropped.reason
     assert pair.server.state is State.OPERATING
     ping_id = pair.request(C, "ping")
     ex = pair.pump()
