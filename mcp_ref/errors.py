@@ -82,7 +82,8 @@ class ProtocolError(McpRefError):
 
     ``code`` is the JSON-RPC error code that best describes the problem, for the case where
     the receiver answers it on the wire (a remote error in a request); ``catalogue_id`` names
-    the rule.
+    the rule, or is "" where the rule is mcp_ref's own and the message names its D- entry
+    (sending in a FAILED session, D-20).
     """
 
     def __init__(self, message: str, *, code: int = ErrorCode.INVALID_REQUEST,

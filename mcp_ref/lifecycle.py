@@ -37,10 +37,10 @@ mcp_ref states``); tests/test_lifecycle.py fails if the two disagree.
     INITIALIZING          --server: INITIALIZE_ERROR-->          INITIALIZE_REFUSED    LC-20
     INITIALIZE_REFUSED    --client: INITIALIZE_REQUEST-->        INITIALIZING          LC-03
     AWAITING_INITIALIZED  --client: INITIALIZED_NOTIFICATION-->  OPERATING             LC-05
-    AWAITING_INITIALIZE   --either: CLOSE-->                     CLOSING               LC-19, TR-13
-    INITIALIZING          --either: CLOSE-->                     CLOSING               LC-19, TR-13
-    INITIALIZE_REFUSED    --either: CLOSE-->                     CLOSING               LC-19, TR-13
-    AWAITING_INITIALIZED  --either: CLOSE-->                     CLOSING               LC-19, TR-13
+    AWAITING_INITIALIZE   --either: CLOSE-->                     CLOSING               LC-19, TR-13, TR-15
+    INITIALIZING          --either: CLOSE-->                     CLOSING               LC-19, TR-13, TR-15
+    INITIALIZE_REFUSED    --either: CLOSE-->                     CLOSING               LC-19, TR-13, TR-15
+    AWAITING_INITIALIZED  --either: CLOSE-->                     CLOSING               LC-19, TR-13, TR-15
     OPERATING             --either: CLOSE-->                     CLOSING               LC-19, TR-13, TR-15
     CLOSING               --either: CLOSE-->                     CLOSING               LC-19
     CLOSED                --either: CLOSE-->                     CLOSED                LC-19
@@ -213,8 +213,8 @@ TRANSITIONS: Tuple[Transition, ...] = (
                State.OPERATING, "LC-05", _INIT),
     # Shutdown: no message, one side closes its end (LC-19). The client closes stdin first
     # (TR-13); the server may close stdout and exit (TR-15).
-    *(Transition(s, None, Input.CLOSE, State.CLOSING,
-                 "LC-19, TR-13, TR-15" if s is State.OPERATING else "LC-19, TR-13", _SHUTDOWN)
+    # Either, in any live state: neither page ties them to a phase (D-123).
+    *(Transition(s, None, Input.CLOSE, State.CLOSING, "LC-19, TR-13, TR-15", _SHUTDOWN)
       for s in _LIVE),
     Transition(State.CLOSING, None, Input.CLOSE, State.CLOSING, "LC-19", _SHUTDOWN),
     # Closing an end the transport has already closed is a no-op, as in h11 (D-83): a shell
@@ -291,7 +291,13 @@ ALLOWED: Dict[Tuple[State, Role], FrozenSet[Input]] = {
 
 
 def _why_illegal(state: State, sender: Role, input: Input) -> Tuple[str, str]:
-    """The rule an illegal (state, sender, input) breaks, as (explanation, catalogue IDs)."""
+    """The rule an illegal (state, sender, input) breaks, as (explanation, catalogue IDs);
+    the IDs are "" where the rule is mcp_ref's own, named in the explanation (FAILED, D-20)."""
+    if state is State.FAILED:
+        # Ours, not the spec's: nothing may be sent here, whatever it is, and no catalogue
+        # row says so; D-20 does (D-123).
+        return ("the session failed, and after the error that ended it no message can be "
+                "trusted (D-20, mcp_ref's state, not the spec's)", "")
     if state is State.AWAITING_INITIALIZE:
         return "the session is not initialized: initialize must be the first request", "LC-02"
     if state is State.INITIALIZE_REFUSED:
@@ -357,7 +363,8 @@ class Lifecycle:
         """The exception for an input the tables do not permit in the current state."""
         why, ids = _why_illegal(self.state, sender, input)
         error_class = LocalProtocolError if sender is self.our_role else RemoteProtocolError
-        return error_class(f"{sender.value} may not send {input.value} now: {why} ({ids})",
+        cited = f" ({ids})" if ids else ""
+        return error_class(f"{sender.value} may not send {input.value} now: {why}{cited}",
                            code=ErrorCode.INVALID_REQUEST, catalogue_id=ids)
 
 

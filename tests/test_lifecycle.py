@@ -124,6 +124,9 @@ def test_every_triple(our_role, state, sender, input):
     assert not isinstance(info.value, other_class)
     assert machine.state is state, "an illegal input must leave the state unchanged"
     assert info.value.code == ErrorCode.INVALID_REQUEST     # D-05: -32600 when answered
+    if state is S.FAILED:       # ours, not the spec's: no catalogue row, its D- entry (D-123)
+        assert info.value.catalogue_id == "" and "(D-20" in str(info.value)
+        return
     assert re.fullmatch(r"[A-Z]{2}-\d{2}", info.value.catalogue_id), info.value.catalogue_id
     assert info.value.catalogue_id in str(info.value)
 
@@ -203,18 +206,20 @@ def test_initialized_is_sent_once_by_the_client_only():
 @pytest.mark.spec("LC-16", "LC-02")
 def test_only_the_server_logs():
     """A client's notifications/message breaks LC-16 once initialize is sent (the method goes
-    server to client, catalogue 1.1), LC-02 before; not LG-01, which binds a server (D-119)."""
+    server to client, catalogue 1.1), LC-02 before; not LG-01, which binds a server (D-119).
+    In FAILED nothing may be sent, which is D-20's rule, no catalogue row (D-123)."""
     for state in State:
         assert I.LOG_MESSAGE not in _legal(state, C)
         machine = _machine(Role.SERVER, state)
         with pytest.raises(RemoteProtocolError) as info:
             machine.process(C, I.LOG_MESSAGE)
-        assert info.value.catalogue_id == ("LC-02" if state in (
-            S.AWAITING_INITIALIZE, S.INITIALIZE_REFUSED) else "LC-16"), state
-    for state in (S.CLOSED, S.FAILED):                  # a server's, after the end: LC-19
+        assert info.value.catalogue_id == (
+            "LC-02" if state in (S.AWAITING_INITIALIZE, S.INITIALIZE_REFUSED)
+            else "" if state is S.FAILED else "LC-16"), state     # FAILED: D-20's (D-123)
+    for state in (S.CLOSED, S.FAILED):     # a server's, after the end: LC-19, or D-20's
         with pytest.raises(LocalProtocolError) as info:
             _machine(Role.SERVER, state).process(SV, I.LOG_MESSAGE)
-        assert info.value.catalogue_id == "LC-19", state
+        assert info.value.catalogue_id == ("LC-19" if state is S.CLOSED else ""), state
 
 
 @pytest.mark.spec("LC-02")
@@ -263,6 +268,30 @@ def test_a_second_initialize_is_refused_with_the_state_it_meets():
     assert done.message == ("client may not send initialize request now: the session is "
                             "already initialized (LC-02)")
     assert pending.catalogue_id == done.catalogue_id == "LC-02"
+
+
+@pytest.mark.spec("LC-19", "TR-13", "TR-15")
+def test_closing_cites_both_sides_rules_in_every_live_state():
+    """D-123: CLOSE is either side closing its end: the client closing stdin (TR-13's first
+    step) or the server closing stdout (TR-15). Neither page limits either to a phase (2024-11-05
+    and 2025-11-25 lifecycle § Shutdown › stdio), so every live state's row cites both, as
+    TRANSPORT_CLOSED cites TR-15 in every one; CLOSE cited TR-15 from OPERATING only."""
+    live = {S.AWAITING_INITIALIZE, S.INITIALIZING, S.INITIALIZE_REFUSED,
+            S.AWAITING_INITIALIZED, S.OPERATING}
+    rows = {t.state: t.ids for t in TRANSITIONS if t.input is I.CLOSE and t.state in live}
+    assert rows == {state: "LC-19, TR-13, TR-15" for state in live}
+
+
+def test_a_failed_session_refuses_by_its_own_entry_not_a_catalogue_row():
+    """D-123: FAILED is mcp_ref's state (D-20), which no revision defines, so what it refuses
+    breaks no catalogue row: the exception carries no catalogue ID and its message names D-20.
+    It said LC-19 ("the session is failed"), a row on closing the transport."""
+    for sender in Role:
+        error = _machine(Role.CLIENT, S.FAILED).illegal(sender, I.REQUEST)
+        assert error.catalogue_id == ""
+        assert error.message == (f"{sender.value} may not send request now: the session "
+                                 "failed, and after the error that ended it no message can be "
+                                 "trusted (D-20, mcp_ref's state, not the spec's)")
 
 
 # --- FAILED is absorbing --------------------------------------------------------------------
