@@ -189,7 +189,9 @@ def check_meta(container: Dict[str, Any], what: str) -> None:
 
 def _progress_numbers(progress: Any, total: Any) -> bool:
     """Whether a progress value and its total (None: not given) are numbers JSON can carry:
-    the schema's ``number``, and JSON has no NaN or Infinity, so progress has none (PR-06)."""
+    the schema's ``number``, floats too (PR-06: the receiver accepts them), and JSON has no
+    NaN or Infinity, so progress has none. Anything else is refused as the schema's, BP-01,
+    like every other schema refusal of a notification's params (D-123)."""
     return shapes.is_finite_number(progress) and (total is None
                                                   or shapes.is_finite_number(total))
 
@@ -609,7 +611,7 @@ class Connection:
         if inbound is None or inbound.progress_token is None:
             return b""
         if not _progress_numbers(progress, total):
-            raise LocalProtocolError("progress and total must be numbers", catalogue_id="PR-06")
+            raise LocalProtocolError("progress and total must be numbers", catalogue_id="BP-01")
         if message is not None and not isinstance(message, str):     # the schema's type
             raise LocalProtocolError(f"a progress message is a string, not {message!r}",
                                      catalogue_id="PR-07")
@@ -1138,7 +1140,8 @@ class Connection:
         message = params.get("message")
         if not _progress_numbers(progress, total):
             return [ev.ProtocolViolation(RemoteProtocolError(
-                "progress notification without a numeric progress", catalogue_id="PR-06"), False)]
+                "progress notification whose progress or total is not a number",
+                catalogue_id="BP-01"), False)]
         assert progress is not None         # _progress_numbers: it is a finite number
         if outbound.last_progress is not None and progress <= outbound.last_progress:
             return [ev.ProtocolViolation(RemoteProtocolError(

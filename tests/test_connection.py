@@ -1271,15 +1271,17 @@ def test_send_progress_refuses_values_that_do_not_increase():
     assert pair.server.send_progress(request_id, 1.0001) != b""
 
 
-@pytest.mark.spec("PR-05", "PR-06")
+@pytest.mark.spec("PR-05", "BP-01")
 def test_send_progress_refuses_nan_and_infinity_without_losing_its_place():
+    """JSON has no NaN or infinity and the schema's progress is a number: BP-01, as for every
+    other schema refusal, not PR-06, which lets progress be a float (D-123)."""
     pair = handshake()
     request_id = _in_flight_call(pair, progress_token="t")
     assert pair.server.send_progress(request_id, 1) != b""
     for bad in (float("nan"), float("inf"), -float("inf")):
         with pytest.raises(LocalProtocolError) as info:
             pair.server.send_progress(request_id, bad)
-        assert info.value.catalogue_id == "PR-06"
+        assert info.value.catalogue_id == "BP-01"
         with pytest.raises(LocalProtocolError):
             pair.server.send_progress(request_id, 2, total=bad)
     with pytest.raises(LocalProtocolError):                # still 1: 0.5 would go backwards
@@ -1382,7 +1384,7 @@ def test_progress_that_reaches_total_by_adding_floats_is_sent():
     assert done != 1.0 and sent == [0.1, done]      # the first and the last; none between
 
 
-@pytest.mark.spec("PR-12", "PR-05", "PR-06")
+@pytest.mark.spec("PR-12", "PR-05", "BP-01")
 def test_a_skipped_progress_is_checked_as_if_it_were_sent():
     """A handler bug is reported the same way whether or not its progress went out: the
     skipped value is the one the next must exceed, though the peer never saw it."""
@@ -1395,7 +1397,7 @@ def test_a_skipped_progress_is_checked_as_if_it_were_sent():
     for bad in (float("nan"), "6"):
         with pytest.raises(LocalProtocolError) as info:
             _progress_sent(pair, request_id, bad, now=0.5)                # would be skipped
-        assert info.value.catalogue_id == "PR-06"
+        assert info.value.catalogue_id == "BP-01"                         # D-123
     with pytest.raises(LocalProtocolError) as info:                       # likewise (D-64)
         pair.server.send_progress(request_id, 6, message=object(), now=0.5, min_interval=1.0)
     assert info.value.catalogue_id == "PR-07"
@@ -1432,16 +1434,20 @@ def test_client_flags_progress_that_overflows_to_infinity():
     assert of(events, ev.ProgressReceived)
 
 
-@pytest.mark.spec("PR-06")
+@pytest.mark.spec("BP-01")
 @pytest.mark.parametrize("bad", ["1", None, True, [1]])
 def test_send_progress_refuses_non_numbers(bad):
+    """The schema's progress and total are numbers: a frame with another is no progress
+    notification (BP-01, D-123; PR-06 only lets them be floats)."""
     pair = handshake()
     request_id = _in_flight_call(pair, progress_token="t")
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(LocalProtocolError) as info:
         pair.server.send_progress(request_id, bad)
+    assert info.value.catalogue_id == "BP-01"
     if bad is not None:                                   # total=None means "unknown"
-        with pytest.raises(LocalProtocolError):
+        with pytest.raises(LocalProtocolError) as info:
             pair.server.send_progress(request_id, 1, total=bad)
+        assert info.value.catalogue_id == "BP-01"
 
 
 @pytest.mark.spec("PR-13")
@@ -1490,8 +1496,11 @@ def test_client_drops_progress_for_unknown_or_finished_tokens():
     assert pair.client.data_to_send() == b""
 
 
-@pytest.mark.spec("PR-05", "PR-06")
+@pytest.mark.spec("PR-05", "PR-06", "BP-01")
 def test_client_flags_progress_that_does_not_increase_or_is_not_a_number():
+    """Floats are progress (PR-06); a string is not a number, which the schema's progress is:
+    reported as BP-01, the ID of every other schema refusal in a notification's params
+    (``notification_problem``, D-98), not as PR-06, a permission (D-123)."""
     pair = handshake()
     pair.request(C, "tools/list", progress_token="p")
     pair.pump()
@@ -1504,8 +1513,8 @@ def test_client_flags_progress_that_does_not_increase_or_is_not_a_number():
     for value in (0.5, 0.25):
         violation = only(progress(value), ev.ProtocolViolation)
         assert violation.error.catalogue_id == "PR-05" and violation.answered is False
-    assert only(progress("1"), ev.ProtocolViolation).error.catalogue_id == "PR-06"
-    assert only(progress(2, total="10"), ev.ProtocolViolation).error.catalogue_id == "PR-06"
+    assert only(progress("1"), ev.ProtocolViolation).error.catalogue_id == "BP-01"
+    assert only(progress(2, total="10"), ev.ProtocolViolation).error.catalogue_id == "BP-01"
     assert of(progress(0.75, total=1), ev.ProgressReceived)
     assert pair.client.data_to_send() == b""
 
