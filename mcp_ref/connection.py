@@ -545,7 +545,8 @@ class Connection:
         return self._answer(request_id, ErrorResponse(request_id, int(code), message, data))
 
     def cancel(self, request_id: RequestId, reason: Optional[str] = None) -> bytes:
-        """Give up on one of our requests and tell the peer (CN-01, TO-02).
+        """Give up on one of our requests and tell the peer (CN-01; on a timeout, TO-02's
+        SHOULD from 2025-03-26, CN-01's MAY alone in 2024-11-05, which has no such rule).
 
         Returns b"" when the request already completed: a cancel refers only to a request we
         believe is still running (CN-02). ``initialize`` can never be cancelled (CN-03). From

@@ -161,9 +161,10 @@ class PeerError(McpRefError):
 
 class RequestTimeout(McpRefError):
     """No response arrived in time (TO-01). A ``notifications/cancelled`` was sent for it
-    (TO-02), except for ``initialize``, which is never cancelled (CN-03), except when the
-    session was already shutting down and nothing more could be sent, and except when the
-    request itself could not be sent in time because the peer had stopped reading (D-38)."""
+    (TO-02 from 2025-03-26; in 2024-11-05 CN-01 allows it), except for ``initialize``, which
+    is never cancelled (CN-03), except when the session was already shutting down and nothing
+    more could be sent, and except when the request itself could not be sent in time because
+    the peer had stopped reading (D-38)."""
 
     def __init__(self, method: str, timeout: float, *, total: bool = False,
                  unsent: bool = False) -> None:
