@@ -614,8 +614,10 @@ class Connection:
         if not _progress_numbers(progress, total):
             raise LocalProtocolError("progress and total must be numbers", catalogue_id="BP-01")
         if message is not None and not isinstance(message, str):     # the schema's type
+            # BP-01, as for progress and total: PR-07 asks for useful text, a SHOULD about
+            # the words, not the type (D-123).
             raise LocalProtocolError(f"a progress message is a string, not {message!r}",
-                                     catalogue_id="PR-07")
+                                     catalogue_id="BP-01")
         if inbound.last_progress is not None and progress <= inbound.last_progress:
             raise LocalProtocolError(
                 f"progress must increase with every notification: {progress!r} does not "
