@@ -27,12 +27,20 @@ from .lifecycle import render
 TYPE_CHECKING = False  # True for type checkers only: typing is not imported at run time (D-105)
 if TYPE_CHECKING:
     import argparse
-    from typing import Any, Dict, List, Optional
+    from typing import Any, Dict, List, Optional, TextIO
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
+    if sys.stderr is None:
+        # Started with fd 2 closed (``2>&-``; a daemon's or a cron job's child): Python sets
+        # sys.stderr to None, and ``call``'s progress, every error line, and on 3.9 argparse's
+        # usage error then raised AttributeError: ``call`` exited 1 with its result unprinted,
+        # a usage error 1, not 2. What would be said goes to /dev/null instead; the output
+        # and the exit status are the ones a terminal would have got (D-125; serve's own
+        # stderr: D-66, which this also serves).
+        sys.stderr = _stderr_to_devnull()
     if argv == ["serve"]:
         # What a desktop client runs at every start. Nothing to parse, so no argparse: its
         # import and the parser below cost ~4 ms, a fifth of serve's start-up (D-29).
@@ -282,10 +290,25 @@ def command_line() -> int:
 def _stdout_to_devnull() -> None:
     """Point fd 1 at /dev/null, so that the interpreter's last flush of what is left in
     stdout's buffer, which could not be written, cannot fail again as it exits."""
+    _devnull_at(1)
+
+
+def _stderr_to_devnull() -> "TextIO":
+    """A sys.stderr for a process started with fd 2 closed: fd 2 on /dev/null, so that the
+    next file opened cannot take it (as serve's D-66), and a text stream writing to it."""
+    import io
+    _devnull_at(2)
+    return io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
+                            errors="backslashreplace", line_buffering=True)
+
+
+def _devnull_at(fd: int) -> None:
+    """Point ``fd`` at /dev/null. Opening it may give that very number, if it was closed."""
     import os
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
+    if devnull != fd:
+        os.dup2(devnull, fd)
+        os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -460,6 +460,31 @@ def test_serve_started_without_a_stderr_serves_and_logs_nowhere():
     assert client.close().exit_code == 0 and client.stderr_tail() == ""
 
 
+def _without_a_stderr(args, timeout=60):
+    """Run ``args`` with fd 2 closed (``2>&-``), as a daemon's or a cron job's child is."""
+    return subprocess.run(["sh", "-c", 'exec 2>&-; exec "$@"', "sh"] + args, cwd=ROOT,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_the_commands_started_without_a_stderr_print_and_exit_as_with_one():
+    """D-125: with fd 2 closed Python's sys.stderr is None. ``call``'s progress wrote to it:
+    the command exited 1 with the tool's result unprinted. A usage error printed its usage
+    on stdout (argparse's fallback) and, on 3.9, exited 1, not 2. Now fd 2 is /dev/null:
+    the result is printed and the statuses are the ones a terminal gets (D-107)."""
+    called = _without_a_stderr(MCP_REF + ["call", "--"] + SERVE
+                               + ["slow", '{"seconds": 0.2, "steps": 2}'])
+    assert called.returncode == 0, called
+    assert json.loads(called.stdout)["content"][0]["text"].startswith("slept")
+    for usage in (["inspect"], ["no-such-command"], ["serve", "--no-such-option"]):
+        wrong = _without_a_stderr(MCP_REF + usage)
+        assert (wrong.returncode, wrong.stdout) == (2, ""), (usage, wrong)
+    missing = _without_a_stderr(MCP_REF + ["inspect", "--", os.path.join(ROOT, "no-such")])
+    assert (missing.returncode, missing.stdout) == (1, ""), missing
+    states = _without_a_stderr(MCP_REF + ["states"])
+    assert states.returncode == 0 and states.stdout == render("text"), states
+
+
 def test_private_copies_of_the_standard_fds_are_never_0_1_or_2():
     from mcp_ref.stdio import _private_copy
     copy = _private_copy(0)
