@@ -23,6 +23,8 @@ plus the evidence that decided it: the frames sent (``>``) and received (``<``).
 Checks run in *groups*, each on a fresh server process, so one violation (a server that dies
 on a garbage line, say) cannot spoil unrelated checks. Every wait is a read with a deadline;
 windows in which something must *not* happen (no response after a cancel) are bounded reads.
+If no initialize probe of the first group got any frame at all, the later groups are not
+run, each of their checks ``n.a.`` saying so: they would wait as long again (D-126).
 """
 
 from __future__ import annotations
@@ -598,15 +600,17 @@ def run_battery(argv: Sequence[str], options: Optional[Options] = None) -> List[
         return wire
 
     results = _negotiation(spawn)
-    results += _pre_init(spawn)
-    main_results, tools = _main_session(spawn, options)
-    results += main_results
-    results += _robustness(spawn)
-    results += _invalid_params(spawn, options)
-    progress_results, call_seconds = _progress(spawn, options, tools)
-    results += progress_results
-    results += _cancel(spawn, options, tools, call_seconds)
-    results += _late_cancel(spawn)
+    if any(wire.frames for wire in wires):
+        results += _after_negotiation(spawn, options)
+    else:
+        # Not one frame from any initialize probe: a silent server, or no MCP server. Each
+        # later group would wait as long again for nothing, one process after another: not
+        # run (D-126); init-echo already fails (LC-04, LC-10), so the exit status is 1.
+        why = (f"not run: the server answered no initialize within "
+               f"{options.timeout + STARTUP_ALLOWANCE:g} s (--timeout {options.timeout:g} s "
+               f"+ {STARTUP_ALLOWANCE:g} s for start-up)")
+        done = {r.check.key for r in results} | set(_WHOLE_RUN)
+        results += [not_applicable(c.key, why) for c in CHECKS if c.key not in done]
     results.append(_server_request_ids(wires))
     results.append(_early_requests(wires))
     results.append(_capabilities_respected(wires))
@@ -617,6 +621,25 @@ def run_battery(argv: Sequence[str], options: Optional[Options] = None) -> List[
 
 if TYPE_CHECKING:
     Spawn = Callable[[str], Wire]
+
+
+#: The checks judged over every process of the run, whatever groups ran.
+_WHOLE_RUN = ("server-request-ids", "requests-wait-for-initialized", "capabilities-respected",
+              "stdout-purity")
+
+
+def _after_negotiation(spawn: Spawn, options: Options) -> List[Result]:
+    """The groups after the version negotiation, one after another."""
+    results = _pre_init(spawn)
+    main_results, tools = _main_session(spawn, options)
+    results += main_results
+    results += _robustness(spawn)
+    results += _invalid_params(spawn, options)
+    progress_results, call_seconds = _progress(spawn, options, tools)
+    results += progress_results
+    results += _cancel(spawn, options, tools, call_seconds)
+    results += _late_cancel(spawn)
+    return results
 
 
 # --- Group 1: version negotiation, one process per offered version ------------------------

@@ -210,12 +210,51 @@ def test_each_violation_is_caught_by_its_check_only(batteries, mode):
 
 
 def test_a_server_that_never_answers_initialize_gets_every_check_once():
-    """A server that prints a banner and exits fails the handshake in every group: each check
-    still has exactly one result (tool-names went missing from the report; README review)."""
+    """A server that prints a banner and exits answers no initialize: each check still has
+    exactly one result (tool-names went missing from the report; README review), the groups
+    after the negotiation's among them, said not run (D-126)."""
     results = check.run_battery([sys.executable, "-c", "print('banner')"],
                                 check.Options(timeout=5.0))
     assert [r.check.key for r in results] == [c.key for c in check.CHECKS]
     assert {r.check.key: r.outcome for r in results}["tool-names"] == "n.a."
+
+
+#: The first group's checks: the version negotiation (D-126).
+NEGOTIATION = {f"init-echo-{v}" for v in check.KNOWN_VERSIONS} | {
+    "counter-offer-future", "counter-offer-past", "counter-offer-newest"}
+
+
+@pytest.mark.spec("LC-10", "LC-04")
+def test_a_silent_server_costs_one_wait_and_the_later_groups_are_said_not_run():
+    """A "server" that reads nothing and answers nothing: the negotiation's six probes wait
+    --timeout + STARTUP_ALLOWANCE at once, and then nothing more is spawned (D-126). Before,
+    each of six later processes waited as long again, one after another: about 127 s with
+    --timeout 1, where now the run takes about 19 s; the 45 s deadline tells them apart. The
+    negotiation's MUSTs fail (no answer to initialize), so the exit status is 1."""
+    silent = [sys.executable, "-c", "import time; time.sleep(60)"]
+    proc = subprocess.Popen([sys.executable, "-m", "mcp_ref", "check", "--json", "--timeout",
+                             "1", "--"] + silent, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        stdout, stderr = proc.communicate(timeout=45)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate(timeout=10)
+        pytest.fail("check against a silent server ran past 45 s")
+    assert proc.returncode == 1 and stderr == b"", stderr.decode(errors="replace")
+    results = {r["key"]: r for r in json.loads(stdout.decode("utf-8"))}
+    assert list(results) == [c.key for c in check.CHECKS]
+    why = ("not run: the server answered no initialize within 16 s (--timeout 1 s + 15 s "
+           "for start-up)")
+    later = set(results) - NEGOTIATION - set(check._WHOLE_RUN)
+    assert {key: (results[key]["outcome"], results[key]["summary"]) for key in later} == {
+        key: ("n.a.", why) for key in later}
+    assert results[f"init-echo-{check.spec.PROTOCOL_VERSION}"]["summary"] == (
+        "no answer to initialize")
+    assert {key: results[key]["outcome"] for key in NEGOTIATION} == {
+        **{key: "fail" for key in NEGOTIATION}, "counter-offer-newest": "n.a."}
+    # Judged over the probes' processes, as for any server: nothing came, nothing to fault.
+    assert results["stdout-purity"]["outcome"] == "pass"
 
 
 def test_expected_outcomes_follow_the_levels():
