@@ -293,7 +293,7 @@ def _stdout_to_devnull() -> None:
     _devnull_at(1)
 
 
-def _stderr_to_devnull() -> "TextIO":
+def _stderr_to_devnull() -> TextIO:
     """A sys.stderr for a process started with fd 2 closed: fd 2 on /dev/null, so that the
     next file opened cannot take it (as serve's D-66), and a text stream writing to it."""
     import io

@@ -600,32 +600,27 @@ def run_battery(argv: Sequence[str], options: Optional[Options] = None) -> List[
         return wire
 
     results = _negotiation(spawn)
-    if any(wire.frames for wire in wires):
+    answered = any(wire.frames for wire in wires)
+    if answered:
         results += _after_negotiation(spawn, options)
-    else:
+    # Judged over every process that ran, whatever groups ran.
+    results += [_server_request_ids(wires), _early_requests(wires),
+                _capabilities_respected(wires), _stdout_purity(wires)]
+    if not answered:
         # Not one frame from any initialize probe: a silent server, or no MCP server. Each
         # later group would wait as long again for nothing, one process after another: not
         # run (D-126); init-echo already fails (LC-04, LC-10), so the exit status is 1.
         why = (f"not run: the server answered no initialize within "
                f"{options.timeout + STARTUP_ALLOWANCE:g} s (--timeout {options.timeout:g} s "
                f"+ {STARTUP_ALLOWANCE:g} s for start-up)")
-        done = {r.check.key for r in results} | set(_WHOLE_RUN)
-        results += [not_applicable(c.key, why) for c in CHECKS if c.key not in done]
-    results.append(_server_request_ids(wires))
-    results.append(_early_requests(wires))
-    results.append(_capabilities_respected(wires))
-    results.append(_stdout_purity(wires))
+        judged = {r.check.key for r in results}
+        results += [not_applicable(c.key, why) for c in CHECKS if c.key not in judged]
     order = {check.key: i for i, check in enumerate(CHECKS)}
     return sorted(results, key=lambda r: order[r.check.key])
 
 
 if TYPE_CHECKING:
     Spawn = Callable[[str], Wire]
-
-
-#: The checks judged over every process of the run, whatever groups ran.
-_WHOLE_RUN = ("server-request-ids", "requests-wait-for-initialized", "capabilities-respected",
-              "stdout-purity")
 
 
 def _after_negotiation(spawn: Spawn, options: Options) -> List[Result]:
