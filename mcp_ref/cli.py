@@ -50,6 +50,13 @@ def _say(text: str) -> None:
         pass
 
 
+def _say_in_place(text: str) -> None:
+    """:func:`_say`, after what stdout holds so far is written: on a terminal, where both go,
+    the line comes where the listing it stands for would have been (D-111)."""
+    sys.stdout.flush()
+    _say(text)
+
+
 def _show(title: str, items: List[Dict[str, Any]], key: str) -> None:
     _out(f"{title} ({len(items)}):")
     for item in items:
@@ -100,8 +107,7 @@ def inspect(argv: Sequence[str], *, trace: Optional[str] = None,
             if silent is not None:
                 # --timeout is the command's one wait (D-107): a server that let one listing
                 # time out is not waited for again, listing after listing (D-122).
-                sys.stdout.flush()      # on a terminal, the line comes where the listing would
-                _say(f"mcp_ref: skipped: {method} was not sent, since {silent}")
+                _say_in_place(f"mcp_ref: skipped: {method} was not sent, since {silent}")
                 continue
             try:
                 items = listing(client)
@@ -111,8 +117,7 @@ def inspect(argv: Sequence[str], *, trace: Optional[str] = None,
                 failed = True
                 if isinstance(exc, RequestTimeout):
                     silent = exc
-                sys.stdout.flush()      # on a terminal, the line comes where the listing would
-                _say(_error_line(exc))
+                _say_in_place(_error_line(exc))
                 continue
             _show(title, items, key)
     return 1 if failed else 0
