@@ -45,8 +45,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         # What a desktop client runs at every start. Nothing to parse, so no argparse: its
         # import and the parser below cost ~4 ms, a fifth of serve's start-up (D-29).
         return serve_reference()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unrecognized = build_parser().parse_known_args(argv)
+    # A usage error is said by the subcommand's own parser: "usage: python3 -m mcp_ref call
+    # [-h] ..." and "python3 -m mcp_ref call: error: ...", the usage of the command that was
+    # mistyped, not the list of every command (D-130). It exits 2, as argparse's always do.
+    parser = args.parser
+    if unrecognized:
+        parser.error("unrecognized arguments: %s" % " ".join(unrecognized))
     if sys.stdout is None and args.command != "serve":
         # Started with fd 1 closed (``>&-``): said before a server is spawned or a tool called,
         # not an AttributeError once the output is written (serve says so itself, D-107).
@@ -157,7 +162,7 @@ def build_parser() -> "argparse.ArgumentParser":
                              help="write every frame to FILE (JSONL)")
         # client.DEFAULT_REQUEST_TIMEOUT, written out: importing the client here would slow
         # every ``serve`` with an option (tests/test_cli.py checks that the two agree).
-        command.add_argument("--timeout", type=float, default=60.0,
+        command.add_argument("--timeout", type=float, default=60.0, metavar="S",
                              help="seconds to wait for each response, initialize's included "
                                   "(default 60)")
         command.add_argument("words", nargs=argparse.REMAINDER,
@@ -165,6 +170,8 @@ def build_parser() -> "argparse.ArgumentParser":
     compare = commands.add_parser("diff", help="compare two --trace transcripts")
     compare.add_argument("a")
     compare.add_argument("b")
+    for command in commands.choices.values():    # main's usage errors: each command's own
+        command.set_defaults(parser=command)
     return parser
 
 

@@ -374,6 +374,28 @@ def test_call_refuses_tool_arguments_no_frame_can_carry(words, why):
     assert why in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("words", [
+    ["call", "--timeout", "0", "--", "srv", "echo", "{}"],       # main's own check (D-10)
+    ["call", "--", "srv", "{}"],                                 # main's own check
+    ["inspect"],                                                 # main's own check
+    ["inspect", "--bogus", "--", "srv"],                         # an option no command has
+    ["check", "--bogus", "--", "srv"],
+    ["serve", "--keepalive-timeout", "3"],                       # main's own check
+    ["states", "--format", "x"],                                 # argparse's own
+    ["diff", "a"],
+])
+def test_a_usage_error_gives_the_usage_of_the_command_that_was_mistyped(words):
+    """D-130: errors main found after parsing, and options no command takes, printed the
+    usage of every command ("python3 -m mcp_ref [-h] {demo,serve,...}"), as if no command
+    had been named; now the mistyped command's own, as argparse does for its own errors."""
+    done = run(words, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stderr
+    usage, error = done.stderr.splitlines()[0], done.stderr.splitlines()[-1]
+    assert usage.startswith(f"usage: python3 -m mcp_ref {words[0]} [-h]"), done.stderr
+    assert error.startswith(f"python3 -m mcp_ref {words[0]}: error: "), done.stderr
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize("content", [None, "not a transcript\n", '{"a": 1}\n[2]\n',
                                      # D-78: a TypeError in normalise, a traceback
                                      '{"dir": [1], "msg": {"id": 1, "result": {}}}\n',
