@@ -42,7 +42,8 @@ from . import __version__, spec
 from ._printable import json_text, printable, printable_json
 from .connection import declares, gating_capability
 from .errors import ConnectionClosed, SpawnError
-from .framing import FrameError, LineBuffer, NumberOutOfRange, OutOfRange, decode, encode
+from .framing import (MAX_NESTING, FrameError, LineBuffer, NestsTooDeep, NumberOutOfRange,
+                      OutOfRange, decode, encode)
 from .jsonrpc import is_request_id
 from .session import finite_seconds_problem
 from .stdio import ChildProcess, ShutdownReport
@@ -503,7 +504,8 @@ class Wire:
             self.frames.append(Frame(exc.value, now, len(self.frames)))
             return
         except FrameError:
-            return                     # not JSON: only the purity check cares (TR-06)
+            # Not JSON, or nested past our limit (D-51): only the purity check says so (TR-06).
+            return
         self.frames.append(Frame(value, now, len(self.frames)))
         if isinstance(value, dict) and "method" in value and "id" in value:
             self._answer_server_request(value)
@@ -1785,13 +1787,15 @@ def _stdout_purity(wires: List[Wire]) -> Result:
     """TR-06 (and TR-02, BP-01): every byte on stdout belongs to a one-line JSON-RPC object,
     from spawn to exit. Only the envelope is judged here; other checks judge the contents."""
     key = "stdout-purity"
-    problems, lines, crlf, unread = [], 0, [], []
+    problems, lines, crlf, unread, deep = [], 0, [], [], []
     for wire in wires:
         *complete, tail = bytes(wire.raw).split(b"\n")
         lines += len(complete)
         for number, line in enumerate(complete, 1):
             why = _impurity(line)
-            if why:
+            if why == TOO_DEEP_TO_JUDGE:
+                deep.append(f"{wire.label}, line {number}: {_shorten(repr(line), 120)}")
+            elif why:
                 problems.append(f"{wire.label}, line {number}: {why}: {_shorten(repr(line), 120)}")
             elif line.endswith(b"\r"):
                 crlf.append(f"{wire.label}, line {number}: {_shorten(repr(line), 120)}")
@@ -1808,17 +1812,29 @@ def _stdout_purity(wires: List[Wire]) -> Result:
     if unread:
         return warned(key, f"{lines} line(s) clean; output during shutdown not inspected",
                       unread[:6])
+    said = []
     if crlf:
         # The spec says nothing about CR (catalogue A8); JSON parsers ignore it as whitespace,
         # and we strip it on input (D-08). A portability smell, not a broken MUST NOT.
-        return warned(key, f"{len(crlf)} of {lines} line(s) end in CRLF (not addressed by the "
-                           "spec, A8)", crlf[:6])
+        said.append(f"{len(crlf)} of {lines} line(s) end in CRLF (not addressed by the spec, A8)")
+    if deep:
+        # Our limit, not a rule: JSON lets a reader limit nesting (RFC 8259 section 9), MCP
+        # sets none. Not read, so not judged; said, since an mcp_ref client refuses them.
+        said.append(f"{len(deep)} of {lines} line(s) {TOO_DEEP_TO_JUDGE}")
+    if said:
+        return warned(key, "; ".join(said), (crlf + deep)[:6])
     return passed(key, f"{lines} line(s) over {len(wires)} process(es), all clean")
+
+
+#: What :func:`_impurity` says of a line nested past mcp_ref's limit: not a fault (D-127).
+TOO_DEEP_TO_JUDGE = (f"nest arrays and objects more than {MAX_NESTING} deep, mcp_ref's own "
+                     "limit (D-51; the spec sets none): not read, not judged")
 
 
 def _impurity(line: bytes) -> str:
     """Why one stdout line is not a valid frame, or "" if it is one. A trailing CR is judged
-    apart (:func:`_stdout_purity`): the spec does not address it (A8)."""
+    apart (:func:`_stdout_purity`): the spec does not address it (A8), and so is a line
+    nested past mcp_ref's limit (:data:`TOO_DEEP_TO_JUDGE`, D-51, D-127)."""
     if line.endswith(b"\r"):
         line = line[:-1]
     if not line.strip():
@@ -1827,6 +1843,8 @@ def _impurity(line: bytes) -> str:
         value = decode(line)
     except NumberOutOfRange as exc:
         value = exc.value              # valid JSON all the same (D-37)
+    except NestsTooDeep:
+        return TOO_DEEP_TO_JUDGE
     except FrameError:
         return "not UTF-8 JSON"
     if not isinstance(value, dict):

@@ -33,7 +33,8 @@ from ._record import Record
 from .errors import (CapabilityNotNegotiated, ErrorCode, LocalProtocolError, MessageTooLarge,
                      PeerError, RemoteProtocolError, UnsupportedProtocolVersion, quoted)
 from .framing import (DEFAULT_MAX_LINE_BYTES, FrameError, LineBuffer, LineTooLong,
-                      NumberOutOfRange, TruncatedAtEOF, decode, encode, first_out_of_range)
+                      NestsTooDeep, NumberOutOfRange, TruncatedAtEOF, decode, encode,
+                      first_out_of_range)
 from .jsonrpc import (ErrorResponse, InvalidMessage, Notification, Request, Response,
                       is_progress_token, is_request_id, parse, to_obj)
 from .lifecycle import NEGOTIATED, Input, Lifecycle, Role, State
@@ -823,6 +824,14 @@ class Connection:
             if isinstance(exc.value, list):
                 return self._receive_batch(exc.value)
             return self._receive_out_of_range(exc.value)
+        except NestsTooDeep as exc:
+            # Deeper than our limit (D-51): answered as a line we could not parse, -32700 with
+            # id null (D-04), but the limit is ours, not the spec's (RFC 8259 section 9 lets a
+            # reader set one; MCP sets none): the peer broke no rule, so this is no
+            # ProtocolViolation, as a line over our line limit is none (D-123, D-127).
+            self._queue(ErrorResponse(None, ErrorCode.PARSE_ERROR, f"Parse error: {exc}"))
+            return [ev.MessageDropped(f"{exc} (mcp_ref's limit, D-51): not read, answered -32700 "
+                                      "with id null")]
         except FrameError as exc:
             # JSON-RPC 2.0: -32700, and the id is null because it could not be read (D-04).
             self._queue(ErrorResponse(None, ErrorCode.PARSE_ERROR, f"Parse error: {exc}"))

@@ -150,7 +150,8 @@ class MessageDropped(Record):
     request (CN-07), progress for a request we cancelled or gave up on (CN-08; PR-11: only
     active tokens are tracked), a cancel for a request we already answered (CN-06). Also a
     message one of mcp_ref's own limits keeps it from reading, where the peer broke no rule:
-    a number Python cannot carry (D-37), a server's line over its line limit (D-03); such a
+    a number Python cannot carry (D-37), a server's line over its line limit (D-03), a line
+    nesting deeper than the nesting limit (D-51, D-127), on either side; such a
     request is answered (the reason says how), by its id where it can be read.
     """
 

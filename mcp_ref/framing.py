@@ -94,6 +94,17 @@ class NumberOutOfRange(FrameError):
         self.value = value
 
 
+class NestsTooDeep(FrameError):
+    """A line nesting arrays and objects deeper than :data:`MAX_NESTING`, not read (D-51).
+
+    The limit is ours: JSON lets a reader set one (RFC 8259 section 9) and MCP sets none, so
+    the peer broke no rule by it; the line is not read, so whether it is valid JSON is not
+    judged either. Still answered -32700 with id null, as any line whose id cannot be read
+    (D-04), but reported as mcp_ref's limit, not as the peer's fault (D-127, as D-123 did for
+    the line limit of D-03).
+    """
+
+
 class LineBuffer:
     """Accumulates bytes and splits them into lines.
 
@@ -212,14 +223,14 @@ def decode(line: bytes) -> Any:
 
     The bytes are decoded as UTF-8 explicitly: ``json.loads`` given bytes would also guess
     UTF-16 and UTF-32, which the wire never carries (BP-02). A line nesting deeper than
-    :data:`MAX_NESTING` is refused before json reads it (D-51).
+    :data:`MAX_NESTING` is refused before json reads it: :class:`NestsTooDeep` (D-51).
     """
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FrameError(f"line is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    if nests_too_deep(line):            # BP-01, D-51: before json recurses into it
-        raise FrameError(_TOO_DEEP)
+    if nests_too_deep(line):            # D-51: before json recurses into it (D-127)
+        raise NestsTooDeep(_TOO_DEEP)
     try:
         value = _DECODER.decode(text)
     except (json.JSONDecodeError, _NotJson) as exc:
@@ -233,7 +244,7 @@ def decode(line: bytes) -> Any:
         except ValueError as exc:                       # broken further on, after the number
             raise FrameError(f"line is not valid JSON ({exc})") from None
         except RecursionError:
-            raise FrameError(_TOO_DEEP) from None
+            raise NestsTooDeep(_TOO_DEEP) from None
         first = first_out_of_range(value)
         if first is None:
             # The number was in a member named twice, and the later one won, as it does for
@@ -244,7 +255,7 @@ def decode(line: bytes) -> Any:
     except RecursionError:
         # Not reached from a shallow stack: json's own limit lies above MAX_NESTING on every
         # interpreter. Called from deep inside a program, it may not; the reader survives.
-        raise FrameError(_TOO_DEEP) from None
+        raise NestsTooDeep(_TOO_DEEP) from None
     return value
 
 

@@ -385,6 +385,29 @@ def test_impurity_of_one_line(line, problem):
     assert check._impurity(line) == problem
 
 
+@pytest.mark.spec("TR-06")
+def test_a_line_nested_past_our_limit_is_not_judged_impure():
+    """D-51, D-127: a server line nesting deeper than MAX_NESTING is not read, but JSON lets a
+    reader limit nesting (RFC 8259 section 9) and MCP sets no limit, so the server broke no
+    rule: stdout-purity warns that it was not judged, as for output it could not inspect,
+    and does not fail (it failed, "not UTF-8 JSON"). A line that is no JSON still fails.
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#stdio"""
+    from types import SimpleNamespace
+    from mcp_ref.framing import MAX_NESTING
+    deep = (b'{"jsonrpc":"2.0","id":1,"result":{"a":'
+            + b"[" * MAX_NESTING + b"]" * MAX_NESTING + b"}}")
+    assert check._impurity(deep) == check.TOO_DEEP_TO_JUDGE
+
+    def wire(raw):
+        return SimpleNamespace(raw=raw, label="process 1", shutdown=None)
+    ok = b'{"jsonrpc":"2.0","id":0,"result":{}}\n'
+    result = check._stdout_purity([wire(ok + deep + b"\n")])
+    assert result.outcome == "warn", result
+    assert f"1 of 2 line(s) nest arrays and objects more than {MAX_NESTING} deep" in result.summary
+    assert "D-51" in result.summary
+    assert check._stdout_purity([wire(ok + deep + b"\n" + b"junk\n")]).outcome == "fail"
+
+
 def test_a_broken_must_fails_and_a_broken_should_warns():
     assert check.broken("id-types", "x").outcome == "fail"
     assert check.broken("stdout-purity", "x").outcome == "fail"        # MUST NOT

@@ -1653,7 +1653,7 @@ TOO_DEEP = (b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":'
 
 @pytest.mark.spec("ER-01", "BP-12")
 @pytest.mark.parametrize("garbage", [b"{not json", b'{"jsonrpc":"2.0","id":1,', b"\xff\xfe",
-                                     b'{"a":"\xc3"}', b"NaN", b'{"x":Infinity}', TOO_DEEP])
+                                     b'{"a":"\xc3"}', b"NaN", b'{"x":Infinity}'])
 def test_unparseable_line_is_32700_with_id_null(garbage):
     """SC-08: the session survives and the next ping is answered."""
     server, feed = raw_session()
@@ -1663,6 +1663,29 @@ def test_unparseable_line_is_32700_with_id_null(garbage):
     assert only(events, ev.ProtocolViolation).answered
     _, frames = feed({"jsonrpc": "2.0", "id": 2, "method": "ping"})
     assert frames == [{"jsonrpc": "2.0", "id": 2, "result": {}}]
+
+
+@pytest.mark.spec("ER-01", "BP-12")
+@pytest.mark.parametrize("side", ["server", "client"])
+def test_a_line_nested_past_our_limit_is_answered_32700_but_reported_as_our_limit(side):
+    """D-51, D-127: a line nesting deeper than MAX_NESTING is answered as before, -32700 with
+    id null (its id is not read, D-04), and the session goes on. But the limit is ours (RFC
+    8259 section 9 lets a reader set one; MCP sets none), so the peer broke no rule: it is
+    reported as MessageDropped naming D-51, not as a ProtocolViolation of BP-01, on both
+    sides, as D-123 settled for a line over the line limit (D-03)."""
+    pair = handshake()
+    receiver = S if side == "server" else C
+    (pair.to_server if side == "server" else pair.to_client)(TOO_DEEP + b"\n")
+    ex = pair.pump()
+    answers = ex.to_client if side == "server" else ex.to_server
+    assert answers == [{"jsonrpc": "2.0", "id": None,
+                        "error": {"code": -32700, "message": answers[0]["error"]["message"]}}]
+    events = ex.events(receiver)
+    assert not of(events, ev.ProtocolViolation)
+    dropped = only(events, ev.MessageDropped)
+    assert "more than 512 deep" in dropped.reason and "D-51" in dropped.reason
+    ping_id = pair.request(C, "ping")
+    assert pair.pump().to_client == [{"jsonrpc": "2.0", "id": ping_id, "result": {}}]
 
 
 #: Valid JSON numbers Python cannot carry back out (D-37): beyond a double, and, on Python 3.11+

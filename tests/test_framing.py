@@ -13,8 +13,8 @@ from fuzz import nesting_depth
 
 from mcp_ref.errors import LocalProtocolError, NotJson
 from mcp_ref.framing import (DEFAULT_MAX_LINE_BYTES, MAX_NESTING, FrameError, LineBuffer,
-                             LineTooLong, NumberOutOfRange, TruncatedAtEOF, decode, encode,
-                             nests_too_deep)
+                             LineTooLong, NestsTooDeep, NumberOutOfRange, TruncatedAtEOF,
+                             decode, encode, nests_too_deep)
 
 MESSAGES = [
     {"jsonrpc": "2.0", "id": 1, "method": "ping"},
@@ -294,10 +294,11 @@ def test_nesting_is_refused_past_one_limit_on_every_interpreter(form):
         value = value["a"] if form == "objects" else value[0]
     assert not isinstance(value, (dict, list))          # exactly MAX_NESTING levels
     for depth in (MAX_NESTING + 1, 1000, 1500, 5000, 20_000):
-        with pytest.raises(FrameError, match=f"more than {MAX_NESTING} deep"):
+        # NestsTooDeep, a FrameError of its own: our limit, not the peer's fault (D-127).
+        with pytest.raises(NestsTooDeep, match=f"more than {MAX_NESTING} deep"):
             decode(_nested(depth, form))
         # A number out of range first, the deep part after it (review of D-51).
-        with pytest.raises(FrameError, match=f"more than {MAX_NESTING} deep"):
+        with pytest.raises(NestsTooDeep, match=f"more than {MAX_NESTING} deep"):
             decode(b"[1e400," + _nested(depth, form) + b"]")
 
 
