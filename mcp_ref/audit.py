@@ -27,12 +27,15 @@ client could have read that response.
 
 The file is a JSON list of ``{"id", "level", "violation", "frame"}``. The level is the
 catalogue's (MUST, SHOULD NOT, ...), or ``"(warning)"`` for what breaks no rule but may trip a
-strict peer: a line ending in CRLF (D-08). It is rewritten whole
-(write to a temporary file, then rename) after every new violation, so it is always valid JSON
-and survives a killed server; a session without violations leaves ``[]``. Of each catalogue
-row, the first :data:`MAX_PER_ID` violations are written out; the rest are counted in one
-last entry for the row (``"frame": null``), so that a client that breaks a rule with every
-frame costs the server bounded memory and bounded rewrites (D-75).
+strict peer: a line ending in CRLF (D-08), or ``"(not judged)"`` for a line one of mcp_ref's
+own limits kept the server from reading, over its line size (D-03) or its nesting depth
+(D-51): no revision sets either limit, so the client broke no rule the server could see
+(D-127). It is rewritten whole (write to a temporary file, then rename) after every new
+violation, so it is always valid JSON and survives a killed server; a session without
+violations leaves ``[]``. Of each catalogue row (and level), the first :data:`MAX_PER_ID`
+violations are written out; the rest are counted in one last entry for the row (``"frame":
+null``), so that a client that breaks a rule with every frame costs the server bounded memory
+and bounded rewrites (D-75).
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ from ._logging import LazyLogger
 from .connection import (declares, gating_capability, level_problem, method_exists,
                          notification_problem, required_params_problem)
 from .errors import ProtocolError
-from .framing import DEFAULT_MAX_LINE_BYTES, FrameError, NumberOutOfRange, OutOfRange, decode
+from .framing import (DEFAULT_MAX_LINE_BYTES, FrameError, NestsTooDeep, NumberOutOfRange,
+                      OutOfRange, decode)
 from .jsonrpc import (ErrorResponse, InvalidMessage, Notification, Request, is_progress_token,
                       is_request_id, parse)
 from .lifecycle import NEGOTIATED, Input, Lifecycle, Role, State
@@ -68,6 +72,11 @@ LEVELS = {
     "LC-16": "MUST", "LC-19": "(def)", "LG-03": "(def)", "PG-02": "MUST",
     "PR-02": "MUST", "PR-03": "MUST", "PR-08": "MUST", "TR-07": "MUST NOT",
 }
+
+#: The level of a record that names no breach: the server could not read the line, because of
+#: a limit of mcp_ref's own that no revision sets (D-03, D-51). Kept so a tester sees why the
+#: server answered -32700 and judged nothing of that line, without failing the client (D-127).
+NOT_JUDGED = "(not judged)"
 
 #: Requests only a server sends; a client offers them through its capabilities (LC-16).
 SERVER_ONLY_REQUESTS = frozenset(m for m in spec.SERVER_REQUESTS if m != spec.PING)
@@ -145,8 +154,8 @@ class Auditor:
         self.capabilities = dict(server_capabilities)
         self.violations: List[Dict[str, Any]] = []
         self._texts: List[str] = []          # each violation as the file holds it, made once
-        self._counts: Dict[str, int] = {}    # catalogue id -> violations seen
-        self._more: Dict[str, int] = {}      # catalogue id -> index of its "more" entry
+        self._counts: Dict[Tuple[str, str], int] = {}    # (catalogue id, level) -> records seen
+        self._more: Dict[Tuple[str, str], int] = {}      # ... -> index of its "more" entry
         self.interrupted = False             # the server, not the client, ended the session
         self._lock = threading.Lock()
         self._lifecycle = Lifecycle(Role.SERVER)
@@ -203,20 +212,25 @@ class Auditor:
         level = level or LEVELS.get(catalogue_id, "MUST")
         if catalogue_id in ("LC-15", "LC-16") and (self._version or "9") < "2025-06-18":
             level = "SHOULD"                     # a MUST only from 2025-06-18 on
-        log.info("client violation %s: %s", catalogue_id, violation)
-        count = self._counts[catalogue_id] = self._counts.get(catalogue_id, 0) + 1
+        log.info("client %s %s: %s", "line not judged," if level == NOT_JUDGED else "violation",
+                 catalogue_id, violation)
+        # Counted per row and level: a breach of TR-07 and a line not judged are capped apart,
+        # and each "more" entry has the level of all it counts (D-127).
+        key = (catalogue_id, level)
+        count = self._counts[key] = self._counts.get(key, 0) + 1
         if count <= MAX_PER_ID:
             self._add({"id": catalogue_id, "level": level, "violation": violation,
                        "frame": _shown(frame)})
         else:                                # counted, in one entry kept up to date
+            what = "line(s) not judged" if level == NOT_JUDGED else "violation(s)"
             entry = {"id": catalogue_id, "level": level, "frame": None,
-                     "violation": f"{count - MAX_PER_ID} more violation(s) of {catalogue_id} "
+                     "violation": f"{count - MAX_PER_ID} more {what} of {catalogue_id} "
                                   f"after the {MAX_PER_ID} above, not written out one by one"}
-            if catalogue_id not in self._more:
-                self._more[catalogue_id] = len(self.violations)
+            if key not in self._more:
+                self._more[key] = len(self.violations)
                 self._add(entry)
             else:
-                index = self._more[catalogue_id]
+                index = self._more[key]
                 self.violations[index] = entry
                 self._texts[index] = _entry_text(entry)
         self._save_quietly()
@@ -286,9 +300,11 @@ class Auditor:
 
     def _too_long(self, line: Any) -> None:
         # TR-07: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#stdio
-        # The server cannot read a line over its limit (D-03), so it carries no message.
-        self._record("TR-07", f"a line longer than {self._max_line_bytes} bytes",
-                     bytes(line[:200]).decode("utf-8", "replace"))
+        # The server cannot read a line over its limit (D-03), but no revision sets one: the
+        # line may well be one valid message, so TR-07 is not judged, not broken (D-123, D-127).
+        self._record("TR-07", f"a line longer than {self._max_line_bytes} bytes, the server's "
+                     "own line limit (D-03; the spec sets none): not read, answered -32700",
+                     bytes(line[:200]).decode("utf-8", "replace"), level=NOT_JUDGED)
 
     def _line(self, line: bytes) -> None:
         """TR-07: the client writes nothing but frames: no blank lines, no junk.
@@ -315,6 +331,12 @@ class Auditor:
             # Valid JSON, with a number marked (D-37): still a frame, and an integer however
             # long is still an integer (an id, a token).
             value = _long_integers(exc.value)
+        except NestsTooDeep as exc:
+            # TR-07, not judged: a reader may limit nesting (RFC 8259 section 9), MCP sets no
+            # limit, so the client broke no rule the server could see (D-51, D-127).
+            self._record("TR-07", f"{exc}, the server's own nesting limit (D-51; the spec sets "
+                         "none): not read, answered -32700", text, level=NOT_JUDGED)
+            return
         except FrameError as exc:
             self._record("TR-07", f"not a JSON-RPC frame: {exc}", text)
             return

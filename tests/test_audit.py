@@ -481,9 +481,11 @@ def test_crlf_is_a_warning_not_a_must_not(tmp_path):
 
 @pytest.mark.spec("TR-07")
 def test_a_line_over_the_limit_is_recorded_once(tmp_path, monkeypatch):
-    """D-03: a line longer than the limit is one TR-07, however it arrives: in one chunk,
-    in many, or cut off by the end of the stream. Its bytes are dropped up to the next LF,
-    and the frames after it are judged as usual."""
+    """D-03: a line longer than the limit is one TR-07 record, however it arrives: in one
+    chunk, in many, or cut off by the end of the stream. Its bytes are dropped up to the next
+    LF, and the frames after it are judged as usual. The record is "(not judged)", not a
+    MUST NOT: the limit is the server's own, the spec sets none, so the line may be one valid
+    message (D-123, D-127; it was recorded as a TR-07 MUST NOT)."""
     from mcp_ref import audit
     monkeypatch.setattr(audit, "DEFAULT_MAX_LINE_BYTES", 1000)
     big = line({"jsonrpc": "2.0", "id": "big", "method": "ping", "params": {"x": "x" * 3000}})
@@ -494,6 +496,43 @@ def test_a_line_over_the_limit_is_recorded_once(tmp_path, monkeypatch):
         violations = fed(tmp_path, fed_handshake() + steps + [after] * (n < 2), name=f"{n}.json")
         assert ids(violations) == ["TR-07"] + ["PR-08"] * (n < 2), n
         assert "longer than 1000 bytes" in violations[0]["violation"]
+        assert violations[0]["level"] == "(not judged)", violations[0]
+        assert "D-03" in violations[0]["violation"]
+
+
+@pytest.mark.spec("TR-07")
+def test_a_line_nested_past_the_servers_limit_is_recorded_not_judged(tmp_path):
+    """D-51, D-127: a line nesting deeper than MAX_NESTING is one TR-07 record at the level
+    "(not judged)", naming D-51, not a MUST NOT: JSON lets a reader limit nesting (RFC 8259
+    section 9) and MCP sets no limit, so the client broke no rule the server could see. (It
+    was "not a JSON-RPC frame", a TR-07 MUST NOT.) A line that is no JSON at all stays one.
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#stdio"""
+    from mcp_ref.framing import MAX_NESTING
+    deep = (b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":'
+            + b"[" * MAX_NESTING + b"]" * MAX_NESTING + b"}}\n")
+    recorded = fed(tmp_path, fed_handshake() + [("client", deep), ("client", b"{not json\n")])
+    assert [(v["id"], v["level"]) for v in recorded] == [("TR-07", "(not judged)"),
+                                                         ("TR-07", "MUST NOT")]
+    assert f"more than {MAX_NESTING} deep" in recorded[0]["violation"]
+    assert "D-51" in recorded[0]["violation"]
+
+
+def test_lines_not_judged_are_capped_apart_from_the_violations_of_their_row(tmp_path,
+                                                                             monkeypatch):
+    """D-75's cap counts per catalogue row and level (D-127): lines over the server's limit
+    ("(not judged)") do not use up TR-07's hundred, and each "more" entry counts one level.
+    https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#stdio"""
+    from mcp_ref import audit
+    monkeypatch.setattr(audit, "DEFAULT_MAX_LINE_BYTES", 1000)
+    big = ("client", b"x" * 2000 + b"\n")
+    junk = ("client", b"junk\n")
+    recorded = fed(tmp_path, fed_handshake() + [big] * (audit.MAX_PER_ID + 3)
+                   + [junk] * (audit.MAX_PER_ID + 2))
+    levels = [v["level"] for v in recorded]
+    assert levels.count("(not judged)") == levels.count("MUST NOT") == audit.MAX_PER_ID + 1
+    assert [v["violation"] for v in recorded if v["frame"] is None] == [
+        "3 more line(s) not judged of TR-07 after the 100 above, not written out one by one",
+        "2 more violation(s) of TR-07 after the 100 above, not written out one by one"]
 
 
 def test_frames_split_anywhere_are_judged_as_if_whole(tmp_path):
