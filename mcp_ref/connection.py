@@ -831,7 +831,7 @@ class Connection:
             # ProtocolViolation, as a line over our line limit is none (D-123, D-127).
             self._queue(ErrorResponse(None, ErrorCode.PARSE_ERROR, f"Parse error: {exc}"))
             return [ev.MessageDropped(f"{exc} (mcp_ref's limit, D-51): not read, answered -32700 "
-                                      "with id null")]
+                                      "with id null", unread=True)]
         except FrameError as exc:
             # JSON-RPC 2.0: -32700, and the id is null because it could not be read (D-04).
             self._queue(ErrorResponse(None, ErrorCode.PARSE_ERROR, f"Parse error: {exc}"))
@@ -1264,7 +1264,8 @@ class Connection:
             # limit is ours, not the spec's (it sets none): the peer broke no rule, so this is
             # no ProtocolViolation, as a number we cannot carry is none (D-37; D-123).
             self._queue(ErrorResponse(None, ErrorCode.PARSE_ERROR, str(error)))
-            return [ev.MessageDropped(f"{error} (D-03): discarded, answered -32700 with id null")]
+            return [ev.MessageDropped(f"{error} (D-03): discarded, answered -32700 with id null",
+                                      unread=True)]
         # Client: the lost line was most likely a response, and we cannot tell which request
         # it answered, so no pending request could ever be resolved reliably: fail them all.
         self.lifecycle.process(self.peer_role, Input.FATAL_ERROR)

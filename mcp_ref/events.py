@@ -153,12 +153,18 @@ class MessageDropped(Record):
     a number Python cannot carry (D-37), a server's line over its line limit (D-03), a line
     nesting deeper than the nesting limit (D-51, D-127), on either side; such a
     request is answered (the reason says how), by its id where it can be read.
+
+    ``unread`` is true when the line itself could not be read (our line or nesting limit):
+    whatever it carried is lost, perhaps the response to one of our requests, which will then
+    wait for its timeout. The session logs such a drop as a warning, the others at debug
+    (D-131).
     """
 
-    __slots__ = ("reason",)
+    __slots__ = ("reason", "unread")
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, unread: bool = False) -> None:
         self.reason = reason
+        self.unread = unread
 
 
 if TYPE_CHECKING:

@@ -652,6 +652,10 @@ class Session:
             waiting = self._requests.get(event.request_id) or claimed.get(event.request_id)
             if waiting is not None:
                 waiting._progress(event)
+        elif isinstance(event, ev.MessageDropped) and event.unread:
+            # A line one of our limits kept us from reading: no rule broken, but what it
+            # carried is lost, and someone reading the log should learn why (D-131).
+            log.warning("a message was not read: %s", event.reason)
         elif isinstance(event, ev.MessageDropped):
             log.debug("dropped: %s", event.reason)
         elif isinstance(event, ev.ProtocolViolation):

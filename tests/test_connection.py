@@ -1684,6 +1684,7 @@ def test_a_line_nested_past_our_limit_is_answered_32700_but_reported_as_our_limi
     assert not of(events, ev.ProtocolViolation)
     dropped = only(events, ev.MessageDropped)
     assert "more than 512 deep" in dropped.reason and "D-51" in dropped.reason
+    assert dropped.unread                            # logged as a warning (D-131)
     ping_id = pair.request(C, "ping")
     assert pair.pump().to_client == [{"jsonrpc": "2.0", "id": ping_id, "result": {}}]
 
@@ -1863,6 +1864,7 @@ def test_server_answers_a_line_too_long_with_32700_and_carries_on():
     assert not of(ex.server_events, ev.ProtocolViolation)
     dropped = only(ex.server_events, ev.MessageDropped)
     assert f"{LIMIT}-byte line limit" in dropped.reason and "D-03" in dropped.reason
+    assert dropped.unread                            # logged as a warning (D-131)
     assert pair.server.state is State.OPERATING
     ping_id = pair.request(C, "ping")
     ex = pair.pump()

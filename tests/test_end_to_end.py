@@ -944,6 +944,30 @@ def test_server_exits_zero_on_stdin_eof_and_delivers_in_flight_replies():
     assert all(line.startswith(b"{") for line in out.splitlines())
 
 
+def test_a_line_the_server_could_not_read_is_a_warning_on_its_stderr_a_routine_drop_is_not():
+    """D-131: a line nested past our limit (D-51) is no rule broken (D-127), but the server
+    could not read it, so its stderr says so (it said nothing since D-127, and before it said
+    the client broke BP-01); a routine drop (a cancel for no request, CN-06) stays at debug."""
+    deep = (b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":'
+            + b"[" * 511 + b"]" * 511 + b"}}")
+    frames = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                    "clientInfo": {"name": "raw", "version": "0"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 99}},
+    ]
+    payload = b"".join(json.dumps(f).encode() + b"\n" for f in frames) + deep + b"\n"
+    done = subprocess.run(SERVE, cwd=ROOT, input=payload, capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    replies = [json.loads(line) for line in done.stdout.splitlines()]
+    assert replies[-1]["id"] is None and replies[-1]["error"]["code"] == -32700
+    warned = [line for line in done.stderr.decode().splitlines() if "WARNING" in line]
+    assert len(warned) == 1, done.stderr
+    assert "a message was not read" in warned[0] and "D-51" in warned[0], warned
+    assert "99" not in done.stderr.decode()          # the stray cancel: debug, not shown
+
+
 @pytest.mark.spec("TR-13")
 def test_shutdown_ladder_takes_each_rung_only_when_needed():
     with spawn() as client:
