@@ -459,10 +459,12 @@ def object_problems(value: Dict[str, Any], schema: Dict[str, Any], where: str) -
     * ``type`` (``integer`` vs ``number``; JSON ``true`` is not a number), ``enum``, ``const``;
       every number is compared as the decimal JSON writes for it (1e25 is 10**25, D-77);
     * ``minimum``, ``maximum``, ``exclusiveMinimum``, ``exclusiveMaximum``, ``multipleOf``,
-      ``minLength``, ``maxLength``, ``minItems``, ``maxItems``, ``uniqueItems``,
-      ``minProperties``, ``maxProperties``;
-    * ``required``, ``properties``, ``additionalProperties`` (false or a schema),
-      ``propertyNames``, ``dependentRequired``, ``dependentSchemas``, ``dependencies``;
+      ``minLength``, ``maxLength``, ``pattern`` (a subset of ECMA-262, run without
+      backtracking: :mod:`mcp_ref._pattern`, D-128), ``minItems``, ``maxItems``,
+      ``uniqueItems``, ``minProperties``, ``maxProperties``;
+    * ``required``, ``properties``, ``patternProperties``, ``additionalProperties`` (false
+      or a schema), ``propertyNames``, ``dependentRequired``, ``dependentSchemas``,
+      ``dependencies``;
     * ``prefixItems`` + ``items`` (2020-12), ``items`` + ``additionalItems`` (older),
       ``contains`` (+ ``minContains``, ``maxContains``);
     * ``allOf``, ``anyOf``, ``oneOf``, ``not``, ``if``/``then``/``else``;
@@ -473,8 +475,9 @@ def object_problems(value: Dict[str, Any], schema: Dict[str, Any], where: str) -
     without the walk (D-69); a problem is always worded by the full check.
 
     The subset only ever reports less than a full validator would, never a false problem:
-    ``pattern``, ``patternProperties``, ``format``, ``unevaluated*``, ``$dynamicRef``,
-    ``$recursiveRef`` and a ``$ref`` it cannot resolve are not checked, and a combinator
+    ``format``, ``unevaluated*``, ``$dynamicRef``, ``$recursiveRef``, a ``$ref`` it cannot
+    resolve and a regular expression outside :mod:`mcp_ref._pattern`'s subset (or too long
+    to run within the limits) are not checked, and a combinator
     (``anyOf``, ``not``, ...) judges a branch only where it knows the branch's verdict
     (D-49). A schema in a dialect we do not support (:func:`dialect` is None) is not checked
     at all: empty list. A tool that needs more checks makes them in its handler.
@@ -567,11 +570,10 @@ _SINCE = {"const": "draft-06", "contains": "draft-06", "propertyNames": "draft-0
 _UNTIL = {"dependencies": "draft-07", "additionalItems": "2019-09"}
 
 #: Assertions the subset does not check (D-49): a schema holding one has no exact verdict.
-#: Regular expressions are not run: a peer's pattern could be made to backtrack for ever,
-#: and ECMA-262's are not Python's ``re``. ``format`` is an annotation by default, but
-#: some validators assert it.
-_UNCHECKED = ("pattern", "patternProperties", "format", "unevaluatedProperties",
-              "unevaluatedItems", "$dynamicRef", "$recursiveRef")
+#: ``format`` is an annotation by default, but some validators assert it. (``pattern`` and
+#: ``patternProperties`` are checked since D-128, by :mod:`mcp_ref._pattern`.)
+_UNCHECKED = ("format", "unevaluatedProperties", "unevaluatedItems", "$dynamicRef",
+              "$recursiveRef")
 
 
 class _Checker:
@@ -616,6 +618,27 @@ class _Checker:
         """``obj`` by its JSON names (:func:`_with_json_names`), which reads every name: a
         step each. None once the check must stop."""
         return _with_json_names(obj) if self.step(len(obj)) else None
+
+    def regex(self, source: Any) -> Any:
+        """``source`` compiled by :mod:`mcp_ref._pattern` (its class ``Pattern``), or None:
+        not a string, outside the subset, too big. Reading it costs a step a character, as
+        a ``$ref`` does. The module is imported here, late: most schemas have no pattern,
+        and ``serve`` starts without it (tests/test_import_cost.py)."""
+        if not isinstance(source, str) or not self.step(len(source)):
+            return None
+        from . import _pattern
+        return _pattern.compiled(source)
+
+    def matches(self, pattern: Any, text: str) -> Optional[bool]:
+        """Whether ``pattern`` (from :meth:`regex`) matches anywhere in ``text``, None when
+        not known. The matcher's work (one unit per automaton state entered, per character)
+        is paid from the steps left, and it stops, not knowing, when they would run out: a
+        peer's pattern and string can cost no more than MAX_STEPS of work (D-128)."""
+        if pattern is None:
+            return None
+        found, work = pattern.search(text, self.steps)
+        self.steps -= work
+        return found
 
     def has(self, keyword: str) -> bool:
         """Whether this check's dialect has ``keyword`` (:data:`_SINCE`, :data:`_UNTIL`)."""
@@ -807,6 +830,23 @@ class _Checker:
                                 f"expected {words} {_short(limit)} {what}, got {count}")
         return exact
 
+    def _pattern(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                 depth: int) -> bool:
+        # https://json-schema.org/draft/2020-12/json-schema-validation#section-6.3.3: a
+        # string is valid if the ECMA-262 regular expression matches it, anywhere in it (not
+        # anchored). A pattern outside the subset has no verdict, for any value: a full
+        # validator may refuse the schema itself where the pattern is invalid (D-128).
+        pattern = self.regex(schema["pattern"])
+        if pattern is None:
+            return False
+        if not isinstance(value, str):
+            return True
+        found = self.matches(pattern, value)
+        if found is False:
+            self.report(path, lambda: f"{_short(value)} does not match the pattern "
+                                      f"{_short(schema['pattern'])}")
+        return found is not None
+
     # --- arrays ------------------------------------------------------------------------------
 
     def _item_count(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
@@ -934,30 +974,54 @@ class _Checker:
 
     def _properties(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
                     depth: int) -> bool:
-        # https://json-schema.org/draft/2020-12/json-schema-core#section-10.3.2.1 and 10.3.2.3
+        # https://json-schema.org/draft/2020-12/json-schema-core#section-10.3.2.1 to 10.3.2.3:
+        # properties applies to the members it names, patternProperties to those whose name
+        # a pattern matches (anywhere in the name: not anchored), and additionalProperties
+        # to the members neither names nor matches.
         if not isinstance(value, dict):
             return True
         value = self.members(value)
         if value is None:
             return False
         properties = schema.get("properties", {})
-        # additionalProperties judges the members that neither properties nor
-        # patternProperties names. Patterns are not run (a peer's could be made to backtrack
-        # for ever), and a malformed properties names nothing we know: then it is not judged.
+        patterns = self._pattern_properties(schema)
+        # A malformed properties or patternProperties names nothing we know: then
+        # additionalProperties (which applies to what they leave) is not judged.
         judge_rest = ("additionalProperties" in schema and isinstance(properties, dict)
-                      and not schema.get("patternProperties"))
-        exact = isinstance(properties, dict)
+                      and patterns is not None)
+        exact = isinstance(properties, dict) and patterns is not None and all(
+            pattern is not None for _, pattern, _ in patterns or [])
         for name, member in value.items():
             if not self.step():
                 return False
             where = path + (name,)
-            if isinstance(properties, dict) and name in properties:
+            named = isinstance(properties, dict) and name in properties
+            if named:
                 exact = self.check(member, properties[name], where, depth + 1) and exact
-            elif judge_rest:
+            maybe = False                       # a pattern that might match: not known
+            for _, pattern, subschema in patterns or []:
+                found = self.matches(pattern, name)
+                if found:
+                    named = True
+                    exact = self.check(member, subschema, where, depth + 1) and exact
+                elif found is None:
+                    maybe = True
+            if maybe:
+                exact = False                   # its schema, or additionalProperties, may apply
+            elif judge_rest and not named:
                 exact = self.check(member, schema["additionalProperties"], where, depth + 1,
                                    "unexpected property (additionalProperties is false)"
                                    ) and exact
         return exact
+
+    def _pattern_properties(self, schema: Dict[str, Any]) -> Optional[List[Any]]:
+        """``patternProperties`` as (source, compiled pattern or None, schema) triples: an
+        empty list where there is none, None where it is not an object (malformed)."""
+        given = schema.get("patternProperties", {})
+        if not isinstance(given, dict) or not self.step(len(given)):
+            return None
+        return [(source, self.regex(source), subschema)
+                for source, subschema in given.items()]
 
     def _property_names(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
                         depth: int) -> bool:
@@ -1152,11 +1216,12 @@ _KEYWORDS = (
     (("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"), _Checker._bounds),
     (("multipleOf",), _Checker._multiple_of),
     (("minLength", "maxLength"), _Checker._length),
+    (("pattern",), _Checker._pattern),
     (("minItems", "maxItems"), _Checker._item_count),
     (("uniqueItems",), _Checker._unique),
     (("minProperties", "maxProperties"), _Checker._property_count),
     (("required",), _Checker._required),
-    (("properties", "additionalProperties"), _Checker._properties),
+    (("properties", "patternProperties", "additionalProperties"), _Checker._properties),
     (("propertyNames",), _Checker._property_names),
     (("dependentRequired",), _Checker._dependent_required),
     (("dependentSchemas",), _Checker._dependent_schemas),

@@ -2042,6 +2042,63 @@ def test_nested_arguments_are_checked_with_their_path():
         "arguments.points[2]: missing required property 'xy'")
 
 
+_PATTERN_SERVER = """
+import sys; sys.path.insert(0, %r)
+from mcp_ref.server import Server
+server = Server("patterns")
+server.tool(name="greet", input_schema={"type": "object", "required": ["name"], "properties": {
+    "name": {"type": "string", "pattern": "^[a-z]+$"}}})(lambda arguments, context: "ok")
+server.tool(name="code", input_schema={"type": "object", "properties": {
+    "code": {"type": "string"}}}, output_schema={"type": "object", "properties": {
+    "code": {"type": "string", "pattern": "^[a-z]+$"}}})(
+    lambda arguments, context: {"structuredContent": {"code": arguments["code"]}})
+sys.exit(server.run_stdio())
+""" % ROOT
+
+
+@pytest.mark.spec("BP-34", "TL-14", "TL-09", "ER-03")
+def test_a_string_that_breaks_a_pattern_is_refused_by_the_server():
+    """TL-14 with D-128: an argument that breaks its schema's pattern is refused as invalid
+    arguments (an isError result, ER-03, D-14), as the official SDKs' validators refuse it;
+    one that matches is accepted. Before D-128 patterns were not run, and "ABC" went
+    through. The server holds its own handler's structuredContent to its outputSchema's
+    pattern too (TL-09, server side)."""
+    with spawn([sys.executable, "-c", _PATTERN_SERVER]) as client:
+        accepted = client.call_tool("greet", {"name": "abc"})
+        refused = client.call_tool("greet", {"name": "ABC"})
+        kept = client.call_tool("code", {"code": "xyz"})
+        broken = client.call_tool("code", {"code": "X1"})
+    assert accepted["content"][0]["text"] == "ok" and not accepted.get("isError")
+    assert refused["isError"] and refused["content"][0]["text"] == (
+        "Invalid arguments: arguments.name: 'ABC' does not match the pattern '^[a-z]+$'")
+    assert kept["structuredContent"] == {"code": "xyz"} and not kept.get("isError")
+    assert broken["isError"] and broken["content"][0]["text"].endswith(
+        "does not match its outputSchema: structuredContent.code: 'X1' does not match the "
+        "pattern '^[a-z]+$'")
+
+
+@pytest.mark.spec("BP-34", "TL-09")
+def test_the_client_holds_structured_content_to_an_output_schemas_patterns():
+    """TL-09 on the client, with D-128: structuredContent that breaks a pattern, a
+    patternProperties schema, or additionalProperties beside patternProperties, is the
+    server's protocol error (RemoteProtocolError naming TL-09); what matches is handed on."""
+    from mcp_ref.errors import RemoteProtocolError
+    with spawn(scripted("pattern-output")) as client:
+        client.list_tools()
+        good = client.call_tool("code", {"give": {"code": "abc", "n_1": 1}})
+        errors = []
+        for bad in ({"code": "ABC"}, {"n_1": "one"}, {"other": 1}):
+            with pytest.raises(RemoteProtocolError) as raised:
+                client.call_tool("code", {"give": bad})
+            errors.append(raised.value)
+    assert good["structuredContent"] == {"code": "abc", "n_1": 1}
+    assert [error.catalogue_id for error in errors] == ["TL-09"] * 3
+    assert [str(error).split("outputSchema: ")[1] for error in errors] == [
+        "structuredContent.code: 'ABC' does not match the pattern '^[a-z]+$'",
+        "structuredContent.n_1: expected integer, got string",
+        "structuredContent.other: unexpected property (additionalProperties is false)"]
+
+
 @pytest.mark.spec("BP-21")
 def test_unknown_meta_keys_do_not_change_processing():
     meta = {"io.modelcontextprotocol/unknown": {"x": 1}, "com.example/y": [1, 2]}

@@ -1,9 +1,9 @@
 """The layering rule: the sans-I/O core imports no I/O, and mcp_ref imports only the stdlib.
 
 spec_notes/README.md, "Two layers": arrows point toward the core only. The core modules
-(spec, errors, jsonrpc, framing, lifecycle, events, connection, shapes) never read, write, sleep, start
-a thread, look at the clock or log; the blocking shell (stdio, session, client, server, ...)
-owns all of that. And the package as a whole has no third-party dependency (pyproject:
+(spec, errors, jsonrpc, framing, lifecycle, events, connection, shapes, _pattern) never read,
+write, sleep, start a thread, look at the clock or log; the blocking shell (stdio, session,
+client, server, ...) owns all of that. And the package as a whole has no third-party dependency (pyproject:
 ``dependencies = []``). Checked by reading the source with ``ast``, so the check sees imports
 inside functions too and does not depend on what happens to be importable here.
 """
@@ -17,7 +17,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "mcp_ref"
 
 CORE = ("_record", "spec", "errors", "jsonrpc", "framing", "lifecycle", "events", "connection",
-        "shapes")
+        "shapes", "_pattern")
 
 #: Modules the core may not import: I/O, processes, signals, threads, the clock, logging.
 FORBIDDEN_IN_CORE = {"os", "sys", "select", "selectors", "subprocess", "signal", "socket",

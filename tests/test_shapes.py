@@ -224,6 +224,10 @@ URIS = {"2020-12": "https://json-schema.org/draft/2020-12/schema",
         "draft-04": "http://json-schema.org/draft-04/schema#"}
 
 
+#: A pattern outside mcp_ref._pattern's subset (lookahead): its verdict is not known (D-128).
+LOOKAHEAD = "(?=a)"
+
+
 def problems(value, schema, dialect=None):
     if dialect is not None:
         schema = dict(schema, **{"$schema": URIS[dialect]})
@@ -321,6 +325,10 @@ def test_a_keyword_we_do_not_check_never_makes_a_false_problem():
         assert problems({"a": 1}, ref, new) == ["v.a: expected string, got integer"]
     assert problems({"x": 1}, {"patternProperties": {"^x": {}},
                                "additionalProperties": False}) == []
+    assert problems({"x": 1}, {"patternProperties": {LOOKAHEAD: {}},
+                               "additionalProperties": False}) == []
+    assert problems({"x": 1}, {"patternProperties": ["^y"],
+                               "additionalProperties": False}) == []
     assert problems({"x": 1}, {"properties": [], "additionalProperties": False}) == []
     assert problems([1, 2], {"prefixItems": {"type": "integer"}, "items": False}) == []
     assert problems({"a": 1}, {"properties": {"a": {"$schema": URIS["draft-04"],
@@ -328,11 +336,12 @@ def test_a_keyword_we_do_not_check_never_makes_a_false_problem():
     assert problems({"a": 1}, {"properties": {"a": {"$schema": URIS["2020-12"],
                                                     "type": "string"}}}) == [
         "v.a: expected string, got integer"]
-    # pattern and format are not checked (D-49), nor is anything that hangs on them: a
-    # combinator whose branch holds one does not know that branch's verdict.
-    unchecked = {"pattern": "(a+)+$", "format": "email", "not": {"pattern": "^b"},
-                 "anyOf": [{"format": "date"}, {"type": "integer"}], "if": {"pattern": "a"},
-                 "then": False, "oneOf": [{"pattern": "a"}, {}]}
+    # format is not checked (D-49), nor a pattern outside the matcher's subset (D-128), nor
+    # anything that hangs on them: a combinator whose branch holds one does not know that
+    # branch's verdict.
+    unchecked = {"pattern": "(?!b)", "format": "email", "not": {"pattern": "(?=b)"},
+                 "anyOf": [{"format": "date"}, {"type": "integer"}], "if": {"pattern": LOOKAHEAD},
+                 "then": False, "oneOf": [{"pattern": "(?=a)"}, {}]}
     assert problems({"a": "b"}, {"properties": {"a": unchecked}}) == []
 
 
@@ -627,8 +636,10 @@ def test_contains_counts_only_what_it_knows():
     assert problems([1], {"contains": {"type": "string"}, "minContains": 0}, "draft-07") == [
         "v: no item matches contains"]                  # minContains is 2019-09's
     assert problems([1, 2], {"contains": {"type": "string"}}, "draft-04") == []
-    assert problems(["a", "b"], {"contains": {"pattern": "^z"}}) == []
-    assert problems(["a", 2], {"contains": {"type": "string", "pattern": "^z"}}) == []
+    assert problems(["a", "b"], {"contains": {"pattern": LOOKAHEAD}}) == []
+    assert problems(["a", 2], {"contains": {"type": "string", "pattern": LOOKAHEAD}}) == []
+    assert problems(["a", "b"], {"contains": {"pattern": "^z"}}) == [       # D-128: run
+        "v: no item matches contains"]
 
 
 @pytest.mark.spec("BP-34", "TL-09", "TL-14")
@@ -656,12 +667,13 @@ def test_one_of_and_not():
     assert problems(3, one) == ["v: matches 2 of oneOf's 3 schemas, expected exactly one"]
     assert problems(None, one) == ["v: matches none of oneOf's 3 schemas"]
     assert problems(3, {"oneOf": [{"type": "integer"}, {"minimum": 2},
-                                  {"pattern": "x"}]}) == [
+                                  {"pattern": LOOKAHEAD}]}) == [
         "v: matches at least 2 of oneOf's 3 schemas, expected exactly one"]
     assert problems("a", {"oneOf": [{"type": "string"}, {"format": "email"}]}) == []
     assert problems(1, {"not": {"type": "integer"}}) == ["v: matches the schema of not"]
     assert problems("a", {"not": {"type": "integer"}}) == []
-    assert problems("a", {"not": {"pattern": "^b"}}) == []      # pattern not run: not known
+    assert problems("a", {"not": {"pattern": LOOKAHEAD}}) == []   # not run: not known
+    assert problems("a", {"not": {"pattern": "^a"}}) == ["v: matches the schema of not"]
     assert problems("a", {"not": {"not": {"type": "string"}}}) == []
     assert problems(1, {"not": {"not": {"type": "string"}}}) == ["v: matches the schema of not"]
     assert problems(1, {"not": True}) == ["v: matches the schema of not"]
@@ -674,7 +686,7 @@ def test_if_then_else_applies_a_branch_only_when_if_is_known():
     assert problems({"kind": "circle"}, rule) == ["v: missing required property 'radius'"]
     assert problems({"kind": "square"}, rule) == ["v: missing required property 'side'"]
     assert problems({"kind": "circle", "radius": 1}, rule) == []
-    unknown = dict(rule, **{"if": {"properties": {"kind": {"pattern": "^c"}}}})
+    unknown = dict(rule, **{"if": {"properties": {"kind": {"pattern": LOOKAHEAD}}}})
     assert problems({"kind": "circle"}, unknown) == []           # if not known: neither
     assert problems({"kind": "circle"}, rule, "draft-06") == []  # if/then/else: draft-07 on
     assert problems({}, {"then": False, "else": False}) == []    # no if: no branch
@@ -747,12 +759,13 @@ def test_a_ref_that_refers_to_itself_ends_within_the_limits():
 
 @pytest.mark.spec("BP-34", "TL-09")
 def test_the_verdict_is_unknown_where_a_keyword_is_not_checked():
-    """shapes.verdict: True only where every keyword that applies was understood. pattern,
-    patternProperties, format, unevaluated*, $dynamicRef and $recursiveRef are not checked
-    (D-49), nor is a keyword outside its dialect (prefixItems in 2019-09)."""
+    """shapes.verdict: True only where every keyword that applies was understood. format,
+    unevaluated*, $dynamicRef and $recursiveRef are not checked (D-49), nor a pattern outside
+    the matcher's subset (D-128), nor a keyword outside its dialect (prefixItems in
+    2019-09)."""
     assert shapes.verdict({"a": 1}, {"properties": {"a": {"type": "integer"}}}) is True
     assert shapes.verdict({"a": "x"}, {"properties": {"a": {"type": "integer"}}}) is False
-    for keyword, rule in [("pattern", "^a"), ("patternProperties", {"^a": {}}),
+    for keyword, rule in [("pattern", LOOKAHEAD), ("patternProperties", {LOOKAHEAD: {}}),
                           ("format", "email"), ("unevaluatedProperties", False),
                           ("unevaluatedItems", False), ("$dynamicRef", "#x"),
                           ("$recursiveRef", "#")]:
