@@ -14,6 +14,7 @@ import re
 import pytest
 
 from mcp_ref import _pattern, shapes
+from pattern_kit import ALPHABET, UNSUPPORTED, re_compatible_pattern
 
 URIS = {"2020-12": "https://json-schema.org/draft/2020-12/schema",
         "2019-09": "https://json-schema.org/draft/2019-09/schema",
@@ -74,18 +75,6 @@ MATCHES = [
 @pytest.mark.parametrize("source, text, expected", MATCHES)
 def test_the_matcher_gives_ecma_262s_answer(source, text, expected):
     assert _pattern.search(source, text) is expected
-
-
-#: Each outside the subset: ECMA-262 constructs it leaves out, or patterns ECMA-262's u mode
-#: refuses. Each gives no answer (None), never a guess.
-UNSUPPORTED = [
-    "(a)\\1", "\\k<n>", "(?=a)", "(?!a)", "(?<=a)", "(?<!a)", "(?<n>a)", "\\b", "\\B",
-    "\\p{L}", "\\P{L}", "\\u{61}", "\\ca", "\\0", "\\x41", "\\a", "\\-", "\\e",
-    "*a", "+", "?", "a**", "a+*", "a{2}{3}", "^*", "$+", "(*)", "|*", "{", "}", "]", "a{",
-    "a{x}", "a{,3}", "a{3,2}", "(", ")", "(a", "a)", "(?:a", "(?", "(?i)a", "[", "[a",
-    "[z-a]", "[\\d-z]", "[a-\\d]", "[a-c-e]", "[--a]", "[[]", "\\", "\\u12", "\\u{1F600}",
-    "[\\b]", "(" * (_pattern.MAX_NESTING + 1) + ")" * (_pattern.MAX_NESTING + 1),
-]
 
 
 @pytest.mark.spec("BP-34")
@@ -217,33 +206,6 @@ def test_pattern_properties_and_additional_properties_beside_them():
 
 # --- Against a full validator (jsonschema, which runs Python's re) ----------------------------
 
-def _random_pattern(rng, depth=0):
-    """A pattern of the subset on which ECMA-262 and Python's re agree, for strings of
-    ALPHABET (no line terminator, no non-ASCII digit or letter, no space but " " and tab)."""
-    terms = []
-    for _ in range(rng.randint(0, 3)):
-        roll = rng.random()
-        if roll < 0.08:
-            terms.append(rng.choice(["^", "$"]))
-            continue
-        if roll < 0.2 and depth < 2:
-            atom = rng.choice(["(", "(?:"]) + "|".join(
-                _random_pattern(rng, depth + 1) for _ in range(rng.randint(1, 3))) + ")"
-        else:
-            atom = rng.choice(["a", "b", "-", "_", "\\.", ".", "\\d", "\\D", "\\w", "\\W",
-                               "\\s", "\\S", "[ab]", "[^a]", "[a-c]", "[\\d_]", "[\\w-]",
-                               "[-b]", "[^\\s]", "\\t", "\\u0061", "\\/", "\U0001F600"])
-        if rng.random() < 0.4:
-            atom += rng.choice(["*", "+", "?", "{2}", "{1,}", "{0,2}", "{1,3}"])
-            if rng.random() < 0.2:
-                atom += "?"                                 # lazy
-        terms.append(atom)
-    return "".join(terms)
-
-
-ALPHABET = ["a", "b", "c", "-", "_", ".", "1", "9", " ", "\t", "A", "/", "\U0001F600"]
-
-
 @pytest.mark.spec("BP-34", "TL-14", "TL-09")
 def test_the_matcher_agrees_with_a_full_validator():
     """Differential test (deterministic seed): 600 generated patterns of the subset, each
@@ -256,7 +218,7 @@ def test_the_matcher_agrees_with_a_full_validator():
     rng = random.Random("D-128")
     wrong, matched = [], 0
     for _ in range(600):
-        source = _random_pattern(rng)
+        source = re_compatible_pattern(rng)
         as_pattern = {"type": "string", "pattern": source}
         as_names = {"patternProperties": {source: {"type": "integer"}},
                     "additionalProperties": False}

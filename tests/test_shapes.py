@@ -1334,3 +1334,19 @@ def test_client_answers_with_valid_optional_members_are_results():
             ("elicitation/create", {"action": "accept", "content": {"n": 1.5, "m": -0.25}}),
             ("elicitation/create", {"action": "decline"})):
         assert shapes.client_result_problem(method, result) is None, result
+
+
+@pytest.mark.spec("BP-34", "TL-14", "TL-09")
+def test_member_names_a_javascript_object_inherits_are_names_like_any_other():
+    """A member named constructor, toString or __proto__ is an ordinary member (core
+    §10.3.2.1, validation §6.5.3): {} lacks it, and a value under it is checked. ajv, the
+    TypeScript SDK's validator, answers otherwise on each of these (it sees JavaScript's
+    Object.prototype): found by tests/interop/test_schema_vs_ajv.py (D-132), whose
+    SPEC_NOT_AJV lists them."""
+    assert problems({}, {"required": ["constructor", "toString"]}) == [
+        "v: missing required property 'constructor'", "v: missing required property 'toString'"]
+    assert problems({}, {"properties": {"constructor": {"type": "string"}}}) == []
+    assert shapes.verdict({}, {"properties": {"constructor": {"type": "string"}}}) is True
+    assert problems(json.loads('{"__proto__": 1}'),
+                    {"properties": {"__proto__": {"type": "string"}}}) == [
+        "v.__proto__: expected string, got integer"]
