@@ -57,7 +57,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         # not an AttributeError once the output is written (serve says so itself, D-107).
         parser.error("stdout is closed: there is nowhere to write the output")
     if args.command != "check" and getattr(args, "timeout", None) is not None:
-        # inspect, call (TO-01); check.run judges its own --timeout, which must be finite.
+        # inspect, call (TO-01); check judges its own --timeout, which must be finite.
         from .session import deadline_seconds
         try:
             deadline_seconds("--timeout", args.timeout)
@@ -92,6 +92,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     escape_what_cannot_be_written(sys.stdout, sys.stderr)
     if args.command == "check":
         from . import check        # here, not above: the battery takes ~18 ms to import
+        try:
+            check.command_and_options(args)      # its own usage errors, as the others' (D-130)
+        except ValueError as exc:
+            parser.error(str(exc))
         return check.run(args)
     if args.command == "states":
         sys.stdout.write(render(args.format))

@@ -1886,19 +1886,26 @@ def exit_status(results: Sequence[Result]) -> int:
     return 1 if any(r.outcome == FAIL for r in results) else 0
 
 
-def run(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
-    """Run the battery as ``args`` say; print the report to ``out``; the exit status."""
-    out = out or sys.stdout
+def command_and_options(args: argparse.Namespace) -> Tuple[List[str], Options]:
+    """The server's command and the battery's options, as the command line's ``args`` give
+    them. ValueError, with what a usage error says, where the battery cannot run with them:
+    ``main`` says it as ``check``'s usage error, exit 2, before any server starts (D-130)."""
     command = args.server[1:] if args.server[:1] == ["--"] else list(args.server)
     if not command:
-        sys.stderr.write("check: give the server's command after --\n")
-        return 2
+        raise ValueError("check needs a server command after --")
     options = Options(tool_echo=args.tool_echo, echo_arg=args.echo_arg, tool_slow=args.tool_slow,
                       slow_args=args.slow_args, timeout=args.timeout, trace=args.trace)
     problem = options_problem(options, "--")
     if problem is not None:
-        sys.stderr.write(f"check: {problem}\n")
-        return 2
+        raise ValueError(problem)
+    return command, options
+
+
+def run(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
+    """Run the battery as ``args`` say (checked first by :func:`command_and_options`: a
+    ValueError here is a usage error); print the report to ``out``; the exit status."""
+    out = out or sys.stdout
+    command, options = command_and_options(args)
     try:
         results = run_battery(command, options)
     except SpawnError as exc:            # nothing to check
@@ -1921,7 +1928,14 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
     # Imported here: at the top, ``python3 -m mcp_ref check`` would load __main__.py twice.
     from .__main__ import add_check_arguments
     add_check_arguments(parser)
-    return run(parser.parse_args(argv), out)
+    args = parser.parse_args(argv)
+    try:
+        command_and_options(args)
+    except ValueError as exc:            # said as argparse says a usage error, returned (D-130)
+        parser.print_usage(sys.stderr)
+        sys.stderr.write(f"{parser.prog}: error: {exc}\n")
+        return 2
+    return run(args, out)
 
 
 if __name__ == "__main__":

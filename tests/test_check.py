@@ -338,6 +338,9 @@ def test_table_output_and_failing_exit_status(batteries):
 def test_no_command_is_a_usage_error(capsys):
     assert check.main([]) == 2
     assert check.main(["--json", "--"]) == 2
+    said = capsys.readouterr().err.splitlines()           # as argparse's own (D-130)
+    assert said[0].startswith("usage: python3 -m mcp_ref check [-h]")
+    assert said[-1] == "python3 -m mcp_ref check: error: check needs a server command after --"
 
 
 @pytest.mark.parametrize("options", [check.Options(timeout=float("inf")),

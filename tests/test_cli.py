@@ -380,6 +380,8 @@ def test_call_refuses_tool_arguments_no_frame_can_carry(words, why):
     ["inspect"],                                                 # main's own check
     ["inspect", "--bogus", "--", "srv"],                         # an option no command has
     ["check", "--bogus", "--", "srv"],
+    ["check", "--"],                                             # check's own: no server
+    ["check", "--timeout", "inf", "--", "srv"],                  # check's own (D-10)
     ["serve", "--keepalive-timeout", "3"],                       # main's own check
     ["states", "--format", "x"],                                 # argparse's own
     ["diff", "a"],
@@ -387,7 +389,8 @@ def test_call_refuses_tool_arguments_no_frame_can_carry(words, why):
 def test_a_usage_error_gives_the_usage_of_the_command_that_was_mistyped(words):
     """D-130: errors main found after parsing, and options no command takes, printed the
     usage of every command ("python3 -m mcp_ref [-h] {demo,serve,...}"), as if no command
-    had been named; now the mistyped command's own, as argparse does for its own errors."""
+    had been named, and check's own said "check: ..." with no usage at all; now each is the
+    mistyped command's own usage error, as argparse says its own errors."""
     done = run(words, stdin=subprocess.DEVNULL)
     assert done.returncode == 2, done.stderr
     usage, error = done.stderr.splitlines()[0], done.stderr.splitlines()[-1]
