@@ -468,6 +468,8 @@ def object_problems(value: Dict[str, Any], schema: Dict[str, Any], where: str) -
     * ``prefixItems`` + ``items`` (2020-12), ``items`` + ``additionalItems`` (older),
       ``contains`` (+ ``minContains``, ``maxContains``);
     * ``allOf``, ``anyOf``, ``oneOf``, ``not``, ``if``/``then``/``else``;
+    * ``unevaluatedProperties``, ``unevaluatedItems`` (2019-09 on), through the subschemas
+      that surely passed (D-133);
     * ``$ref`` to a JSON pointer into the same document (``#/$defs/x``);
     * the boolean schemas ``true`` and ``false`` (draft-06 on), at any depth.
 
@@ -475,12 +477,14 @@ def object_problems(value: Dict[str, Any], schema: Dict[str, Any], where: str) -
     without the walk (D-69); a problem is always worded by the full check.
 
     The subset only ever reports less than a full validator would, never a false problem:
-    ``format``, ``unevaluated*``, ``$dynamicRef``, ``$recursiveRef``, a ``$ref`` it cannot
+    ``format``, ``$dynamicRef``, ``$recursiveRef``, a ``$ref`` it cannot
     resolve and a regular expression outside :mod:`mcp_ref._pattern`'s subset (or too long
-    to run within the limits) are not checked, and a combinator
+    to run within the limits) are not checked, a combinator
     (``anyOf``, ``not``, ...) judges a branch only where it knows the branch's verdict
-    (D-49). A schema in a dialect we do not support (:func:`dialect` is None) is not checked
-    at all: empty list. A tool that needs more checks makes them in its handler.
+    (D-49), and ``unevaluated*`` an item or member only where it knows whether something
+    evaluated it (D-133). A schema in a dialect we do not support (:func:`dialect` is None)
+    is not checked at all: empty list. A tool that needs more checks makes them in its
+    handler.
     """
     if _plainly_valid(value, schema):
         return []                       # the usual tool's schema, met: no need of the subset
@@ -564,16 +568,17 @@ _DIALECT_ORDER = ("draft-04", "draft-06", "draft-07", "2019-09", "2020-12")
 _SINCE = {"const": "draft-06", "contains": "draft-06", "propertyNames": "draft-06",
           "if": "draft-07", "then": "draft-07", "else": "draft-07",
           "dependentRequired": "2019-09", "dependentSchemas": "2019-09",
-          "minContains": "2019-09", "maxContains": "2019-09", "prefixItems": "2020-12"}
+          "minContains": "2019-09", "maxContains": "2019-09", "prefixItems": "2020-12",
+          "unevaluatedProperties": "2019-09", "unevaluatedItems": "2019-09"}
 #: ... and those that left, by the last dialect that has them. A keyword used outside its
 #: dialects is not checked (a validator may still apply it: the verdict is not exact).
 _UNTIL = {"dependencies": "draft-07", "additionalItems": "2019-09"}
 
 #: Assertions the subset does not check (D-49): a schema holding one has no exact verdict.
 #: ``format`` is an annotation by default, but some validators assert it. (``pattern`` and
-#: ``patternProperties`` are checked since D-128, by :mod:`mcp_ref._pattern`.)
-_UNCHECKED = ("format", "unevaluatedProperties", "unevaluatedItems", "$dynamicRef",
-              "$recursiveRef")
+#: ``patternProperties`` are checked since D-128, by :mod:`mcp_ref._pattern`;
+#: ``unevaluatedProperties`` and ``unevaluatedItems`` since D-133.)
+_UNCHECKED = ("format", "$dynamicRef", "$recursiveRef")
 
 
 class _Checker:
@@ -1148,6 +1153,133 @@ class _Checker:
         branch = "then" if verdict else "else"
         return branch not in schema or self.check(value, schema[branch], path, depth + 1)
 
+    # --- unevaluated*: https://json-schema.org/draft/2020-12/json-schema-core#section-11 -----
+
+    def _unevaluated(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
+                     depth: int) -> bool:
+        # Sections 11.2 and 11.3 (2019-09 on): unevaluatedItems and unevaluatedProperties
+        # apply to the items or members of the value that nothing else evaluated: no adjacent
+        # keyword (properties, items, ...), and no in-place subschema that passed (allOf,
+        # anyOf, oneOf, if/then/else, dependentSchemas, $ref), at any depth (:meth:`_evaluated`).
+        # Where that is not known for one, its verdict is not known either (BP-34, D-133).
+        items = isinstance(value, (list, tuple))
+        keyword = "unevaluatedItems" if items else "unevaluatedProperties"
+        if not self.has(keyword):
+            return False                                # not this dialect's: not judged
+        if schema.get(keyword, True) is True or not (items or isinstance(value, dict)):
+            return True                                 # true accepts any item or member
+        if not items:
+            value = self.members(value)
+            if value is None:
+                return False
+        sure, maybe = self._evaluated(value, schema, depth, keyword, True)
+        because = f"unexpected {'item' if items else 'property'} ({keyword} is false)"
+        exact = sure == maybe                           # else some may be unevaluated
+        for key in range(len(value)) if items else value:
+            if key not in maybe:                        # surely unevaluated
+                exact = self.check(value[key], schema[keyword], path + (key,), depth + 1,
+                                   because) and exact
+        return exact
+
+    def _evaluated(self, value: Any, schema: Any, depth: int, keyword: str,
+                   adjacent: bool = False) -> Tuple[Set[Any], Set[Any]]:
+        """The member names (or item indexes, for unevaluatedItems) of ``value`` that
+        ``schema`` evaluates in place: those it surely evaluates, and those it may. A
+        subschema's annotations count only if it passes (core section 7.7.1.3): surely where
+        it surely passes, maybe where that is not known. Where it failing would make
+        ``schema`` fail too (allOf, $ref, dependentSchemas, then or else), they count
+        whatever its verdict: ``schema``'s verdict is then False anyway, and counting more
+        only reports less. ``adjacent``: ``schema`` holds the ``keyword`` being checked,
+        which is not its own annotation."""
+        every: Set[Any] = set(range(len(value))) if keyword == "unevaluatedItems" else set(value)
+        if isinstance(schema, bool):
+            return set(), set()                         # no keyword: no annotation
+        if (depth > MAX_DEPTH or not self.step(1 + len(every)) or not isinstance(schema, dict)
+                or not schema.keys().isdisjoint(self.unknowable - {"format"})
+                or (not adjacent and schema is not self.root and (
+                    "$schema" in schema or isinstance(schema.get(self.id_keyword), str)))):
+            return set(), every     # a keyword we do not know, another dialect or base URI
+        sure: Set[Any] = set()
+        maybe: Set[Any] = set()
+
+        def count(found: Optional[Tuple[Set[Any], Set[Any]]], surely: bool = True) -> None:
+            found = found or (set(), every)             # None: a $ref not followed
+            sure.update(found[0] if surely else ())
+            maybe.update(found[1])
+
+        def inside(subschema: Any) -> Tuple[Set[Any], Set[Any]]:
+            return self._evaluated(value, subschema, depth + 1, keyword)
+
+        def branches(name: str) -> List[Any]:
+            given = schema.get(name, [])
+            if not isinstance(given, list):
+                maybe.update(every)                     # malformed: no rule
+            return given if isinstance(given, list) else []
+
+        if keyword in schema and not adjacent:
+            sure.update(every)          # a nested unevaluated*: all that was left (11.2, 11.3)
+        if keyword == "unevaluatedProperties":
+            properties = schema.get("properties", {})
+            if "additionalProperties" in schema:
+                sure.update(every)      # each member: properties, patternProperties or this
+            elif isinstance(properties, dict):
+                sure.update(every & properties.keys())
+            else:
+                maybe.update(every)                     # malformed: no rule
+            patterns = self._pattern_properties(schema)
+            for name in every - sure:
+                for _, pattern, _ in patterns or []:
+                    found = self.matches(pattern, name)         # None: it may match
+                    count(({name} if found else set(), {name} if found is not False else set()))
+            dependent = schema.get("dependentSchemas", {})
+            if patterns is None or not isinstance(dependent, dict):
+                maybe.update(every)                     # malformed: no rule
+            for name in every & dependent.keys() if isinstance(dependent, dict) else ():
+                count(inside(dependent[name]))
+        else:
+            count(self._evaluated_items(value, schema, depth, every))
+        for branch in branches("allOf"):
+            count(inside(branch))
+        for branch in branches("anyOf") + branches("oneOf"):
+            verdict = self.trial(value, branch, (), depth + 1)
+            if verdict is not False:
+                count(inside(branch), verdict is True)
+        if "if" in schema:                              # then applies when if passes, else not
+            verdict = self.trial(value, schema["if"], (), depth + 1)
+            for part in ("if", "then") if verdict else ("else",) if verdict is False else (
+                    "if", "then", "else"):
+                if part in schema:
+                    count(inside(schema[part]), verdict is not None)
+        if "$ref" in schema:
+            count(self._follow(schema["$ref"], value, inside))
+        return sure, maybe | sure
+
+    def _evaluated_items(self, value: Any, schema: Dict[str, Any], depth: int,
+                         every: Set[Any]) -> Tuple[Set[Any], Set[Any]]:
+        """The items ``schema``'s own keywords evaluate (surely, maybe): 2020-12's
+        prefixItems, items and contains (the items it matches, section 11.2); 2019-09's items
+        (an array: the first items; one schema: all) and additionalItems (the rest)."""
+        if self.dialect == "2020-12":
+            whole, prefix = "items" in schema, schema.get("prefixItems", [])
+        else:
+            prefix = schema.get("items", [])
+            whole = "items" in schema and (not isinstance(prefix, list)
+                                           or "additionalItems" in schema)
+        if whole:
+            return every, every
+        if not isinstance(prefix, list):
+            return set(), every                         # malformed: no rule
+        sure, maybe = set(range(min(len(prefix), len(every)))), set()
+        for index in every if "contains" in schema else ():
+            verdict = self.trial(value[index], schema["contains"], (), depth + 1)
+            # 2019-09's contains evaluates nothing (its section 9.3.1.3 names items and
+            # additionalItems only); jsonschema counts its matches there: not known.
+            if verdict is True and self.dialect == "2020-12":
+                sure.add(index)
+            if verdict is not False:
+                maybe.add(index)
+        return sure, maybe | sure
+
     # --- $ref: https://json-schema.org/draft/2020-12/json-schema-core#section-8.2.3.1 -------
 
     def _ref(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
@@ -1157,19 +1289,25 @@ class _Checker:
         its own ``$id``) is not followed: not exact. A schema that refers to itself ends at
         MAX_DEPTH, or at once where it comes back to the same value: that loop would never
         end in a full validator either, and has no verdict."""
-        ref = schema["$ref"]
+        return bool(self._follow(schema["$ref"], value,
+                                 lambda target: self.check(value, target, path, depth + 1)))
+
+    def _follow(self, ref: Any, value: Any, apply: Any) -> Any:
+        """``apply(target)`` for the schema ``target`` that ``ref`` names (:meth:`_ref`,
+        :meth:`_evaluated`), or None where it is not followed (see :meth:`_ref`)."""
         if isinstance(ref, str) and not self.step(len(ref)):
-            return False                                # reading it: a step a character
+            return None                                 # reading it: a step a character
         target = None if self.rebased else _resolve(self.root, ref, self.id_keyword)
         if target is None:
-            return False
+            return None
         loop = (id(target[0]), id(value))
         if loop in self.following:
-            return False
+            return None
         self.following.add(loop)
-        exact = self.check(value, target[0], path, depth + 1)
-        self.following.discard(loop)
-        return exact
+        try:
+            return apply(target[0])
+        finally:
+            self.following.discard(loop)
 
     def key(self, value: Any, depth: int) -> Any:
         """``value``'s JSON-equality key (``enum``, ``const``, ``uniqueItems``): two values
@@ -1233,6 +1371,7 @@ _KEYWORDS = (
     (("oneOf",), _Checker._one_of),
     (("not",), _Checker._not),
     (("if",), _Checker._if),
+    (("unevaluatedProperties", "unevaluatedItems"), _Checker._unevaluated),   # last: section 11
 )
 
 #: Each keyword the subset checks, by the index of its method in :data:`_KEYWORDS`.

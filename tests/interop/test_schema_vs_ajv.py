@@ -265,7 +265,41 @@ AJV_DEPARTS = [
      "patternProperties holds a lone surrogate and its subschema is not empty: it "
      "percent-encodes the name into a JSON pointer with encodeURIComponent. The spec has no "
      "such rule (core §10.3.2.1, §10.3.2.2: any string is a name, any regex a pattern)"),
+    (lambda schema: _unevaluated(schema) and _holds(schema, "if"),
+     "ajv's if drops a passing subschema's annotations, and keeps a failing one's where it "
+     "evaluates every member and a then is not empty: core §7.7.1.3 keeps a passing "
+     "subschema's annotations and drops a failing one's (D-133, SPEC_NOT_AJV)"),
+    (lambda schema: "unevaluatedItems" in json.dumps(schema) and _holds(schema, "contains"),
+     "ajv's contains marks every item evaluated (it.items = true), or with minContains 0 "
+     "none; 2020-12 core §10.3.1.3, §11.2: the items it matched (D-133, SPEC_NOT_AJV)"),
+    (lambda schema: _unevaluated(schema) and any(
+        keyword in json.dumps(branch) for keyword in (
+            '"patternProperties"', '"prefixItems"', '"items"', '"contains"', "unevaluatedItems")
+        for combinator in ("anyOf", "oneOf") for branches in _all(schema, combinator)
+        for branch in branches if isinstance(branches, list)),
+     "ajv counts the items, and the patternProperties members, that a failing anyOf or "
+     "oneOf branch evaluated: core §7.7.1.3 drops them (D-133, SPEC_NOT_AJV)"),
 ]
+
+
+def _unevaluated(schema):
+    return "unevaluated" in json.dumps(schema)
+
+
+def _all(schema, keyword):
+    """The value of every ``keyword`` member in ``schema``, nested."""
+    if isinstance(schema, dict):
+        for name, member in schema.items():
+            if name == keyword:
+                yield member
+            yield from _all(member, keyword)
+    elif isinstance(schema, list):
+        for member in schema:
+            yield from _all(member, keyword)
+
+
+def _holds(schema, keyword):
+    return any(True for _ in _all(schema, keyword))
 
 
 def _names(schema):
@@ -338,12 +372,13 @@ def any_schema(rng, depth=0):
     """A schema of the subset's other keywords too (type, enum, const, bounds, multipleOf,
     lengths, counts, uniqueItems, required, properties, dependentRequired, items and
     prefixItems, contains with minContains/maxContains, if/then/else, a local $ref to $defs
-    d0 or d1) and the pattern family, up to three keywords at once."""
+    d0 or d1, unevaluatedProperties and unevaluatedItems: D-133) and the pattern family, up
+    to three keywords at once."""
     if depth >= 3 or rng.random() < 0.1:
         return rng.choice([True, False, {}, {"type": rng.choice(TYPES)}])
     schema = {}
     for _ in range(rng.randint(1, 3)):
-        roll = rng.randrange(17)
+        roll = rng.randrange(19)
         if roll == 0:
             schema["type"] = (rng.choice(TYPES) if rng.random() < 0.7
                               else rng.sample(TYPES, rng.randint(1, 3)))
@@ -389,8 +424,12 @@ def any_schema(rng, depth=0):
         elif roll == 15:
             schema[rng.choice(["allOf", "anyOf", "oneOf"])] = [
                 any_schema(rng, depth + 1) for _ in range(rng.randint(1, 3))]
-        else:
+        elif roll == 16:
             schema.update(pattern_schema(rng, 2))
+        else:                                       # D-133: what the others left
+            keyword = "unevaluatedProperties" if roll == 17 else "unevaluatedItems"
+            schema[keyword] = rng.random() < 0.5 if rng.random() < 0.6 else any_schema(
+                rng, depth + 1)
     return schema
 
 
@@ -433,6 +472,25 @@ SPEC_NOT_AJV = [
     ({"properties": {"__proto__": {"type": "string"}}}, {"__proto__": 1}, False,
      "ajv does not see the member named __proto__ that JSON.parse made: its value 1 is not a "
      "string (core §10.3.2.1)"),
+    ({"if": {"properties": {"a": {"const": 1}}}, "unevaluatedProperties": False}, {"a": 1},
+     True, "ajv drops a passing if's annotations when there is no then or else; core "
+     "§10.2.2.1 and §7.7.1.3 keep them: a was evaluated (D-133)"),
+    ({"if": {"enum": [False], "unevaluatedProperties": {}}, "then": {"maxProperties": 2},
+      "unevaluatedProperties": False}, {"a": 1}, False,
+     "ajv keeps a failing if's annotations where its subschema evaluates every member (its "
+     "own unevaluatedProperties) and a then that is not empty; core §7.7.1.3 drops them: a is "
+     "unevaluated (D-133)"),
+    ({"contains": {"type": "string"}, "unevaluatedItems": False}, ["a", 1], False,
+     "ajv's contains marks every item evaluated; 2020-12 core §10.3.1.3: only the items it "
+     "matched, so 1 is unevaluated (D-133)"),
+    ({"contains": {"type": "string"}, "minContains": 0, "unevaluatedItems": False}, ["a"], True,
+     "ajv ignores contains with minContains 0, and its matches with it; core §10.3.1.3 "
+     "still annotates the items it matched: 'a' was evaluated (D-133)"),
+    ({"anyOf": [{"prefixItems": [{"type": "string"}]}, {}], "unevaluatedItems": False}, [1],
+     False, "ajv counts the items a failing anyOf branch evaluated; core §7.7.1.3 drops them "
+     "(D-133)"),
+    ({"anyOf": [{"patternProperties": {"a": {"type": "string"}}}, {}],
+      "unevaluatedProperties": False}, {"a": 1}, False, "ditto, patternProperties' members"),
 ]
 
 
