@@ -1793,12 +1793,15 @@ def _stdout_purity(wires: List[Wire]) -> Result:
         lines += len(complete)
         for number, line in enumerate(complete, 1):
             why = _impurity(line)
+            if not why and not line.endswith(b"\r"):
+                continue                                        # a clean frame
+            where, shown = f"{wire.label}, line {number}", _shorten(repr(line), 120)
             if why == TOO_DEEP_TO_JUDGE:
-                deep.append(f"{wire.label}, line {number}: {_shorten(repr(line), 120)}")
+                deep.append(f"{where}: {shown}")
             elif why:
-                problems.append(f"{wire.label}, line {number}: {why}: {_shorten(repr(line), 120)}")
-            elif line.endswith(b"\r"):
-                crlf.append(f"{wire.label}, line {number}: {_shorten(repr(line), 120)}")
+                problems.append(f"{where}: {why}: {shown}")
+            else:
+                crlf.append(f"{where}: {shown}")
         if tail:
             problems.append(f"{wire.label}: {len(tail)} bytes after the last newline")
         if wire.shutdown and wire.shutdown.stdout_bytes_discarded:

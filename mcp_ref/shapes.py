@@ -995,7 +995,7 @@ class _Checker:
         judge_rest = ("additionalProperties" in schema and isinstance(properties, dict)
                       and patterns is not None)
         exact = isinstance(properties, dict) and patterns is not None and all(
-            pattern is not None for _, pattern, _ in patterns or [])
+            pattern is not None for pattern, _ in patterns or [])
         for name, member in value.items():
             if not self.step():
                 return False
@@ -1003,30 +1003,37 @@ class _Checker:
             named = isinstance(properties, dict) and name in properties
             if named:
                 exact = self.check(member, properties[name], where, depth + 1) and exact
-            maybe = False                       # a pattern that might match: not known
-            for _, pattern, subschema in patterns or []:
-                found = self.matches(pattern, name)
-                if found:
-                    named = True
-                    exact = self.check(member, subschema, where, depth + 1) and exact
-                elif found is None:
-                    maybe = True
-            if maybe:
+            matched, unknown = self._matched_by(patterns or [], name)
+            for subschema in matched:
+                exact = self.check(member, subschema, where, depth + 1) and exact
+            if unknown:
                 exact = False                   # its schema, or additionalProperties, may apply
-            elif judge_rest and not named:
+            elif judge_rest and not (named or matched):
                 exact = self.check(member, schema["additionalProperties"], where, depth + 1,
                                    "unexpected property (additionalProperties is false)"
                                    ) and exact
         return exact
 
     def _pattern_properties(self, schema: Dict[str, Any]) -> Optional[List[Any]]:
-        """``patternProperties`` as (source, compiled pattern or None, schema) triples: an
-        empty list where there is none, None where it is not an object (malformed)."""
+        """``patternProperties`` as (compiled pattern or None, schema) pairs: an empty list
+        where there is none, None where it is not an object (malformed)."""
         given = schema.get("patternProperties", {})
         if not isinstance(given, dict) or not self.step(len(given)):
             return None
-        return [(source, self.regex(source), subschema)
-                for source, subschema in given.items()]
+        return [(self.regex(source), subschema) for source, subschema in given.items()]
+
+    def _matched_by(self, patterns: List[Any], name: str) -> Tuple[List[Any], bool]:
+        """The schemas of ``patterns`` (:meth:`_pattern_properties`) whose pattern surely
+        matches the member name ``name`` (anywhere in it: core section 10.3.2.2), and whether
+        some pattern's answer is not known. What patternProperties applies to, and what it
+        evaluates for unevaluatedProperties (:meth:`_properties`, :meth:`_evaluated`)."""
+        matched, unknown = [], False
+        for pattern, subschema in patterns:
+            found = self.matches(pattern, name)
+            if found:
+                matched.append(subschema)
+            unknown = unknown or found is None
+        return matched, unknown
 
     def _property_names(self, value: Any, schema: Dict[str, Any], path: Tuple[Any, ...],
                         depth: int) -> bool:
@@ -1228,9 +1235,8 @@ class _Checker:
                 maybe.update(every)                     # malformed: no rule
             patterns = self._pattern_properties(schema)
             for name in every - sure:
-                for _, pattern, _ in patterns or []:
-                    found = self.matches(pattern, name)         # None: it may match
-                    count(({name} if found else set(), {name} if found is not False else set()))
+                matched, unknown = self._matched_by(patterns or [], name)
+                count(({name} if matched else set(), {name} if matched or unknown else set()))
             dependent = schema.get("dependentSchemas", {})
             if patterns is None or not isinstance(dependent, dict):
                 maybe.update(every)                     # malformed: no rule
